@@ -1,0 +1,10 @@
+//! haven's vocabulary and all its pure logic: what a highly available AWS stack is made of, the
+//! facts derived from it, and (in later modules) findings, plans and actions. No I/O here.
+#![warn(missing_docs)]
+
+pub mod arn;
+pub mod regions;
+pub mod relations;
+pub mod topology;
+
+pub use topology::*;
