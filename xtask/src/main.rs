@@ -1,1 +1,282 @@
-fn main() {}
+//! haven's developer commands. `cargo xtask ci` is what CI runs; `cargo xtask demo` starts a
+//! local AWS emulator, builds the lab stack in two Regions and opens the dashboard on it.
+
+mod fixtures;
+
+use std::env;
+use std::net::TcpListener;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, ExitCode, Stdio};
+use std::thread::sleep;
+use std::time::{Duration, Instant};
+
+const USAGE: &str = "usage: cargo xtask <command>
+
+commands:
+  ci         format check, clippy (warnings denied), every test, docs — what CI runs
+  demo       moto on loopback + the lab stack in ap-northeast-2 and us-east-1 + the dashboard
+  lab        moto on loopback + the lab stack, then wait (use haven against it from another shell)
+  fixtures   regenerate the topology fixtures in assets/fixtures/";
+
+fn main() -> ExitCode {
+    let args: Vec<String> = env::args().skip(1).collect();
+    let result = match args.first().map(String::as_str) {
+        Some("ci") => ci(),
+        Some("demo") => demo(true),
+        Some("lab") => demo(false),
+        Some("fixtures") => fixtures::write_all(&root().join("assets/fixtures"))
+            .map(|written| {
+                for path in written {
+                    println!("wrote {}", path.display());
+                }
+            })
+            .map_err(|e| format!("writing fixtures: {e}")),
+        Some("-h" | "--help" | "help") | None => {
+            println!("{USAGE}");
+            Ok(())
+        }
+        Some(other) => Err(format!("unknown command {other:?}\n\n{USAGE}")),
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(message) => {
+            eprintln!("xtask: {message}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .map(Path::to_path_buf)
+        .unwrap_or_else(|| PathBuf::from("."))
+}
+
+/// Runs a command from the workspace root, echoing it first; fails with its exit status.
+fn run(program: &str, args: &[&str], envs: &[(&str, &str)]) -> Result<(), String> {
+    let shown: Vec<String> = envs
+        .iter()
+        .map(|(k, v)| format!("{k}={v}"))
+        .chain(std::iter::once(program.to_string()))
+        .chain(args.iter().map(|a| a.to_string()))
+        .collect();
+    println!("\n$ {}", shown.join(" "));
+    let status = Command::new(program)
+        .args(args)
+        .envs(envs.iter().copied())
+        .current_dir(root())
+        .status()
+        .map_err(|e| format!("cannot start {program}: {e}"))?;
+    if status.success() {
+        Ok(())
+    } else {
+        Err(format!("`{}` failed ({status})", shown.join(" ")))
+    }
+}
+
+fn has(program: &str) -> bool {
+    Command::new("sh")
+        .args(["-c", &format!("command -v {program}")])
+        .stdout(Stdio::null())
+        .status()
+        .is_ok_and(|s| s.success())
+}
+
+/// moto_server is the local AWS the tests and the demo run against.
+fn ensure_moto() -> Result<(), String> {
+    if has("moto_server") {
+        return Ok(());
+    }
+    println!("moto_server not found: installing it with pip");
+    let pip = if has("pip3") { "pip3" } else { "pip" };
+    run(pip, &["install", "--quiet", "moto[server]==5.2.1"], &[])?;
+    if has("moto_server") {
+        Ok(())
+    } else {
+        Err(
+            "moto_server is still not on PATH after `pip install 'moto[server]'`; add pip's \
+             scripts directory to PATH"
+                .into(),
+        )
+    }
+}
+
+/// tmux drives the dashboard in the end-to-end tests.
+fn ensure_tmux() -> Result<(), String> {
+    if has("tmux") {
+        return Ok(());
+    }
+    println!("tmux not found: installing it with apt-get");
+    run("apt-get", &["install", "-y", "-qq", "tmux"], &[])
+        .or_else(|_| {
+            run("apt-get", &["update", "-qq"], &[])?;
+            run("apt-get", &["install", "-y", "-qq", "tmux"], &[])
+        })
+        .map_err(|e| format!("{e}; install tmux with your package manager"))
+}
+
+fn ci() -> Result<(), String> {
+    ensure_moto()?;
+    ensure_tmux()?;
+    run("cargo", &["fmt", "--all", "--", "--check"], &[])?;
+    run(
+        "cargo",
+        &[
+            "clippy",
+            "--workspace",
+            "--all-targets",
+            "--locked",
+            "--",
+            "-D",
+            "warnings",
+        ],
+        &[],
+    )?;
+    if has("cargo-nextest") {
+        run(
+            "cargo",
+            &[
+                "nextest",
+                "run",
+                "--workspace",
+                "--locked",
+                "--no-fail-fast",
+            ],
+            &[],
+        )?;
+    } else {
+        run(
+            "cargo",
+            &["test", "--workspace", "--locked", "--no-fail-fast"],
+            &[],
+        )?;
+    }
+    // Doc tests (nextest does not run them).
+    run("cargo", &["test", "--workspace", "--locked", "--doc"], &[])?;
+    run(
+        "cargo",
+        &["doc", "--workspace", "--no-deps", "--locked"],
+        &[("RUSTDOCFLAGS", "-D warnings")],
+    )?;
+    println!("\nxtask ci: all checks passed");
+    Ok(())
+}
+
+/// A moto_server child that is stopped when dropped.
+struct Moto {
+    child: Child,
+    endpoint: String,
+}
+
+impl Drop for Moto {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn start_moto() -> Result<Moto, String> {
+    let port = TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .map_err(|e| format!("no free port on 127.0.0.1: {e}"))?
+        .port();
+    let log = env::temp_dir().join(format!("haven-moto-{port}.log"));
+    let log_file = std::fs::File::create(&log).map_err(|e| format!("{}: {e}", log.display()))?;
+    let err_file = log_file
+        .try_clone()
+        .map_err(|e| format!("{}: {e}", log.display()))?;
+    println!(
+        "$ moto_server -H 127.0.0.1 -p {port}   (log: {})",
+        log.display()
+    );
+    let child = Command::new("moto_server")
+        .args(["-H", "127.0.0.1", "-p", &port.to_string()])
+        .env("MOTO_IAM_LOAD_MANAGED_POLICIES", "true")
+        .stdout(log_file)
+        .stderr(err_file)
+        .spawn()
+        .map_err(|e| format!("cannot start moto_server: {e}"))?;
+    let moto = Moto {
+        child,
+        endpoint: format!("http://127.0.0.1:{port}"),
+    };
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while Instant::now() < deadline {
+        if std::net::TcpStream::connect(("127.0.0.1", port)).is_ok() {
+            return Ok(moto);
+        }
+        sleep(Duration::from_millis(100));
+    }
+    Err(format!(
+        "moto_server did not start within 60 s; see {}",
+        log.display()
+    ))
+}
+
+fn demo(open_dashboard: bool) -> Result<(), String> {
+    ensure_moto()?;
+    run(
+        "cargo",
+        &[
+            "build",
+            "--quiet",
+            "-p",
+            "haven-tui",
+            "-p",
+            "haven-testkit",
+            "--bins",
+        ],
+        &[],
+    )?;
+    let moto = start_moto()?;
+    let aws_env: [(&str, &str); 4] = [
+        ("AWS_ACCESS_KEY_ID", "test"),
+        ("AWS_SECRET_ACCESS_KEY", "test"),
+        ("AWS_MAX_ATTEMPTS", "1"),
+        ("AWS_ENDPOINT_URL", &moto.endpoint),
+    ];
+    run(
+        "cargo",
+        &[
+            "run",
+            "--quiet",
+            "-p",
+            "haven-testkit",
+            "--bin",
+            "haven-lab",
+            "--",
+            &moto.endpoint,
+        ],
+        &aws_env,
+    )?;
+    let regions = "ap-northeast-2,us-east-1";
+    if open_dashboard {
+        run(
+            "cargo",
+            &[
+                "run",
+                "--quiet",
+                "-p",
+                "haven-tui",
+                "--bin",
+                "haven",
+                "--",
+                "--regions",
+                regions,
+            ],
+            &aws_env,
+        )?;
+    } else {
+        println!(
+            "\nThe lab runs at {}. In another shell:\n  export AWS_ACCESS_KEY_ID=test \
+             AWS_SECRET_ACCESS_KEY=test AWS_MAX_ATTEMPTS=1 AWS_ENDPOINT_URL={}\n  cargo run -p \
+             haven-tui --bin haven -- snapshot --regions {regions}\nPress Enter to stop moto.",
+            moto.endpoint, moto.endpoint
+        );
+        let mut line = String::new();
+        let _ = std::io::stdin().read_line(&mut line);
+    }
+    drop(moto);
+    Ok(())
+}

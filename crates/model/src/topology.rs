@@ -52,6 +52,12 @@ pub enum Service {
     Iam,
 }
 
+impl std::fmt::Display for Service {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
 impl Service {
     /// The name AWS uses for the service in endpoints and ARNs.
     pub fn as_str(self) -> &'static str {

@@ -1,1 +1,15 @@
-//! placeholder
+//! Test support for haven (a dev-dependency only).
+//!
+//! - [`MotoServer`]: a `moto_server` child process on a free loopback port, plus
+//!   [`sdk_config_for`] to point the AWS SDK at it (or at a [`Proxy`] in front of it).
+//! - [`lab`]: an independent builder of the classic HA lab, written directly against the AWS SDK;
+//!   it is the oracle that tests compare haven against.
+//! - [`proxy`]: a recording, fault-injecting HTTP proxy on loopback.
+#![warn(missing_docs)]
+
+pub mod lab;
+pub mod moto;
+pub mod proxy;
+
+pub use moto::{MotoServer, sdk_config_for};
+pub use proxy::{Faults, Proxy, RecordedRequest};

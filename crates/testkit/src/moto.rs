@@ -51,13 +51,15 @@ pub struct MotoServer {
     port: u16,
     log_path: PathBuf,
     command: String,
+    /// Set when start-up failed, so the log named in the error survives the drop.
+    keep_log: bool,
 }
 
 impl MotoServer {
     /// Starts `moto_server` on a free port, waits until it answers and warms up EC2.
     ///
     /// Errors name the command line and the log file; a missing executable gives
-    /// "moto_server not found: pip install 'moto[server]'".
+    /// `moto_server not found: pip install 'moto[server]'`.
     pub fn start() -> io::Result<Self> {
         let mut last_error = None;
         for _ in 0..START_ATTEMPTS {
@@ -74,10 +76,8 @@ impl MotoServer {
     fn start_once() -> Result<Self, StartError> {
         let port = free_port().map_err(StartError::Fatal)?;
         let executable = std::env::var(MOTO_SERVER_ENV).unwrap_or_else(|_| "moto_server".into());
-        let log_path = std::env::temp_dir().join(format!(
-            "haven-moto-{}-{port}.log",
-            std::process::id()
-        ));
+        let log_path =
+            std::env::temp_dir().join(format!("haven-moto-{}-{port}.log", std::process::id()));
         let command = format!("{executable} -H 127.0.0.1 -p {port}");
         let log = File::create(&log_path).map_err(StartError::Fatal)?;
         let log_err = log.try_clone().map_err(StartError::Fatal)?;
@@ -105,10 +105,12 @@ impl MotoServer {
             port,
             log_path,
             command,
+            keep_log: true,
         };
-        // On any error below, dropping `server` stops the process.
+        // On any error below, dropping `server` stops the process and keeps the log.
         server.wait_until_ready()?;
         server.warm_up_ec2().map_err(StartError::Fatal)?;
+        server.keep_log = false;
         Ok(server)
     }
 
@@ -213,7 +215,8 @@ impl MotoServer {
         self.port
     }
 
-    /// The file that receives the server's stdout and stderr (kept after the server stops).
+    /// The file that receives the server's stdout and stderr (deleted on drop unless the thread
+    /// is panicking, so a failed test keeps it).
     pub fn log_path(&self) -> &Path {
         &self.log_path
     }
@@ -247,6 +250,16 @@ impl MotoServer {
 
 impl Drop for MotoServer {
     fn drop(&mut self) {
+        self.stop();
+        // Keep the log of a failing test (Drop runs while it unwinds); tidy up otherwise.
+        if !self.keep_log && !thread::panicking() {
+            let _ = std::fs::remove_file(&self.log_path);
+        }
+    }
+}
+
+impl MotoServer {
+    fn stop(&mut self) {
         // End of file on the guard's stdin makes it SIGTERM moto_server and exit.
         drop(self.stop_pipe.take());
         let deadline = Instant::now() + STOP_TIMEOUT;
@@ -267,7 +280,13 @@ impl Drop for MotoServer {
 /// otherwise be retried) and the latest behaviour version.
 pub async fn sdk_config_for(endpoint: &str, region: &str) -> SdkConfig {
     aws_config::defaults(BehaviorVersion::latest())
-        .credentials_provider(Credentials::new("test", "test", None, None, "haven-testkit"))
+        .credentials_provider(Credentials::new(
+            "test",
+            "test",
+            None,
+            None,
+            "haven-testkit",
+        ))
         .endpoint_url(endpoint)
         .region(Region::new(region.to_owned()))
         .retry_config(RetryConfig::standard().with_max_attempts(1))
@@ -381,7 +400,10 @@ mod tests {
     #[test]
     fn start_reset_and_sdk_config_reach_moto() {
         let server = MotoServer::start().expect("moto_server starts");
-        assert_eq!(server.endpoint(), format!("http://127.0.0.1:{}", server.port()));
+        assert_eq!(
+            server.endpoint(),
+            format!("http://127.0.0.1:{}", server.port())
+        );
         assert!(server.log_path().exists());
         let runtime = tokio::runtime::Runtime::new().expect("tokio runtime");
         runtime.block_on(async {
@@ -416,7 +438,7 @@ mod tests {
             server.reset().expect("reset");
             let after = ec2
                 .describe_vpcs()
-                .filter(
+                .filters(
                     aws_sdk_ec2::types::Filter::builder()
                         .name("vpc-id")
                         .values(vpc_id)
@@ -434,7 +456,11 @@ mod tests {
         // `std::env::set_var` is unsafe in edition 2024 (and unsafe is forbidden), so the
         // override goes to a child run of this test binary instead.
         let status = Command::new(std::env::current_exe().expect("test binary"))
-            .args(["--exact", "moto::tests::missing_executable_child", "--ignored"])
+            .args([
+                "--exact",
+                "moto::tests::missing_executable_child",
+                "--ignored",
+            ])
             .env(MOTO_SERVER_ENV, "haven-no-such-moto-server")
             .output()
             .expect("run child test");

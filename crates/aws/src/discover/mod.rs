@@ -1,0 +1,195 @@
+//! Discovery: every Region and every service at once, every list paginated, mapped into
+//! [`haven_model::Topology`]. A Region or service that fails is recorded in the topology's errors;
+//! the rest still comes back.
+
+mod autoscaling;
+mod convert;
+mod ec2;
+mod elbv2;
+mod iam;
+mod rds;
+
+use std::fmt::Debug;
+
+use aws_sdk_ec2::error::{ProvideErrorMetadata, SdkError};
+use chrono::Utc;
+use haven_model::{DiscoveryError, RegionTopology, Service, Topology, regions};
+
+use crate::context::{AwsContext, CallerIdentity};
+use crate::error::AwsError;
+
+/// Detail calls (listeners, target health, IAM users…) in flight at once per list.
+pub(crate) const CONCURRENCY: usize = 8;
+
+/// What a discovery run covers.
+#[derive(Debug, Clone)]
+pub struct DiscoverOptions {
+    /// Instances per `DescribeInstances` page (AWS: 5–1000; `None` lets the service choose),
+    /// like the AWS CLI's `--page-size`.
+    pub page_size: Option<i32>,
+    /// Read account-wide IAM too.
+    pub include_iam: bool,
+    /// The caller, when already asked (saves the STS call).
+    pub identity: Option<CallerIdentity>,
+}
+
+impl Default for DiscoverOptions {
+    fn default() -> Self {
+        Self {
+            page_size: None,
+            include_iam: true,
+            identity: None,
+        }
+    }
+}
+
+/// The value, or its default with the error recorded: one failed call never hides the rest.
+pub(crate) fn keep<T: Default>(result: Result<T, AwsError>, errors: &mut Vec<AwsError>) -> T {
+    result.map_err(|e| errors.push(e)).unwrap_or_default()
+}
+
+/// Where calls are made, for building errors.
+pub(crate) struct Scope<'a> {
+    pub ctx: &'a AwsContext,
+    pub region: &'a str,
+    pub service: Service,
+    pub page_size: Option<i32>,
+}
+
+impl Scope<'_> {
+    pub(crate) fn err<E, R>(&self, operation: &str, error: SdkError<E, R>) -> AwsError
+    where
+        E: ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
+        R: Debug + Send + Sync + 'static,
+    {
+        AwsError::from_sdk(
+            self.service,
+            operation,
+            &self.ctx.endpoint_label(self.region),
+            error,
+        )
+    }
+}
+
+/// Discovers the stack in the given Regions (in that order) plus account-wide IAM.
+/// Never fails as a whole: what failed is listed in [`Topology::errors`].
+pub async fn discover(ctx: &AwsContext, regions: &[String], options: &DiscoverOptions) -> Topology {
+    let identity = match &options.identity {
+        Some(known) => Ok(known.clone()),
+        None => ctx.caller_identity().await,
+    };
+    let mut topology = Topology::new(Utc::now());
+    let account = match identity {
+        Ok(identity) => {
+            topology.caller_arn = Some(identity.arn);
+            Some(identity.account)
+        }
+        Err(error) => {
+            topology.errors.push(error.to_discovery_error(None));
+            None
+        }
+    };
+    let iam = async {
+        if !options.include_iam {
+            return None;
+        }
+        let home = ctx.default_region().unwrap_or_else(|| "us-east-1".into());
+        let scope = Scope {
+            ctx,
+            region: &home,
+            service: Service::Iam,
+            page_size: None,
+        };
+        Some(iam::discover(&scope).await)
+    };
+    let per_region = futures::future::join_all(
+        regions
+            .iter()
+            .map(|r| region(ctx, r, account.as_deref(), options)),
+    );
+    let (iam, per_region) = tokio::join!(iam, per_region);
+    for (region, errors) in per_region {
+        topology.regions.push(region);
+        topology.errors.extend(errors);
+    }
+    if let Some((iam, errors)) = iam {
+        topology.iam = Some(iam);
+        topology
+            .errors
+            .extend(errors.iter().map(|e| e.to_discovery_error(None)));
+    }
+    topology.account_id = account;
+    topology.taken_at = Utc::now();
+    topology
+}
+
+async fn region(
+    ctx: &AwsContext,
+    code: &str,
+    account: Option<&str>,
+    options: &DiscoverOptions,
+) -> (RegionTopology, Vec<DiscoveryError>) {
+    let mut out = RegionTopology {
+        region: code.to_string(),
+        ..RegionTopology::default()
+    };
+    if !regions::is_known(code) {
+        let hint = regions::closest(code)
+            .map(|r| format!(" (did you mean {r}?)"))
+            .unwrap_or_default();
+        let error = DiscoveryError {
+            region: Some(code.to_string()),
+            service: Service::Ec2,
+            operation: String::new(),
+            code: Some("UnknownRegion".into()),
+            message: format!("{code} is not a known AWS Region{hint}; nothing was asked there"),
+        };
+        return (out, vec![error]);
+    }
+    let scope = |service| Scope {
+        ctx,
+        region: code,
+        service,
+        page_size: options.page_size,
+    };
+    let (ec2_scope, asg_scope, elb_scope, rds_scope) = (
+        scope(Service::Ec2),
+        scope(Service::AutoScaling),
+        scope(Service::Elbv2),
+        scope(Service::Rds),
+    );
+    let (ec2, (groups, policy_error), elb, rds) = tokio::join!(
+        ec2::discover(&ec2_scope, account),
+        autoscaling::discover(&asg_scope),
+        elbv2::discover(&elb_scope),
+        rds::discover(&rds_scope),
+    );
+    let mut errors: Vec<AwsError> = policy_error.into_iter().collect();
+    errors.extend(elb.detail_errors);
+    out.availability_zones = keep(ec2.availability_zones, &mut errors);
+    out.vpcs = keep(ec2.vpcs, &mut errors);
+    out.subnets = keep(ec2.subnets, &mut errors);
+    out.route_tables = keep(ec2.route_tables, &mut errors);
+    out.internet_gateways = keep(ec2.internet_gateways, &mut errors);
+    out.nat_gateways = keep(ec2.nat_gateways, &mut errors);
+    out.security_groups = keep(ec2.security_groups, &mut errors);
+    out.instances = keep(ec2.instances, &mut errors);
+    out.volumes = keep(ec2.volumes, &mut errors);
+    out.images = keep(ec2.images, &mut errors);
+    out.snapshots = keep(ec2.snapshots, &mut errors);
+    out.launch_templates = keep(ec2.launch_templates, &mut errors);
+    out.auto_scaling_groups = keep(groups, &mut errors);
+    out.load_balancers = keep(elb.load_balancers, &mut errors);
+    out.target_groups = keep(elb.target_groups, &mut errors);
+    out.db_instances = keep(rds.db_instances, &mut errors);
+    out.db_clusters = keep(rds.db_clusters, &mut errors);
+    let mut snapshots: Vec<_> = keep(rds.db_snapshots, &mut errors);
+    snapshots.extend(keep(rds.db_cluster_snapshots, &mut errors));
+    out.db_snapshots = snapshots;
+    out.db_subnet_groups = keep(rds.db_subnet_groups, &mut errors);
+    let errors = errors
+        .iter()
+        .map(|e| e.to_discovery_error(Some(code)))
+        .collect();
+    (out, errors)
+}

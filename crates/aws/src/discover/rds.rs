@@ -1,0 +1,206 @@
+//! RDS and Aurora: DB instances, clusters and members, snapshots, subnet groups.
+
+use aws_sdk_rds::types as sdk;
+use haven_model as model;
+
+use super::Scope;
+use super::convert::{opt, time};
+use crate::error::AwsError;
+
+type Result<T> = std::result::Result<T, AwsError>;
+
+/// What one Region's RDS holds; each part succeeds or fails on its own.
+pub(super) struct RdsParts {
+    pub db_instances: Result<Vec<model::DbInstance>>,
+    pub db_clusters: Result<Vec<model::DbCluster>>,
+    pub db_snapshots: Result<Vec<model::DbSnapshot>>,
+    pub db_cluster_snapshots: Result<Vec<model::DbSnapshot>>,
+    pub db_subnet_groups: Result<Vec<model::DbSubnetGroup>>,
+}
+
+fn tags(list: &[sdk::Tag]) -> model::Tags {
+    list.iter()
+        .filter_map(|t| Some((t.key()?.to_string(), opt(t.value()))))
+        .collect()
+}
+
+fn instance(d: &sdk::DbInstance) -> model::DbInstance {
+    model::DbInstance {
+        identifier: opt(d.db_instance_identifier()),
+        arn: opt(d.db_instance_arn()),
+        engine: opt(d.engine()),
+        engine_version: d.engine_version().map(str::to_string),
+        class: opt(d.db_instance_class()),
+        status: opt(d.db_instance_status()),
+        multi_az: d.multi_az().unwrap_or(false),
+        availability_zone: d.availability_zone().map(str::to_string),
+        secondary_availability_zone: d.secondary_availability_zone().map(str::to_string),
+        endpoint: d.endpoint().map(|e| model::Endpoint {
+            address: opt(e.address()),
+            port: e.port(),
+        }),
+        publicly_accessible: d.publicly_accessible().unwrap_or(false),
+        storage_encrypted: d.storage_encrypted().unwrap_or(false),
+        kms_key_id: d.kms_key_id().map(str::to_string),
+        backup_retention_days: d.backup_retention_period().unwrap_or(0),
+        deletion_protection: d.deletion_protection().unwrap_or(false),
+        auto_minor_version_upgrade: d.auto_minor_version_upgrade().unwrap_or(false),
+        monitoring_interval: d.monitoring_interval(),
+        cloudwatch_logs_exports: d.enabled_cloudwatch_logs_exports().to_vec(),
+        cluster_identifier: d.db_cluster_identifier().map(str::to_string),
+        read_replica_source: d
+            .read_replica_source_db_instance_identifier()
+            .map(str::to_string),
+        read_replica_identifiers: d.read_replica_db_instance_identifiers().to_vec(),
+        subnet_group_name: d
+            .db_subnet_group()
+            .and_then(|g| g.db_subnet_group_name())
+            .map(str::to_string),
+        vpc_security_group_ids: d
+            .vpc_security_groups()
+            .iter()
+            .filter_map(|g| g.vpc_security_group_id().map(str::to_string))
+            .collect(),
+        master_user_secret_arn: d
+            .master_user_secret()
+            .and_then(|s| s.secret_arn())
+            .map(str::to_string),
+        allocated_storage_gib: d.allocated_storage(),
+        created_at: time(d.instance_create_time()),
+        tags: tags(d.tag_list()),
+    }
+}
+
+fn cluster(c: &sdk::DbCluster) -> model::DbCluster {
+    model::DbCluster {
+        identifier: opt(c.db_cluster_identifier()),
+        arn: opt(c.db_cluster_arn()),
+        engine: opt(c.engine()),
+        engine_version: c.engine_version().map(str::to_string),
+        status: opt(c.status()),
+        multi_az: c.multi_az().unwrap_or(false),
+        availability_zones: c.availability_zones().to_vec(),
+        endpoint: c.endpoint().map(str::to_string),
+        reader_endpoint: c.reader_endpoint().map(str::to_string),
+        port: c.port(),
+        members: c
+            .db_cluster_members()
+            .iter()
+            .map(|m| model::DbClusterMember {
+                instance_identifier: opt(m.db_instance_identifier()),
+                is_writer: m.is_cluster_writer().unwrap_or(false),
+                promotion_tier: m.promotion_tier(),
+            })
+            .collect(),
+        storage_encrypted: c.storage_encrypted().unwrap_or(false),
+        backup_retention_days: c.backup_retention_period().unwrap_or(0),
+        deletion_protection: c.deletion_protection().unwrap_or(false),
+        replication_source: c.replication_source_identifier().map(str::to_string),
+        read_replica_identifiers: c.read_replica_identifiers().to_vec(),
+        subnet_group_name: c.db_subnet_group().map(str::to_string),
+        vpc_security_group_ids: c
+            .vpc_security_groups()
+            .iter()
+            .filter_map(|g| g.vpc_security_group_id().map(str::to_string))
+            .collect(),
+        tags: tags(c.tag_list()),
+    }
+}
+
+fn snapshot(s: &sdk::DbSnapshot) -> model::DbSnapshot {
+    model::DbSnapshot {
+        identifier: opt(s.db_snapshot_identifier()),
+        arn: opt(s.db_snapshot_arn()),
+        instance_identifier: s.db_instance_identifier().map(str::to_string),
+        cluster_identifier: None,
+        snapshot_type: opt(s.snapshot_type()),
+        status: opt(s.status()),
+        engine: opt(s.engine()),
+        created_at: time(s.snapshot_create_time()),
+        encrypted: s.encrypted().unwrap_or(false),
+        percent_progress: s.percent_progress(),
+        source_snapshot: s.source_db_snapshot_identifier().map(str::to_string),
+        source_region: s.source_region().map(str::to_string),
+        tags: tags(s.tag_list()),
+    }
+}
+
+fn cluster_snapshot(s: &sdk::DbClusterSnapshot) -> model::DbSnapshot {
+    model::DbSnapshot {
+        identifier: opt(s.db_cluster_snapshot_identifier()),
+        arn: opt(s.db_cluster_snapshot_arn()),
+        instance_identifier: None,
+        cluster_identifier: s.db_cluster_identifier().map(str::to_string),
+        snapshot_type: opt(s.snapshot_type()),
+        status: opt(s.status()),
+        engine: opt(s.engine()),
+        created_at: time(s.snapshot_create_time()),
+        encrypted: s.storage_encrypted().unwrap_or(false),
+        percent_progress: s.percent_progress(),
+        source_snapshot: s.source_db_cluster_snapshot_arn().map(str::to_string),
+        source_region: None,
+        tags: tags(s.tag_list()),
+    }
+}
+
+pub(super) async fn discover(scope: &Scope<'_>) -> RdsParts {
+    let c = scope.ctx.rds(scope.region);
+    let (instances, clusters, snapshots, cluster_snapshots, subnet_groups) = tokio::join!(
+        c.describe_db_instances()
+            .into_paginator()
+            .items()
+            .send()
+            .try_collect(),
+        c.describe_db_clusters()
+            .into_paginator()
+            .items()
+            .send()
+            .try_collect(),
+        c.describe_db_snapshots()
+            .into_paginator()
+            .items()
+            .send()
+            .try_collect(),
+        c.describe_db_cluster_snapshots()
+            .into_paginator()
+            .items()
+            .send()
+            .try_collect(),
+        c.describe_db_subnet_groups()
+            .into_paginator()
+            .items()
+            .send()
+            .try_collect(),
+    );
+    RdsParts {
+        db_instances: instances
+            .map(|v| v.iter().map(instance).collect())
+            .map_err(|e| scope.err("DescribeDBInstances", e)),
+        db_clusters: clusters
+            .map(|v| v.iter().map(cluster).collect())
+            .map_err(|e| scope.err("DescribeDBClusters", e)),
+        db_snapshots: snapshots
+            .map(|v| v.iter().map(snapshot).collect())
+            .map_err(|e| scope.err("DescribeDBSnapshots", e)),
+        db_cluster_snapshots: cluster_snapshots
+            .map(|v| v.iter().map(cluster_snapshot).collect())
+            .map_err(|e| scope.err("DescribeDBClusterSnapshots", e)),
+        db_subnet_groups: subnet_groups
+            .map(|v| {
+                v.iter()
+                    .map(|g| model::DbSubnetGroup {
+                        name: opt(g.db_subnet_group_name()),
+                        arn: g.db_subnet_group_arn().map(str::to_string),
+                        vpc_id: g.vpc_id().map(str::to_string),
+                        subnet_ids: g
+                            .subnets()
+                            .iter()
+                            .filter_map(|s| s.subnet_identifier().map(str::to_string))
+                            .collect(),
+                        status: g.subnet_group_status().map(str::to_string),
+                    })
+                    .collect()
+            })
+            .map_err(|e| scope.err("DescribeDBSubnetGroups", e)),
+    }
+}

@@ -1,0 +1,175 @@
+//! One error type for every AWS call, built from the SDK's error metadata (code, message,
+//! request id), never from display strings.
+
+use std::error::Error as StdError;
+use std::fmt::Debug;
+
+use aws_sdk_ec2::error::{ProvideErrorMetadata, SdkError};
+use aws_sdk_ec2::operation::RequestId;
+use haven_model::{DiscoveryError, Service};
+
+/// What went wrong talking to AWS.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum AwsError {
+    /// No credentials could be found by the default chain (or the chosen profile).
+    #[error(
+        "no AWS credentials found ({detail}). Provide them with `--profile NAME` or AWS_PROFILE, \
+         AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, `aws sso login`, or an instance role"
+    )]
+    NoCredentials {
+        /// What the credential chain said.
+        detail: String,
+    },
+    /// No Region was given and none is configured.
+    #[error(
+        "no AWS Region given: pass `--region REGION` or `--regions R1,R2`, or set AWS_REGION \
+         (e.g. ap-northeast-2)"
+    )]
+    NoRegion,
+    /// The endpoint could not be reached (refused, DNS, TLS, connection reset).
+    #[error("cannot reach {endpoint} for {service} {operation}: {detail}")]
+    Unreachable {
+        /// The endpoint or Region tried.
+        endpoint: String,
+        /// The service.
+        service: Service,
+        /// The operation.
+        operation: String,
+        /// What the connection attempt said.
+        detail: String,
+    },
+    /// The call did not finish in time.
+    #[error("{service} {operation} timed out")]
+    Timeout {
+        /// The service.
+        service: Service,
+        /// The operation.
+        operation: String,
+    },
+    /// AWS answered with an error.
+    #[error("{service} {operation}: {code}: {message}")]
+    Service {
+        /// The service.
+        service: Service,
+        /// The operation.
+        operation: String,
+        /// The AWS error code, e.g. `AccessDenied`.
+        code: String,
+        /// The AWS error message.
+        message: String,
+        /// The request id, for AWS support.
+        request_id: Option<String>,
+    },
+    /// The response could not be understood, or the request not built.
+    #[error("{service} {operation}: {detail}")]
+    Other {
+        /// The service.
+        service: Service,
+        /// The operation.
+        operation: String,
+        /// Details.
+        detail: String,
+    },
+}
+
+impl AwsError {
+    /// Classifies an SDK error of any service by its kind and metadata.
+    pub(crate) fn from_sdk<E, R>(
+        service: Service,
+        operation: &str,
+        endpoint: &str,
+        error: SdkError<E, R>,
+    ) -> Self
+    where
+        E: ProvideErrorMetadata + StdError + Send + Sync + 'static,
+        R: Debug + Send + Sync + 'static,
+    {
+        let operation = operation.to_string();
+        match &error {
+            SdkError::ServiceError(context) => {
+                let inner = context.err();
+                let meta = inner.meta();
+                let code = meta.code().unwrap_or("Unknown").to_string();
+                let message = meta
+                    .message()
+                    .map(str::to_string)
+                    .unwrap_or_else(|| format!("the service answered with an error ({code})"));
+                Self::Service {
+                    service,
+                    operation,
+                    code,
+                    message,
+                    request_id: meta.request_id().map(str::to_string),
+                }
+            }
+            SdkError::TimeoutError(_) => Self::Timeout { service, operation },
+            SdkError::DispatchFailure(failure) if failure.is_timeout() => {
+                Self::Timeout { service, operation }
+            }
+            SdkError::DispatchFailure(failure) if failure.is_io() || failure.is_other() => {
+                Self::Unreachable {
+                    endpoint: endpoint.to_string(),
+                    service,
+                    operation,
+                    detail: root_cause(&error),
+                }
+            }
+            SdkError::ResponseError(_) => Self::Other {
+                service,
+                operation,
+                detail: format!("unreadable response ({})", root_cause(&error)),
+            },
+            _ => Self::Other {
+                service,
+                operation,
+                detail: root_cause(&error),
+            },
+        }
+    }
+
+    /// The AWS error code, when AWS returned one.
+    pub fn code(&self) -> Option<&str> {
+        match self {
+            Self::Service { code, .. } => Some(code),
+            _ => None,
+        }
+    }
+
+    /// The endpoint could not be reached at all.
+    pub fn is_unreachable(&self) -> bool {
+        matches!(self, Self::Unreachable { .. } | Self::Timeout { .. })
+    }
+
+    /// The same failure as a discovery error in a Region (`None` for global services).
+    pub fn to_discovery_error(&self, region: Option<&str>) -> DiscoveryError {
+        let (service, operation) = match self {
+            Self::Unreachable {
+                service, operation, ..
+            }
+            | Self::Timeout { service, operation }
+            | Self::Service {
+                service, operation, ..
+            }
+            | Self::Other {
+                service, operation, ..
+            } => (*service, operation.clone()),
+            Self::NoCredentials { .. } | Self::NoRegion => (Service::Sts, String::new()),
+        };
+        DiscoveryError {
+            region: region.map(str::to_string),
+            service,
+            operation,
+            code: self.code().map(str::to_string),
+            message: self.to_string(),
+        }
+    }
+}
+
+/// The innermost cause of an error, which is the readable one (e.g. "Connection refused").
+fn root_cause(error: &(dyn StdError + 'static)) -> String {
+    let mut current = error;
+    while let Some(source) = current.source() {
+        current = source;
+    }
+    current.to_string()
+}

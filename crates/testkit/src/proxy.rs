@@ -1,0 +1,535 @@
+//! A recording, fault-injecting HTTP/1.1 proxy on loopback, to put between the AWS SDK and moto.
+//!
+//! Point the SDK at [`Proxy::endpoint`] instead of the moto endpoint. Every request is forwarded
+//! byte-exact (SigV4 signs the body) and recorded as a [`RecordedRequest`]; [`Faults`] add
+//! latency or make one Region fail, and can be changed while the proxy runs.
+
+use std::convert::Infallible;
+use std::io;
+use std::net::{Ipv4Addr, SocketAddr};
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+use std::thread::JoinHandle;
+use std::time::{Duration, Instant};
+
+use bytes::Bytes;
+use http_body_util::{BodyExt, Full};
+use hyper::body::Incoming;
+use hyper::header::{self, HeaderMap, HeaderValue};
+use hyper::http::request::Parts;
+use hyper::{Request, Response, StatusCode, Uri, Version};
+use hyper_util::client::legacy::Client;
+use hyper_util::client::legacy::connect::HttpConnector;
+use hyper_util::rt::{TokioExecutor, TokioIo};
+use tokio::sync::oneshot;
+
+/// Faults the proxy injects; `Faults::default()` injects none.
+///
+/// Build it with the `with_*` methods or `Faults { delay, ..Faults::default() }` so that new
+/// kinds of faults can be added without breaking callers.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Faults {
+    /// Added to every request before it is forwarded (or failed).
+    pub delay: Duration,
+    /// Answer every request signed for this Region with this HTTP status and an AWS-style error
+    /// (see [`injected_error_code`] for the code), without forwarding it.
+    pub fail_region: Option<(String, u16)>,
+}
+
+impl Faults {
+    /// No faults (the same as `Faults::default()`).
+    pub fn none() -> Self {
+        Self::default()
+    }
+
+    /// Adds `delay` to every request.
+    pub fn with_delay(mut self, delay: Duration) -> Self {
+        self.delay = delay;
+        self
+    }
+
+    /// Fails every request for `region` with HTTP `status`.
+    pub fn with_fail_region(mut self, region: impl Into<String>, status: u16) -> Self {
+        self.fail_region = Some((region.into(), status));
+        self
+    }
+}
+
+/// One request that went through the proxy.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RecordedRequest {
+    /// The HTTP method, e.g. `POST`.
+    pub method: String,
+    /// The path and query, e.g. `/`.
+    pub path: String,
+    /// The service from the SigV4 credential scope (`ec2`, `autoscaling`, ...); empty if unsigned.
+    pub service: String,
+    /// The Region from the SigV4 credential scope; empty if unsigned.
+    pub region: String,
+    /// The API action: the `Action` form/query parameter (query protocols) or the part of the
+    /// `X-Amz-Target` header after the last dot (JSON protocols); empty if neither is present.
+    pub action: String,
+    /// The HTTP status the proxy returned to the client.
+    pub status: u16,
+    /// True when the proxy answered by itself (an injected fault) instead of forwarding.
+    pub injected: bool,
+    /// Time from receiving the request to having the response, including any injected delay.
+    pub elapsed: Duration,
+}
+
+/// The error code used for an injected failure with `status`, as AWS would send it.
+///
+/// 400 and 429 are throttling (`RequestLimitExceeded` for EC2, `Throttling` otherwise), 403 is
+/// `AccessDenied` (`UnauthorizedOperation` for EC2), 500 is `InternalFailure`, anything else is
+/// `ServiceUnavailable`.
+pub fn injected_error_code(status: u16, service: &str) -> &'static str {
+    let ec2 = service == "ec2";
+    match status {
+        400 | 429 if ec2 => "RequestLimitExceeded",
+        400 | 429 => "Throttling",
+        403 if ec2 => "UnauthorizedOperation",
+        403 => "AccessDenied",
+        500 => "InternalFailure",
+        _ => "ServiceUnavailable",
+    }
+}
+
+/// The message of every injected error.
+pub const INJECTED_MESSAGE: &str = "injected";
+
+#[derive(Debug)]
+struct Shared {
+    /// Scheme and authority of the upstream, e.g. `http://127.0.0.1:5000`.
+    upstream: Uri,
+    faults: Mutex<Faults>,
+    requests: Mutex<Vec<RecordedRequest>>,
+}
+
+/// A poisoned lock only means a panicking test thread; the data is still usable.
+fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
+    mutex.lock().unwrap_or_else(PoisonError::into_inner)
+}
+
+/// A recording, fault-injecting HTTP/1.1 proxy on 127.0.0.1, stopped on drop.
+///
+/// It runs on its own thread with its own tokio runtime, so it works from synchronous code and
+/// from inside `#[tokio::test]` alike.
+#[derive(Debug)]
+pub struct Proxy {
+    address: SocketAddr,
+    shared: Arc<Shared>,
+    shutdown: Option<oneshot::Sender<()>>,
+    thread: Option<JoinHandle<()>>,
+}
+
+impl Proxy {
+    /// Starts a proxy on a free loopback port that forwards to `upstream` (`http://host:port`).
+    pub fn start(upstream: &str, faults: Faults) -> io::Result<Self> {
+        let upstream = parse_upstream(upstream)?;
+        let listener = std::net::TcpListener::bind((Ipv4Addr::LOCALHOST, 0))?;
+        listener.set_nonblocking(true)?;
+        let address = listener.local_addr()?;
+        let runtime = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(2)
+            .thread_name("haven-proxy-worker")
+            .enable_all()
+            .build()?;
+        let listener = {
+            let _context = runtime.enter();
+            tokio::net::TcpListener::from_std(listener)?
+        };
+        let shared = Arc::new(Shared {
+            upstream,
+            faults: Mutex::new(faults),
+            requests: Mutex::new(Vec::new()),
+        });
+        let (shutdown, stopped) = oneshot::channel();
+        let served = Arc::clone(&shared);
+        let thread = std::thread::Builder::new()
+            .name("haven-proxy".into())
+            .spawn(move || {
+                runtime.block_on(serve(listener, served, stopped));
+                // Drops open keep-alive connections and any request still in flight.
+                runtime.shutdown_timeout(Duration::from_secs(1));
+            })?;
+        Ok(Self {
+            address,
+            shared,
+            shutdown: Some(shutdown),
+            thread: Some(thread),
+        })
+    }
+
+    /// The endpoint URL to give the SDK, e.g. `http://127.0.0.1:40125`.
+    pub fn endpoint(&self) -> String {
+        format!("http://{}", self.address)
+    }
+
+    /// The upstream this proxy forwards to.
+    pub fn upstream(&self) -> String {
+        self.shared
+            .upstream
+            .to_string()
+            .trim_end_matches('/')
+            .to_owned()
+    }
+
+    /// Every request so far, in the order the responses were produced.
+    pub fn requests(&self) -> Vec<RecordedRequest> {
+        lock(&self.shared.requests).clone()
+    }
+
+    /// Forgets the recorded requests.
+    pub fn clear_requests(&self) {
+        lock(&self.shared.requests).clear();
+    }
+
+    /// The faults in force.
+    pub fn faults(&self) -> Faults {
+        lock(&self.shared.faults).clone()
+    }
+
+    /// Replaces the faults; requests received from now on see the new ones.
+    pub fn set_faults(&self, faults: Faults) {
+        *lock(&self.shared.faults) = faults;
+    }
+}
+
+impl Drop for Proxy {
+    fn drop(&mut self) {
+        if let Some(shutdown) = self.shutdown.take() {
+            let _ = shutdown.send(());
+        }
+        if let Some(thread) = self.thread.take() {
+            let _ = thread.join();
+        }
+    }
+}
+
+fn parse_upstream(upstream: &str) -> io::Result<Uri> {
+    let invalid = |why: String| io::Error::new(io::ErrorKind::InvalidInput, why);
+    let uri: Uri = upstream
+        .parse()
+        .map_err(|error| invalid(format!("upstream `{upstream}` is not a URL: {error}")))?;
+    match (uri.scheme_str(), uri.authority()) {
+        (Some("http"), Some(authority)) => Uri::builder()
+            .scheme("http")
+            .authority(authority.clone())
+            .path_and_query("/")
+            .build()
+            .map_err(|error| invalid(format!("upstream `{upstream}`: {error}"))),
+        _ => Err(invalid(format!(
+            "upstream `{upstream}` must look like http://host:port"
+        ))),
+    }
+}
+
+type UpstreamClient = Client<HttpConnector, Full<Bytes>>;
+
+async fn serve(
+    listener: tokio::net::TcpListener,
+    shared: Arc<Shared>,
+    mut stopped: oneshot::Receiver<()>,
+) {
+    let client: UpstreamClient = Client::builder(TokioExecutor::new()).build_http();
+    loop {
+        tokio::select! {
+            // A send or a dropped sender both mean stop.
+            _ = &mut stopped => break,
+            accepted = listener.accept() => {
+                let Ok((stream, _)) = accepted else {
+                    // Out of file descriptors or similar: back off instead of spinning.
+                    tokio::time::sleep(Duration::from_millis(10)).await;
+                    continue;
+                };
+                let shared = Arc::clone(&shared);
+                let client = client.clone();
+                tokio::spawn(async move {
+                    let service = hyper::service::service_fn(move |request| {
+                        handle(Arc::clone(&shared), client.clone(), request)
+                    });
+                    // Errors here are client disconnects; nothing to report.
+                    let _ = hyper::server::conn::http1::Builder::new()
+                        .serve_connection(TokioIo::new(stream), service)
+                        .await;
+                });
+            }
+        }
+    }
+}
+
+async fn handle(
+    shared: Arc<Shared>,
+    client: UpstreamClient,
+    request: Request<Incoming>,
+) -> Result<Response<Full<Bytes>>, Infallible> {
+    let started = Instant::now();
+    let (parts, body) = request.into_parts();
+    let (region, service) = credential_scope(&parts.headers, parts.uri.query());
+    let method = parts.method.to_string();
+    let path = parts
+        .uri
+        .path_and_query()
+        .map_or_else(|| parts.uri.path().to_owned(), |pq| pq.as_str().to_owned());
+    let json = parts.headers.contains_key("x-amz-target");
+
+    let (response, injected, action) = match body.collect().await {
+        Err(error) => {
+            let response = error_response(
+                StatusCode::BAD_REQUEST,
+                &service,
+                json,
+                "ProxyBadRequest",
+                &format!("cannot read the request body: {error}"),
+            );
+            (response, true, String::new())
+        }
+        Ok(collected) => {
+            let body = collected.to_bytes();
+            let action = action_of(&parts.headers, parts.uri.query(), &body);
+            let faults = lock(&shared.faults).clone();
+            if !faults.delay.is_zero() {
+                tokio::time::sleep(faults.delay).await;
+            }
+            match &faults.fail_region {
+                Some((failing, status)) if *failing == region => {
+                    let status =
+                        StatusCode::from_u16(*status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+                    let code = injected_error_code(status.as_u16(), &service);
+                    let response = error_response(status, &service, json, code, INJECTED_MESSAGE);
+                    (response, true, action)
+                }
+                _ => {
+                    let response = forward(&shared.upstream, &client, parts, body)
+                        .await
+                        .unwrap_or_else(|message| {
+                            error_response(
+                                StatusCode::BAD_GATEWAY,
+                                &service,
+                                json,
+                                "ProxyUpstreamError",
+                                &message,
+                            )
+                        });
+                    (response, false, action)
+                }
+            }
+        }
+    };
+
+    lock(&shared.requests).push(RecordedRequest {
+        method,
+        path,
+        service,
+        region,
+        action,
+        status: response.status().as_u16(),
+        injected,
+        elapsed: started.elapsed(),
+    });
+    Ok(response)
+}
+
+/// Forwards the request unchanged (apart from the URI and hop-by-hop headers) and buffers the
+/// answer, so that `Content-Length` is exact on both sides.
+async fn forward(
+    upstream: &Uri,
+    client: &UpstreamClient,
+    mut parts: Parts,
+    body: Bytes,
+) -> Result<Response<Full<Bytes>>, String> {
+    let path_and_query = parts
+        .uri
+        .path_and_query()
+        .map_or("/", |pq| pq.as_str())
+        .to_owned();
+    let mut uri = upstream.clone().into_parts();
+    uri.path_and_query = Some(
+        path_and_query
+            .parse()
+            .map_err(|error| format!("bad request path `{path_and_query}`: {error}"))?,
+    );
+    parts.uri = Uri::from_parts(uri).map_err(|error| format!("bad upstream URI: {error}"))?;
+    parts.version = Version::HTTP_11;
+    parts.extensions = Default::default();
+    // The Host header is kept as the client sent (and signed) it.
+    remove_hop_by_hop(&mut parts.headers);
+
+    let answer = client
+        .request(Request::from_parts(parts, Full::new(body)))
+        .await
+        .map_err(|error| format!("upstream request failed: {error}"))?;
+    let (mut parts, body) = answer.into_parts();
+    let body = body
+        .collect()
+        .await
+        .map_err(|error| format!("upstream body failed: {error}"))?
+        .to_bytes();
+    remove_hop_by_hop(&mut parts.headers);
+    parts.extensions = Default::default();
+    Ok(Response::from_parts(parts, Full::new(body)))
+}
+
+fn remove_hop_by_hop(headers: &mut HeaderMap) {
+    let listed: Vec<String> = headers
+        .get_all(header::CONNECTION)
+        .iter()
+        .filter_map(|value| value.to_str().ok())
+        .flat_map(|value| value.split(','))
+        .map(|name| name.trim().to_ascii_lowercase())
+        .filter(|name| !name.is_empty())
+        .collect();
+    for name in listed {
+        headers.remove(name.as_str());
+    }
+    for name in [
+        "connection",
+        "keep-alive",
+        "proxy-connection",
+        "te",
+        "trailer",
+        "transfer-encoding",
+        "upgrade",
+    ] {
+        headers.remove(name);
+    }
+}
+
+/// An AWS-style error: JSON for `X-Amz-Target` requests, EC2's `<Response><Errors>` shape for
+/// EC2, and the query protocols' `<ErrorResponse>` otherwise.
+fn error_response(
+    status: StatusCode,
+    service: &str,
+    json: bool,
+    code: &str,
+    message: &str,
+) -> Response<Full<Bytes>> {
+    let message = xml_escape(message);
+    let (content_type, body) = if json {
+        (
+            "application/x-amz-json-1.1",
+            format!(
+                r#"{{"__type":"{code}","message":"{}"}}"#,
+                message.replace('"', "'")
+            ),
+        )
+    } else if service == "ec2" {
+        (
+            "text/xml",
+            format!(
+                "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<Response><Errors><Error>\
+                 <Code>{code}</Code><Message>{message}</Message></Error></Errors>\
+                 <RequestID>haven-proxy</RequestID></Response>"
+            ),
+        )
+    } else {
+        let kind = if status.is_client_error() {
+            "Sender"
+        } else {
+            "Receiver"
+        };
+        (
+            "text/xml",
+            format!(
+                "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<ErrorResponse><Error>\
+                 <Type>{kind}</Type><Code>{code}</Code><Message>{message}</Message></Error>\
+                 <RequestId>haven-proxy</RequestId></ErrorResponse>"
+            ),
+        )
+    };
+    let mut response = Response::new(Full::new(Bytes::from(body)));
+    *response.status_mut() = status;
+    let headers = response.headers_mut();
+    headers.insert(header::CONTENT_TYPE, HeaderValue::from_static(content_type));
+    headers.insert("x-amzn-requestid", HeaderValue::from_static("haven-proxy"));
+    if json && let Ok(value) = HeaderValue::from_str(code) {
+        headers.insert("x-amzn-errortype", value);
+    }
+    response
+}
+
+fn xml_escape(text: &str) -> String {
+    text.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+}
+
+/// `(region, service)` from the SigV4 credential scope `KEY/DATE/REGION/SERVICE/aws4_request`,
+/// found in the `Authorization` header or a presigned URL's `X-Amz-Credential`.
+fn credential_scope(headers: &HeaderMap, query: Option<&str>) -> (String, String) {
+    let from_header = headers
+        .get(header::AUTHORIZATION)
+        .and_then(|value| value.to_str().ok())
+        .and_then(|value| {
+            let start = value.find("Credential=")? + "Credential=".len();
+            let rest = &value[start..];
+            let end = rest
+                .find(|c: char| c == ',' || c.is_whitespace())
+                .unwrap_or(rest.len());
+            Some(rest[..end].to_owned())
+        });
+    let credential =
+        from_header.or_else(|| query.and_then(|query| form_param(query, "X-Amz-Credential")));
+    let Some(credential) = credential else {
+        return (String::new(), String::new());
+    };
+    let fields: Vec<&str> = credential.split('/').collect();
+    match fields.as_slice() {
+        [.., region, service, "aws4_request"] => ((*region).to_owned(), (*service).to_owned()),
+        _ => (String::new(), String::new()),
+    }
+}
+
+fn action_of(headers: &HeaderMap, query: Option<&str>, body: &[u8]) -> String {
+    if let Some(target) = headers
+        .get("x-amz-target")
+        .and_then(|value| value.to_str().ok())
+    {
+        return target.rsplit('.').next().unwrap_or(target).to_owned();
+    }
+    let form = headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|value| value.to_str().ok())
+        .is_some_and(|value| value.starts_with("application/x-www-form-urlencoded"));
+    let from_body = form
+        .then(|| std::str::from_utf8(body).ok())
+        .flatten()
+        .and_then(|body| form_param(body, "Action"));
+    from_body
+        .or_else(|| query.and_then(|query| form_param(query, "Action")))
+        .unwrap_or_default()
+}
+
+/// The decoded value of `name` in an `application/x-www-form-urlencoded` string.
+fn form_param(form: &str, name: &str) -> Option<String> {
+    form.split('&').find_map(|pair| {
+        let (key, value) = pair.split_once('=').unwrap_or((pair, ""));
+        (percent_decode(key) == name).then(|| percent_decode(value))
+    })
+}
+
+fn percent_decode(text: &str) -> String {
+    let bytes = text.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut index = 0;
+    while index < bytes.len() {
+        match bytes[index] {
+            b'+' => out.push(b' '),
+            b'%' if index + 2 < bytes.len() => {
+                let hex = std::str::from_utf8(&bytes[index + 1..index + 3]).ok();
+                match hex.and_then(|hex| u8::from_str_radix(hex, 16).ok()) {
+                    Some(byte) => {
+                        out.push(byte);
+                        index += 2;
+                    }
+                    None => out.push(b'%'),
+                }
+            }
+            byte => out.push(byte),
+        }
+        index += 1;
+    }
+    String::from_utf8_lossy(&out).into_owned()
+}
+
+#[cfg(test)]
+mod tests;

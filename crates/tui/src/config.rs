@@ -1,0 +1,444 @@
+//! haven's files in the platform's places: `config.toml` (refresh interval, Regions, read-only,
+//! key map overrides) and an optional `keymap.toml` in the config directory, the last topology in
+//! the cache directory, the action log and the log file in the data directory.
+//!
+//! `HAVEN_CONFIG_DIR`, `HAVEN_CACHE_DIR` and `HAVEN_DATA_DIR` replace the platform's directories.
+//! A malformed config or key map file is an error naming the file, line, column and what would be
+//! valid; a malformed cache file is ignored with a warning.
+
+use std::collections::BTreeMap;
+use std::ffi::OsString;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use haven_model::Topology;
+use serde::Deserialize;
+use toml::Spanned;
+
+use crate::dashboard::keymap::{KeyMap, KeyMapError, Mode};
+
+/// The refresh interval when the config file does not set one.
+pub const DEFAULT_REFRESH_SECONDS: u64 = 30;
+
+/// Where haven keeps its files.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Paths {
+    /// `config.toml` and `keymap.toml` live here.
+    pub config_dir: PathBuf,
+    /// The last topology (`topology.json`) lives here.
+    pub cache_dir: PathBuf,
+    /// The action log and the log file live here.
+    pub data_dir: PathBuf,
+}
+
+/// Why the configuration could not be loaded.
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    /// A file is not valid: where, and what would be.
+    #[error("{}:{line}:{column}: {message}", path.display())]
+    Invalid {
+        /// The file.
+        path: PathBuf,
+        /// 1-based line.
+        line: usize,
+        /// 1-based column.
+        column: usize,
+        /// What is wrong and what would be valid.
+        message: String,
+    },
+    /// A file exists but cannot be read.
+    #[error("cannot read {}: {source}", path.display())]
+    Io {
+        /// The file.
+        path: PathBuf,
+        /// The cause.
+        source: std::io::Error,
+    },
+    /// Neither the environment nor the platform gives a home directory.
+    #[error("no home directory found: set HAVEN_CONFIG_DIR, HAVEN_CACHE_DIR and HAVEN_DATA_DIR")]
+    NoHome,
+}
+
+impl Paths {
+    /// The platform's directories, each replaced by its `HAVEN_*_DIR` variable when set.
+    pub fn discover() -> Result<Self, ConfigError> {
+        Self::from_lookup(|name| std::env::var_os(name))
+    }
+
+    /// Like [`Paths::discover`], reading variables through `lookup` (for tests).
+    pub fn from_lookup(lookup: impl Fn(&str) -> Option<OsString>) -> Result<Self, ConfigError> {
+        let var = |name: &str| lookup(name).filter(|v| !v.is_empty()).map(PathBuf::from);
+        let (config, cache, data) = (
+            var("HAVEN_CONFIG_DIR"),
+            var("HAVEN_CACHE_DIR"),
+            var("HAVEN_DATA_DIR"),
+        );
+        if let (Some(config_dir), Some(cache_dir), Some(data_dir)) =
+            (config.clone(), cache.clone(), data.clone())
+        {
+            return Ok(Self {
+                config_dir,
+                cache_dir,
+                data_dir,
+            });
+        }
+        let dirs =
+            directories::ProjectDirs::from("dev", "haven", "haven").ok_or(ConfigError::NoHome)?;
+        Ok(Self {
+            config_dir: config.unwrap_or_else(|| dirs.config_dir().to_path_buf()),
+            cache_dir: cache.unwrap_or_else(|| dirs.cache_dir().to_path_buf()),
+            data_dir: data.unwrap_or_else(|| dirs.data_dir().to_path_buf()),
+        })
+    }
+
+    /// `config.toml`.
+    pub fn config_file(&self) -> PathBuf {
+        self.config_dir.join("config.toml")
+    }
+
+    /// `keymap.toml` (optional; the same tables as `[keymap.*]` in `config.toml`, without the
+    /// `keymap.` prefix).
+    pub fn keymap_file(&self) -> PathBuf {
+        self.config_dir.join("keymap.toml")
+    }
+
+    /// The last topology seen: `topology.json` in the cache directory.
+    pub fn cache_file(&self) -> PathBuf {
+        self.cache_dir.join("topology.json")
+    }
+
+    /// The action log (JSON lines).
+    pub fn action_log_file(&self) -> PathBuf {
+        self.data_dir.join("actions.jsonl")
+    }
+
+    /// The log file.
+    pub fn log_file(&self) -> PathBuf {
+        self.data_dir.join("haven.log")
+    }
+}
+
+/// The settings read from the config files (defaults for whatever they leave out).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Config {
+    /// Where the files are.
+    pub paths: Paths,
+    /// How often the dashboard refreshes.
+    pub refresh: Duration,
+    /// Regions to show (empty = let the command line or the SDK decide).
+    pub regions: Vec<String>,
+    /// Start without any action that changes AWS.
+    pub read_only: bool,
+    /// Key bindings: the defaults with the user's overrides applied.
+    pub keymap: KeyMap,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ConfigFile {
+    refresh_seconds: Option<Spanned<i64>>,
+    regions: Option<Vec<Spanned<String>>>,
+    read_only: Option<bool>,
+    keymap: Option<KeymapTables>,
+}
+
+type KeymapTables = BTreeMap<String, Spanned<BTreeMap<String, Spanned<KeyList>>>>;
+
+#[derive(Debug, Deserialize)]
+#[serde(untagged)]
+enum KeyList {
+    One(String),
+    Many(Vec<String>),
+}
+
+impl KeyList {
+    fn names(&self) -> Vec<String> {
+        match self {
+            KeyList::One(k) => vec![k.clone()],
+            KeyList::Many(ks) => ks.clone(),
+        }
+    }
+}
+
+impl Config {
+    /// The defaults, for when no file exists.
+    pub fn defaults(paths: Paths) -> Self {
+        Self {
+            paths,
+            refresh: Duration::from_secs(DEFAULT_REFRESH_SECONDS),
+            regions: Vec::new(),
+            read_only: false,
+            keymap: KeyMap::default(),
+        }
+    }
+
+    /// Finds the directories and reads `config.toml` and `keymap.toml` (both optional).
+    pub fn load() -> Result<Self, ConfigError> {
+        Self::load_from(Paths::discover()?)
+    }
+
+    /// Reads the files under `paths` (both optional).
+    pub fn load_from(paths: Paths) -> Result<Self, ConfigError> {
+        let mut config = Self::defaults(paths);
+        let config_file = config.paths.config_file();
+        if let Some(text) = read_optional(&config_file)? {
+            config.apply_config_text(&text, &config_file)?;
+        }
+        let keymap_file = config.paths.keymap_file();
+        if let Some(text) = read_optional(&keymap_file)? {
+            let tables: KeymapTables =
+                toml::from_str(&text).map_err(|e| toml_error(&keymap_file, &text, &e))?;
+            apply_keymap(&mut config.keymap, &tables, &keymap_file, &text)?;
+        }
+        Ok(config)
+    }
+
+    /// Applies the text of a `config.toml` (named `path` in errors).
+    pub fn apply_config_text(&mut self, text: &str, path: &Path) -> Result<(), ConfigError> {
+        let file: ConfigFile = toml::from_str(text).map_err(|e| toml_error(path, text, &e))?;
+        if let Some(seconds) = file.refresh_seconds {
+            let value = *seconds.get_ref();
+            if !(1..=86_400).contains(&value) {
+                return Err(invalid_at(
+                    path,
+                    text,
+                    seconds.span().start,
+                    format!("refresh_seconds must be between 1 and 86400, not {value}"),
+                ));
+            }
+            self.refresh = Duration::from_secs(value.unsigned_abs());
+        }
+        if let Some(regions) = file.regions {
+            let mut codes = Vec::new();
+            for region in regions {
+                let code = region.get_ref();
+                if !haven_model::regions::is_known(code) {
+                    let hint = haven_model::regions::closest(code)
+                        .map(|c| format!(" (did you mean `{c}`?)"))
+                        .unwrap_or_default();
+                    return Err(invalid_at(
+                        path,
+                        text,
+                        region.span().start,
+                        format!("unknown Region `{code}`{hint}"),
+                    ));
+                }
+                codes.push(code.clone());
+            }
+            self.regions = codes;
+        }
+        if let Some(read_only) = file.read_only {
+            self.read_only = read_only;
+        }
+        if let Some(tables) = file.keymap {
+            apply_keymap(&mut self.keymap, &tables, path, text)?;
+        }
+        Ok(())
+    }
+}
+
+fn apply_keymap(
+    keymap: &mut KeyMap,
+    tables: &KeymapTables,
+    path: &Path,
+    text: &str,
+) -> Result<(), ConfigError> {
+    for (mode, table) in tables {
+        if Mode::from_name(mode).is_none() {
+            let error = KeyMapError::UnknownMode(mode.clone());
+            return Err(invalid_at(
+                path,
+                text,
+                table.span().start,
+                error.to_string(),
+            ));
+        }
+        for (action, keys) in table.get_ref() {
+            keymap
+                .apply_override(mode, action, &keys.get_ref().names())
+                .map_err(|e| invalid_at(path, text, keys.span().start, e.to_string()))?;
+        }
+    }
+    Ok(())
+}
+
+fn read_optional(path: &Path) -> Result<Option<String>, ConfigError> {
+    match std::fs::read_to_string(path) {
+        Ok(text) => Ok(Some(text)),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
+        Err(source) => Err(ConfigError::Io {
+            path: path.to_path_buf(),
+            source,
+        }),
+    }
+}
+
+/// 1-based line and column of a byte offset.
+fn line_column(text: &str, offset: usize) -> (usize, usize) {
+    let before = &text[..offset.min(text.len())];
+    let line = before.matches('\n').count() + 1;
+    let column = before
+        .rfind('\n')
+        .map_or(before.chars().count(), |i| before[i + 1..].chars().count())
+        + 1;
+    (line, column)
+}
+
+fn invalid_at(path: &Path, text: &str, offset: usize, message: String) -> ConfigError {
+    let (line, column) = line_column(text, offset);
+    ConfigError::Invalid {
+        path: path.to_path_buf(),
+        line,
+        column,
+        message,
+    }
+}
+
+fn toml_error(path: &Path, text: &str, error: &toml::de::Error) -> ConfigError {
+    let offset = error.span().map_or(0, |s| s.start);
+    invalid_at(path, text, offset, error.message().trim().to_string())
+}
+
+/// Reads the cached topology; a missing file is `None`, a malformed one is `None` with a warning.
+pub fn read_cached_topology(path: &Path) -> Option<Topology> {
+    let text = match std::fs::read_to_string(path) {
+        Ok(text) => text,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return None,
+        Err(e) => {
+            tracing::warn!(path = %path.display(), error = %e, "cannot read the cached topology");
+            return None;
+        }
+    };
+    match Topology::from_json(&text) {
+        Ok(topology) => Some(topology),
+        Err(e) => {
+            tracing::warn!(path = %path.display(), error = %e, "ignoring the cached topology");
+            None
+        }
+    }
+}
+
+/// Writes the topology to the cache file atomically (a temporary file renamed over it).
+pub fn write_cached_topology(path: &Path, topology: &Topology) -> std::io::Result<()> {
+    if let Some(dir) = path.parent() {
+        std::fs::create_dir_all(dir)?;
+    }
+    let temporary = path.with_extension("json.tmp");
+    std::fs::write(&temporary, topology.to_json())?;
+    std::fs::rename(&temporary, path)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn paths(dir: &Path) -> Paths {
+        let dir = dir.to_path_buf();
+        Paths::from_lookup(move |name| {
+            let sub = match name {
+                "HAVEN_CONFIG_DIR" => "config",
+                "HAVEN_CACHE_DIR" => "cache",
+                "HAVEN_DATA_DIR" => "data",
+                _ => return None,
+            };
+            Some(dir.join(sub).into_os_string())
+        })
+        .expect("paths")
+    }
+
+    fn temp_dir(name: &str) -> PathBuf {
+        let dir = std::env::temp_dir().join(format!("haven-config-{name}-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(dir.join("config")).expect("mkdir");
+        dir
+    }
+
+    #[test]
+    fn environment_variables_replace_the_platform_directories() {
+        let dir = temp_dir("env");
+        let p = paths(&dir);
+        assert_eq!(p.config_file(), dir.join("config/config.toml"));
+        assert_eq!(p.cache_file(), dir.join("cache/topology.json"));
+        assert_eq!(p.log_file(), dir.join("data/haven.log"));
+        let config = Config::load_from(p).expect("no files is fine");
+        assert_eq!(config.refresh, Duration::from_secs(DEFAULT_REFRESH_SECONDS));
+        assert_eq!(config.keymap, KeyMap::default());
+    }
+
+    #[test]
+    fn reads_settings_and_keymap_overrides() {
+        let dir = temp_dir("ok");
+        std::fs::write(
+            dir.join("config/config.toml"),
+            "refresh_seconds = 10\nregions = [\"ap-northeast-2\", \"us-east-1\"]\nread_only = true\n\n[keymap.global]\nquit = [\"x\"]\n",
+        )
+        .expect("write");
+        std::fs::write(
+            dir.join("config/keymap.toml"),
+            "[list]\nsort_next = \"o\"\n",
+        )
+        .expect("write");
+        let config = Config::load_from(paths(&dir)).expect("valid");
+        assert_eq!(config.refresh, Duration::from_secs(10));
+        assert_eq!(config.regions, ["ap-northeast-2", "us-east-1"]);
+        assert!(config.read_only);
+        use crate::dashboard::keymap::{KeyAction, KeySpec};
+        let o = KeySpec::parse("o").expect("key");
+        assert_eq!(
+            config.keymap.keys_for(Mode::List, KeyAction::SortNext),
+            vec![o]
+        );
+        assert_eq!(
+            config.keymap.keys_for(Mode::Map, KeyAction::Quit),
+            vec![KeySpec::parse("x").expect("key")]
+        );
+    }
+
+    fn error_for(file: &str, text: &str) -> String {
+        let dir = temp_dir(&format!("bad-{}", text.len()));
+        std::fs::write(dir.join("config").join(file), text).expect("write");
+        let err = Config::load_from(paths(&dir)).expect_err("invalid");
+        assert!(matches!(err, ConfigError::Invalid { .. }), "{err:?}");
+        err.to_string()
+    }
+
+    #[test]
+    fn malformed_files_name_the_file_position_and_valid_keys() {
+        let err = error_for("config.toml", "refresh_seconds = 10\nrefresh = 5\n");
+        assert!(err.contains("config.toml:2:1:"), "{err}");
+        assert!(err.contains("refresh_seconds"), "{err}");
+        assert!(err.contains("regions"), "{err}");
+
+        let err = error_for("config.toml", "regions = [\"us-east-l\"]\n");
+        assert!(err.contains("config.toml:1:12:"), "{err}");
+        assert!(err.contains("did you mean `us-east-1`"), "{err}");
+
+        let err = error_for("config.toml", "refresh_seconds = \"often\"\n");
+        assert!(err.contains("config.toml:1:19:"), "{err}");
+
+        let err = error_for("keymap.toml", "[list]\nsort = \"o\"\n");
+        assert!(err.contains("keymap.toml:2:8:"), "{err}");
+        assert!(err.contains("sort_next"), "{err}");
+
+        let err = error_for("keymap.toml", "[lists]\nfilter = \"f\"\n");
+        assert!(err.contains("keymap.toml:2:"), "{err}");
+        assert!(err.contains("global, map, list"), "{err}");
+
+        let err = error_for("config.toml", "[keymap.map]\nexpand = [\"ctrl-nope\"]\n");
+        assert!(err.contains("config.toml:2:10:"), "{err}");
+        assert!(err.contains("ctrl-nope"), "{err}");
+    }
+
+    #[test]
+    fn a_malformed_cache_is_ignored_and_a_written_one_reads_back() {
+        let dir = temp_dir("cache");
+        let p = paths(&dir);
+        assert_eq!(read_cached_topology(&p.cache_file()), None);
+        std::fs::create_dir_all(&p.cache_dir).expect("mkdir");
+        std::fs::write(p.cache_file(), "{ not json").expect("write");
+        assert_eq!(read_cached_topology(&p.cache_file()), None);
+        let topology = Topology::new(chrono::DateTime::UNIX_EPOCH);
+        write_cached_topology(&p.cache_file(), &topology).expect("write");
+        assert_eq!(read_cached_topology(&p.cache_file()), Some(topology));
+    }
+}

@@ -1,0 +1,1008 @@
+//! The map (home view): per Region, each VPC with one column per Availability Zone — subnets,
+//! instances with their target health, NAT and IGW, the ASG spread, the load balancer's healthy
+//! targets per AZ, the database writer, standby and readers — then the links to and from other
+//! Regions (cross-Region replicas, AMI and snapshot copies).
+//!
+//! The model is built once per topology (in `update`); drawing lays it out for the current width
+//! and renders only the visible lines.
+
+use std::collections::{BTreeMap, HashMap};
+
+use chrono::{DateTime, Utc};
+use haven_model::relations::DbRole;
+use haven_model::{
+    DbInstance, Instance, InstanceState, RegionTopology, Service, Subnet, TargetHealthState,
+    Topology, Vpc, name_tag,
+};
+use ratatui::style::{Color, Modifier, Style};
+
+use super::tables::{Tone, instance_target_health, status_text, status_tone};
+
+/// Instances shown per subnet before the rest is summed up (unless expanded).
+pub const INSTANCES_PER_SUBNET: usize = 6;
+
+/// Narrowest AZ column; narrower than this, AZs are stacked instead of side by side.
+pub const MIN_COLUMN_WIDTH: u16 = 30;
+
+/// A piece of a line.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Seg {
+    /// Fixed text.
+    Text(String, Style),
+    /// An age relative to the dashboard's clock (formatted when drawn).
+    Age(DateTime<Utc>, Style),
+}
+
+/// One line of the map.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct MapLine(pub Vec<Seg>);
+
+impl MapLine {
+    fn push(&mut self, text: impl Into<String>, style: Style) -> &mut Self {
+        self.0.push(Seg::Text(text.into(), style));
+        self
+    }
+
+    fn age(&mut self, at: DateTime<Utc>, style: Style) -> &mut Self {
+        self.0.push(Seg::Age(at, style));
+        self
+    }
+}
+
+/// A horizontal band of a Region's map.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Block {
+    /// A line across the whole Region.
+    Line(MapLine),
+    /// One cell per AZ column; `labels` name the AZs when the columns have to be stacked.
+    Columns {
+        /// AZ names, used when stacked.
+        labels: Vec<String>,
+        /// Lines per AZ.
+        cells: Vec<Vec<MapLine>>,
+    },
+    /// An empty line.
+    Gap,
+}
+
+impl Block {
+    /// Lines the block takes, side by side or stacked.
+    pub fn height(&self, side_by_side: bool) -> usize {
+        match self {
+            Block::Line(_) | Block::Gap => 1,
+            Block::Columns { cells, .. } if side_by_side => {
+                cells.iter().map(Vec::len).max().unwrap_or(0)
+            }
+            Block::Columns { cells, .. } => cells
+                .iter()
+                .filter(|c| !c.is_empty())
+                .map(|c| c.len() + 1)
+                .sum(),
+        }
+    }
+}
+
+/// The map of one Region.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RegionMap {
+    /// Region code.
+    pub region: String,
+    /// Panel title.
+    pub title: MapLine,
+    /// The most AZ columns any of its VPCs has.
+    pub columns: usize,
+    /// Bands, top to bottom.
+    pub blocks: Vec<Block>,
+}
+
+impl RegionMap {
+    /// Whether the AZ columns fit side by side in `inner_width`.
+    pub fn side_by_side(&self, inner_width: u16) -> bool {
+        let n = self.columns.max(1) as u16;
+        inner_width.saturating_sub(n - 1) / n >= MIN_COLUMN_WIDTH
+    }
+
+    /// Total lines at that width.
+    pub fn height(&self, inner_width: u16) -> usize {
+        let side = self.side_by_side(inner_width);
+        self.blocks.iter().map(|b| b.height(side)).sum()
+    }
+}
+
+/// Style of a tone.
+pub fn tone_style(tone: Tone) -> Style {
+    match tone {
+        Tone::Normal => Style::new(),
+        Tone::Good => Style::new().fg(Color::Green),
+        Tone::Busy | Tone::Warn => Style::new().fg(Color::Yellow),
+        Tone::Bad => Style::new().fg(Color::Red),
+        Tone::Dim => Style::new().fg(Color::DarkGray),
+    }
+}
+
+fn dim() -> Style {
+    tone_style(Tone::Dim)
+}
+
+fn bold() -> Style {
+    Style::new().add_modifier(Modifier::BOLD)
+}
+
+fn link() -> Style {
+    Style::new().fg(Color::Cyan)
+}
+
+/// The symbol and tone of an instance's target health (`·` when not a target).
+pub fn health_marker(health: Option<TargetHealthState>) -> (&'static str, Tone) {
+    use TargetHealthState as H;
+    match health {
+        Some(H::Healthy) => ("✓", Tone::Good),
+        Some(H::Unhealthy) => ("✗", Tone::Bad),
+        Some(H::Unused) => ("○", Tone::Warn),
+        Some(H::Initial | H::Draining) => ("…", Tone::Busy),
+        Some(H::Unavailable | H::Unknown) => ("?", Tone::Dim),
+        None => ("·", Tone::Dim),
+    }
+}
+
+fn instance_state(state: InstanceState) -> (String, Tone) {
+    let tone = match state {
+        InstanceState::Running => Tone::Good,
+        InstanceState::Pending | InstanceState::Stopping | InstanceState::ShuttingDown => {
+            Tone::Busy
+        }
+        InstanceState::Stopped => Tone::Bad,
+        InstanceState::Terminated | InstanceState::Unknown => Tone::Dim,
+    };
+    let text = if state.is_transitional() {
+        format!("{}…", state.as_str())
+    } else {
+        state.as_str().to_string()
+    };
+    (text, tone)
+}
+
+fn short_az<'a>(region: &str, az: &'a str) -> &'a str {
+    az.strip_prefix(region)
+        .filter(|s| !s.is_empty())
+        .unwrap_or(az)
+}
+
+/// Builds the map of every Region. `stale` lists the services whose data was kept from an
+/// earlier refresh because this one failed.
+pub fn build(
+    topology: &Topology,
+    stale: &[(Option<String>, Service)],
+    expand: bool,
+) -> Vec<RegionMap> {
+    let links = CrossRegion::of(topology);
+    topology
+        .regions
+        .iter()
+        .map(|region| {
+            let errors = topology.errors_in(&region.region).count();
+            let stale_here: Vec<Service> = stale
+                .iter()
+                .filter(|(r, _)| r.as_deref() == Some(region.region.as_str()))
+                .map(|(_, s)| *s)
+                .collect();
+            region_map(region, &links, errors, &stale_here, expand)
+        })
+        .collect()
+}
+
+/// Cross-Region facts, computed once per topology.
+struct CrossRegion {
+    /// (replica region, replica id) → "source-region/source-id".
+    replica_sources: HashMap<(String, String), String>,
+    /// Per Region, lines about links.
+    lines: BTreeMap<String, Vec<MapLine>>,
+    /// Regions that hold copies or replicas of another Region's resources.
+    dr_of: BTreeMap<String, String>,
+    /// Regions whose resources are copied elsewhere.
+    sources: BTreeMap<String, Vec<String>>,
+}
+
+impl CrossRegion {
+    fn of(topology: &Topology) -> Self {
+        let mut out = CrossRegion {
+            replica_sources: HashMap::new(),
+            lines: BTreeMap::new(),
+            dr_of: BTreeMap::new(),
+            sources: BTreeMap::new(),
+        };
+        let db_status = |region: &str, id: &str| {
+            topology
+                .region(region)
+                .and_then(|r| r.db_instances.iter().find(|d| d.identifier == id))
+                .map(|d| d.status.clone())
+        };
+        for l in topology.replica_links() {
+            if !l.cross_region {
+                continue;
+            }
+            out.replica_sources.insert(
+                (l.replica.region.clone(), l.replica.identifier.clone()),
+                format!("{}/{}", l.source.region, l.source.identifier),
+            );
+            out.note(&l.source.region, &l.replica.region);
+            let status = db_status(&l.replica.region, &l.replica.identifier);
+            let mut incoming = MapLine::default();
+            incoming
+                .push("replica ", bold())
+                .push(format!("{} ", l.replica.identifier), Style::new())
+                .push(
+                    format!("← {}/{}", l.source.region, l.source.identifier),
+                    link(),
+                );
+            if let Some(s) = &status {
+                incoming.push(format!("  {}", status_text(s)), tone_style(status_tone(s)));
+            }
+            out.push(&l.replica.region, incoming);
+            let mut outgoing = MapLine::default();
+            outgoing
+                .push("replica ", bold())
+                .push(format!("{} ", l.source.identifier), Style::new())
+                .push(
+                    format!("→ {}/{}", l.replica.region, l.replica.identifier),
+                    link(),
+                );
+            if let Some(s) = &status {
+                outgoing.push(format!("  {}", status_text(s)), tone_style(status_tone(s)));
+            }
+            out.push(&l.source.region, outgoing);
+        }
+        for (kind, copies) in [
+            ("AMI ", topology.image_copies()),
+            ("snap ", topology.snapshot_copies()),
+        ] {
+            for c in copies {
+                if c.source.region == c.copy.region {
+                    continue;
+                }
+                out.note(&c.source.region, &c.copy.region);
+                let (state, created) = copy_state(topology, kind, &c.copy.region, &c.copy.id);
+                let mut incoming = MapLine::default();
+                incoming
+                    .push(kind, bold())
+                    .push(format!("{} ", c.copy.id), Style::new())
+                    .push(format!("← {}/{}", c.source.region, c.source.id), link());
+                let mut outgoing = MapLine::default();
+                outgoing
+                    .push(kind, bold())
+                    .push(format!("{} ", c.source.id), Style::new())
+                    .push(format!("→ {}/{}", c.copy.region, c.copy.id), link());
+                for line in [&mut incoming, &mut outgoing] {
+                    if let Some(s) = &state {
+                        line.push(
+                            format!("  {s}"),
+                            tone_style(status_tone(s.split(' ').next().unwrap_or(s))),
+                        );
+                    }
+                    if let Some(at) = created {
+                        line.push("  ", Style::new())
+                            .age(at, dim())
+                            .push(" old", dim());
+                    }
+                }
+                out.push(&c.copy.region, incoming);
+                out.push(&c.source.region, outgoing);
+            }
+        }
+        out
+    }
+
+    fn note(&mut self, source: &str, copy: &str) {
+        self.dr_of
+            .entry(copy.to_string())
+            .or_insert_with(|| source.to_string());
+        let targets = self.sources.entry(source.to_string()).or_default();
+        if !targets.iter().any(|t| t == copy) {
+            targets.push(copy.to_string());
+        }
+    }
+
+    fn push(&mut self, region: &str, line: MapLine) {
+        self.lines.entry(region.to_string()).or_default().push(line);
+    }
+}
+
+fn copy_state(
+    topology: &Topology,
+    kind: &str,
+    region: &str,
+    id: &str,
+) -> (Option<String>, Option<DateTime<Utc>>) {
+    let Some(r) = topology.region(region) else {
+        return (None, None);
+    };
+    if kind.starts_with("AMI") {
+        r.images
+            .iter()
+            .find(|i| i.id == id)
+            .map_or((None, None), |i| {
+                (Some(status_text(&i.state)), i.created_at)
+            })
+    } else {
+        r.snapshots
+            .iter()
+            .find(|s| s.id == id)
+            .map_or((None, None), |s| {
+                let state = match (&s.progress, status_tone(&s.state)) {
+                    (Some(p), Tone::Busy) => format!("{} {p}", status_text(&s.state)),
+                    _ => status_text(&s.state),
+                };
+                (Some(state), s.started_at)
+            })
+    }
+}
+
+fn region_map(
+    region: &RegionTopology,
+    links: &CrossRegion,
+    errors: usize,
+    stale: &[Service],
+    expand: bool,
+) -> RegionMap {
+    let mut title = MapLine::default();
+    title.push(format!(" {} ", region.region), bold());
+    if let Some(source) = links.dr_of.get(&region.region) {
+        title.push(format!("· DR of {source} "), link());
+    } else if links.sources.contains_key(&region.region) {
+        title.push("· primary ", link());
+    }
+    if errors > 0 {
+        title.push(
+            format!("· ⚠ {errors} error{} ", if errors == 1 { "" } else { "s" }),
+            tone_style(Tone::Bad),
+        );
+    }
+
+    let mut blocks = Vec::new();
+    let mut columns = 1;
+    let health = instance_target_health(region);
+    let mut vpcs: Vec<&Vpc> = region.vpcs.iter().collect();
+    vpcs.sort_by_key(|v| v.is_default);
+    let mut collapsed = Vec::new();
+    for v in vpcs {
+        let has_workload = region.instances.iter().any(|i| {
+            i.vpc_id.as_deref() == Some(v.id.as_str()) && i.state != InstanceState::Terminated
+        }) || region
+            .load_balancers
+            .iter()
+            .any(|l| l.vpc_id.as_deref() == Some(v.id.as_str()))
+            || region
+                .db_instances
+                .iter()
+                .any(|d| db_vpc(region, d) == Some(v.id.as_str()));
+        // The default VPC AWS makes in every Region is noise unless something runs in it.
+        if v.is_default && !has_workload {
+            collapsed.push(Block::Line(collapsed_default(region, v)));
+            continue;
+        }
+        let (vpc_blocks, n) = vpc_blocks(region, v, &health, links, expand);
+        columns = columns.max(n);
+        blocks.extend(vpc_blocks);
+        blocks.push(Block::Gap);
+    }
+    blocks.extend(collapsed);
+    if region.vpcs.is_empty() {
+        let mut line = MapLine::default();
+        line.push("no VPC discovered in this Region", dim());
+        blocks.push(Block::Line(line));
+    }
+    // DB instances outside any shown VPC (e.g. no subnet group known).
+    let orphans: Vec<&DbInstance> = region
+        .db_instances
+        .iter()
+        .filter(|d| db_vpc(region, d).is_none_or(|id| !region.vpcs.iter().any(|v| v.id == id)))
+        .collect();
+    for db in orphans {
+        for line in db_lines(region, db, links, true) {
+            blocks.push(Block::Line(line));
+        }
+    }
+    if let Some(lines) = links.lines.get(&region.region) {
+        if !matches!(blocks.last(), Some(Block::Gap)) {
+            blocks.push(Block::Gap);
+        }
+        let mut header = MapLine::default();
+        header.push("Cross-Region", bold().add_modifier(Modifier::UNDERLINED));
+        blocks.push(Block::Line(header));
+        for line in lines {
+            blocks.push(Block::Line(line.clone()));
+        }
+    }
+    if errors > 0 || !stale.is_empty() {
+        if !matches!(blocks.last(), Some(Block::Gap)) {
+            blocks.push(Block::Gap);
+        }
+        if errors > 0 {
+            let mut line = MapLine::default();
+            line.push(
+                format!(
+                    "⚠ {errors} discovery error{} in this Region — :errors",
+                    if errors == 1 { "" } else { "s" }
+                ),
+                tone_style(Tone::Bad),
+            );
+            blocks.push(Block::Line(line));
+        }
+        for service in stale {
+            let mut line = MapLine::default();
+            line.push(
+                format!("⚠ {} data kept from the previous refresh", service.as_str()),
+                tone_style(Tone::Warn),
+            );
+            blocks.push(Block::Line(line));
+        }
+    }
+    while matches!(blocks.last(), Some(Block::Gap)) {
+        blocks.pop();
+    }
+    RegionMap {
+        region: region.region.clone(),
+        title,
+        columns,
+        blocks,
+    }
+}
+
+fn collapsed_default(region: &RegionTopology, v: &Vpc) -> MapLine {
+    let subnets = region.subnets.iter().filter(|s| s.vpc_id == v.id).count();
+    let mut line = MapLine::default();
+    line.push(
+        format!(
+            "default VPC {} {} · {subnets} subnets · no instances (collapsed)",
+            v.id, v.cidr_block
+        ),
+        dim(),
+    );
+    line
+}
+
+fn db_vpc<'a>(region: &'a RegionTopology, db: &'a DbInstance) -> Option<&'a str> {
+    let group = db.subnet_group_name.as_deref()?;
+    region
+        .db_subnet_groups
+        .iter()
+        .find(|g| g.name == group)?
+        .vpc_id
+        .as_deref()
+}
+
+fn vpc_blocks(
+    region: &RegionTopology,
+    v: &Vpc,
+    health: &HashMap<&str, TargetHealthState>,
+    links: &CrossRegion,
+    expand: bool,
+) -> (Vec<Block>, usize) {
+    let code = region.region.as_str();
+    let subnets: Vec<&Subnet> = region.subnets.iter().filter(|s| s.vpc_id == v.id).collect();
+    let mut azs: Vec<&str> = subnets
+        .iter()
+        .map(|s| s.availability_zone.as_str())
+        .collect();
+    azs.sort_unstable();
+    azs.dedup();
+    let col = |az: &str| azs.iter().position(|a| *a == az);
+    let n = azs.len().max(1);
+    let labels: Vec<String> = azs.iter().map(|a| (*a).to_string()).collect();
+    let mut blocks = Vec::new();
+
+    // The VPC line.
+    let mut line = MapLine::default();
+    line.push("VPC ", bold())
+        .push(
+            format!(
+                "{} ",
+                name_tag(&v.tags).unwrap_or(if v.is_default { "default" } else { "-" })
+            ),
+            bold(),
+        )
+        .push(format!("{}  {}  ", v.id, v.cidr_block), dim());
+    match region
+        .internet_gateways
+        .iter()
+        .find(|g| g.attached_vpc_ids.contains(&v.id))
+    {
+        Some(igw) => {
+            line.push("IGW ", bold()).push(
+                name_tag(&igw.tags).unwrap_or(igw.id.as_str()).to_string(),
+                tone_style(Tone::Good),
+            );
+        }
+        None => {
+            line.push("no IGW (private only)", dim());
+        }
+    }
+    blocks.push(Block::Line(line));
+
+    // AZ headers.
+    let headers: Vec<Vec<MapLine>> = azs
+        .iter()
+        .map(|az| {
+            let zone = region.availability_zones.iter().find(|z| z.name == *az);
+            let mut l = MapLine::default();
+            l.push(*az, bold().add_modifier(Modifier::UNDERLINED));
+            if let Some(id) = zone.and_then(|z| z.zone_id.as_deref()) {
+                l.push(format!(" {id}"), dim());
+            }
+            if let Some(z) = zone.filter(|z| z.state != "available") {
+                l.push(format!(" ⚠ {}", z.state), tone_style(Tone::Bad));
+            }
+            vec![l]
+        })
+        .collect();
+    blocks.push(Block::Columns {
+        labels: labels.clone(),
+        cells: headers,
+    });
+
+    // Subnets with their NAT, egress and instances.
+    let mut cells: Vec<Vec<MapLine>> = vec![Vec::new(); n];
+    let mut ordered = subnets.clone();
+    let publics: HashMap<&str, bool> = subnets
+        .iter()
+        .map(|s| (s.id.as_str(), region.subnet_is_public(&s.id)))
+        .collect();
+    ordered.sort_by_key(|s| {
+        (
+            !publics.get(s.id.as_str()).copied().unwrap_or(false),
+            cidr_key(&s.cidr_block),
+        )
+    });
+    let mut instances_by_subnet: HashMap<&str, Vec<&Instance>> = HashMap::new();
+    for i in &region.instances {
+        if i.state == InstanceState::Terminated {
+            continue;
+        }
+        if let Some(s) = i.subnet_id.as_deref() {
+            instances_by_subnet.entry(s).or_default().push(i);
+        }
+    }
+    for s in ordered {
+        let Some(c) = col(&s.availability_zone) else {
+            continue;
+        };
+        let cell = &mut cells[c];
+        let public = publics.get(s.id.as_str()).copied().unwrap_or(false);
+        let mut l = MapLine::default();
+        if public {
+            l.push(
+                "PUB ",
+                Style::new().fg(Color::Cyan).add_modifier(Modifier::BOLD),
+            );
+        } else {
+            l.push(
+                "PRV ",
+                Style::new().fg(Color::Blue).add_modifier(Modifier::BOLD),
+            );
+        }
+        l.push(
+            format!("{} ", name_tag(&s.tags).unwrap_or(s.id.as_str())),
+            Style::new(),
+        )
+        .push(s.cidr_block.clone(), dim());
+        cell.push(l);
+        for nat in region.nat_gateways.iter().filter(|g| g.subnet_id == s.id) {
+            let mut l = MapLine::default();
+            l.push("  NAT ", bold())
+                .push(
+                    format!("{} ", name_tag(&nat.tags).unwrap_or(nat.id.as_str())),
+                    Style::new(),
+                )
+                .push(status_text(&nat.state), tone_style(status_tone(&nat.state)));
+            cell.push(l);
+        }
+        if !public {
+            let mut l = MapLine::default();
+            match (
+                region.nat_for_subnet(&s.id),
+                region.nat_az_for_subnet(&s.id),
+            ) {
+                (Some(nat), Some(az)) if az == s.availability_zone => {
+                    l.push("  → NAT ", dim())
+                        .push(
+                            name_tag(&nat.tags).unwrap_or(nat.id.as_str()).to_string(),
+                            tone_style(Tone::Good),
+                        )
+                        .push(" same AZ", dim());
+                }
+                (Some(nat), Some(az)) => {
+                    l.push(
+                        format!(
+                            "  ⚠ → NAT {} in {} (cross-AZ)",
+                            name_tag(&nat.tags).unwrap_or(nat.id.as_str()),
+                            short_az(code, az)
+                        ),
+                        tone_style(Tone::Warn),
+                    );
+                }
+                (Some(nat), None) => {
+                    l.push(format!("  → NAT {}", nat.id), dim());
+                }
+                (None, _) => {
+                    l.push("  no internet egress", dim());
+                }
+            }
+            cell.push(l);
+        }
+        if let Some(list) = instances_by_subnet.get_mut(s.id.as_str()) {
+            instance_lines(list, health, expand, cell);
+        }
+    }
+    blocks.push(Block::Columns {
+        labels: labels.clone(),
+        cells,
+    });
+
+    // Auto Scaling groups launching into this VPC.
+    let vpc_subnet_ids: Vec<&str> = subnets.iter().map(|s| s.id.as_str()).collect();
+    for g in region.auto_scaling_groups.iter().filter(|g| {
+        g.subnet_ids
+            .iter()
+            .any(|s| vpc_subnet_ids.contains(&s.as_str()))
+            || (g.subnet_ids.is_empty() && g.availability_zones.iter().any(|a| col(a).is_some()))
+    }) {
+        let by_az = region.asg_instances_by_az(g);
+        let live: usize = by_az.values().map(Vec::len).sum();
+        let healthy = g
+            .instances
+            .iter()
+            .filter(|m| m.lifecycle_state == "InService" && m.health_status == "Healthy")
+            .count();
+        let tone = if healthy as i32 >= g.desired_capacity {
+            Tone::Good
+        } else if healthy == 0 {
+            Tone::Bad
+        } else {
+            Tone::Warn
+        };
+        let mut header = MapLine::default();
+        header
+            .push("ASG ", bold())
+            .push(format!("{}  ", g.name), bold())
+            .push(
+                format!("{healthy}/{} healthy", g.desired_capacity),
+                tone_style(tone),
+            )
+            .push(
+                format!(
+                    "  min {} max {} · {} check",
+                    g.min_size, g.max_size, g.health_check_type
+                ),
+                dim(),
+            );
+        if let Some(lt) = &g.launch_template {
+            header.push(
+                format!(
+                    " · {} {}",
+                    lt.name.as_deref().or(lt.id.as_deref()).unwrap_or("-"),
+                    lt.version.as_deref().unwrap_or("")
+                ),
+                dim(),
+            );
+        }
+        if let Some(status) = &g.status {
+            header.push(format!("  {status}…"), tone_style(Tone::Busy));
+        }
+        blocks.push(Block::Line(header));
+        let mut cells: Vec<Vec<MapLine>> = vec![Vec::new(); n];
+        for (c, az) in azs.iter().enumerate() {
+            let mut l = MapLine::default();
+            match by_az.get(*az) {
+                Some(ids) => {
+                    let unhealthy = g
+                        .instances
+                        .iter()
+                        .filter(|m| m.availability_zone == *az && m.health_status != "Healthy")
+                        .count();
+                    let pending = g
+                        .instances
+                        .iter()
+                        .filter(|m| {
+                            m.availability_zone == *az
+                                && (m.lifecycle_state.starts_with("Pending")
+                                    || m.lifecycle_state.starts_with("Terminating"))
+                        })
+                        .count();
+                    let tone = if ids.is_empty() {
+                        Tone::Bad
+                    } else if unhealthy > 0 {
+                        Tone::Warn
+                    } else {
+                        Tone::Good
+                    };
+                    l.push("asg ", dim())
+                        .push(format!("{} ", g.name), Style::new())
+                        .push(format!("{}/{live}", ids.len()), tone_style(tone));
+                    if unhealthy > 0 {
+                        l.push(format!(" ✗{unhealthy} unhealthy"), tone_style(Tone::Bad));
+                    }
+                    if pending > 0 {
+                        l.push(format!(" …{pending} changing"), tone_style(Tone::Busy));
+                    }
+                }
+                None => {
+                    l.push(format!("asg {} not in this AZ", g.name), dim());
+                }
+            }
+            cells[c].push(l);
+        }
+        blocks.push(Block::Columns {
+            labels: labels.clone(),
+            cells,
+        });
+    }
+
+    // Load balancers: healthy/total per AZ.
+    for lb in region
+        .load_balancers
+        .iter()
+        .filter(|l| l.vpc_id.as_deref() == Some(v.id.as_str()))
+    {
+        let by_az = region.load_balancer_health_by_az(lb);
+        let kind = match lb.lb_type.as_str() {
+            "application" => "ALB",
+            "network" => "NLB",
+            "gateway" => "GWLB",
+            _ => "LB",
+        };
+        let mut header = MapLine::default();
+        header
+            .push(format!("{kind} "), bold())
+            .push(format!("{}  ", lb.name), bold())
+            .push(status_text(&lb.state), tone_style(status_tone(&lb.state)))
+            .push(format!("  {}", lb.scheme), dim());
+        let tgs = region.target_groups_of(lb);
+        for listener in &lb.listeners {
+            header.push(
+                format!(
+                    "  {}:{}",
+                    listener.protocol.as_deref().unwrap_or("?"),
+                    listener.port.map_or("?".into(), |p| p.to_string())
+                ),
+                Style::new(),
+            );
+        }
+        if !tgs.is_empty() {
+            let names: Vec<&str> = tgs.iter().map(|t| t.name.as_str()).collect();
+            header.push(format!(" → {}", names.join(", ")), dim());
+        }
+        let elsewhere: usize = by_az
+            .iter()
+            .filter(|(az, _)| col(az).is_none())
+            .map(|(_, c)| c.total)
+            .sum();
+        if elsewhere > 0 {
+            header.push(
+                format!("  +{elsewhere} targets outside these AZs"),
+                tone_style(Tone::Warn),
+            );
+        }
+        blocks.push(Block::Line(header));
+        let enabled: Vec<&str> = lb
+            .zones
+            .iter()
+            .map(|z| z.availability_zone.as_str())
+            .collect();
+        let mut cells: Vec<Vec<MapLine>> = vec![Vec::new(); n];
+        for (c, az) in azs.iter().enumerate() {
+            let mut l = MapLine::default();
+            let count = by_az.get(*az).copied().unwrap_or_default();
+            if !enabled.contains(az) {
+                if count.total > 0 {
+                    l.push(
+                        format!("⚠ AZ not enabled, {} targets idle", count.total),
+                        tone_style(Tone::Warn),
+                    );
+                } else {
+                    l.push("– not enabled", dim());
+                }
+            } else if count.total == 0 {
+                l.push("✗ 0/0 no targets", tone_style(Tone::Bad));
+            } else {
+                let (symbol, tone) = if count.healthy == count.total {
+                    ("✓", Tone::Good)
+                } else if count.healthy == 0 {
+                    ("✗", Tone::Bad)
+                } else {
+                    ("◐", Tone::Warn)
+                };
+                l.push(
+                    format!("{symbol} {}/{} healthy", count.healthy, count.total),
+                    tone_style(tone),
+                );
+            }
+            cells[c].push(l);
+        }
+        blocks.push(Block::Columns {
+            labels: labels.clone(),
+            cells,
+        });
+    }
+
+    // Databases in this VPC, each in its AZ.
+    let dbs: Vec<&DbInstance> = region
+        .db_instances
+        .iter()
+        .filter(|d| db_vpc(region, d) == Some(v.id.as_str()))
+        .collect();
+    if !dbs.is_empty() {
+        let mut cells: Vec<Vec<MapLine>> = vec![Vec::new(); n];
+        let mut spanning = Vec::new();
+        for db in &dbs {
+            let role = region.db_role(db);
+            if role == DbRole::Writer {
+                let mut header = MapLine::default();
+                header
+                    .push("RDS ", bold())
+                    .push(format!("{}  ", db.identifier), bold())
+                    .push(
+                        format!(
+                            "{} {} · {}",
+                            db.engine,
+                            db.engine_version.as_deref().unwrap_or(""),
+                            db.class
+                        ),
+                        dim(),
+                    );
+                if db.multi_az {
+                    header.push(" · Multi-AZ", tone_style(Tone::Good));
+                } else {
+                    header.push(" · ⚠ Single-AZ, no standby", tone_style(Tone::Warn));
+                }
+                let replicas = db.read_replica_identifiers.len();
+                if replicas > 0 {
+                    header.push(
+                        format!(
+                            " · {replicas} replica{}",
+                            if replicas == 1 { "" } else { "s" }
+                        ),
+                        dim(),
+                    );
+                }
+                blocks.push(Block::Line(header));
+            }
+            let lines = db_lines(region, db, links, false);
+            match db.availability_zone.as_deref().and_then(col) {
+                Some(c) => cells[c].extend(lines),
+                None => spanning.extend(lines),
+            }
+            if db.multi_az
+                && let Some(c) = db.secondary_availability_zone.as_deref().and_then(col)
+            {
+                let mut l = MapLine::default();
+                l.push("◇ ", tone_style(Tone::Good))
+                    .push(format!("{} ", db.identifier), Style::new())
+                    .push("standby", dim());
+                cells[c].push(l);
+            }
+        }
+        blocks.push(Block::Columns {
+            labels: labels.clone(),
+            cells,
+        });
+        blocks.extend(spanning.into_iter().map(Block::Line));
+    }
+    (blocks, n)
+}
+
+/// Lines for one DB instance: role, status, and where its standby or source is.
+fn db_lines(
+    region: &RegionTopology,
+    db: &DbInstance,
+    links: &CrossRegion,
+    with_az: bool,
+) -> Vec<MapLine> {
+    let role = region.db_role(db);
+    let (symbol, role_text) = match role {
+        DbRole::Writer => ("◆ ", "writer"),
+        DbRole::ClusterReader => ("◇ ", "reader"),
+        DbRole::ReadReplica => ("◇ ", "replica"),
+    };
+    let tone = status_tone(&db.status);
+    let mut l = MapLine::default();
+    l.push(symbol, tone_style(tone))
+        .push(format!("{} ", db.identifier), Style::new())
+        .push(format!("{role_text} "), dim())
+        .push(status_text(&db.status), tone_style(tone));
+    if with_az && let Some(az) = &db.availability_zone {
+        l.push(format!("  {az}"), dim());
+    }
+    let mut lines = vec![l];
+    if role == DbRole::Writer && db.multi_az && db.secondary_availability_zone.is_none() {
+        let mut s = MapLine::default();
+        s.push("  standby: other AZ", dim());
+        lines.push(s);
+    }
+    if role == DbRole::ReadReplica {
+        let mut s = MapLine::default();
+        match links
+            .replica_sources
+            .get(&(region.region.clone(), db.identifier.clone()))
+        {
+            Some(source) => {
+                s.push(format!("  ← {source}"), link());
+            }
+            None => {
+                let source = db.read_replica_source.as_deref().unwrap_or("?");
+                s.push(format!("  ← {source}"), dim());
+            }
+        }
+        lines.push(s);
+    }
+    lines
+}
+
+/// Instance lines for a subnet; problems first when not every instance is shown.
+fn instance_lines(
+    list: &mut [&Instance],
+    health: &HashMap<&str, TargetHealthState>,
+    expand: bool,
+    cell: &mut Vec<MapLine>,
+) {
+    let rank = |i: &Instance| -> u8 {
+        let (_, tone) = health_marker(health.get(i.id.as_str()).copied());
+        let (_, state_tone) = instance_state(i.state);
+        match (tone, state_tone) {
+            (Tone::Bad, _) | (_, Tone::Bad) => 0,
+            (Tone::Warn | Tone::Busy, _) | (_, Tone::Busy) => 1,
+            _ => 2,
+        }
+    };
+    let capped = !expand && list.len() > INSTANCES_PER_SUBNET;
+    if capped {
+        list.sort_by(|a, b| rank(a).cmp(&rank(b)).then_with(|| a.id.cmp(&b.id)));
+    }
+    let shown = if capped {
+        INSTANCES_PER_SUBNET - 1
+    } else {
+        list.len()
+    };
+    for i in list.iter().take(shown) {
+        let (symbol, tone) = health_marker(health.get(i.id.as_str()).copied());
+        let (state, state_tone) = instance_state(i.state);
+        let mut l = MapLine::default();
+        l.push(format!("  {symbol} "), tone_style(tone))
+            .push(format!("{} ", i.id), Style::new())
+            .push(state, tone_style(state_tone));
+        if let Some(name) = name_tag(&i.tags) {
+            l.push(format!(" {name}"), dim());
+        }
+        cell.push(l);
+    }
+    if capped {
+        let rest = &list[shown..];
+        let mut counts: BTreeMap<&str, usize> = BTreeMap::new();
+        for i in rest {
+            let (symbol, _) = health_marker(health.get(i.id.as_str()).copied());
+            *counts.entry(symbol).or_default() += 1;
+        }
+        let mut l = MapLine::default();
+        l.push(format!("  + {} more:", rest.len()), dim());
+        for (symbol, tone) in [
+            ("✓", Tone::Good),
+            ("✗", Tone::Bad),
+            ("○", Tone::Warn),
+            ("…", Tone::Busy),
+            ("?", Tone::Dim),
+            ("·", Tone::Dim),
+        ] {
+            if let Some(n) = counts.get(symbol) {
+                l.push(format!(" {n}{symbol}"), tone_style(tone));
+            }
+        }
+        l.push("  (e)", dim());
+        cell.push(l);
+    }
+}
+
+/// Sorts CIDRs numerically (10.0.2.0 before 10.0.10.0).
+fn cidr_key(cidr: &str) -> Vec<u32> {
+    cidr.split(['.', '/'])
+        .map(|p| p.parse().unwrap_or(0))
+        .collect()
+}

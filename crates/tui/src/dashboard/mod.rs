@@ -1,0 +1,219 @@
+//! The dashboard: a k9s-like terminal view of an HA stack.
+//!
+//! One [`State`] is owned by the run loop; terminal events, ticks and job results become
+//! [`Action`]s handled by [`update`], which returns the [`Command`]s (background jobs) to start;
+//! [`draw`] renders the state and nothing else. Discovery runs in a spawned task with owned
+//! inputs and comes back tagged with its job id, so input never waits on AWS.
+
+pub mod describe;
+pub mod keymap;
+pub mod map;
+pub mod render;
+pub mod state;
+pub mod tables;
+
+#[cfg(test)]
+mod tests;
+
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+
+use chrono::{DateTime, Utc};
+use crossterm::event::{Event, KeyEventKind};
+use futures::future::BoxFuture;
+use futures::{Stream, StreamExt};
+use haven_model::Topology;
+use ratatui::Terminal;
+use ratatui::backend::Backend;
+use ratatui::layout::Rect;
+use tokio::sync::mpsc;
+use tokio::task::JoinHandle;
+
+pub use keymap::{KeyAction, KeyMap, KeySpec, Mode};
+pub use render::draw;
+pub use state::{Action, Command, JobId, Settings, State, View, update};
+pub use tables::ListKind;
+
+/// Where the dashboard gets its topology from (the AWS discovery in the binary, fixtures in tests).
+pub trait TopologySource: Send + Sync + 'static {
+    /// Discovers these Regions. Never fails as a whole: failures go into `Topology::errors`.
+    fn fetch(&self, regions: Vec<String>) -> BoxFuture<'static, Topology>;
+}
+
+/// The clock the dashboard reads on every tick (frozen in tests).
+pub type Clock = Arc<dyn Fn() -> DateTime<Utc> + Send + Sync>;
+
+/// How the dashboard runs.
+#[derive(Clone)]
+pub struct DashboardOptions {
+    /// Regions to discover (empty = the SDK's default Region, as the source decides).
+    pub regions: Vec<String>,
+    /// Auto-refresh interval.
+    pub refresh: Duration,
+    /// Disable every action that changes AWS; shows a `READ-ONLY` badge.
+    pub read_only: bool,
+    /// Shown at once while the first refresh runs (the last topology from the cache file).
+    pub cached: Option<Topology>,
+    /// Where the newest topology is written after each refresh.
+    pub cache_path: Option<PathBuf>,
+    /// Key bindings.
+    pub keymap: KeyMap,
+    /// Shown in the header, e.g. the endpoint URL of a local emulator.
+    pub endpoint_label: Option<String>,
+    /// The clock (defaults to the system clock).
+    pub clock: Clock,
+    /// How often the clock is read and the screen redrawn.
+    pub tick: Duration,
+}
+
+impl Default for DashboardOptions {
+    fn default() -> Self {
+        Self {
+            regions: Vec::new(),
+            refresh: Duration::from_secs(crate::config::DEFAULT_REFRESH_SECONDS),
+            read_only: false,
+            cached: None,
+            cache_path: None,
+            keymap: KeyMap::default(),
+            endpoint_label: None,
+            clock: Arc::new(Utc::now),
+            tick: Duration::from_millis(250),
+        }
+    }
+}
+
+impl std::fmt::Debug for DashboardOptions {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("DashboardOptions")
+            .field("regions", &self.regions)
+            .field("refresh", &self.refresh)
+            .field("read_only", &self.read_only)
+            .field("cached", &self.cached.is_some())
+            .field("cache_path", &self.cache_path)
+            .field("endpoint_label", &self.endpoint_label)
+            .finish_non_exhaustive()
+    }
+}
+
+impl DashboardOptions {
+    /// The initial state these options describe, at the clock's current time.
+    pub fn initial_state(&self) -> State {
+        State::new(
+            Settings {
+                regions: self.regions.clone(),
+                refresh: self.refresh,
+                read_only: self.read_only,
+                cache_path: self.cache_path.clone(),
+                endpoint_label: self.endpoint_label.clone(),
+            },
+            self.keymap.clone(),
+            self.cached.clone(),
+            (self.clock)(),
+        )
+    }
+}
+
+/// Runs the dashboard on any backend with any event stream until the user quits or the stream
+/// ends; returns the final state.
+pub async fn run<B, S>(
+    terminal: &mut Terminal<B>,
+    events: S,
+    source: Arc<dyn TopologySource>,
+    options: DashboardOptions,
+) -> anyhow::Result<State>
+where
+    B: Backend,
+    B::Error: Send + Sync + 'static,
+    S: Stream<Item = Event> + Unpin,
+{
+    let clock = Arc::clone(&options.clock);
+    let mut state = options.initial_state();
+    let mut events = events.fuse();
+    let (results_tx, mut results) = mpsc::unbounded_channel::<Action>();
+    let mut fetch_task: Option<JoinHandle<()>> = None;
+    let mut ticker = tokio::time::interval(options.tick);
+    ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+
+    let size = terminal.size()?;
+    let mut pending = vec![Action::Resize(size.width, size.height), Action::Start];
+    loop {
+        for action in pending.drain(..) {
+            for command in update(&mut state, action) {
+                match command {
+                    Command::Quit => {}
+                    Command::Fetch { job, regions } => {
+                        if let Some(old) = fetch_task.take() {
+                            old.abort();
+                        }
+                        let tx = results_tx.clone();
+                        let fetch = source.fetch(regions);
+                        tracing::info!(job, "refresh started");
+                        fetch_task = Some(tokio::spawn(async move {
+                            let topology = fetch.await;
+                            // The loop may be gone (quit); nothing to do then.
+                            let _ = tx.send(Action::Fetched {
+                                job,
+                                topology: Box::new(topology),
+                            });
+                        }));
+                    }
+                    Command::WriteCache { path, topology } => {
+                        let tx = results_tx.clone();
+                        tokio::task::spawn_blocking(move || {
+                            let result = crate::config::write_cached_topology(&path, &topology)
+                                .map_err(|e| format!("{}: {e}", path.display()));
+                            let _ = tx.send(Action::CacheWritten(result));
+                        });
+                    }
+                }
+            }
+        }
+        if state.quit {
+            break;
+        }
+        terminal.draw(|frame| draw(frame, &state))?;
+
+        tokio::select! {
+            event = events.next() => match event {
+                None => break,
+                Some(Event::Key(key)) if key.kind != KeyEventKind::Release => {
+                    pending.push(Action::Key(key));
+                }
+                Some(Event::Resize(width, height)) => {
+                    terminal.resize(Rect::new(0, 0, width, height))?;
+                    pending.push(Action::Resize(width, height));
+                }
+                Some(_) => {}
+            },
+            Some(result) = results.recv() => pending.push(result),
+            _ = ticker.tick() => pending.push(Action::Tick(clock())),
+        }
+    }
+    if let Some(task) = fetch_task {
+        task.abort();
+    }
+    Ok(state)
+}
+
+/// Runs the dashboard in the real terminal: raw mode and the alternate screen, restored on quit,
+/// on error and on panic.
+pub async fn run_terminal(
+    source: Arc<dyn TopologySource>,
+    options: DashboardOptions,
+) -> anyhow::Result<()> {
+    // `try_init` installs a panic hook that restores the terminal before the panic is printed.
+    let mut terminal = ratatui::try_init()?;
+    // A terminal that cannot be read any more ends the dashboard rather than spinning on errors.
+    let events = crossterm::event::EventStream::new()
+        .take_while(|event| {
+            if let Err(e) = event {
+                tracing::error!(error = %e, "cannot read terminal events");
+            }
+            futures::future::ready(event.is_ok())
+        })
+        .filter_map(|event| futures::future::ready(event.ok()));
+    let result = run(&mut terminal, Box::pin(events), source, options).await;
+    ratatui::try_restore()?;
+    result.map(|_| ())
+}

@@ -1,0 +1,756 @@
+//! Drawing: a pure function of the state. Only the visible part of the map and of a list is
+//! turned into cells, so a frame costs the same at ten or ten thousand resources.
+
+use ratatui::Frame;
+use ratatui::buffer::Buffer;
+use ratatui::layout::{Constraint, Layout, Rect};
+use ratatui::style::{Color, Modifier, Style};
+use ratatui::text::{Line, Span};
+use ratatui::widgets::{
+    Block as Panel, Borders, Cell as TableCell, Paragraph, Row, Table, TableState,
+};
+
+use super::keymap::{KeyMap, Mode};
+use super::map::{Block, MapLine, RegionMap, Seg, tone_style};
+use super::state::{InputKind, State, View};
+use super::tables::{Cell, ListKind, Tone, age};
+
+/// Width a Region panel needs to be shown next to another.
+pub const REGION_PANEL_WIDTH: u16 = 80;
+
+const SPINNER: [char; 8] = ['⠋', '⠙', '⠹', '⠸', '⠼', '⠴', '⠦', '⠧'];
+
+fn key_style() -> Style {
+    Style::new().fg(Color::Cyan).add_modifier(Modifier::BOLD)
+}
+
+fn dim() -> Style {
+    Style::new().fg(Color::DarkGray)
+}
+
+/// Draws the whole dashboard.
+pub fn draw(frame: &mut Frame, state: &State) {
+    let area = frame.area();
+    if area.height < 3 || area.width < 10 {
+        frame.render_widget(Paragraph::new("haven: terminal too small"), area);
+        return;
+    }
+    let [header, tabs, body, footer] = Layout::vertical([
+        Constraint::Length(1),
+        Constraint::Length(1),
+        Constraint::Fill(1),
+        Constraint::Length(1),
+    ])
+    .areas(area);
+    draw_header(frame, header, state);
+    draw_tabs(frame, tabs, state);
+    match state.view {
+        View::Map => draw_map(frame, body, state),
+        View::List(_) => draw_list(frame, body, state),
+        View::Help => draw_help(frame, body, state),
+    }
+    draw_footer(frame, footer, state);
+}
+
+fn draw_header(frame: &mut Frame, area: Rect, state: &State) {
+    let mut spans = vec![Span::styled(
+        " haven ",
+        Style::new()
+            .fg(Color::Black)
+            .bg(Color::Cyan)
+            .add_modifier(Modifier::BOLD),
+    )];
+    let sep = || Span::styled(" │ ", dim());
+    if let Some(t) = &state.topology {
+        spans.push(Span::raw(" "));
+        spans.push(Span::raw(format!(
+            "acct {}",
+            t.account_id.as_deref().unwrap_or("?")
+        )));
+        spans.push(sep());
+        let regions: Vec<&str> = t.regions.iter().map(|r| r.region.as_str()).collect();
+        spans.push(Span::raw(regions.join(" · ")));
+        spans.push(sep());
+        let when = age(state.now, t.taken_at);
+        if state.from_cache {
+            spans.push(Span::styled(
+                format!("cached {when} ago"),
+                Style::new().fg(Color::Yellow),
+            ));
+        } else {
+            spans.push(Span::raw(format!("updated {when} ago")));
+        }
+    } else {
+        spans.push(Span::raw(" "));
+        spans.push(Span::raw(if state.settings.regions.is_empty() {
+            "default Region".to_string()
+        } else {
+            state.settings.regions.join(" · ")
+        }));
+    }
+    if state.refreshing() {
+        spans.push(sep());
+        let frame_char = SPINNER[(state.ticks % SPINNER.len() as u64) as usize];
+        spans.push(Span::styled(
+            format!("{frame_char} refreshing"),
+            Style::new().fg(Color::Yellow),
+        ));
+    }
+    if let Some(t) = &state.topology {
+        spans.push(sep());
+        let errors = t.errors.len();
+        if errors == 0 {
+            spans.push(Span::styled("no errors", Style::new().fg(Color::Green)));
+        } else {
+            spans.push(Span::styled(
+                format!(
+                    "⚠ {errors} error{} (:errors)",
+                    if errors == 1 { "" } else { "s" }
+                ),
+                Style::new().fg(Color::Red).add_modifier(Modifier::BOLD),
+            ));
+        }
+        if !state.stale.is_empty() {
+            spans.push(Span::styled(
+                " · some data stale",
+                Style::new().fg(Color::Yellow),
+            ));
+        }
+    }
+    if let Some(label) = &state.settings.endpoint_label {
+        spans.push(sep());
+        spans.push(Span::styled(label.clone(), Style::new().fg(Color::Magenta)));
+    }
+    if state.settings.read_only {
+        spans.push(Span::raw(" "));
+        spans.push(Span::styled(
+            " READ-ONLY ",
+            Style::new()
+                .fg(Color::Black)
+                .bg(Color::Yellow)
+                .add_modifier(Modifier::BOLD),
+        ));
+    }
+    frame.render_widget(Paragraph::new(Line::from(spans)), area);
+}
+
+fn draw_tabs(frame: &mut Frame, area: Rect, state: &State) {
+    let title = match state.view {
+        View::Map => "map".to_string(),
+        View::Help => "help".to_string(),
+        View::List(kind) => {
+            let count = state.list.as_ref().map_or(0, |l| l.rows.len());
+            format!("{} ({count})", kind.command())
+        }
+    };
+    let mut spans = vec![
+        Span::styled(
+            format!(" <{title}> "),
+            Style::new()
+                .fg(Color::Black)
+                .bg(Color::Blue)
+                .add_modifier(Modifier::BOLD),
+        ),
+        Span::raw("  "),
+    ];
+    let shown = shown_regions(state, area.width);
+    for (i, name) in state.region_names().iter().enumerate() {
+        let style = if shown.contains(&i) && (state.view == View::Map || !state.region.all) {
+            Style::new().add_modifier(Modifier::REVERSED | Modifier::BOLD)
+        } else {
+            Style::new()
+        };
+        if i < 9 {
+            spans.push(Span::styled(format!("{}", i + 1), key_style()));
+        }
+        spans.push(Span::styled(format!(" {name} "), style));
+        spans.push(Span::raw(" "));
+    }
+    if state.region_names().len() > 1 {
+        let style = if state.region.all && state.view != View::Map {
+            Style::new().add_modifier(Modifier::REVERSED | Modifier::BOLD)
+        } else {
+            Style::new()
+        };
+        spans.push(Span::styled("0", key_style()));
+        spans.push(Span::styled(" all ", style));
+    }
+    frame.render_widget(Paragraph::new(Line::from(spans)), area);
+}
+
+/// Indices of the Regions the map shows at this width.
+pub fn shown_regions(state: &State, width: u16) -> Vec<usize> {
+    let n = state.map.len();
+    if n == 0 {
+        return Vec::new();
+    }
+    let current = state.region.current.min(n - 1);
+    let fits = usize::from(width) >= usize::from(REGION_PANEL_WIDTH) * n;
+    if state.region.all && fits {
+        (0..n).collect()
+    } else {
+        vec![current]
+    }
+}
+
+fn panel_rects(area: Rect, count: usize) -> Vec<Rect> {
+    let count = count.max(1) as u16;
+    let width = area.width / count;
+    (0..count)
+        .map(|i| {
+            let x = area.x + i * width;
+            let w = if i + 1 == count {
+                area.width - i * width
+            } else {
+                width
+            };
+            Rect::new(x, area.y, w, area.height)
+        })
+        .collect()
+}
+
+/// Lines the map needs at this width, borders included.
+pub fn map_content_height(state: &State, width: u16) -> usize {
+    let shown = shown_regions(state, width);
+    let area = Rect::new(0, 0, width, 1);
+    shown
+        .iter()
+        .zip(panel_rects(area, shown.len()))
+        .filter_map(|(i, r)| Some(state.map.get(*i)?.height(r.width.saturating_sub(2))))
+        .max()
+        .unwrap_or(0)
+        + 2
+}
+
+fn map_line(line: &MapLine, state: &State) -> Line<'static> {
+    Line::from(
+        line.0
+            .iter()
+            .map(|seg| match seg {
+                Seg::Text(text, style) => Span::styled(text.clone(), *style),
+                Seg::Age(at, style) => Span::styled(age(state.now, *at), *style),
+            })
+            .collect::<Vec<_>>(),
+    )
+}
+
+fn draw_map(frame: &mut Frame, area: Rect, state: &State) {
+    let Some(_) = &state.topology else {
+        let spinner = SPINNER[(state.ticks % SPINNER.len() as u64) as usize];
+        let text = if state.refreshing() {
+            format!("{spinner} discovering the stack … (keys work meanwhile: ? for help)")
+        } else {
+            "no topology yet: r refreshes".to_string()
+        };
+        frame.render_widget(
+            Paragraph::new(text).block(Panel::new().borders(Borders::ALL)),
+            area,
+        );
+        return;
+    };
+    let shown = shown_regions(state, area.width);
+    let last = shown.len().saturating_sub(1);
+    for (n, (index, rect)) in shown.iter().zip(panel_rects(area, shown.len())).enumerate() {
+        let Some(region) = state.map.get(*index) else {
+            continue;
+        };
+        let mut title = map_line(&region.title, state);
+        if n == last {
+            let total = region.height(rect.width.saturating_sub(2));
+            let inner = usize::from(rect.height.saturating_sub(2));
+            if total > inner || state.map_scroll > 0 {
+                title.spans.push(Span::styled(
+                    format!(
+                        " lines {}-{} of {total} ",
+                        state.map_scroll + 1,
+                        (state.map_scroll + inner).min(total)
+                    ),
+                    dim(),
+                ));
+            }
+        }
+        let panel = Panel::new().borders(Borders::ALL).title(title);
+        let inner = panel.inner(rect);
+        frame.render_widget(panel, rect);
+        render_region(frame.buffer_mut(), inner, region, state);
+    }
+}
+
+fn render_region(buf: &mut Buffer, area: Rect, region: &RegionMap, state: &State) {
+    let side = region.side_by_side(area.width);
+    let scroll = state.map_scroll;
+    let rows = usize::from(area.height);
+    let mut y = 0usize; // content line of the block's top
+    for block in &region.blocks {
+        let height = block.height(side);
+        if y + height <= scroll {
+            y += height;
+            continue;
+        }
+        if y >= scroll + rows {
+            break;
+        }
+        match block {
+            Block::Gap => {}
+            Block::Line(line) => {
+                put_line(
+                    buf,
+                    area,
+                    y,
+                    scroll,
+                    area.x,
+                    area.width,
+                    &map_line(line, state),
+                );
+            }
+            Block::Columns { labels, cells } if side => {
+                let n = cells.len().max(1) as u16;
+                let col_width = (area.width - (n - 1)) / n;
+                for row in 0..height {
+                    for (c, cell) in cells.iter().enumerate() {
+                        let x = area.x + c as u16 * (col_width + 1);
+                        if c > 0 {
+                            let sep = Line::styled("│", dim());
+                            put_line(buf, area, y + row, scroll, x - 1, 1, &sep);
+                        }
+                        if let Some(line) = cell.get(row) {
+                            put_line(
+                                buf,
+                                area,
+                                y + row,
+                                scroll,
+                                x,
+                                col_width,
+                                &map_line(line, state),
+                            );
+                        }
+                    }
+                }
+                let _ = labels;
+            }
+            Block::Columns { labels, cells } => {
+                let mut row = 0;
+                for (label, cell) in labels.iter().zip(cells) {
+                    if cell.is_empty() {
+                        continue;
+                    }
+                    let head = Line::styled(format!("[{label}]"), dim());
+                    put_line(buf, area, y + row, scroll, area.x, area.width, &head);
+                    row += 1;
+                    for line in cell {
+                        let mut l = map_line(line, state);
+                        l.spans.insert(0, Span::raw(" "));
+                        put_line(buf, area, y + row, scroll, area.x, area.width, &l);
+                        row += 1;
+                    }
+                }
+            }
+        }
+        y += height;
+    }
+}
+
+/// Writes a content line if it falls inside the visible window.
+fn put_line(
+    buf: &mut Buffer,
+    area: Rect,
+    line_y: usize,
+    scroll: usize,
+    x: u16,
+    width: u16,
+    line: &Line,
+) {
+    if line_y < scroll {
+        return;
+    }
+    let row = line_y - scroll;
+    if row >= usize::from(area.height) {
+        return;
+    }
+    buf.set_line(x, area.y + row as u16, line, width);
+}
+
+fn cell_text(cell: &Cell, state: &State) -> (String, Style) {
+    match cell {
+        Cell::Text(text, tone) => (text.clone(), tone_style(*tone)),
+        Cell::Number(n) => (n.to_string(), Style::new()),
+        Cell::Time(Some(at)) => (age(state.now, *at), Style::new()),
+        Cell::Time(None) => ("-".to_string(), dim()),
+    }
+}
+
+fn draw_list(frame: &mut Frame, area: Rect, state: &State) {
+    let Some(list) = &state.list else {
+        return;
+    };
+    let kind = list.model.kind;
+    if let Some(describe) = &list.describe {
+        draw_describe(frame, area, state, describe);
+        return;
+    }
+    let region_scope = match state.shown_region() {
+        Some(i) => state.region_names().get(i).cloned().unwrap_or_default(),
+        None if kind == ListKind::Iam => "account".to_string(),
+        None => "all Regions".to_string(),
+    };
+    let mut title = vec![
+        Span::styled(
+            format!(" {} ", kind.title()),
+            Style::new().add_modifier(Modifier::BOLD),
+        ),
+        Span::styled(format!("[{region_scope}] "), Style::new().fg(Color::Cyan)),
+        Span::raw(format!("{}/{} ", list.rows.len(), list.model.rows.len())),
+    ];
+    if !list.filter.is_empty() {
+        title.push(Span::styled(
+            format!("/{} ", list.filter),
+            Style::new().fg(Color::Yellow),
+        ));
+    }
+    if let Some((column, reverse)) = list.sort
+        && let Some(c) = list.model.columns.get(column)
+    {
+        title.push(Span::styled(
+            format!("sort {}{} ", c.name, if reverse { "↓" } else { "↑" }),
+            dim(),
+        ));
+    }
+    let panel = Panel::new().borders(Borders::ALL).title(Line::from(title));
+    let inner = panel.inner(area);
+    frame.render_widget(panel, area);
+
+    // The Region column says nothing when one Region is shown.
+    let hide_region = kind != ListKind::Iam
+        && (state.shown_region().is_some() || state.region_names().len() <= 1);
+    let mut columns: Vec<usize> = Vec::new();
+    let mut used = 0u16;
+    for (i, c) in list.model.columns.iter().enumerate() {
+        if i == 0 && hide_region {
+            continue;
+        }
+        let needed = c.width + u16::from(!columns.is_empty());
+        if used + needed > inner.width && !columns.is_empty() {
+            break;
+        }
+        used += needed;
+        columns.push(i);
+    }
+    let widths: Vec<Constraint> = columns
+        .iter()
+        .enumerate()
+        .map(|(n, i)| {
+            if n + 1 == columns.len() {
+                Constraint::Fill(1)
+            } else {
+                Constraint::Length(list.model.columns[*i].width)
+            }
+        })
+        .collect();
+    let header = Row::new(columns.iter().map(|i| {
+        let name = list.model.columns[*i].name;
+        let marker = match list.sort {
+            Some((c, false)) if c == *i => "↑",
+            Some((c, true)) if c == *i => "↓",
+            _ => "",
+        };
+        TableCell::from(format!("{name}{marker}"))
+    }))
+    .style(Style::new().add_modifier(Modifier::BOLD).fg(Color::Cyan));
+    let page = usize::from(inner.height.saturating_sub(1));
+    let visible = list
+        .rows
+        .iter()
+        .skip(list.offset)
+        .take(page)
+        .map(|i| &list.model.rows[*i]);
+    let rows: Vec<Row> = visible
+        .map(|row| {
+            Row::new(columns.iter().map(|c| {
+                let (text, style) = row
+                    .cells
+                    .get(*c)
+                    .map_or((String::new(), Style::new()), |cell| cell_text(cell, state));
+                TableCell::from(Span::styled(text, style))
+            }))
+        })
+        .collect();
+    let empty = rows.is_empty();
+    let table = Table::new(rows, widths)
+        .header(header)
+        .column_spacing(1)
+        .row_highlight_style(Style::new().add_modifier(Modifier::REVERSED));
+    let mut table_state = TableState::default();
+    if !empty {
+        table_state.select(Some(list.selected.saturating_sub(list.offset)));
+    }
+    frame.render_stateful_widget(table, inner, &mut table_state);
+    if empty {
+        let text = if list.filter.is_empty() {
+            format!("no {} here", kind.title().to_lowercase())
+        } else {
+            format!("nothing matches /{} (Esc clears)", list.filter)
+        };
+        let y = inner.y + 1;
+        if y < inner.y + inner.height {
+            frame.buffer_mut().set_line(
+                inner.x + 1,
+                y,
+                &Line::styled(text, dim()),
+                inner.width.saturating_sub(1),
+            );
+        }
+    }
+}
+
+fn draw_describe(frame: &mut Frame, area: Rect, state: &State, describe: &super::state::Describe) {
+    let title = Line::from(vec![
+        Span::styled(" describe ", Style::new().add_modifier(Modifier::BOLD)),
+        Span::styled(format!("{} ", describe.title), Style::new().fg(Color::Cyan)),
+        Span::styled(
+            format!(
+                "{}/{} ",
+                (describe.scroll + 1).min(describe.lines.len()),
+                describe.lines.len()
+            ),
+            dim(),
+        ),
+    ]);
+    let panel = Panel::new().borders(Borders::ALL).title(title);
+    let inner = panel.inner(area);
+    frame.render_widget(panel, area);
+    let _ = state;
+    for (row, text) in describe
+        .lines
+        .iter()
+        .skip(describe.scroll)
+        .take(usize::from(inner.height))
+        .enumerate()
+    {
+        let line = yaml_line(text);
+        frame.buffer_mut().set_line(
+            inner.x + 1,
+            inner.y + row as u16,
+            &line,
+            inner.width.saturating_sub(1),
+        );
+    }
+}
+
+/// Colours a YAML line: keys cyan, list dashes dim.
+fn yaml_line(text: &str) -> Line<'static> {
+    let indent = text.len() - text.trim_start().len();
+    let mut rest = &text[indent..];
+    let mut spans = vec![Span::raw(text[..indent].to_string())];
+    if let Some(r) = rest.strip_prefix("- ") {
+        spans.push(Span::styled("- ", dim()));
+        rest = r;
+    }
+    let key_end = if rest.starts_with('"') {
+        None
+    } else {
+        rest.find(": ")
+            .or_else(|| rest.strip_suffix(':').map(str::len))
+    };
+    match key_end {
+        Some(end) => {
+            spans.push(Span::styled(
+                rest[..end].to_string(),
+                Style::new().fg(Color::Cyan),
+            ));
+            spans.push(Span::raw(rest[end..].to_string()));
+        }
+        None => spans.push(Span::raw(rest.to_string())),
+    }
+    Line::from(spans)
+}
+
+/// The help text: every binding of every mode, then commands and the map's symbols.
+pub fn help_lines(keymap: &KeyMap) -> Vec<Line<'static>> {
+    let mut lines = Vec::new();
+    for mode in Mode::ALL {
+        let bindings = keymap.bindings(mode);
+        if bindings.iter().all(|b| b.keys.is_empty()) {
+            continue;
+        }
+        lines.push(Line::styled(
+            mode.name().to_uppercase(),
+            Style::new().add_modifier(Modifier::BOLD | Modifier::UNDERLINED),
+        ));
+        // Region 1..9 fold into one line.
+        let mut regions = Vec::new();
+        for b in bindings {
+            if b.keys.is_empty() {
+                continue;
+            }
+            let keys: Vec<String> = b.keys.iter().map(ToString::to_string).collect();
+            if let super::keymap::KeyAction::Region(_) = b.action {
+                regions.extend(keys);
+                continue;
+            }
+            lines.push(Line::from(vec![
+                Span::styled(format!("  {:<22}", keys.join(", ")), key_style()),
+                Span::raw(b.action.description()),
+            ]));
+        }
+        if !regions.is_empty() {
+            lines.push(Line::from(vec![
+                Span::styled(
+                    format!(
+                        "  {:<22}",
+                        format!("{}…{}", regions[0], regions[regions.len() - 1])
+                    ),
+                    key_style(),
+                ),
+                Span::raw("Region by number"),
+            ]));
+        }
+        lines.push(Line::raw(""));
+    }
+    lines.push(Line::styled(
+        "COMMANDS",
+        Style::new().add_modifier(Modifier::BOLD | Modifier::UNDERLINED),
+    ));
+    let mut commands: Vec<String> = vec![":map".into()];
+    commands.extend(ListKind::ALL.iter().map(|k| format!(":{}", k.command())));
+    commands.extend([
+        ":<region>".to_string(),
+        ":all".into(),
+        ":help".into(),
+        ":quit".into(),
+    ]);
+    lines.push(Line::styled(
+        format!("  {}", commands.join(" ")),
+        key_style(),
+    ));
+    lines.push(Line::raw(
+        "  Tab completes; in a list / filters, Esc clears the filter.",
+    ));
+    lines.push(Line::raw(""));
+    lines.push(Line::styled(
+        "MAP SYMBOLS",
+        Style::new().add_modifier(Modifier::BOLD | Modifier::UNDERLINED),
+    ));
+    let legend: [(&str, Tone, &str); 9] = [
+        ("✓", Tone::Good, "target healthy"),
+        (
+            "✗",
+            Tone::Bad,
+            "target unhealthy / no healthy target in the AZ",
+        ),
+        (
+            "○",
+            Tone::Warn,
+            "target unused (stopped, AZ not enabled, …)",
+        ),
+        (
+            "…",
+            Tone::Busy,
+            "changing: pending, stopping, initial, draining, modifying…",
+        ),
+        (
+            "·",
+            Tone::Dim,
+            "instance not registered in any target group",
+        ),
+        ("◆", Tone::Good, "database writer"),
+        ("◇", Tone::Good, "standby, reader or read replica"),
+        (
+            "⚠",
+            Tone::Warn,
+            "needs attention (cross-AZ NAT, Single-AZ database, …)",
+        ),
+        (
+            "PUB PRV",
+            Tone::Normal,
+            "public subnet (route to an IGW) / private subnet",
+        ),
+    ];
+    for (symbol, tone, text) in legend {
+        lines.push(Line::from(vec![
+            Span::styled(
+                format!("  {symbol:<8}"),
+                tone_style(tone).add_modifier(Modifier::BOLD),
+            ),
+            Span::raw(text),
+        ]));
+    }
+    lines
+}
+
+fn draw_help(frame: &mut Frame, area: Rect, state: &State) {
+    let panel = Panel::new().borders(Borders::ALL).title(Line::styled(
+        " keys (from the key map; override in keymap.toml) ",
+        Style::new().add_modifier(Modifier::BOLD),
+    ));
+    let inner = panel.inner(area);
+    frame.render_widget(panel, area);
+    let lines = help_lines(&state.keymap);
+    // Two columns when wide enough: key bindings left, commands and symbols right.
+    let split = lines
+        .iter()
+        .position(|l| l.spans.first().is_some_and(|s| s.content == "COMMANDS"))
+        .unwrap_or(lines.len());
+    if inner.width >= 120 {
+        let [left, right] =
+            Layout::horizontal([Constraint::Percentage(45), Constraint::Percentage(55)])
+                .areas(inner);
+        frame.render_widget(
+            Paragraph::new(lines[..split].to_vec()).scroll((state.help_scroll as u16, 0)),
+            left,
+        );
+        frame.render_widget(
+            Paragraph::new(lines[split..].to_vec()).scroll((state.help_scroll as u16, 0)),
+            right,
+        );
+    } else {
+        frame.render_widget(
+            Paragraph::new(lines).scroll((state.help_scroll as u16, 0)),
+            inner,
+        );
+    }
+}
+
+fn draw_footer(frame: &mut Frame, area: Rect, state: &State) {
+    if let Some(input) = &state.input {
+        let prompt = match input.kind {
+            InputKind::Command => ":",
+            InputKind::Filter => "/",
+        };
+        let mut spans = vec![
+            Span::styled(prompt, key_style()),
+            Span::raw(input.text.clone()),
+            Span::styled("█", Style::new().fg(Color::Cyan)),
+        ];
+        if input.kind == InputKind::Command {
+            let options = state.completions();
+            if !options.is_empty() && !input.text.is_empty() {
+                spans.push(Span::styled(format!("   {}", options.join(" ")), dim()));
+            } else if input.text.is_empty() {
+                spans.push(Span::styled(
+                    "   ec2 asg lb tg rds ami snap sg subnet vpc iam … (Tab completes)",
+                    dim(),
+                ));
+            }
+        } else {
+            spans.push(Span::styled("   Enter keeps · Esc clears", dim()));
+        }
+        frame.render_widget(Paragraph::new(Line::from(spans)), area);
+        return;
+    }
+    if let Some(message) = &state.message {
+        frame.render_widget(
+            Paragraph::new(Line::styled(
+                format!(" {}", message.text),
+                tone_style(message.tone),
+            )),
+            area,
+        );
+        return;
+    }
+    let mut spans = Vec::new();
+    for (keys, label) in state.keymap.footer(state.mode()) {
+        spans.push(Span::styled(format!(" {keys}"), key_style()));
+        spans.push(Span::styled(format!(" {label} "), dim()));
+    }
+    frame.render_widget(Paragraph::new(Line::from(spans)), area);
+}

@@ -1,0 +1,994 @@
+//! The dashboard's state, the actions it reacts to and `update`, which turns an action into a
+//! new state and the commands (background jobs) to start. No I/O happens here.
+
+use std::collections::HashMap;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+
+use chrono::{DateTime, Utc};
+use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
+use haven_model::{RegionTopology, Service, Topology};
+
+use super::describe::to_yaml_lines;
+use super::keymap::{KeyAction, KeyMap, Mode};
+use super::map::{self, RegionMap};
+use super::tables::{self, IamPart, ListKind, ListModel, RowRef, Tone};
+
+/// Identifies a background job; a result whose id is no longer awaited is dropped.
+pub type JobId = u64;
+
+/// Everything the dashboard reacts to.
+#[derive(Debug)]
+pub enum Action {
+    /// The dashboard opened: start the first refresh.
+    Start,
+    /// A key was pressed.
+    Key(KeyEvent),
+    /// Time passed; the clock reads this.
+    Tick(DateTime<Utc>),
+    /// The terminal has a new size (columns, rows).
+    Resize(u16, u16),
+    /// A refresh finished.
+    Fetched {
+        /// The job it answers.
+        job: JobId,
+        /// What was discovered (failures inside `errors`).
+        topology: Box<Topology>,
+    },
+    /// The cache file was written (or not).
+    CacheWritten(Result<(), String>),
+}
+
+/// Work for the run loop to start; its result comes back as an [`Action`].
+#[derive(Debug, Clone, PartialEq)]
+pub enum Command {
+    /// Discover the topology of these Regions.
+    Fetch {
+        /// Tag of the result.
+        job: JobId,
+        /// Regions to discover.
+        regions: Vec<String>,
+    },
+    /// Write the topology to the cache file.
+    WriteCache {
+        /// The file.
+        path: PathBuf,
+        /// What to write.
+        topology: Arc<Topology>,
+    },
+    /// Leave the dashboard.
+    Quit,
+}
+
+/// Settings fixed for the session.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Settings {
+    /// Regions to discover.
+    pub regions: Vec<String>,
+    /// Auto-refresh interval.
+    pub refresh: Duration,
+    /// No action may change AWS.
+    pub read_only: bool,
+    /// Where the newest topology is written after each refresh.
+    pub cache_path: Option<PathBuf>,
+    /// Shown in the header (e.g. the emulator's endpoint URL).
+    pub endpoint_label: Option<String>,
+}
+
+/// The views.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum View {
+    /// The map (home).
+    Map,
+    /// A resource list.
+    List(ListKind),
+    /// The key bindings.
+    Help,
+}
+
+/// The describe pane over a list.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Describe {
+    /// Title (kind and id).
+    pub title: String,
+    /// YAML lines.
+    pub lines: Vec<String>,
+    /// First line shown.
+    pub scroll: usize,
+}
+
+/// An open list.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ListView {
+    /// Its rows (all of them).
+    pub model: Arc<ListModel>,
+    /// The filter text.
+    pub filter: String,
+    /// Sort column and reversed.
+    pub sort: Option<(usize, bool)>,
+    /// Indices of the rows shown, in order.
+    pub rows: Vec<usize>,
+    /// Selected position in `rows`.
+    pub selected: usize,
+    /// First position shown.
+    pub offset: usize,
+    /// The describe pane, when open.
+    pub describe: Option<Describe>,
+}
+
+/// What the input line is for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum InputKind {
+    /// `:` command.
+    Command,
+    /// `/` filter.
+    Filter,
+}
+
+/// The input line being typed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Input {
+    /// What it is for.
+    pub kind: InputKind,
+    /// The text so far.
+    pub text: String,
+}
+
+/// Which Regions are shown.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RegionFocus {
+    /// The Region shown when only one fits (index into the topology's Regions).
+    pub current: usize,
+    /// Show every Region (side by side when the terminal is wide enough).
+    pub all: bool,
+}
+
+/// The refresh in flight and the last one done.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct Refresh {
+    /// The job awaited.
+    pub job: Option<JobId>,
+    /// The next id to hand out.
+    pub next_job: JobId,
+    /// When the job awaited started.
+    pub started_at: Option<DateTime<Utc>>,
+    /// When the last awaited job finished.
+    pub finished_at: Option<DateTime<Utc>>,
+}
+
+/// A one-line message in the footer until the next key.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Message {
+    /// Text.
+    pub text: String,
+    /// Colour.
+    pub tone: Tone,
+}
+
+/// Everything the dashboard shows; owned by the run loop, changed only by [`update`].
+#[derive(Debug, Clone)]
+pub struct State {
+    /// Fixed settings.
+    pub settings: Settings,
+    /// Key bindings.
+    pub keymap: KeyMap,
+    /// The topology shown (the last good one).
+    pub topology: Option<Arc<Topology>>,
+    /// The topology shown came from the cache file, not from this session.
+    pub from_cache: bool,
+    /// Services whose data was kept from an earlier refresh, by Region (`None` = account-wide).
+    pub stale: Vec<(Option<String>, Service)>,
+    /// The map model, built when the topology changes.
+    pub map: Vec<RegionMap>,
+    /// First map line shown.
+    pub map_scroll: usize,
+    /// Every instance on the map, not just the first few per subnet.
+    pub expand: bool,
+    /// The current view.
+    pub view: View,
+    /// Views to go back to.
+    pub history: Vec<View>,
+    /// The open list, when the view is a list.
+    pub list: Option<ListView>,
+    /// List models built since the topology last changed.
+    lists: HashMap<ListKind, Arc<ListModel>>,
+    /// First help line shown.
+    pub help_scroll: usize,
+    /// The input line, when open.
+    pub input: Option<Input>,
+    /// Regions shown.
+    pub region: RegionFocus,
+    /// Refresh bookkeeping.
+    pub refresh: Refresh,
+    /// The dashboard's clock, set by ticks.
+    pub now: DateTime<Utc>,
+    /// Ticks seen (drives the spinner).
+    pub ticks: u64,
+    /// Footer message.
+    pub message: Option<Message>,
+    /// Terminal size (columns, rows).
+    pub screen: (u16, u16),
+    /// The user asked to leave.
+    pub quit: bool,
+}
+
+impl State {
+    /// A fresh state at `now`, showing `cached` (if any) until the first refresh lands.
+    pub fn new(
+        settings: Settings,
+        keymap: KeyMap,
+        cached: Option<Topology>,
+        now: DateTime<Utc>,
+    ) -> Self {
+        let mut state = Self {
+            settings,
+            keymap,
+            topology: None,
+            from_cache: false,
+            stale: Vec::new(),
+            map: Vec::new(),
+            map_scroll: 0,
+            expand: false,
+            view: View::Map,
+            history: Vec::new(),
+            list: None,
+            lists: HashMap::new(),
+            help_scroll: 0,
+            input: None,
+            region: RegionFocus {
+                current: 0,
+                all: true,
+            },
+            refresh: Refresh::default(),
+            now,
+            ticks: 0,
+            message: None,
+            screen: (80, 24),
+            quit: false,
+        };
+        if let Some(topology) = cached {
+            state.set_topology(topology, Vec::new());
+            state.from_cache = true;
+        }
+        state
+    }
+
+    /// The key map mode of the current view.
+    pub fn mode(&self) -> Mode {
+        match self.view {
+            View::Map => Mode::Map,
+            View::Help => Mode::Help,
+            View::List(_) => {
+                if self.list.as_ref().is_some_and(|l| l.describe.is_some()) {
+                    Mode::Describe
+                } else {
+                    Mode::List
+                }
+            }
+        }
+    }
+
+    /// Region codes of the topology shown.
+    pub fn region_names(&self) -> Vec<String> {
+        self.topology
+            .as_ref()
+            .map(|t| t.regions.iter().map(|r| r.region.clone()).collect())
+            .unwrap_or_default()
+    }
+
+    /// The Region lists are limited to, if not all.
+    pub fn shown_region(&self) -> Option<usize> {
+        (!self.region.all).then_some(self.region.current)
+    }
+
+    /// A refresh is running.
+    pub fn refreshing(&self) -> bool {
+        self.refresh.job.is_some()
+    }
+
+    /// Rows of the body (between the two header lines and the footer).
+    pub fn body_height(&self) -> usize {
+        usize::from(self.screen.1.saturating_sub(3))
+    }
+
+    /// Rows a list shows at once (body less borders and the column header).
+    pub fn list_page(&self) -> usize {
+        self.body_height().saturating_sub(3).max(1)
+    }
+
+    fn set_topology(&mut self, topology: Topology, stale: Vec<(Option<String>, Service)>) {
+        self.stale = stale;
+        self.map = map::build(&topology, &self.stale, self.expand);
+        let regions = topology.regions.len();
+        self.topology = Some(Arc::new(topology));
+        self.from_cache = false;
+        self.lists.clear();
+        if self.region.current >= regions {
+            self.region.current = regions.saturating_sub(1);
+        }
+        if let View::List(kind) = self.view {
+            self.reload_list(kind);
+        }
+        self.clamp_map_scroll();
+    }
+
+    fn list_model(&mut self, kind: ListKind) -> Arc<ListModel> {
+        if let Some(model) = self.lists.get(&kind) {
+            return Arc::clone(model);
+        }
+        let model = Arc::new(match &self.topology {
+            Some(t) => tables::build(kind, t),
+            None => tables::build(kind, &Topology::new(self.now)),
+        });
+        self.lists.insert(kind, Arc::clone(&model));
+        model
+    }
+
+    /// Rebuilds the open list from the current topology, keeping filter, sort and selection.
+    fn reload_list(&mut self, kind: ListKind) {
+        let model = self.list_model(kind);
+        let (filter, sort, key, describe) = match &self.list {
+            Some(l) if l.model.kind == kind => (
+                l.filter.clone(),
+                l.sort,
+                l.rows
+                    .get(l.selected)
+                    .and_then(|i| l.model.rows.get(*i))
+                    .map(|r| r.key.clone()),
+                l.describe.is_some(),
+            ),
+            _ => (String::new(), None, None, false),
+        };
+        let mut list = ListView {
+            model,
+            filter,
+            sort,
+            rows: Vec::new(),
+            selected: 0,
+            offset: 0,
+            describe: None,
+        };
+        self.recompute_rows(&mut list);
+        if let Some(key) = key
+            && let Some(pos) = list
+                .rows
+                .iter()
+                .position(|i| list.model.rows[*i].key == key)
+        {
+            list.selected = pos;
+        }
+        self.list = Some(list);
+        self.scroll_list_to_selection();
+        if describe {
+            self.open_describe();
+        }
+    }
+
+    fn recompute_rows(&self, list: &mut ListView) {
+        list.rows = tables::visible_rows(
+            &list.model,
+            &self.region_names(),
+            self.shown_region(),
+            &list.filter,
+            list.sort,
+        );
+        list.selected = list.selected.min(list.rows.len().saturating_sub(1));
+    }
+
+    fn refilter(&mut self) {
+        if let Some(mut list) = self.list.take() {
+            self.recompute_rows(&mut list);
+            self.list = Some(list);
+            self.scroll_list_to_selection();
+        }
+    }
+
+    fn scroll_list_to_selection(&mut self) {
+        let page = self.list_page();
+        if let Some(list) = &mut self.list {
+            if list.selected < list.offset {
+                list.offset = list.selected;
+            } else if list.selected >= list.offset + page {
+                list.offset = list.selected + 1 - page;
+            }
+            let max_offset = list.rows.len().saturating_sub(page);
+            list.offset = list.offset.min(max_offset);
+        }
+    }
+
+    /// Lines the map has at the current size.
+    pub fn map_height(&self) -> usize {
+        super::render::map_content_height(self, self.screen.0)
+    }
+
+    fn clamp_map_scroll(&mut self) {
+        let max = self.map_height().saturating_sub(self.body_height());
+        self.map_scroll = self.map_scroll.min(max);
+    }
+
+    fn open_view(&mut self, view: View) {
+        if self.view != view {
+            self.history.push(self.view);
+            if self.history.len() > 32 {
+                self.history.remove(0);
+            }
+        }
+        self.show(view);
+    }
+
+    fn show(&mut self, view: View) {
+        self.view = view;
+        match view {
+            View::List(kind) => {
+                if self.list.as_ref().is_none_or(|l| l.model.kind != kind) {
+                    self.list = None;
+                }
+                self.reload_list(kind);
+            }
+            View::Map | View::Help => {
+                self.list = None;
+                self.help_scroll = 0;
+            }
+        }
+    }
+
+    fn go_back(&mut self) {
+        if let Some(list) = &mut self.list {
+            if list.describe.is_some() {
+                list.describe = None;
+                return;
+            }
+            if !list.filter.is_empty() {
+                list.filter.clear();
+                self.refilter();
+                return;
+            }
+        }
+        let previous = self.history.pop().unwrap_or(View::Map);
+        self.show(previous);
+    }
+
+    fn open_describe(&mut self) {
+        let Some(topology) = self.topology.clone() else {
+            return;
+        };
+        let Some(list) = &mut self.list else {
+            return;
+        };
+        let Some(row) = list
+            .rows
+            .get(list.selected)
+            .and_then(|i| list.model.rows.get(*i))
+        else {
+            return;
+        };
+        let lines = describe_lines(&topology, list.model.kind, row.target);
+        list.describe = lines.map(|lines| Describe {
+            title: format!("{} {}", list.model.kind.command(), row.key),
+            lines,
+            scroll: 0,
+        });
+    }
+
+    fn start_refresh(&mut self) -> Command {
+        let job = self.refresh.next_job;
+        self.refresh.next_job += 1;
+        self.refresh.job = Some(job);
+        self.refresh.started_at = Some(self.now);
+        Command::Fetch {
+            job,
+            regions: self.settings.regions.clone(),
+        }
+    }
+
+    fn say(&mut self, text: impl Into<String>, tone: Tone) {
+        self.message = Some(Message {
+            text: text.into(),
+            tone,
+        });
+    }
+
+    /// Commands the `:` line knows (first names, then Region codes).
+    pub fn command_names(&self) -> Vec<String> {
+        let mut names: Vec<String> = ["map", "help", "quit", "all"]
+            .iter()
+            .map(|s| (*s).to_string())
+            .collect();
+        for kind in ListKind::ALL {
+            names.push(kind.command().to_string());
+        }
+        names.extend(self.region_names());
+        names
+    }
+
+    /// Completions of the command being typed.
+    pub fn completions(&self) -> Vec<String> {
+        match &self.input {
+            Some(Input {
+                kind: InputKind::Command,
+                text,
+            }) => {
+                let typed = text.trim();
+                self.command_names()
+                    .into_iter()
+                    .filter(|n| n.starts_with(typed))
+                    .collect()
+            }
+            _ => Vec::new(),
+        }
+    }
+
+    fn run_command(&mut self, text: &str) -> Vec<Command> {
+        let name = text.trim();
+        if name.is_empty() {
+            return Vec::new();
+        }
+        match name {
+            "q" | "quit" | "q!" | "exit" => {
+                self.quit = true;
+                return vec![Command::Quit];
+            }
+            "map" | "home" => self.open_view(View::Map),
+            "help" | "h" | "?" => self.open_view(View::Help),
+            "all" => {
+                self.region.all = true;
+                self.refilter();
+                self.clamp_map_scroll();
+            }
+            _ => {
+                if let Some(kind) = ListKind::ALL
+                    .into_iter()
+                    .find(|k| k.command() == name || k.aliases().contains(&name))
+                {
+                    self.open_view(View::List(kind));
+                } else if let Some(index) = self.region_names().iter().position(|r| r == name) {
+                    self.select_region(index);
+                } else {
+                    self.say(
+                        format!("unknown command :{name} — Tab completes, :help lists keys"),
+                        Tone::Bad,
+                    );
+                }
+            }
+        }
+        Vec::new()
+    }
+
+    fn select_region(&mut self, index: usize) {
+        let n = self.region_names().len();
+        if index < n {
+            self.region = RegionFocus {
+                current: index,
+                all: false,
+            };
+            self.map_scroll = 0;
+            self.refilter();
+        } else {
+            self.say(format!("no Region {}", index + 1), Tone::Warn);
+        }
+    }
+
+    fn step_region(&mut self, forward: bool) {
+        let n = self.region_names().len();
+        if n == 0 {
+            return;
+        }
+        let current = self.region.current;
+        let next = if self.region.all {
+            current
+        } else if forward {
+            (current + 1) % n
+        } else {
+            (current + n - 1) % n
+        };
+        self.select_region(next);
+    }
+
+    fn key_input(&mut self, key: KeyEvent) -> Vec<Command> {
+        let Some(input) = &mut self.input else {
+            return Vec::new();
+        };
+        let kind = input.kind;
+        match key.code {
+            KeyCode::Esc => {
+                self.input = None;
+                if kind == InputKind::Filter {
+                    if let Some(list) = &mut self.list {
+                        list.filter.clear();
+                    }
+                    self.refilter();
+                }
+            }
+            KeyCode::Enter => {
+                let text = input.text.clone();
+                self.input = None;
+                if kind == InputKind::Command {
+                    return self.run_command(&text);
+                }
+            }
+            KeyCode::Tab if kind == InputKind::Command => {
+                let options = self.completions();
+                if let Some(input) = &mut self.input
+                    && let Some(common) = common_prefix(&options)
+                {
+                    input.text = common;
+                }
+            }
+            KeyCode::Backspace => {
+                if input.text.pop().is_none() {
+                    self.input = None;
+                }
+                if kind == InputKind::Filter {
+                    self.sync_filter();
+                }
+            }
+            KeyCode::Char('u') if key.modifiers.contains(KeyModifiers::CONTROL) => {
+                input.text.clear();
+                if kind == InputKind::Filter {
+                    self.sync_filter();
+                }
+            }
+            KeyCode::Char(c) if !key.modifiers.contains(KeyModifiers::CONTROL) => {
+                input.text.push(c);
+                if kind == InputKind::Filter {
+                    self.sync_filter();
+                }
+            }
+            KeyCode::Char('c') => {
+                self.input = None;
+            }
+            _ => {}
+        }
+        Vec::new()
+    }
+
+    fn sync_filter(&mut self) {
+        let text = self
+            .input
+            .as_ref()
+            .map(|i| i.text.clone())
+            .unwrap_or_default();
+        if let Some(list) = &mut self.list {
+            list.filter = text;
+            list.selected = 0;
+            list.offset = 0;
+        }
+        self.refilter();
+    }
+
+    fn move_by(&mut self, delta: isize) {
+        match self.view {
+            View::Map => {
+                self.map_scroll = self.map_scroll.saturating_add_signed(delta);
+                self.clamp_map_scroll();
+            }
+            View::Help => {
+                self.help_scroll = self.help_scroll.saturating_add_signed(delta);
+                let max = super::render::help_lines(&self.keymap).len();
+                self.help_scroll = self
+                    .help_scroll
+                    .min(max.saturating_sub(self.body_height().saturating_sub(2)));
+            }
+            View::List(_) => {
+                let page = self.body_height().saturating_sub(2);
+                let Some(list) = &mut self.list else {
+                    return;
+                };
+                if let Some(d) = &mut list.describe {
+                    let max = d.lines.len().saturating_sub(page);
+                    d.scroll = d.scroll.saturating_add_signed(delta).min(max);
+                    return;
+                }
+                let last = list.rows.len().saturating_sub(1);
+                list.selected = list.selected.saturating_add_signed(delta).min(last);
+                self.scroll_list_to_selection();
+            }
+        }
+    }
+
+    fn page(&self) -> isize {
+        let page = match self.view {
+            View::List(_) if self.list.as_ref().is_some_and(|l| l.describe.is_none()) => {
+                self.list_page()
+            }
+            _ => self.body_height().saturating_sub(2),
+        };
+        isize::try_from(page.max(1)).unwrap_or(isize::MAX)
+    }
+
+    fn key_action(&mut self, action: KeyAction) -> Vec<Command> {
+        match action {
+            KeyAction::Quit => {
+                self.quit = true;
+                return vec![Command::Quit];
+            }
+            KeyAction::Help => self.open_view(View::Help),
+            KeyAction::Back => self.go_back(),
+            KeyAction::CommandLine => {
+                self.input = Some(Input {
+                    kind: InputKind::Command,
+                    text: String::new(),
+                });
+            }
+            KeyAction::Filter => {
+                if let Some(list) = &self.list {
+                    self.input = Some(Input {
+                        kind: InputKind::Filter,
+                        text: list.filter.clone(),
+                    });
+                }
+            }
+            KeyAction::Refresh => {
+                if self.refreshing() {
+                    self.say("refresh restarted", Tone::Dim);
+                }
+                return vec![self.start_refresh()];
+            }
+            KeyAction::NextRegion => self.step_region(true),
+            KeyAction::PrevRegion => self.step_region(false),
+            KeyAction::AllRegions => {
+                self.region.all = true;
+                self.map_scroll = 0;
+                self.refilter();
+            }
+            KeyAction::Region(n) => self.select_region(usize::from(n).saturating_sub(1)),
+            KeyAction::Up => self.move_by(-1),
+            KeyAction::Down => self.move_by(1),
+            KeyAction::PageUp => self.move_by(-self.page()),
+            KeyAction::PageDown => self.move_by(self.page()),
+            KeyAction::Top => self.move_by(isize::MIN / 2),
+            KeyAction::Bottom => self.move_by(isize::MAX / 2),
+            KeyAction::Describe => self.open_describe(),
+            KeyAction::SortNext => {
+                if let Some(list) = &mut self.list {
+                    let columns = list.model.columns.len();
+                    list.sort = Some(match list.sort {
+                        None => (0, false),
+                        Some((c, reverse)) => ((c + 1) % columns.max(1), reverse),
+                    });
+                    let name = list
+                        .model
+                        .columns
+                        .get(list.sort.map_or(0, |s| s.0))
+                        .map(|c| c.name);
+                    self.refilter();
+                    if let Some(name) = name {
+                        self.say(format!("sorted by {name}"), Tone::Dim);
+                    }
+                }
+            }
+            KeyAction::SortReverse => {
+                if let Some(list) = &mut self.list {
+                    list.sort = Some(match list.sort {
+                        None => (0, true),
+                        Some((c, reverse)) => (c, !reverse),
+                    });
+                    self.refilter();
+                }
+            }
+            KeyAction::Expand => {
+                self.expand = !self.expand;
+                if let Some(t) = &self.topology {
+                    self.map = map::build(t, &self.stale, self.expand);
+                }
+                self.clamp_map_scroll();
+            }
+        }
+        Vec::new()
+    }
+}
+
+/// The longest prefix all options share (the only option when there is one).
+fn common_prefix(options: &[String]) -> Option<String> {
+    let first = options.first()?;
+    let mut prefix = first.clone();
+    for o in &options[1..] {
+        while !o.starts_with(&prefix) {
+            prefix.pop();
+        }
+    }
+    Some(prefix)
+}
+
+/// The YAML of the object a row stands for.
+pub fn describe_lines(topology: &Topology, kind: ListKind, target: RowRef) -> Option<Vec<String>> {
+    if kind == ListKind::Errors {
+        return topology.errors.get(target.index).map(to_yaml_lines);
+    }
+    if kind == ListKind::Iam {
+        let iam = topology.iam.as_ref()?;
+        let i = target.index;
+        return match target.iam? {
+            IamPart::User => iam.users.get(i).map(to_yaml_lines),
+            IamPart::Group => iam.groups.get(i).map(to_yaml_lines),
+            IamPart::Role => iam.roles.get(i).map(to_yaml_lines),
+            IamPart::Profile => iam.instance_profiles.get(i).map(to_yaml_lines),
+            IamPart::PasswordPolicy => Some(to_yaml_lines(&(&iam.password_policy, &iam.account))),
+        };
+    }
+    let r: &RegionTopology = topology.regions.get(target.region?)?;
+    let i = target.index;
+    match kind {
+        ListKind::Ec2 => r.instances.get(i).map(to_yaml_lines),
+        ListKind::Asg => r.auto_scaling_groups.get(i).map(to_yaml_lines),
+        ListKind::Lb => r.load_balancers.get(i).map(to_yaml_lines),
+        ListKind::Tg => r.target_groups.get(i).map(to_yaml_lines),
+        ListKind::Rds => r.db_instances.get(i).map(to_yaml_lines),
+        ListKind::DbSnap => r.db_snapshots.get(i).map(to_yaml_lines),
+        ListKind::Ami => r.images.get(i).map(to_yaml_lines),
+        ListKind::Snap => r.snapshots.get(i).map(to_yaml_lines),
+        ListKind::Sg => r.security_groups.get(i).map(to_yaml_lines),
+        ListKind::Subnet => r.subnets.get(i).map(to_yaml_lines),
+        ListKind::Vpc => r.vpcs.get(i).map(to_yaml_lines),
+        ListKind::Nat => r.nat_gateways.get(i).map(to_yaml_lines),
+        ListKind::Rtb => r.route_tables.get(i).map(to_yaml_lines),
+        ListKind::Lt => r.launch_templates.get(i).map(to_yaml_lines),
+        ListKind::Iam | ListKind::Errors => None,
+    }
+}
+
+/// Keeps the previous data of every service that failed in this refresh and came back empty, so
+/// an error never blanks what was shown. Returns what was kept.
+pub fn keep_last_good(
+    previous: Option<&Topology>,
+    mut new: Topology,
+) -> (Topology, Vec<(Option<String>, Service)>) {
+    let Some(previous) = previous else {
+        return (new, Vec::new());
+    };
+    let mut kept: Vec<(Option<String>, Service)> = Vec::new();
+    let failures: Vec<(Option<String>, Service)> = new
+        .errors
+        .iter()
+        .map(|e| (e.region.clone(), e.service))
+        .collect();
+    for (region, service) in failures {
+        if kept.contains(&(region.clone(), service)) {
+            continue;
+        }
+        let mut any = false;
+        match &region {
+            Some(code) => {
+                let Some(old) = previous.region(code) else {
+                    continue;
+                };
+                match new.regions.iter_mut().find(|r| &r.region == code) {
+                    Some(fresh) => any = keep_service(old, fresh, service),
+                    None => {
+                        new.regions.push(old.clone());
+                        any = true;
+                    }
+                }
+            }
+            None => match service {
+                haven_model::Service::Iam if new.iam.is_none() && previous.iam.is_some() => {
+                    new.iam = previous.iam.clone();
+                    any = true;
+                }
+                haven_model::Service::Sts if new.account_id.is_none() => {
+                    new.account_id = previous.account_id.clone();
+                    new.caller_arn = previous.caller_arn.clone();
+                    any = new.account_id.is_some();
+                }
+                _ => {}
+            },
+        }
+        if any {
+            kept.push((region, service));
+        }
+    }
+    (new, kept)
+}
+
+fn keep_service(old: &RegionTopology, fresh: &mut RegionTopology, service: Service) -> bool {
+    fn keep<T: Clone>(old: &[T], fresh: &mut Vec<T>) -> bool {
+        if fresh.is_empty() && !old.is_empty() {
+            *fresh = old.to_vec();
+            true
+        } else {
+            false
+        }
+    }
+    let mut any = false;
+    match service {
+        Service::Ec2 => {
+            any |= keep(&old.availability_zones, &mut fresh.availability_zones);
+            any |= keep(&old.vpcs, &mut fresh.vpcs);
+            any |= keep(&old.subnets, &mut fresh.subnets);
+            any |= keep(&old.route_tables, &mut fresh.route_tables);
+            any |= keep(&old.internet_gateways, &mut fresh.internet_gateways);
+            any |= keep(&old.nat_gateways, &mut fresh.nat_gateways);
+            any |= keep(&old.security_groups, &mut fresh.security_groups);
+            any |= keep(&old.instances, &mut fresh.instances);
+            any |= keep(&old.volumes, &mut fresh.volumes);
+            any |= keep(&old.images, &mut fresh.images);
+            any |= keep(&old.snapshots, &mut fresh.snapshots);
+            any |= keep(&old.launch_templates, &mut fresh.launch_templates);
+        }
+        Service::AutoScaling => {
+            any |= keep(&old.auto_scaling_groups, &mut fresh.auto_scaling_groups);
+        }
+        Service::Elbv2 => {
+            any |= keep(&old.load_balancers, &mut fresh.load_balancers);
+            any |= keep(&old.target_groups, &mut fresh.target_groups);
+        }
+        Service::Rds => {
+            any |= keep(&old.db_instances, &mut fresh.db_instances);
+            any |= keep(&old.db_clusters, &mut fresh.db_clusters);
+            any |= keep(&old.db_snapshots, &mut fresh.db_snapshots);
+            any |= keep(&old.db_subnet_groups, &mut fresh.db_subnet_groups);
+        }
+        Service::Sts | Service::Iam => {}
+    }
+    any
+}
+
+/// Applies one action; returns the jobs to start. Pure: no I/O, no clock reads.
+pub fn update(state: &mut State, action: Action) -> Vec<Command> {
+    match action {
+        Action::Start => vec![state.start_refresh()],
+        Action::Tick(now) => {
+            state.now = now;
+            state.ticks = state.ticks.wrapping_add(1);
+            let due = state.refresh.job.is_none()
+                && state.refresh.finished_at.is_some_and(|done| {
+                    (now - done).to_std().unwrap_or_default() >= state.settings.refresh
+                });
+            if due {
+                vec![state.start_refresh()]
+            } else {
+                Vec::new()
+            }
+        }
+        Action::Resize(width, height) => {
+            state.screen = (width, height);
+            state.clamp_map_scroll();
+            state.scroll_list_to_selection();
+            Vec::new()
+        }
+        Action::Fetched { job, topology } => {
+            if state.refresh.job != Some(job) {
+                tracing::debug!(job, "dropping the result of a superseded refresh");
+                return Vec::new();
+            }
+            state.refresh.job = None;
+            state.refresh.finished_at = Some(state.now);
+            let errors = topology.errors.len();
+            let (topology, kept) = keep_last_good(state.topology.as_deref(), *topology);
+            state.set_topology(topology, kept);
+            if errors > 0 {
+                state.say(
+                    format!(
+                        "refresh done with {errors} discovery error{} — :errors",
+                        if errors == 1 { "" } else { "s" }
+                    ),
+                    Tone::Bad,
+                );
+            }
+            match (&state.settings.cache_path, &state.topology) {
+                (Some(path), Some(topology)) => vec![Command::WriteCache {
+                    path: path.clone(),
+                    topology: Arc::clone(topology),
+                }],
+                _ => Vec::new(),
+            }
+        }
+        Action::CacheWritten(result) => {
+            if let Err(e) = result {
+                tracing::warn!(error = %e, "cannot write the topology cache");
+            }
+            Vec::new()
+        }
+        Action::Key(key) => {
+            if state.input.is_some() {
+                return state.key_input(key);
+            }
+            state.message = None;
+            match state.keymap.action(state.mode(), &key) {
+                Some(action) => state.key_action(action),
+                None => Vec::new(),
+            }
+        }
+    }
+}

@@ -1,0 +1,6 @@
+//! The `haven` command: subcommands for scripts and the ratatui dashboard.
+#![warn(missing_docs)]
+
+pub mod config;
+pub mod dashboard;
+pub mod report;

@@ -1,0 +1,157 @@
+//! `haven snapshot` when things go wrong: an unreachable endpoint, a malformed one, no
+//! credentials, an unknown Region and a failing Region.
+
+use std::net::TcpListener;
+use std::time::{Duration, Instant};
+
+use haven_model::{Service, Topology};
+use haven_testkit::{Faults, MotoServer, Proxy};
+use haven_tests::{haven, isolated};
+use predicates::prelude::*;
+
+fn closed_port() -> u16 {
+    // Bind and release: nothing listens there afterwards.
+    TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .expect("free port")
+        .port()
+}
+
+#[test]
+fn unreachable_endpoint_fails_fast_with_one_clear_message() {
+    let home = tempfile::tempdir().expect("temp dir");
+    let endpoint = format!("http://127.0.0.1:{}", closed_port());
+    let started = Instant::now();
+    let assert = haven(&endpoint, &home)
+        .args(["snapshot", "--regions", "ap-northeast-2"])
+        .timeout(Duration::from_secs(20))
+        .assert()
+        .failure()
+        .code(1)
+        .stderr(predicate::str::contains(format!("cannot reach {endpoint}")))
+        .stdout(predicate::str::is_empty());
+    assert!(
+        started.elapsed() < Duration::from_secs(10),
+        "took {:?}",
+        started.elapsed()
+    );
+    let stderr = String::from_utf8_lossy(&assert.get_output().stderr).to_string();
+    assert_eq!(stderr.lines().count(), 1, "one message, got: {stderr}");
+}
+
+#[test]
+fn malformed_endpoint_and_region_are_usage_errors() {
+    let home = tempfile::tempdir().expect("temp dir");
+    haven("http://127.0.0.1:1", &home)
+        .args([
+            "snapshot",
+            "--regions",
+            "ap-northeast-2",
+            "--endpoint-url",
+            "localhost:4566",
+        ])
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains(
+            "is not a URL; expected e.g. http://127.0.0.1:5000",
+        ));
+    haven("http://127.0.0.1:1", &home)
+        .args(["snapshot", "--regions", "AP_NORTHEAST_2"])
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("is not a Region code"));
+    haven("http://127.0.0.1:1", &home)
+        .args(["snapshot", "--page-size", "2", "--regions", "us-east-1"])
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("5..=1000"));
+}
+
+#[test]
+fn missing_credentials_say_how_to_provide_them() {
+    let home = tempfile::tempdir().expect("temp dir");
+    isolated(&home)
+        .env(
+            "AWS_ENDPOINT_URL",
+            format!("http://127.0.0.1:{}", closed_port()),
+        )
+        .args(["snapshot", "--regions", "ap-northeast-2"])
+        .timeout(Duration::from_secs(30))
+        .assert()
+        .code(1)
+        .stderr(predicate::str::contains("no AWS credentials found"))
+        .stderr(predicate::str::contains("--profile"))
+        .stderr(predicate::str::contains("AWS_ACCESS_KEY_ID"));
+}
+
+#[test]
+fn missing_region_names_the_ways_to_give_one() {
+    let home = tempfile::tempdir().expect("temp dir");
+    haven("http://127.0.0.1:1", &home)
+        .args(["snapshot"])
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("--region"))
+        .stderr(predicate::str::contains("AWS_REGION"));
+}
+
+fn snapshot_json(endpoint: &str, regions: &str) -> Topology {
+    let home = tempfile::tempdir().expect("temp dir");
+    let output = haven(endpoint, &home)
+        .args([
+            "snapshot",
+            "--output",
+            "json",
+            "--no-iam",
+            "--regions",
+            regions,
+        ])
+        .output()
+        .expect("run haven");
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    Topology::from_json(&String::from_utf8_lossy(&output.stdout)).expect("topology")
+}
+
+#[test]
+fn unknown_and_failing_regions_are_named_while_the_others_come_back() {
+    let moto = MotoServer::start().expect("moto");
+    let proxy = Proxy::start(
+        &moto.endpoint(),
+        Faults::none().with_fail_region("us-west-2", 503),
+    )
+    .expect("proxy");
+    let topology = snapshot_json(&proxy.endpoint(), "ap-northeast-2,xx-nowhere-1,us-west-2");
+
+    // The healthy Region is complete.
+    let good = topology.region("ap-northeast-2").expect("ap-northeast-2");
+    assert!(good.vpcs.iter().any(|v| v.is_default));
+    assert_eq!(good.availability_zones.len(), 4);
+    assert!(topology.errors_in("ap-northeast-2").next().is_none());
+
+    // The unknown Region is named with a hint, and nothing was asked there.
+    let unknown: Vec<_> = topology.errors_in("xx-nowhere-1").collect();
+    assert_eq!(unknown.len(), 1);
+    assert_eq!(unknown[0].code.as_deref(), Some("UnknownRegion"));
+    assert!(proxy.requests().iter().all(|r| r.region != "xx-nowhere-1"));
+
+    // The failing Region is named per service, with the status the endpoint gave.
+    let failing: Vec<_> = topology.errors_in("us-west-2").collect();
+    assert!(!failing.is_empty());
+    for service in [
+        Service::Ec2,
+        Service::AutoScaling,
+        Service::Elbv2,
+        Service::Rds,
+    ] {
+        assert!(
+            failing.iter().any(|e| e.service == service),
+            "no {service} error for us-west-2: {failing:?}"
+        );
+    }
+    let west = topology.region("us-west-2").expect("us-west-2 listed");
+    assert!(west.vpcs.is_empty());
+}
