@@ -152,6 +152,13 @@ fn unknown_and_failing_regions_are_named_while_the_others_come_back() {
             "no {service} error for us-west-2: {failing:?}"
         );
     }
+    // Built from the error document on the wire, not from display strings.
+    assert!(
+        failing
+            .iter()
+            .all(|e| e.code.as_deref() == Some("ServiceUnavailable")),
+        "{failing:?}"
+    );
     let west = topology.region("us-west-2").expect("us-west-2 listed");
     assert!(west.vpcs.is_empty());
 }

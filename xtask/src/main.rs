@@ -116,9 +116,36 @@ fn ensure_tmux() -> Result<(), String> {
         .map_err(|e| format!("{e}; install tmux with your package manager"))
 }
 
+/// Only haven-aws speaks to AWS (testkit, a test-only crate, builds its oracle with the SDK too):
+/// the SDK stays out of every other crate's dependencies, so no SDK type can leak into them.
+fn check_boundaries() -> Result<(), String> {
+    println!("\n$ check: only haven-aws and haven-testkit depend on aws-sdk-* / aws-config");
+    for manifest in [
+        "crates/model",
+        "crates/replicate",
+        "crates/tui",
+        "tests",
+        "xtask",
+    ] {
+        let path = root().join(manifest).join("Cargo.toml");
+        let text =
+            std::fs::read_to_string(&path).map_err(|e| format!("{}: {e}", path.display()))?;
+        if let Some(line) = text.lines().find(|l| {
+            l.trim_start().starts_with("aws-sdk-") || l.trim_start().starts_with("aws-config")
+        }) {
+            return Err(format!(
+                "{} depends on the AWS SDK ({line}); only haven-aws may",
+                path.display()
+            ));
+        }
+    }
+    Ok(())
+}
+
 fn ci() -> Result<(), String> {
     ensure_moto()?;
     ensure_tmux()?;
+    check_boundaries()?;
     run("cargo", &["fmt", "--all", "--", "--check"], &[])?;
     run(
         "cargo",

@@ -173,3 +173,45 @@ fn root_cause(error: &(dyn StdError + 'static)) -> String {
     }
     current.to_string()
 }
+
+#[cfg(test)]
+mod tests {
+    use aws_sdk_ec2::config::http::HttpResponse;
+    use aws_sdk_ec2::error::ErrorMetadata;
+    use aws_sdk_ec2::operation::describe_vpcs::DescribeVpcsError;
+    use aws_smithy_types::body::SdkBody;
+
+    use super::*;
+
+    #[test]
+    fn a_service_error_keeps_code_message_and_request_id() {
+        let meta = ErrorMetadata::builder()
+            .code("UnauthorizedOperation")
+            .message("You are not authorized to perform this operation.")
+            .custom("aws_request_id", "req-1234")
+            .build();
+        let response = HttpResponse::new(
+            403.try_into().expect("status"),
+            SdkBody::from("<Response/>"),
+        );
+        let sdk = SdkError::service_error(DescribeVpcsError::generic(meta), response);
+        let error = AwsError::from_sdk(Service::Ec2, "DescribeVpcs", "AWS (us-east-1)", sdk);
+        assert_eq!(
+            error,
+            AwsError::Service {
+                service: Service::Ec2,
+                operation: "DescribeVpcs".into(),
+                code: "UnauthorizedOperation".into(),
+                message: "You are not authorized to perform this operation.".into(),
+                request_id: Some("req-1234".into()),
+            }
+        );
+        let recorded = error.to_discovery_error(Some("us-east-1"));
+        assert_eq!(recorded.code.as_deref(), Some("UnauthorizedOperation"));
+        assert_eq!(recorded.operation, "DescribeVpcs");
+        assert_eq!(
+            recorded.message,
+            "ec2 DescribeVpcs: UnauthorizedOperation: You are not authorized to perform this operation."
+        );
+    }
+}
