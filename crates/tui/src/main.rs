@@ -1,10 +1,14 @@
 //! `haven`: the dashboard (no subcommand) and subcommands for scripts.
 
+use std::path::PathBuf;
 use std::process::ExitCode;
+use std::sync::Arc;
 
 use clap::{Parser, Subcommand, ValueEnum};
 use haven_aws::{AwsContext, AwsError, CallerIdentity, ConnectOptions, DiscoverOptions};
-use haven_model::regions;
+use haven_model::{Topology, regions};
+use haven_tui::config::{self, Config};
+use haven_tui::dashboard::{self, DashboardOptions, TopologySource};
 
 /// Dashboard and automation for highly available AWS stacks (ALB + ASG across AZs + Multi-AZ RDS
 /// + a DR Region).
@@ -95,13 +99,15 @@ async fn main() -> ExitCode {
 }
 
 async fn run(cli: Cli) -> Result<(), Fatal> {
+    let config = Config::load().map_err(|e| usage(e.to_string()))?;
+    init_logging(&config.paths.log_file());
     match &cli.command {
         Some(Command::Snapshot {
             output,
             page_size,
             no_iam,
         }) => {
-            let (ctx, regions, identity) = connect(&cli).await?;
+            let (ctx, regions, identity) = connect(&cli, &config).await?;
             let options = DiscoverOptions {
                 page_size: *page_size,
                 include_iam: !no_iam,
@@ -120,21 +126,97 @@ async fn run(cli: Cli) -> Result<(), Fatal> {
             }
             Ok(())
         }
-        None => Err(usage(
-            "the dashboard is not available in this build; try `haven snapshot`".into(),
-        )),
+        None => open_dashboard(&cli, config).await,
     }
+}
+
+/// Logs go to a file, never to the terminal the dashboard draws on.
+fn init_logging(path: &std::path::Path) {
+    let file = path.parent().map(std::fs::create_dir_all).and_then(|_| {
+        std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(path)
+            .ok()
+    });
+    if let Some(file) = file {
+        let filter = tracing_subscriber::EnvFilter::try_from_env("HAVEN_LOG")
+            .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+        let _ = tracing_subscriber::fmt()
+            .with_writer(std::sync::Mutex::new(file))
+            .with_ansi(false)
+            .with_env_filter(filter)
+            .try_init();
+    }
+}
+
+/// The dashboard's data: live discovery with the checked identity.
+struct AwsSource {
+    ctx: AwsContext,
+    identity: CallerIdentity,
+}
+
+impl TopologySource for AwsSource {
+    fn fetch(&self, regions: Vec<String>) -> futures::future::BoxFuture<'static, Topology> {
+        let ctx = self.ctx.clone();
+        let options = DiscoverOptions {
+            identity: Some(self.identity.clone()),
+            ..DiscoverOptions::default()
+        };
+        Box::pin(async move { haven_aws::discover(&ctx, &regions, &options).await })
+    }
+}
+
+/// One cache file per account and endpoint, so a demo never shows up on a real account.
+fn cache_path(config: &Config, account: &str, endpoint: Option<&str>) -> PathBuf {
+    let endpoint_key: String = endpoint
+        .unwrap_or("aws")
+        .chars()
+        .map(|c| if c.is_ascii_alphanumeric() { c } else { '_' })
+        .collect();
+    config
+        .paths
+        .cache_file()
+        .with_file_name(format!("topology-{account}-{endpoint_key}.json"))
+}
+
+async fn open_dashboard(cli: &Cli, config: Config) -> Result<(), Fatal> {
+    let (ctx, regions, identity) = connect(cli, &config).await?;
+    let cache = cache_path(&config, &identity.account, ctx.endpoint_url());
+    let options = DashboardOptions {
+        regions,
+        refresh: config.refresh,
+        read_only: cli.read_only || config.read_only,
+        cached: config::read_cached_topology(&cache),
+        cache_path: Some(cache),
+        keymap: config.keymap.clone(),
+        endpoint_label: ctx.endpoint_url().map(str::to_string),
+        ..DashboardOptions::default()
+    };
+    let source = Arc::new(AwsSource { ctx, identity });
+    dashboard::run_terminal(source, options)
+        .await
+        .map_err(|e| Fatal {
+            message: format!("the dashboard stopped: {e:#}"),
+            code: 1,
+        })
 }
 
 /// Loads the configuration, checks credentials and reachability, and settles the Regions,
 /// before anything else is asked.
-async fn connect(cli: &Cli) -> Result<(AwsContext, Vec<String>, CallerIdentity), Fatal> {
+async fn connect(
+    cli: &Cli,
+    config: &Config,
+) -> Result<(AwsContext, Vec<String>, CallerIdentity), Fatal> {
     if let Some(url) = &cli.endpoint_url {
         check_endpoint(url)?;
     }
     let mut requested: Vec<String> = cli.regions.clone();
     if requested.is_empty() {
         requested.extend(cli.region.clone());
+    }
+    if requested.is_empty() {
+        requested.extend(config.regions.iter().cloned());
     }
     for region in &requested {
         check_region_syntax(region)?;

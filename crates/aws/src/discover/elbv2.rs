@@ -38,8 +38,8 @@ pub(super) async fn discover(scope: &Scope<'_>) -> ElbParts {
     let load_balancers = match lbs {
         Err(e) => Err(scope.err("DescribeLoadBalancers", e)),
         Ok(lbs) => {
-            let detailed: Vec<_> = stream::iter(lbs.iter())
-                .map(|lb| load_balancer(c, scope, lb))
+            let detailed: Vec<_> = stream::iter(lbs)
+                .map(|lb| async move { load_balancer(c, scope, &lb).await })
                 .buffered(CONCURRENCY)
                 .collect()
                 .await;
@@ -55,8 +55,8 @@ pub(super) async fn discover(scope: &Scope<'_>) -> ElbParts {
     let target_groups = match tgs {
         Err(e) => Err(scope.err("DescribeTargetGroups", e)),
         Ok(tgs) => {
-            let detailed: Vec<_> = stream::iter(tgs.iter())
-                .map(|tg| target_group(c, scope, tg))
+            let detailed: Vec<_> = stream::iter(tgs)
+                .map(|tg| async move { target_group(c, scope, &tg).await })
                 .buffered(CONCURRENCY)
                 .collect()
                 .await;
