@@ -4,8 +4,8 @@
 use std::process::Command;
 use std::time::{Duration, Instant};
 
-use haven_testkit::MotoServer;
 use haven_testkit::lab::{self, DR, PRIMARY};
+use haven_testkit::{Faults, MotoServer, Proxy};
 use haven_tests::haven_bin;
 
 /// A tmux server of its own (its own socket), killed on drop.
@@ -15,9 +15,22 @@ struct Tmux {
 
 impl Tmux {
     fn start(command: &str) -> Self {
-        let socket = format!("haven-test-{}", std::process::id());
+        static NEXT: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
+        let n = NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        let socket = format!("haven-test-{}-{n}", std::process::id());
         let status = Command::new("tmux")
-            .args(["-L", &socket, "new-session", "-d", "-s", "t", "-x", "160", "-y", "48"])
+            .args([
+                "-L",
+                &socket,
+                "new-session",
+                "-d",
+                "-s",
+                "t",
+                "-x",
+                "160",
+                "-y",
+                "48",
+            ])
             .arg(command)
             .status()
             .expect("tmux is required for this test: apt-get install tmux");
@@ -69,29 +82,68 @@ impl Drop for Tmux {
     }
 }
 
-#[tokio::test(flavor = "multi_thread")]
-async fn the_dashboard_shows_the_lab_and_gives_the_terminal_back() {
-    let moto = MotoServer::start().expect("moto");
-    let lab = lab::build(&moto.endpoint()).await.expect("lab");
-    let home = tempfile::tempdir().expect("temp dir");
+fn haven_command(endpoint: &str, home: &tempfile::TempDir) -> String {
     let h = home.path().display();
     // After haven exits, the shell reports its status and whether the tty is back in canonical
     // (cooked) mode, then stays so the pane can be read.
-    let command = format!(
+    format!(
         "env -i PATH=\"$PATH\" HOME={h} TERM=xterm-256color AWS_ACCESS_KEY_ID=test \
          AWS_SECRET_ACCESS_KEY=test AWS_MAX_ATTEMPTS=1 AWS_EC2_METADATA_DISABLED=true \
          AWS_ENDPOINT_URL={endpoint} HAVEN_CONFIG_DIR={h}/config HAVEN_CACHE_DIR={h}/cache \
          HAVEN_DATA_DIR={h}/data {bin} --regions {PRIMARY},{DR}; \
          echo \"haven exited $?\"; stty -a | tr ' ' '\\n' | grep -x icanon; sleep 60",
-        endpoint = moto.endpoint(),
         bin = haven_bin().display(),
+    )
+}
+
+#[test]
+fn keys_work_while_a_slow_refresh_runs() {
+    let moto = MotoServer::start().expect("moto");
+    // Every call takes 2 s: discovery of two Regions takes several round trips of that.
+    let proxy = Proxy::start(
+        &moto.endpoint(),
+        Faults::none().with_delay(Duration::from_secs(2)),
+    )
+    .expect("proxy");
+    let home = tempfile::tempdir().expect("temp dir");
+    let tmux = Tmux::start(&haven_command(&proxy.endpoint(), &home));
+    tmux.wait_for(&["discovering the stack", "refreshing"]);
+
+    // Help opens and closes, and a list opens, while the first refresh is still running.
+    tmux.keys(&["?"]);
+    let help = tmux.wait_for(&["quit", "refreshing"]);
+    assert!(help.contains("help"), "{help}");
+    tmux.keys(&["Escape", ":", "vpc", "Enter"]);
+    let list = tmux.screen();
+    assert!(
+        list.contains("refreshing"),
+        "the refresh ended before the keys were tried; the test proves nothing:\n{list}"
     );
-    let tmux = Tmux::start(&command);
+    tmux.wait_for(&["VPC"]);
+
+    // The refresh completes in the background and its result shows up.
+    tmux.wait_for(&["172.31.0.0/16", "updated"]);
+    tmux.keys(&["q"]);
+    tmux.wait_for(&["haven exited 0", "icanon"]);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_dashboard_shows_the_lab_and_gives_the_terminal_back() {
+    let moto = MotoServer::start().expect("moto");
+    let lab = lab::build(&moto.endpoint()).await.expect("lab");
+    let home = tempfile::tempdir().expect("temp dir");
+    let tmux = Tmux::start(&haven_command(&moto.endpoint(), &home));
 
     // Both AZs, every ASG instance, the ALB's healthy count per AZ, the cross-Region replica.
     let mut expected: Vec<&str> = vec!["ap-northeast-2a", "ap-northeast-2b", "lab-alb"];
     expected.extend(lab.asg_instance_ids.iter().map(String::as_str));
-    expected.extend(["2/2 healthy", "0/0", "lab-db-dr", "← ap-northeast-2/lab-db", "us-east-1"]);
+    expected.extend([
+        "2/2 healthy",
+        "0/0",
+        "lab-db-dr",
+        "← ap-northeast-2/lab-db",
+        "us-east-1",
+    ]);
     let screen = tmux.wait_for(&expected);
     assert!(screen.contains("updated"), "{screen}");
 
@@ -110,5 +162,8 @@ async fn the_dashboard_shows_the_lab_and_gives_the_terminal_back() {
     // q quits cleanly and restores the terminal (cooked mode, main screen).
     tmux.keys(&["q"]);
     let after = tmux.wait_for(&["haven exited 0", "icanon"]);
-    assert!(!after.contains("lab-alb"), "dashboard still on screen:\n{after}");
+    assert!(
+        !after.contains("lab-alb"),
+        "dashboard still on screen:\n{after}"
+    );
 }

@@ -421,7 +421,7 @@ mod tests {
         assert!(err.contains("sort_next"), "{err}");
 
         let err = error_for("keymap.toml", "[lists]\nfilter = \"f\"\n");
-        assert!(err.contains("keymap.toml:2:"), "{err}");
+        assert!(err.contains("keymap.toml:1:1:"), "{err}");
         assert!(err.contains("global, map, list"), "{err}");
 
         let err = error_for("config.toml", "[keymap.map]\nexpand = [\"ctrl-nope\"]\n");

@@ -34,17 +34,37 @@ pub enum Seg {
 }
 
 /// One line of the map.
-#[derive(Debug, Clone, Default, PartialEq)]
-pub struct MapLine(pub Vec<Seg>);
+#[derive(Debug, Clone, PartialEq)]
+pub struct MapLine {
+    /// Its pieces.
+    pub segs: Vec<Seg>,
+    /// Pieces from this index on are left out whole when the line does not fit.
+    pub essential: usize,
+}
+
+impl Default for MapLine {
+    fn default() -> Self {
+        Self {
+            segs: Vec::new(),
+            essential: usize::MAX,
+        }
+    }
+}
 
 impl MapLine {
     fn push(&mut self, text: impl Into<String>, style: Style) -> &mut Self {
-        self.0.push(Seg::Text(text.into(), style));
+        self.segs.push(Seg::Text(text.into(), style));
         self
     }
 
     fn age(&mut self, at: DateTime<Utc>, style: Style) -> &mut Self {
-        self.0.push(Seg::Age(at, style));
+        self.segs.push(Seg::Age(at, style));
+        self
+    }
+
+    /// What is pushed from now on may be dropped for lack of room.
+    fn optional(&mut self) -> &mut Self {
+        self.essential = self.essential.min(self.segs.len());
         self
     }
 }
@@ -95,11 +115,22 @@ pub struct RegionMap {
     pub blocks: Vec<Block>,
 }
 
+/// Between two AZ columns.
+pub const COLUMN_SEPARATOR: &str = " │ ";
+
+/// Width of [`COLUMN_SEPARATOR`].
+pub const SEPARATOR_WIDTH: u16 = 3;
+
+/// Width of each of `n` AZ columns side by side in `width`.
+pub fn column_width(width: u16, n: usize) -> u16 {
+    let n = n.max(1) as u16;
+    width.saturating_sub(SEPARATOR_WIDTH * (n - 1)) / n
+}
+
 impl RegionMap {
     /// Whether the AZ columns fit side by side in `inner_width`.
     pub fn side_by_side(&self, inner_width: u16) -> bool {
-        let n = self.columns.max(1) as u16;
-        inner_width.saturating_sub(n - 1) / n >= MIN_COLUMN_WIDTH
+        column_width(inner_width, self.columns) >= MIN_COLUMN_WIDTH
     }
 
     /// Total lines at that width.
@@ -162,10 +193,12 @@ fn instance_state(state: InstanceState) -> (String, Tone) {
     (text, tone)
 }
 
-fn short_az<'a>(region: &str, az: &'a str) -> &'a str {
-    az.strip_prefix(region)
-        .filter(|s| !s.is_empty())
-        .unwrap_or(az)
+/// `ap-northeast-2a` → `2a`, the way people say it.
+fn short_az(region: &str, az: &str) -> String {
+    match (az.strip_prefix(region), region.chars().last()) {
+        (Some(letter), Some(digit)) if !letter.is_empty() => format!("{digit}{letter}"),
+        _ => az.to_string(),
+    }
 }
 
 /// Builds the map of every Region. `stale` lists the services whose data was kept from an
@@ -230,26 +263,25 @@ impl CrossRegion {
             let mut incoming = MapLine::default();
             incoming
                 .push("replica ", bold())
-                .push(format!("{} ", l.replica.identifier), Style::new())
-                .push(
-                    format!("← {}/{}", l.source.region, l.source.identifier),
-                    link(),
-                );
-            if let Some(s) = &status {
-                incoming.push(format!("  {}", status_text(s)), tone_style(status_tone(s)));
-            }
-            out.push(&l.replica.region, incoming);
+                .push(format!("{} ", l.replica.identifier), Style::new());
             let mut outgoing = MapLine::default();
             outgoing
                 .push("replica ", bold())
-                .push(format!("{} ", l.source.identifier), Style::new())
-                .push(
-                    format!("→ {}/{}", l.replica.region, l.replica.identifier),
-                    link(),
-                );
+                .push(format!("{} ", l.source.identifier), Style::new());
             if let Some(s) = &status {
-                outgoing.push(format!("  {}", status_text(s)), tone_style(status_tone(s)));
+                for line in [&mut incoming, &mut outgoing] {
+                    line.push(format!("{} ", status_text(s)), tone_style(status_tone(s)));
+                }
             }
+            incoming.push(
+                format!("← {}/{}", l.source.region, l.source.identifier),
+                link(),
+            );
+            outgoing.push(
+                format!("→ {}/{}", l.replica.region, l.replica.identifier),
+                link(),
+            );
+            out.push(&l.replica.region, incoming);
             out.push(&l.source.region, outgoing);
         }
         for (kind, copies) in [
@@ -265,26 +297,24 @@ impl CrossRegion {
                 let mut incoming = MapLine::default();
                 incoming
                     .push(kind, bold())
-                    .push(format!("{} ", c.copy.id), Style::new())
-                    .push(format!("← {}/{}", c.source.region, c.source.id), link());
+                    .push(format!("{} ", c.copy.id), Style::new());
                 let mut outgoing = MapLine::default();
                 outgoing
                     .push(kind, bold())
-                    .push(format!("{} ", c.source.id), Style::new())
-                    .push(format!("→ {}/{}", c.copy.region, c.copy.id), link());
+                    .push(format!("{} ", c.source.id), Style::new());
                 for line in [&mut incoming, &mut outgoing] {
-                    if let Some(s) = &state {
-                        line.push(
-                            format!("  {s}"),
-                            tone_style(status_tone(s.split(' ').next().unwrap_or(s))),
-                        );
+                    // A finished copy says only its age; one still copying says how far it is.
+                    if let Some((text, tone)) = &state
+                        && *tone != Tone::Good
+                    {
+                        line.push(format!("{text} "), tone_style(*tone));
                     }
                     if let Some(at) = created {
-                        line.push("  ", Style::new())
-                            .age(at, dim())
-                            .push(" old", dim());
+                        line.age(at, dim()).push(" old ", dim());
                     }
                 }
+                incoming.push(format!("← {}/{}", c.source.region, c.source.id), link());
+                outgoing.push(format!("→ {}/{}", c.copy.region, c.copy.id), link());
                 out.push(&c.copy.region, incoming);
                 out.push(&c.source.region, outgoing);
             }
@@ -312,7 +342,7 @@ fn copy_state(
     kind: &str,
     region: &str,
     id: &str,
-) -> (Option<String>, Option<DateTime<Utc>>) {
+) -> (Option<(String, Tone)>, Option<DateTime<Utc>>) {
     let Some(r) = topology.region(region) else {
         return (None, None);
     };
@@ -321,18 +351,22 @@ fn copy_state(
             .iter()
             .find(|i| i.id == id)
             .map_or((None, None), |i| {
-                (Some(status_text(&i.state)), i.created_at)
+                (
+                    Some((status_text(&i.state), status_tone(&i.state))),
+                    i.created_at,
+                )
             })
     } else {
         r.snapshots
             .iter()
             .find(|s| s.id == id)
             .map_or((None, None), |s| {
-                let state = match (&s.progress, status_tone(&s.state)) {
+                let tone = status_tone(&s.state);
+                let state = match (&s.progress, tone) {
                     (Some(p), Tone::Busy) => format!("{} {p}", status_text(&s.state)),
                     _ => status_text(&s.state),
                 };
-                (Some(state), s.started_at)
+                (Some((state, tone)), s.started_at)
             })
     }
 }
@@ -453,7 +487,7 @@ fn collapsed_default(region: &RegionTopology, v: &Vpc) -> MapLine {
     let mut line = MapLine::default();
     line.push(
         format!(
-            "default VPC {} {} · {subnets} subnets · no instances (collapsed)",
+            "default VPC {} {} · {subnets} subnets · unused",
             v.id, v.cidr_block
         ),
         dim(),
@@ -526,11 +560,11 @@ fn vpc_blocks(
             let zone = region.availability_zones.iter().find(|z| z.name == *az);
             let mut l = MapLine::default();
             l.push(*az, bold().add_modifier(Modifier::UNDERLINED));
-            if let Some(id) = zone.and_then(|z| z.zone_id.as_deref()) {
-                l.push(format!(" {id}"), dim());
-            }
             if let Some(z) = zone.filter(|z| z.state != "available") {
                 l.push(format!(" ⚠ {}", z.state), tone_style(Tone::Bad));
+            }
+            if let Some(id) = zone.and_then(|z| z.zone_id.as_deref()) {
+                l.optional().push(format!(" {id}"), dim());
             }
             vec![l]
         })
@@ -540,8 +574,10 @@ fn vpc_blocks(
         cells: headers,
     });
 
-    // Subnets with their NAT, egress and instances.
-    let mut cells: Vec<Vec<MapLine>> = vec![Vec::new(); n];
+    // Subnets with their NAT, egress and instances: public ones, then private ones, so each tier
+    // lines up across the AZ columns.
+    let mut public_cells: Vec<Vec<MapLine>> = vec![Vec::new(); n];
+    let mut private_cells: Vec<Vec<MapLine>> = vec![Vec::new(); n];
     let mut ordered = subnets.clone();
     let publics: HashMap<&str, bool> = subnets
         .iter()
@@ -566,8 +602,12 @@ fn vpc_blocks(
         let Some(c) = col(&s.availability_zone) else {
             continue;
         };
-        let cell = &mut cells[c];
         let public = publics.get(s.id.as_str()).copied().unwrap_or(false);
+        let cell = if public {
+            &mut public_cells[c]
+        } else {
+            &mut private_cells[c]
+        };
         let mut l = MapLine::default();
         if public {
             l.push(
@@ -593,7 +633,11 @@ fn vpc_blocks(
                     format!("{} ", name_tag(&nat.tags).unwrap_or(nat.id.as_str())),
                     Style::new(),
                 )
-                .push(status_text(&nat.state), tone_style(status_tone(&nat.state)));
+                .push(status_text(&nat.state), tone_style(status_tone(&nat.state)))
+                .optional();
+            if let Some(ip) = nat.public_ips.first() {
+                l.push(format!(" {ip}"), dim());
+            }
             cell.push(l);
         }
         if !public {
@@ -608,7 +652,8 @@ fn vpc_blocks(
                             name_tag(&nat.tags).unwrap_or(nat.id.as_str()).to_string(),
                             tone_style(Tone::Good),
                         )
-                        .push(" same AZ", dim());
+                        .optional()
+                        .push(" (same AZ)", dim());
                 }
                 (Some(nat), Some(az)) => {
                     l.push(
@@ -633,10 +678,17 @@ fn vpc_blocks(
             instance_lines(list, health, expand, cell);
         }
     }
-    blocks.push(Block::Columns {
-        labels: labels.clone(),
-        cells,
-    });
+    for cells in [public_cells, private_cells] {
+        if cells.iter().any(|c| !c.is_empty()) {
+            blocks.push(Block::Columns {
+                labels: labels.clone(),
+                cells,
+            });
+        }
+    }
+
+    // What runs on the network: ASGs, load balancers, databases.
+    blocks.push(Block::Gap);
 
     // Auto Scaling groups launching into this VPC.
     let vpc_subnet_ids: Vec<&str> = subnets.iter().map(|s| s.id.as_str()).collect();
@@ -668,6 +720,7 @@ fn vpc_blocks(
                 format!("{healthy}/{} healthy", g.desired_capacity),
                 tone_style(tone),
             )
+            .optional()
             .push(
                 format!(
                     "  min {} max {} · {} check",
@@ -755,6 +808,7 @@ fn vpc_blocks(
             .push(format!("{kind} "), bold())
             .push(format!("{}  ", lb.name), bold())
             .push(status_text(&lb.state), tone_style(status_tone(&lb.state)))
+            .optional()
             .push(format!("  {}", lb.scheme), dim());
         let tgs = region.target_groups_of(lb);
         for listener in &lb.listeners {
@@ -830,57 +884,50 @@ fn vpc_blocks(
         .iter()
         .filter(|d| db_vpc(region, d) == Some(v.id.as_str()))
         .collect();
-    if !dbs.is_empty() {
-        let mut cells: Vec<Vec<MapLine>> = vec![Vec::new(); n];
-        let mut spanning = Vec::new();
-        for db in &dbs {
-            let role = region.db_role(db);
-            if role == DbRole::Writer {
-                let mut header = MapLine::default();
-                header
-                    .push("RDS ", bold())
-                    .push(format!("{}  ", db.identifier), bold())
-                    .push(
-                        format!(
-                            "{} {} · {}",
-                            db.engine,
-                            db.engine_version.as_deref().unwrap_or(""),
-                            db.class
-                        ),
-                        dim(),
-                    );
-                if db.multi_az {
-                    header.push(" · Multi-AZ", tone_style(Tone::Good));
-                } else {
-                    header.push(" · ⚠ Single-AZ, no standby", tone_style(Tone::Warn));
-                }
-                let replicas = db.read_replica_identifiers.len();
-                if replicas > 0 {
-                    header.push(
-                        format!(
-                            " · {replicas} replica{}",
-                            if replicas == 1 { "" } else { "s" }
-                        ),
-                        dim(),
-                    );
-                }
-                blocks.push(Block::Line(header));
-            }
-            let lines = db_lines(region, db, links, false);
-            match db.availability_zone.as_deref().and_then(col) {
-                Some(c) => cells[c].extend(lines),
-                None => spanning.extend(lines),
-            }
-            if db.multi_az
-                && let Some(c) = db.secondary_availability_zone.as_deref().and_then(col)
-            {
-                let mut l = MapLine::default();
-                l.push("◇ ", tone_style(Tone::Good))
-                    .push(format!("{} ", db.identifier), Style::new())
-                    .push("standby", dim());
-                cells[c].push(l);
-            }
-        }
+    // Each writer (or replica of a database elsewhere) heads a family: itself, its standby and
+    // its replicas in this VPC, each in its AZ column.
+    let is_head = |db: &DbInstance| {
+        let role = region.db_role(db);
+        let source_here = db
+            .read_replica_source
+            .as_deref()
+            .is_some_and(|src| dbs.iter().any(|d| d.identifier == src || d.arn == src));
+        role == DbRole::Writer || (role == DbRole::ReadReplica && !source_here)
+    };
+    let mut placed: Vec<&str> = Vec::new();
+    for head in dbs.iter().filter(|d| is_head(d)) {
+        let members: Vec<&DbInstance> = std::iter::once(*head)
+            .chain(dbs.iter().copied().filter(|d| {
+                d.identifier != head.identifier
+                    && (d
+                        .read_replica_source
+                        .as_deref()
+                        .is_some_and(|src| src == head.identifier || src == head.arn)
+                        || (d.cluster_identifier.is_some()
+                            && d.cluster_identifier == head.cluster_identifier))
+            }))
+            .collect();
+        blocks.push(Block::Line(db_header(
+            region,
+            head,
+            region.db_role(head),
+            links,
+        )));
+        let (cells, spanning) = db_cells(region, &members, links, n, &col);
+        blocks.push(Block::Columns {
+            labels: labels.clone(),
+            cells,
+        });
+        blocks.extend(spanning.into_iter().map(Block::Line));
+        placed.extend(members.iter().map(|d| d.identifier.as_str()));
+    }
+    let rest: Vec<&DbInstance> = dbs
+        .iter()
+        .copied()
+        .filter(|d| !placed.contains(&d.identifier.as_str()))
+        .collect();
+    if !rest.is_empty() {
+        let (cells, spanning) = db_cells(region, &rest, links, n, &col);
         blocks.push(Block::Columns {
             labels: labels.clone(),
             cells,
@@ -888,6 +935,82 @@ fn vpc_blocks(
         blocks.extend(spanning.into_iter().map(Block::Line));
     }
     (blocks, n)
+}
+
+/// The AZ cells of some databases (and the lines of those outside the columns).
+fn db_cells(
+    region: &RegionTopology,
+    members: &[&DbInstance],
+    links: &CrossRegion,
+    n: usize,
+    col: &dyn Fn(&str) -> Option<usize>,
+) -> (Vec<Vec<MapLine>>, Vec<MapLine>) {
+    let mut cells: Vec<Vec<MapLine>> = vec![Vec::new(); n];
+    let mut spanning = Vec::new();
+    for db in members {
+        match db.availability_zone.as_deref().and_then(col) {
+            Some(c) => cells[c].extend(db_lines(region, db, links, false)),
+            None => spanning.extend(db_lines(region, db, links, true)),
+        }
+        if db.multi_az
+            && let Some(c) = db.secondary_availability_zone.as_deref().and_then(col)
+        {
+            let mut l = MapLine::default();
+            l.push("◇ ", tone_style(Tone::Good))
+                .push(format!("{} ", db.identifier), Style::new())
+                .push("standby", dim());
+            cells[c].push(l);
+        }
+    }
+    (cells, spanning)
+}
+
+/// The line over a database's AZ cells: what it is and how it is protected.
+fn db_header(
+    region: &RegionTopology,
+    db: &DbInstance,
+    role: DbRole,
+    links: &CrossRegion,
+) -> MapLine {
+    let mut header = MapLine::default();
+    header
+        .push("RDS ", bold())
+        .push(format!("{}  ", db.identifier), bold());
+    if role == DbRole::Writer {
+        if db.multi_az {
+            header.push("Multi-AZ", tone_style(Tone::Good));
+        } else {
+            header.push("⚠ Single-AZ, no standby", tone_style(Tone::Warn));
+        }
+        let replicas = db.read_replica_identifiers.len();
+        if replicas > 0 {
+            header.push(
+                format!(
+                    " · {replicas} replica{}",
+                    if replicas == 1 { "" } else { "s" }
+                ),
+                Style::new(),
+            );
+        }
+    } else {
+        let source = links
+            .replica_sources
+            .get(&(region.region.clone(), db.identifier.clone()))
+            .cloned()
+            .or_else(|| db.read_replica_source.clone())
+            .unwrap_or_default();
+        header.push(format!("read replica of {source}"), link());
+    }
+    header.optional().push(
+        format!(
+            " · {} {} · {}",
+            db.engine,
+            db.engine_version.as_deref().unwrap_or(""),
+            db.class
+        ),
+        dim(),
+    );
+    header
 }
 
 /// Lines for one DB instance: role, status, and where its standby or source is.
@@ -970,7 +1093,7 @@ fn instance_lines(
             .push(format!("{} ", i.id), Style::new())
             .push(state, tone_style(state_tone));
         if let Some(name) = name_tag(&i.tags) {
-            l.push(format!(" {name}"), dim());
+            l.optional().push(format!(" {name}"), dim());
         }
         cell.push(l);
     }

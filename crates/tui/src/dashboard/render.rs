@@ -11,7 +11,9 @@ use ratatui::widgets::{
 };
 
 use super::keymap::{KeyMap, Mode};
-use super::map::{Block, MapLine, RegionMap, Seg, tone_style};
+use super::map::{
+    Block, COLUMN_SEPARATOR, MapLine, RegionMap, SEPARATOR_WIDTH, Seg, column_width, tone_style,
+};
 use super::state::{InputKind, State, View};
 use super::tables::{Cell, ListKind, Tone, age};
 
@@ -67,9 +69,6 @@ fn draw_header(frame: &mut Frame, area: Rect, state: &State) {
             "acct {}",
             t.account_id.as_deref().unwrap_or("?")
         )));
-        spans.push(sep());
-        let regions: Vec<&str> = t.regions.iter().map(|r| r.region.as_str()).collect();
-        spans.push(Span::raw(regions.join(" · ")));
         spans.push(sep());
         let when = age(state.now, t.taken_at);
         if state.from_cache {
@@ -216,7 +215,7 @@ pub fn map_content_height(state: &State, width: u16) -> usize {
     shown
         .iter()
         .zip(panel_rects(area, shown.len()))
-        .filter_map(|(i, r)| Some(state.map.get(*i)?.height(r.width.saturating_sub(2))))
+        .filter_map(|(i, r)| Some(state.map.get(*i)?.height(r.width.saturating_sub(4))))
         .max()
         .unwrap_or(0)
         + 2
@@ -224,7 +223,7 @@ pub fn map_content_height(state: &State, width: u16) -> usize {
 
 fn map_line(line: &MapLine, state: &State) -> Line<'static> {
     Line::from(
-        line.0
+        line.segs
             .iter()
             .map(|seg| match seg {
                 Seg::Text(text, style) => Span::styled(text.clone(), *style),
@@ -232,6 +231,33 @@ fn map_line(line: &MapLine, state: &State) -> Line<'static> {
             })
             .collect::<Vec<_>>(),
     )
+}
+
+/// The line made to fit `width`: optional pieces left out first, then cut with `…`.
+fn fit_line(line: &MapLine, width: u16, state: &State) -> Line<'static> {
+    let mut out = map_line(line, state);
+    let width = usize::from(width);
+    while out.width() > width && out.spans.len() > line.essential {
+        out.spans.pop();
+    }
+    if out.width() > width && width > 0 {
+        let mut used = 0;
+        let mut kept = Vec::new();
+        for span in out.spans {
+            let w = span.width();
+            if used + w < width {
+                used += w;
+                kept.push(span);
+                continue;
+            }
+            let room = width - 1 - used;
+            let cut: String = span.content.chars().take(room).collect();
+            kept.push(Span::styled(format!("{cut}…"), span.style));
+            break;
+        }
+        out.spans = kept;
+    }
+    out
 }
 
 fn draw_map(frame: &mut Frame, area: Rect, state: &State) {
@@ -256,7 +282,7 @@ fn draw_map(frame: &mut Frame, area: Rect, state: &State) {
         };
         let mut title = map_line(&region.title, state);
         if n == last {
-            let total = region.height(rect.width.saturating_sub(2));
+            let total = region.height(rect.width.saturating_sub(4));
             let inner = usize::from(rect.height.saturating_sub(2));
             if total > inner || state.map_scroll > 0 {
                 title.spans.push(Span::styled(
@@ -270,10 +296,20 @@ fn draw_map(frame: &mut Frame, area: Rect, state: &State) {
             }
         }
         let panel = Panel::new().borders(Borders::ALL).title(title);
-        let inner = panel.inner(rect);
+        let inner = content_area(panel.inner(rect));
         frame.render_widget(panel, rect);
         render_region(frame.buffer_mut(), inner, region, state);
     }
+}
+
+/// A panel's inside less one column of padding on each side.
+fn content_area(inner: Rect) -> Rect {
+    Rect::new(
+        inner.x.saturating_add(1),
+        inner.y,
+        inner.width.saturating_sub(2),
+        inner.height,
+    )
 }
 
 fn render_region(buf: &mut Buffer, area: Rect, region: &RegionMap, state: &State) {
@@ -293,40 +329,35 @@ fn render_region(buf: &mut Buffer, area: Rect, region: &RegionMap, state: &State
         match block {
             Block::Gap => {}
             Block::Line(line) => {
-                put_line(
-                    buf,
-                    area,
-                    y,
-                    scroll,
-                    area.x,
-                    area.width,
-                    &map_line(line, state),
-                );
+                let line = fit_line(line, area.width, state);
+                put_line(buf, area, y, scroll, area.x, area.width, &line);
             }
-            Block::Columns { labels, cells } if side => {
-                let n = cells.len().max(1) as u16;
-                let col_width = (area.width - (n - 1)) / n;
-                for row in 0..height {
+            Block::Columns { cells, .. } if side => {
+                let col_width = column_width(area.width, cells.len());
+                // Only the rows of the block that are on screen.
+                let first = scroll.saturating_sub(y);
+                let last = height.min(scroll + rows - y);
+                for row in first..last {
                     for (c, cell) in cells.iter().enumerate() {
-                        let x = area.x + c as u16 * (col_width + 1);
+                        let x = area.x + c as u16 * (col_width + SEPARATOR_WIDTH);
                         if c > 0 {
-                            let sep = Line::styled("│", dim());
-                            put_line(buf, area, y + row, scroll, x - 1, 1, &sep);
-                        }
-                        if let Some(line) = cell.get(row) {
+                            let sep = Line::styled(COLUMN_SEPARATOR, dim());
                             put_line(
                                 buf,
                                 area,
                                 y + row,
                                 scroll,
-                                x,
-                                col_width,
-                                &map_line(line, state),
+                                x - SEPARATOR_WIDTH,
+                                SEPARATOR_WIDTH,
+                                &sep,
                             );
+                        }
+                        if let Some(line) = cell.get(row) {
+                            let line = fit_line(line, col_width, state);
+                            put_line(buf, area, y + row, scroll, x, col_width, &line);
                         }
                     }
                 }
-                let _ = labels;
             }
             Block::Columns { labels, cells } => {
                 let mut row = 0;
@@ -338,9 +369,18 @@ fn render_region(buf: &mut Buffer, area: Rect, region: &RegionMap, state: &State
                     put_line(buf, area, y + row, scroll, area.x, area.width, &head);
                     row += 1;
                     for line in cell {
-                        let mut l = map_line(line, state);
-                        l.spans.insert(0, Span::raw(" "));
-                        put_line(buf, area, y + row, scroll, area.x, area.width, &l);
+                        if y + row >= scroll && y + row < scroll + rows {
+                            let l = fit_line(line, area.width.saturating_sub(1), state);
+                            put_line(
+                                buf,
+                                area,
+                                y + row,
+                                scroll,
+                                area.x + 1,
+                                area.width.saturating_sub(1),
+                                &l,
+                            );
+                        }
                         row += 1;
                     }
                 }
@@ -618,10 +658,9 @@ pub fn help_lines(keymap: &KeyMap) -> Vec<Line<'static>> {
         ":help".into(),
         ":quit".into(),
     ]);
-    lines.push(Line::styled(
-        format!("  {}", commands.join(" ")),
-        key_style(),
-    ));
+    for chunk in commands.chunks(8) {
+        lines.push(Line::styled(format!("  {}", chunk.join(" ")), key_style()));
+    }
     lines.push(Line::raw(
         "  Tab completes; in a list / filters, Esc clears the filter.",
     ));

@@ -575,9 +575,7 @@ impl State {
             return;
         }
         let current = self.region.current;
-        let next = if self.region.all {
-            current
-        } else if forward {
+        let next = if forward {
             (current + 1) % n
         } else {
             (current + n - 1) % n

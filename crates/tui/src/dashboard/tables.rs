@@ -351,6 +351,22 @@ fn row(region: usize, index: usize, key: String, cells: Vec<Cell>) -> Row {
     }
 }
 
+/// How a VPC is named in lists: its Name tag, `default`, or its id.
+fn vpc_labels(region: &RegionTopology) -> HashMap<&str, &str> {
+    region
+        .vpcs
+        .iter()
+        .map(|v| {
+            let label = name_tag(&v.tags).unwrap_or(if v.is_default {
+                "default"
+            } else {
+                v.id.as_str()
+            });
+            (v.id.as_str(), label)
+        })
+        .collect()
+}
+
 fn regional(topology: &Topology) -> impl Iterator<Item = (usize, &RegionTopology)> {
     topology.regions.iter().enumerate()
 }
@@ -480,15 +496,15 @@ fn ec2(topology: &Topology) -> ListModel {
         vec![
             col("REGION", 15),
             col("ID", 20),
-            col("NAME", 16),
-            col("STATE", 14),
-            col("TARGET", 10),
-            col("AZ", 16),
-            col("SUBNET", 16),
-            col("PRIVATE IP", 14),
-            col("TYPE", 10),
-            col("ASG", 14),
-            col("AGE", 6),
+            col("NAME", 14),
+            col("STATE", 13),
+            col("TARGET", 9),
+            col("AZ", 15),
+            col("SUBNET", 15),
+            col("PRIVATE IP", 13),
+            col("TYPE", 9),
+            col("ASG", 12),
+            col("AGE", 5),
         ],
         rows,
     )
@@ -936,11 +952,7 @@ fn sg(topology: &Topology) -> ListModel {
             .iter()
             .map(|g| (g.id.as_str(), g.name.as_str()))
             .collect();
-        let vpc_names: HashMap<&str, &str> = region
-            .vpcs
-            .iter()
-            .map(|v| (v.id.as_str(), name_tag(&v.tags).unwrap_or(v.id.as_str())))
-            .collect();
+        let vpc_names = vpc_labels(region);
         for (i, g) in region.security_groups.iter().enumerate() {
             let ingress: Vec<String> = g.ingress.iter().map(|r| rule_text(r, &names)).collect();
             let open_world = g.ingress.iter().any(|r| {
@@ -995,11 +1007,7 @@ fn sg(topology: &Topology) -> ListModel {
 fn subnet(topology: &Topology) -> ListModel {
     let mut rows = Vec::new();
     for (ri, region) in regional(topology) {
-        let vpc_names: HashMap<&str, &str> = region
-            .vpcs
-            .iter()
-            .map(|v| (v.id.as_str(), name_tag(&v.tags).unwrap_or(v.id.as_str())))
-            .collect();
+        let vpc_names = vpc_labels(region);
         for (i, s) in region.subnets.iter().enumerate() {
             let public = region.subnet_is_public(&s.id);
             let nat = region.nat_for_subnet(&s.id);

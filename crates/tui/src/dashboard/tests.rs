@@ -173,7 +173,45 @@ fn map_large_stack_scrolls_and_expands() {
     insta::assert_snapshot!("map_large_stack_160x48_bottom", screen(&state));
     press(&mut state, "ge");
     assert!(state.expand);
-    assert!(state.map_height() > height + 1000, "every instance listed");
+    assert!(state.map_height() > height + 250, "every instance listed");
+}
+
+#[test]
+fn map_degraded_and_two_regions_100x30() {
+    for name in ["lab-degraded", "two-regions"] {
+        let mut state = state_for(&fixture(&format!("{name}.json")), 100, 30);
+        insta::assert_snapshot!(format!("map_{name}_100x30_primary"), screen(&state));
+        press(&mut state, "2");
+        insta::assert_snapshot!(format!("map_{name}_100x30_dr"), screen(&state));
+    }
+}
+
+#[test]
+fn every_view_draws_at_tiny_and_huge_sizes() {
+    let topology = fixture("large-10k.json");
+    for (width, height) in [(40, 12), (250, 70), (12, 4), (1, 1)] {
+        let mut state = state_for(&topology, width, height);
+        for keys in [
+            "",
+            "e",
+            "G",
+            "?",
+            "\x1b:ec2\n",
+            "d",
+            "G",
+            "\x1b/zzz\n",
+            "\x1b:errors\n",
+        ] {
+            press(&mut state, keys);
+            let text = screen(&state);
+            assert_eq!(text.lines().count(), usize::from(height));
+        }
+    }
+    let text = screen(&state_for(&topology, 40, 12));
+    assert!(
+        text.contains("[ap-northeast-2a]"),
+        "AZs stacked when narrow:\n{text}"
+    );
 }
 
 #[test]
