@@ -1,6 +1,8 @@
 //! The `haven` command: subcommands for scripts and the ratatui dashboard.
 #![warn(missing_docs)]
 
+pub mod cli;
+pub mod commands;
 pub mod config;
 pub mod dashboard;
 pub mod report;

@@ -5,31 +5,19 @@ use std::process::ExitCode;
 use std::sync::Arc;
 
 use clap::{Parser, Subcommand, ValueEnum};
-use haven_aws::{AwsContext, AwsError, CallerIdentity, ConnectOptions, DiscoverOptions};
-use haven_model::{Topology, regions};
+use haven_aws::{AwsContext, CallerIdentity, DiscoverOptions};
+use haven_model::Topology;
+use haven_tui::cli::{Fatal, Global, connect, usage};
 use haven_tui::config::{self, Config};
 use haven_tui::dashboard::{self, DashboardOptions, TopologySource};
 
 /// Dashboard and automation for highly available AWS stacks (ALB + ASG across AZs + Multi-AZ RDS
 /// + a DR Region).
 #[derive(Debug, Parser)]
-#[command(name = "haven", version, about)]
+#[command(name = "haven", version)]
 struct Cli {
-    /// Named profile from the shared AWS config files (else AWS_PROFILE).
-    #[arg(long, global = true)]
-    profile: Option<String>,
-    /// The Region, for a single-Region view (else AWS_REGION or the profile's Region).
-    #[arg(long, global = true)]
-    region: Option<String>,
-    /// Regions to show, comma-separated, e.g. ap-northeast-2,us-east-1.
-    #[arg(long, global = true, value_delimiter = ',')]
-    regions: Vec<String>,
-    /// Send every call to this endpoint (moto, LocalStack); also AWS_ENDPOINT_URL.
-    #[arg(long, global = true)]
-    endpoint_url: Option<String>,
-    /// Never send a mutating call.
-    #[arg(long, global = true)]
-    read_only: bool,
+    #[command(flatten)]
+    global: Global,
     #[command(subcommand)]
     command: Option<Command>,
 }
@@ -56,36 +44,6 @@ enum Output {
     Table,
 }
 
-/// A failure the user must act on: one message, a non-zero exit.
-#[derive(Debug)]
-struct Fatal {
-    message: String,
-    code: u8,
-}
-
-impl From<AwsError> for Fatal {
-    fn from(error: AwsError) -> Self {
-        let message = match &error {
-            AwsError::Unreachable {
-                endpoint, detail, ..
-            } => format!(
-                "cannot reach {endpoint}: {detail}. Check --endpoint-url / AWS_ENDPOINT_URL and \
-                 your network"
-            ),
-            AwsError::Timeout { .. } => format!(
-                "{error}: the endpoint did not answer. Check --endpoint-url / AWS_ENDPOINT_URL \
-                 and your network"
-            ),
-            _ => error.to_string(),
-        };
-        Fatal { message, code: 1 }
-    }
-}
-
-fn usage(message: String) -> Fatal {
-    Fatal { message, code: 2 }
-}
-
 #[tokio::main]
 async fn main() -> ExitCode {
     let cli = Cli::parse();
@@ -107,7 +65,7 @@ async fn run(cli: Cli) -> Result<(), Fatal> {
             page_size,
             no_iam,
         }) => {
-            let (ctx, regions, identity) = connect(&cli, &config).await?;
+            let (ctx, regions, identity) = connect(&cli.global, &config).await?;
             let options = DiscoverOptions {
                 page_size: *page_size,
                 include_iam: !no_iam,
@@ -126,7 +84,7 @@ async fn run(cli: Cli) -> Result<(), Fatal> {
             }
             Ok(())
         }
-        None => open_dashboard(&cli, config).await,
+        None => open_dashboard(&cli.global, config).await,
     }
 }
 
@@ -180,7 +138,7 @@ fn cache_path(config: &Config, account: &str, endpoint: Option<&str>) -> PathBuf
         .with_file_name(format!("topology-{account}-{endpoint_key}.json"))
 }
 
-async fn open_dashboard(cli: &Cli, config: Config) -> Result<(), Fatal> {
+async fn open_dashboard(cli: &Global, config: Config) -> Result<(), Fatal> {
     let (ctx, regions, identity) = connect(cli, &config).await?;
     let cache = cache_path(&config, &identity.account, ctx.endpoint_url());
     let options = DashboardOptions {
@@ -200,72 +158,4 @@ async fn open_dashboard(cli: &Cli, config: Config) -> Result<(), Fatal> {
             message: format!("the dashboard stopped: {e:#}"),
             code: 1,
         })
-}
-
-/// Loads the configuration, checks credentials and reachability, and settles the Regions,
-/// before anything else is asked.
-async fn connect(
-    cli: &Cli,
-    config: &Config,
-) -> Result<(AwsContext, Vec<String>, CallerIdentity), Fatal> {
-    if let Some(url) = &cli.endpoint_url {
-        check_endpoint(url)?;
-    }
-    let mut requested: Vec<String> = cli.regions.clone();
-    if requested.is_empty() {
-        requested.extend(cli.region.clone());
-    }
-    if requested.is_empty() {
-        requested.extend(config.regions.iter().cloned());
-    }
-    for region in &requested {
-        check_region_syntax(region)?;
-    }
-    let options = ConnectOptions {
-        profile: cli.profile.clone(),
-        region: cli.region.clone().or_else(|| requested.first().cloned()),
-        endpoint_url: cli.endpoint_url.clone(),
-    };
-    let ctx = AwsContext::load(&options).await;
-    if requested.is_empty() {
-        requested.extend(ctx.default_region());
-    }
-    if requested.is_empty() {
-        return Err(usage(AwsError::NoRegion.to_string()));
-    }
-    requested.dedup();
-    ctx.check_credentials().await?;
-    let identity = ctx.caller_identity().await?;
-    Ok((ctx, requested, identity))
-}
-
-fn check_endpoint(url: &str) -> Result<(), Fatal> {
-    let valid = (url.starts_with("http://") || url.starts_with("https://"))
-        && url.split("://").nth(1).is_some_and(|rest| !rest.is_empty());
-    if valid {
-        Ok(())
-    } else {
-        Err(usage(format!(
-            "--endpoint-url {url:?} is not a URL; expected e.g. http://127.0.0.1:5000 or \
-             https://ec2.us-east-1.amazonaws.com"
-        )))
-    }
-}
-
-/// A Region code is lowercase letters, digits and dashes; unknown but well-formed codes are
-/// reported per Region by discovery, so that the others still come back.
-fn check_region_syntax(region: &str) -> Result<(), Fatal> {
-    let well_formed = !region.is_empty()
-        && region
-            .chars()
-            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-');
-    if well_formed {
-        return Ok(());
-    }
-    let hint = regions::closest(&region.to_ascii_lowercase())
-        .map(|r| format!(" Did you mean {r}?"))
-        .unwrap_or_default();
-    Err(usage(format!(
-        "{region:?} is not a Region code; expected e.g. ap-northeast-2 or us-east-1.{hint}"
-    )))
 }

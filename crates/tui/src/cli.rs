@@ -1,0 +1,129 @@
+//! What every subcommand shares: the global flags, the one-message failure, and the preflight
+//! that checks input, credentials and reachability before anything else is asked of AWS.
+
+use clap::Args;
+use haven_aws::{AwsContext, AwsError, CallerIdentity, ConnectOptions};
+use haven_model::regions;
+
+use crate::config::Config;
+
+/// Flags every subcommand takes.
+#[derive(Debug, Clone, Default, Args)]
+pub struct Global {
+    /// Named profile from the shared AWS config files (else AWS_PROFILE).
+    #[arg(long, global = true)]
+    pub profile: Option<String>,
+    /// The Region, for a single-Region view (else AWS_REGION or the profile's Region).
+    #[arg(long, global = true)]
+    pub region: Option<String>,
+    /// Regions to show, comma-separated, e.g. ap-northeast-2,us-east-1.
+    #[arg(long, global = true, value_delimiter = ',')]
+    pub regions: Vec<String>,
+    /// Send every call to this endpoint (moto, LocalStack); also AWS_ENDPOINT_URL.
+    #[arg(long, global = true)]
+    pub endpoint_url: Option<String>,
+    /// Never send a mutating call.
+    #[arg(long, global = true)]
+    pub read_only: bool,
+}
+
+/// A failure the user must act on: one message, a non-zero exit.
+#[derive(Debug)]
+pub struct Fatal {
+    /// What to tell the user.
+    pub message: String,
+    /// The exit status: 1 for failures, 2 for bad input.
+    pub code: u8,
+}
+
+impl From<AwsError> for Fatal {
+    fn from(error: AwsError) -> Self {
+        let message = match &error {
+            AwsError::Unreachable {
+                endpoint, detail, ..
+            } => format!(
+                "cannot reach {endpoint}: {detail}. Check --endpoint-url / AWS_ENDPOINT_URL and \
+                 your network"
+            ),
+            AwsError::Timeout { .. } => format!(
+                "{error}: the endpoint did not answer. Check --endpoint-url / AWS_ENDPOINT_URL \
+                 and your network"
+            ),
+            _ => error.to_string(),
+        };
+        Fatal { message, code: 1 }
+    }
+}
+
+/// Bad input: exit status 2.
+pub fn usage(message: String) -> Fatal {
+    Fatal { message, code: 2 }
+}
+
+/// Loads the configuration, checks credentials and reachability, and settles the Regions,
+/// before anything else is asked.
+pub async fn connect(
+    cli: &Global,
+    config: &Config,
+) -> Result<(AwsContext, Vec<String>, CallerIdentity), Fatal> {
+    if let Some(url) = &cli.endpoint_url {
+        check_endpoint(url)?;
+    }
+    let mut requested: Vec<String> = cli.regions.clone();
+    if requested.is_empty() {
+        requested.extend(cli.region.clone());
+    }
+    if requested.is_empty() {
+        requested.extend(config.regions.iter().cloned());
+    }
+    for region in &requested {
+        check_region_syntax(region)?;
+    }
+    let options = ConnectOptions {
+        profile: cli.profile.clone(),
+        region: cli.region.clone().or_else(|| requested.first().cloned()),
+        endpoint_url: cli.endpoint_url.clone(),
+    };
+    let ctx = AwsContext::load(&options).await;
+    if requested.is_empty() {
+        requested.extend(ctx.default_region());
+    }
+    if requested.is_empty() {
+        return Err(usage(AwsError::NoRegion.to_string()));
+    }
+    requested.dedup();
+    ctx.check_credentials().await?;
+    let identity = ctx.caller_identity().await?;
+    Ok((ctx, requested, identity))
+}
+
+fn check_endpoint(url: &str) -> Result<(), Fatal> {
+    let valid = (url.starts_with("http://") || url.starts_with("https://"))
+        && url.split("://").nth(1).is_some_and(|rest| !rest.is_empty());
+    if valid {
+        Ok(())
+    } else {
+        Err(usage(format!(
+            "--endpoint-url {url:?} is not a URL; expected e.g. http://127.0.0.1:5000 or \
+             https://ec2.us-east-1.amazonaws.com"
+        )))
+    }
+}
+
+/// A Region code is lowercase letters, digits and dashes; unknown but well-formed codes are
+/// reported per Region by discovery, so that the others still come back.
+fn check_region_syntax(region: &str) -> Result<(), Fatal> {
+    let well_formed = !region.is_empty()
+        && region
+            .chars()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-');
+    if well_formed {
+        return Ok(());
+    }
+    let hint = regions::closest(&region.to_ascii_lowercase())
+        .map(|r| format!(" Did you mean {r}?"))
+        .unwrap_or_default();
+    Err(usage(format!(
+        "{region:?} is not a Region code; expected e.g. ap-northeast-2 or us-east-1.{hint}"
+    )))
+}

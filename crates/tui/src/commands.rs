@@ -1,0 +1,1 @@
+//! Subcommands other than the dashboard and `snapshot`, one module each.
