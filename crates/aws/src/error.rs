@@ -60,6 +60,25 @@ pub enum AwsError {
         /// The request id, for AWS support.
         request_id: Option<String>,
     },
+    /// `--read-only` is on and the action would change something; nothing was sent.
+    #[error("read-only mode: refusing to {action}; nothing was sent")]
+    ReadOnly {
+        /// The action refused, as a sentence.
+        action: String,
+    },
+    /// An action was started but did not reach its end state in the time allowed.
+    #[error(
+        "{service}: gave up after {waited_seconds} s waiting for {waiting_for} (the request was \
+         accepted; it may still finish)"
+    )]
+    WaitTimedOut {
+        /// The service polled.
+        service: Service,
+        /// What was being waited for, e.g. "instance i-… to be stopped".
+        waiting_for: String,
+        /// How long it was waited for.
+        waited_seconds: u64,
+    },
     /// The response could not be understood, or the request not built.
     #[error("{service} {operation}: {detail}")]
     Other {
@@ -153,7 +172,10 @@ impl AwsError {
             | Self::Other {
                 service, operation, ..
             } => (*service, operation.clone()),
-            Self::NoCredentials { .. } | Self::NoRegion => (Service::Sts, String::new()),
+            Self::WaitTimedOut { service, .. } => (*service, String::new()),
+            Self::NoCredentials { .. } | Self::NoRegion | Self::ReadOnly { .. } => {
+                (Service::Sts, String::new())
+            }
         };
         DiscoveryError {
             region: region.map(str::to_string),

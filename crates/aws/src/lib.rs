@@ -5,7 +5,9 @@
 pub mod context;
 pub mod discover;
 pub mod error;
+pub mod execute;
 
 pub use context::{AwsContext, CallerIdentity, ConnectOptions};
 pub use discover::{DiscoverOptions, discover};
 pub use error::AwsError;
+pub use execute::{ExecuteOptions, execute};

@@ -2,7 +2,11 @@
 //! facts derived from it, and (in later modules) findings, plans and actions. No I/O here.
 #![warn(missing_docs)]
 
+pub mod action;
 pub mod arn;
+pub mod blueprint;
+pub mod findings;
+pub mod plan;
 pub mod regions;
 pub mod relations;
 pub mod topology;

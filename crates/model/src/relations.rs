@@ -491,6 +491,169 @@ fn copied_from(description: &str, prefix: &str) -> Option<RegionalId> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::topology::AsgInstance;
+
+    fn fixture(name: &str) -> Topology {
+        let text = match name {
+            "healthy" => include_str!("../../../assets/fixtures/lab-healthy.json"),
+            _ => include_str!("../../../assets/fixtures/lab-degraded.json"),
+        };
+        Topology::from_json(text).expect("fixture")
+    }
+
+    fn subnet_named<'a>(region: &'a RegionTopology, name: &str) -> &'a str {
+        region
+            .subnets
+            .iter()
+            .find(|s| s.tags.get("Name").map(String::as_str) == Some(name))
+            .map(|s| s.id.as_str())
+            .expect("subnet")
+    }
+
+    #[test]
+    fn a_shared_nat_is_seen_from_the_other_az() {
+        let topology = fixture("degraded");
+        let region = &topology.regions[0];
+        let private_b = subnet_named(region, "lab-private-b");
+        assert!(!region.subnet_is_public(private_b));
+        assert!(region.subnet_is_public(subnet_named(region, "lab-public-b")));
+        assert_eq!(region.nat_az_for_subnet(private_b), Some("ap-northeast-2a"));
+        let healthy = fixture("healthy");
+        let region = &healthy.regions[0];
+        let private_b = subnet_named(region, "lab-private-b");
+        assert_eq!(region.nat_az_for_subnet(private_b), Some("ap-northeast-2b"));
+    }
+
+    #[test]
+    fn a_stopped_member_leaves_its_az_without_healthy_targets() {
+        let topology = fixture("degraded");
+        let region = &topology.regions[0];
+        let lb = &region.load_balancers[0];
+        let by_az = region.load_balancer_health_by_az(lb);
+        assert_eq!(
+            by_az["ap-northeast-2a"],
+            HealthCount {
+                healthy: 1,
+                total: 1
+            }
+        );
+        assert_eq!(
+            by_az["ap-northeast-2b"],
+            HealthCount {
+                healthy: 0,
+                total: 1
+            }
+        );
+        let db = &region.db_instances[0];
+        assert!(!db.multi_az);
+        assert_eq!(region.db_role(db), DbRole::Writer);
+        assert_eq!(region.db_role(&region.db_instances[1]), DbRole::ReadReplica);
+    }
+
+    #[test]
+    fn a_subnet_without_its_own_table_follows_the_main_one() {
+        let mut topology = fixture("healthy");
+        let region = &mut topology.regions[0];
+        let public_a = subnet_named(region, "lab-public-a").to_string();
+        let vpc = region.subnet(&public_a).expect("subnet").vpc_id.clone();
+        for table in &mut region.route_tables {
+            table
+                .associations
+                .retain(|a| a.subnet_id.as_deref() != Some(&public_a));
+        }
+        // The VPC's main table has no internet route: the subnet turns private.
+        assert!(!region.subnet_is_public(&public_a));
+        // Make the internet-routed table the VPC's main one: the subnet follows it.
+        let main = region
+            .route_tables
+            .iter_mut()
+            .filter(|t| t.vpc_id == vpc)
+            .find_map(|t| {
+                let at = t.associations.iter().position(|a| a.main)?;
+                Some(t.associations.remove(at))
+            })
+            .expect("main association");
+        region
+            .route_tables
+            .iter_mut()
+            .find(|t| {
+                t.vpc_id == vpc
+                    && t.routes.iter().any(|r| {
+                        r.destination == "0.0.0.0/0"
+                            && matches!(r.target, RouteTarget::InternetGateway(_))
+                    })
+            })
+            .expect("public table")
+            .associations
+            .push(main);
+        assert!(region.subnet_is_public(&public_a));
+    }
+
+    #[test]
+    fn stale_target_entries_name_their_reason() {
+        let mut topology = fixture("healthy");
+        let region = &mut topology.regions[0];
+        let tg_arn = region.target_groups[0].arn.clone();
+        let members: Vec<String> = region.target_groups[0]
+            .targets
+            .iter()
+            .map(|t| t.id.clone())
+            .collect();
+        assert!(region.stale_targets(&region.target_groups[0]).is_empty());
+        // moto's drift: a terminated member left in the group, a made-up id, a non-member.
+        let terminated = members[0].clone();
+        if let Some(i) = region.instances.iter_mut().find(|i| i.id == terminated) {
+            i.state = InstanceState::Terminated;
+        }
+        let outsider = region
+            .instances
+            .iter()
+            .find(|i| !members.contains(&i.id) && !i.state.is_gone())
+            .map(|i| i.id.clone());
+        let tg = region
+            .target_groups
+            .iter_mut()
+            .find(|t| t.arn == tg_arn)
+            .expect("tg");
+        let template = tg.targets[0].clone();
+        tg.targets.push(Target {
+            id: "i-0000000000000dead".into(),
+            ..template.clone()
+        });
+        if let Some(id) = &outsider {
+            tg.targets.push(Target {
+                id: id.clone(),
+                ..template
+            });
+        }
+        let asg = region
+            .auto_scaling_groups
+            .iter_mut()
+            .find(|g| g.target_group_arns.contains(&tg_arn))
+            .expect("ASG feeding the group");
+        asg.instances.push(AsgInstance {
+            instance_id: "i-0000000000000dead".into(),
+            ..asg.instances[0].clone()
+        });
+        let tg = region.target_group(&tg_arn).expect("tg");
+        let stale: Vec<(&str, StaleReason)> = region
+            .stale_targets(tg)
+            .iter()
+            .map(|s| (s.target.id.as_str(), s.reason))
+            .collect();
+        assert!(stale.contains(&(terminated.as_str(), StaleReason::Terminated)));
+        assert!(stale.contains(&("i-0000000000000dead", StaleReason::UnknownInstance)));
+        if let Some(id) = &outsider {
+            assert!(stale.contains(&(id.as_str(), StaleReason::NotInAttachedAsg)));
+        }
+        // Stale entries do not count as capacity.
+        let counted: usize = region
+            .healthy_targets_by_az(tg)
+            .values()
+            .map(|c| c.total)
+            .sum();
+        assert_eq!(counted, members.len() - 1);
+    }
 
     #[test]
     fn reads_the_console_copy_description() {

@@ -1,1 +1,5 @@
 //! Subcommands other than the dashboard and `snapshot`, one module each.
+
+pub mod act;
+pub mod check;
+pub mod plan;

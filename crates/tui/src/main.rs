@@ -24,6 +24,12 @@ struct Cli {
 
 #[derive(Debug, Subcommand)]
 enum Command {
+    /// Run one action on the stack (scale, fail over, promote, …), previewed and followed to completion.
+    Act(haven_tui::commands::act::ActArgs),
+    /// Show what `haven up` would create, change or delete for a blueprint; no change is made.
+    Plan(haven_tui::commands::plan::PlanArgs),
+    /// HA, DR and security findings, with an exit status by severity (for CI).
+    Check(haven_tui::commands::check::CheckArgs),
     /// Discover the stack and print it: JSON for scripts, a table for people.
     Snapshot {
         /// Output format.
@@ -60,6 +66,7 @@ async fn run(cli: Cli) -> Result<(), Fatal> {
     let config = Config::load().map_err(|e| usage(e.to_string()))?;
     init_logging(&config.paths.log_file());
     match &cli.command {
+        Some(Command::Act(args)) => haven_tui::commands::act::run(&cli.global, &config, args).await,
         Some(Command::Snapshot {
             output,
             page_size,
@@ -83,6 +90,12 @@ async fn run(cli: Cli) -> Result<(), Fatal> {
                 );
             }
             Ok(())
+        }
+        Some(Command::Plan(args)) => {
+            haven_tui::commands::plan::run(&cli.global, &config, args).await
+        }
+        Some(Command::Check(args)) => {
+            haven_tui::commands::check::run(&cli.global, &config, args).await
         }
         None => open_dashboard(&cli.global, config).await,
     }

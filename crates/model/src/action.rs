@@ -1,0 +1,1788 @@
+//! Every user-triggered operation as data: its target, its risk, a human sentence, and the exact
+//! API call(s) it will make. `haven-aws` executes an [`Action`]; the dashboard and `haven act`
+//! preview it, confirm it in proportion to its [`Risk`], and log it.
+
+use std::collections::BTreeMap;
+use std::fmt;
+
+use serde::{Deserialize, Serialize};
+
+use crate::topology::{AutoScalingGroup, InstanceState, RegionTopology, Service};
+
+/// How much an action can hurt, which decides how it is confirmed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Risk {
+    /// Adds something or changes nothing that serves traffic.
+    Safe,
+    /// Interrupts or shifts traffic, but can be undone.
+    Disruptive,
+    /// Cannot be undone: needs typed confirmation (the dashboard) or `--yes` (headless).
+    Destructive,
+}
+
+impl Risk {
+    /// A lowercase label.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Safe => "safe",
+            Self::Disruptive => "disruptive",
+            Self::Destructive => "destructive",
+        }
+    }
+}
+
+impl fmt::Display for Risk {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// The kind of resource an action targets.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ResourceKind {
+    /// An EC2 instance (`i-…`).
+    Instance,
+    /// An Auto Scaling group (by name).
+    AutoScalingGroup,
+    /// A target group (by ARN).
+    TargetGroup,
+    /// A load balancer listener (by ARN).
+    Listener,
+    /// A launch template (`lt-…` or its name).
+    LaunchTemplate,
+    /// An EBS volume (`vol-…`).
+    Volume,
+    /// An RDS DB instance (by identifier).
+    DbInstance,
+    /// An RDS DB cluster (by identifier).
+    DbCluster,
+}
+
+impl ResourceKind {
+    /// A readable name, e.g. `Auto Scaling group`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Instance => "instance",
+            Self::AutoScalingGroup => "Auto Scaling group",
+            Self::TargetGroup => "target group",
+            Self::Listener => "listener",
+            Self::LaunchTemplate => "launch template",
+            Self::Volume => "volume",
+            Self::DbInstance => "DB instance",
+            Self::DbCluster => "DB cluster",
+        }
+    }
+}
+
+/// The resource an action is aimed at.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ResourceRef {
+    /// What it is.
+    pub kind: ResourceKind,
+    /// The id AWS calls it by (instance id, group name, ARN, DB identifier, …).
+    pub id: String,
+    /// A readable name, when there is one besides the id (a `Name` tag, a target group's name).
+    pub name: Option<String>,
+}
+
+impl ResourceRef {
+    /// A reference by id only.
+    pub fn new(kind: ResourceKind, id: impl Into<String>) -> Self {
+        Self {
+            kind,
+            id: id.into(),
+            name: None,
+        }
+    }
+
+    /// The same reference with a readable name.
+    pub fn named(mut self, name: impl Into<String>) -> Self {
+        self.name = Some(name.into());
+        self
+    }
+
+    /// How a sentence calls it: the name when the id is an ARN, else the id and the name.
+    pub fn label(&self) -> String {
+        match &self.name {
+            Some(name) if self.id.starts_with("arn:") => name.clone(),
+            Some(name) if name != &self.id => format!("{} ({name})", self.id),
+            _ => self.id.clone(),
+        }
+    }
+}
+
+/// The three sizes of an Auto Scaling group.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Capacity {
+    /// Minimum size.
+    pub min: i32,
+    /// Maximum size.
+    pub max: i32,
+    /// Desired capacity.
+    pub desired: i32,
+}
+
+/// One target group of a weighted forward action.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct WeightedForward {
+    /// Target group ARN.
+    pub target_group_arn: String,
+    /// Its name, for sentences.
+    pub name: Option<String>,
+    /// Weight, 0–999.
+    pub weight: i32,
+}
+
+/// New health-check settings of a target group; what is `None` stays as it is.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct HealthCheckChange {
+    /// Path for HTTP(S) checks.
+    pub path: Option<String>,
+    /// Seconds between checks.
+    pub interval_seconds: Option<i32>,
+    /// Seconds before a check fails.
+    pub timeout_seconds: Option<i32>,
+    /// Consecutive successes to become healthy.
+    pub healthy_threshold: Option<i32>,
+    /// Consecutive failures to become unhealthy.
+    pub unhealthy_threshold: Option<i32>,
+    /// Expected HTTP codes, e.g. `200` or `200-299`.
+    pub matcher: Option<String>,
+}
+
+impl HealthCheckChange {
+    /// Nothing would change.
+    pub fn is_empty(&self) -> bool {
+        self == &Self::default()
+    }
+}
+
+/// One operation on the stack, with everything needed to preview, confirm, run and log it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Action {
+    /// The Region the calls are made in.
+    pub region: String,
+    /// The resource acted on.
+    pub target: ResourceRef,
+    /// What is done, with its parameters.
+    pub kind: ActionKind,
+}
+
+/// What an action does, with its parameters. The serialized `kind` is the name `haven act` uses.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "kind")]
+pub enum ActionKind {
+    /// Stop an instance (EBS-backed; its instance store is lost).
+    #[serde(rename = "instance-stop")]
+    StopInstance,
+    /// Start a stopped instance.
+    #[serde(rename = "instance-start")]
+    StartInstance,
+    /// Reboot an instance.
+    #[serde(rename = "instance-reboot")]
+    RebootInstance,
+    /// Terminate an instance.
+    #[serde(rename = "instance-terminate")]
+    TerminateInstance,
+    /// Set an Auto Scaling group's desired, minimum and/or maximum size.
+    #[serde(rename = "asg-set-capacity")]
+    SetCapacity {
+        /// New desired capacity.
+        desired: Option<i32>,
+        /// New minimum size.
+        min: Option<i32>,
+        /// New maximum size.
+        max: Option<i32>,
+        /// The sizes before, when known (for the sentence).
+        current: Option<Capacity>,
+    },
+    /// Suspend scaling processes (all when the list is empty).
+    #[serde(rename = "asg-suspend")]
+    SuspendProcesses {
+        /// Process names, e.g. `Launch`, `Terminate`, `AZRebalance`.
+        processes: Vec<String>,
+    },
+    /// Resume scaling processes (all when the list is empty).
+    #[serde(rename = "asg-resume")]
+    ResumeProcesses {
+        /// Process names.
+        processes: Vec<String>,
+    },
+    /// Terminate a member of an Auto Scaling group (the target is the instance).
+    #[serde(rename = "asg-terminate-instance")]
+    TerminateAsgInstance {
+        /// Lower the desired capacity by one (no replacement) instead of replacing it.
+        decrement: bool,
+        /// The group, when known (for the sentence).
+        group: Option<String>,
+    },
+    /// AZ drill: stop launching into one AZ and take its instances out of the load balancer.
+    #[serde(rename = "az-remove")]
+    RemoveAvailabilityZone {
+        /// The AZ taken out.
+        availability_zone: String,
+        /// The subnets the group keeps.
+        remaining_subnet_ids: Vec<String>,
+        /// The group's target groups.
+        target_group_arns: Vec<String>,
+        /// The group's instances in that AZ, deregistered from every target group.
+        instance_ids: Vec<String>,
+    },
+    /// Ends an AZ drill: launch into the AZ again and put its instances back behind the load
+    /// balancer.
+    #[serde(rename = "az-restore")]
+    RestoreAvailabilityZone {
+        /// The AZ brought back.
+        availability_zone: String,
+        /// Every subnet the group uses afterwards.
+        subnet_ids: Vec<String>,
+        /// The group's target groups.
+        target_group_arns: Vec<String>,
+        /// The group's instances in that AZ, registered again.
+        instance_ids: Vec<String>,
+    },
+    /// Register instances with a target group.
+    #[serde(rename = "tg-register")]
+    RegisterTargets {
+        /// Instance ids.
+        instance_ids: Vec<String>,
+        /// Port (the target group's port when absent).
+        port: Option<i32>,
+    },
+    /// Deregister instances from a target group (connections drain first).
+    #[serde(rename = "tg-deregister")]
+    DeregisterTargets {
+        /// Instance ids.
+        instance_ids: Vec<String>,
+    },
+    /// Change a target group's health-check settings.
+    #[serde(rename = "tg-health-check")]
+    ModifyHealthCheck {
+        /// The new settings.
+        change: HealthCheckChange,
+    },
+    /// Blue/green: forward a listener's default action to weighted target groups.
+    #[serde(rename = "listener-weights")]
+    SetListenerWeights {
+        /// Target groups and weights.
+        target_groups: Vec<WeightedForward>,
+    },
+    /// A new launch template version: every setting copied from a source version, then changed.
+    #[serde(rename = "lt-new-version")]
+    CreateLaunchTemplateVersion {
+        /// The version copied: a number, `$Default` or `$Latest`.
+        source_version: String,
+        /// New AMI.
+        image_id: Option<String>,
+        /// New instance type.
+        instance_type: Option<String>,
+        /// Version description.
+        description: Option<String>,
+        /// Make the new version the default.
+        set_default: bool,
+    },
+    /// Make a launch template version the default.
+    #[serde(rename = "lt-set-default")]
+    SetDefaultLaunchTemplateVersion {
+        /// Version number.
+        version: i64,
+    },
+    /// Replace an Auto Scaling group's instances in batches (rolling update).
+    #[serde(rename = "asg-start-refresh")]
+    StartInstanceRefresh {
+        /// Percentage of capacity kept in service.
+        min_healthy_percentage: Option<i32>,
+        /// Seconds a new instance gets before it counts as in service.
+        instance_warmup_seconds: Option<i32>,
+    },
+    /// Cancel the running instance refresh.
+    #[serde(rename = "asg-cancel-refresh")]
+    CancelInstanceRefresh,
+    /// Create an AMI from an instance.
+    #[serde(rename = "instance-create-image")]
+    CreateImage {
+        /// AMI name.
+        name: String,
+        /// Do not reboot the instance first (the file systems may not be consistent).
+        no_reboot: bool,
+    },
+    /// Create a snapshot of an EBS volume.
+    #[serde(rename = "volume-snapshot")]
+    CreateSnapshot {
+        /// Snapshot description.
+        description: Option<String>,
+    },
+    /// Reboot a DB instance, with a Multi-AZ failover to the standby if asked.
+    #[serde(rename = "rds-reboot")]
+    RebootDbInstance {
+        /// Fail over to the standby while rebooting.
+        force_failover: bool,
+    },
+    /// Fail an Aurora (or Multi-AZ) DB cluster over to another member.
+    #[serde(rename = "rds-cluster-failover")]
+    FailoverDbCluster {
+        /// The reader to promote (RDS chooses when absent).
+        target_instance: Option<String>,
+    },
+    /// Promote a read replica to a standalone DB instance (replication stops for good).
+    #[serde(rename = "rds-promote")]
+    PromoteReadReplica,
+    /// Create a read replica in the same Region.
+    #[serde(rename = "rds-create-replica")]
+    CreateReadReplica {
+        /// The new replica's identifier.
+        replica_identifier: String,
+        /// Its AZ.
+        availability_zone: Option<String>,
+        /// Its class (the source's when absent).
+        instance_class: Option<String>,
+    },
+    /// Create a manual DB snapshot.
+    #[serde(rename = "rds-snapshot")]
+    CreateDbSnapshot {
+        /// The snapshot's identifier.
+        snapshot_identifier: String,
+    },
+    /// Change a DB instance's class.
+    #[serde(rename = "rds-modify-class")]
+    ModifyDbInstanceClass {
+        /// New class, e.g. `db.t3.small`.
+        class: String,
+        /// Apply now (with a short outage) instead of in the next maintenance window.
+        apply_immediately: bool,
+        /// The class before, when known (for the sentence).
+        current: Option<String>,
+    },
+}
+
+impl ActionKind {
+    /// The name `haven act` and the log use, e.g. `asg-set-capacity`.
+    pub fn name(&self) -> &'static str {
+        match self {
+            Self::StopInstance => "instance-stop",
+            Self::StartInstance => "instance-start",
+            Self::RebootInstance => "instance-reboot",
+            Self::TerminateInstance => "instance-terminate",
+            Self::SetCapacity { .. } => "asg-set-capacity",
+            Self::SuspendProcesses { .. } => "asg-suspend",
+            Self::ResumeProcesses { .. } => "asg-resume",
+            Self::TerminateAsgInstance { .. } => "asg-terminate-instance",
+            Self::RemoveAvailabilityZone { .. } => "az-remove",
+            Self::RestoreAvailabilityZone { .. } => "az-restore",
+            Self::RegisterTargets { .. } => "tg-register",
+            Self::DeregisterTargets { .. } => "tg-deregister",
+            Self::ModifyHealthCheck { .. } => "tg-health-check",
+            Self::SetListenerWeights { .. } => "listener-weights",
+            Self::CreateLaunchTemplateVersion { .. } => "lt-new-version",
+            Self::SetDefaultLaunchTemplateVersion { .. } => "lt-set-default",
+            Self::StartInstanceRefresh { .. } => "asg-start-refresh",
+            Self::CancelInstanceRefresh => "asg-cancel-refresh",
+            Self::CreateImage { .. } => "instance-create-image",
+            Self::CreateSnapshot { .. } => "volume-snapshot",
+            Self::RebootDbInstance { .. } => "rds-reboot",
+            Self::FailoverDbCluster { .. } => "rds-cluster-failover",
+            Self::PromoteReadReplica => "rds-promote",
+            Self::CreateReadReplica { .. } => "rds-create-replica",
+            Self::CreateDbSnapshot { .. } => "rds-snapshot",
+            Self::ModifyDbInstanceClass { .. } => "rds-modify-class",
+        }
+    }
+}
+
+/// One API call an action makes, with its request parameters in the Query-protocol spelling.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ApiCall {
+    /// The service.
+    pub service: Service,
+    /// The operation, e.g. `SetDesiredCapacity`.
+    pub operation: String,
+    /// Request parameters, e.g. `DesiredCapacity` → `3`.
+    pub parameters: BTreeMap<String, String>,
+}
+
+impl ApiCall {
+    fn new(service: Service, operation: &str) -> Self {
+        Self {
+            service,
+            operation: operation.to_string(),
+            parameters: BTreeMap::new(),
+        }
+    }
+
+    fn param(mut self, key: impl Into<String>, value: impl ToString) -> Self {
+        self.parameters.insert(key.into(), value.to_string());
+        self
+    }
+
+    fn param_opt(self, key: &str, value: Option<impl ToString>) -> Self {
+        match value {
+            Some(value) => self.param(key, value),
+            None => self,
+        }
+    }
+
+    /// A list parameter as `prefix.1`, `prefix.2`, … (`prefix.1.suffix` when `suffix` is set).
+    fn list(mut self, prefix: &str, suffix: &str, values: &[String]) -> Self {
+        for (i, value) in values.iter().enumerate() {
+            self.parameters
+                .insert(format!("{prefix}.{}{suffix}", i + 1), value.clone());
+        }
+        self
+    }
+
+    /// The parameter's value, if set.
+    pub fn get(&self, key: &str) -> Option<&str> {
+        self.parameters.get(key).map(String::as_str)
+    }
+}
+
+impl fmt::Display for ApiCall {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{} {}", self.service, self.operation)?;
+        for (key, value) in &self.parameters {
+            write!(f, " {key}={value}")?;
+        }
+        Ok(())
+    }
+}
+
+/// A progress event while an action runs.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Progress {
+    /// The step, e.g. `StopInstances` or `waiting for i-… to be stopped`.
+    pub step: String,
+    /// What happened.
+    pub message: String,
+    /// Done so far, 0.0–1.0, when known.
+    pub fraction: Option<f32>,
+}
+
+/// How an action ended.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Outcome {
+    /// Request ids of the calls made, for AWS support.
+    pub request_ids: Vec<String>,
+    /// What was done, in a sentence.
+    pub message: String,
+    /// Ids of what was created (AMI, snapshot, replica, launch template version, refresh).
+    pub resulting_ids: Vec<String>,
+}
+
+/// An action the menu offers for a resource.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub struct ActionTemplate {
+    /// The `haven act` name, e.g. `rds-reboot`.
+    pub name: &'static str,
+    /// A menu title.
+    pub title: &'static str,
+    /// Its risk with default parameters.
+    pub risk: Risk,
+}
+
+/// Why an action cannot be built from the topology.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ActionError {
+    /// The resource is not in the topology.
+    #[error("{kind} {id} was not found in {region}")]
+    NotFound {
+        /// What was looked for.
+        kind: &'static str,
+        /// Its id.
+        id: String,
+        /// The Region looked in.
+        region: String,
+    },
+    /// The action does not make sense for this resource as it is.
+    #[error("{0}")]
+    Invalid(String),
+}
+
+fn s(value: &str) -> String {
+    value.to_string()
+}
+
+fn join(values: &[String]) -> String {
+    values.join(", ")
+}
+
+fn list_or_all(processes: &[String]) -> String {
+    if processes.is_empty() {
+        "all scaling processes".into()
+    } else {
+        format!("{} process(es) {}", processes.len(), join(processes))
+    }
+}
+
+fn change(label: &str, from: Option<i32>, to: i32) -> String {
+    match from {
+        Some(from) if from != to => format!("{label} from {from} to {to}"),
+        Some(_) => format!("{label} {to} (unchanged)"),
+        None => format!("{label} to {to}"),
+    }
+}
+
+impl Action {
+    /// An action on a resource in a Region.
+    pub fn new(region: impl Into<String>, target: ResourceRef, kind: ActionKind) -> Self {
+        Self {
+            region: region.into(),
+            target,
+            kind,
+        }
+    }
+
+    /// How much harm it can do.
+    pub fn risk(&self) -> Risk {
+        use ActionKind::*;
+        match &self.kind {
+            TerminateInstance | TerminateAsgInstance { .. } | PromoteReadReplica => {
+                Risk::Destructive
+            }
+            StopInstance
+            | RebootInstance
+            | SetCapacity { .. }
+            | SuspendProcesses { .. }
+            | RemoveAvailabilityZone { .. }
+            | DeregisterTargets { .. }
+            | ModifyHealthCheck { .. }
+            | SetListenerWeights { .. }
+            | SetDefaultLaunchTemplateVersion { .. }
+            | StartInstanceRefresh { .. }
+            | RebootDbInstance { .. }
+            | FailoverDbCluster { .. }
+            | ModifyDbInstanceClass { .. } => Risk::Disruptive,
+            CreateImage { no_reboot, .. } => {
+                if *no_reboot {
+                    Risk::Safe
+                } else {
+                    Risk::Disruptive
+                }
+            }
+            CreateLaunchTemplateVersion { set_default, .. } => {
+                if *set_default {
+                    Risk::Disruptive
+                } else {
+                    Risk::Safe
+                }
+            }
+            StartInstance
+            | ResumeProcesses { .. }
+            | RestoreAvailabilityZone { .. }
+            | RegisterTargets { .. }
+            | CancelInstanceRefresh
+            | CreateSnapshot { .. }
+            | CreateReadReplica { .. }
+            | CreateDbSnapshot { .. } => Risk::Safe,
+        }
+    }
+
+    /// It changes something in AWS (`--read-only` refuses it).
+    pub fn is_mutating(&self) -> bool {
+        // Every action in the catalogue changes AWS; a read-only one (e.g. a health probe) would
+        // return false here.
+        match &self.kind {
+            ActionKind::StopInstance
+            | ActionKind::StartInstance
+            | ActionKind::RebootInstance
+            | ActionKind::TerminateInstance
+            | ActionKind::SetCapacity { .. }
+            | ActionKind::SuspendProcesses { .. }
+            | ActionKind::ResumeProcesses { .. }
+            | ActionKind::TerminateAsgInstance { .. }
+            | ActionKind::RemoveAvailabilityZone { .. }
+            | ActionKind::RestoreAvailabilityZone { .. }
+            | ActionKind::RegisterTargets { .. }
+            | ActionKind::DeregisterTargets { .. }
+            | ActionKind::ModifyHealthCheck { .. }
+            | ActionKind::SetListenerWeights { .. }
+            | ActionKind::CreateLaunchTemplateVersion { .. }
+            | ActionKind::SetDefaultLaunchTemplateVersion { .. }
+            | ActionKind::StartInstanceRefresh { .. }
+            | ActionKind::CancelInstanceRefresh
+            | ActionKind::CreateImage { .. }
+            | ActionKind::CreateSnapshot { .. }
+            | ActionKind::RebootDbInstance { .. }
+            | ActionKind::FailoverDbCluster { .. }
+            | ActionKind::PromoteReadReplica
+            | ActionKind::CreateReadReplica { .. }
+            | ActionKind::CreateDbSnapshot { .. }
+            | ActionKind::ModifyDbInstanceClass { .. } => true,
+        }
+    }
+
+    /// What must be typed to confirm it: the resource's id (its name for ARNs), for destructive
+    /// actions only.
+    pub fn confirmation_text(&self) -> Option<String> {
+        if self.risk() != Risk::Destructive {
+            return None;
+        }
+        Some(match &self.target.name {
+            Some(name) if self.target.id.starts_with("arn:") => name.clone(),
+            _ => self.target.id.clone(),
+        })
+    }
+
+    /// A sentence saying what it will do, e.g. "Set desired capacity of lab-asg from 2 to 3".
+    pub fn sentence(&self) -> String {
+        use ActionKind::*;
+        let target = self.target.label();
+        match &self.kind {
+            StopInstance => format!("Stop instance {target}"),
+            StartInstance => format!("Start instance {target}"),
+            RebootInstance => format!("Reboot instance {target}"),
+            TerminateInstance => {
+                format!("Terminate instance {target} (it cannot be started again)")
+            }
+            SetCapacity {
+                desired,
+                min,
+                max,
+                current,
+            } => {
+                if let (Some(desired), None, None) = (desired, min, max) {
+                    let from = current.map(|c| c.desired);
+                    return format!(
+                        "Set desired capacity of {target} {}",
+                        change("", from, *desired).trim_start()
+                    );
+                }
+                let mut parts = Vec::new();
+                if let Some(min) = min {
+                    parts.push(change("min", current.map(|c| c.min), *min));
+                }
+                if let Some(max) = max {
+                    parts.push(change("max", current.map(|c| c.max), *max));
+                }
+                if let Some(desired) = desired {
+                    parts.push(change("desired", current.map(|c| c.desired), *desired));
+                }
+                format!("Set capacity of {target}: {}", parts.join(", "))
+            }
+            SuspendProcesses { processes } => {
+                format!("Suspend {} of {target}", list_or_all(processes))
+            }
+            ResumeProcesses { processes } => {
+                format!("Resume {} of {target}", list_or_all(processes))
+            }
+            TerminateAsgInstance { decrement, group } => {
+                let group = group
+                    .as_ref()
+                    .map(|g| format!(" of {g}"))
+                    .unwrap_or_default();
+                if *decrement {
+                    format!(
+                        "Terminate instance {target}{group} and lower the desired capacity by one"
+                    )
+                } else {
+                    format!("Terminate instance {target}{group}; the group launches a replacement")
+                }
+            }
+            RemoveAvailabilityZone {
+                availability_zone,
+                remaining_subnet_ids,
+                instance_ids,
+                ..
+            } => format!(
+                "AZ drill: take {availability_zone} out of {target} (keep subnets {}) and \
+                 deregister its {} instance(s) from the load balancer",
+                join(remaining_subnet_ids),
+                instance_ids.len()
+            ),
+            RestoreAvailabilityZone {
+                availability_zone,
+                subnet_ids,
+                instance_ids,
+                ..
+            } => format!(
+                "End the AZ drill: put {availability_zone} back into {target} (subnets {}) and \
+                 register its {} instance(s) again",
+                join(subnet_ids),
+                instance_ids.len()
+            ),
+            RegisterTargets { instance_ids, port } => {
+                let port = port.map(|p| format!(" on port {p}")).unwrap_or_default();
+                format!(
+                    "Register {} with target group {target}{port}",
+                    join(instance_ids)
+                )
+            }
+            DeregisterTargets { instance_ids } => format!(
+                "Deregister {} from target group {target} (connections drain first)",
+                join(instance_ids)
+            ),
+            ModifyHealthCheck { change } => {
+                let mut parts = Vec::new();
+                if let Some(path) = &change.path {
+                    parts.push(format!("path {path}"));
+                }
+                if let Some(v) = change.interval_seconds {
+                    parts.push(format!("every {v} s"));
+                }
+                if let Some(v) = change.timeout_seconds {
+                    parts.push(format!("timeout {v} s"));
+                }
+                if let Some(v) = change.healthy_threshold {
+                    parts.push(format!("healthy after {v}"));
+                }
+                if let Some(v) = change.unhealthy_threshold {
+                    parts.push(format!("unhealthy after {v}"));
+                }
+                if let Some(v) = &change.matcher {
+                    parts.push(format!("expect HTTP {v}"));
+                }
+                format!(
+                    "Change the health check of target group {target}: {}",
+                    parts.join(", ")
+                )
+            }
+            SetListenerWeights { target_groups } => {
+                let weights: Vec<String> = target_groups
+                    .iter()
+                    .map(|t| {
+                        let name = t.name.as_deref().unwrap_or(&t.target_group_arn);
+                        format!("{name} {}", t.weight)
+                    })
+                    .collect();
+                format!("Forward listener {target} to {}", weights.join(" / "))
+            }
+            CreateLaunchTemplateVersion {
+                source_version,
+                image_id,
+                instance_type,
+                set_default,
+                ..
+            } => {
+                let mut changes = Vec::new();
+                if let Some(image) = image_id {
+                    changes.push(format!("AMI {image}"));
+                }
+                if let Some(kind) = instance_type {
+                    changes.push(format!("instance type {kind}"));
+                }
+                let changes = if changes.is_empty() {
+                    "no changes".to_string()
+                } else {
+                    changes.join(", ")
+                };
+                let default = if *set_default {
+                    " and make it the default"
+                } else {
+                    ""
+                };
+                format!(
+                    "Create a new version of launch template {target} from version \
+                     {source_version} with {changes}{default}"
+                )
+            }
+            SetDefaultLaunchTemplateVersion { version } => {
+                format!("Make version {version} the default of launch template {target}")
+            }
+            StartInstanceRefresh {
+                min_healthy_percentage,
+                ..
+            } => {
+                let keep = min_healthy_percentage
+                    .map(|p| format!(", keeping {p}% healthy"))
+                    .unwrap_or_default();
+                format!("Start an instance refresh of {target}{keep}")
+            }
+            CancelInstanceRefresh => format!("Cancel the instance refresh of {target}"),
+            CreateImage { name, no_reboot } => {
+                let reboot = if *no_reboot {
+                    "without rebooting it"
+                } else {
+                    "(the instance reboots)"
+                };
+                format!("Create AMI {name:?} from instance {target} {reboot}")
+            }
+            CreateSnapshot { .. } => format!("Create a snapshot of volume {target}"),
+            RebootDbInstance { force_failover } => {
+                if *force_failover {
+                    format!("Reboot DB instance {target} with a failover to its standby")
+                } else {
+                    format!("Reboot DB instance {target}")
+                }
+            }
+            FailoverDbCluster { target_instance } => match target_instance {
+                Some(reader) => format!("Fail DB cluster {target} over to reader {reader}"),
+                None => format!("Fail DB cluster {target} over to a reader RDS chooses"),
+            },
+            PromoteReadReplica => format!(
+                "Promote read replica {target} to a standalone DB instance (replication stops \
+                 for good)"
+            ),
+            CreateReadReplica {
+                replica_identifier,
+                availability_zone,
+                ..
+            } => {
+                let az = availability_zone
+                    .as_ref()
+                    .map(|az| format!(" in {az}"))
+                    .unwrap_or_default();
+                format!("Create read replica {replica_identifier} of {target}{az}")
+            }
+            CreateDbSnapshot {
+                snapshot_identifier,
+            } => format!("Create DB snapshot {snapshot_identifier} of {target}"),
+            ModifyDbInstanceClass {
+                class,
+                apply_immediately,
+                current,
+            } => {
+                let from = current
+                    .as_ref()
+                    .map(|c| format!(" from {c}"))
+                    .unwrap_or_default();
+                let when = if *apply_immediately {
+                    "now"
+                } else {
+                    "in the next maintenance window"
+                };
+                format!("Change the class of DB instance {target}{from} to {class}, {when}")
+            }
+        }
+    }
+
+    /// The exact calls it makes (reads the executor needs first included; the polling that
+    /// follows it to completion is not).
+    pub fn api_calls(&self) -> Vec<ApiCall> {
+        use ActionKind::*;
+        let id = self.target.id.as_str();
+        let ec2 = |op: &str| ApiCall::new(Service::Ec2, op);
+        let asg = |op: &str| ApiCall::new(Service::AutoScaling, op);
+        let elb = |op: &str| ApiCall::new(Service::Elbv2, op);
+        let rds = |op: &str| ApiCall::new(Service::Rds, op);
+        let one = |op: &str| ec2(op).list("InstanceId", "", &[s(id)]);
+        let asg_subnets = |subnets: &[String]| {
+            asg("UpdateAutoScalingGroup")
+                .param("AutoScalingGroupName", id)
+                .param("VPCZoneIdentifier", subnets.join(","))
+        };
+        let targets = |op: &str, tg: &str, instances: &[String]| {
+            elb(op)
+                .param("TargetGroupArn", tg)
+                .list("Targets.member", ".Id", instances)
+        };
+        let template_key = if id.starts_with("lt-") {
+            "LaunchTemplateId"
+        } else {
+            "LaunchTemplateName"
+        };
+        match &self.kind {
+            StopInstance => vec![one("StopInstances")],
+            StartInstance => vec![one("StartInstances")],
+            RebootInstance => vec![one("RebootInstances")],
+            TerminateInstance => vec![one("TerminateInstances")],
+            SetCapacity {
+                desired, min, max, ..
+            } => {
+                if let (Some(desired), None, None) = (desired, min, max) {
+                    vec![
+                        asg("SetDesiredCapacity")
+                            .param("AutoScalingGroupName", id)
+                            .param("DesiredCapacity", desired)
+                            .param("HonorCooldown", false),
+                    ]
+                } else {
+                    vec![
+                        asg("UpdateAutoScalingGroup")
+                            .param("AutoScalingGroupName", id)
+                            .param_opt("MinSize", *min)
+                            .param_opt("MaxSize", *max)
+                            .param_opt("DesiredCapacity", *desired),
+                    ]
+                }
+            }
+            SuspendProcesses { processes } => vec![
+                asg("SuspendProcesses")
+                    .param("AutoScalingGroupName", id)
+                    .list("ScalingProcesses.member", "", processes),
+            ],
+            ResumeProcesses { processes } => vec![
+                asg("ResumeProcesses")
+                    .param("AutoScalingGroupName", id)
+                    .list("ScalingProcesses.member", "", processes),
+            ],
+            TerminateAsgInstance { decrement, .. } => vec![
+                asg("TerminateInstanceInAutoScalingGroup")
+                    .param("InstanceId", id)
+                    .param("ShouldDecrementDesiredCapacity", decrement),
+            ],
+            RemoveAvailabilityZone {
+                remaining_subnet_ids,
+                target_group_arns,
+                instance_ids,
+                ..
+            } => {
+                let mut calls = vec![asg_subnets(remaining_subnet_ids)];
+                if !instance_ids.is_empty() {
+                    calls.extend(
+                        target_group_arns
+                            .iter()
+                            .map(|tg| targets("DeregisterTargets", tg, instance_ids)),
+                    );
+                }
+                calls
+            }
+            RestoreAvailabilityZone {
+                subnet_ids,
+                target_group_arns,
+                instance_ids,
+                ..
+            } => {
+                let mut calls = vec![asg_subnets(subnet_ids)];
+                if !instance_ids.is_empty() {
+                    calls.extend(
+                        target_group_arns
+                            .iter()
+                            .map(|tg| targets("RegisterTargets", tg, instance_ids)),
+                    );
+                }
+                calls
+            }
+            RegisterTargets { instance_ids, port } => {
+                let mut call = targets("RegisterTargets", id, instance_ids);
+                if let Some(port) = port {
+                    for i in 1..=instance_ids.len() {
+                        call = call.param(format!("Targets.member.{i}.Port"), port);
+                    }
+                }
+                vec![call]
+            }
+            DeregisterTargets { instance_ids } => {
+                vec![targets("DeregisterTargets", id, instance_ids)]
+            }
+            ModifyHealthCheck { change } => vec![
+                elb("ModifyTargetGroup")
+                    .param("TargetGroupArn", id)
+                    .param_opt("HealthCheckPath", change.path.as_deref())
+                    .param_opt("HealthCheckIntervalSeconds", change.interval_seconds)
+                    .param_opt("HealthCheckTimeoutSeconds", change.timeout_seconds)
+                    .param_opt("HealthyThresholdCount", change.healthy_threshold)
+                    .param_opt("UnhealthyThresholdCount", change.unhealthy_threshold)
+                    .param_opt("Matcher.HttpCode", change.matcher.as_deref()),
+            ],
+            SetListenerWeights { target_groups } => {
+                let prefix = "DefaultActions.member.1";
+                let mut call = elb("ModifyListener")
+                    .param("ListenerArn", id)
+                    .param(format!("{prefix}.Type"), "forward");
+                for (i, tg) in target_groups.iter().enumerate() {
+                    let member = format!("{prefix}.ForwardConfig.TargetGroups.member.{}", i + 1);
+                    call = call
+                        .param(format!("{member}.TargetGroupArn"), &tg.target_group_arn)
+                        .param(format!("{member}.Weight"), tg.weight);
+                }
+                vec![call]
+            }
+            CreateLaunchTemplateVersion {
+                source_version,
+                image_id,
+                instance_type,
+                description,
+                set_default,
+            } => {
+                let mut calls = vec![
+                    ec2("DescribeLaunchTemplateVersions")
+                        .param(template_key, id)
+                        .param("LaunchTemplateVersion.1", source_version),
+                    ec2("CreateLaunchTemplateVersion")
+                        .param(template_key, id)
+                        .param(
+                            "LaunchTemplateData",
+                            format!("<every setting of version {source_version}>"),
+                        )
+                        .param_opt("LaunchTemplateData.ImageId", image_id.as_deref())
+                        .param_opt("LaunchTemplateData.InstanceType", instance_type.as_deref())
+                        .param_opt("VersionDescription", description.as_deref()),
+                ];
+                if *set_default {
+                    calls.push(
+                        ec2("ModifyLaunchTemplate")
+                            .param(template_key, id)
+                            .param("SetDefaultVersion", "<the new version>"),
+                    );
+                }
+                calls
+            }
+            SetDefaultLaunchTemplateVersion { version } => vec![
+                ec2("ModifyLaunchTemplate")
+                    .param(template_key, id)
+                    .param("SetDefaultVersion", version),
+            ],
+            StartInstanceRefresh {
+                min_healthy_percentage,
+                instance_warmup_seconds,
+            } => vec![
+                asg("StartInstanceRefresh")
+                    .param("AutoScalingGroupName", id)
+                    .param_opt("Preferences.MinHealthyPercentage", *min_healthy_percentage)
+                    .param_opt("Preferences.InstanceWarmup", *instance_warmup_seconds),
+            ],
+            CancelInstanceRefresh => {
+                vec![asg("CancelInstanceRefresh").param("AutoScalingGroupName", id)]
+            }
+            CreateImage { name, no_reboot } => vec![
+                ec2("CreateImage")
+                    .param("InstanceId", id)
+                    .param("Name", name)
+                    .param("NoReboot", no_reboot),
+            ],
+            CreateSnapshot { description } => vec![
+                ec2("CreateSnapshot")
+                    .param("VolumeId", id)
+                    .param_opt("Description", description.as_deref()),
+            ],
+            RebootDbInstance { force_failover } => vec![
+                rds("RebootDBInstance")
+                    .param("DBInstanceIdentifier", id)
+                    .param("ForceFailover", force_failover),
+            ],
+            FailoverDbCluster { target_instance } => vec![
+                rds("FailoverDBCluster")
+                    .param("DBClusterIdentifier", id)
+                    .param_opt("TargetDBInstanceIdentifier", target_instance.as_deref()),
+            ],
+            PromoteReadReplica => {
+                vec![rds("PromoteReadReplica").param("DBInstanceIdentifier", id)]
+            }
+            CreateReadReplica {
+                replica_identifier,
+                availability_zone,
+                instance_class,
+            } => vec![
+                rds("CreateDBInstanceReadReplica")
+                    .param("DBInstanceIdentifier", replica_identifier)
+                    .param("SourceDBInstanceIdentifier", id)
+                    .param_opt("AvailabilityZone", availability_zone.as_deref())
+                    .param_opt("DBInstanceClass", instance_class.as_deref()),
+            ],
+            CreateDbSnapshot {
+                snapshot_identifier,
+            } => vec![
+                rds("CreateDBSnapshot")
+                    .param("DBInstanceIdentifier", id)
+                    .param("DBSnapshotIdentifier", snapshot_identifier),
+            ],
+            ModifyDbInstanceClass {
+                class,
+                apply_immediately,
+                ..
+            } => vec![
+                rds("ModifyDBInstance")
+                    .param("DBInstanceIdentifier", id)
+                    .param("DBInstanceClass", class)
+                    .param("ApplyImmediately", apply_immediately),
+            ],
+        }
+    }
+
+    /// AZ drill: take `availability_zone` out of group `asg_name` (its subnets there removed, its
+    /// instances there deregistered from the group's target groups).
+    pub fn remove_availability_zone(
+        region: &RegionTopology,
+        asg_name: &str,
+        availability_zone: &str,
+    ) -> Result<Self, ActionError> {
+        let group = find_group(region, asg_name)?;
+        let (inside, remaining): (Vec<String>, Vec<String>) =
+            group.subnet_ids.iter().cloned().partition(|id| {
+                region
+                    .subnet(id)
+                    .is_some_and(|s| s.availability_zone == availability_zone)
+            });
+        if inside.is_empty() {
+            return Err(ActionError::Invalid(format!(
+                "{asg_name} does not launch into {availability_zone}; its subnets are {}",
+                join(&group.subnet_ids)
+            )));
+        }
+        if remaining.is_empty() {
+            return Err(ActionError::Invalid(format!(
+                "{availability_zone} is the only AZ of {asg_name}; taking it out would leave \
+                 the group nowhere to launch"
+            )));
+        }
+        Ok(Self::new(
+            region.region.clone(),
+            ResourceRef::new(ResourceKind::AutoScalingGroup, asg_name),
+            ActionKind::RemoveAvailabilityZone {
+                availability_zone: availability_zone.to_string(),
+                remaining_subnet_ids: remaining,
+                target_group_arns: group.target_group_arns.clone(),
+                instance_ids: members_in(region, group, availability_zone),
+            },
+        ))
+    }
+
+    /// Ends an AZ drill: adds `subnet_ids` (or, when empty, the subnets of that AZ in the group's
+    /// VPC that are public or private like the group's others) back to the group and registers its
+    /// instances there again.
+    pub fn restore_availability_zone(
+        region: &RegionTopology,
+        asg_name: &str,
+        availability_zone: &str,
+        subnet_ids: &[String],
+    ) -> Result<Self, ActionError> {
+        let group = find_group(region, asg_name)?;
+        let added: Vec<String> = if subnet_ids.is_empty() {
+            let current: Vec<_> = group
+                .subnet_ids
+                .iter()
+                .filter_map(|id| region.subnet(id))
+                .collect();
+            let public = current.first().map(|s| region.subnet_is_public(&s.id));
+            let candidates: Vec<String> = region
+                .subnets
+                .iter()
+                .filter(|s| {
+                    s.availability_zone == availability_zone
+                        && current.iter().any(|c| c.vpc_id == s.vpc_id)
+                        && Some(region.subnet_is_public(&s.id)) == public
+                        && !group.subnet_ids.contains(&s.id)
+                })
+                .map(|s| s.id.clone())
+                .collect();
+            match candidates.len() {
+                0 => {
+                    return Err(ActionError::Invalid(format!(
+                        "no subnet of {asg_name}'s VPC in {availability_zone} fits; name it with \
+                         --subnet"
+                    )));
+                }
+                1 => candidates,
+                _ => {
+                    return Err(ActionError::Invalid(format!(
+                        "several subnets in {availability_zone} fit ({}); choose with --subnet",
+                        join(&candidates)
+                    )));
+                }
+            }
+        } else {
+            subnet_ids.to_vec()
+        };
+        let mut all = group.subnet_ids.clone();
+        for id in added {
+            if !all.contains(&id) {
+                all.push(id);
+            }
+        }
+        Ok(Self::new(
+            region.region.clone(),
+            ResourceRef::new(ResourceKind::AutoScalingGroup, asg_name),
+            ActionKind::RestoreAvailabilityZone {
+                availability_zone: availability_zone.to_string(),
+                subnet_ids: all,
+                target_group_arns: group.target_group_arns.clone(),
+                instance_ids: members_in(region, group, availability_zone),
+            },
+        ))
+    }
+}
+
+fn find_group<'a>(
+    region: &'a RegionTopology,
+    name: &str,
+) -> Result<&'a AutoScalingGroup, ActionError> {
+    region
+        .auto_scaling_groups
+        .iter()
+        .find(|g| g.name == name)
+        .ok_or_else(|| ActionError::NotFound {
+            kind: "Auto Scaling group",
+            id: name.to_string(),
+            region: region.region.clone(),
+        })
+}
+
+/// The group's live members in an AZ.
+fn members_in(region: &RegionTopology, group: &AutoScalingGroup, az: &str) -> Vec<String> {
+    group
+        .instances
+        .iter()
+        .filter(|m| m.availability_zone == az)
+        .filter(|m| {
+            region
+                .instance(&m.instance_id)
+                .is_none_or(|i| !i.state.is_gone())
+        })
+        .map(|m| m.instance_id.clone())
+        .collect()
+}
+
+const fn template(name: &'static str, title: &'static str, risk: Risk) -> ActionTemplate {
+    ActionTemplate { name, title, risk }
+}
+
+/// The actions that apply to a resource as it is in the topology (for the action menu).
+pub fn applicable(region: &RegionTopology, target: &ResourceRef) -> Vec<ActionTemplate> {
+    use Risk::*;
+    let id = target.id.as_str();
+    let mut out = Vec::new();
+    match target.kind {
+        ResourceKind::Instance => {
+            let state = region.instance(id).map(|i| i.state);
+            match state {
+                Some(InstanceState::Stopped) => out.push(template("instance-start", "Start", Safe)),
+                Some(InstanceState::Running) => {
+                    out.push(template("instance-stop", "Stop", Disruptive));
+                    out.push(template("instance-reboot", "Reboot", Disruptive));
+                }
+                _ => {}
+            }
+            if state.is_some_and(|s| !s.is_gone()) {
+                out.push(template(
+                    "instance-create-image",
+                    "Create an AMI",
+                    Disruptive,
+                ));
+                if region.asg_for_instance(id).is_some() {
+                    out.push(template(
+                        "asg-terminate-instance",
+                        "Terminate in its Auto Scaling group",
+                        Destructive,
+                    ));
+                }
+                out.push(template("instance-terminate", "Terminate", Destructive));
+            }
+        }
+        ResourceKind::AutoScalingGroup => {
+            out.extend([
+                template("asg-set-capacity", "Set capacity", Disruptive),
+                template("asg-suspend", "Suspend processes", Disruptive),
+                template("asg-resume", "Resume processes", Safe),
+                template("az-remove", "AZ drill: take an AZ out", Disruptive),
+                template("az-restore", "AZ drill: put the AZ back", Safe),
+                template("asg-start-refresh", "Start an instance refresh", Disruptive),
+                template("asg-cancel-refresh", "Cancel the instance refresh", Safe),
+            ]);
+        }
+        ResourceKind::TargetGroup => out.extend([
+            template("tg-register", "Register targets", Safe),
+            template("tg-deregister", "Deregister targets", Disruptive),
+            template("tg-health-check", "Health-check settings", Disruptive),
+        ]),
+        ResourceKind::Listener => out.push(template(
+            "listener-weights",
+            "Blue/green weights",
+            Disruptive,
+        )),
+        ResourceKind::LaunchTemplate => out.extend([
+            template("lt-new-version", "New version", Safe),
+            template("lt-set-default", "Set the default version", Disruptive),
+        ]),
+        ResourceKind::Volume => out.push(template("volume-snapshot", "Create a snapshot", Safe)),
+        ResourceKind::DbInstance => {
+            let db = region.db_instances.iter().find(|d| d.identifier == id);
+            out.push(template("rds-reboot", "Reboot", Disruptive));
+            if let Some(db) = db {
+                if db.read_replica_source.is_some() {
+                    out.push(template(
+                        "rds-promote",
+                        "Promote to standalone",
+                        Destructive,
+                    ));
+                }
+                if db.cluster_identifier.is_none() {
+                    out.push(template(
+                        "rds-create-replica",
+                        "Create a read replica",
+                        Safe,
+                    ));
+                    out.push(template("rds-snapshot", "Create a snapshot", Safe));
+                }
+            }
+            out.push(template("rds-modify-class", "Change the class", Disruptive));
+        }
+        ResourceKind::DbCluster => {
+            let members = region
+                .db_clusters
+                .iter()
+                .find(|c| c.identifier == id)
+                .map_or(0, |c| c.members.len());
+            if members > 1 {
+                out.push(template(
+                    "rds-cluster-failover",
+                    "Fail over to a reader",
+                    Disruptive,
+                ));
+            }
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::topology::{AsgInstance, Subnet, Tags};
+
+    fn action(kind: ActionKind, target: ResourceRef) -> Action {
+        Action::new("ap-northeast-2", target, kind)
+    }
+
+    fn instance(kind: ActionKind) -> Action {
+        action(kind, ResourceRef::new(ResourceKind::Instance, "i-0abc"))
+    }
+
+    fn asg(kind: ActionKind) -> Action {
+        action(
+            kind,
+            ResourceRef::new(ResourceKind::AutoScalingGroup, "lab-asg"),
+        )
+    }
+
+    fn db(kind: ActionKind) -> Action {
+        action(kind, ResourceRef::new(ResourceKind::DbInstance, "lab-db"))
+    }
+
+    const TG: &str =
+        "arn:aws:elasticloadbalancing:ap-northeast-2:123456789012:targetgroup/lab-web-tg/1";
+
+    fn tg(kind: ActionKind) -> Action {
+        action(
+            kind,
+            ResourceRef::new(ResourceKind::TargetGroup, TG).named("lab-web-tg"),
+        )
+    }
+
+    /// The only call's operation and parameters.
+    fn only_call(action: &Action) -> ApiCall {
+        let calls = action.api_calls();
+        assert_eq!(calls.len(), 1, "{calls:?}");
+        calls.into_iter().next().expect("one call")
+    }
+
+    #[test]
+    fn set_desired_capacity_reads_as_a_change_and_calls_set_desired_capacity() {
+        let a = asg(ActionKind::SetCapacity {
+            desired: Some(3),
+            min: None,
+            max: None,
+            current: Some(Capacity {
+                min: 2,
+                max: 6,
+                desired: 2,
+            }),
+        });
+        assert_eq!(a.sentence(), "Set desired capacity of lab-asg from 2 to 3");
+        assert_eq!(a.risk(), Risk::Disruptive);
+        assert!(a.is_mutating());
+        assert_eq!(a.confirmation_text(), None);
+        assert_eq!(
+            only_call(&a).to_string(),
+            "autoscaling SetDesiredCapacity AutoScalingGroupName=lab-asg DesiredCapacity=3 \
+             HonorCooldown=false"
+        );
+    }
+
+    #[test]
+    fn min_and_max_go_through_update_auto_scaling_group() {
+        let a = asg(ActionKind::SetCapacity {
+            desired: Some(4),
+            min: Some(1),
+            max: Some(8),
+            current: None,
+        });
+        assert_eq!(
+            a.sentence(),
+            "Set capacity of lab-asg: min to 1, max to 8, desired to 4"
+        );
+        let call = only_call(&a);
+        assert_eq!(call.operation, "UpdateAutoScalingGroup");
+        assert_eq!(call.get("MinSize"), Some("1"));
+        assert_eq!(call.get("MaxSize"), Some("8"));
+        assert_eq!(call.get("DesiredCapacity"), Some("4"));
+    }
+
+    #[test]
+    fn instance_actions_call_ec2_with_the_instance_id() {
+        for (kind, op, risk) in [
+            (ActionKind::StopInstance, "StopInstances", Risk::Disruptive),
+            (ActionKind::StartInstance, "StartInstances", Risk::Safe),
+            (
+                ActionKind::RebootInstance,
+                "RebootInstances",
+                Risk::Disruptive,
+            ),
+            (
+                ActionKind::TerminateInstance,
+                "TerminateInstances",
+                Risk::Destructive,
+            ),
+        ] {
+            let a = instance(kind);
+            let call = only_call(&a);
+            assert_eq!(call.service, Service::Ec2);
+            assert_eq!(call.operation, op);
+            assert_eq!(call.get("InstanceId.1"), Some("i-0abc"));
+            assert_eq!(a.risk(), risk, "{op}");
+        }
+        let stop = instance(ActionKind::StopInstance);
+        assert_eq!(stop.sentence(), "Stop instance i-0abc");
+        let terminate = instance(ActionKind::TerminateInstance);
+        assert_eq!(terminate.confirmation_text().as_deref(), Some("i-0abc"));
+    }
+
+    #[test]
+    fn terminating_in_a_group_says_whether_it_is_replaced() {
+        let keep = instance(ActionKind::TerminateAsgInstance {
+            decrement: false,
+            group: Some("lab-asg".into()),
+        });
+        let call = only_call(&keep);
+        assert_eq!(call.operation, "TerminateInstanceInAutoScalingGroup");
+        assert_eq!(call.get("InstanceId"), Some("i-0abc"));
+        assert_eq!(call.get("ShouldDecrementDesiredCapacity"), Some("false"));
+        assert!(keep.sentence().contains("launches a replacement"));
+        assert_eq!(keep.risk(), Risk::Destructive);
+        let shrink = instance(ActionKind::TerminateAsgInstance {
+            decrement: true,
+            group: None,
+        });
+        assert_eq!(
+            only_call(&shrink).get("ShouldDecrementDesiredCapacity"),
+            Some("true")
+        );
+        assert!(shrink.sentence().contains("lower the desired capacity"));
+    }
+
+    #[test]
+    fn suspend_and_resume_list_processes_or_mean_all() {
+        let a = asg(ActionKind::SuspendProcesses {
+            processes: vec!["Launch".into(), "AZRebalance".into()],
+        });
+        let call = only_call(&a);
+        assert_eq!(call.operation, "SuspendProcesses");
+        assert_eq!(call.get("ScalingProcesses.member.1"), Some("Launch"));
+        assert_eq!(call.get("ScalingProcesses.member.2"), Some("AZRebalance"));
+        let all = asg(ActionKind::ResumeProcesses { processes: vec![] });
+        assert_eq!(all.sentence(), "Resume all scaling processes of lab-asg");
+        assert_eq!(only_call(&all).operation, "ResumeProcesses");
+        assert_eq!(all.risk(), Risk::Safe);
+    }
+
+    #[test]
+    fn target_actions_name_the_group_not_its_arn() {
+        let a = tg(ActionKind::DeregisterTargets {
+            instance_ids: vec!["i-1".into(), "i-2".into()],
+        });
+        assert_eq!(
+            a.sentence(),
+            "Deregister i-1, i-2 from target group lab-web-tg (connections drain first)"
+        );
+        let call = only_call(&a);
+        assert_eq!(call.service, Service::Elbv2);
+        assert_eq!(call.operation, "DeregisterTargets");
+        assert_eq!(call.get("TargetGroupArn"), Some(TG));
+        assert_eq!(call.get("Targets.member.2.Id"), Some("i-2"));
+        let register = tg(ActionKind::RegisterTargets {
+            instance_ids: vec!["i-1".into()],
+            port: Some(8080),
+        });
+        let call = only_call(&register);
+        assert_eq!(call.operation, "RegisterTargets");
+        assert_eq!(call.get("Targets.member.1.Port"), Some("8080"));
+        assert_eq!(register.risk(), Risk::Safe);
+    }
+
+    #[test]
+    fn health_check_change_sends_only_what_changes() {
+        let a = tg(ActionKind::ModifyHealthCheck {
+            change: HealthCheckChange {
+                path: Some("/ready".into()),
+                interval_seconds: Some(10),
+                matcher: Some("200-299".into()),
+                ..HealthCheckChange::default()
+            },
+        });
+        let call = only_call(&a);
+        assert_eq!(call.operation, "ModifyTargetGroup");
+        assert_eq!(call.get("HealthCheckPath"), Some("/ready"));
+        assert_eq!(call.get("HealthCheckIntervalSeconds"), Some("10"));
+        assert_eq!(call.get("Matcher.HttpCode"), Some("200-299"));
+        assert_eq!(call.get("HealthyThresholdCount"), None);
+        assert!(a.sentence().contains("path /ready, every 10 s"));
+    }
+
+    #[test]
+    fn listener_weights_forward_to_two_groups() {
+        let a = action(
+            ActionKind::SetListenerWeights {
+                target_groups: vec![
+                    WeightedForward {
+                        target_group_arn: "arn:blue".into(),
+                        name: Some("blue".into()),
+                        weight: 90,
+                    },
+                    WeightedForward {
+                        target_group_arn: "arn:green".into(),
+                        name: Some("green".into()),
+                        weight: 10,
+                    },
+                ],
+            },
+            ResourceRef::new(ResourceKind::Listener, "arn:listener").named("lab-alb:80"),
+        );
+        assert_eq!(
+            a.sentence(),
+            "Forward listener lab-alb:80 to blue 90 / green 10"
+        );
+        let call = only_call(&a);
+        assert_eq!(call.operation, "ModifyListener");
+        let member = "DefaultActions.member.1.ForwardConfig.TargetGroups.member";
+        assert_eq!(call.get("DefaultActions.member.1.Type"), Some("forward"));
+        assert_eq!(
+            call.get(&format!("{member}.2.TargetGroupArn")),
+            Some("arn:green")
+        );
+        assert_eq!(call.get(&format!("{member}.1.Weight")), Some("90"));
+    }
+
+    #[test]
+    fn new_launch_template_version_copies_then_sets_default() {
+        let a = action(
+            ActionKind::CreateLaunchTemplateVersion {
+                source_version: "1".into(),
+                image_id: Some("ami-new".into()),
+                instance_type: None,
+                description: Some("v2".into()),
+                set_default: true,
+            },
+            ResourceRef::new(ResourceKind::LaunchTemplate, "lt-0123"),
+        );
+        let calls = a.api_calls();
+        let ops: Vec<&str> = calls.iter().map(|c| c.operation.as_str()).collect();
+        assert_eq!(
+            ops,
+            [
+                "DescribeLaunchTemplateVersions",
+                "CreateLaunchTemplateVersion",
+                "ModifyLaunchTemplate"
+            ]
+        );
+        assert_eq!(calls[1].get("LaunchTemplateId"), Some("lt-0123"));
+        assert_eq!(calls[1].get("LaunchTemplateData.ImageId"), Some("ami-new"));
+        assert_eq!(a.risk(), Risk::Disruptive);
+        let by_name = action(
+            ActionKind::SetDefaultLaunchTemplateVersion { version: 3 },
+            ResourceRef::new(ResourceKind::LaunchTemplate, "lab-web"),
+        );
+        let call = only_call(&by_name);
+        assert_eq!(call.get("LaunchTemplateName"), Some("lab-web"));
+        assert_eq!(call.get("SetDefaultVersion"), Some("3"));
+    }
+
+    #[test]
+    fn instance_refresh_and_images() {
+        let start = asg(ActionKind::StartInstanceRefresh {
+            min_healthy_percentage: Some(90),
+            instance_warmup_seconds: Some(60),
+        });
+        let call = only_call(&start);
+        assert_eq!(call.operation, "StartInstanceRefresh");
+        assert_eq!(call.get("Preferences.MinHealthyPercentage"), Some("90"));
+        assert_eq!(call.get("Preferences.InstanceWarmup"), Some("60"));
+        assert_eq!(
+            only_call(&asg(ActionKind::CancelInstanceRefresh)).operation,
+            "CancelInstanceRefresh"
+        );
+        let image = instance(ActionKind::CreateImage {
+            name: "web-2026".into(),
+            no_reboot: true,
+        });
+        let call = only_call(&image);
+        assert_eq!(call.operation, "CreateImage");
+        assert_eq!(call.get("NoReboot"), Some("true"));
+        assert_eq!(image.risk(), Risk::Safe);
+        let snapshot = action(
+            ActionKind::CreateSnapshot { description: None },
+            ResourceRef::new(ResourceKind::Volume, "vol-1"),
+        );
+        assert_eq!(only_call(&snapshot).get("VolumeId"), Some("vol-1"));
+    }
+
+    #[test]
+    fn rds_actions_use_rds_operation_names() {
+        let reboot = db(ActionKind::RebootDbInstance {
+            force_failover: true,
+        });
+        let call = only_call(&reboot);
+        assert_eq!(
+            call.to_string(),
+            "rds RebootDBInstance DBInstanceIdentifier=lab-db ForceFailover=true"
+        );
+        assert!(reboot.sentence().contains("failover to its standby"));
+        let failover = action(
+            ActionKind::FailoverDbCluster {
+                target_instance: Some("reader-1".into()),
+            },
+            ResourceRef::new(ResourceKind::DbCluster, "aurora-1"),
+        );
+        let call = only_call(&failover);
+        assert_eq!(call.operation, "FailoverDBCluster");
+        assert_eq!(call.get("TargetDBInstanceIdentifier"), Some("reader-1"));
+        let promote = db(ActionKind::PromoteReadReplica);
+        assert_eq!(only_call(&promote).operation, "PromoteReadReplica");
+        assert_eq!(promote.risk(), Risk::Destructive);
+        assert_eq!(promote.confirmation_text().as_deref(), Some("lab-db"));
+        let replica = db(ActionKind::CreateReadReplica {
+            replica_identifier: "lab-db-replica-2".into(),
+            availability_zone: Some("ap-northeast-2a".into()),
+            instance_class: None,
+        });
+        let call = only_call(&replica);
+        assert_eq!(call.operation, "CreateDBInstanceReadReplica");
+        assert_eq!(call.get("DBInstanceIdentifier"), Some("lab-db-replica-2"));
+        assert_eq!(call.get("SourceDBInstanceIdentifier"), Some("lab-db"));
+        let snapshot = db(ActionKind::CreateDbSnapshot {
+            snapshot_identifier: "before-change".into(),
+        });
+        assert_eq!(only_call(&snapshot).operation, "CreateDBSnapshot");
+        let class = db(ActionKind::ModifyDbInstanceClass {
+            class: "db.t3.small".into(),
+            apply_immediately: true,
+            current: Some("db.t3.micro".into()),
+        });
+        let call = only_call(&class);
+        assert_eq!(call.operation, "ModifyDBInstance");
+        assert_eq!(call.get("DBInstanceClass"), Some("db.t3.small"));
+        assert_eq!(call.get("ApplyImmediately"), Some("true"));
+        assert_eq!(
+            class.sentence(),
+            "Change the class of DB instance lab-db from db.t3.micro to db.t3.small, now"
+        );
+    }
+
+    #[test]
+    fn serializes_with_the_act_name_as_kind() {
+        let a = asg(ActionKind::SetCapacity {
+            desired: Some(3),
+            min: None,
+            max: None,
+            current: None,
+        });
+        let json = serde_json::to_value(&a).expect("json");
+        assert_eq!(json["kind"]["kind"], "asg-set-capacity");
+        assert_eq!(json["kind"]["desired"], 3);
+        assert_eq!(a.kind.name(), "asg-set-capacity");
+        let back: Action = serde_json::from_value(json).expect("read back");
+        assert_eq!(back, a);
+    }
+
+    fn subnet(id: &str, az: &str) -> Subnet {
+        Subnet {
+            id: id.into(),
+            vpc_id: "vpc-1".into(),
+            availability_zone: az.into(),
+            cidr_block: "10.0.0.0/24".into(),
+            map_public_ip_on_launch: false,
+            available_ip_address_count: 250,
+            default_for_az: false,
+            state: "available".into(),
+            tags: Tags::new(),
+        }
+    }
+
+    fn drill_region() -> RegionTopology {
+        let member = |id: &str, az: &str| AsgInstance {
+            instance_id: id.into(),
+            availability_zone: az.into(),
+            lifecycle_state: "InService".into(),
+            health_status: "Healthy".into(),
+            launch_template: None,
+            protected_from_scale_in: false,
+        };
+        RegionTopology {
+            region: "ap-northeast-2".into(),
+            subnets: vec![
+                subnet("subnet-a", "ap-northeast-2a"),
+                subnet("subnet-b", "ap-northeast-2b"),
+            ],
+            auto_scaling_groups: vec![AutoScalingGroup {
+                name: "lab-asg".into(),
+                arn: None,
+                min_size: 2,
+                max_size: 6,
+                desired_capacity: 2,
+                availability_zones: vec!["ap-northeast-2a".into(), "ap-northeast-2b".into()],
+                subnet_ids: vec!["subnet-a".into(), "subnet-b".into()],
+                health_check_type: "ELB".into(),
+                health_check_grace_period: None,
+                launch_template: None,
+                launch_configuration: None,
+                instance_type_overrides: vec![],
+                target_group_arns: vec![TG.into()],
+                load_balancer_names: vec![],
+                instances: vec![
+                    member("i-a1", "ap-northeast-2a"),
+                    member("i-b1", "ap-northeast-2b"),
+                ],
+                suspended_processes: vec![],
+                policies: vec![],
+                status: None,
+                created_at: None,
+                tags: Tags::new(),
+            }],
+            ..RegionTopology::default()
+        }
+    }
+
+    #[test]
+    fn az_drill_removes_the_subnet_and_deregisters_that_azs_instances_then_restores() {
+        let mut region = drill_region();
+        let remove =
+            Action::remove_availability_zone(&region, "lab-asg", "ap-northeast-2a").expect("ok");
+        let calls = remove.api_calls();
+        assert_eq!(calls[0].operation, "UpdateAutoScalingGroup");
+        assert_eq!(calls[0].get("VPCZoneIdentifier"), Some("subnet-b"));
+        assert_eq!(calls[1].operation, "DeregisterTargets");
+        assert_eq!(calls[1].get("Targets.member.1.Id"), Some("i-a1"));
+        assert_eq!(calls[1].get("Targets.member.2.Id"), None);
+        assert_eq!(remove.risk(), Risk::Disruptive);
+
+        // After the drill the group only has subnet-b; restore finds subnet-a again.
+        region.auto_scaling_groups[0].subnet_ids = vec!["subnet-b".into()];
+        let restore = Action::restore_availability_zone(&region, "lab-asg", "ap-northeast-2a", &[])
+            .expect("ok");
+        let calls = restore.api_calls();
+        assert_eq!(calls[0].get("VPCZoneIdentifier"), Some("subnet-b,subnet-a"));
+        assert_eq!(calls[1].operation, "RegisterTargets");
+        assert_eq!(calls[1].get("Targets.member.1.Id"), Some("i-a1"));
+    }
+
+    #[test]
+    fn az_drill_refuses_an_az_the_group_does_not_use_or_its_last_one() {
+        let mut region = drill_region();
+        let err = Action::remove_availability_zone(&region, "lab-asg", "ap-northeast-2c")
+            .expect_err("not used");
+        assert!(err.to_string().contains("does not launch into"), "{err}");
+        region.auto_scaling_groups[0].subnet_ids = vec!["subnet-a".into()];
+        let err = Action::remove_availability_zone(&region, "lab-asg", "ap-northeast-2a")
+            .expect_err("last AZ");
+        assert!(err.to_string().contains("only AZ"), "{err}");
+        let err = Action::remove_availability_zone(&region, "nope", "ap-northeast-2a")
+            .expect_err("missing");
+        assert!(matches!(err, ActionError::NotFound { .. }));
+    }
+
+    #[test]
+    fn the_menu_lists_only_what_applies() {
+        let region = drill_region();
+        let names: Vec<&str> = applicable(
+            &region,
+            &ResourceRef::new(ResourceKind::AutoScalingGroup, "lab-asg"),
+        )
+        .iter()
+        .map(|t| t.name)
+        .collect();
+        assert!(names.contains(&"asg-set-capacity"));
+        assert!(names.contains(&"az-remove"));
+        assert!(!names.contains(&"rds-reboot"));
+        // An instance unknown to the topology offers nothing that needs its state.
+        assert!(applicable(&region, &ResourceRef::new(ResourceKind::Instance, "i-x")).is_empty());
+    }
+}

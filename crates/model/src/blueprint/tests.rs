@@ -1,0 +1,251 @@
+use super::*;
+
+const LAB: &str = include_str!("../../../../assets/blueprints/lab.toml");
+const SMALL: &str = include_str!("../../../../assets/blueprints/small.toml");
+const SCHEMA: &str = include_str!("../../../../assets/blueprints/blueprint.schema.json");
+
+fn any_file(_: &str) -> bool {
+    true
+}
+
+fn errors(text: &str) -> Vec<String> {
+    match parse(text, "t.toml", &any_file) {
+        Ok(_) => Vec::new(),
+        Err(errors) => errors.errors().iter().map(ToString::to_string).collect(),
+    }
+}
+
+/// The lab with one line replaced.
+fn lab_with(from: &str, to: &str) -> String {
+    assert!(LAB.contains(from), "lab.toml has {from:?}");
+    LAB.replacen(from, to, 1)
+}
+
+fn one_error(text: &str) -> String {
+    let errors = errors(text);
+    assert_eq!(errors.len(), 1, "{errors:#?}");
+    errors.into_iter().next().unwrap_or_default()
+}
+
+#[test]
+fn the_lab_blueprint_is_the_classic_lab() {
+    let lab = parse(LAB, "lab.toml", &|path| path == "lab-user-data.sh").expect("lab.toml");
+    assert_eq!(lab.name(), "lab");
+    assert_eq!(lab.region(), "ap-northeast-2");
+    assert_eq!(lab.network.azs.len(), 2);
+    assert_eq!(lab.network.nat, NatMode::PerAz);
+    assert_eq!(lab.network.private_subnets[1].to_string(), "10.0.144.0/20");
+    assert!(lab.security.ssh_from.is_empty());
+    assert_eq!(lab.security.db_port, 3306);
+    assert_eq!(lab.iam.instance_profile, "SSMInstanceProfile");
+    assert_eq!(lab.iam.instance_policy_arns, vec![SSM_MANAGED_POLICY_ARN]);
+    assert!(matches!(lab.compute.ami, AmiSource::SsmParameter(ref p) if p.contains("al2023")));
+    let hc = &lab.load_balancer.health_check;
+    assert_eq!((hc.interval, hc.timeout, hc.healthy_threshold), (15, 5, 3));
+    assert_eq!((hc.unhealthy_threshold, hc.matcher.as_str()), (2, "200"));
+    let asg = &lab.auto_scaling;
+    assert_eq!((asg.min, asg.desired, asg.max), (2, 2, 4));
+    assert_eq!(asg.cpu_target, Some(50.0));
+    assert_eq!(lab.database.read_replicas, vec!["lab-db-replica-1"]);
+    assert!(lab.database.multi_az && lab.database.manage_master_user_password);
+    assert!(!lab.database.deletion_protection);
+}
+
+#[test]
+fn the_small_blueprint_takes_the_defaults() {
+    let small = parse(SMALL, "small.toml", &|_| false).expect("small.toml");
+    assert_eq!(small.security.db_port, 5432);
+    assert_eq!(small.security.app_port, 80);
+    assert_eq!(small.iam.instance_role, "small-instance-role");
+    assert!(small.compute.imdsv2_required);
+    assert_eq!(small.auto_scaling.health_check_type, AsgHealthCheck::Elb);
+    assert_eq!(small.database.backup_retention_days, 7);
+    assert!(small.database.read_replicas.is_empty());
+    assert!(small.dr.is_none());
+}
+
+#[test]
+fn errors_name_file_line_column_and_what_is_valid() {
+    let error = one_error(&lab_with(
+        "instance_type = \"t3.micro\"",
+        "instnce_type = \"t3.micro\"",
+    ));
+    assert!(
+        error.contains("unknown key `instnce_type` in [compute]; did you mean `instance_type`?"),
+        "{error}"
+    );
+    let line = LAB
+        .lines()
+        .position(|l| l.starts_with("instance_type"))
+        .map(|i| i + 1);
+    assert!(
+        error.starts_with(&format!("t.toml:{}:1:", line.unwrap_or(0))),
+        "{error}"
+    );
+
+    let error = one_error(&lab_with(
+        "private_subnets = [\"10.0.128.0/20\", \"10.0.144.0/20\"]",
+        "private_subnets = [\"10.0.128.0/20\", \"10.1.144.0/20\"]",
+    ));
+    assert!(
+        error.contains(":37: subnet 10.1.144.0/20 is outside the VPC 10.0.0.0/16"),
+        "{error}"
+    );
+    assert!(
+        error.contains("expected a block inside 10.0.0.0/16"),
+        "{error}"
+    );
+}
+
+#[test]
+fn each_rule_is_enforced() {
+    let cases: &[(&str, &str, &str)] = &[
+        (
+            "region = \"ap-northeast-2\"",
+            "region = \"ap-northeast-9\"",
+            "did you mean",
+        ),
+        (
+            "nat = \"per-az\"",
+            "nat = \"per_az\"",
+            "did you mean \"per-az\"?",
+        ),
+        (
+            "azs = [\"ap-northeast-2a\", \"ap-northeast-2b\"]",
+            "azs = [\"ap-northeast-2a\", \"us-east-1b\"]",
+            "not in the stack's Region",
+        ),
+        (
+            "public_subnets = [\"10.0.0.0/20\", \"10.0.16.0/20\"]",
+            "public_subnets = [\"10.0.0.0/20\", \"10.0.8.0/24\"]",
+            "overlaps 10.0.0.0/20",
+        ),
+        (
+            "public_subnets = [\"10.0.0.0/20\", \"10.0.16.0/20\"]",
+            "public_subnets = [\"10.0.0.0/20\"]",
+            "1 public_subnets for 2 Availability Zones",
+        ),
+        (
+            "vpc_cidr = \"10.0.0.0/16\"",
+            "vpc_cidr = \"10.0.0.1/16\"",
+            "did you mean \"10.0.0.0/16\"?",
+        ),
+        (
+            "timeout = 5",
+            "timeout = 15",
+            "not shorter than the interval",
+        ),
+        (
+            "healthy_threshold = 3",
+            "healthy_threshold = 11",
+            "from 2 to 10",
+        ),
+        ("matcher = \"200\"", "matcher = \"600\"", "within 200–499"),
+        ("desired = 2", "desired = 5", "desired 5 is above max 4"),
+        ("min = 2", "min = 3", "min 3 is above desired 2"),
+        (
+            "backup_retention_days = 7",
+            "backup_retention_days = 0",
+            "source with automated backups",
+        ),
+        (
+            "ssh_from = []",
+            "ssh_from = [\"0.0.0.0/0\"]",
+            "allow_ssh_from_anywhere = true",
+        ),
+        (
+            "manage_master_user_password = true",
+            "master_password = \"hunter2\"",
+            "Secrets Manager",
+        ),
+        (
+            "class = \"db.t3.micro\"",
+            "class = \"t3.micro\"",
+            "\"db.\" and an instance type",
+        ),
+        ("name = \"lab\"", "name = \"Lab_1\"", "lowercase letters"),
+        (
+            "min = 2",
+            "min = \"2\"",
+            "must be an integer, found a string",
+        ),
+    ];
+    for (from, to, wanted) in cases {
+        let error = one_error(&lab_with(from, to));
+        assert!(error.contains(wanted), "{to}: {error}");
+    }
+    assert!(errors(&lab_with("nat = \"per-az\"", "nat = \"single\"")).is_empty());
+    let anywhere = lab_with(
+        "ssh_from = []",
+        "ssh_from = [\"0.0.0.0/0\"]\nallow_ssh_from_anywhere = true",
+    );
+    assert!(errors(&anywhere).is_empty());
+}
+
+#[test]
+fn a_missing_user_data_file_and_section_are_reported() {
+    let errors = parse(LAB, "lab.toml", &|_| false).expect_err("no user data");
+    assert_eq!(errors.errors().len(), 1);
+    assert!(
+        errors
+            .to_string()
+            .contains("user-data file \"lab-user-data.sh\" does not exist")
+    );
+    let start = LAB.find("[database]").unwrap_or(LAB.len());
+    let error = one_error(&LAB[..start]);
+    assert!(
+        error.starts_with("t.toml:1:1: missing section [database]"),
+        "{error}"
+    );
+}
+
+#[test]
+fn all_problems_come_back_sorted_by_position() {
+    let text = lab_with("max = 4", "max = 1").replacen("interval = 15", "interval = 1", 1);
+    let errors = errors(&text);
+    assert_eq!(errors.len(), 2, "{errors:#?}");
+    assert!(
+        errors[0].contains("`interval` = 1 is out of range"),
+        "{errors:#?}"
+    );
+    assert!(
+        errors[1].contains("desired 2 is above max 1"),
+        "{errors:#?}"
+    );
+}
+
+#[test]
+fn invalid_toml_names_its_position() {
+    let error = one_error("[stack]\nname = lab\n");
+    assert!(error.starts_with("t.toml:2:8: not valid TOML"), "{error}");
+}
+
+#[test]
+fn the_json_schema_lists_the_same_keys_as_the_parser() {
+    let schema: serde_json::Value = serde_json::from_str(SCHEMA).expect("schema JSON");
+    for section in SECTIONS {
+        let mut node = &schema;
+        for part in section.path.split('.').filter(|p| !p.is_empty()) {
+            node = &node["properties"][part];
+        }
+        let properties = node["properties"].as_object().expect(section.path);
+        let mut in_schema: Vec<&str> = properties.keys().map(String::as_str).collect();
+        let mut in_parser: Vec<&str> = section.keys.iter().map(|k| k.name).collect();
+        in_schema.sort_unstable();
+        in_parser.sort_unstable();
+        assert_eq!(in_schema, in_parser, "[{}]", section.path);
+        let required: Vec<&str> = node["required"]
+            .as_array()
+            .map(|r| r.iter().filter_map(|v| v.as_str()).collect())
+            .unwrap_or_default();
+        for key in section.keys {
+            assert_eq!(
+                required.contains(&key.name),
+                key.required,
+                "{}.{}",
+                section.path,
+                key.name
+            );
+        }
+    }
+}

@@ -1,0 +1,954 @@
+//! `haven act`: one action on the stack, headless. It prints what it will do and the exact API
+//! call(s), stops there with `--dry-run`, asks for `--yes` before anything destructive, refuses
+//! everything mutating with `--read-only`, follows the action to completion with progress on
+//! stderr, and appends one JSON line per run to the action log.
+
+use std::io::Write;
+use std::path::Path;
+use std::time::Duration;
+
+use clap::{Args, Subcommand, ValueEnum};
+use haven_aws::{
+    AwsContext, AwsError, CallerIdentity, ConnectOptions, DiscoverOptions, ExecuteOptions,
+};
+use haven_model::RegionTopology;
+use haven_model::action::{
+    Action, ActionKind, HealthCheckChange, Outcome, Progress, ResourceKind, ResourceRef, Risk,
+    WeightedForward,
+};
+use serde_json::{Value, json};
+
+use crate::cli::{Fatal, Global, connect, usage};
+use crate::config::Config;
+
+/// How the result is printed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ActOutput {
+    /// Sentences for people.
+    Text,
+    /// One JSON document on stdout (the preview and progress go to stderr).
+    Json,
+}
+
+/// Flags of `haven act`.
+#[derive(Debug, Clone, Args)]
+#[command(
+    after_help = "Every action prints what it will do and the exact API call(s) first.\n\
+                  Exit status: 0 done; 1 the action failed (AWS error code and message shown, \
+                  and logged); 2 bad input, a destructive action without --yes, or --read-only."
+)]
+pub struct ActArgs {
+    /// The action and its target.
+    #[command(subcommand)]
+    pub action: ActCommand,
+    /// Print the sentence and the exact API call(s); send nothing.
+    #[arg(long, global = true)]
+    pub dry_run: bool,
+    /// Confirm a destructive action (terminate, promote).
+    #[arg(long, short = 'y', global = true)]
+    pub yes: bool,
+    /// Output format.
+    #[arg(long, short, value_enum, default_value_t = ActOutput::Text, global = true)]
+    pub output: ActOutput,
+    /// Stop following the action after this many seconds (it may still finish in AWS).
+    #[arg(long, default_value_t = 3600, global = true, value_name = "SECONDS")]
+    pub wait_timeout: u64,
+}
+
+/// The actions, named `<resource>-<verb>`.
+#[derive(Debug, Clone, Subcommand)]
+pub enum ActCommand {
+    /// Stop an instance.
+    InstanceStop {
+        /// Instance id (i-…).
+        instance: String,
+    },
+    /// Start a stopped instance.
+    InstanceStart {
+        /// Instance id (i-…).
+        instance: String,
+    },
+    /// Reboot an instance.
+    InstanceReboot {
+        /// Instance id (i-…).
+        instance: String,
+    },
+    /// Terminate an instance (destructive: needs --yes).
+    InstanceTerminate {
+        /// Instance id (i-…).
+        instance: String,
+    },
+    /// Create an AMI from an instance.
+    InstanceCreateImage {
+        /// Instance id (i-…).
+        instance: String,
+        /// AMI name.
+        #[arg(long)]
+        name: String,
+        /// Do not reboot the instance first.
+        #[arg(long)]
+        no_reboot: bool,
+    },
+    /// Create a snapshot of an EBS volume.
+    VolumeSnapshot {
+        /// Volume id (vol-…).
+        volume: String,
+        /// Snapshot description.
+        #[arg(long)]
+        description: Option<String>,
+    },
+    /// Set an Auto Scaling group's desired, minimum and/or maximum size.
+    AsgSetCapacity {
+        /// Group name.
+        group: String,
+        /// Desired capacity.
+        #[arg(long)]
+        desired: Option<i32>,
+        /// Minimum size.
+        #[arg(long)]
+        min: Option<i32>,
+        /// Maximum size.
+        #[arg(long)]
+        max: Option<i32>,
+    },
+    /// Suspend scaling processes (all unless --process is given).
+    AsgSuspend {
+        /// Group name.
+        group: String,
+        /// A process, e.g. Launch, Terminate, AZRebalance (repeatable).
+        #[arg(long = "process")]
+        processes: Vec<String>,
+    },
+    /// Resume scaling processes (all unless --process is given).
+    AsgResume {
+        /// Group name.
+        group: String,
+        /// A process (repeatable).
+        #[arg(long = "process")]
+        processes: Vec<String>,
+    },
+    /// Terminate a group member; it is replaced unless --decrement (destructive: needs --yes).
+    AsgTerminateInstance {
+        /// Instance id (i-…).
+        instance: String,
+        /// Lower the desired capacity instead of replacing the instance.
+        #[arg(long)]
+        decrement: bool,
+    },
+    /// Start an instance refresh (rolling replacement of the group's instances).
+    AsgStartRefresh {
+        /// Group name.
+        group: String,
+        /// Percentage of capacity kept healthy.
+        #[arg(long)]
+        min_healthy: Option<i32>,
+        /// Seconds before a new instance counts as in service.
+        #[arg(long)]
+        warmup: Option<i32>,
+    },
+    /// Cancel the running instance refresh.
+    AsgCancelRefresh {
+        /// Group name.
+        group: String,
+    },
+    /// AZ drill: take an AZ out of a group and deregister its instances from the load balancer.
+    AzRemove {
+        /// Group name.
+        group: String,
+        /// The AZ, e.g. ap-northeast-2a.
+        #[arg(long)]
+        az: String,
+    },
+    /// End an AZ drill: put the AZ back and register its instances again.
+    AzRestore {
+        /// Group name.
+        group: String,
+        /// The AZ, e.g. ap-northeast-2a.
+        #[arg(long)]
+        az: String,
+        /// The subnet(s) to add back (found from the group's VPC when omitted; repeatable).
+        #[arg(long = "subnet")]
+        subnets: Vec<String>,
+    },
+    /// Register instances with a target group.
+    TgRegister {
+        /// Target group ARN or name.
+        target_group: String,
+        /// Instance ids.
+        #[arg(required = true)]
+        instances: Vec<String>,
+        /// Port (the group's port when omitted).
+        #[arg(long)]
+        port: Option<i32>,
+    },
+    /// Deregister instances from a target group.
+    TgDeregister {
+        /// Target group ARN or name.
+        target_group: String,
+        /// Instance ids.
+        #[arg(required = true)]
+        instances: Vec<String>,
+    },
+    /// Change a target group's health-check settings.
+    TgHealthCheck {
+        /// Target group ARN or name.
+        target_group: String,
+        /// Path, e.g. /health.
+        #[arg(long)]
+        path: Option<String>,
+        /// Seconds between checks.
+        #[arg(long)]
+        interval: Option<i32>,
+        /// Seconds before a check fails.
+        #[arg(long)]
+        timeout: Option<i32>,
+        /// Successes before healthy.
+        #[arg(long)]
+        healthy_threshold: Option<i32>,
+        /// Failures before unhealthy.
+        #[arg(long)]
+        unhealthy_threshold: Option<i32>,
+        /// Expected HTTP codes, e.g. 200 or 200-299.
+        #[arg(long)]
+        matcher: Option<String>,
+    },
+    /// Blue/green: forward a listener to weighted target groups, e.g. --weight blue=90
+    /// --weight green=10.
+    ListenerWeights {
+        /// Listener ARN.
+        listener: String,
+        /// TARGET_GROUP=WEIGHT (ARN or name; weight 0–999; repeatable).
+        #[arg(long = "weight", value_name = "TG=WEIGHT", required = true)]
+        weights: Vec<String>,
+    },
+    /// Create a launch template version copied from another, with changes.
+    LtNewVersion {
+        /// Launch template id (lt-…) or name.
+        template: String,
+        /// The version to copy: a number, $Default or $Latest.
+        #[arg(long, default_value = "$Default")]
+        source_version: String,
+        /// New AMI.
+        #[arg(long)]
+        image_id: Option<String>,
+        /// New instance type.
+        #[arg(long)]
+        instance_type: Option<String>,
+        /// Version description.
+        #[arg(long)]
+        description: Option<String>,
+        /// Make the new version the default.
+        #[arg(long)]
+        set_default: bool,
+    },
+    /// Make a launch template version the default.
+    LtSetDefault {
+        /// Launch template id (lt-…) or name.
+        template: String,
+        /// Version number.
+        #[arg(long)]
+        version: i64,
+    },
+    /// Reboot a DB instance, optionally failing over to its Multi-AZ standby.
+    RdsReboot {
+        /// DB instance identifier.
+        db: String,
+        /// Fail over to the standby.
+        #[arg(long)]
+        failover: bool,
+    },
+    /// Fail an Aurora cluster over to a reader.
+    RdsClusterFailover {
+        /// DB cluster identifier.
+        cluster: String,
+        /// The reader to promote (RDS chooses when omitted).
+        #[arg(long)]
+        to: Option<String>,
+    },
+    /// Promote a read replica to a standalone instance (destructive: needs --yes).
+    RdsPromote {
+        /// Replica identifier.
+        db: String,
+    },
+    /// Create a same-Region read replica.
+    RdsCreateReplica {
+        /// Source DB instance identifier.
+        db: String,
+        /// The new replica's identifier.
+        #[arg(long)]
+        replica_id: String,
+        /// Its AZ.
+        #[arg(long)]
+        az: Option<String>,
+        /// Its class (the source's when omitted).
+        #[arg(long)]
+        class: Option<String>,
+    },
+    /// Create a manual DB snapshot.
+    RdsSnapshot {
+        /// DB instance identifier.
+        db: String,
+        /// The snapshot's identifier.
+        #[arg(long)]
+        snapshot_id: String,
+    },
+    /// Change a DB instance's class (now, or in the next maintenance window).
+    RdsModifyClass {
+        /// DB instance identifier.
+        db: String,
+        /// New class, e.g. db.t3.small.
+        #[arg(long)]
+        class: String,
+        /// Wait for the next maintenance window instead of applying now.
+        #[arg(long)]
+        next_window: bool,
+    },
+}
+
+impl ActCommand {
+    /// Target groups given by name (not ARN) and AZ drills need the Region's topology.
+    fn needs_topology(&self) -> bool {
+        match self {
+            Self::AzRemove { .. } | Self::AzRestore { .. } => true,
+            Self::TgRegister { target_group, .. }
+            | Self::TgDeregister { target_group, .. }
+            | Self::TgHealthCheck { target_group, .. } => !is_arn(target_group),
+            Self::ListenerWeights { weights, .. } => weights
+                .iter()
+                .any(|w| !w.split('=').next().is_some_and(is_arn)),
+            _ => false,
+        }
+    }
+}
+
+fn is_arn(text: &str) -> bool {
+    text.starts_with("arn:")
+}
+
+/// The part of an ARN after `marker`, up to the next `/`: a target group's or load balancer's
+/// name.
+fn name_in_arn(arn: &str, marker: &str) -> Option<String> {
+    let rest = &arn[arn.find(marker)? + marker.len()..];
+    rest.split('/').next().map(str::to_string)
+}
+
+fn target_group(arg: &str, region: Option<&RegionTopology>) -> Result<ResourceRef, Fatal> {
+    if is_arn(arg) {
+        let reference = ResourceRef::new(ResourceKind::TargetGroup, arg);
+        return Ok(match name_in_arn(arg, ":targetgroup/") {
+            Some(name) => reference.named(name),
+            None => reference,
+        });
+    }
+    let region = region.ok_or_else(|| usage(format!("target group {arg}: give its ARN")))?;
+    region
+        .target_groups
+        .iter()
+        .find(|tg| tg.name == arg)
+        .map(|tg| ResourceRef::new(ResourceKind::TargetGroup, &tg.arn).named(&tg.name))
+        .ok_or_else(|| {
+            usage(format!(
+                "no target group named {arg:?} in {}; give its name or ARN",
+                region.region
+            ))
+        })
+}
+
+/// Builds the action; `region` is the Region's topology when [`ActCommand::needs_topology`].
+fn build(
+    command: &ActCommand,
+    region_code: &str,
+    region: Option<&RegionTopology>,
+) -> Result<Action, Fatal> {
+    use ActCommand as C;
+    let on =
+        |kind, id: &str, action| Ok(Action::new(region_code, ResourceRef::new(kind, id), action));
+    let instance = ResourceKind::Instance;
+    let group = ResourceKind::AutoScalingGroup;
+    let db = ResourceKind::DbInstance;
+    let template = ResourceKind::LaunchTemplate;
+    let lookup = |what: &str| {
+        region.ok_or_else(|| Fatal {
+            message: format!("{what} needs the Region's topology"),
+            code: 1,
+        })
+    };
+    let model = |e: haven_model::action::ActionError| usage(e.to_string());
+    match command {
+        C::InstanceStop { instance: id } => on(instance, id, ActionKind::StopInstance),
+        C::InstanceStart { instance: id } => on(instance, id, ActionKind::StartInstance),
+        C::InstanceReboot { instance: id } => on(instance, id, ActionKind::RebootInstance),
+        C::InstanceTerminate { instance: id } => on(instance, id, ActionKind::TerminateInstance),
+        C::InstanceCreateImage {
+            instance: id,
+            name,
+            no_reboot,
+        } => on(
+            instance,
+            id,
+            ActionKind::CreateImage {
+                name: name.clone(),
+                no_reboot: *no_reboot,
+            },
+        ),
+        C::VolumeSnapshot {
+            volume,
+            description,
+        } => on(
+            ResourceKind::Volume,
+            volume,
+            ActionKind::CreateSnapshot {
+                description: description.clone(),
+            },
+        ),
+        C::AsgSetCapacity {
+            group: name,
+            desired,
+            min,
+            max,
+        } => {
+            if desired.is_none() && min.is_none() && max.is_none() {
+                return Err(usage(
+                    "asg-set-capacity needs at least one of --desired, --min, --max".into(),
+                ));
+            }
+            on(
+                group,
+                name,
+                ActionKind::SetCapacity {
+                    desired: *desired,
+                    min: *min,
+                    max: *max,
+                    current: None,
+                },
+            )
+        }
+        C::AsgSuspend {
+            group: name,
+            processes,
+        } => on(
+            group,
+            name,
+            ActionKind::SuspendProcesses {
+                processes: processes.clone(),
+            },
+        ),
+        C::AsgResume {
+            group: name,
+            processes,
+        } => on(
+            group,
+            name,
+            ActionKind::ResumeProcesses {
+                processes: processes.clone(),
+            },
+        ),
+        C::AsgTerminateInstance {
+            instance: id,
+            decrement,
+        } => on(
+            instance,
+            id,
+            ActionKind::TerminateAsgInstance {
+                decrement: *decrement,
+                group: None,
+            },
+        ),
+        C::AsgStartRefresh {
+            group: name,
+            min_healthy,
+            warmup,
+        } => on(
+            group,
+            name,
+            ActionKind::StartInstanceRefresh {
+                min_healthy_percentage: *min_healthy,
+                instance_warmup_seconds: *warmup,
+            },
+        ),
+        C::AsgCancelRefresh { group: name } => on(group, name, ActionKind::CancelInstanceRefresh),
+        C::AzRemove { group: name, az } => {
+            Action::remove_availability_zone(lookup("az-remove")?, name, az).map_err(model)
+        }
+        C::AzRestore {
+            group: name,
+            az,
+            subnets,
+        } => Action::restore_availability_zone(lookup("az-restore")?, name, az, subnets)
+            .map_err(model),
+        C::TgRegister {
+            target_group: tg,
+            instances,
+            port,
+        } => Ok(Action::new(
+            region_code,
+            target_group(tg, region)?,
+            ActionKind::RegisterTargets {
+                instance_ids: instances.clone(),
+                port: *port,
+            },
+        )),
+        C::TgDeregister {
+            target_group: tg,
+            instances,
+        } => Ok(Action::new(
+            region_code,
+            target_group(tg, region)?,
+            ActionKind::DeregisterTargets {
+                instance_ids: instances.clone(),
+            },
+        )),
+        C::TgHealthCheck {
+            target_group: tg,
+            path,
+            interval,
+            timeout,
+            healthy_threshold,
+            unhealthy_threshold,
+            matcher,
+        } => {
+            let change = HealthCheckChange {
+                path: path.clone(),
+                interval_seconds: *interval,
+                timeout_seconds: *timeout,
+                healthy_threshold: *healthy_threshold,
+                unhealthy_threshold: *unhealthy_threshold,
+                matcher: matcher.clone(),
+            };
+            if change.is_empty() {
+                return Err(usage(
+                    "tg-health-check needs at least one setting to change, e.g. --path /health"
+                        .into(),
+                ));
+            }
+            Ok(Action::new(
+                region_code,
+                target_group(tg, region)?,
+                ActionKind::ModifyHealthCheck { change },
+            ))
+        }
+        C::ListenerWeights { listener, weights } => {
+            let mut target_groups = Vec::new();
+            for text in weights {
+                let Some((tg, weight)) = text.rsplit_once('=') else {
+                    return Err(usage(format!(
+                        "--weight {text:?}: expected TARGET_GROUP=WEIGHT, e.g. blue=90"
+                    )));
+                };
+                let weight: i32 = weight
+                    .parse()
+                    .ok()
+                    .filter(|w| (0..=999).contains(w))
+                    .ok_or_else(|| usage(format!("--weight {text:?}: the weight must be 0–999")))?;
+                let reference = target_group(tg, region)?;
+                target_groups.push(WeightedForward {
+                    target_group_arn: reference.id,
+                    name: reference.name,
+                    weight,
+                });
+            }
+            let mut reference = ResourceRef::new(ResourceKind::Listener, listener);
+            if let Some(lb) = name_in_arn(listener, ":listener/app/") {
+                reference = reference.named(format!("{lb} listener"));
+            }
+            Ok(Action::new(
+                region_code,
+                reference,
+                ActionKind::SetListenerWeights { target_groups },
+            ))
+        }
+        C::LtNewVersion {
+            template: id,
+            source_version,
+            image_id,
+            instance_type,
+            description,
+            set_default,
+        } => on(
+            template,
+            id,
+            ActionKind::CreateLaunchTemplateVersion {
+                source_version: source_version.clone(),
+                image_id: image_id.clone(),
+                instance_type: instance_type.clone(),
+                description: description.clone(),
+                set_default: *set_default,
+            },
+        ),
+        C::LtSetDefault {
+            template: id,
+            version,
+        } => on(
+            template,
+            id,
+            ActionKind::SetDefaultLaunchTemplateVersion { version: *version },
+        ),
+        C::RdsReboot { db: id, failover } => on(
+            db,
+            id,
+            ActionKind::RebootDbInstance {
+                force_failover: *failover,
+            },
+        ),
+        C::RdsClusterFailover { cluster, to } => on(
+            ResourceKind::DbCluster,
+            cluster,
+            ActionKind::FailoverDbCluster {
+                target_instance: to.clone(),
+            },
+        ),
+        C::RdsPromote { db: id } => on(db, id, ActionKind::PromoteReadReplica),
+        C::RdsCreateReplica {
+            db: id,
+            replica_id,
+            az,
+            class,
+        } => on(
+            db,
+            id,
+            ActionKind::CreateReadReplica {
+                replica_identifier: replica_id.clone(),
+                availability_zone: az.clone(),
+                instance_class: class.clone(),
+            },
+        ),
+        C::RdsSnapshot {
+            db: id,
+            snapshot_id,
+        } => on(
+            db,
+            id,
+            ActionKind::CreateDbSnapshot {
+                snapshot_identifier: snapshot_id.clone(),
+            },
+        ),
+        C::RdsModifyClass {
+            db: id,
+            class,
+            next_window,
+        } => on(
+            db,
+            id,
+            ActionKind::ModifyDbInstanceClass {
+                class: class.clone(),
+                apply_immediately: !next_window,
+                current: None,
+            },
+        ),
+    }
+}
+
+/// The Region the action runs in, without asking AWS: `--regions` (first), `--region`, the config
+/// file, then the SDK's own settings (AWS_REGION, the profile).
+async fn offline_region(global: &Global, config: &Config) -> Result<String, Fatal> {
+    let explicit = global
+        .regions
+        .first()
+        .or(global.region.as_ref())
+        .or(config.regions.first())
+        .cloned();
+    if let Some(region) = explicit {
+        return Ok(region);
+    }
+    let ctx = AwsContext::load(&ConnectOptions {
+        profile: global.profile.clone(),
+        region: None,
+        endpoint_url: global.endpoint_url.clone(),
+    })
+    .await;
+    ctx.default_region()
+        .ok_or_else(|| usage(AwsError::NoRegion.to_string()))
+}
+
+/// Discovers one Region (no IAM) to resolve names and AZ drills.
+async fn region_topology(
+    ctx: &AwsContext,
+    region: &str,
+    identity: &CallerIdentity,
+) -> Result<RegionTopology, Fatal> {
+    let options = DiscoverOptions {
+        include_iam: false,
+        identity: Some(identity.clone()),
+        ..DiscoverOptions::default()
+    };
+    let topology = haven_aws::discover(ctx, &[region.to_string()], &options).await;
+    if let Some(error) = topology.errors.first() {
+        return Err(Fatal {
+            message: format!(
+                "cannot read {region} to prepare the action: {}",
+                error.message
+            ),
+            code: 1,
+        });
+    }
+    topology.regions.into_iter().next().ok_or_else(|| Fatal {
+        message: format!("{region} was not discovered"),
+        code: 1,
+    })
+}
+
+fn preview_text(action: &Action) -> String {
+    let mut text = format!(
+        "{}\n  risk: {} · Region {}\n",
+        action.sentence(),
+        action.risk(),
+        action.region
+    );
+    for call in action.api_calls() {
+        text.push_str(&format!("  {call}\n"));
+    }
+    text
+}
+
+fn preview_json(action: &Action) -> Value {
+    json!({
+        "action": action,
+        "sentence": action.sentence(),
+        "risk": action.risk(),
+        "api_calls": action.api_calls(),
+    })
+}
+
+/// Runs `haven act`.
+pub async fn run(global: &Global, config: &Config, args: &ActArgs) -> Result<(), Fatal> {
+    let read_only = global.read_only || config.read_only;
+    // Building an AZ drill or resolving a name reads the Region; under --read-only a real run is
+    // refused before even that, so nothing at all is sent.
+    if read_only && !args.dry_run && args.action.needs_topology() {
+        return Err(refuse_read_only(None));
+    }
+    let mut connection = None;
+    let action = if args.action.needs_topology() {
+        let (ctx, regions, identity) = connect(global, config).await?;
+        let region = regions.first().cloned().unwrap_or_default();
+        let topology = region_topology(&ctx, &region, &identity).await?;
+        let action = build(&args.action, &region, Some(&topology))?;
+        connection = Some((ctx, identity));
+        action
+    } else {
+        let region = offline_region(global, config).await?;
+        build(&args.action, &region, None)?
+    };
+
+    match args.output {
+        ActOutput::Text => print!("{}", preview_text(&action)),
+        ActOutput::Json if args.dry_run => {
+            let mut document = preview_json(&action);
+            document["dry_run"] = json!(true);
+            println!("{document:#}");
+        }
+        ActOutput::Json => eprint!("{}", preview_text(&action)),
+    }
+    if args.dry_run {
+        return Ok(());
+    }
+    if read_only && action.is_mutating() {
+        return Err(refuse_read_only(Some(&action)));
+    }
+    if action.risk() == Risk::Destructive && !args.yes {
+        let confirm = action.confirmation_text().unwrap_or_default();
+        return Err(usage(format!(
+            "this action is destructive and cannot be undone: add --yes to run it (the \
+             dashboard asks you to type {confirm:?}). Nothing was sent."
+        )));
+    }
+
+    let (ctx, identity) = match connection {
+        Some(known) => known,
+        None => {
+            let (ctx, _, identity) = connect(global, config).await?;
+            (ctx, identity)
+        }
+    };
+    let options = ExecuteOptions {
+        read_only,
+        max_wait: Duration::from_secs(args.wait_timeout),
+        ..ExecuteOptions::default()
+    };
+    let progress = |p: Progress| {
+        let percent = p
+            .fraction
+            .map(|f| format!(" ({:.0}%)", f * 100.0))
+            .unwrap_or_default();
+        eprintln!("haven: {}: {}{percent}", p.step, p.message);
+    };
+    let result = haven_aws::execute(&ctx, &action, &options, &progress).await;
+
+    let log = config.paths.action_log_file();
+    let line = log_line(&action, &identity, ctx.endpoint_url(), &result);
+    if let Err(error) = append_line(&log, &line) {
+        eprintln!(
+            "haven: warning: cannot write the action log {}: {error}",
+            log.display()
+        );
+    }
+
+    match result {
+        Ok(outcome) => {
+            print_outcome(&action, &outcome, args.output);
+            Ok(())
+        }
+        Err(error) => {
+            let mut fatal = Fatal::from(error);
+            fatal.message = format!("action failed: {}", fatal.message);
+            Err(fatal)
+        }
+    }
+}
+
+fn refuse_read_only(action: Option<&Action>) -> Fatal {
+    let what = action
+        .map(|a| format!(" ({})", a.sentence()))
+        .unwrap_or_default();
+    usage(format!(
+        "read-only mode (--read-only or read_only in the config file): this action would change \
+         AWS{what}, so it was refused and nothing was sent. Preview it with --dry-run."
+    ))
+}
+
+fn print_outcome(action: &Action, outcome: &Outcome, output: ActOutput) {
+    match output {
+        ActOutput::Text => {
+            println!("done: {}", outcome.message);
+            if !outcome.resulting_ids.is_empty() {
+                println!("  created: {}", outcome.resulting_ids.join(", "));
+            }
+            if !outcome.request_ids.is_empty() {
+                println!("  request ids: {}", outcome.request_ids.join(", "));
+            }
+        }
+        ActOutput::Json => {
+            let mut document = preview_json(action);
+            document["outcome"] = json!(outcome);
+            println!("{document:#}");
+        }
+    }
+}
+
+/// One line of the action log. Actions carry ids and settings only, never secrets.
+fn log_line(
+    action: &Action,
+    identity: &CallerIdentity,
+    endpoint: Option<&str>,
+    result: &Result<Outcome, AwsError>,
+) -> Value {
+    let (result, request_ids) = match result {
+        Ok(outcome) => (
+            json!({
+                "status": "ok",
+                "message": outcome.message,
+                "resulting_ids": outcome.resulting_ids,
+            }),
+            outcome.request_ids.clone(),
+        ),
+        Err(error) => {
+            let request_id = match error {
+                AwsError::Service { request_id, .. } => request_id.clone(),
+                _ => None,
+            };
+            (
+                json!({
+                    "status": "error",
+                    "code": error.code(),
+                    "message": error.to_string(),
+                }),
+                request_id.into_iter().collect(),
+            )
+        }
+    };
+    json!({
+        "time": chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Millis, true),
+        "caller_arn": identity.arn,
+        "account": identity.account,
+        "endpoint": endpoint,
+        "region": action.region,
+        "action": action.kind.name(),
+        "target": action.target,
+        "parameters": action.kind,
+        "sentence": action.sentence(),
+        "risk": action.risk(),
+        "result": result,
+        "request_ids": request_ids,
+    })
+}
+
+fn append_line(path: &Path, line: &Value) -> std::io::Result<()> {
+    if let Some(dir) = path.parent() {
+        std::fs::create_dir_all(dir)?;
+    }
+    let mut file = std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(path)?;
+    // One write per line so that concurrent runs do not interleave within a line.
+    file.write_all(format!("{line}\n").as_bytes())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn built(command: ActCommand) -> Action {
+        build(&command, "ap-northeast-2", None).expect("builds")
+    }
+
+    #[test]
+    fn subcommands_build_the_matching_action_kind() {
+        let action = built(ActCommand::AsgSetCapacity {
+            group: "lab-asg".into(),
+            desired: Some(3),
+            min: None,
+            max: None,
+        });
+        assert_eq!(action.kind.name(), "asg-set-capacity");
+        assert_eq!(action.sentence(), "Set desired capacity of lab-asg to 3");
+        let tg =
+            "arn:aws:elasticloadbalancing:ap-northeast-2:123456789012:targetgroup/lab-web-tg/abc";
+        let action = built(ActCommand::TgDeregister {
+            target_group: tg.into(),
+            instances: vec!["i-1".into()],
+        });
+        assert_eq!(action.target.name.as_deref(), Some("lab-web-tg"));
+    }
+
+    #[test]
+    fn bad_parameters_are_usage_errors() {
+        let error = build(
+            &ActCommand::AsgSetCapacity {
+                group: "lab-asg".into(),
+                desired: None,
+                min: None,
+                max: None,
+            },
+            "ap-northeast-2",
+            None,
+        )
+        .expect_err("nothing to set");
+        assert_eq!(error.code, 2);
+        let error = build(
+            &ActCommand::ListenerWeights {
+                listener: "arn:l".into(),
+                weights: vec!["arn:tg=1000".into()],
+            },
+            "ap-northeast-2",
+            None,
+        )
+        .expect_err("weight too big");
+        assert!(error.message.contains("0–999"), "{}", error.message);
+    }
+
+    #[test]
+    fn names_need_the_topology_but_arns_do_not() {
+        let by_name = ActCommand::TgRegister {
+            target_group: "lab-web-tg".into(),
+            instances: vec!["i-1".into()],
+            port: None,
+        };
+        assert!(by_name.needs_topology());
+        let weights = ActCommand::ListenerWeights {
+            listener: "arn:l".into(),
+            weights: vec!["arn:a=90".into(), "arn:b=10".into()],
+        };
+        assert!(!weights.needs_topology());
+    }
+}

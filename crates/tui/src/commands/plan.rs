@@ -1,0 +1,106 @@
+//! `haven plan <blueprint>`: what `haven up` would create, change or delete. The blueprint is
+//! read and validated before any AWS configuration is loaded; afterwards only read calls are made.
+
+use std::path::{Path, PathBuf};
+
+use clap::ValueEnum;
+use haven_aws::DiscoverOptions;
+use haven_model::blueprint::{self, Blueprint};
+use haven_model::plan::{self, Op, Plan};
+
+use crate::cli::{Fatal, Global, connect, usage};
+use crate::config::Config;
+
+/// Arguments of `haven plan`.
+#[derive(Debug, clap::Args)]
+pub struct PlanArgs {
+    /// The blueprint file (TOML), e.g. assets/blueprints/lab.toml.
+    pub blueprint: PathBuf,
+    /// Output format.
+    #[arg(long, short, value_enum, default_value_t = PlanOutput::Table)]
+    pub output: PlanOutput,
+}
+
+/// How the plan is printed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum PlanOutput {
+    /// One line per step: op, resource, name, what changes.
+    Table,
+    /// The plan as JSON.
+    Json,
+}
+
+/// Reads and validates a blueprint file; user-data paths are resolved next to it. Every problem
+/// is a usage error (exit status 2), one line each.
+pub fn load_blueprint(path: &Path) -> Result<Blueprint, Fatal> {
+    let text = std::fs::read_to_string(path)
+        .map_err(|e| usage(format!("cannot read blueprint {}: {e}", path.display())))?;
+    let directory = path.parent().unwrap_or(Path::new(".")).to_path_buf();
+    let exists = move |relative: &str| directory.join(relative).is_file();
+    blueprint::parse(&text, &path.display().to_string(), &exists)
+        .map_err(|errors| usage(errors.to_string()))
+}
+
+/// Validates the blueprint, discovers its Region and IAM, and prints the plan. No mutating call.
+pub async fn run(global: &Global, config: &Config, args: &PlanArgs) -> Result<(), Fatal> {
+    let blueprint = load_blueprint(&args.blueprint)?;
+    let region = blueprint.region().to_string();
+    // The blueprint names the Region; the global flags still choose profile and endpoint.
+    let global = Global {
+        region: Some(region.clone()),
+        regions: Vec::new(),
+        ..global.clone()
+    };
+    let (ctx, _, identity) = connect(&global, config).await?;
+    let options = DiscoverOptions {
+        identity: Some(identity),
+        include_iam: true,
+        ..DiscoverOptions::default()
+    };
+    let topology = haven_aws::discover(&ctx, std::slice::from_ref(&region), &options).await;
+    if !topology.errors.is_empty() {
+        let parts: Vec<String> = topology
+            .errors
+            .iter()
+            .map(|e| format!("{} {}: {}", e.service, e.operation, e.message))
+            .collect();
+        return Err(Fatal {
+            message: format!(
+                "part of what exists could not be read, so the plan would be wrong: {}",
+                parts.join("; ")
+            ),
+            code: 1,
+        });
+    }
+    let plan = plan::plan(&blueprint, &topology);
+    match args.output {
+        PlanOutput::Json => println!(
+            "{}",
+            serde_json::to_string_pretty(&plan).unwrap_or_default()
+        ),
+        PlanOutput::Table => print!("{}", table(&plan, &region)),
+    }
+    Ok(())
+}
+
+/// The plan for people: a summary line, then one line per step.
+pub fn table(plan: &Plan, region: &str) -> String {
+    let mut out = format!(
+        "plan for stack {} in {region}: {} to create, {} to update, {} to delete, {} unchanged\n",
+        plan.stack,
+        plan.count(Op::Create),
+        plan.count(Op::Update),
+        plan.count(Op::Delete),
+        plan.count(Op::Unchanged),
+    );
+    let resources: Vec<String> = plan.steps.iter().map(|s| s.resource.to_string()).collect();
+    let width = resources.iter().map(String::len).max().unwrap_or(0);
+    for (step, resource) in plan.steps.iter().zip(&resources) {
+        out.push_str(&format!(
+            "{:<9}  {resource:<width$}  {}\n",
+            step.op.as_str(),
+            step.detail
+        ));
+    }
+    out
+}
