@@ -30,7 +30,12 @@ pub fn haven_bin() -> PathBuf {
 /// `haven` with static test credentials for `endpoint`, one attempt per call, no instance
 /// metadata lookups, and its config/cache/data directories in `home`.
 pub fn haven(endpoint: &str, home: &tempfile::TempDir) -> Command {
-    let mut cmd = isolated(home);
+    Command::from_std(haven_process(endpoint, home))
+}
+
+/// [`haven`] as a plain process, for tests that start it and stop it midway.
+pub fn haven_process(endpoint: &str, home: &tempfile::TempDir) -> StdCommand {
+    let mut cmd = isolated_process(home);
     cmd.env("AWS_ACCESS_KEY_ID", "test")
         .env("AWS_SECRET_ACCESS_KEY", "test")
         .env("AWS_ENDPOINT_URL", endpoint);
@@ -39,7 +44,11 @@ pub fn haven(endpoint: &str, home: &tempfile::TempDir) -> Command {
 
 /// `haven` with no credentials or AWS settings at all, its files in `home`.
 pub fn isolated(home: &tempfile::TempDir) -> Command {
-    let mut cmd = Command::new(haven_bin());
+    Command::from_std(isolated_process(home))
+}
+
+fn isolated_process(home: &tempfile::TempDir) -> StdCommand {
+    let mut cmd = StdCommand::new(haven_bin());
     cmd.env_clear()
         .env("PATH", std::env::var_os("PATH").unwrap_or_default())
         .env("HOME", home.path())
@@ -54,4 +63,11 @@ pub fn isolated(home: &tempfile::TempDir) -> Command {
         .env("HAVEN_CACHE_DIR", home.path().join("cache"))
         .env("HAVEN_DATA_DIR", home.path().join("data"));
     cmd
+}
+
+/// Whether an API action could change something: anything but `Describe*`, `List*` and `Get*`.
+pub fn is_mutating(action: &str) -> bool {
+    !["Describe", "List", "Get"]
+        .iter()
+        .any(|prefix| action.starts_with(prefix))
 }

@@ -5,18 +5,14 @@
 use haven_model::Topology;
 use haven_testkit::lab::{self, PRIMARY};
 use haven_testkit::{Faults, MotoServer, Proxy, RecordedRequest};
-use haven_tests::haven;
+use haven_tests::{haven, is_mutating};
 use serde_json::Value;
 
 /// Requests that could have changed something: anything but Describe*, List* and Get*.
 fn mutating(requests: &[RecordedRequest]) -> Vec<String> {
     requests
         .iter()
-        .filter(|r| {
-            !["Describe", "List", "Get"]
-                .iter()
-                .any(|prefix| r.action.starts_with(prefix))
-        })
+        .filter(|r| is_mutating(&r.action))
         .map(|r| format!("{} {}", r.service, r.action))
         .collect()
 }

@@ -72,22 +72,28 @@ fn at_least_25_invalid_blueprints_are_refused_with_their_position() {
 }
 
 #[test]
-fn an_invalid_blueprint_sends_no_request() {
+fn an_invalid_blueprint_sends_no_request_from_plan_up_or_down() {
     let proxy = Proxy::start("http://127.0.0.1:1", Faults::none()).expect("proxy");
     let home = tempfile::tempdir().expect("temp dir");
     for (path, position) in invalid_blueprints() {
-        let output = haven(&proxy.endpoint(), &home)
-            .arg("plan")
-            .arg(&path)
-            .output()
-            .expect("run haven");
-        check_refusal(&output, &path, &position);
-        assert!(
-            proxy.requests().is_empty(),
-            "{}: requests were sent: {:?}",
-            path.display(),
-            proxy.requests()
-        );
+        for command in ["plan", "up", "down"] {
+            let output = haven(&proxy.endpoint(), &home)
+                .args(
+                    [command, "--yes"]
+                        .iter()
+                        .take(if command == "plan" { 1 } else { 2 }),
+                )
+                .arg(&path)
+                .output()
+                .expect("run haven");
+            check_refusal(&output, &path, &position);
+            assert!(
+                proxy.requests().is_empty(),
+                "haven {command} {}: requests were sent: {:?}",
+                path.display(),
+                proxy.requests()
+            );
+        }
     }
 }
 

@@ -2,11 +2,13 @@
 //! discovers the stack into [`haven_model::Topology`], and keeps every SDK type inside.
 #![warn(missing_docs)]
 
+pub mod apply;
 pub mod context;
 pub mod discover;
 pub mod error;
 pub mod execute;
 
+pub use apply::{Applied, ApplyError, Desired, StepEvent, StepStatus, apply, destroy};
 pub use context::{AwsContext, CallerIdentity, ConnectOptions};
 pub use discover::{DiscoverOptions, discover};
 pub use error::AwsError;

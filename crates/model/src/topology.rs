@@ -104,6 +104,9 @@ pub struct RegionTopology {
     pub internet_gateways: Vec<InternetGateway>,
     /// NAT gateways (deleted ones left out).
     pub nat_gateways: Vec<NatGateway>,
+    /// Elastic IP addresses (VPC domain), associated or not.
+    #[serde(default)]
+    pub elastic_ips: Vec<ElasticIp>,
     /// Security groups with their rules.
     pub security_groups: Vec<SecurityGroup>,
     /// EC2 instances (terminated ones kept while AWS still lists them).
@@ -266,6 +269,23 @@ pub struct NatGateway {
     pub connectivity_type: String,
     /// Elastic IPs.
     pub public_ips: Vec<String>,
+    /// Tags.
+    pub tags: Tags,
+}
+
+/// An Elastic IP address.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ElasticIp {
+    /// `eipalloc-…`
+    pub allocation_id: String,
+    /// The public address.
+    pub public_ip: String,
+    /// `eipassoc-…` while it is associated.
+    pub association_id: Option<String>,
+    /// The instance it is associated with, if any.
+    pub instance_id: Option<String>,
+    /// The network interface it is associated with (a NAT gateway's, for one), if any.
+    pub network_interface_id: Option<String>,
     /// Tags.
     pub tags: Tags,
 }

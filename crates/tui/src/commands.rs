@@ -3,3 +3,4 @@
 pub mod act;
 pub mod check;
 pub mod plan;
+pub mod stack;

@@ -28,6 +28,10 @@ enum Command {
     Act(haven_tui::commands::act::ActArgs),
     /// Show what `haven up` would create, change or delete for a blueprint; no change is made.
     Plan(haven_tui::commands::plan::PlanArgs),
+    /// Build or update the stack a blueprint describes; safe to interrupt and run again.
+    Up(haven_tui::commands::stack::UpArgs),
+    /// Delete everything tagged with the stack, in dependency order, after confirmation.
+    Down(haven_tui::commands::stack::DownArgs),
     /// HA, DR and security findings, with an exit status by severity (for CI).
     Check(haven_tui::commands::check::CheckArgs),
     /// Discover the stack and print it: JSON for scripts, a table for people.
@@ -93,6 +97,10 @@ async fn run(cli: Cli) -> Result<(), Fatal> {
         }
         Some(Command::Plan(args)) => {
             haven_tui::commands::plan::run(&cli.global, &config, args).await
+        }
+        Some(Command::Up(args)) => haven_tui::commands::stack::up(&cli.global, &config, args).await,
+        Some(Command::Down(args)) => {
+            haven_tui::commands::stack::down(&cli.global, &config, args).await
         }
         Some(Command::Check(args)) => {
             haven_tui::commands::check::run(&cli.global, &config, args).await

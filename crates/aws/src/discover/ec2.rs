@@ -20,6 +20,7 @@ pub(super) struct Ec2Parts {
     pub route_tables: Result<Vec<model::RouteTable>>,
     pub internet_gateways: Result<Vec<model::InternetGateway>>,
     pub nat_gateways: Result<Vec<model::NatGateway>>,
+    pub elastic_ips: Result<Vec<model::ElasticIp>>,
     pub security_groups: Result<Vec<model::SecurityGroup>>,
     pub instances: Result<Vec<model::Instance>>,
     pub volumes: Result<Vec<model::Volume>>,
@@ -38,6 +39,7 @@ pub(super) async fn discover(scope: &Scope<'_>, account: Option<&str>) -> Ec2Par
         route_tables,
         internet_gateways,
         nat_gateways,
+        elastic_ips,
         security_groups,
         instances,
         volumes,
@@ -51,6 +53,7 @@ pub(super) async fn discover(scope: &Scope<'_>, account: Option<&str>) -> Ec2Par
         route_tables(c, scope),
         internet_gateways(c, scope),
         nat_gateways(c, scope),
+        elastic_ips(c, scope),
         security_groups(c, scope),
         instances(c, scope),
         volumes(c, scope),
@@ -65,6 +68,7 @@ pub(super) async fn discover(scope: &Scope<'_>, account: Option<&str>) -> Ec2Par
         route_tables,
         internet_gateways,
         nat_gateways,
+        elastic_ips,
         security_groups,
         instances,
         volumes,
@@ -285,6 +289,28 @@ async fn nat_gateways(c: &Client, s: &Scope<'_>) -> Result<Vec<model::NatGateway
                 .filter_map(|a| a.public_ip().map(str::to_string))
                 .collect(),
             tags: tags(n.tags()),
+        })
+        .collect())
+}
+
+/// DescribeAddresses has no pagination: one call returns every address of the Region.
+async fn elastic_ips(c: &Client, s: &Scope<'_>) -> Result<Vec<model::ElasticIp>> {
+    let output = c
+        .describe_addresses()
+        .send()
+        .await
+        .map_err(|e| s.err("DescribeAddresses", e))?;
+    Ok(output
+        .addresses()
+        .iter()
+        .filter(|a| a.domain() != Some(&sdk::DomainType::Standard))
+        .map(|a| model::ElasticIp {
+            allocation_id: opt(a.allocation_id()),
+            public_ip: opt(a.public_ip()),
+            association_id: a.association_id().map(str::to_string),
+            instance_id: a.instance_id().map(str::to_string),
+            network_interface_id: a.network_interface_id().map(str::to_string),
+            tags: tags(a.tags()),
         })
         .collect())
 }

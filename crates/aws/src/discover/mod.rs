@@ -172,6 +172,7 @@ async fn region(
     out.route_tables = keep(ec2.route_tables, &mut errors);
     out.internet_gateways = keep(ec2.internet_gateways, &mut errors);
     out.nat_gateways = keep(ec2.nat_gateways, &mut errors);
+    out.elastic_ips = keep(ec2.elastic_ips, &mut errors);
     out.security_groups = keep(ec2.security_groups, &mut errors);
     out.instances = keep(ec2.instances, &mut errors);
     out.volumes = keep(ec2.volumes, &mut errors);

@@ -4,7 +4,8 @@
 use std::path::{Path, PathBuf};
 
 use clap::ValueEnum;
-use haven_aws::DiscoverOptions;
+use haven_aws::{AwsContext, CallerIdentity, DiscoverOptions};
+use haven_model::Topology;
 use haven_model::blueprint::{self, Blueprint};
 use haven_model::plan::{self, Op, Plan};
 
@@ -41,23 +42,27 @@ pub fn load_blueprint(path: &Path) -> Result<Blueprint, Fatal> {
         .map_err(|errors| usage(errors.to_string()))
 }
 
-/// Validates the blueprint, discovers its Region and IAM, and prints the plan. No mutating call.
-pub async fn run(global: &Global, config: &Config, args: &PlanArgs) -> Result<(), Fatal> {
-    let blueprint = load_blueprint(&args.blueprint)?;
-    let region = blueprint.region().to_string();
-    // The blueprint names the Region; the global flags still choose profile and endpoint.
+/// Connects for a blueprint (its Region; the global flags still choose profile and endpoint)
+/// and discovers `regions` and IAM. A partial discovery is an error: a plan made from it would
+/// create what exists or delete what it could not see.
+pub async fn discover_for(
+    global: &Global,
+    config: &Config,
+    blueprint: &Blueprint,
+    regions: &[String],
+) -> Result<(AwsContext, CallerIdentity, Topology), Fatal> {
     let global = Global {
-        region: Some(region.clone()),
+        region: Some(blueprint.region().to_string()),
         regions: Vec::new(),
         ..global.clone()
     };
     let (ctx, _, identity) = connect(&global, config).await?;
     let options = DiscoverOptions {
-        identity: Some(identity),
+        identity: Some(identity.clone()),
         include_iam: true,
         ..DiscoverOptions::default()
     };
-    let topology = haven_aws::discover(&ctx, std::slice::from_ref(&region), &options).await;
+    let topology = haven_aws::discover(&ctx, regions, &options).await;
     if !topology.errors.is_empty() {
         let parts: Vec<String> = topology
             .errors
@@ -72,6 +77,15 @@ pub async fn run(global: &Global, config: &Config, args: &PlanArgs) -> Result<()
             code: 1,
         });
     }
+    Ok((ctx, identity, topology))
+}
+
+/// Validates the blueprint, discovers its Region and IAM, and prints the plan. No mutating call.
+pub async fn run(global: &Global, config: &Config, args: &PlanArgs) -> Result<(), Fatal> {
+    let blueprint = load_blueprint(&args.blueprint)?;
+    let region = blueprint.region().to_string();
+    let (_, _, topology) =
+        discover_for(global, config, &blueprint, std::slice::from_ref(&region)).await?;
     let plan = plan::plan(&blueprint, &topology);
     match args.output {
         PlanOutput::Json => println!(

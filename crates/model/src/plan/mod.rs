@@ -19,8 +19,7 @@ use std::fmt;
 
 use serde::Serialize;
 
-use crate::blueprint::{Blueprint, NatMode};
-use crate::relations::ASG_NAME_TAG;
+use crate::blueprint::Blueprint;
 #[cfg(test)]
 use crate::topology::name_tag;
 use crate::topology::{
@@ -32,6 +31,8 @@ use crate::topology::{
 pub const STACK_TAG: &str = "haven:stack";
 /// The tag naming the role a resource plays in its stack's blueprint.
 pub const LOGICAL_TAG: &str = "haven:logical";
+/// The end of an update's detail that no API call can make: the resource must be rebuilt.
+pub const RECREATE: &str = "run `haven down` first";
 /// The metric of the CPU target-tracking policy.
 pub const CPU_METRIC: &str = "ASGAverageCPUUtilization";
 
@@ -290,6 +291,14 @@ impl Plan {
         self.steps.iter().any(|s| s.op != Op::Unchanged)
     }
 
+    /// Updates no API call can make (a VPC's CIDR, a subnet's AZ, a target group's port):
+    /// `haven up` refuses to start while there is one.
+    pub fn blockers(&self) -> impl Iterator<Item = &Step> {
+        self.steps
+            .iter()
+            .filter(|s| s.op == Op::Update && s.detail.contains(RECREATE))
+    }
+
     /// The step for a resource.
     pub fn step(&self, kind: ResourceKind, logical: &str) -> Option<&Step> {
         self.steps
@@ -309,17 +318,6 @@ fn in_stack(tags: &Tags, stack: &str) -> bool {
 
 fn logical_of(tags: &Tags) -> String {
     tags.get(LOGICAL_TAG).cloned().unwrap_or_default()
-}
-
-/// Expected ingress rule: TCP port from a peer (a CIDR, or a stack group by logical name).
-struct ExpectedRule {
-    port: i32,
-    peer: Peer,
-}
-
-enum Peer {
-    Cidr(String),
-    Group(&'static str),
 }
 
 struct Builder<'a> {
@@ -399,8 +397,7 @@ pub fn plan(blueprint: &Blueprint, topology: &Topology) -> Plan {
         && vpc.cidr_block != net.vpc_cidr.to_string()
     {
         changes.push(format!(
-            "CIDR is {} but the blueprint says {}: a VPC's block cannot change; run `haven down` \
-             first",
+            "CIDR is {} but the blueprint says {}: a VPC's block cannot change; {RECREATE}",
             vpc.cidr_block, net.vpc_cidr
         ));
     }
@@ -453,7 +450,7 @@ pub fn plan(blueprint: &Blueprint, topology: &Topology) -> Plan {
                 if subnet.cidr_block != cidr.to_string() || subnet.availability_zone != *az {
                     changes.push(format!(
                         "is {} in {} but the blueprint says {cidr} in {az}: a subnet cannot \
-                         move; run `haven down` first",
+                         move; {RECREATE}",
                         subnet.cidr_block, subnet.availability_zone
                     ));
                 }
@@ -482,11 +479,7 @@ pub fn plan(blueprint: &Blueprint, topology: &Topology) -> Plan {
     };
 
     // NAT gateways and their Elastic IPs.
-    let nat_azs: Vec<&String> = match net.nat {
-        NatMode::PerAz => net.azs.iter().collect(),
-        NatMode::Single => net.azs.iter().take(1).collect(),
-        NatMode::None => Vec::new(),
-    };
+    let nat_azs = layout::nat_azs(blueprint);
     let mut nat_ids: Vec<(String, Option<String>)> = Vec::new();
     for az in &nat_azs {
         let logical = format!("nat-{az}");
@@ -495,11 +488,15 @@ pub fn plan(blueprint: &Blueprint, topology: &Topology) -> Plan {
             .iter()
             .find(|n| owned(&n.tags, stack, &logical) && n.state != "deleted");
         let eip_logical = format!("nat-eip-{az}");
+        let eip = region
+            .elastic_ips
+            .iter()
+            .find(|e| owned(&e.tags, stack, &eip_logical));
         b.step(
             ElasticIp,
             &eip_logical,
             &format!("{stack}-{eip_logical}"),
-            nat.and_then(|n| n.public_ips.first().cloned()),
+            eip.map(|e| e.allocation_id.clone()),
             vec![],
             vec![],
             format!("for the NAT gateway in {az}"),
@@ -529,30 +526,9 @@ pub fn plan(blueprint: &Blueprint, topology: &Topology) -> Plan {
     }
 
     // Route tables.
-    let mut tables: Vec<(String, Vec<String>, Option<String>)> = Vec::new();
-    tables.push((
-        "public-rt".to_string(),
-        net.azs.iter().map(|az| format!("public-{az}")).collect(),
-        Some("igw".to_string()),
-    ));
-    match net.nat {
-        NatMode::PerAz => {
-            for az in &net.azs {
-                tables.push((
-                    format!("private-rt-{az}"),
-                    vec![format!("private-{az}")],
-                    Some(format!("nat-{az}")),
-                ));
-            }
-        }
-        NatMode::Single | NatMode::None => tables.push((
-            "private-rt".to_string(),
-            net.azs.iter().map(|az| format!("private-{az}")).collect(),
-            nat_azs.first().map(|az| format!("nat-{az}")),
-        )),
-    }
     let mut private_tables = Vec::new();
-    for (logical, subnets, default_route) in &tables {
+    for spec in layout::route_tables(blueprint) {
+        let (logical, subnets) = (&spec.logical, &spec.subnets);
         let table = region
             .route_tables
             .iter()
@@ -560,29 +536,29 @@ pub fn plan(blueprint: &Blueprint, topology: &Topology) -> Plan {
         let mut changes = Vec::new();
         let mut depends = vec![r(Vpc, "vpc")];
         depends.extend(subnets.iter().map(|s| r(Subnet, s)));
-        let route_text = match default_route.as_deref() {
-            Some("igw") => "0.0.0.0/0 → internet gateway".to_string(),
-            Some(nat) => format!("0.0.0.0/0 → {nat}"),
+        let route_text = match &spec.default_route {
+            Some(DefaultRoute::InternetGateway) => "0.0.0.0/0 → internet gateway".to_string(),
+            Some(DefaultRoute::Nat(nat)) => format!("0.0.0.0/0 → {nat}"),
             None => "no route out".to_string(),
         };
-        if let Some(target) = default_route {
-            depends.push(if target == "igw" {
-                r(InternetGateway, "igw")
-            } else {
-                r(NatGateway, target)
-            });
+        match &spec.default_route {
+            Some(DefaultRoute::InternetGateway) => depends.push(r(InternetGateway, "igw")),
+            Some(DefaultRoute::Nat(nat)) => depends.push(r(NatGateway, nat)),
+            None => {}
         }
         if let Some(table) = table {
             let default = table.routes.iter().find(|r| r.destination == "0.0.0.0/0");
-            let wanted_target = match default_route.as_deref() {
-                Some("igw") => igw.map(|g| RouteTarget::InternetGateway(g.id.clone())),
-                Some(nat) => nat_ids
+            let wanted_target = match &spec.default_route {
+                Some(DefaultRoute::InternetGateway) => {
+                    igw.map(|g| RouteTarget::InternetGateway(g.id.clone()))
+                }
+                Some(DefaultRoute::Nat(nat)) => nat_ids
                     .iter()
-                    .find(|(az, _)| format!("nat-{az}") == nat)
+                    .find(|(az, _)| format!("nat-{az}") == *nat)
                     .and_then(|(_, id)| id.clone().map(RouteTarget::NatGateway)),
                 None => None,
             };
-            match (default, &wanted_target, default_route) {
+            match (default, &wanted_target, &spec.default_route) {
                 (None, _, Some(_)) => changes.push(format!("add route {route_text}")),
                 (Some(route), Some(wanted), _) if route.target != *wanted => changes.push(format!(
                     "route 0.0.0.0/0 points elsewhere (changed outside haven): {route_text}"
@@ -648,46 +624,19 @@ pub fn plan(blueprint: &Blueprint, topology: &Topology) -> Plan {
     // Security groups: ALB ← internet, app ← ALB only, DB ← app only.
     let sec = &blueprint.security;
     let lb = &blueprint.load_balancer;
-    let groups: [(&'static str, String, Vec<ExpectedRule>); 3] = [
-        (
-            "alb-sg",
-            format!("{} from the internet", lb.listener_protocol.as_str()),
-            vec![ExpectedRule {
-                port: i32::from(lb.listener_port),
-                peer: Peer::Cidr("0.0.0.0/0".to_string()),
-            }],
-        ),
-        (
-            "app-sg",
-            format!("port {} from alb-sg only", sec.app_port),
-            {
-                let mut rules = vec![ExpectedRule {
-                    port: i32::from(sec.app_port),
-                    peer: Peer::Group("alb-sg"),
-                }];
-                rules.extend(sec.ssh_from.iter().map(|c| ExpectedRule {
-                    port: 22,
-                    peer: Peer::Cidr(c.to_string()),
-                }));
-                rules
-            },
-        ),
-        (
-            "db-sg",
-            format!("port {} from app-sg only", sec.db_port),
-            vec![ExpectedRule {
-                port: i32::from(sec.db_port),
-                peer: Peer::Group("app-sg"),
-            }],
-        ),
-    ];
+    let groups = layout::security_groups(blueprint);
     let group_of = |logical: &str| {
         region
             .security_groups
             .iter()
             .find(|g| owned(&g.tags, stack, logical))
     };
-    for (logical, text, rules) in &groups {
+    for GroupSpec {
+        logical,
+        description: text,
+        rules,
+    } in &groups
+    {
         let group = group_of(logical);
         let changes = group
             .map(|g| {
@@ -702,7 +651,7 @@ pub fn plan(blueprint: &Blueprint, topology: &Topology) -> Plan {
             .unwrap_or_default();
         let mut depends = vec![r(Vpc, "vpc")];
         for rule in rules {
-            if let Peer::Group(peer) = rule.peer {
+            if let Peer::Group(peer) = &rule.peer {
                 depends.push(r(SecurityGroup, peer));
             }
         }
@@ -839,8 +788,8 @@ pub fn plan(blueprint: &Blueprint, topology: &Topology) -> Plan {
         );
         if tg.port != Some(i32::from(sec.app_port)) {
             changes.push(format!(
-                "port {} but the blueprint says {}: a target group's port cannot change; run \
-                 `haven down` first",
+                "port {} but the blueprint says {}: a target group's port cannot change; \
+                 {RECREATE}",
                 tg.port.map_or("none".to_string(), |p| p.to_string()),
                 sec.app_port
             ));
@@ -973,6 +922,27 @@ pub fn plan(blueprint: &Blueprint, topology: &Topology) -> Plan {
         {
             changes.push(format!("attach to {tg_name}"));
         }
+        // The group is pinned to the template's default version (never $Latest or $Default),
+        // so a new version reaches instances only through an instance refresh.
+        let pinned = asg.launch_template.as_ref().and_then(|t| t.version.clone());
+        let template_changes = b
+            .steps
+            .iter()
+            .any(|s| s.resource == r(LaunchTemplate, "launch-template") && s.op == Op::Update);
+        let default = template
+            .and_then(|t| t.default_version)
+            .map(|v| v.to_string());
+        if template_changes {
+            changes.push("use the new launch template version".to_string());
+        } else if let Some(default) = default
+            && pinned.as_deref() != Some(default.as_str())
+        {
+            changes.push(drift(
+                "launch template version",
+                pinned.as_deref().unwrap_or("none"),
+                default,
+            ));
+        }
     }
     let mut depends = vec![
         r(LaunchTemplate, "launch-template"),
@@ -1017,7 +987,7 @@ pub fn plan(blueprint: &Blueprint, topology: &Topology) -> Plan {
         b.step(
             ScalingPolicy,
             "cpu-target",
-            &format!("{stack}-cpu-{target}"),
+            &format!("{stack}-cpu-target"),
             policy.map(|p| p.name.clone()),
             vec![r(AutoScalingGroup, "asg")],
             changes,
@@ -1155,44 +1125,25 @@ fn describe_rule(rule: &SecurityGroupRule, region: &RegionTopology, stack: &str)
 
 fn rule_drift(
     group: &SecurityGroup,
-    wanted: &[ExpectedRule],
+    wanted: &[RuleSpec],
     group_id: &dyn Fn(&str) -> Option<String>,
     region: &RegionTopology,
     stack: &str,
 ) -> Vec<String> {
-    let matches = |rule: &SecurityGroupRule, expected: &ExpectedRule| {
-        rule.protocol == "tcp"
-            && rule.from_port == Some(expected.port)
-            && rule.to_port == Some(expected.port)
-            && match &expected.peer {
-                Peer::Cidr(c) => rule.peer == RulePeer::Cidr(c.clone()),
-                Peer::Group(logical) => {
-                    group_id(logical).is_some_and(|id| rule.peer == RulePeer::SecurityGroup(id))
-                }
-            }
-    };
-    let mut changes = Vec::new();
-    for expected in wanted {
-        if !group.ingress.iter().any(|rule| matches(rule, expected)) {
-            let peer = match &expected.peer {
-                Peer::Cidr(c) => c.clone(),
-                Peer::Group(l) => (*l).to_string(),
-            };
-            changes.push(format!(
-                "ingress tcp {} from {peer} is missing (removed outside haven): authorize it",
-                expected.port
-            ));
-        }
-    }
-    for rule in &group.ingress {
-        if !wanted.iter().any(|expected| matches(rule, expected)) {
-            changes.push(format!(
-                "ingress {} was added outside haven: revoke it",
-                describe_rule(rule, region, stack)
-            ));
-        }
-    }
-    changes
+    let diff = layout::rule_diff(group, wanted, group_id);
+    let missing = diff.missing.iter().map(|rule| {
+        format!(
+            "ingress {} is missing (removed outside haven): authorize it",
+            rule.describe()
+        )
+    });
+    let extra = diff.extra.iter().map(|rule| {
+        format!(
+            "ingress {} was added outside haven: revoke it",
+            describe_rule(rule, region, stack)
+        )
+    });
+    missing.chain(extra).collect()
 }
 
 fn db_drift(db: &DbInstance, blueprint: &Blueprint, primary: bool) -> Vec<String> {
@@ -1400,787 +1351,11 @@ fn plan_iam(b: &mut Builder<'_>, blueprint: &Blueprint, iam: Option<&Iam>) {
     }
 }
 
-/// Everything tagged with `stack`, in every Region of the topology, in the order it can be
-/// deleted: replicas before their source, targets deregistered, the Auto Scaling group, listener,
-/// load balancer, target group, NAT and its Elastic IP, route-table associations, the internet
-/// gateway detached, subnets, security-group cross-references revoked before the groups, the
-/// VPC; then IAM entities under [`iam_path`].
-pub fn teardown(topology: &Topology, stack: &str) -> Plan {
-    let mut steps: Vec<Step> = topology
-        .regions
-        .iter()
-        .flat_map(|region| teardown_region(region, stack))
-        .map(|(_, step)| step)
-        .collect();
-    if let Some(iam) = &topology.iam {
-        steps.extend(teardown_iam(iam, stack));
-    }
-    Plan {
-        stack: stack.to_string(),
-        steps,
-    }
-}
-
-/// Deletion steps for one Region, each with the resource it belongs to (the owner of a link
-/// step such as a route-table association is its route table).
-fn teardown_region(region: &RegionTopology, stack: &str) -> Vec<(ResourceRef, Step)> {
-    use ResourceKind::*;
-    let mut out: Vec<(ResourceRef, Step)> = Vec::new();
-    let mut add = |owner: ResourceRef,
-                   kind: ResourceKind,
-                   logical: String,
-                   name: String,
-                   id: String,
-                   detail: String| {
-        let step = Step {
-            op: Op::Delete,
-            resource: ResourceRef::new(kind, logical),
-            name,
-            id: Some(id),
-            region: Some(region.region.clone()),
-            depends_on: Vec::new(),
-            detail,
-        };
-        out.push((owner, step));
-    };
-    let vpc_ids: Vec<&str> = region
-        .vpcs
-        .iter()
-        .filter(|v| in_stack(&v.tags, stack))
-        .map(|v| v.id.as_str())
-        .collect();
-    let in_vpc = |id: &Option<String>| id.as_deref().is_some_and(|id| vpc_ids.contains(&id));
-    let name_of = |tags: &Tags, fallback: &str| {
-        tags.get("Name")
-            .cloned()
-            .unwrap_or_else(|| fallback.to_string())
-    };
-
-    // Databases: replicas first, then their sources, then the subnet group.
-    let dbs: Vec<&crate::topology::DbInstance> = region
-        .db_instances
-        .iter()
-        .filter(|d| in_stack(&d.tags, stack))
-        .collect();
-    for db in dbs.iter().filter(|d| d.read_replica_source.is_some()) {
-        let logical = logical_of(&db.tags);
-        add(
-            r(DbReadReplica, &logical),
-            DbReadReplica,
-            logical,
-            db.identifier.clone(),
-            db.identifier.clone(),
-            format!(
-                "delete replica of {} (no final snapshot)",
-                db.read_replica_source.as_deref().unwrap_or("?")
-            ),
-        );
-    }
-    for db in dbs.iter().filter(|d| d.read_replica_source.is_none()) {
-        let logical = logical_of(&db.tags);
-        let mut detail = String::new();
-        if db.deletion_protection {
-            detail.push_str("turn deletion protection off, then ");
-        }
-        detail.push_str("delete (no final snapshot; automated backups deleted)");
-        add(
-            r(DbInstance, &logical),
-            DbInstance,
-            logical,
-            db.identifier.clone(),
-            db.identifier.clone(),
-            detail,
-        );
-    }
-    for group in region
-        .db_subnet_groups
-        .iter()
-        .filter(|g| g.name == format!("{stack}-db-subnets") && in_vpc(&g.vpc_id))
-    {
-        add(
-            r(DbSubnetGroup, "db-subnet-group"),
-            DbSubnetGroup,
-            "db-subnet-group".to_string(),
-            group.name.clone(),
-            group.name.clone(),
-            "delete".to_string(),
-        );
-    }
-
-    // Compute and load balancing.
-    let tgs: Vec<_> = region
-        .target_groups
-        .iter()
-        .filter(|t| t.name == format!("{stack}-tg") && in_vpc(&t.vpc_id))
-        .collect();
-    for tg in &tgs {
-        if !tg.targets.is_empty() {
-            add(
-                r(TargetGroup, "target-group"),
-                TargetRegistration,
-                "target-group".to_string(),
-                tg.name.clone(),
-                tg.arn.clone(),
-                format!("deregister {} target(s)", tg.targets.len()),
-            );
-        }
-    }
-    let asgs: Vec<_> = region
-        .auto_scaling_groups
-        .iter()
-        .filter(|a| in_stack(&a.tags, stack))
-        .collect();
-    for asg in &asgs {
-        let logical = logical_of(&asg.tags);
-        add(
-            r(AutoScalingGroup, &logical),
-            AutoScalingGroup,
-            logical,
-            asg.name.clone(),
-            asg.name.clone(),
-            format!(
-                "force-delete (terminates its {} instance(s) and its scaling policies)",
-                asg.instances.len()
-            ),
-        );
-    }
-    for instance in region.instances.iter().filter(|i| {
-        in_stack(&i.tags, stack)
-            && !i.state.is_gone()
-            && !i
-                .tags
-                .get(ASG_NAME_TAG)
-                .is_some_and(|name| asgs.iter().any(|a| a.name == *name))
-    }) {
-        add(
-            r(Instance, &instance.id),
-            Instance,
-            instance.id.clone(),
-            name_of(&instance.tags, &instance.id),
-            instance.id.clone(),
-            "terminate".to_string(),
-        );
-    }
-    for template in region
-        .launch_templates
-        .iter()
-        .filter(|t| in_stack(&t.tags, stack))
-    {
-        let logical = logical_of(&template.tags);
-        add(
-            r(LaunchTemplate, &logical),
-            LaunchTemplate,
-            logical,
-            template.name.clone(),
-            template.id.clone(),
-            format!("delete with its {} version(s)", template.versions.len()),
-        );
-    }
-    let lbs: Vec<_> = region
-        .load_balancers
-        .iter()
-        .filter(|l| l.name == format!("{stack}-alb") && in_vpc(&l.vpc_id))
-        .collect();
-    for lb in &lbs {
-        for listener in &lb.listeners {
-            let logical = format!("listener-{}", listener.port.unwrap_or_default());
-            add(
-                r(Listener, &logical),
-                Listener,
-                logical,
-                format!("{}:{}", lb.name, listener.port.unwrap_or_default()),
-                listener.arn.clone(),
-                "delete".to_string(),
-            );
-        }
-    }
-    for lb in &lbs {
-        add(
-            r(LoadBalancer, "load-balancer"),
-            LoadBalancer,
-            "load-balancer".to_string(),
-            lb.name.clone(),
-            lb.arn.clone(),
-            "delete and wait until it is gone (it holds network interfaces in the subnets)"
-                .to_string(),
-        );
-    }
-    for tg in &tgs {
-        add(
-            r(TargetGroup, "target-group"),
-            TargetGroup,
-            "target-group".to_string(),
-            tg.name.clone(),
-            tg.arn.clone(),
-            "delete".to_string(),
-        );
-    }
-
-    // Network.
-    for nat in region
-        .nat_gateways
-        .iter()
-        .filter(|n| in_stack(&n.tags, stack) && n.state != "deleted")
-    {
-        let logical = logical_of(&nat.tags);
-        add(
-            r(NatGateway, &logical),
-            NatGateway,
-            logical.clone(),
-            name_of(&nat.tags, &nat.id),
-            nat.id.clone(),
-            "delete and wait until deleted".to_string(),
-        );
-        for ip in &nat.public_ips {
-            let eip = logical.replacen("nat-", "nat-eip-", 1);
-            add(
-                r(NatGateway, &logical),
-                ElasticIp,
-                eip,
-                ip.clone(),
-                ip.clone(),
-                "release".to_string(),
-            );
-        }
-    }
-    let tables: Vec<_> = region
-        .route_tables
-        .iter()
-        .filter(|t| in_stack(&t.tags, stack) && !t.associations.iter().any(|a| a.main))
-        .collect();
-    let mut endpoints = BTreeSet::new();
-    for table in &tables {
-        for route in &table.routes {
-            if let RouteTarget::VpcEndpoint(id) = &route.target
-                && endpoints.insert(id.clone())
-            {
-                add(
-                    r(VpcEndpoint, "s3-endpoint"),
-                    VpcEndpoint,
-                    "s3-endpoint".to_string(),
-                    id.clone(),
-                    id.clone(),
-                    "delete".to_string(),
-                );
-            }
-        }
-    }
-    for table in &tables {
-        let logical = logical_of(&table.tags);
-        for association in table.associations.iter().filter(|a| a.subnet_id.is_some()) {
-            let subnet = association.subnet_id.clone().unwrap_or_default();
-            add(
-                r(RouteTable, &logical),
-                RouteTableAssociation,
-                format!("{logical}/{subnet}"),
-                association.id.clone(),
-                association.id.clone(),
-                format!("disassociate {subnet}"),
-            );
-        }
-    }
-    for table in &tables {
-        let logical = logical_of(&table.tags);
-        add(
-            r(RouteTable, &logical),
-            RouteTable,
-            logical,
-            name_of(&table.tags, &table.id),
-            table.id.clone(),
-            "delete".to_string(),
-        );
-    }
-    for igw in region
-        .internet_gateways
-        .iter()
-        .filter(|g| in_stack(&g.tags, stack))
-    {
-        let logical = logical_of(&igw.tags);
-        for vpc in &igw.attached_vpc_ids {
-            add(
-                r(InternetGateway, &logical),
-                IgwAttachment,
-                logical.clone(),
-                name_of(&igw.tags, &igw.id),
-                igw.id.clone(),
-                format!("detach from {vpc}"),
-            );
-        }
-        add(
-            r(InternetGateway, &logical),
-            InternetGateway,
-            logical,
-            name_of(&igw.tags, &igw.id),
-            igw.id.clone(),
-            "delete".to_string(),
-        );
-    }
-    for subnet in region.subnets.iter().filter(|s| in_stack(&s.tags, stack)) {
-        let logical = logical_of(&subnet.tags);
-        add(
-            r(Subnet, &logical),
-            Subnet,
-            logical,
-            name_of(&subnet.tags, &subnet.id),
-            subnet.id.clone(),
-            format!("delete {}", subnet.cidr_block),
-        );
-    }
-    let groups: Vec<_> = region
-        .security_groups
-        .iter()
-        .filter(|g| in_stack(&g.tags, stack) && g.name != "default")
-        .collect();
-    let group_ids: Vec<&str> = groups.iter().map(|g| g.id.as_str()).collect();
-    for group in &groups {
-        let references: Vec<String> = group
-            .ingress
-            .iter()
-            .map(|rule| ("ingress", rule))
-            .chain(group.egress.iter().map(|rule| ("egress", rule)))
-            .filter(|(_, rule)| {
-                matches!(&rule.peer, RulePeer::SecurityGroup(id) if group_ids.contains(&id.as_str()))
-            })
-            .map(|(direction, rule)| format!("{direction} {}", describe_rule(rule, region, stack)))
-            .collect();
-        if !references.is_empty() {
-            let logical = logical_of(&group.tags);
-            add(
-                r(SecurityGroup, &logical),
-                SecurityGroupReferences,
-                logical,
-                group.name.clone(),
-                group.id.clone(),
-                format!("revoke {}", references.join(", ")),
-            );
-        }
-    }
-    for group in &groups {
-        let logical = logical_of(&group.tags);
-        add(
-            r(SecurityGroup, &logical),
-            SecurityGroup,
-            logical,
-            group.name.clone(),
-            group.id.clone(),
-            "delete".to_string(),
-        );
-    }
-    for vpc in region.vpcs.iter().filter(|v| in_stack(&v.tags, stack)) {
-        let logical = logical_of(&vpc.tags);
-        add(
-            r(Vpc, &logical),
-            Vpc,
-            logical,
-            name_of(&vpc.tags, &vpc.id),
-            vpc.id.clone(),
-            "delete".to_string(),
-        );
-    }
-    link_dependencies(&mut out);
-    out
-}
-
-/// Each deletion depends on the earlier deletions of the kinds that block it.
-fn link_dependencies(steps: &mut [(ResourceRef, Step)]) {
-    for i in 0..steps.len() {
-        let blockers = steps[i].1.resource.kind.blocked_by();
-        let mut depends: Vec<ResourceRef> = steps[..i]
-            .iter()
-            .filter(|(_, s)| blockers.contains(&s.resource.kind))
-            .map(|(_, s)| s.resource.clone())
-            .collect();
-        depends.dedup();
-        steps[i].1.depends_on = depends;
-    }
-}
-
-fn teardown_iam(iam: &Iam, stack: &str) -> Vec<Step> {
-    use ResourceKind::*;
-    let mut steps: Vec<(ResourceRef, Step)> = Vec::new();
-    let mut add = |kind: ResourceKind, name: &str, arn: &str, detail: String| {
-        steps.push((
-            r(kind, name),
-            Step {
-                op: Op::Delete,
-                resource: r(kind, name),
-                name: name.to_string(),
-                id: Some(arn.to_string()),
-                region: None,
-                depends_on: Vec::new(),
-                detail,
-            },
-        ));
-    };
-    for profile in iam
-        .instance_profiles
-        .iter()
-        .filter(|p| iam_owned(&p.arn, stack))
-    {
-        add(
-            InstanceProfile,
-            &profile.name,
-            &profile.arn,
-            format!("remove {}, then delete", profile.role_names.join(", ")),
-        );
-    }
-    for role in iam.roles.iter().filter(|r| iam_owned(&r.arn, stack)) {
-        add(
-            IamRole,
-            &role.name,
-            &role.arn,
-            format!(
-                "detach {} policy(ies), then delete",
-                role.attached_policy_arns.len()
-            ),
-        );
-    }
-    for group in iam.groups.iter().filter(|g| iam_owned(&g.arn, stack)) {
-        add(
-            IamGroup,
-            &group.name,
-            &group.arn,
-            "remove its users, detach its policies, then delete".to_string(),
-        );
-    }
-    for user in iam.users.iter().filter(|u| iam_owned(&u.arn, stack)) {
-        add(
-            IamUser,
-            &user.name,
-            &user.arn,
-            "delete its login profile, access keys and MFA devices, then the user".to_string(),
-        );
-    }
-    link_dependencies(&mut steps);
-    steps.into_iter().map(|(_, s)| s).collect()
-}
-
+pub mod layout;
+mod teardown;
 #[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::blueprint::{self, Ipv4Cidr};
+mod tests;
 
-    const LAB: &str = include_str!("../../../assets/blueprints/lab.toml");
-    const HEALTHY: &str = include_str!("../../../assets/fixtures/lab-healthy.json");
-
-    fn lab_blueprint() -> Blueprint {
-        blueprint::parse(LAB, "lab.toml", &|_| true).expect("lab.toml")
-    }
-
-    fn cidr(text: &str) -> Ipv4Cidr {
-        Ipv4Cidr::parse(text).expect("CIDR")
-    }
-
-    fn tag(tags: &mut Tags, logical: &str) {
-        tags.insert(STACK_TAG.into(), "lab".into());
-        tags.insert(LOGICAL_TAG.into(), logical.into());
-    }
-
-    /// The healthy lab fixture as haven would have built it: tagged, named by convention.
-    fn tagged_lab() -> (Blueprint, Topology) {
-        let mut topology = Topology::from_json(HEALTHY).expect("fixture");
-        let region = topology
-            .regions
-            .iter_mut()
-            .find(|r| r.region == "ap-northeast-2")
-            .expect("primary");
-        let logical_by_name = |name: &str| -> Option<String> {
-            Some(
-                match name {
-                    "lab-vpc" => "vpc",
-                    "lab-igw" => "igw",
-                    "lab-public-a" => "public-ap-northeast-2a",
-                    "lab-public-b" => "public-ap-northeast-2b",
-                    "lab-private-a" => "private-ap-northeast-2a",
-                    "lab-private-b" => "private-ap-northeast-2b",
-                    "lab-public-rt" => "public-rt",
-                    "lab-private-rt-a" => "private-rt-ap-northeast-2a",
-                    "lab-private-rt-b" => "private-rt-ap-northeast-2b",
-                    "lab-nat-a" => "nat-ap-northeast-2a",
-                    "lab-nat-b" => "nat-ap-northeast-2b",
-                    "lab-alb" => "alb-sg",
-                    "lab-app" => "app-sg",
-                    "lab-db" => "db",
-                    "lab-db-replica-1" => "lab-db-replica-1",
-                    _ => return None,
-                }
-                .to_string(),
-            )
-        };
-        macro_rules! tag_all {
-            ($items:expr) => {
-                for item in $items.iter_mut() {
-                    if let Some(logical) = name_tag(&item.tags).and_then(logical_by_name) {
-                        tag(&mut item.tags, &logical);
-                    }
-                }
-            };
-        }
-        tag_all!(region.vpcs);
-        tag_all!(region.internet_gateways);
-        tag_all!(region.subnets);
-        tag_all!(region.route_tables);
-        tag_all!(region.nat_gateways);
-        tag_all!(region.db_instances);
-        for group in region.security_groups.iter_mut() {
-            if let Some(logical) = name_tag(&group.tags).and_then(logical_by_name) {
-                let logical = if logical == "db" {
-                    "db-sg".into()
-                } else {
-                    logical
-                };
-                tag(&mut group.tags, &logical);
-            }
-        }
-        tag(&mut region.auto_scaling_groups[0].tags, "asg");
-        tag(&mut region.launch_templates[0].tags, "launch-template");
-        region.target_groups[0].name = "lab-tg".into();
-        let iam = topology.iam.as_mut().expect("IAM");
-        iam.roles[0].arn = "arn:aws:iam::123456789012:role/haven/lab/lab-ec2-role".into();
-        iam.instance_profiles[0].arn =
-            "arn:aws:iam::123456789012:instance-profile/haven/lab/lab-ec2-profile".into();
-
-        let mut blueprint = lab_blueprint();
-        blueprint.network.public_subnets = vec![cidr("10.0.0.0/24"), cidr("10.0.1.0/24")];
-        blueprint.network.private_subnets = vec![cidr("10.0.10.0/24"), cidr("10.0.11.0/24")];
-        blueprint.network.s3_gateway_endpoint = false;
-        blueprint.iam.instance_role = "lab-ec2-role".into();
-        blueprint.iam.instance_profile = "lab-ec2-profile".into();
-        blueprint.iam.operators = None;
-        blueprint.iam.password_policy = None;
-        // The fixture's database is protected; the lab blueprint leaves protection off.
-        blueprint.database.deletion_protection = true;
-        (blueprint, topology)
-    }
-
-    fn assert_ordered(plan: &Plan) {
-        for (i, step) in plan.steps.iter().enumerate() {
-            for dependency in &step.depends_on {
-                let before = plan.steps[..i].iter().any(|s| s.resource == *dependency);
-                assert!(
-                    before,
-                    "{} depends on {dependency}, not earlier",
-                    step.resource
-                );
-            }
-        }
-    }
-
-    #[test]
-    fn nothing_exists_so_everything_is_created_in_dependency_order() {
-        let blueprint = lab_blueprint();
-        let plan = plan(&blueprint, &Topology::new(chrono::Utc::now()));
-        assert_ordered(&plan);
-        assert_eq!(plan.count(Op::Create), plan.steps.len());
-        // VPC, IGW, 4 subnets, 2 EIPs, 2 NATs, 3 route tables, S3 endpoint, 3 SGs, role, profile,
-        // group, user, password policy, LT, TG, ALB, listener, ASG, policy, DB subnet group, DB,
-        // replica.
-        assert_eq!(plan.steps.len(), 31, "{:#?}", plan.steps);
-        let first = &plan.steps[0];
-        assert_eq!(first.resource, r(ResourceKind::Vpc, "vpc"));
-        let replica = plan
-            .step(ResourceKind::DbReadReplica, "lab-db-replica-1")
-            .expect("replica step");
-        assert_eq!(replica.depends_on, vec![r(ResourceKind::DbInstance, "db")]);
-    }
-
-    #[test]
-    fn the_built_lab_is_matched_by_its_tags_and_drift_is_shown() {
-        let (blueprint, topology) = tagged_lab();
-        let plan = plan(&blueprint, &topology);
-        assert_ordered(&plan);
-        let op = |kind, logical: &str| plan.step(kind, logical).map(|s| s.op);
-        use ResourceKind::*;
-        for (kind, logical) in [
-            (Vpc, "vpc"),
-            (InternetGateway, "igw"),
-            (Subnet, "private-ap-northeast-2b"),
-            (NatGateway, "nat-ap-northeast-2a"),
-            (RouteTable, "private-rt-ap-northeast-2b"),
-            (SecurityGroup, "app-sg"),
-            (SecurityGroup, "db-sg"),
-            (AutoScalingGroup, "asg"),
-            (DbInstance, "db"),
-            (IamRole, "lab-ec2-role"),
-            (InstanceProfile, "lab-ec2-profile"),
-            (LoadBalancer, "load-balancer"),
-        ] {
-            assert_eq!(op(kind, logical), Some(Op::Unchanged), "{kind}/{logical}");
-        }
-        // The fixture's ALB group also allows 443, which the blueprint does not.
-        let alb = plan.step(SecurityGroup, "alb-sg").expect("alb-sg");
-        assert_eq!(alb.op, Op::Update);
-        assert!(
-            alb.detail
-                .contains("ingress tcp 443 from 0.0.0.0/0 was added outside haven"),
-            "{}",
-            alb.detail
-        );
-        // Health check: the fixture checks every 10 s with thresholds 2/2.
-        let tg = plan
-            .step(TargetGroup, "target-group")
-            .expect("target group");
-        assert_eq!(tg.op, Op::Update);
-        assert!(
-            tg.detail.contains("health-check interval 10 → 15"),
-            "{}",
-            tg.detail
-        );
-        assert!(
-            tg.detail.contains("healthy threshold 2 → 3"),
-            "{}",
-            tg.detail
-        );
-        assert_eq!(plan.count(Op::Delete), 0, "{:#?}", plan.steps);
-    }
-
-    #[test]
-    fn capacity_class_and_rules_changed_by_hand_are_drift() {
-        let (blueprint, mut topology) = tagged_lab();
-        let region = &mut topology.regions[0];
-        region.auto_scaling_groups[0].desired_capacity = 3;
-        let app = region
-            .security_groups
-            .iter_mut()
-            .find(|g| g.name == "lab-app")
-            .expect("app SG");
-        app.ingress.push(SecurityGroupRule {
-            protocol: "tcp".into(),
-            from_port: Some(22),
-            to_port: Some(22),
-            peer: RulePeer::Cidr("0.0.0.0/0".into()),
-            description: None,
-        });
-        let db = region
-            .db_instances
-            .iter_mut()
-            .find(|d| d.identifier == "lab-db")
-            .expect("db");
-        db.class = "db.t3.small".into();
-        db.multi_az = false;
-        let plan = plan(&blueprint, &topology);
-        let detail = |kind, logical: &str| {
-            let step = plan.step(kind, logical).expect("step");
-            assert_eq!(step.op, Op::Update, "{kind}/{logical}");
-            step.detail.clone()
-        };
-        assert_eq!(
-            detail(ResourceKind::AutoScalingGroup, "asg"),
-            "desired capacity 3 → 2 (changed outside haven)"
-        );
-        assert_eq!(
-            detail(ResourceKind::SecurityGroup, "app-sg"),
-            "ingress tcp 22 from 0.0.0.0/0 was added outside haven: revoke it"
-        );
-        let db = detail(ResourceKind::DbInstance, "db");
-        assert!(db.contains("class db.t3.small → db.t3.micro"), "{db}");
-        assert!(db.contains("Multi-AZ false → true"), "{db}");
-    }
-
-    #[test]
-    fn resources_the_blueprint_dropped_are_deleted() {
-        let (mut blueprint, topology) = tagged_lab();
-        blueprint.network.nat = NatMode::Single;
-        blueprint.database.read_replicas.clear();
-        let plan = plan(&blueprint, &topology);
-        let deleted: Vec<String> = plan
-            .steps
-            .iter()
-            .filter(|s| s.op == Op::Delete)
-            .map(|s| s.resource.to_string())
-            .collect();
-        for wanted in [
-            "db-read-replica/lab-db-replica-1",
-            "nat-gateway/nat-ap-northeast-2b",
-            "elastic-ip/nat-eip-ap-northeast-2b",
-            "route-table/private-rt-ap-northeast-2b",
-        ] {
-            assert!(
-                deleted.iter().any(|d| d == wanted),
-                "{wanted} in {deleted:?}"
-            );
-        }
-        assert!(!deleted.iter().any(|d| d.contains("nat-ap-northeast-2a")));
-        assert_eq!(
-            plan.step(ResourceKind::RouteTable, "private-rt")
-                .map(|s| s.op),
-            Some(Op::Create)
-        );
-    }
-
-    #[test]
-    fn teardown_goes_in_reverse_dependency_order() {
-        let (_, topology) = tagged_lab();
-        let plan = teardown(&topology, "lab");
-        assert!(plan.steps.iter().all(|s| s.op == Op::Delete));
-        assert_ordered(&plan);
-        let position = |kind: ResourceKind, logical: &str| {
-            plan.steps
-                .iter()
-                .position(|s| s.resource.kind == kind && s.resource.logical == logical)
-                .unwrap_or_else(|| panic!("no {kind}/{logical} in {:#?}", plan.steps))
-        };
-        use ResourceKind::*;
-        let order = [
-            position(DbReadReplica, "lab-db-replica-1"),
-            position(DbInstance, "db"),
-            position(TargetRegistration, "target-group"),
-            position(AutoScalingGroup, "asg"),
-            position(Listener, "listener-80"),
-            position(LoadBalancer, "load-balancer"),
-            position(TargetGroup, "target-group"),
-            position(NatGateway, "nat-ap-northeast-2a"),
-            position(ElasticIp, "nat-eip-ap-northeast-2a"),
-            position(RouteTableAssociation, "public-rt/subnet-04cd372f7883b1061"),
-            position(RouteTable, "public-rt"),
-            position(IgwAttachment, "igw"),
-            position(InternetGateway, "igw"),
-            position(Subnet, "public-ap-northeast-2a"),
-            position(SecurityGroupReferences, "app-sg"),
-            position(SecurityGroup, "alb-sg"),
-            position(Vpc, "vpc"),
-            position(InstanceProfile, "lab-ec2-profile"),
-            position(IamRole, "lab-ec2-role"),
-        ];
-        assert!(order.windows(2).all(|w| w[0] < w[1]), "{order:?}");
-        // Nothing untagged: the default VPC, the other Region's resources, the operators group.
-        assert!(
-            !plan
-                .steps
-                .iter()
-                .any(|s| s.id.as_deref() == Some("vpc-04d025788b2d70570"))
-        );
-        assert!(!plan.steps.iter().any(|s| s.resource.kind == IamGroup));
-        assert!(teardown(&topology, "other").steps.is_empty());
-    }
-
-    #[test]
-    fn a_hand_built_stack_without_load_balancer_tears_down_cleanly() {
-        let mut topology = Topology::new(chrono::Utc::now());
-        let mut region = RegionTopology {
-            region: "us-east-1".into(),
-            ..RegionTopology::default()
-        };
-        region.vpcs.push(crate::topology::Vpc {
-            id: "vpc-1".into(),
-            cidr_block: "10.0.0.0/16".into(),
-            is_default: false,
-            state: "available".into(),
-            tags: haven_tags("lab", "vpc", "lab-vpc"),
-        });
-        region.security_groups.push(SecurityGroup {
-            id: "sg-default".into(),
-            name: "default".into(),
-            description: String::new(),
-            vpc_id: Some("vpc-1".into()),
-            ingress: vec![],
-            egress: vec![],
-            tags: haven_tags("lab", "default", "default"),
-        });
-        topology.regions.push(region);
-        let plan = teardown(&topology, "lab");
-        assert_eq!(plan.steps.len(), 1, "{:#?}", plan.steps);
-        assert_eq!(plan.steps[0].resource, r(ResourceKind::Vpc, "vpc"));
-        assert_eq!(plan.steps[0].region.as_deref(), Some("us-east-1"));
-    }
-}
+use layout::{DefaultRoute, GroupSpec, Peer, RuleSpec};
+pub use teardown::teardown;
+use teardown::teardown_region;

@@ -1,0 +1,649 @@
+//! The launch template, target group, load balancer and listener, and the Auto Scaling group
+//! with its CPU policy.
+
+use aws_sdk_autoscaling::types::{
+    LaunchTemplateSpecification, MetricType, PredefinedMetricSpecification,
+    TargetTrackingConfiguration,
+};
+use aws_sdk_ec2::types::{
+    InstanceType, LaunchTemplateHttpTokensState,
+    LaunchTemplateIamInstanceProfileSpecificationRequest,
+    LaunchTemplateInstanceMetadataEndpointState, LaunchTemplateInstanceMetadataOptionsRequest,
+    RequestLaunchTemplateData, ResourceType,
+};
+use aws_sdk_elasticloadbalancingv2::types::{
+    Action as ElbAction, ActionTypeEnum, Certificate, LoadBalancerSchemeEnum, LoadBalancerTypeEnum,
+    Matcher, ProtocolEnum, TargetDescription, TargetGroupAttribute, TargetTypeEnum,
+};
+use haven_model::Service;
+use haven_model::plan::{CPU_METRIC, Op, ResourceKind};
+
+use super::network::tag_spec;
+use super::{Runner, StepContext, has_code, missing, tolerate_gone, unsupported};
+use crate::error::AwsError;
+
+const EC2: Service = Service::Ec2;
+const ELB: Service = Service::Elbv2;
+const ASG: Service = Service::AutoScaling;
+
+fn elb_tags(tags: &haven_model::topology::Tags) -> Vec<aws_sdk_elasticloadbalancingv2::types::Tag> {
+    tags.iter()
+        .map(|(k, v)| {
+            aws_sdk_elasticloadbalancingv2::types::Tag::builder()
+                .key(k)
+                .value(v)
+                .build()
+        })
+        .collect()
+}
+
+impl Runner<'_> {
+    pub(super) async fn compute(&self, cx: &StepContext<'_>) -> Result<Option<String>, AwsError> {
+        use ResourceKind::*;
+        let step = cx.step;
+        match (step.op, step.resource.kind) {
+            (Op::Create | Op::Update, LaunchTemplate) => self.launch_template(cx).await.map(Some),
+            (Op::Create | Op::Update, TargetGroup) => self.target_group(cx).await.map(Some),
+            (Op::Create | Op::Update, LoadBalancer) => self.load_balancer(cx).await.map(Some),
+            (Op::Create | Op::Update, Listener) => self.listener(cx).await.map(Some),
+            (Op::Create | Op::Update, AutoScalingGroup) => {
+                self.auto_scaling_group(cx).await.map(Some)
+            }
+            (Op::Create | Op::Update, ScalingPolicy) => self.scaling_policy(cx).await.map(Some),
+            (Op::Delete, _) => self.delete_compute(cx).await.map(|()| None),
+            _ => Err(unsupported(step)),
+        }
+    }
+
+    /// The whole template data, every time: a new version does not inherit from the last.
+    fn template_data(&self) -> Result<RequestLaunchTemplateData, AwsError> {
+        let desired = self.desired()?;
+        let compute = &desired.blueprint.compute;
+        let tokens = if compute.imdsv2_required {
+            LaunchTemplateHttpTokensState::Required
+        } else {
+            LaunchTemplateHttpTokensState::Optional
+        };
+        Ok(RequestLaunchTemplateData::builder()
+            .image_id(compute.ami.launch_template_image_id())
+            .instance_type(InstanceType::from(compute.instance_type.as_str()))
+            .security_group_ids(self.id(ResourceKind::SecurityGroup, "app-sg")?)
+            .iam_instance_profile(
+                LaunchTemplateIamInstanceProfileSpecificationRequest::builder()
+                    .name(&desired.blueprint.iam.instance_profile)
+                    .build(),
+            )
+            .set_user_data(desired.user_data.map(aws_smithy_types::base64::encode))
+            .set_key_name(compute.key_name.clone())
+            .metadata_options(
+                LaunchTemplateInstanceMetadataOptionsRequest::builder()
+                    .http_tokens(tokens)
+                    .http_endpoint(LaunchTemplateInstanceMetadataEndpointState::Enabled)
+                    .build(),
+            )
+            .build())
+    }
+
+    /// Creates the template, or a new version of it made the default (instances pick it up when
+    /// they are replaced: start an instance refresh to roll it out).
+    async fn launch_template(&self, cx: &StepContext<'_>) -> Result<String, AwsError> {
+        let ec2 = self.ctx.ec2(&cx.region);
+        let data = self.template_data()?;
+        if let Some(id) = &cx.step.id {
+            let out = self
+                .send(
+                    EC2,
+                    &cx.region,
+                    "CreateLaunchTemplateVersion",
+                    ec2.create_launch_template_version()
+                        .launch_template_id(id)
+                        .launch_template_data(data)
+                        .version_description(format!("haven up: {}", cx.step.detail))
+                        .send(),
+                )
+                .await?;
+            let version = out
+                .launch_template_version()
+                .and_then(|v| v.version_number())
+                .ok_or_else(|| missing(EC2, "CreateLaunchTemplateVersion", "version number"))?;
+            self.send(
+                EC2,
+                &cx.region,
+                "ModifyLaunchTemplate",
+                ec2.modify_launch_template()
+                    .launch_template_id(id)
+                    .default_version(version.to_string())
+                    .send(),
+            )
+            .await?;
+            return Ok(id.clone());
+        }
+        let out = self
+            .send(
+                EC2,
+                &cx.region,
+                "CreateLaunchTemplate",
+                ec2.create_launch_template()
+                    .launch_template_name(&cx.step.name)
+                    .client_token(self.token(cx.step, "first"))
+                    .launch_template_data(data)
+                    .tag_specifications(tag_spec(ResourceType::LaunchTemplate, &self.tags(cx.step)))
+                    .send(),
+            )
+            .await?;
+        out.launch_template()
+            .and_then(|t| t.launch_template_id())
+            .map(str::to_string)
+            .ok_or_else(|| missing(EC2, "CreateLaunchTemplate", "template id"))
+    }
+
+    async fn target_group(&self, cx: &StepContext<'_>) -> Result<String, AwsError> {
+        let bp = self.blueprint()?;
+        let elb = self.ctx.elbv2(&cx.region);
+        let hc = &bp.load_balancer.health_check;
+        let arn = match &cx.step.id {
+            Some(arn) => {
+                self.send(
+                    ELB,
+                    &cx.region,
+                    "ModifyTargetGroup",
+                    elb.modify_target_group()
+                        .target_group_arn(arn)
+                        .health_check_path(&hc.path)
+                        .health_check_interval_seconds(i32::from(hc.interval))
+                        .health_check_timeout_seconds(i32::from(hc.timeout))
+                        .healthy_threshold_count(i32::from(hc.healthy_threshold))
+                        .unhealthy_threshold_count(i32::from(hc.unhealthy_threshold))
+                        .matcher(Matcher::builder().http_code(&hc.matcher).build())
+                        .send(),
+                )
+                .await?;
+                return Ok(arn.clone());
+            }
+            // The same name with the same settings returns the existing group.
+            None => self
+                .send(
+                    ELB,
+                    &cx.region,
+                    "CreateTargetGroup",
+                    elb.create_target_group()
+                        .name(&cx.step.name)
+                        .protocol(ProtocolEnum::Http)
+                        .port(i32::from(bp.security.app_port))
+                        .vpc_id(self.id(ResourceKind::Vpc, "vpc")?)
+                        .target_type(TargetTypeEnum::Instance)
+                        .health_check_protocol(ProtocolEnum::Http)
+                        .health_check_path(&hc.path)
+                        .health_check_interval_seconds(i32::from(hc.interval))
+                        .health_check_timeout_seconds(i32::from(hc.timeout))
+                        .healthy_threshold_count(i32::from(hc.healthy_threshold))
+                        .unhealthy_threshold_count(i32::from(hc.unhealthy_threshold))
+                        .matcher(Matcher::builder().http_code(&hc.matcher).build())
+                        .set_tags(Some(elb_tags(&self.tags(cx.step))))
+                        .send(),
+                )
+                .await?
+                .target_groups()
+                .first()
+                .and_then(|t| t.target_group_arn())
+                .ok_or_else(|| missing(ELB, "CreateTargetGroup", "target group ARN"))?
+                .to_string(),
+        };
+        self.send(
+            ELB,
+            &cx.region,
+            "ModifyTargetGroupAttributes",
+            elb.modify_target_group_attributes()
+                .target_group_arn(&arn)
+                .attributes(
+                    TargetGroupAttribute::builder()
+                        .key("deregistration_delay.timeout_seconds")
+                        .value(bp.load_balancer.deregistration_delay.to_string())
+                        .build(),
+                )
+                .send(),
+        )
+        .await?;
+        Ok(arn)
+    }
+
+    fn public_subnets(&self) -> Result<Vec<String>, AwsError> {
+        let bp = self.blueprint()?;
+        bp.network
+            .azs
+            .iter()
+            .map(|az| self.id(ResourceKind::Subnet, &format!("public-{az}")))
+            .collect()
+    }
+
+    async fn load_balancer(&self, cx: &StepContext<'_>) -> Result<String, AwsError> {
+        let elb = self.ctx.elbv2(&cx.region);
+        let subnets = self.public_subnets()?;
+        if let Some(arn) = &cx.step.id {
+            self.send(
+                ELB,
+                &cx.region,
+                "SetSubnets",
+                elb.set_subnets()
+                    .load_balancer_arn(arn)
+                    .set_subnets(Some(subnets))
+                    .send(),
+            )
+            .await?;
+            return Ok(arn.clone());
+        }
+        let out = self
+            .send(
+                ELB,
+                &cx.region,
+                "CreateLoadBalancer",
+                elb.create_load_balancer()
+                    .name(&cx.step.name)
+                    .r#type(LoadBalancerTypeEnum::Application)
+                    .scheme(LoadBalancerSchemeEnum::InternetFacing)
+                    .set_subnets(Some(subnets))
+                    .security_groups(self.id(ResourceKind::SecurityGroup, "alb-sg")?)
+                    .set_tags(Some(elb_tags(&self.tags(cx.step))))
+                    .send(),
+            )
+            .await?;
+        out.load_balancers()
+            .first()
+            .and_then(|l| l.load_balancer_arn())
+            .map(str::to_string)
+            .ok_or_else(|| missing(ELB, "CreateLoadBalancer", "load balancer ARN"))
+    }
+
+    async fn listener(&self, cx: &StepContext<'_>) -> Result<String, AwsError> {
+        let bp = self.blueprint()?;
+        let elb = self.ctx.elbv2(&cx.region);
+        let lb = &bp.load_balancer;
+        let forward = ElbAction::builder()
+            .r#type(ActionTypeEnum::Forward)
+            .target_group_arn(self.id(ResourceKind::TargetGroup, "target-group")?)
+            .build();
+        let protocol = ProtocolEnum::from(lb.listener_protocol.as_str());
+        let certificate = lb
+            .certificate_arn
+            .as_ref()
+            .map(|arn| vec![Certificate::builder().certificate_arn(arn).build()]);
+        if let Some(arn) = &cx.step.id {
+            self.send(
+                ELB,
+                &cx.region,
+                "ModifyListener",
+                elb.modify_listener()
+                    .listener_arn(arn)
+                    .protocol(protocol)
+                    .set_certificates(certificate)
+                    .default_actions(forward)
+                    .send(),
+            )
+            .await?;
+            return Ok(arn.clone());
+        }
+        let out = self
+            .send(
+                ELB,
+                &cx.region,
+                "CreateListener",
+                elb.create_listener()
+                    .load_balancer_arn(self.id(ResourceKind::LoadBalancer, "load-balancer")?)
+                    .port(i32::from(lb.listener_port))
+                    .protocol(protocol)
+                    .set_certificates(certificate)
+                    .default_actions(forward)
+                    .set_tags(Some(elb_tags(&self.tags(cx.step))))
+                    .send(),
+            )
+            .await?;
+        out.listeners()
+            .first()
+            .and_then(|l| l.listener_arn())
+            .map(str::to_string)
+            .ok_or_else(|| missing(ELB, "CreateListener", "listener ARN"))
+    }
+
+    async fn auto_scaling_group(&self, cx: &StepContext<'_>) -> Result<String, AwsError> {
+        let bp = self.blueprint()?;
+        let client = self.ctx.autoscaling(&cx.region);
+        let scaling = &bp.auto_scaling;
+        let name = cx.step.id.clone().unwrap_or_else(|| cx.step.name.clone());
+        let target_group = self.id(ResourceKind::TargetGroup, "target-group")?;
+        let subnets = bp
+            .network
+            .azs
+            .iter()
+            .map(|az| self.id(ResourceKind::Subnet, &format!("private-{az}")))
+            .collect::<Result<Vec<_>, _>>()?
+            .join(",");
+        let to_i32 = |n: u32| i32::try_from(n).unwrap_or(i32::MAX);
+        let template = self.pinned_template(&cx.region).await?;
+        if cx.step.id.is_some() {
+            self.send(
+                ASG,
+                &cx.region,
+                "UpdateAutoScalingGroup",
+                client
+                    .update_auto_scaling_group()
+                    .auto_scaling_group_name(&name)
+                    .launch_template(template)
+                    .min_size(to_i32(scaling.min))
+                    .max_size(to_i32(scaling.max))
+                    .desired_capacity(to_i32(scaling.desired))
+                    .health_check_type(scaling.health_check_type.as_str())
+                    .health_check_grace_period(to_i32(scaling.grace_period))
+                    .send(),
+            )
+            .await?;
+            let attached = self
+                .region(&cx.region)
+                .and_then(|r| r.auto_scaling_groups.iter().find(|a| a.name == name))
+                .is_some_and(|a| a.target_group_arns.contains(&target_group));
+            if !attached {
+                self.send(
+                    ASG,
+                    &cx.region,
+                    "AttachLoadBalancerTargetGroups",
+                    client
+                        .attach_load_balancer_target_groups()
+                        .auto_scaling_group_name(&name)
+                        .target_group_arns(&target_group)
+                        .send(),
+                )
+                .await?;
+            }
+            return Ok(name);
+        }
+        // Instances are named `<stack>-app`; the group's other tags reach them too.
+        let mut tags = self.tags(cx.step);
+        tags.insert("Name".to_string(), format!("{}-app", self.stack));
+        let tags = tags
+            .iter()
+            .map(|(k, v)| {
+                aws_sdk_autoscaling::types::Tag::builder()
+                    .key(k)
+                    .value(v)
+                    .propagate_at_launch(true)
+                    .resource_id(&name)
+                    .resource_type("auto-scaling-group")
+                    .build()
+            })
+            .collect();
+        let result = self
+            .send(
+                ASG,
+                &cx.region,
+                "CreateAutoScalingGroup",
+                client
+                    .create_auto_scaling_group()
+                    .auto_scaling_group_name(&name)
+                    .launch_template(template)
+                    .min_size(to_i32(scaling.min))
+                    .max_size(to_i32(scaling.max))
+                    .desired_capacity(to_i32(scaling.desired))
+                    .vpc_zone_identifier(subnets)
+                    .target_group_arns(target_group)
+                    .health_check_type(scaling.health_check_type.as_str())
+                    .health_check_grace_period(to_i32(scaling.grace_period))
+                    .set_tags(Some(tags))
+                    .send(),
+            )
+            .await;
+        if !has_code(&result, &["AlreadyExists"]) {
+            result?;
+        }
+        Ok(name)
+    }
+
+    /// The stack's launch template at its current default version, by number: a group pinned
+    /// to `$Latest` or `$Default` would launch an untested version the moment one is made.
+    async fn pinned_template(&self, region: &str) -> Result<LaunchTemplateSpecification, AwsError> {
+        let id = self.id(ResourceKind::LaunchTemplate, "launch-template")?;
+        let ec2 = self.ctx.ec2(region);
+        let out = self
+            .read(
+                EC2,
+                region,
+                "DescribeLaunchTemplates",
+                ec2.describe_launch_templates()
+                    .launch_template_ids(&id)
+                    .send(),
+            )
+            .await?;
+        let version = out
+            .launch_templates()
+            .first()
+            .and_then(|t| t.default_version_number())
+            .ok_or_else(|| missing(EC2, "DescribeLaunchTemplates", "default version"))?;
+        Ok(LaunchTemplateSpecification::builder()
+            .launch_template_id(id)
+            .version(version.to_string())
+            .build())
+    }
+
+    async fn scaling_policy(&self, cx: &StepContext<'_>) -> Result<String, AwsError> {
+        let bp = self.blueprint()?;
+        let client = self.ctx.autoscaling(&cx.region);
+        let target = bp
+            .auto_scaling
+            .cpu_target
+            .ok_or_else(|| super::unsupported(cx.step))?;
+        let name = cx.step.id.clone().unwrap_or_else(|| cx.step.name.clone());
+        let metric = PredefinedMetricSpecification::builder()
+            .predefined_metric_type(MetricType::from(CPU_METRIC))
+            .build();
+        self.send(
+            ASG,
+            &cx.region,
+            "PutScalingPolicy",
+            client
+                .put_scaling_policy()
+                .auto_scaling_group_name(self.id(ResourceKind::AutoScalingGroup, "asg")?)
+                .policy_name(&name)
+                .policy_type("TargetTrackingScaling")
+                .target_tracking_configuration(
+                    TargetTrackingConfiguration::builder()
+                        .predefined_metric_specification(metric)
+                        .target_value(target)
+                        .build(),
+                )
+                .send(),
+        )
+        .await?;
+        Ok(name)
+    }
+
+    async fn delete_compute(&self, cx: &StepContext<'_>) -> Result<(), AwsError> {
+        use ResourceKind::*;
+        let step = cx.step;
+        let region = cx.region.as_str();
+        let id = step.id.clone().ok_or_else(|| unsupported(step))?;
+        let result = match step.resource.kind {
+            TargetRegistration => self.deregister_all(cx, &id).await,
+            AutoScalingGroup => self.delete_auto_scaling_group(cx, &id).await,
+            ScalingPolicy => {
+                let client = self.ctx.autoscaling(region);
+                let group = self.region(region).and_then(|r| {
+                    r.auto_scaling_groups
+                        .iter()
+                        .find(|a| a.policies.iter().any(|p| p.name == id))
+                });
+                match group {
+                    Some(group) => self
+                        .send(
+                            ASG,
+                            region,
+                            "DeletePolicy",
+                            client
+                                .delete_policy()
+                                .auto_scaling_group_name(&group.name)
+                                .policy_name(&id)
+                                .send(),
+                        )
+                        .await
+                        .map(drop),
+                    None => Ok(()),
+                }
+            }
+            Instance => {
+                let ec2 = self.ctx.ec2(region);
+                self.send(
+                    EC2,
+                    region,
+                    "TerminateInstances",
+                    ec2.terminate_instances().instance_ids(&id).send(),
+                )
+                .await
+                .map(drop)
+            }
+            LaunchTemplate => {
+                let ec2 = self.ctx.ec2(region);
+                self.send(
+                    EC2,
+                    region,
+                    "DeleteLaunchTemplate",
+                    ec2.delete_launch_template().launch_template_id(&id).send(),
+                )
+                .await
+                .map(drop)
+            }
+            Listener => {
+                let elb = self.ctx.elbv2(region);
+                self.send(
+                    ELB,
+                    region,
+                    "DeleteListener",
+                    elb.delete_listener().listener_arn(&id).send(),
+                )
+                .await
+                .map(drop)
+            }
+            LoadBalancer => self.delete_load_balancer(cx, &id).await,
+            TargetGroup => {
+                let elb = self.ctx.elbv2(region);
+                self.retry_busy(cx, &["ResourceInUse"], || {
+                    self.send(
+                        ELB,
+                        region,
+                        "DeleteTargetGroup",
+                        elb.delete_target_group().target_group_arn(&id).send(),
+                    )
+                })
+                .await
+                .map(drop)
+            }
+            _ => Err(unsupported(step)),
+        };
+        tolerate_gone(result).map(drop)
+    }
+
+    async fn deregister_all(&self, cx: &StepContext<'_>, arn: &str) -> Result<(), AwsError> {
+        let elb = self.ctx.elbv2(&cx.region);
+        let health = self
+            .read(
+                ELB,
+                &cx.region,
+                "DescribeTargetHealth",
+                elb.describe_target_health().target_group_arn(arn).send(),
+            )
+            .await?;
+        let targets: Vec<TargetDescription> = health
+            .target_health_descriptions()
+            .iter()
+            .filter_map(|d| d.target().cloned())
+            .collect();
+        if targets.is_empty() {
+            return Ok(());
+        }
+        self.send(
+            ELB,
+            &cx.region,
+            "DeregisterTargets",
+            elb.deregister_targets()
+                .target_group_arn(arn)
+                .set_targets(Some(targets))
+                .send(),
+        )
+        .await
+        .map(drop)
+    }
+
+    /// Force-deletes the group (its instances are terminated) and waits until it is gone.
+    async fn delete_auto_scaling_group(
+        &self,
+        cx: &StepContext<'_>,
+        name: &str,
+    ) -> Result<(), AwsError> {
+        let client = self.ctx.autoscaling(&cx.region);
+        let result = self
+            .send(
+                ASG,
+                &cx.region,
+                "DeleteAutoScalingGroup",
+                client
+                    .delete_auto_scaling_group()
+                    .auto_scaling_group_name(name)
+                    .force_delete(true)
+                    .send(),
+            )
+            .await;
+        if tolerate_gone(result)?.is_none() {
+            return Ok(());
+        }
+        self.wait_for(
+            cx,
+            ASG,
+            &format!("Auto Scaling group {name} to be deleted"),
+            || async {
+                let out = self
+                    .read(
+                        ASG,
+                        &cx.region,
+                        "DescribeAutoScalingGroups",
+                        client
+                            .describe_auto_scaling_groups()
+                            .auto_scaling_group_names(name)
+                            .send(),
+                    )
+                    .await?;
+                Ok(out
+                    .auto_scaling_groups()
+                    .first()
+                    .map(|g| g.status().unwrap_or("deleting").to_string()))
+            },
+        )
+        .await
+    }
+
+    /// Deletes the load balancer and waits until it is gone: it holds network interfaces in the
+    /// public subnets until then.
+    async fn delete_load_balancer(&self, cx: &StepContext<'_>, arn: &str) -> Result<(), AwsError> {
+        let elb = self.ctx.elbv2(&cx.region);
+        self.send(
+            ELB,
+            &cx.region,
+            "DeleteLoadBalancer",
+            elb.delete_load_balancer().load_balancer_arn(arn).send(),
+        )
+        .await?;
+        self.wait_for(cx, ELB, "the load balancer to be deleted", || async {
+            let out = self
+                .read(
+                    ELB,
+                    &cx.region,
+                    "DescribeLoadBalancers",
+                    elb.describe_load_balancers().load_balancer_arns(arn).send(),
+                )
+                .await;
+            Ok(tolerate_gone(out)?
+                .and_then(|o| o.load_balancers().first().cloned())
+                .map(|l| {
+                    l.state()
+                        .and_then(|s| s.code())
+                        .map_or("deleting".to_string(), |c| c.as_str().to_string())
+                }))
+        })
+        .await
+    }
+}

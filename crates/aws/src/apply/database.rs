@@ -1,0 +1,284 @@
+//! The DB subnet group, the Multi-AZ primary (its password made and kept by RDS in Secrets
+//! Manager: haven never sees it) and its same-Region read replicas.
+
+use aws_sdk_rds::types::Tag;
+use haven_model::Service;
+use haven_model::plan::{Op, ResourceKind};
+
+use super::{Runner, StepContext, has_code, tolerate_gone, unsupported};
+use crate::error::AwsError;
+
+const RDS: Service = Service::Rds;
+
+fn rds_tags(tags: &haven_model::topology::Tags) -> Vec<Tag> {
+    tags.iter()
+        .map(|(k, v)| Tag::builder().key(k).value(v).build())
+        .collect()
+}
+
+impl Runner<'_> {
+    pub(super) async fn database(&self, cx: &StepContext<'_>) -> Result<Option<String>, AwsError> {
+        use ResourceKind::*;
+        let step = cx.step;
+        match (step.op, step.resource.kind) {
+            (Op::Create | Op::Update, DbSubnetGroup) => self.db_subnet_group(cx).await.map(Some),
+            (Op::Create, DbInstance) => self.create_db(cx).await.map(Some),
+            (Op::Create, DbReadReplica) => self.create_replica(cx).await.map(Some),
+            (Op::Update, DbInstance | DbReadReplica) => self.modify_db(cx).await.map(Some),
+            (Op::Delete, DbSubnetGroup) => {
+                let rds = self.ctx.rds(&cx.region);
+                let result = self
+                    .send(
+                        RDS,
+                        &cx.region,
+                        "DeleteDBSubnetGroup",
+                        rds.delete_db_subnet_group()
+                            .db_subnet_group_name(&step.name)
+                            .send(),
+                    )
+                    .await;
+                tolerate_gone(result).map(|_| None)
+            }
+            (Op::Delete, DbInstance | DbReadReplica) => self.delete_db(cx).await.map(|()| None),
+            _ => Err(unsupported(step)),
+        }
+    }
+
+    async fn db_subnet_group(&self, cx: &StepContext<'_>) -> Result<String, AwsError> {
+        let bp = self.blueprint()?;
+        let rds = self.ctx.rds(&cx.region);
+        let subnets = bp
+            .network
+            .azs
+            .iter()
+            .map(|az| self.id(ResourceKind::Subnet, &format!("private-{az}")))
+            .collect::<Result<Vec<_>, _>>()?;
+        let description = format!("haven {}: the private subnets", self.stack);
+        if cx.step.id.is_some() {
+            self.send(
+                RDS,
+                &cx.region,
+                "ModifyDBSubnetGroup",
+                rds.modify_db_subnet_group()
+                    .db_subnet_group_name(&cx.step.name)
+                    .db_subnet_group_description(description)
+                    .set_subnet_ids(Some(subnets))
+                    .send(),
+            )
+            .await?;
+        } else {
+            let result = self
+                .send(
+                    RDS,
+                    &cx.region,
+                    "CreateDBSubnetGroup",
+                    rds.create_db_subnet_group()
+                        .db_subnet_group_name(&cx.step.name)
+                        .db_subnet_group_description(description)
+                        .set_subnet_ids(Some(subnets))
+                        .set_tags(Some(rds_tags(&self.tags(cx.step))))
+                        .send(),
+                )
+                .await;
+            if !has_code(
+                &result,
+                &[
+                    "DBSubnetGroupAlreadyExists",
+                    "DBSubnetGroupAlreadyExistsFault",
+                ],
+            ) {
+                result?;
+            }
+        }
+        Ok(cx.step.name.clone())
+    }
+
+    async fn create_db(&self, cx: &StepContext<'_>) -> Result<String, AwsError> {
+        let bp = self.blueprint()?;
+        let db = &bp.database;
+        let rds = self.ctx.rds(&cx.region);
+        let identifier = cx.step.name.clone();
+        let result = self
+            .send(
+                RDS,
+                &cx.region,
+                "CreateDBInstance",
+                rds.create_db_instance()
+                    .db_instance_identifier(&identifier)
+                    .engine(&db.engine)
+                    .engine_version(&db.engine_version)
+                    .db_instance_class(&db.class)
+                    .allocated_storage(i32::try_from(db.allocated_storage).unwrap_or(i32::MAX))
+                    .multi_az(db.multi_az)
+                    .master_username(&db.master_username)
+                    .manage_master_user_password(db.manage_master_user_password)
+                    .db_subnet_group_name(self.id(ResourceKind::DbSubnetGroup, "db-subnet-group")?)
+                    .vpc_security_group_ids(self.id(ResourceKind::SecurityGroup, "db-sg")?)
+                    .backup_retention_period(i32::from(db.backup_retention_days))
+                    .deletion_protection(db.deletion_protection)
+                    .storage_encrypted(db.storage_encrypted)
+                    .publicly_accessible(false)
+                    .copy_tags_to_snapshot(true)
+                    .set_tags(Some(rds_tags(&self.tags(cx.step))))
+                    .send(),
+            )
+            .await;
+        if !has_code(
+            &result,
+            &["DBInstanceAlreadyExists", "DBInstanceAlreadyExistsFault"],
+        ) {
+            result?;
+        }
+        self.wait_db(cx, &identifier, true).await?;
+        Ok(identifier)
+    }
+
+    async fn create_replica(&self, cx: &StepContext<'_>) -> Result<String, AwsError> {
+        let bp = self.blueprint()?;
+        let rds = self.ctx.rds(&cx.region);
+        let identifier = cx.step.name.clone();
+        let result = self
+            .send(
+                RDS,
+                &cx.region,
+                "CreateDBInstanceReadReplica",
+                rds.create_db_instance_read_replica()
+                    .db_instance_identifier(&identifier)
+                    .source_db_instance_identifier(self.id(ResourceKind::DbInstance, "db")?)
+                    .db_instance_class(&bp.database.class)
+                    .vpc_security_group_ids(self.id(ResourceKind::SecurityGroup, "db-sg")?)
+                    .publicly_accessible(false)
+                    .set_tags(Some(rds_tags(&self.tags(cx.step))))
+                    .send(),
+            )
+            .await;
+        if !has_code(
+            &result,
+            &["DBInstanceAlreadyExists", "DBInstanceAlreadyExistsFault"],
+        ) {
+            result?;
+        }
+        self.wait_db(cx, &identifier, true).await?;
+        Ok(identifier)
+    }
+
+    /// Applies the blueprint's settings at once (not in the next maintenance window).
+    async fn modify_db(&self, cx: &StepContext<'_>) -> Result<String, AwsError> {
+        let bp = self.blueprint()?;
+        let db = &bp.database;
+        let rds = self.ctx.rds(&cx.region);
+        let identifier = cx.step.id.clone().ok_or_else(|| unsupported(cx.step))?;
+        let primary = cx.step.resource.kind == ResourceKind::DbInstance;
+        let current = self
+            .region(&cx.region)
+            .and_then(|r| r.db_instances.iter().find(|d| d.identifier == identifier));
+        let mut request = rds
+            .modify_db_instance()
+            .db_instance_identifier(&identifier)
+            .db_instance_class(&db.class)
+            .apply_immediately(true);
+        if primary {
+            request = request
+                .multi_az(db.multi_az)
+                .backup_retention_period(i32::from(db.backup_retention_days))
+                .deletion_protection(db.deletion_protection);
+            let grow = current
+                .and_then(|d| d.allocated_storage_gib)
+                .is_some_and(|size| i64::from(size) < i64::from(db.allocated_storage));
+            if grow {
+                request = request
+                    .allocated_storage(i32::try_from(db.allocated_storage).unwrap_or(i32::MAX));
+            }
+            if db.manage_master_user_password
+                && current.is_some_and(|d| d.master_user_secret_arn.is_none())
+            {
+                request = request.manage_master_user_password(true);
+            }
+        }
+        self.send(RDS, &cx.region, "ModifyDBInstance", request.send())
+            .await?;
+        self.wait_db(cx, &identifier, true).await?;
+        Ok(identifier)
+    }
+
+    /// Deletes without a final snapshot (turning deletion protection off first when it is on),
+    /// then waits until the instance is gone: its source or subnet group cannot go before.
+    async fn delete_db(&self, cx: &StepContext<'_>) -> Result<(), AwsError> {
+        let rds = self.ctx.rds(&cx.region);
+        let identifier = cx.step.id.clone().ok_or_else(|| unsupported(cx.step))?;
+        let protected = self
+            .region(&cx.region)
+            .and_then(|r| r.db_instances.iter().find(|d| d.identifier == identifier))
+            .is_some_and(|d| d.deletion_protection);
+        if protected {
+            let result = self
+                .send(
+                    RDS,
+                    &cx.region,
+                    "ModifyDBInstance",
+                    rds.modify_db_instance()
+                        .db_instance_identifier(&identifier)
+                        .deletion_protection(false)
+                        .apply_immediately(true)
+                        .send(),
+                )
+                .await;
+            tolerate_gone(result)?;
+        }
+        let result = self
+            .send(
+                RDS,
+                &cx.region,
+                "DeleteDBInstance",
+                rds.delete_db_instance()
+                    .db_instance_identifier(&identifier)
+                    .skip_final_snapshot(true)
+                    .delete_automated_backups(true)
+                    .send(),
+            )
+            .await;
+        if tolerate_gone(result)?.is_none() {
+            return Ok(());
+        }
+        self.wait_db(cx, &identifier, false).await
+    }
+
+    /// Waits until the instance is `available` (or, with `exists` false, gone).
+    async fn wait_db(
+        &self,
+        cx: &StepContext<'_>,
+        identifier: &str,
+        exists: bool,
+    ) -> Result<(), AwsError> {
+        let rds = self.ctx.rds(&cx.region);
+        let what = if exists {
+            format!("{identifier} to be available")
+        } else {
+            format!("{identifier} to be deleted")
+        };
+        self.wait_for(cx, RDS, &what, || async {
+            let out = self
+                .read(
+                    RDS,
+                    &cx.region,
+                    "DescribeDBInstances",
+                    rds.describe_db_instances()
+                        .db_instance_identifier(identifier)
+                        .send(),
+                )
+                .await;
+            let status = tolerate_gone(out)?.and_then(|o| {
+                o.db_instances()
+                    .first()
+                    .map(|d| d.db_instance_status().unwrap_or("unknown").to_string())
+            });
+            Ok(match (status, exists) {
+                (Some(s), true) if s == "available" => None,
+                (Some(s), _) => Some(s),
+                (None, false) => None,
+                (None, true) => Some("not found yet".to_string()),
+            })
+        })
+        .await
+    }
+}

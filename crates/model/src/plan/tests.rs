@@ -1,0 +1,349 @@
+use super::*;
+use crate::blueprint::{self, Ipv4Cidr, NatMode};
+use crate::topology::ElasticIp;
+
+const LAB: &str = include_str!("../../../../assets/blueprints/lab.toml");
+const HEALTHY: &str = include_str!("../../../../assets/fixtures/lab-healthy.json");
+
+fn lab_blueprint() -> Blueprint {
+    blueprint::parse(LAB, "lab.toml", &|_| true).expect("lab.toml")
+}
+
+fn cidr(text: &str) -> Ipv4Cidr {
+    Ipv4Cidr::parse(text).expect("CIDR")
+}
+
+fn tag(tags: &mut Tags, logical: &str) {
+    tags.insert(STACK_TAG.into(), "lab".into());
+    tags.insert(LOGICAL_TAG.into(), logical.into());
+}
+
+/// The healthy lab fixture as haven would have built it: tagged, named by convention.
+fn tagged_lab() -> (Blueprint, Topology) {
+    let mut topology = Topology::from_json(HEALTHY).expect("fixture");
+    let region = topology
+        .regions
+        .iter_mut()
+        .find(|r| r.region == "ap-northeast-2")
+        .expect("primary");
+    let logical_by_name = |name: &str| -> Option<String> {
+        Some(
+            match name {
+                "lab-vpc" => "vpc",
+                "lab-igw" => "igw",
+                "lab-public-a" => "public-ap-northeast-2a",
+                "lab-public-b" => "public-ap-northeast-2b",
+                "lab-private-a" => "private-ap-northeast-2a",
+                "lab-private-b" => "private-ap-northeast-2b",
+                "lab-public-rt" => "public-rt",
+                "lab-private-rt-a" => "private-rt-ap-northeast-2a",
+                "lab-private-rt-b" => "private-rt-ap-northeast-2b",
+                "lab-nat-a" => "nat-ap-northeast-2a",
+                "lab-nat-b" => "nat-ap-northeast-2b",
+                "lab-alb" => "alb-sg",
+                "lab-app" => "app-sg",
+                "lab-db" => "db",
+                "lab-db-replica-1" => "lab-db-replica-1",
+                _ => return None,
+            }
+            .to_string(),
+        )
+    };
+    macro_rules! tag_all {
+        ($items:expr) => {
+            for item in $items.iter_mut() {
+                if let Some(logical) = name_tag(&item.tags).and_then(logical_by_name) {
+                    tag(&mut item.tags, &logical);
+                }
+            }
+        };
+    }
+    tag_all!(region.vpcs);
+    tag_all!(region.internet_gateways);
+    tag_all!(region.subnets);
+    tag_all!(region.route_tables);
+    tag_all!(region.nat_gateways);
+    tag_all!(region.db_instances);
+    // haven allocates each NAT gateway's Elastic IP itself, tagged like the NAT.
+    let eips: Vec<ElasticIp> = region
+        .nat_gateways
+        .iter()
+        .filter_map(|nat| {
+            let logical = nat.tags.get(LOGICAL_TAG)?.replacen("nat-", "nat-eip-", 1);
+            let mut tags = Tags::new();
+            tag(&mut tags, &logical);
+            Some(ElasticIp {
+                allocation_id: format!("eipalloc-{}", &nat.id[4..]),
+                public_ip: nat.public_ips.first()?.clone(),
+                association_id: None,
+                instance_id: None,
+                network_interface_id: None,
+                tags,
+            })
+        })
+        .collect();
+    region.elastic_ips = eips;
+    for group in region.security_groups.iter_mut() {
+        if let Some(logical) = name_tag(&group.tags).and_then(logical_by_name) {
+            let logical = if logical == "db" {
+                "db-sg".into()
+            } else {
+                logical
+            };
+            tag(&mut group.tags, &logical);
+        }
+    }
+    tag(&mut region.auto_scaling_groups[0].tags, "asg");
+    tag(&mut region.launch_templates[0].tags, "launch-template");
+    region.target_groups[0].name = "lab-tg".into();
+    let iam = topology.iam.as_mut().expect("IAM");
+    iam.roles[0].arn = "arn:aws:iam::123456789012:role/haven/lab/lab-ec2-role".into();
+    iam.instance_profiles[0].arn =
+        "arn:aws:iam::123456789012:instance-profile/haven/lab/lab-ec2-profile".into();
+
+    let mut blueprint = lab_blueprint();
+    blueprint.network.public_subnets = vec![cidr("10.0.0.0/24"), cidr("10.0.1.0/24")];
+    blueprint.network.private_subnets = vec![cidr("10.0.10.0/24"), cidr("10.0.11.0/24")];
+    blueprint.network.s3_gateway_endpoint = false;
+    blueprint.iam.instance_role = "lab-ec2-role".into();
+    blueprint.iam.instance_profile = "lab-ec2-profile".into();
+    blueprint.iam.operators = None;
+    blueprint.iam.password_policy = None;
+    // The fixture's database is protected; the lab blueprint leaves protection off.
+    blueprint.database.deletion_protection = true;
+    (blueprint, topology)
+}
+
+fn assert_ordered(plan: &Plan) {
+    for (i, step) in plan.steps.iter().enumerate() {
+        for dependency in &step.depends_on {
+            let before = plan.steps[..i].iter().any(|s| s.resource == *dependency);
+            assert!(
+                before,
+                "{} depends on {dependency}, not earlier",
+                step.resource
+            );
+        }
+    }
+}
+
+#[test]
+fn nothing_exists_so_everything_is_created_in_dependency_order() {
+    let blueprint = lab_blueprint();
+    let plan = plan(&blueprint, &Topology::new(chrono::Utc::now()));
+    assert_ordered(&plan);
+    assert_eq!(plan.count(Op::Create), plan.steps.len());
+    // VPC, IGW, 4 subnets, 2 EIPs, 2 NATs, 3 route tables, S3 endpoint, 3 SGs, role, profile,
+    // group, user, password policy, LT, TG, ALB, listener, ASG, policy, DB subnet group, DB,
+    // replica.
+    assert_eq!(plan.steps.len(), 31, "{:#?}", plan.steps);
+    let first = &plan.steps[0];
+    assert_eq!(first.resource, r(ResourceKind::Vpc, "vpc"));
+    let replica = plan
+        .step(ResourceKind::DbReadReplica, "lab-db-replica-1")
+        .expect("replica step");
+    assert_eq!(replica.depends_on, vec![r(ResourceKind::DbInstance, "db")]);
+}
+
+#[test]
+fn the_built_lab_is_matched_by_its_tags_and_drift_is_shown() {
+    let (blueprint, topology) = tagged_lab();
+    let plan = plan(&blueprint, &topology);
+    assert_ordered(&plan);
+    let op = |kind, logical: &str| plan.step(kind, logical).map(|s| s.op);
+    use ResourceKind::*;
+    for (kind, logical) in [
+        (Vpc, "vpc"),
+        (InternetGateway, "igw"),
+        (Subnet, "private-ap-northeast-2b"),
+        (NatGateway, "nat-ap-northeast-2a"),
+        (RouteTable, "private-rt-ap-northeast-2b"),
+        (SecurityGroup, "app-sg"),
+        (SecurityGroup, "db-sg"),
+        (DbInstance, "db"),
+        (IamRole, "lab-ec2-role"),
+        (InstanceProfile, "lab-ec2-profile"),
+        (LoadBalancer, "load-balancer"),
+    ] {
+        assert_eq!(op(kind, logical), Some(Op::Unchanged), "{kind}/{logical}");
+    }
+    // The fixture's ALB group also allows 443, which the blueprint does not.
+    let alb = plan.step(SecurityGroup, "alb-sg").expect("alb-sg");
+    assert_eq!(alb.op, Op::Update);
+    assert!(
+        alb.detail
+            .contains("ingress tcp 443 from 0.0.0.0/0 was added outside haven"),
+        "{}",
+        alb.detail
+    );
+    // Health check: the fixture checks every 10 s with thresholds 2/2.
+    let tg = plan
+        .step(TargetGroup, "target-group")
+        .expect("target group");
+    assert_eq!(tg.op, Op::Update);
+    assert!(
+        tg.detail.contains("health-check interval 10 → 15"),
+        "{}",
+        tg.detail
+    );
+    assert!(
+        tg.detail.contains("healthy threshold 2 → 3"),
+        "{}",
+        tg.detail
+    );
+    // The fixture's template differs from the blueprint: a new version, and the group moves to it.
+    let asg = plan.step(AutoScalingGroup, "asg").expect("asg");
+    assert_eq!(asg.detail, "use the new launch template version");
+    assert_eq!(plan.count(Op::Delete), 0, "{:#?}", plan.steps);
+}
+
+#[test]
+fn capacity_class_and_rules_changed_by_hand_are_drift() {
+    let (blueprint, mut topology) = tagged_lab();
+    let region = &mut topology.regions[0];
+    region.auto_scaling_groups[0].desired_capacity = 3;
+    let app = region
+        .security_groups
+        .iter_mut()
+        .find(|g| g.name == "lab-app")
+        .expect("app SG");
+    app.ingress.push(SecurityGroupRule {
+        protocol: "tcp".into(),
+        from_port: Some(22),
+        to_port: Some(22),
+        peer: RulePeer::Cidr("0.0.0.0/0".into()),
+        description: None,
+    });
+    let db = region
+        .db_instances
+        .iter_mut()
+        .find(|d| d.identifier == "lab-db")
+        .expect("db");
+    db.class = "db.t3.small".into();
+    db.multi_az = false;
+    let plan = plan(&blueprint, &topology);
+    let detail = |kind, logical: &str| {
+        let step = plan.step(kind, logical).expect("step");
+        assert_eq!(step.op, Op::Update, "{kind}/{logical}");
+        step.detail.clone()
+    };
+    // The fixture's template differs from the blueprint too, so the group moves to its new version.
+    assert_eq!(
+        detail(ResourceKind::AutoScalingGroup, "asg"),
+        "desired capacity 3 → 2 (changed outside haven); use the new launch template version"
+    );
+    assert_eq!(
+        detail(ResourceKind::SecurityGroup, "app-sg"),
+        "ingress tcp 22 from 0.0.0.0/0 was added outside haven: revoke it"
+    );
+    let db = detail(ResourceKind::DbInstance, "db");
+    assert!(db.contains("class db.t3.small → db.t3.micro"), "{db}");
+    assert!(db.contains("Multi-AZ false → true"), "{db}");
+}
+
+#[test]
+fn resources_the_blueprint_dropped_are_deleted() {
+    let (mut blueprint, topology) = tagged_lab();
+    blueprint.network.nat = NatMode::Single;
+    blueprint.database.read_replicas.clear();
+    let plan = plan(&blueprint, &topology);
+    let deleted: Vec<String> = plan
+        .steps
+        .iter()
+        .filter(|s| s.op == Op::Delete)
+        .map(|s| s.resource.to_string())
+        .collect();
+    for wanted in [
+        "db-read-replica/lab-db-replica-1",
+        "nat-gateway/nat-ap-northeast-2b",
+        "elastic-ip/nat-eip-ap-northeast-2b",
+        "route-table/private-rt-ap-northeast-2b",
+    ] {
+        assert!(
+            deleted.iter().any(|d| d == wanted),
+            "{wanted} in {deleted:?}"
+        );
+    }
+    assert!(!deleted.iter().any(|d| d.contains("nat-ap-northeast-2a")));
+    assert_eq!(
+        plan.step(ResourceKind::RouteTable, "private-rt")
+            .map(|s| s.op),
+        Some(Op::Create)
+    );
+}
+
+#[test]
+fn teardown_goes_in_reverse_dependency_order() {
+    let (_, topology) = tagged_lab();
+    let plan = teardown(&topology, "lab");
+    assert!(plan.steps.iter().all(|s| s.op == Op::Delete));
+    assert_ordered(&plan);
+    let position = |kind: ResourceKind, logical: &str| {
+        plan.steps
+            .iter()
+            .position(|s| s.resource.kind == kind && s.resource.logical == logical)
+            .unwrap_or_else(|| panic!("no {kind}/{logical} in {:#?}", plan.steps))
+    };
+    use ResourceKind::*;
+    let order = [
+        position(DbReadReplica, "lab-db-replica-1"),
+        position(DbInstance, "db"),
+        position(TargetRegistration, "target-group"),
+        position(AutoScalingGroup, "asg"),
+        position(Listener, "listener-80"),
+        position(LoadBalancer, "load-balancer"),
+        position(TargetGroup, "target-group"),
+        position(NatGateway, "nat-ap-northeast-2a"),
+        position(ElasticIp, "nat-eip-ap-northeast-2a"),
+        position(RouteTableAssociation, "public-rt/subnet-04cd372f7883b1061"),
+        position(RouteTable, "public-rt"),
+        position(IgwAttachment, "igw"),
+        position(InternetGateway, "igw"),
+        position(Subnet, "public-ap-northeast-2a"),
+        position(SecurityGroupReferences, "app-sg"),
+        position(SecurityGroup, "alb-sg"),
+        position(Vpc, "vpc"),
+        position(InstanceProfile, "lab-ec2-profile"),
+        position(IamRole, "lab-ec2-role"),
+    ];
+    assert!(order.windows(2).all(|w| w[0] < w[1]), "{order:?}");
+    // Nothing untagged: the default VPC, the other Region's resources, the operators group.
+    assert!(
+        !plan
+            .steps
+            .iter()
+            .any(|s| s.id.as_deref() == Some("vpc-04d025788b2d70570"))
+    );
+    assert!(!plan.steps.iter().any(|s| s.resource.kind == IamGroup));
+    assert!(teardown(&topology, "other").steps.is_empty());
+}
+
+#[test]
+fn a_hand_built_stack_without_load_balancer_tears_down_cleanly() {
+    let mut topology = Topology::new(chrono::Utc::now());
+    let mut region = RegionTopology {
+        region: "us-east-1".into(),
+        ..RegionTopology::default()
+    };
+    region.vpcs.push(crate::topology::Vpc {
+        id: "vpc-1".into(),
+        cidr_block: "10.0.0.0/16".into(),
+        is_default: false,
+        state: "available".into(),
+        tags: haven_tags("lab", "vpc", "lab-vpc"),
+    });
+    region.security_groups.push(SecurityGroup {
+        id: "sg-default".into(),
+        name: "default".into(),
+        description: String::new(),
+        vpc_id: Some("vpc-1".into()),
+        ingress: vec![],
+        egress: vec![],
+        tags: haven_tags("lab", "default", "default"),
+    });
+    topology.regions.push(region);
+    let plan = teardown(&topology, "lab");
+    assert_eq!(plan.steps.len(), 1, "{:#?}", plan.steps);
+    assert_eq!(plan.steps[0].resource, r(ResourceKind::Vpc, "vpc"));
+    assert_eq!(plan.steps[0].region.as_deref(), Some("us-east-1"));
+}

@@ -1,0 +1,329 @@
+//! `haven up <blueprint>` builds or updates a stack; `haven down` removes everything tagged with
+//! it. Both show the plan first, print a line per step as it finishes, and can be interrupted
+//! and run again: the next run discovers what exists and carries on from there.
+
+use std::io::{BufRead, IsTerminal, Write};
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use clap::ValueEnum;
+use haven_aws::{Applied, ApplyError, Desired, ExecuteOptions, StepEvent, StepStatus};
+use haven_model::blueprint::Blueprint;
+use haven_model::plan::{self, Op, Plan};
+use serde_json::{Value, json};
+
+use super::plan::{discover_for, load_blueprint, table};
+use crate::cli::{Fatal, Global, connect, usage};
+use crate::config::Config;
+
+/// How `up` and `down` report.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum StackOutput {
+    /// The plan, then one line per step.
+    Text,
+    /// Progress on stderr; one JSON document on stdout at the end.
+    Json,
+}
+
+/// Arguments of `haven up`.
+#[derive(Debug, clap::Args)]
+pub struct UpArgs {
+    /// The blueprint file (TOML), e.g. assets/blueprints/lab.toml.
+    pub blueprint: PathBuf,
+    /// Delete what the blueprint no longer has without asking.
+    #[arg(long)]
+    pub yes: bool,
+    /// Output format.
+    #[arg(long, short, value_enum, default_value_t = StackOutput::Text)]
+    pub output: StackOutput,
+    /// Longest wait for one resource (NAT gateway, database, …), in seconds.
+    #[arg(long, default_value_t = 3600)]
+    pub wait_timeout: u64,
+}
+
+/// Arguments of `haven down`.
+#[derive(Debug, clap::Args)]
+pub struct DownArgs {
+    /// The blueprint the stack was built from (its name and Regions are used).
+    #[arg(required_unless_present = "stack", conflicts_with = "stack")]
+    pub blueprint: Option<PathBuf>,
+    /// The stack name instead of a blueprint; the Regions come from --region / --regions.
+    #[arg(long)]
+    pub stack: Option<String>,
+    /// Do not ask: for scripts.
+    #[arg(long)]
+    pub yes: bool,
+    /// Output format.
+    #[arg(long, short, value_enum, default_value_t = StackOutput::Text)]
+    pub output: StackOutput,
+    /// Longest wait for one resource to be deleted, in seconds.
+    #[arg(long, default_value_t = 3600)]
+    pub wait_timeout: u64,
+}
+
+/// Reads the user-data script the blueprint names, next to the blueprint.
+fn user_data(path: &Path, blueprint: &Blueprint) -> Result<Option<String>, Fatal> {
+    let Some(file) = &blueprint.compute.user_data_file else {
+        return Ok(None);
+    };
+    let full = path.parent().unwrap_or(Path::new(".")).join(file);
+    std::fs::read_to_string(&full)
+        .map(Some)
+        .map_err(|e| usage(format!("cannot read user data {}: {e}", full.display())))
+}
+
+/// `haven up`: validate, discover, plan, then carry the plan out.
+pub async fn up(global: &Global, config: &Config, args: &UpArgs) -> Result<(), Fatal> {
+    let blueprint = load_blueprint(&args.blueprint)?;
+    let user_data = user_data(&args.blueprint, &blueprint)?;
+    let region = blueprint.region().to_string();
+    let read_only = global.read_only || config.read_only;
+    let (ctx, _, topology) =
+        discover_for(global, config, &blueprint, std::slice::from_ref(&region)).await?;
+    let plan = plan::plan(&blueprint, &topology);
+    let out = Printer::new(args.output);
+    out.plan(&table(&plan, &region));
+    let blockers: Vec<String> = plan
+        .blockers()
+        .map(|s| format!("{}: {}", s.resource, s.detail))
+        .collect();
+    if !blockers.is_empty() {
+        return Err(Fatal {
+            message: format!("cannot apply: {}. Nothing was sent.", blockers.join("; ")),
+            code: 1,
+        });
+    }
+    if !plan.has_changes() {
+        out.line(&format!(
+            "stack {} is up to date: nothing to do",
+            plan.stack
+        ));
+        out.summary(&plan, &region, &Applied::default());
+        return Ok(());
+    }
+    if read_only {
+        return Err(usage(format!(
+            "read-only mode: refusing to change stack {} ({} step(s)); nothing was sent",
+            plan.stack,
+            plan.steps.iter().filter(|s| s.op != Op::Unchanged).count()
+        )));
+    }
+    let deletes = plan.count(Op::Delete);
+    if deletes > 0 && !args.yes {
+        confirm(
+            &plan.stack,
+            &format!("delete {deletes} resource(s) the blueprint no longer has"),
+        )?;
+    }
+    let desired = Desired {
+        blueprint: &blueprint,
+        user_data: user_data.as_deref(),
+    };
+    let options = options(args.wait_timeout);
+    let progress = |event: StepEvent<'_>| out.progress(&event);
+    let result = haven_aws::apply(&ctx, desired, &topology, &plan, &options, &progress).await;
+    finish(&out, &plan, &region, result, "up")
+}
+
+/// `haven down`: everything tagged with the stack, in dependency order, after confirmation.
+pub async fn down(global: &Global, config: &Config, args: &DownArgs) -> Result<(), Fatal> {
+    let read_only = global.read_only || config.read_only;
+    let (ctx, topology, stack, regions) = match (&args.blueprint, &args.stack) {
+        (Some(path), _) => {
+            let blueprint = load_blueprint(path)?;
+            let mut regions = vec![blueprint.region().to_string()];
+            if let Some(dr) = &blueprint.dr {
+                regions.extend(dr.regions.iter().cloned());
+            }
+            let (ctx, _, topology) = discover_for(global, config, &blueprint, &regions).await?;
+            (ctx, topology, blueprint.name().to_string(), regions)
+        }
+        (None, Some(stack)) => {
+            let (ctx, regions, identity) = connect(global, config).await?;
+            let options = haven_aws::DiscoverOptions {
+                identity: Some(identity),
+                include_iam: true,
+                ..haven_aws::DiscoverOptions::default()
+            };
+            let topology = haven_aws::discover(&ctx, &regions, &options).await;
+            if let Some(error) = topology.errors.first() {
+                return Err(Fatal {
+                    message: format!(
+                        "part of the stack could not be read ({} {}: {}), so some of it would \
+                         be left behind; nothing was deleted",
+                        error.service, error.operation, error.message
+                    ),
+                    code: 1,
+                });
+            }
+            (ctx, topology, stack.clone(), regions)
+        }
+        (None, None) => return Err(usage("give a blueprint or --stack NAME".to_string())),
+    };
+    let plan = plan::teardown(&topology, &stack);
+    let out = Printer::new(args.output);
+    let where_ = regions.join(", ");
+    out.plan(&table(&plan, &where_));
+    if plan.steps.is_empty() {
+        out.line(&format!(
+            "nothing is tagged {}={stack} in {where_}: nothing to delete",
+            plan::STACK_TAG
+        ));
+        out.summary(&plan, &where_, &Applied::default());
+        return Ok(());
+    }
+    if read_only {
+        return Err(usage(format!(
+            "read-only mode: refusing to delete stack {stack} ({} step(s)); nothing was sent",
+            plan.steps.len()
+        )));
+    }
+    if !args.yes {
+        confirm(
+            &stack,
+            &format!(
+                "delete every resource of stack {stack} ({} step(s))",
+                plan.steps.len()
+            ),
+        )?;
+    }
+    let options = options(args.wait_timeout);
+    let progress = |event: StepEvent<'_>| out.progress(&event);
+    let result = haven_aws::destroy(&ctx, &topology, &plan, &options, &progress).await;
+    finish(&out, &plan, &where_, result, "down")
+}
+
+fn options(wait_timeout: u64) -> ExecuteOptions {
+    ExecuteOptions {
+        max_wait: Duration::from_secs(wait_timeout),
+        ..ExecuteOptions::default()
+    }
+}
+
+/// Asks for the stack name on the terminal; without a terminal, `--yes` is required.
+fn confirm(stack: &str, what: &str) -> Result<(), Fatal> {
+    let stdin = std::io::stdin();
+    if !stdin.is_terminal() {
+        return Err(usage(format!(
+            "this would {what}: add --yes to confirm (no terminal to ask on). Nothing was sent."
+        )));
+    }
+    eprint!("This will {what}. Type the stack name ({stack}) to go on: ");
+    let _ = std::io::stderr().flush();
+    let mut answer = String::new();
+    stdin
+        .lock()
+        .read_line(&mut answer)
+        .map_err(|e| usage(format!("cannot read the confirmation: {e}")))?;
+    if answer.trim() == stack {
+        Ok(())
+    } else {
+        Err(usage(format!(
+            "confirmation {:?} is not {stack:?}: nothing was sent",
+            answer.trim()
+        )))
+    }
+}
+
+fn finish(
+    out: &Printer,
+    plan: &Plan,
+    region: &str,
+    result: Result<Applied, ApplyError>,
+    command: &str,
+) -> Result<(), Fatal> {
+    match result {
+        Ok(applied) => {
+            out.line(&format!(
+                "stack {}: {} step(s) done with {} call(s)",
+                plan.stack, applied.changed, applied.mutating_calls
+            ));
+            out.summary(plan, region, &applied);
+            Ok(())
+        }
+        Err(failure) => {
+            out.summary(plan, region, &failure.applied);
+            Err(Fatal {
+                message: format!(
+                    "{command} stopped at step {} of {} ({}): {}. {} step(s) were done; run \
+                     `haven {command}` again to carry on from there",
+                    failure.index + 1,
+                    plan.steps.len(),
+                    failure.step,
+                    Fatal::from(failure.error).message,
+                    failure.applied.changed
+                ),
+                code: 1,
+            })
+        }
+    }
+}
+
+/// Where each kind of output goes: with `--output json` stdout holds only the final document.
+struct Printer {
+    output: StackOutput,
+}
+
+impl Printer {
+    fn new(output: StackOutput) -> Self {
+        Self { output }
+    }
+
+    fn line(&self, text: &str) {
+        match self.output {
+            StackOutput::Text => println!("{text}"),
+            StackOutput::Json => eprintln!("{text}"),
+        }
+    }
+
+    fn plan(&self, table: &str) {
+        self.line(table.trim_end());
+    }
+
+    fn progress(&self, event: &StepEvent<'_>) {
+        let width = event.total.to_string().len();
+        let head = format!(
+            "[{:>width$}/{}] {:<6} {}",
+            event.index + 1,
+            event.total,
+            event.step.op.as_str(),
+            event.step.resource
+        );
+        match &event.status {
+            StepStatus::Started => {}
+            StepStatus::Waiting(what) => self.line(&format!("{head}  waiting for {what}")),
+            StepStatus::Done(Some(id)) => self.line(&format!("{head}  done ({id})")),
+            StepStatus::Done(None) => self.line(&format!("{head}  done")),
+        }
+    }
+
+    fn summary(&self, plan: &Plan, region: &str, applied: &Applied) {
+        if self.output != StackOutput::Json {
+            return;
+        }
+        println!("{:#}", summary_json(plan, region, applied));
+    }
+}
+
+fn summary_json(plan: &Plan, region: &str, applied: &Applied) -> Value {
+    let steps: Vec<Value> = plan
+        .steps
+        .iter()
+        .map(|s| {
+            json!({
+                "op": s.op,
+                "resource": s.resource.to_string(),
+                "name": s.name,
+                "id": applied.ids.get(&s.resource).or(s.id.as_ref()),
+                "detail": s.detail,
+            })
+        })
+        .collect();
+    json!({
+        "stack": plan.stack,
+        "region": region,
+        "changed": applied.changed,
+        "mutating_calls": applied.mutating_calls,
+        "steps": steps,
+    })
+}

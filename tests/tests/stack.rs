@@ -1,0 +1,503 @@
+//! `haven up` and `haven down` with the real binary against moto: the lab is built with every
+//! relation, a second `up` sends nothing, `up` killed at any point converges without duplicates,
+//! `down` leaves nothing tagged with the stack, and the database password shows up nowhere.
+
+use std::collections::BTreeMap;
+use std::io::{Read, Write};
+use std::net::TcpStream;
+use std::path::{Path, PathBuf};
+use std::process::{Output, Stdio};
+use std::time::{Duration, Instant};
+
+use haven_model::plan::{LOGICAL_TAG, STACK_TAG};
+use haven_model::{RulePeer, Tags, Topology};
+use haven_testkit::{Faults, MotoServer, Proxy};
+use haven_tests::{haven, haven_process, is_mutating};
+use serde_json::Value;
+
+const PRIMARY: &str = "ap-northeast-2";
+const AZS: [&str; 2] = ["ap-northeast-2a", "ap-northeast-2b"];
+
+fn lab_blueprint() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("..")
+        .join("assets/blueprints/lab.toml")
+}
+
+fn text(output: &Output) -> String {
+    format!(
+        "{}{}",
+        String::from_utf8_lossy(&output.stdout),
+        String::from_utf8_lossy(&output.stderr)
+    )
+}
+
+fn mutating(proxy: &Proxy) -> Vec<String> {
+    proxy
+        .requests()
+        .iter()
+        .filter(|r| is_mutating(&r.action))
+        .map(|r| format!("{} {}", r.service, r.action))
+        .collect()
+}
+
+fn run(endpoint: &str, home: &tempfile::TempDir, args: &[&str]) -> Output {
+    haven(endpoint, home)
+        .args(args)
+        .output()
+        .expect("run haven")
+}
+
+fn up(endpoint: &str, home: &tempfile::TempDir) -> Output {
+    let output = haven(endpoint, home)
+        .arg("up")
+        .arg(lab_blueprint())
+        .args(["--output", "json"])
+        .output()
+        .expect("run haven up");
+    assert!(
+        output.status.success(),
+        "haven up failed: {}",
+        text(&output)
+    );
+    output
+}
+
+fn down(endpoint: &str, home: &tempfile::TempDir) -> Output {
+    let output = haven(endpoint, home)
+        .arg("down")
+        .arg(lab_blueprint())
+        .arg("--yes")
+        .output()
+        .expect("run haven down");
+    assert!(
+        output.status.success(),
+        "haven down failed: {}",
+        text(&output)
+    );
+    output
+}
+
+fn snapshot(endpoint: &str, home: &tempfile::TempDir) -> (Topology, String) {
+    let output = run(
+        endpoint,
+        home,
+        &["--region", PRIMARY, "snapshot", "--output", "json"],
+    );
+    assert!(
+        output.status.success(),
+        "snapshot failed: {}",
+        text(&output)
+    );
+    let json = String::from_utf8_lossy(&output.stdout).into_owned();
+    (Topology::from_json(&json).expect("topology JSON"), json)
+}
+
+fn logical(tags: &Tags) -> Option<&str> {
+    (tags.get(STACK_TAG).map(String::as_str) == Some("lab"))
+        .then(|| tags.get(LOGICAL_TAG).map_or("?", String::as_str))
+}
+
+/// How many of each resource of stack `lab` exist: by kind and logical name for tagged ones,
+/// by name for the load balancer, target group and DB subnet group, by path for IAM.
+fn inventory(topology: &Topology) -> BTreeMap<String, usize> {
+    let mut count = BTreeMap::<String, usize>::new();
+    let mut add = |kind: &str, name: &str| *count.entry(format!("{kind}/{name}")).or_default() += 1;
+    for region in &topology.regions {
+        macro_rules! tagged {
+            ($kind:literal, $items:expr) => {
+                for item in &$items {
+                    if let Some(l) = logical(&item.tags) {
+                        add($kind, l);
+                    }
+                }
+            };
+        }
+        tagged!("vpc", region.vpcs);
+        tagged!("subnet", region.subnets);
+        tagged!("route-table", region.route_tables);
+        tagged!("igw", region.internet_gateways);
+        tagged!("eip", region.elastic_ips);
+        tagged!("security-group", region.security_groups);
+        tagged!("launch-template", region.launch_templates);
+        tagged!("asg", region.auto_scaling_groups);
+        tagged!("db", region.db_instances);
+        for nat in region.nat_gateways.iter().filter(|n| n.state != "deleted") {
+            if let Some(l) = logical(&nat.tags) {
+                add("nat", l);
+            }
+        }
+        for instance in region.instances.iter().filter(|i| !i.state.is_gone()) {
+            if logical(&instance.tags).is_some() {
+                add("instance", "app");
+            }
+        }
+        for lb in region.load_balancers.iter().filter(|l| l.name == "lab-alb") {
+            add("load-balancer", &lb.name);
+            for listener in &lb.listeners {
+                add("listener", &listener.port.unwrap_or_default().to_string());
+            }
+        }
+        for tg in region.target_groups.iter().filter(|t| t.name == "lab-tg") {
+            add("target-group", &tg.name);
+        }
+        for group in region
+            .db_subnet_groups
+            .iter()
+            .filter(|g| g.name == "lab-db-subnets")
+        {
+            add("db-subnet-group", &group.name);
+        }
+    }
+    if let Some(iam) = &topology.iam {
+        let ours = |arn: &str| arn.contains("/haven/lab/");
+        iam.roles
+            .iter()
+            .filter(|r| ours(&r.arn))
+            .for_each(|r| add("role", &r.name));
+        iam.instance_profiles
+            .iter()
+            .filter(|p| ours(&p.arn))
+            .for_each(|p| add("instance-profile", &p.name));
+        iam.groups
+            .iter()
+            .filter(|g| ours(&g.arn))
+            .for_each(|g| add("group", &g.name));
+        iam.users
+            .iter()
+            .filter(|u| ours(&u.arn))
+            .for_each(|u| add("user", &u.name));
+    }
+    count
+}
+
+/// The master password RDS made, read from moto's Secrets Manager with a raw request (haven
+/// itself has no client for it, and that is the point).
+fn secret_password(endpoint: &str, region: &str, arn: &str) -> String {
+    let address = endpoint.trim_start_matches("http://").trim_end_matches('/');
+    let body = format!(r#"{{"SecretId":"{arn}"}}"#);
+    let request = format!(
+        "POST / HTTP/1.1\r\nHost: {address}\r\nContent-Type: application/x-amz-json-1.1\r\n\
+         X-Amz-Target: secretsmanager.GetSecretValue\r\nAuthorization: AWS4-HMAC-SHA256 \
+         Credential=test/20261122/{region}/secretsmanager/aws4_request, SignedHeaders=host, \
+         Signature=0\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+        body.len()
+    );
+    let mut stream = TcpStream::connect(address).expect("connect to moto");
+    stream.write_all(request.as_bytes()).expect("send");
+    let mut response = String::new();
+    stream.read_to_string(&mut response).expect("read");
+    let (_, json) = response.split_once("\r\n\r\n").expect("HTTP response");
+    let value: Value = serde_json::from_str(json).expect("GetSecretValue JSON");
+    let secret: Value = serde_json::from_str(value["SecretString"].as_str().expect("SecretString"))
+        .expect("secret JSON");
+    secret["password"]
+        .as_str()
+        .expect("password in the secret")
+        .to_string()
+}
+
+fn files_under(dir: &Path) -> Vec<PathBuf> {
+    let mut files = Vec::new();
+    for entry in std::fs::read_dir(dir).into_iter().flatten().flatten() {
+        let path = entry.path();
+        if path.is_dir() {
+            files.extend(files_under(&path));
+        } else {
+            files.push(path);
+        }
+    }
+    files
+}
+
+#[test]
+fn up_builds_the_lab_a_second_up_sends_nothing_and_down_removes_it() {
+    let moto = MotoServer::start().expect("moto");
+    let proxy = Proxy::start(&moto.endpoint(), Faults::none()).expect("proxy");
+    let home = tempfile::tempdir().expect("temp dir");
+
+    let first = up(&proxy.endpoint(), &home);
+    let summary: Value = serde_json::from_slice(&first.stdout).expect("up --output json");
+    assert_eq!(summary["stack"], "lab");
+    assert_eq!(summary["changed"], 31, "{summary:#}");
+    let stderr = String::from_utf8_lossy(&first.stderr);
+    assert!(
+        stderr.contains("[31/31] create db-read-replica/lab-db-replica-1  done"),
+        "a progress line per step: {stderr}"
+    );
+    // Every mutating call went to the blueprint's Region or to IAM.
+    assert!(
+        proxy
+            .requests()
+            .iter()
+            .filter(|r| is_mutating(&r.action))
+            .all(|r| r.region == PRIMARY || r.service == "iam"),
+        "{:?}",
+        proxy.requests()
+    );
+
+    let (topology, snapshot_json) = snapshot(&moto.endpoint(), &home);
+    let region = topology.region(PRIMARY).expect("primary");
+    let by_logical = |tags: &Tags, wanted: &str| logical(tags) == Some(wanted);
+    let vpc = region
+        .vpcs
+        .iter()
+        .find(|v| by_logical(&v.tags, "vpc"))
+        .expect("the stack's VPC");
+    assert_eq!(vpc.cidr_block, "10.0.0.0/16");
+    for az in AZS {
+        let subnet = |tier: &str| {
+            region
+                .subnets
+                .iter()
+                .find(|s| by_logical(&s.tags, &format!("{tier}-{az}")))
+                .unwrap_or_else(|| panic!("{tier} subnet in {az}"))
+        };
+        let (public, private) = (subnet("public"), subnet("private"));
+        assert_eq!(public.availability_zone, az);
+        assert!(region.subnet_is_public(&public.id), "public-{az} is public");
+        assert!(public.map_public_ip_on_launch);
+        assert!(!region.subnet_is_public(&private.id), "private-{az}");
+        // One NAT per AZ: each private subnet goes out through the NAT of its own AZ.
+        assert_eq!(region.nat_az_for_subnet(&private.id), Some(az));
+    }
+    // The security-group chain, by reference.
+    let group = |l: &str| {
+        region
+            .security_groups
+            .iter()
+            .find(|g| by_logical(&g.tags, l))
+            .unwrap_or_else(|| panic!("{l}"))
+    };
+    let (alb, app, db) = (group("alb-sg"), group("app-sg"), group("db-sg"));
+    assert_eq!(app.ingress.len(), 1);
+    assert_eq!(app.ingress[0].peer, RulePeer::SecurityGroup(alb.id.clone()));
+    assert_eq!(app.ingress[0].from_port, Some(80));
+    assert_eq!(db.ingress.len(), 1);
+    assert_eq!(db.ingress[0].peer, RulePeer::SecurityGroup(app.id.clone()));
+    assert_eq!(db.ingress[0].from_port, Some(3306));
+    // Launch template, group, load balancer.
+    let template = &region.launch_templates[0];
+    let version = &template.versions[0];
+    assert_eq!(
+        version
+            .metadata_options
+            .as_ref()
+            .and_then(|m| m.http_tokens.as_deref()),
+        Some("required")
+    );
+    assert!(version.has_user_data);
+    let asg = region
+        .auto_scaling_groups
+        .iter()
+        .find(|a| by_logical(&a.tags, "asg"))
+        .expect("ASG");
+    assert_eq!(asg.health_check_type, "ELB");
+    assert_eq!(asg.health_check_grace_period, Some(300));
+    assert_eq!(
+        asg.launch_template
+            .as_ref()
+            .and_then(|t| t.version.as_deref()),
+        Some("1"),
+        "pinned to a version number"
+    );
+    assert_eq!(asg.instances.len(), 2);
+    assert_eq!(asg.policies.len(), 1);
+    let tg = region
+        .target_groups
+        .iter()
+        .find(|t| t.name == "lab-tg")
+        .expect("target group");
+    assert_eq!(tg.health_check.path.as_deref(), Some("/health"));
+    assert_eq!(tg.health_check.interval_seconds, Some(15));
+    assert_eq!(asg.target_group_arns, vec![tg.arn.clone()]);
+    let lb = region
+        .load_balancers
+        .iter()
+        .find(|l| l.name == "lab-alb")
+        .expect("ALB");
+    assert_eq!(lb.zones.len(), 2);
+    assert_eq!(lb.security_group_ids, vec![alb.id.clone()]);
+    assert_eq!(lb.listeners.len(), 1);
+    // The database: Multi-AZ writer with its password in Secrets Manager, and a replica.
+    let writer = region
+        .db_instances
+        .iter()
+        .find(|d| d.identifier == "lab-db")
+        .expect("lab-db");
+    assert!(writer.multi_az);
+    assert_eq!(writer.backup_retention_days, 7);
+    let replica = region
+        .db_instances
+        .iter()
+        .find(|d| d.identifier == "lab-db-replica-1")
+        .expect("replica");
+    assert!(
+        replica
+            .read_replica_source
+            .as_deref()
+            .is_some_and(|s| s.ends_with("lab-db")),
+        "{:?}",
+        replica.read_replica_source
+    );
+    let iam = topology.iam.as_ref().expect("IAM");
+    let profile = iam
+        .instance_profiles
+        .iter()
+        .find(|p| p.name == "SSMInstanceProfile")
+        .expect("profile");
+    assert_eq!(profile.role_names, vec!["SSMInstanceRole".to_string()]);
+    assert!(
+        iam.users
+            .iter()
+            .any(|u| u.name == "alice" && u.groups == vec!["lab-operators".to_string()])
+    );
+    assert_eq!(
+        iam.password_policy.as_ref().and_then(|p| p.minimum_length),
+        Some(14)
+    );
+
+    // A second `up` finds everything and sends no mutating call.
+    proxy.clear_requests();
+    let second = up(&proxy.endpoint(), &home);
+    assert!(
+        String::from_utf8_lossy(&second.stderr).contains("stack lab is up to date"),
+        "{}",
+        text(&second)
+    );
+    assert_eq!(mutating(&proxy), Vec::<String>::new());
+    assert!(!proxy.requests().is_empty(), "the second up did discover");
+
+    // The password RDS made is nowhere haven writes.
+    let secret_arn = writer
+        .master_user_secret_arn
+        .as_deref()
+        .expect("RDS manages the password");
+    let password = secret_password(&moto.endpoint(), PRIMARY, secret_arn);
+    assert!(password.len() >= 8, "a real password: {password:?}");
+    let plan = run(&moto.endpoint(), &home, &["plan", "--output", "json"]);
+    let mut seen = vec![
+        ("first up".to_string(), text(&first)),
+        ("second up".to_string(), text(&second)),
+        ("snapshot".to_string(), snapshot_json),
+        ("plan".to_string(), text(&plan)),
+    ];
+
+    // `down` asks first; without a terminal it needs --yes and sends nothing.
+    proxy.clear_requests();
+    let refused = haven(&proxy.endpoint(), &home)
+        .arg("down")
+        .arg(lab_blueprint())
+        .output()
+        .expect("run haven down");
+    assert_eq!(refused.status.code(), Some(2), "{}", text(&refused));
+    assert!(text(&refused).contains("add --yes"), "{}", text(&refused));
+    assert_eq!(mutating(&proxy), Vec::<String>::new());
+
+    let gone = down(&proxy.endpoint(), &home);
+    seen.push(("down".to_string(), text(&gone)));
+    let (after, _) = snapshot(&moto.endpoint(), &home);
+    assert_eq!(inventory(&after), BTreeMap::new(), "left behind");
+    let again = down(&proxy.endpoint(), &home);
+    assert!(
+        text(&again).contains("nothing to delete"),
+        "{}",
+        text(&again)
+    );
+
+    for file in files_under(home.path()) {
+        let content = String::from_utf8_lossy(&std::fs::read(&file).expect("read")).into_owned();
+        seen.push((file.display().to_string(), content));
+    }
+    for (what, content) in &seen {
+        assert!(
+            !content.contains(&password),
+            "the DB password appears in {what}"
+        );
+    }
+}
+
+#[test]
+fn up_with_read_only_sends_nothing() {
+    let moto = MotoServer::start().expect("moto");
+    let proxy = Proxy::start(&moto.endpoint(), Faults::none()).expect("proxy");
+    let home = tempfile::tempdir().expect("temp dir");
+    let output = haven(&proxy.endpoint(), &home)
+        .arg("--read-only")
+        .arg("up")
+        .arg(lab_blueprint())
+        .output()
+        .expect("run haven up");
+    assert_eq!(output.status.code(), Some(2), "{}", text(&output));
+    assert!(
+        text(&output).contains("read-only mode"),
+        "{}",
+        text(&output)
+    );
+    assert_eq!(mutating(&proxy), Vec::<String>::new());
+}
+
+/// Starts `haven up` and kills it (SIGKILL) once `calls` mutating requests have gone through.
+fn interrupted_up(proxy: &Proxy, home: &tempfile::TempDir, calls: usize) {
+    let mut child = haven_process(&proxy.endpoint(), home)
+        .arg("up")
+        .arg(lab_blueprint())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("start haven up");
+    let started = Instant::now();
+    while mutating(proxy).len() < calls
+        && child.try_wait().expect("poll").is_none()
+        && started.elapsed() < Duration::from_secs(120)
+    {
+        std::thread::sleep(Duration::from_millis(2));
+    }
+    child.kill().ok();
+    child.wait().expect("reap haven up");
+}
+
+#[test]
+fn up_killed_at_any_point_converges_to_the_same_stack_and_down_cleans_up_after_it() {
+    let moto = MotoServer::start().expect("moto");
+    let proxy = Proxy::start(&moto.endpoint(), Faults::none()).expect("proxy");
+    let home = tempfile::tempdir().expect("temp dir");
+    up(&proxy.endpoint(), &home);
+    let whole = inventory(&snapshot(&moto.endpoint(), &home).0);
+    assert!(whole.len() > 25, "{whole:?}");
+    assert!(
+        whole.iter().all(|(k, n)| *n == 1 || k == "instance/app"),
+        "{whole:?}"
+    );
+
+    for calls in [1, 3, 7, 12, 18, 24, 30, 37, 43, 48] {
+        moto.reset().expect("reset moto");
+        proxy.clear_requests();
+        interrupted_up(&proxy, &home, calls);
+        let partial = mutating(&proxy).len();
+        up(&proxy.endpoint(), &home);
+        let (topology, _) = snapshot(&moto.endpoint(), &home);
+        assert_eq!(
+            inventory(&topology),
+            whole,
+            "killed after {partial} mutating call(s), the next up did not converge"
+        );
+        proxy.clear_requests();
+        up(&proxy.endpoint(), &home);
+        assert_eq!(
+            mutating(&proxy),
+            Vec::<String>::new(),
+            "killed after {calls}: a third up still changes things"
+        );
+    }
+
+    // `down` after a partial `up` leaves nothing either.
+    moto.reset().expect("reset moto");
+    proxy.clear_requests();
+    interrupted_up(&proxy, &home, 21);
+    let (partial, _) = snapshot(&moto.endpoint(), &home);
+    assert!(!inventory(&partial).is_empty());
+    down(&proxy.endpoint(), &home);
+    let (after, _) = snapshot(&moto.endpoint(), &home);
+    assert_eq!(inventory(&after), BTreeMap::new(), "left behind");
+}
