@@ -1,0 +1,113 @@
+//! The lab as `haven up` builds it passes every HA check; a deliberately weakened lab (one NAT
+//! gateway, the group out of one AZ, a single-AZ database, SSH open to the world) fails exactly
+//! the checks that name those weaknesses.
+
+use std::collections::BTreeSet;
+use std::path::{Path, PathBuf};
+
+use haven_testkit::MotoServer;
+use haven_tests::haven;
+use serde_json::Value;
+
+const PRIMARY: &str = "ap-northeast-2";
+
+/// The checks about availability and the tier chain (security-only and account-wide checks such
+/// as root MFA, and the DR Region that `haven replicate` fills, are not about the blueprint).
+const HA_CHECKS: &[&str] = &[
+    "AutoScaling.1",
+    "AutoScaling.2",
+    "ELB.13",
+    "RDS.5",
+    "RDS.15",
+    "EC2.8",
+    "EC2.13",
+    "EC2.18",
+    "EC2.19",
+];
+
+fn path(relative: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join(relative)
+}
+
+fn up(endpoint: &str, home: &tempfile::TempDir, blueprint: &Path) {
+    let output = haven(endpoint, home)
+        .arg("up")
+        .arg(blueprint)
+        .output()
+        .expect("run haven up");
+    assert!(
+        output.status.success(),
+        "haven up {}: {}",
+        blueprint.display(),
+        String::from_utf8_lossy(&output.stderr)
+    );
+}
+
+/// The ids of the HA and chain findings `haven check` reports.
+fn ha_findings(endpoint: &str, home: &tempfile::TempDir) -> BTreeSet<String> {
+    let output = haven(endpoint, home)
+        .args(["--region", PRIMARY, "check", "--format", "json", "--policy"])
+        .arg(path("fixtures/policies/moto-lab.toml"))
+        .output()
+        .expect("run haven check");
+    let report: Value = serde_json::from_slice(&output.stdout).unwrap_or_else(|e| {
+        panic!(
+            "check --format json: {e}: {}",
+            String::from_utf8_lossy(&output.stderr)
+        )
+    });
+    report["findings"]
+        .as_array()
+        .expect("findings")
+        .iter()
+        .filter_map(|f| f["id"].as_str())
+        .filter(|id| id.starts_with("HA-") || *id == "SEC-CHAIN" || HA_CHECKS.contains(id))
+        .map(str::to_string)
+        .collect()
+}
+
+#[test]
+fn the_lab_passes_every_ha_check_and_the_weakened_lab_fails_exactly_its_weaknesses() {
+    let moto = MotoServer::start().expect("moto");
+    let home = tempfile::tempdir().expect("temp dir");
+    up(
+        &moto.endpoint(),
+        &home,
+        &path("../assets/blueprints/lab.toml"),
+    );
+    assert_eq!(ha_findings(&moto.endpoint(), &home), BTreeSet::new());
+
+    moto.reset().expect("reset moto");
+    up(
+        &moto.endpoint(),
+        &home,
+        &path("fixtures/blueprints/weak/weak-lab.toml"),
+    );
+    let drill = haven(&moto.endpoint(), &home)
+        .args(["--region", PRIMARY, "act", "az-remove", "lab-asg"])
+        .args(["--az", "ap-northeast-2b"])
+        .output()
+        .expect("run haven act");
+    assert!(
+        drill.status.success(),
+        "{}",
+        String::from_utf8_lossy(&drill.stderr)
+    );
+    let expected: BTreeSet<String> = [
+        // Single NAT gateway: the private subnet of the other AZ depends on it.
+        "HA-NAT-AZ",
+        // The group was taken out of one AZ.
+        "AutoScaling.2",
+        // A single-AZ database.
+        "RDS.5",
+        // SSH open to the world, on the app tier that should only hear the ALB.
+        "EC2.13",
+        "EC2.18",
+        "EC2.19",
+        "SEC-CHAIN",
+    ]
+    .iter()
+    .map(|s| s.to_string())
+    .collect();
+    assert_eq!(ha_findings(&moto.endpoint(), &home), expected);
+}
