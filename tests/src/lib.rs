@@ -2,6 +2,8 @@
 //! isolated environment that can only reach the endpoint it is given.
 #![warn(missing_docs)]
 
+use std::io::{Read, Write};
+use std::net::TcpStream;
 use std::path::PathBuf;
 use std::process::Command as StdCommand;
 
@@ -70,4 +72,32 @@ pub fn is_mutating(action: &str) -> bool {
     !["Describe", "List", "Get"]
         .iter()
         .any(|prefix| action.starts_with(prefix))
+}
+
+/// Calls a JSON-protocol API of moto directly (e.g. `secretsmanager.GetSecretValue`,
+/// `TrentService.CreateKey`), for test setup and checks haven has no client for. moto reads the
+/// Region from the credential scope and checks no signature.
+pub fn moto_json(
+    endpoint: &str,
+    region: &str,
+    service: &str,
+    target: &str,
+    body: &serde_json::Value,
+) -> serde_json::Value {
+    let address = endpoint.trim_start_matches("http://").trim_end_matches('/');
+    let body = body.to_string();
+    let request = format!(
+        "POST / HTTP/1.1\r\nHost: {address}\r\nContent-Type: application/x-amz-json-1.1\r\n\
+         X-Amz-Target: {target}\r\nAuthorization: AWS4-HMAC-SHA256 \
+         Credential=test/20261122/{region}/{service}/aws4_request, SignedHeaders=host, \
+         Signature=0\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+        body.len()
+    );
+    let mut stream = TcpStream::connect(address).expect("connect to moto");
+    stream.write_all(request.as_bytes()).expect("send");
+    let mut response = String::new();
+    stream.read_to_string(&mut response).expect("read");
+    let (head, json) = response.split_once("\r\n\r\n").expect("an HTTP response");
+    assert!(head.contains(" 200 "), "{target}: {head}\n{json}");
+    serde_json::from_str(json).expect("a JSON answer")
 }

@@ -3,8 +3,6 @@
 //! `down` leaves nothing tagged with the stack, and the database password shows up nowhere.
 
 use std::collections::BTreeMap;
-use std::io::{Read, Write};
-use std::net::TcpStream;
 use std::path::{Path, PathBuf};
 use std::process::{Output, Stdio};
 use std::time::{Duration, Instant};
@@ -12,7 +10,7 @@ use std::time::{Duration, Instant};
 use haven_model::plan::{LOGICAL_TAG, STACK_TAG};
 use haven_model::{RulePeer, Tags, Topology};
 use haven_testkit::{Faults, MotoServer, Proxy};
-use haven_tests::{haven, haven_process, is_mutating};
+use haven_tests::{haven, haven_process, is_mutating, moto_json};
 use serde_json::Value;
 
 const PRIMARY: &str = "ap-northeast-2";
@@ -171,24 +169,16 @@ fn inventory(topology: &Topology) -> BTreeMap<String, usize> {
     count
 }
 
-/// The master password RDS made, read from moto's Secrets Manager with a raw request (haven
-/// itself has no client for it, and that is the point).
+/// The master password RDS made, read from moto's Secrets Manager (haven itself has no client
+/// for it, and that is the point).
 fn secret_password(endpoint: &str, region: &str, arn: &str) -> String {
-    let address = endpoint.trim_start_matches("http://").trim_end_matches('/');
-    let body = format!(r#"{{"SecretId":"{arn}"}}"#);
-    let request = format!(
-        "POST / HTTP/1.1\r\nHost: {address}\r\nContent-Type: application/x-amz-json-1.1\r\n\
-         X-Amz-Target: secretsmanager.GetSecretValue\r\nAuthorization: AWS4-HMAC-SHA256 \
-         Credential=test/20261122/{region}/secretsmanager/aws4_request, SignedHeaders=host, \
-         Signature=0\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
-        body.len()
+    let value = moto_json(
+        endpoint,
+        region,
+        "secretsmanager",
+        "secretsmanager.GetSecretValue",
+        &serde_json::json!({ "SecretId": arn }),
     );
-    let mut stream = TcpStream::connect(address).expect("connect to moto");
-    stream.write_all(request.as_bytes()).expect("send");
-    let mut response = String::new();
-    stream.read_to_string(&mut response).expect("read");
-    let (_, json) = response.split_once("\r\n\r\n").expect("HTTP response");
-    let value: Value = serde_json::from_str(json).expect("GetSecretValue JSON");
     let secret: Value = serde_json::from_str(value["SecretString"].as_str().expect("SecretString"))
         .expect("secret JSON");
     secret["password"]

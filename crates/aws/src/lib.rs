@@ -7,6 +7,8 @@ pub mod context;
 pub mod discover;
 pub mod error;
 pub mod execute;
+mod poll;
+pub mod replicate;
 
 pub use apply::{Applied, ApplyError, Desired, StepEvent, StepStatus, apply, destroy};
 pub use context::{AwsContext, CallerIdentity, ConnectOptions};

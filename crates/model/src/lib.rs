@@ -9,6 +9,7 @@ pub mod findings;
 pub mod plan;
 pub mod regions;
 pub mod relations;
+pub mod replication;
 pub mod topology;
 
 pub use topology::*;

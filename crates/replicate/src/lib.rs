@@ -1,1 +1,10 @@
-//! placeholder
+//! Multi-Region replication: plan the DR copies a topology lacks ([`plan`]), carry them out with
+//! bounded concurrency per destination Region ([`execute`]), and report how current each DR
+//! Region is against the recovery-point objective.
+#![warn(missing_docs)]
+
+pub mod execute;
+pub mod plan;
+
+pub use execute::{Event, Outcome, execute};
+pub use plan::{CopyState, DrPolicy, Plan, Protected, plan};

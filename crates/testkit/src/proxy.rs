@@ -33,6 +33,9 @@ pub struct Faults {
     /// Answer every request signed for this Region with this HTTP status and an AWS-style error
     /// (see [`injected_error_code`] for the code), without forwarding it.
     pub fail_region: Option<(String, u16)>,
+    /// Answer the next `n` requests for this API action (e.g. `CopySnapshot`) with this HTTP
+    /// status, then forward again: `(action, status, n)`.
+    pub fail_action: Option<(String, u16, u32)>,
 }
 
 impl Faults {
@@ -44,6 +47,12 @@ impl Faults {
     /// Adds `delay` to every request.
     pub fn with_delay(mut self, delay: Duration) -> Self {
         self.delay = delay;
+        self
+    }
+
+    /// Fails the next `times` requests for `action` with HTTP `status`.
+    pub fn with_fail_action(mut self, action: impl Into<String>, status: u16, times: u32) -> Self {
+        self.fail_action = Some((action.into(), status, times));
         self
     }
 
@@ -74,6 +83,8 @@ pub struct RecordedRequest {
     pub injected: bool,
     /// Time from receiving the request to having the response, including any injected delay.
     pub elapsed: Duration,
+    /// When the proxy received it (to tell which requests were in flight together).
+    pub received_at: Instant,
 }
 
 /// The error code used for an injected failure with `status`, as AWS would send it.
@@ -286,19 +297,34 @@ async fn handle(
         Ok(collected) => {
             let body = collected.to_bytes();
             let action = action_of(&parts.headers, parts.uri.query(), &body);
-            let faults = lock(&shared.faults).clone();
+            let (faults, fail_action) = {
+                let mut faults = lock(&shared.faults);
+                let fail_action = match &mut faults.fail_action {
+                    Some((failing, status, times)) if *failing == action && *times > 0 => {
+                        *times -= 1;
+                        Some(*status)
+                    }
+                    _ => None,
+                };
+                (faults.clone(), fail_action)
+            };
             if !faults.delay.is_zero() {
                 tokio::time::sleep(faults.delay).await;
             }
-            match &faults.fail_region {
-                Some((failing, status)) if *failing == region => {
+            let failing = match (&faults.fail_region, fail_action) {
+                (_, Some(status)) => Some(status),
+                (Some((failing, status)), None) if *failing == region => Some(*status),
+                _ => None,
+            };
+            match failing {
+                Some(status) => {
                     let status =
-                        StatusCode::from_u16(*status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+                        StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
                     let code = injected_error_code(status.as_u16(), &service);
                     let response = error_response(status, &service, json, code, INJECTED_MESSAGE);
                     (response, true, action)
                 }
-                _ => {
+                None => {
                     let response = forward(&shared.upstream, &client, parts, body)
                         .await
                         .unwrap_or_else(|message| {
@@ -325,6 +351,7 @@ async fn handle(
         status: response.status().as_u16(),
         injected,
         elapsed: started.elapsed(),
+        received_at: started,
     });
     Ok(response)
 }

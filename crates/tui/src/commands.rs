@@ -3,4 +3,5 @@
 pub mod act;
 pub mod check;
 pub mod plan;
+pub mod replicate;
 pub mod stack;

@@ -32,6 +32,10 @@ enum Command {
     Up(haven_tui::commands::stack::UpArgs),
     /// Delete everything tagged with the stack, in dependency order, after confirmation.
     Down(haven_tui::commands::stack::DownArgs),
+    /// Keep a DR Region current: copy AMIs, EBS and DB snapshots, create cross-Region replicas.
+    Replicate(haven_tui::commands::replicate::ReplicateArgs),
+    /// Promote a read replica (in the DR Region, when the primary is lost) to a standalone DB.
+    Promote(haven_tui::commands::replicate::PromoteArgs),
     /// HA, DR and security findings, with an exit status by severity (for CI).
     Check(haven_tui::commands::check::CheckArgs),
     /// Discover the stack and print it: JSON for scripts, a table for people.
@@ -101,6 +105,12 @@ async fn run(cli: Cli) -> Result<(), Fatal> {
         Some(Command::Up(args)) => haven_tui::commands::stack::up(&cli.global, &config, args).await,
         Some(Command::Down(args)) => {
             haven_tui::commands::stack::down(&cli.global, &config, args).await
+        }
+        Some(Command::Replicate(args)) => {
+            haven_tui::commands::replicate::run(&cli.global, &config, args).await
+        }
+        Some(Command::Promote(args)) => {
+            haven_tui::commands::replicate::promote(&cli.global, &config, args).await
         }
         Some(Command::Check(args)) => {
             haven_tui::commands::check::run(&cli.global, &config, args).await

@@ -319,36 +319,20 @@ impl Runner<'_> {
         })
     }
 
-    /// Polls `check` with backoff until it says done, reporting what it saw, or gives up after
-    /// `max_wait`.
+    /// Polls `check` with backoff until it says done, reporting what it saw.
     async fn wait_for<F, Fut>(
         &self,
         cx: &StepContext<'_>,
         service: Service,
         what: &str,
-        mut check: F,
+        check: F,
     ) -> Result<(), AwsError>
     where
         F: FnMut() -> Fut,
         Fut: Future<Output = Result<Option<String>, AwsError>>,
     {
-        let started = Instant::now();
-        let mut delay = self.options.first_poll;
-        loop {
-            let Some(state) = check().await? else {
-                return Ok(());
-            };
-            (cx.report)(StepStatus::Waiting(format!("{what}: {state}")));
-            if started.elapsed() + delay > self.options.max_wait {
-                return Err(AwsError::WaitTimedOut {
-                    service,
-                    waiting_for: format!("{what} (last seen: {state})"),
-                    waited_seconds: started.elapsed().as_secs(),
-                });
-            }
-            tokio::time::sleep(delay).await;
-            delay = (delay * 2).min(self.options.max_poll);
-        }
+        let report = |state: String| (cx.report)(StepStatus::Waiting(state));
+        crate::poll::until(self.options, service, what, &report, check).await
     }
 
     /// Repeats a delete while AWS answers with one of `busy` (a dependency still being

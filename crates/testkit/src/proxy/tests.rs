@@ -71,6 +71,7 @@ fn injected_errors_look_like_aws_errors() {
         Faults {
             delay: Duration::from_millis(5),
             fail_region: Some(("us-east-1".into(), 503)),
+            fail_action: None,
         }
     );
 }

@@ -1,0 +1,388 @@
+//! Carries out one replication [`Operation`]: the copy (or replica, or deletion) call in the
+//! destination Region, then polling until the copy is usable. A repeated request finds the
+//! first copy: AMI copies carry a client token and a fixed name, DB snapshot copies and replicas
+//! a fixed identifier ("already exists" counts as done).
+
+use aws_sdk_ec2::types::{ResourceType, Tag, TagSpecification};
+use haven_model::Service;
+use haven_model::replication::{CopyKind, CopyRequest, DeleteRequest, Operation, ReplicaRequest};
+use haven_model::topology::Tags;
+
+use crate::context::AwsContext;
+use crate::error::AwsError;
+use crate::execute::ExecuteOptions;
+
+/// The callback that receives what an operation is waiting for.
+pub type WaitSink<'a> = &'a (dyn Fn(String) + Send + Sync);
+
+/// Runs `operation` to completion and returns the id of what it made (the copy, the replica) or
+/// deleted. Refuses with [`AwsError::ReadOnly`] before any call when `options.read_only` is set.
+pub async fn run(
+    ctx: &AwsContext,
+    operation: &Operation,
+    options: &ExecuteOptions,
+    waiting: WaitSink<'_>,
+) -> Result<String, AwsError> {
+    if options.read_only {
+        return Err(AwsError::ReadOnly {
+            action: operation.sentence(),
+        });
+    }
+    let run = Run {
+        ctx,
+        options,
+        waiting,
+    };
+    match operation {
+        Operation::Copy(copy) => match copy.kind {
+            CopyKind::Image => run.copy_image(copy).await,
+            CopyKind::Snapshot => run.copy_snapshot(copy).await,
+            CopyKind::DbSnapshot => run.copy_db_snapshot(copy).await,
+            CopyKind::DbClusterSnapshot => run.copy_db_cluster_snapshot(copy).await,
+        },
+        Operation::Replica(replica) => run.replica(replica).await,
+        Operation::Delete(delete) => run.delete(delete).await,
+    }
+}
+
+fn ec2_tags(kind: ResourceType, tags: &Tags) -> TagSpecification {
+    TagSpecification::builder()
+        .resource_type(kind)
+        .set_tags(Some(
+            tags.iter()
+                .map(|(k, v)| Tag::builder().key(k).value(v).build())
+                .collect(),
+        ))
+        .build()
+}
+
+fn rds_tags(tags: &Tags) -> Vec<aws_sdk_rds::types::Tag> {
+    tags.iter()
+        .map(|(k, v)| aws_sdk_rds::types::Tag::builder().key(k).value(v).build())
+        .collect()
+}
+
+fn missing(service: Service, operation: &str, what: &str) -> AwsError {
+    AwsError::Other {
+        service,
+        operation: operation.to_string(),
+        detail: format!("the response has no {what}"),
+    }
+}
+
+fn code_is(error: &AwsError, codes: &[&str]) -> bool {
+    error.code().is_some_and(|c| codes.contains(&c))
+}
+
+struct Run<'a> {
+    ctx: &'a AwsContext,
+    options: &'a ExecuteOptions,
+    waiting: WaitSink<'a>,
+}
+
+impl Run<'_> {
+    fn err<E, R>(
+        &self,
+        service: Service,
+        region: &str,
+        op: &str,
+        e: aws_sdk_ec2::error::SdkError<E, R>,
+    ) -> AwsError
+    where
+        E: aws_sdk_ec2::error::ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
+        R: std::fmt::Debug + Send + Sync + 'static,
+    {
+        AwsError::from_sdk(service, op, &self.ctx.endpoint_label(region), e)
+    }
+
+    async fn copy_image(&self, copy: &CopyRequest) -> Result<String, AwsError> {
+        let region = copy.destination_region.as_str();
+        let ec2 = self.ctx.ec2(region);
+        let out = ec2
+            .copy_image()
+            .source_region(&copy.source_region)
+            .source_image_id(&copy.source_id)
+            .name(&copy.name)
+            .description(&copy.description)
+            .client_token(&copy.name)
+            .set_encrypted(copy.kms_key_id.as_ref().map(|_| true))
+            .set_kms_key_id(copy.kms_key_id.clone())
+            .tag_specifications(ec2_tags(ResourceType::Image, &copy.tags))
+            .send()
+            .await
+            .map_err(|e| self.err(Service::Ec2, region, "CopyImage", e))?;
+        let id = out
+            .image_id()
+            .ok_or_else(|| missing(Service::Ec2, "CopyImage", "image id"))?
+            .to_string();
+        let what = format!("AMI copy {id} in {region}");
+        crate::poll::until(self.options, Service::Ec2, &what, self.waiting, || async {
+            let out = ec2
+                .describe_images()
+                .image_ids(&id)
+                .send()
+                .await
+                .map_err(|e| self.err(Service::Ec2, region, "DescribeImages", e))?;
+            let state = out
+                .images()
+                .first()
+                .and_then(|i| i.state())
+                .map_or("pending", |s| s.as_str())
+                .to_string();
+            match state.as_str() {
+                "available" => Ok(None),
+                "failed" | "error" | "invalid" | "deregistered" => Err(AwsError::Other {
+                    service: Service::Ec2,
+                    operation: "CopyImage".into(),
+                    detail: format!("{what} ended {state}"),
+                }),
+                _ => Ok(Some(state)),
+            }
+        })
+        .await?;
+        Ok(id)
+    }
+
+    async fn copy_snapshot(&self, copy: &CopyRequest) -> Result<String, AwsError> {
+        let region = copy.destination_region.as_str();
+        let ec2 = self.ctx.ec2(region);
+        let out = ec2
+            .copy_snapshot()
+            .source_region(&copy.source_region)
+            .source_snapshot_id(&copy.source_id)
+            .description(&copy.description)
+            .set_encrypted(copy.kms_key_id.as_ref().map(|_| true))
+            .set_kms_key_id(copy.kms_key_id.clone())
+            .tag_specifications(ec2_tags(ResourceType::Snapshot, &copy.tags))
+            .send()
+            .await
+            .map_err(|e| self.err(Service::Ec2, region, "CopySnapshot", e))?;
+        let id = out
+            .snapshot_id()
+            .ok_or_else(|| missing(Service::Ec2, "CopySnapshot", "snapshot id"))?
+            .to_string();
+        let what = format!("snapshot copy {id} in {region}");
+        crate::poll::until(self.options, Service::Ec2, &what, self.waiting, || async {
+            let out = ec2
+                .describe_snapshots()
+                .snapshot_ids(&id)
+                .send()
+                .await
+                .map_err(|e| self.err(Service::Ec2, region, "DescribeSnapshots", e))?;
+            let snapshot = out.snapshots().first();
+            let state = snapshot
+                .and_then(|s| s.state())
+                .map_or("pending", |s| s.as_str())
+                .to_string();
+            match state.as_str() {
+                "completed" => Ok(None),
+                "error" => Err(AwsError::Other {
+                    service: Service::Ec2,
+                    operation: "CopySnapshot".into(),
+                    detail: format!(
+                        "{what} failed: {}",
+                        snapshot
+                            .and_then(|s| s.state_message())
+                            .unwrap_or("no reason given")
+                    ),
+                }),
+                _ => Ok(Some(format!(
+                    "{state} {}",
+                    snapshot.and_then(|s| s.progress()).unwrap_or_default()
+                ))),
+            }
+        })
+        .await?;
+        Ok(id)
+    }
+
+    async fn copy_db_snapshot(&self, copy: &CopyRequest) -> Result<String, AwsError> {
+        let region = copy.destination_region.as_str();
+        let rds = self.ctx.rds(region);
+        let sent = rds
+            .copy_db_snapshot()
+            .source_db_snapshot_identifier(&copy.source_arn)
+            .target_db_snapshot_identifier(&copy.name)
+            .set_kms_key_id(copy.kms_key_id.clone())
+            .set_tags(Some(rds_tags(&copy.tags)))
+            .send()
+            .await
+            .map_err(|e| self.err(Service::Rds, region, "CopyDBSnapshot", e));
+        match sent {
+            Ok(_) => {}
+            Err(e)
+                if code_is(
+                    &e,
+                    &["DBSnapshotAlreadyExists", "DBSnapshotAlreadyExistsFault"],
+                ) => {}
+            Err(e) => return Err(e),
+        }
+        let what = format!("DB snapshot copy {} in {region}", copy.name);
+        crate::poll::until(self.options, Service::Rds, &what, self.waiting, || async {
+            let out = rds
+                .describe_db_snapshots()
+                .db_snapshot_identifier(&copy.name)
+                .send()
+                .await
+                .map_err(|e| self.err(Service::Rds, region, "DescribeDBSnapshots", e))?;
+            let status = out
+                .db_snapshots()
+                .first()
+                .and_then(|s| s.status())
+                .unwrap_or("creating")
+                .to_string();
+            Ok((status != "available").then_some(status))
+        })
+        .await?;
+        Ok(copy.name.clone())
+    }
+
+    async fn copy_db_cluster_snapshot(&self, copy: &CopyRequest) -> Result<String, AwsError> {
+        let region = copy.destination_region.as_str();
+        let rds = self.ctx.rds(region);
+        let sent = rds
+            .copy_db_cluster_snapshot()
+            .source_db_cluster_snapshot_identifier(&copy.source_arn)
+            .target_db_cluster_snapshot_identifier(&copy.name)
+            .set_kms_key_id(copy.kms_key_id.clone())
+            .set_tags(Some(rds_tags(&copy.tags)))
+            .send()
+            .await
+            .map_err(|e| self.err(Service::Rds, region, "CopyDBClusterSnapshot", e));
+        match sent {
+            Ok(_) => {}
+            Err(e)
+                if code_is(
+                    &e,
+                    &[
+                        "DBClusterSnapshotAlreadyExistsFault",
+                        "DBClusterSnapshotAlreadyExists",
+                    ],
+                ) => {}
+            Err(e) => return Err(e),
+        }
+        let what = format!("DB cluster snapshot copy {} in {region}", copy.name);
+        crate::poll::until(self.options, Service::Rds, &what, self.waiting, || async {
+            let out = rds
+                .describe_db_cluster_snapshots()
+                .db_cluster_snapshot_identifier(&copy.name)
+                .send()
+                .await
+                .map_err(|e| self.err(Service::Rds, region, "DescribeDBClusterSnapshots", e))?;
+            let status = out
+                .db_cluster_snapshots()
+                .first()
+                .and_then(|s| s.status())
+                .unwrap_or("creating")
+                .to_string();
+            Ok((status != "available").then_some(status))
+        })
+        .await?;
+        Ok(copy.name.clone())
+    }
+
+    async fn replica(&self, replica: &ReplicaRequest) -> Result<String, AwsError> {
+        let region = replica.destination_region.as_str();
+        let rds = self.ctx.rds(region);
+        let sent = rds
+            .create_db_instance_read_replica()
+            .db_instance_identifier(&replica.identifier)
+            .source_db_instance_identifier(&replica.source_arn)
+            .db_instance_class(&replica.class)
+            .set_kms_key_id(replica.kms_key_id.clone())
+            .publicly_accessible(false)
+            .set_tags(Some(rds_tags(&replica.tags)))
+            .send()
+            .await
+            .map_err(|e| self.err(Service::Rds, region, "CreateDBInstanceReadReplica", e));
+        match sent {
+            Ok(_) => {}
+            Err(e)
+                if code_is(
+                    &e,
+                    &["DBInstanceAlreadyExists", "DBInstanceAlreadyExistsFault"],
+                ) => {}
+            Err(e) => return Err(e),
+        }
+        let what = format!("replica {} in {region}", replica.identifier);
+        crate::poll::until(self.options, Service::Rds, &what, self.waiting, || async {
+            let out = rds
+                .describe_db_instances()
+                .db_instance_identifier(&replica.identifier)
+                .send()
+                .await
+                .map_err(|e| self.err(Service::Rds, region, "DescribeDBInstances", e))?;
+            let status = out
+                .db_instances()
+                .first()
+                .and_then(|d| d.db_instance_status())
+                .unwrap_or("creating")
+                .to_string();
+            Ok((status != "available").then_some(status))
+        })
+        .await?;
+        Ok(replica.identifier.clone())
+    }
+
+    /// Deletes an old copy; "not found" means someone got there first.
+    async fn delete(&self, delete: &DeleteRequest) -> Result<String, AwsError> {
+        let region = delete.region.as_str();
+        let gone = |e: AwsError| -> Result<(), AwsError> {
+            if e.code().is_some_and(|c| c.contains("NotFound")) {
+                Ok(())
+            } else {
+                Err(e)
+            }
+        };
+        match delete.kind {
+            CopyKind::Image | CopyKind::Snapshot => {
+                let ec2 = self.ctx.ec2(region);
+                if delete.kind == CopyKind::Image {
+                    ec2.deregister_image()
+                        .image_id(&delete.id)
+                        .send()
+                        .await
+                        .map(drop)
+                        .map_err(|e| self.err(Service::Ec2, region, "DeregisterImage", e))
+                        .or_else(gone)?;
+                }
+                let snapshots = match delete.kind {
+                    CopyKind::Image => delete.snapshot_ids.clone(),
+                    _ => vec![delete.id.clone()],
+                };
+                for snapshot in snapshots {
+                    ec2.delete_snapshot()
+                        .snapshot_id(&snapshot)
+                        .send()
+                        .await
+                        .map(drop)
+                        .map_err(|e| self.err(Service::Ec2, region, "DeleteSnapshot", e))
+                        .or_else(gone)?;
+                }
+            }
+            CopyKind::DbSnapshot => {
+                self.ctx
+                    .rds(region)
+                    .delete_db_snapshot()
+                    .db_snapshot_identifier(&delete.id)
+                    .send()
+                    .await
+                    .map(drop)
+                    .map_err(|e| self.err(Service::Rds, region, "DeleteDBSnapshot", e))
+                    .or_else(gone)?;
+            }
+            CopyKind::DbClusterSnapshot => {
+                self.ctx
+                    .rds(region)
+                    .delete_db_cluster_snapshot()
+                    .db_cluster_snapshot_identifier(&delete.id)
+                    .send()
+                    .await
+                    .map(drop)
+                    .map_err(|e| self.err(Service::Rds, region, "DeleteDBClusterSnapshot", e))
+                    .or_else(gone)?;
+            }
+        }
+        Ok(delete.id.clone())
+    }
+}

@@ -1,0 +1,143 @@
+//! The operations that keep a DR Region current, as data: copy an AMI, an EBS snapshot, a DB
+//! (cluster) snapshot to another Region, create a cross-Region read replica, delete an old copy.
+//! `haven-replicate` plans them from a topology; `haven-aws` carries them out.
+
+use std::fmt;
+
+use serde::{Deserialize, Serialize};
+
+use crate::topology::Tags;
+
+/// The tag naming what a copy protects (the volume, DB instance or launch template it is the
+/// latest state of): retention keeps the newest copies per lineage and Region.
+pub const LINEAGE_TAG: &str = "haven:lineage";
+
+/// What is copied.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum CopyKind {
+    /// An AMI (with its EBS snapshots).
+    Image,
+    /// An EBS snapshot.
+    Snapshot,
+    /// A DB instance snapshot.
+    DbSnapshot,
+    /// A DB cluster (Aurora) snapshot.
+    DbClusterSnapshot,
+}
+
+impl CopyKind {
+    /// How people call it.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Image => "AMI",
+            Self::Snapshot => "EBS snapshot",
+            Self::DbSnapshot => "DB snapshot",
+            Self::DbClusterSnapshot => "DB cluster snapshot",
+        }
+    }
+}
+
+impl fmt::Display for CopyKind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// Copy one resource to another Region. The call is made in the destination Region.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CopyRequest {
+    /// What is copied.
+    pub kind: CopyKind,
+    /// Where the source lives.
+    pub source_region: String,
+    /// The source's id (`ami-…`, `snap-…`, DB snapshot identifier).
+    pub source_id: String,
+    /// The source's ARN (what `haven:source` records; RDS copies name their source by it).
+    pub source_arn: String,
+    /// Where the copy goes.
+    pub destination_region: String,
+    /// The copy's name (AMI) or identifier (DB snapshots): the same on every run, so a repeated
+    /// request finds the first copy.
+    pub name: String,
+    /// Its description.
+    pub description: String,
+    /// KMS key in the destination Region, for an encrypted source.
+    pub kms_key_id: Option<String>,
+    /// Tags of the copy: `haven:source`, `haven:lineage`, `Name`.
+    pub tags: Tags,
+}
+
+/// Create a read replica of a DB instance in another Region.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ReplicaRequest {
+    /// Where the source lives.
+    pub source_region: String,
+    /// The source DB instance's ARN.
+    pub source_arn: String,
+    /// Where the replica goes.
+    pub destination_region: String,
+    /// The replica's identifier.
+    pub identifier: String,
+    /// Its class (the source's).
+    pub class: String,
+    /// KMS key in the destination Region, for an encrypted source.
+    pub kms_key_id: Option<String>,
+    /// Tags of the replica.
+    pub tags: Tags,
+}
+
+/// Delete a copy haven made (retention).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DeleteRequest {
+    /// What it is.
+    pub kind: CopyKind,
+    /// Its Region.
+    pub region: String,
+    /// Its id or identifier.
+    pub id: String,
+    /// What it is a copy of (`haven:lineage`): deleted only once that lineage's new copy exists.
+    pub lineage: String,
+    /// For an AMI: its snapshots, deleted after it is deregistered.
+    pub snapshot_ids: Vec<String>,
+    /// Why it goes, in words.
+    pub reason: String,
+}
+
+/// One replication operation.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "op", rename_all = "kebab-case")]
+pub enum Operation {
+    /// A copy.
+    Copy(CopyRequest),
+    /// A cross-Region read replica.
+    Replica(ReplicaRequest),
+    /// A deletion of an old copy.
+    Delete(DeleteRequest),
+}
+
+impl Operation {
+    /// The Region the calls go to (and whose quota bounds it).
+    pub fn region(&self) -> &str {
+        match self {
+            Self::Copy(c) => &c.destination_region,
+            Self::Replica(r) => &r.destination_region,
+            Self::Delete(d) => &d.region,
+        }
+    }
+
+    /// A sentence, e.g. "copy AMI ami-1 from ap-northeast-2 to us-east-1".
+    pub fn sentence(&self) -> String {
+        match self {
+            Self::Copy(c) => format!(
+                "copy {} {} from {} to {}",
+                c.kind, c.source_id, c.source_region, c.destination_region
+            ),
+            Self::Replica(r) => format!(
+                "create read replica {} in {} of {}",
+                r.identifier, r.destination_region, r.source_arn
+            ),
+            Self::Delete(d) => format!("delete {} {} in {} ({})", d.kind, d.id, d.region, d.reason),
+        }
+    }
+}

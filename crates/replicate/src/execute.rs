@@ -1,0 +1,105 @@
+//! Runs a replication plan: copies and replicas first, each destination Region with at most
+//! `concurrency` operations in flight (the copy quotas are per destination Region), every
+//! operation followed to completion; then the retention deletes of each protected resource
+//! whose new copy succeeded. One failure does not stop the others.
+
+use futures::StreamExt;
+use haven_aws::{AwsContext, AwsError, ExecuteOptions};
+use haven_model::replication::{LINEAGE_TAG, Operation};
+
+/// What happened to one operation.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Outcome {
+    /// The operation.
+    pub operation: Operation,
+    /// The id it made or deleted, or why it failed.
+    pub result: Result<String, AwsError>,
+}
+
+/// A progress event.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Event<'a> {
+    /// An operation was sent.
+    Started(&'a Operation),
+    /// It is waiting for AWS.
+    Waiting(&'a Operation, String),
+    /// It finished.
+    Finished(&'a Outcome),
+    /// A retention delete was skipped because its lineage's new copy failed.
+    Kept(&'a Operation),
+}
+
+/// Runs `operations` with at most `concurrency` in flight per destination Region.
+pub async fn execute(
+    ctx: &AwsContext,
+    operations: &[Operation],
+    concurrency: usize,
+    options: &ExecuteOptions,
+    progress: &(dyn Fn(Event<'_>) + Send + Sync),
+) -> Vec<Outcome> {
+    let (deletes, creations): (Vec<&Operation>, Vec<&Operation>) = operations
+        .iter()
+        .partition(|o| matches!(o, Operation::Delete(_)));
+    let mut outcomes = run_bounded(ctx, &creations, concurrency, options, progress).await;
+    let failed_lineages: Vec<(String, String)> = outcomes
+        .iter()
+        .filter(|o| o.result.is_err())
+        .filter_map(|o| match &o.operation {
+            Operation::Copy(c) => Some((
+                c.destination_region.clone(),
+                c.tags.get(LINEAGE_TAG).cloned().unwrap_or_default(),
+            )),
+            _ => None,
+        })
+        .collect();
+    let (kept, deletes): (Vec<&Operation>, Vec<&Operation>) =
+        deletes.into_iter().partition(|o| match o {
+            Operation::Delete(d) => {
+                failed_lineages.contains(&(d.region.clone(), d.lineage.clone()))
+            }
+            _ => false,
+        });
+    for operation in kept {
+        progress(Event::Kept(operation));
+    }
+    outcomes.extend(run_bounded(ctx, &deletes, concurrency, options, progress).await);
+    outcomes
+}
+
+async fn run_bounded(
+    ctx: &AwsContext,
+    operations: &[&Operation],
+    concurrency: usize,
+    options: &ExecuteOptions,
+    progress: &(dyn Fn(Event<'_>) + Send + Sync),
+) -> Vec<Outcome> {
+    let mut regions: Vec<&str> = operations.iter().map(|o| o.region()).collect();
+    regions.sort_unstable();
+    regions.dedup();
+    let per_region = regions.into_iter().map(|region| {
+        let mine: Vec<&Operation> = operations
+            .iter()
+            .copied()
+            .filter(|o| o.region() == region)
+            .collect();
+        futures::stream::iter(mine)
+            .map(|operation| async move {
+                progress(Event::Started(operation));
+                let waiting = |state: String| progress(Event::Waiting(operation, state));
+                let result = haven_aws::replicate::run(ctx, operation, options, &waiting).await;
+                let outcome = Outcome {
+                    operation: operation.clone(),
+                    result,
+                };
+                progress(Event::Finished(&outcome));
+                outcome
+            })
+            .buffer_unordered(concurrency.max(1))
+            .collect::<Vec<_>>()
+    });
+    futures::future::join_all(per_region)
+        .await
+        .into_iter()
+        .flatten()
+        .collect()
+}
