@@ -174,7 +174,10 @@ pub fn plan(topology: &Topology, policy: &DrPolicy) -> Plan {
                         .and(src.time)
                         .or(newest)
                         .map(|t| (now - t).num_minutes()),
-                    fresh: current.is_some() && src.time.is_none_or(|t| now - t <= policy.rpo),
+                    // An AMI does not age: a copy of the one in use is current. Data does.
+                    fresh: current.is_some()
+                        && (kind == CopyKind::Image
+                            || src.time.is_none_or(|t| now - t <= policy.rpo)),
                 };
                 push_state(&mut out.protected, src, state);
                 let kms = policy.kms_keys.get(destination).cloned();
@@ -329,15 +332,27 @@ fn sources<'a>(
             )),
         }
     }
-    // The newest completed snapshot of every volume that has one.
+    // The newest completed snapshot of every volume that has one (the volume may be gone: then
+    // the snapshot is all there is). Snapshots behind an AMI travel with it; copies made here
+    // from elsewhere are not sources.
+    let behind_images: BTreeSet<&str> = region
+        .images
+        .iter()
+        .flat_map(|i| i.snapshot_ids.iter().map(String::as_str))
+        .collect();
     let mut newest: BTreeMap<&str, &haven_model::topology::Snapshot> = BTreeMap::new();
-    for snapshot in region.snapshots.iter().filter(|s| s.state == "completed") {
+    for snapshot in region.snapshots.iter().filter(|s| {
+        s.state == "completed"
+            && !behind_images.contains(s.id.as_str())
+            && !s.tags.contains_key(SOURCE_TAG)
+            && !s
+                .description
+                .as_deref()
+                .is_some_and(|d| d.starts_with("[Copied "))
+    }) {
         let Some(volume) = snapshot.volume_id.as_deref() else {
             continue;
         };
-        if !region.volumes.iter().any(|v| v.id == volume) {
-            continue;
-        }
         let entry = newest.entry(volume).or_insert(snapshot);
         if snapshot.started_at > entry.started_at {
             *entry = snapshot;
@@ -521,3 +536,6 @@ fn replicas(
         }));
     }
 }
+
+#[cfg(test)]
+mod tests;
