@@ -45,7 +45,7 @@ fn copies(plan: &Plan) -> Vec<(CopyKind, String)> {
         .collect()
 }
 
-fn state<'a>(plan: &'a Plan, kind: CopyKind) -> &'a CopyState {
+fn state(plan: &Plan, kind: CopyKind) -> &CopyState {
     &plan
         .protected
         .iter()
