@@ -103,7 +103,7 @@ fn replicate(endpoint: &str, home: &tempfile::TempDir, key: &str, extra: &[&str]
 }
 
 #[test]
-fn replicate_copies_the_lab_links_every_copy_and_keeps_only_the_newest() {
+fn replicate_copies_the_lab_keeps_the_newest_and_the_stack_fails_over_to_dr() {
     let moto = MotoServer::start().expect("moto");
     let proxy = Proxy::start(&moto.endpoint(), Faults::none()).expect("proxy");
     let home = tempfile::tempdir().expect("temp dir");
@@ -256,6 +256,67 @@ fn replicate_copies_the_lab_links_every_copy_and_keeps_only_the_newest() {
         haven_db_snapshots,
         vec!["haven-lab-db-manual-2-from-ap-northeast-2"]
     );
+
+    // The primary Region is lost: run the stack in the DR Region.
+    proxy.clear_requests();
+    let failover = haven(&proxy.endpoint(), &home)
+        .arg("failover-region")
+        .arg(&blueprint)
+        .args(["--to", DR, "--yes"])
+        .output()
+        .expect("run haven failover-region");
+    assert!(failover.status.success(), "{}", text(&failover));
+    assert!(
+        proxy
+            .requests()
+            .iter()
+            .filter(|r| is_mutating(&r.action))
+            .all(|r| r.region == DR || r.service == "iam"),
+        "nothing is asked of the lost Region"
+    );
+    let after = snapshot(&endpoint, &home);
+    let dr = after.region(DR).expect("DR Region");
+    let in_stack = |tags: &haven_model::Tags| {
+        tags.get(haven_model::plan::STACK_TAG).map(String::as_str) == Some("lab")
+    };
+    let db = dr
+        .db_instances
+        .iter()
+        .find(|d| d.identifier == "lab-db-us-east-1")
+        .expect("the promoted replica");
+    assert!(in_stack(&db.tags), "adopted into the stack: {:?}", db.tags);
+    assert_eq!(db.status, "available");
+    let asg = dr
+        .auto_scaling_groups
+        .iter()
+        .find(|a| in_stack(&a.tags))
+        .expect("the app tier in the DR Region");
+    assert_eq!(asg.instances.len(), 2);
+    assert!(dr.load_balancers.iter().any(|l| l.name == "lab-alb"));
+    assert!(dr.vpcs.iter().any(|v| in_stack(&v.tags)));
+    // Running it again changes nothing (and never deletes the adopted database).
+    proxy.clear_requests();
+    let again = haven(&proxy.endpoint(), &home)
+        .arg("failover-region")
+        .arg(&blueprint)
+        .args(["--to", DR, "--yes"])
+        .output()
+        .expect("run haven failover-region");
+    assert!(again.status.success(), "{}", text(&again));
+    assert_eq!(calls(&proxy), Vec::<String>::new(), "{}", text(&again));
+
+    // `haven promote` is the destructive rds-promote action: it needs --yes.
+    let unconfirmed = haven(&endpoint, &home)
+        .args(["--region", PRIMARY, "promote", "lab-db-replica-1"])
+        .output()
+        .expect("run haven promote");
+    assert_eq!(unconfirmed.status.code(), Some(2), "{}", text(&unconfirmed));
+    let promoted = ok(
+        &endpoint,
+        &home,
+        &["--region", PRIMARY, "promote", "lab-db-replica-1", "--yes"],
+    );
+    assert!(promoted.contains("promoted"), "{promoted}");
 }
 
 /// The most requests for `action` that were in flight at the same time.

@@ -4,6 +4,7 @@
 #![warn(missing_docs)]
 
 pub mod execute;
+pub mod failover;
 pub mod plan;
 
 pub use execute::{Event, Outcome, execute};

@@ -36,6 +36,8 @@ enum Command {
     Replicate(haven_tui::commands::replicate::ReplicateArgs),
     /// Promote a read replica (in the DR Region, when the primary is lost) to a standalone DB.
     Promote(haven_tui::commands::replicate::PromoteArgs),
+    /// Run the stack in a DR Region: promote its replica, build the app tier from the AMI copy.
+    FailoverRegion(haven_tui::commands::stack::FailoverArgs),
     /// HA, DR and security findings, with an exit status by severity (for CI).
     Check(haven_tui::commands::check::CheckArgs),
     /// Discover the stack and print it: JSON for scripts, a table for people.
@@ -108,6 +110,9 @@ async fn run(cli: Cli) -> Result<(), Fatal> {
         }
         Some(Command::Replicate(args)) => {
             haven_tui::commands::replicate::run(&cli.global, &config, args).await
+        }
+        Some(Command::FailoverRegion(args)) => {
+            haven_tui::commands::stack::failover_region(&cli.global, &config, args).await
         }
         Some(Command::Promote(args)) => {
             haven_tui::commands::replicate::promote(&cli.global, &config, args).await

@@ -197,6 +197,19 @@ impl Runner<'_> {
         }
         self.send(RDS, &cx.region, "ModifyDBInstance", request.send())
             .await?;
+        // An adopted instance (a promoted DR replica) joins the stack: `down` finds it by tag.
+        if let Some(db) = current.filter(|d| !d.tags.contains_key(haven_model::plan::STACK_TAG)) {
+            self.send(
+                RDS,
+                &cx.region,
+                "AddTagsToResource",
+                rds.add_tags_to_resource()
+                    .resource_name(&db.arn)
+                    .set_tags(Some(rds_tags(&self.tags(cx.step))))
+                    .send(),
+            )
+            .await?;
+        }
         self.wait_db(cx, &identifier, true).await?;
         Ok(identifier)
     }

@@ -56,6 +56,28 @@ impl Blueprint {
     pub fn region(&self) -> &str {
         &self.stack.region
     }
+
+    /// The same stack in a DR Region after the primary is lost: the DR Region's AZs (as many as
+    /// the blueprint has), the AMI copied there (unless the blueprint resolves an SSM parameter,
+    /// which exists in every Region), and the promoted replica as its database. Account-wide
+    /// IAM settings stay as they are.
+    pub fn failover_to(
+        &self,
+        region: &str,
+        azs: &[String],
+        image: Option<&str>,
+        database: &str,
+    ) -> Blueprint {
+        let mut dr = self.clone();
+        dr.stack.region = region.to_string();
+        dr.network.azs = azs.iter().take(self.network.azs.len()).cloned().collect();
+        if let (Some(image), AmiSource::Id(_)) = (image, &self.compute.ami) {
+            dr.compute.ami = AmiSource::Id(image.to_string());
+        }
+        dr.database.adopt = Some(database.to_string());
+        dr.dr = None;
+        dr
+    }
 }
 
 /// `[stack]`.
@@ -315,6 +337,9 @@ pub struct DatabaseSpec {
     pub deletion_protection: bool,
     /// Storage encrypted at rest.
     pub storage_encrypted: bool,
+    /// An existing DB instance that becomes the stack's database instead of a new one (a
+    /// promoted DR replica, on Region failover). Never read from a file.
+    pub adopt: Option<String>,
 }
 
 /// `[dr]`: parsed and validated; replication itself is `haven replicate`'s job.

@@ -1180,6 +1180,7 @@ impl<'a> Reader<'a> {
             manage_master_user_password: true,
             deletion_protection: true,
             storage_encrypted: true,
+            adopt: None,
         };
         let Some(table) = table else {
             return spec;

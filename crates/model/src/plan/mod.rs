@@ -1036,11 +1036,10 @@ pub fn plan(blueprint: &Blueprint, topology: &Topology) -> Plan {
         "over the private subnets".to_string(),
         false,
     );
-    let primary_name = format!("{stack}-db");
-    let primary = region
-        .db_instances
-        .iter()
-        .find(|d| owned(&d.tags, stack, "db"));
+    let primary_name = db.adopt.clone().unwrap_or_else(|| format!("{stack}-db"));
+    let primary = region.db_instances.iter().find(|d| {
+        owned(&d.tags, stack, "db") || db.adopt.as_deref() == Some(d.identifier.as_str())
+    });
     let changes = primary
         .map(|p| db_drift(p, blueprint, true))
         .unwrap_or_default();
@@ -1091,13 +1090,23 @@ pub fn plan(blueprint: &Blueprint, topology: &Topology) -> Plan {
     let expected: BTreeSet<ResourceRef> = b.steps.iter().map(|s| s.resource.clone()).collect();
     let removals = teardown_region(region, stack)
         .into_iter()
-        .filter(|(owner, _)| !expected.contains(owner))
+        .filter(|(owner, _)| !expected.contains(owner) && !same_database(owner, &expected))
         .map(|(_, step)| step);
     b.steps.extend(removals);
     Plan {
         stack: stack.to_string(),
         steps: b.steps,
     }
+}
+
+/// A DB instance the blueprint has under the same logical name, as primary or replica: a
+/// promoted replica may still name its old source (moto keeps it; AWS clears it later).
+fn same_database(owner: &ResourceRef, expected: &BTreeSet<ResourceRef>) -> bool {
+    use ResourceKind::{DbInstance, DbReadReplica};
+    matches!(owner.kind, DbInstance | DbReadReplica)
+        && [DbInstance, DbReadReplica]
+            .iter()
+            .any(|kind| expected.contains(&r(*kind, &owner.logical)))
 }
 
 fn describe_peer(peer: &RulePeer, region: &RegionTopology, stack: &str) -> String {
@@ -1153,6 +1162,9 @@ fn db_drift(db: &DbInstance, blueprint: &Blueprint, primary: bool) -> Vec<String
         changes.push(drift("class", &db.class, &spec.class));
     }
     if primary {
+        if !in_stack(&db.tags, blueprint.name()) {
+            changes.push(format!("adopt into stack {} (tag it)", blueprint.name()));
+        }
         if db.multi_az != spec.multi_az {
             changes.push(drift("Multi-AZ", db.multi_az, spec.multi_az));
         }

@@ -347,3 +347,29 @@ fn a_hand_built_stack_without_load_balancer_tears_down_cleanly() {
     assert_eq!(plan.steps[0].resource, r(ResourceKind::Vpc, "vpc"));
     assert_eq!(plan.steps[0].region.as_deref(), Some("us-east-1"));
 }
+
+#[test]
+fn an_adopted_promoted_replica_is_the_database_and_never_deleted() {
+    let (mut blueprint, mut topology) = tagged_lab();
+    let region = &mut topology.regions[0];
+    let db = region
+        .db_instances
+        .iter_mut()
+        .find(|d| d.identifier == "lab-db")
+        .expect("db");
+    // A promoted replica: another identifier, still naming its old source.
+    db.identifier = "lab-db-us-east-1".into();
+    db.read_replica_source = Some("arn:aws:rds:ap-northeast-2:123456789012:db:lab-db".into());
+    blueprint.database.adopt = Some("lab-db-us-east-1".into());
+    let plan = plan(&blueprint, &topology);
+    let step = plan.step(ResourceKind::DbInstance, "db").expect("db step");
+    assert_eq!(step.id.as_deref(), Some("lab-db-us-east-1"));
+    assert!(
+        !plan
+            .steps
+            .iter()
+            .any(|s| s.op == Op::Delete && s.resource.logical == "db"),
+        "{:#?}",
+        plan.steps
+    );
+}

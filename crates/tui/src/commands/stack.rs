@@ -15,6 +15,7 @@ use serde_json::{Value, json};
 use super::plan::{discover_for, load_blueprint, table};
 use crate::cli::{Fatal, Global, connect, usage};
 use crate::config::Config;
+use haven_replicate::failover;
 
 /// How `up` and `down` report.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -77,52 +78,179 @@ pub async fn up(global: &Global, config: &Config, args: &UpArgs) -> Result<(), F
     let blueprint = load_blueprint(&args.blueprint)?;
     let user_data = user_data(&args.blueprint, &blueprint)?;
     let region = blueprint.region().to_string();
-    let read_only = global.read_only || config.read_only;
     let (ctx, _, topology) =
         discover_for(global, config, &blueprint, std::slice::from_ref(&region)).await?;
-    let plan = plan::plan(&blueprint, &topology);
-    let out = Printer::new(args.output);
-    out.plan(&table(&plan, &region));
-    let blockers: Vec<String> = plan
-        .blockers()
-        .map(|s| format!("{}: {}", s.resource, s.detail))
-        .collect();
-    if !blockers.is_empty() {
-        return Err(Fatal {
-            message: format!("cannot apply: {}. Nothing was sent.", blockers.join("; ")),
-            code: 1,
-        });
+    let run = Converge {
+        read_only: global.read_only || config.read_only,
+        yes: args.yes,
+        out: Printer::new(args.output),
+        wait_timeout: args.wait_timeout,
+    };
+    run.apply(&ctx, &blueprint, user_data.as_deref(), &topology, "up")
+        .await
+}
+
+/// How a blueprint is brought about: shared by `up` and `failover-region`.
+struct Converge {
+    read_only: bool,
+    yes: bool,
+    out: Printer,
+    wait_timeout: u64,
+}
+
+impl Converge {
+    /// Plans `blueprint` against `topology`, prints the plan and carries it out.
+    async fn apply(
+        &self,
+        ctx: &haven_aws::AwsContext,
+        blueprint: &Blueprint,
+        user_data: Option<&str>,
+        topology: &haven_model::Topology,
+        command: &str,
+    ) -> Result<(), Fatal> {
+        let region = blueprint.region();
+        let out = &self.out;
+        let plan = plan::plan(blueprint, topology);
+        out.plan(&table(&plan, region));
+        let blockers: Vec<String> = plan
+            .blockers()
+            .map(|s| format!("{}: {}", s.resource, s.detail))
+            .collect();
+        if !blockers.is_empty() {
+            return Err(Fatal {
+                message: format!("cannot apply: {}. Nothing was sent.", blockers.join("; ")),
+                code: 1,
+            });
+        }
+        if !plan.has_changes() {
+            out.line(&format!(
+                "stack {} is up to date: nothing to do",
+                plan.stack
+            ));
+            out.summary(&plan, region, &Applied::default());
+            return Ok(());
+        }
+        if self.read_only {
+            return Err(usage(format!(
+                "read-only mode: refusing to change stack {} ({} step(s)); nothing was sent",
+                plan.stack,
+                plan.steps.iter().filter(|s| s.op != Op::Unchanged).count()
+            )));
+        }
+        let deletes = plan.count(Op::Delete);
+        if deletes > 0 && !self.yes {
+            confirm(
+                &plan.stack,
+                &format!("delete {deletes} resource(s) the blueprint no longer has"),
+            )?;
+        }
+        let desired = Desired {
+            blueprint,
+            user_data,
+        };
+        let options = options(self.wait_timeout);
+        let progress = |event: StepEvent<'_>| out.progress(&event);
+        let result = haven_aws::apply(ctx, desired, topology, &plan, &options, &progress).await;
+        finish(out, &plan, region, result, command)
     }
-    if !plan.has_changes() {
-        out.line(&format!(
-            "stack {} is up to date: nothing to do",
-            plan.stack
-        ));
-        out.summary(&plan, &region, &Applied::default());
-        return Ok(());
-    }
-    if read_only {
+}
+
+/// Arguments of `haven failover-region`.
+#[derive(Debug, clap::Args)]
+pub struct FailoverArgs {
+    /// The blueprint of the stack in its primary Region.
+    pub blueprint: PathBuf,
+    /// The DR Region to run the stack in, e.g. us-east-1.
+    #[arg(long)]
+    pub to: String,
+    /// Do not ask (promotion cannot be undone): for scripts.
+    #[arg(long)]
+    pub yes: bool,
+    /// Output format.
+    #[arg(long, short, value_enum, default_value_t = StackOutput::Text)]
+    pub output: StackOutput,
+    /// Longest wait for one resource, in seconds.
+    #[arg(long, default_value_t = 3600)]
+    pub wait_timeout: u64,
+}
+
+/// `haven failover-region`: promote the stack's DR replica, then build the app tier in the DR
+/// Region from the copied AMI with the same blueprint, the promoted database as its database.
+/// Only the DR Region is read: the primary may be gone.
+pub async fn failover_region(
+    global: &Global,
+    config: &Config,
+    args: &FailoverArgs,
+) -> Result<(), Fatal> {
+    let blueprint = load_blueprint(&args.blueprint)?;
+    let user_data = user_data(&args.blueprint, &blueprint)?;
+    let to = args.to.clone();
+    if !haven_model::regions::is_known(&to) || to == blueprint.region() {
         return Err(usage(format!(
-            "read-only mode: refusing to change stack {} ({} step(s)); nothing was sent",
-            plan.stack,
-            plan.steps.iter().filter(|s| s.op != Op::Unchanged).count()
+            "--to {to}: expected a DR Region other than {}, e.g. us-east-1",
+            blueprint.region()
         )));
     }
-    let deletes = plan.count(Op::Delete);
-    if deletes > 0 && !args.yes {
+    let read_only = global.read_only || config.read_only;
+    if read_only {
+        return Err(usage(format!(
+            "read-only mode: refusing to fail stack {} over to {to}; nothing was sent",
+            blueprint.name()
+        )));
+    }
+    let (ctx, _, topology) =
+        discover_for(global, config, &blueprint, std::slice::from_ref(&to)).await?;
+    let target = failover::target(&blueprint, &topology, &to)
+        .map_err(|message| Fatal { message, code: 1 })?;
+    let out = Printer::new(args.output);
+    out.line(&target.describe(&blueprint, &to));
+    if !args.yes {
         confirm(
-            &plan.stack,
-            &format!("delete {deletes} resource(s) the blueprint no longer has"),
+            blueprint.name(),
+            &format!(
+                "promote {} (replication from {} stops for good) and run stack {} in {to}",
+                target.database,
+                blueprint.region(),
+                blueprint.name()
+            ),
         )?;
     }
-    let desired = Desired {
-        blueprint: &blueprint,
-        user_data: user_data.as_deref(),
-    };
     let options = options(args.wait_timeout);
-    let progress = |event: StepEvent<'_>| out.progress(&event);
-    let result = haven_aws::apply(&ctx, desired, &topology, &plan, &options, &progress).await;
-    finish(&out, &plan, &region, result, "up")
+    if let Some(action) = &target.promote {
+        let progress = |p: haven_model::action::Progress| {
+            out.line(&format!(
+                "promote {}: {}: {}",
+                target.database, p.step, p.message
+            ))
+        };
+        haven_aws::execute(&ctx, action, &options, &progress)
+            .await
+            .map_err(|e| {
+                let mut fatal = Fatal::from(e);
+                fatal.message = format!(
+                    "promoting {} failed: {}. Nothing else was changed",
+                    target.database, fatal.message
+                );
+                fatal
+            })?;
+    }
+    // Read the DR Region again: the database changed, and IAM is needed for the plan.
+    let dr = blueprint.failover_to(&to, &target.azs, target.image.as_deref(), &target.database);
+    let (ctx, _, topology) = discover_for(global, config, &dr, std::slice::from_ref(&to)).await?;
+    let run = Converge {
+        read_only,
+        yes: true,
+        out,
+        wait_timeout: args.wait_timeout,
+    };
+    run.apply(
+        &ctx,
+        &dr,
+        user_data.as_deref(),
+        &topology,
+        "failover-region",
+    )
+    .await
 }
 
 /// `haven down`: everything tagged with the stack, in dependency order, after confirmation.
