@@ -3,6 +3,7 @@
 
 use std::time::Duration;
 
+use aws_config::retry::RetryConfig;
 use aws_config::timeout::TimeoutConfig;
 use aws_config::{BehaviorVersion, Region, SdkConfig};
 use aws_sdk_ec2::config::ProvideCredentials;
@@ -31,6 +32,9 @@ pub struct CallerIdentity {
     pub arn: String,
 }
 
+/// Attempts per call (the first and its retries) unless AWS_MAX_ATTEMPTS says otherwise.
+pub const MAX_ATTEMPTS: u32 = 6;
+
 /// The shared SDK configuration from which every client is made.
 #[derive(Debug, Clone)]
 pub struct AwsContext {
@@ -46,6 +50,11 @@ impl AwsContext {
                 .operation_attempt_timeout(Duration::from_secs(60))
                 .build(),
         );
+        // Throttling and 5xx are retried with jittered backoff; more attempts than the SDK's 3
+        // because one discovery makes hundreds of calls. AWS_MAX_ATTEMPTS still decides.
+        if std::env::var_os("AWS_MAX_ATTEMPTS").is_none() {
+            loader = loader.retry_config(RetryConfig::standard().with_max_attempts(MAX_ATTEMPTS));
+        }
         if let Some(profile) = &options.profile {
             loader = loader.profile_name(profile);
         }

@@ -12,4 +12,4 @@ pub mod moto;
 pub mod proxy;
 
 pub use moto::{MotoServer, sdk_config_for};
-pub use proxy::{Faults, Proxy, RecordedRequest};
+pub use proxy::{Chaos, Faults, Proxy, RecordedRequest};

@@ -4,7 +4,6 @@
 //! byte-exact (SigV4 signs the body) and recorded as a [`RecordedRequest`]; [`Faults`] add
 //! latency or make one Region fail, and can be changed while the proxy runs.
 
-use std::convert::Infallible;
 use std::io;
 use std::net::{Ipv4Addr, SocketAddr};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
@@ -36,7 +35,73 @@ pub struct Faults {
     /// Answer the next `n` requests for this API action (e.g. `CopySnapshot`) with this HTTP
     /// status, then forward again: `(action, status, n)`.
     pub fail_action: Option<(String, u16, u32)>,
+    /// Random faults at seeded rates.
+    pub chaos: Option<Chaos>,
 }
+
+/// Faults at random, from a seed: the same seed gives the same sequence of decisions (the order
+/// in which concurrent requests arrive may still differ between runs).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Chaos {
+    /// Seed of the decisions.
+    pub seed: u64,
+    /// Percent of requests answered with a throttling error (`RequestLimitExceeded` for EC2,
+    /// `Throttling` otherwise; HTTP 400), not forwarded.
+    pub throttle_percent: u8,
+    /// Percent answered with HTTP 500 or 503 (`InternalFailure` / `ServiceUnavailable`), not
+    /// forwarded.
+    pub server_error_percent: u8,
+    /// Percent whose connection is closed without an answer, before forwarding.
+    pub drop_percent: u8,
+    /// Percent that get `spike` of extra latency.
+    pub spike_percent: u8,
+    /// The latency of a spike.
+    pub spike: Duration,
+}
+
+impl Chaos {
+    /// 20% throttling, 5% server errors, 2% dropped connections and 10% latency spikes of
+    /// 150 ms: the mix the reliability tests run under.
+    pub fn standard(seed: u64) -> Self {
+        Self {
+            seed,
+            throttle_percent: 20,
+            server_error_percent: 5,
+            drop_percent: 2,
+            spike_percent: 10,
+            spike: Duration::from_millis(150),
+        }
+    }
+}
+
+/// What chaos decided for one request.
+enum Fate {
+    Forward,
+    Fail(u16),
+    Drop,
+}
+
+/// xorshift64*: small, seedable, good enough to pick faults.
+fn next_random(state: &mut u64) -> u64 {
+    let mut x = *state;
+    x ^= x >> 12;
+    x ^= x << 25;
+    x ^= x >> 27;
+    *state = x;
+    x.wrapping_mul(0x2545_f491_4f6c_dd1d)
+}
+
+/// A connection closed on purpose, without an answer.
+#[derive(Debug)]
+struct Dropped;
+
+impl std::fmt::Display for Dropped {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("connection dropped by the proxy")
+    }
+}
+
+impl std::error::Error for Dropped {}
 
 impl Faults {
     /// No faults (the same as `Faults::default()`).
@@ -47,6 +112,12 @@ impl Faults {
     /// Adds `delay` to every request.
     pub fn with_delay(mut self, delay: Duration) -> Self {
         self.delay = delay;
+        self
+    }
+
+    /// Random faults at seeded rates.
+    pub fn with_chaos(mut self, chaos: Chaos) -> Self {
+        self.chaos = Some(chaos);
         self
     }
 
@@ -113,6 +184,15 @@ struct Shared {
     upstream: Uri,
     faults: Mutex<Faults>,
     requests: Mutex<Vec<RecordedRequest>>,
+    /// The chaos generator's state (reset from the seed whenever faults are set).
+    random: Mutex<u64>,
+}
+
+/// The generator state for `faults` (never 0, which xorshift cannot leave).
+fn seed_of(faults: &Faults) -> u64 {
+    faults
+        .chaos
+        .map_or(1, |c| c.seed.wrapping_mul(0x9e37_79b9_7f4a_7c15) | 1)
 }
 
 /// A poisoned lock only means a panicking test thread; the data is still usable.
@@ -150,6 +230,7 @@ impl Proxy {
         };
         let shared = Arc::new(Shared {
             upstream,
+            random: Mutex::new(seed_of(&faults)),
             faults: Mutex::new(faults),
             requests: Mutex::new(Vec::new()),
         });
@@ -201,6 +282,7 @@ impl Proxy {
 
     /// Replaces the faults; requests received from now on see the new ones.
     pub fn set_faults(&self, faults: Faults) {
+        *lock(&self.shared.random) = seed_of(&faults);
         *lock(&self.shared.faults) = faults;
     }
 }
@@ -272,7 +354,7 @@ async fn handle(
     shared: Arc<Shared>,
     client: UpstreamClient,
     request: Request<Incoming>,
-) -> Result<Response<Full<Bytes>>, Infallible> {
+) -> Result<Response<Full<Bytes>>, Dropped> {
     let started = Instant::now();
     let (parts, body) = request.into_parts();
     let (region, service) = credential_scope(&parts.headers, parts.uri.query());
@@ -308,10 +390,33 @@ async fn handle(
                 };
                 (faults.clone(), fail_action)
             };
-            if !faults.delay.is_zero() {
-                tokio::time::sleep(faults.delay).await;
+            let (fate, spike) = match faults.chaos {
+                Some(chaos) => decide(&shared, &chaos),
+                None => (Fate::Forward, Duration::ZERO),
+            };
+            let delay = faults.delay + spike;
+            if !delay.is_zero() {
+                tokio::time::sleep(delay).await;
             }
-            let failing = match (&faults.fail_region, fail_action) {
+            if matches!(fate, Fate::Drop) {
+                lock(&shared.requests).push(RecordedRequest {
+                    method,
+                    path,
+                    service,
+                    region,
+                    action,
+                    status: 0,
+                    injected: true,
+                    elapsed: started.elapsed(),
+                    received_at: started,
+                });
+                return Err(Dropped);
+            }
+            let chaos_status = match fate {
+                Fate::Fail(status) => Some(status),
+                _ => None,
+            };
+            let failing = match (&faults.fail_region, fail_action.or(chaos_status)) {
                 (_, Some(status)) => Some(status),
                 (Some((failing, status)), None) if *failing == region => Some(*status),
                 _ => None,
@@ -354,6 +459,36 @@ async fn handle(
         received_at: started,
     });
     Ok(response)
+}
+
+/// Draws what happens to one request under `chaos`, and its extra latency.
+fn decide(shared: &Shared, chaos: &Chaos) -> (Fate, Duration) {
+    let mut state = lock(&shared.random);
+    let roll = next_random(&mut state) % 100;
+    let spike_roll = next_random(&mut state) % 100;
+    let server_error = if next_random(&mut state) % 2 == 0 {
+        500
+    } else {
+        503
+    };
+    let drop = u64::from(chaos.drop_percent);
+    let throttle = drop + u64::from(chaos.throttle_percent);
+    let server = throttle + u64::from(chaos.server_error_percent);
+    let fate = if roll < drop {
+        Fate::Drop
+    } else if roll < throttle {
+        Fate::Fail(400)
+    } else if roll < server {
+        Fate::Fail(server_error)
+    } else {
+        Fate::Forward
+    };
+    let spike = if spike_roll < u64::from(chaos.spike_percent) {
+        chaos.spike
+    } else {
+        Duration::ZERO
+    };
+    (fate, spike)
 }
 
 /// Forwards the request unchanged (apart from the URI and hop-by-hop headers) and buffers the

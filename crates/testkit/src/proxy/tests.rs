@@ -72,6 +72,7 @@ fn injected_errors_look_like_aws_errors() {
             delay: Duration::from_millis(5),
             fail_region: Some(("us-east-1".into(), 503)),
             fail_action: None,
+            chaos: None,
         }
     );
 }
@@ -365,4 +366,61 @@ async fn records_sdk_calls_and_injects_region_failures_and_delay() {
     assert!(last.elapsed >= Duration::from_millis(400));
     proxy.set_faults(Faults::default());
     assert_eq!(proxy.faults(), Faults::none());
+}
+
+/// The statuses 200 sequential requests get under `chaos` (0 = connection dropped).
+fn chaos_statuses(chaos: Chaos) -> Vec<u16> {
+    let closed = TcpListener::bind("127.0.0.1:0").expect("bind");
+    let port = closed.local_addr().expect("address").port();
+    drop(closed);
+    let chaos = Chaos {
+        spike: Duration::from_millis(1),
+        ..chaos
+    };
+    let proxy = Proxy::start(
+        &format!("http://127.0.0.1:{port}"),
+        Faults::none().with_chaos(chaos),
+    )
+    .expect("proxy");
+    let proxy_port = proxy
+        .endpoint()
+        .rsplit(':')
+        .next()
+        .and_then(|p| p.parse().ok())
+        .expect("port");
+    for _ in 0..200 {
+        let _ = http_request(
+            proxy_port,
+            "POST",
+            "/",
+            &[
+                ("Authorization", SIGNED_EC2),
+                ("Content-Type", "application/x-www-form-urlencoded"),
+            ],
+            b"Action=DescribeVpcs",
+            Duration::from_secs(10),
+        );
+    }
+    proxy.requests().iter().map(|r| r.status).collect()
+}
+
+#[test]
+fn chaos_is_seeded_and_keeps_its_rates() {
+    let first = chaos_statuses(Chaos::standard(7));
+    assert_eq!(
+        first,
+        chaos_statuses(Chaos::standard(7)),
+        "same seed, same faults"
+    );
+    assert_ne!(
+        first,
+        chaos_statuses(Chaos::standard(8)),
+        "another seed, other faults"
+    );
+    let count = |status: u16| first.iter().filter(|s| **s == status).count();
+    // 200 requests: 2% dropped, 20% throttled (400), 5% 500/503, the rest forwarded (502 here).
+    assert!((1..=12).contains(&count(0)), "dropped: {}", count(0));
+    assert!((20..=65).contains(&count(400)), "throttled: {}", count(400));
+    assert!((2..=25).contains(&(count(500) + count(503))), "5xx");
+    assert!(count(502) > 100, "forwarded: {}", count(502));
 }
