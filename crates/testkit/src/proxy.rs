@@ -466,7 +466,7 @@ fn decide(shared: &Shared, chaos: &Chaos) -> (Fate, Duration) {
     let mut state = lock(&shared.random);
     let roll = next_random(&mut state) % 100;
     let spike_roll = next_random(&mut state) % 100;
-    let server_error = if next_random(&mut state) % 2 == 0 {
+    let server_error = if next_random(&mut state).is_multiple_of(2) {
         500
     } else {
         503
