@@ -2,12 +2,15 @@
 //! isolated environment that can only reach the endpoint it is given.
 #![warn(missing_docs)]
 
+use std::collections::BTreeMap;
 use std::io::{Read, Write};
 use std::net::TcpStream;
 use std::path::PathBuf;
 use std::process::Command as StdCommand;
 
 use assert_cmd::Command;
+use haven_model::plan::{LOGICAL_TAG, STACK_TAG};
+use haven_model::{Tags, Topology};
 
 /// The `haven` binary of this workspace, built on first use when the test runner did not.
 pub fn haven_bin() -> PathBuf {
@@ -100,4 +103,124 @@ pub fn moto_json(
     let (head, json) = response.split_once("\r\n\r\n").expect("an HTTP response");
     assert!(head.contains(" 200 "), "{target}: {head}\n{json}");
     serde_json::from_str(json).expect("a JSON answer")
+}
+
+/// The `haven:logical` tag of a resource of stack `lab`.
+pub fn logical(tags: &Tags) -> Option<&str> {
+    (tags.get(STACK_TAG).map(String::as_str) == Some("lab"))
+        .then(|| tags.get(LOGICAL_TAG).map_or("?", String::as_str))
+}
+
+/// How many of each resource of stack `lab` exist: by kind and logical name for tagged ones,
+/// by name for the load balancer, target group and DB subnet group, by path for IAM.
+pub fn inventory(topology: &Topology) -> BTreeMap<String, usize> {
+    let mut count = BTreeMap::<String, usize>::new();
+    let mut add = |kind: &str, name: &str| *count.entry(format!("{kind}/{name}")).or_default() += 1;
+    for region in &topology.regions {
+        macro_rules! tagged {
+            ($kind:literal, $items:expr) => {
+                for item in &$items {
+                    if let Some(l) = logical(&item.tags) {
+                        add($kind, l);
+                    }
+                }
+            };
+        }
+        tagged!("vpc", region.vpcs);
+        tagged!("subnet", region.subnets);
+        tagged!("route-table", region.route_tables);
+        tagged!("igw", region.internet_gateways);
+        tagged!("eip", region.elastic_ips);
+        tagged!("security-group", region.security_groups);
+        tagged!("launch-template", region.launch_templates);
+        tagged!("asg", region.auto_scaling_groups);
+        tagged!("db", region.db_instances);
+        for nat in region.nat_gateways.iter().filter(|n| n.state != "deleted") {
+            if let Some(l) = logical(&nat.tags) {
+                add("nat", l);
+            }
+        }
+        for instance in region.instances.iter().filter(|i| !i.state.is_gone()) {
+            if logical(&instance.tags).is_some() {
+                add("instance", "app");
+            }
+        }
+        for lb in region.load_balancers.iter().filter(|l| l.name == "lab-alb") {
+            add("load-balancer", &lb.name);
+            for listener in &lb.listeners {
+                add("listener", &listener.port.unwrap_or_default().to_string());
+            }
+        }
+        for tg in region.target_groups.iter().filter(|t| t.name == "lab-tg") {
+            add("target-group", &tg.name);
+        }
+        for group in region
+            .db_subnet_groups
+            .iter()
+            .filter(|g| g.name == "lab-db-subnets")
+        {
+            add("db-subnet-group", &group.name);
+        }
+    }
+    if let Some(iam) = &topology.iam {
+        let ours = |arn: &str| arn.contains("/haven/lab/");
+        iam.roles
+            .iter()
+            .filter(|r| ours(&r.arn))
+            .for_each(|r| add("role", &r.name));
+        iam.instance_profiles
+            .iter()
+            .filter(|p| ours(&p.arn))
+            .for_each(|p| add("instance-profile", &p.name));
+        iam.groups
+            .iter()
+            .filter(|g| ours(&g.arn))
+            .for_each(|g| add("group", &g.name));
+        iam.users
+            .iter()
+            .filter(|u| ours(&u.arn))
+            .for_each(|u| add("user", &u.name));
+    }
+    count
+}
+
+/// What one reliability test checked, for the summary `cargo xtask ci` prints.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Reliability {
+    /// Faults the proxy injected.
+    pub faults_injected: usize,
+    /// Runs of haven under faults or interruption.
+    pub runs: usize,
+    /// Resources compared with the expected stack.
+    pub resources_checked: usize,
+    /// Resources found twice.
+    pub duplicates: usize,
+    /// Resources left behind after `down`.
+    pub left_behind: usize,
+    /// Secrets found in outputs, logs and files.
+    pub secrets_found: usize,
+    /// Mutating calls sent in read-only mode.
+    pub read_only_mutations: usize,
+}
+
+/// Writes `record` to `target/<profile>/reliability/<test>.json`, where `cargo xtask ci` sums
+/// the records after the tests.
+pub fn record_reliability(test: &str, record: &Reliability) {
+    let exe = std::env::current_exe().expect("test executable path");
+    let Some(dir) = exe.parent().and_then(|deps| deps.parent()) else {
+        return;
+    };
+    let dir = dir.join("reliability");
+    let _ = std::fs::create_dir_all(&dir);
+    let json = serde_json::json!({
+        "test": test,
+        "faults_injected": record.faults_injected,
+        "runs": record.runs,
+        "resources_checked": record.resources_checked,
+        "duplicates": record.duplicates,
+        "left_behind": record.left_behind,
+        "secrets_found": record.secrets_found,
+        "read_only_mutations": record.read_only_mutations,
+    });
+    let _ = std::fs::write(dir.join(format!("{test}.json")), json.to_string());
 }

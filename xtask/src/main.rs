@@ -160,6 +160,8 @@ fn ci() -> Result<(), String> {
         ],
         &[],
     )?;
+    let reliability = target_dir().join("debug").join("reliability");
+    let _ = std::fs::remove_dir_all(&reliability);
     if has("cargo-nextest") {
         run(
             "cargo",
@@ -179,6 +181,7 @@ fn ci() -> Result<(), String> {
             &[],
         )?;
     }
+    print_reliability(&reliability)?;
     // Doc tests (nextest does not run them).
     run("cargo", &["test", "--workspace", "--locked", "--doc"], &[])?;
     run(
@@ -187,6 +190,48 @@ fn ci() -> Result<(), String> {
         &[("RUSTDOCFLAGS", "-D warnings")],
     )?;
     println!("\nxtask ci: all checks passed");
+    Ok(())
+}
+
+/// The Cargo target directory (CARGO_TARGET_DIR, else `target` in the workspace).
+fn target_dir() -> PathBuf {
+    env::var_os("CARGO_TARGET_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| root().join("target"))
+}
+
+/// Sums what the reliability tests recorded and prints one summary; a duplicate, a resource
+/// left behind, a leaked secret or a mutating call in read-only mode fails CI even if a test
+/// forgot to assert it.
+fn print_reliability(dir: &Path) -> Result<(), String> {
+    const FIELDS: [&str; 7] = [
+        "faults_injected",
+        "runs",
+        "resources_checked",
+        "duplicates",
+        "left_behind",
+        "secrets_found",
+        "read_only_mutations",
+    ];
+    let mut totals = [0_u64; 7];
+    let mut tests = 0;
+    for entry in std::fs::read_dir(dir).into_iter().flatten().flatten() {
+        let text = std::fs::read_to_string(entry.path()).map_err(|e| e.to_string())?;
+        let record: serde_json::Value = serde_json::from_str(&text).map_err(|e| e.to_string())?;
+        tests += 1;
+        for (total, field) in totals.iter_mut().zip(FIELDS) {
+            *total += record[field].as_u64().unwrap_or(0);
+        }
+    }
+    println!(
+        "\nreliability ({tests} suites): faults injected {}, runs {}, resources checked {}, \
+         duplicates found {}, resources left behind {}, secrets found in outputs {}, mutating \
+         calls in read-only mode {}",
+        totals[0], totals[1], totals[2], totals[3], totals[4], totals[5], totals[6]
+    );
+    if totals[3..].iter().any(|n| *n > 0) {
+        return Err("the reliability summary is not clean".to_string());
+    }
     Ok(())
 }
 

@@ -1,0 +1,142 @@
+//! `--read-only` sends no mutating call from any entry point, proven by the proxy's record of
+//! every request: each command that would change something is refused, the rest still work.
+
+use std::path::PathBuf;
+
+use haven_testkit::{Faults, MotoServer, Proxy};
+use haven_tests::{Reliability, haven, is_mutating, record_reliability};
+
+const PRIMARY: &str = "ap-northeast-2";
+
+#[test]
+fn read_only_sends_no_mutating_call_from_any_command() {
+    let moto = MotoServer::start().expect("moto");
+    let home = tempfile::tempdir().expect("temp dir");
+    let blueprint = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../assets/blueprints/lab.toml");
+    let blueprint = blueprint.to_str().expect("path");
+    // The lab, built normally, to act on.
+    let built = haven(&moto.endpoint(), &home)
+        .args(["up", blueprint])
+        .output()
+        .expect("haven up");
+    assert!(built.status.success());
+    let proxy = Proxy::start(&moto.endpoint(), Faults::none()).expect("proxy");
+
+    let refused: [&[&str]; 9] = [
+        &["down", blueprint, "--yes"],
+        &[
+            "--region",
+            PRIMARY,
+            "act",
+            "asg-set-capacity",
+            "lab-asg",
+            "--desired",
+            "3",
+        ],
+        &[
+            "--region",
+            PRIMARY,
+            "act",
+            "rds-promote",
+            "lab-db-replica-1",
+            "--yes",
+        ],
+        &["--region", PRIMARY, "promote", "lab-db-replica-1", "--yes"],
+        // A replica to create (the key makes the encrypted database replicable).
+        &[
+            "--region",
+            PRIMARY,
+            "replicate",
+            "--to",
+            "us-east-1",
+            "--kms-key",
+            "us-east-1=arn:aws:kms:us-east-1:123456789012:key/dr",
+        ],
+        &["failover-region", blueprint, "--to", "us-east-1", "--yes"],
+        &[
+            "--region",
+            PRIMARY,
+            "act",
+            "rds-snapshot",
+            "lab-db",
+            "--snapshot-id",
+            "s1",
+        ],
+        &[
+            "--region",
+            PRIMARY,
+            "act",
+            "az-remove",
+            "lab-asg",
+            "--az",
+            "ap-northeast-2a",
+        ],
+        &[
+            "--region",
+            PRIMARY,
+            "act",
+            "instance-stop",
+            "i-0123456789abcdef0",
+        ],
+    ];
+    for args in refused {
+        let output = haven(&proxy.endpoint(), &home)
+            .arg("--read-only")
+            .args(args)
+            .output()
+            .expect("run haven");
+        assert_ne!(
+            output.status.code(),
+            Some(0),
+            "haven --read-only {args:?} went ahead"
+        );
+        assert!(
+            String::from_utf8_lossy(&output.stderr).contains("read-only"),
+            "haven --read-only {args:?}: {}",
+            String::from_utf8_lossy(&output.stderr)
+        );
+    }
+    // Reading still works, and `up` of an unchanged stack has nothing to refuse.
+    let allowed: [&[&str]; 5] = [
+        &["up", blueprint],
+        &["plan", blueprint],
+        &["--region", PRIMARY, "snapshot"],
+        &["--region", PRIMARY, "check", "--fail-on", "critical"],
+        &[
+            "--region",
+            PRIMARY,
+            "replicate",
+            "--to",
+            "us-east-1",
+            "--dry-run",
+        ],
+    ];
+    for args in allowed {
+        let output = haven(&proxy.endpoint(), &home)
+            .arg("--read-only")
+            .args(args)
+            .output()
+            .expect("run haven");
+        assert!(
+            output.status.code() != Some(2),
+            "haven --read-only {args:?}: {}",
+            String::from_utf8_lossy(&output.stderr)
+        );
+    }
+    let mutating: Vec<String> = proxy
+        .requests()
+        .iter()
+        .filter(|r| is_mutating(&r.action))
+        .map(|r| format!("{} {}", r.service, r.action))
+        .collect();
+    record_reliability(
+        "read_only",
+        &Reliability {
+            runs: refused.len() + allowed.len(),
+            read_only_mutations: mutating.len(),
+            ..Reliability::default()
+        },
+    );
+    assert_eq!(mutating, Vec::<String>::new());
+    assert!(!proxy.requests().is_empty(), "the reads did reach AWS");
+}
