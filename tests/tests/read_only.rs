@@ -140,3 +140,49 @@ fn read_only_sends_no_mutating_call_from_any_command() {
     assert_eq!(mutating, Vec::<String>::new());
     assert!(!proxy.requests().is_empty(), "the reads did reach AWS");
 }
+
+#[test]
+fn iam_policy_lists_every_call_and_the_read_only_one_only_reads() {
+    let home = tempfile::tempdir().expect("temp dir");
+    let policy = |args: &[&str]| -> serde_json::Value {
+        let output = haven_tests::isolated(&home)
+            .arg("iam-policy")
+            .args(args)
+            .output()
+            .expect("run haven iam-policy");
+        assert!(output.status.success());
+        serde_json::from_slice(&output.stdout).expect("a JSON policy")
+    };
+    let actions = |policy: &serde_json::Value| -> Vec<String> {
+        policy["Statement"]
+            .as_array()
+            .expect("statements")
+            .iter()
+            .flat_map(|s| s["Action"].as_array().cloned().unwrap_or_default())
+            .filter_map(|a| a.as_str().map(str::to_string))
+            .collect()
+    };
+    let full = policy(&[]);
+    assert_eq!(full["Version"], "2012-10-17");
+    let all = actions(&full);
+    for needed in [
+        "ec2:CreateVpc",
+        "ec2:CreateTags",
+        "elasticloadbalancing:CreateLoadBalancer",
+        "autoscaling:CreateAutoScalingGroup",
+        "rds:CreateDBInstanceReadReplica",
+        "ec2:CopySnapshot",
+        "iam:PassRole",
+        "sts:GetCallerIdentity",
+    ] {
+        assert!(all.iter().any(|a| a == needed), "{needed} missing");
+    }
+    let reads = actions(&policy(&["--read-only"]));
+    assert!(reads.len() > 30);
+    assert!(
+        reads
+            .iter()
+            .all(|a| a.contains(":Describe") || a.contains(":List") || a.contains(":Get")),
+        "{reads:?}"
+    );
+}

@@ -162,6 +162,9 @@ fn ci() -> Result<(), String> {
     )?;
     let reliability = target_dir().join("debug").join("reliability");
     let _ = std::fs::remove_dir_all(&reliability);
+    let calls = target_dir().join("debug").join("calls");
+    let _ = std::fs::remove_dir_all(&calls);
+    let calls_env = calls.display().to_string();
     if has("cargo-nextest") {
         run(
             "cargo",
@@ -172,16 +175,17 @@ fn ci() -> Result<(), String> {
                 "--locked",
                 "--no-fail-fast",
             ],
-            &[],
+            &[("HAVEN_CALLS_DIR", &calls_env)],
         )?;
     } else {
         run(
             "cargo",
             &["test", "--workspace", "--locked", "--no-fail-fast"],
-            &[],
+            &[("HAVEN_CALLS_DIR", &calls_env)],
         )?;
     }
     print_reliability(&reliability)?;
+    check_permissions(&calls)?;
     // Doc tests (nextest does not run them).
     run("cargo", &["test", "--workspace", "--locked", "--doc"], &[])?;
     run(
@@ -233,6 +237,34 @@ fn print_reliability(dir: &Path) -> Result<(), String> {
         return Err("the reliability summary is not clean".to_string());
     }
     Ok(())
+}
+
+/// Every API call the suite's proxies saw must be in `haven iam-policy`.
+fn check_permissions(dir: &Path) -> Result<(), String> {
+    let mut seen = std::collections::BTreeSet::new();
+    for entry in std::fs::read_dir(dir).into_iter().flatten().flatten() {
+        let text = std::fs::read_to_string(entry.path()).map_err(|e| e.to_string())?;
+        seen.extend(text.lines().map(str::to_string));
+    }
+    let missing: Vec<&String> = seen
+        .iter()
+        .filter(|line| {
+            let (service, action) = line.split_once(' ').unwrap_or((line.as_str(), ""));
+            !haven_model::permissions::covers(service, action)
+        })
+        .collect();
+    println!(
+        "iam-policy: {} distinct API calls seen by the test proxies, {} not in the policy",
+        seen.len(),
+        missing.len()
+    );
+    if missing.is_empty() {
+        Ok(())
+    } else {
+        Err(format!(
+            "calls missing from haven_model::permissions (haven iam-policy): {missing:?}"
+        ))
+    }
 }
 
 /// A moto_server child that is stopped when dropped.

@@ -288,7 +288,27 @@ impl Proxy {
 }
 
 impl Drop for Proxy {
+    /// Stops the proxy. With `HAVEN_CALLS_DIR` set (as `cargo xtask ci` does), first writes the
+    /// API actions it saw there, one `service action` per line, so that CI can check them
+    /// against `haven iam-policy`.
     fn drop(&mut self) {
+        if let Some(dir) = std::env::var_os("HAVEN_CALLS_DIR") {
+            let mut calls: Vec<String> = lock(&self.shared.requests)
+                .iter()
+                .filter(|r| !r.action.is_empty() && !r.service.is_empty())
+                .map(|r| format!("{} {}\n", r.service, r.action))
+                .collect();
+            calls.sort();
+            calls.dedup();
+            let dir = std::path::PathBuf::from(dir);
+            let _ = std::fs::create_dir_all(&dir);
+            let file = dir.join(format!(
+                "{}-{}.txt",
+                std::process::id(),
+                self.address.port()
+            ));
+            let _ = std::fs::write(file, calls.concat());
+        }
         if let Some(shutdown) = self.shutdown.take() {
             let _ = shutdown.send(());
         }

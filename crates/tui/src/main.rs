@@ -36,6 +36,12 @@ enum Command {
     Replicate(haven_tui::commands::replicate::ReplicateArgs),
     /// Promote a read replica (in the DR Region, when the primary is lost) to a standalone DB.
     Promote(haven_tui::commands::replicate::PromoteArgs),
+    /// Print the least-privilege IAM policy for every AWS call haven makes.
+    IamPolicy {
+        /// Only the read calls (dashboard, snapshot, check, plan).
+        #[arg(long)]
+        read_only: bool,
+    },
     /// Run the stack in a DR Region: promote its replica, build the app tier from the AMI copy.
     FailoverRegion(haven_tui::commands::stack::FailoverArgs),
     /// HA, DR and security findings, with an exit status by severity (for CI).
@@ -62,6 +68,7 @@ enum Output {
 
 #[tokio::main]
 async fn main() -> ExitCode {
+    quiet_broken_pipe();
     let cli = Cli::parse();
     match run(cli).await {
         Ok(()) => ExitCode::SUCCESS,
@@ -110,6 +117,12 @@ async fn run(cli: Cli) -> Result<(), Fatal> {
         }
         Some(Command::Replicate(args)) => {
             haven_tui::commands::replicate::run(&cli.global, &config, args).await
+        }
+        Some(Command::IamPolicy { read_only }) => {
+            let policy =
+                haven_model::permissions::policy_document(*read_only || cli.global.read_only);
+            println!("{policy:#}");
+            Ok(())
         }
         Some(Command::FailoverRegion(args)) => {
             haven_tui::commands::stack::failover_region(&cli.global, &config, args).await
@@ -194,4 +207,22 @@ async fn open_dashboard(cli: &Global, config: Config) -> Result<(), Fatal> {
             message: format!("the dashboard stopped: {e:#}"),
             code: 1,
         })
+}
+
+/// `haven snapshot | head` closes stdout early; that ends haven quietly, as it ends `cat`,
+/// instead of with a panic message (exit status 141, as for SIGPIPE).
+fn quiet_broken_pipe() {
+    let default = std::panic::take_hook();
+    std::panic::set_hook(Box::new(move |info| {
+        let message = info
+            .payload()
+            .downcast_ref::<String>()
+            .map(String::as_str)
+            .or_else(|| info.payload().downcast_ref::<&str>().copied())
+            .unwrap_or_default();
+        if message.contains("failed printing to stdout") && message.contains("Broken pipe") {
+            std::process::exit(141);
+        }
+        default(info);
+    }));
 }
