@@ -249,3 +249,73 @@ fn the_json_schema_lists_the_same_keys_as_the_parser() {
         }
     }
 }
+
+/// Seeded mutations of a valid blueprint: bytes deleted, inserted and replaced, lines doubled,
+/// swapped and cut. Whatever comes out, parsing does not panic, and a refusal names a line and
+/// column inside the file with what would be valid.
+#[test]
+fn mutated_blueprints_never_panic_and_every_refusal_has_a_position() {
+    const ALPHABET: &[u8] = b"[]=\"{}#\n.,-_/0123456789 abcdefghijklmnopqrstuvwxyzT\t";
+    let mut state: u64 = 0x5eed_1234_abcd_0001;
+    let mut next = |bound: usize| -> usize {
+        state ^= state << 13;
+        state ^= state >> 7;
+        state ^= state << 17;
+        usize::try_from(state % bound.max(1) as u64).unwrap_or(0)
+    };
+    let mut refused = 0;
+    for round in 0..4000 {
+        let base = if round % 2 == 0 { LAB } else { SMALL };
+        let mut bytes = base.as_bytes().to_vec();
+        for _ in 0..1 + next(4) {
+            let at = next(bytes.len());
+            match next(6) {
+                0 => {
+                    let end = (at + next(12)).min(bytes.len());
+                    bytes.drain(at..end);
+                }
+                1 => bytes.insert(at, ALPHABET[next(ALPHABET.len())]),
+                2 => {
+                    if let Some(b) = bytes.get_mut(at) {
+                        *b = ALPHABET[next(ALPHABET.len())];
+                    }
+                }
+                3 => bytes.truncate(at),
+                _ => {
+                    let text = String::from_utf8_lossy(&bytes).into_owned();
+                    let mut lines: Vec<&str> = text.lines().collect();
+                    let (i, j) = (next(lines.len()), next(lines.len()));
+                    if !lines.is_empty() {
+                        if next(2) == 0 {
+                            lines.swap(i, j);
+                        } else {
+                            let line = lines[i];
+                            lines.insert(j, line);
+                        }
+                    }
+                    bytes = lines.join("\n").into_bytes();
+                }
+            }
+        }
+        let text = String::from_utf8_lossy(&bytes).into_owned();
+        let line_count = text.lines().count() + 1;
+        if let Err(errors) = parse(&text, "fuzz.toml", &any_file) {
+            refused += 1;
+            assert!(!errors.errors().is_empty(), "round {round}: empty refusal");
+            for error in errors.errors() {
+                assert!(
+                    error.line >= 1 && error.line <= line_count && error.column >= 1,
+                    "round {round}: {error} is outside the file\n{text}"
+                );
+                assert!(
+                    !error.problem.is_empty() && !error.expected.is_empty(),
+                    "round {round}: {error}"
+                );
+            }
+        }
+    }
+    assert!(
+        refused > 1000,
+        "the mutations do break blueprints: {refused}"
+    );
+}
