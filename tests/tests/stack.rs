@@ -282,6 +282,45 @@ fn up_builds_the_lab_a_second_up_sends_nothing_and_down_removes_it() {
     assert_eq!(mutating(&proxy), Vec::<String>::new());
     assert!(!proxy.requests().is_empty(), "the second up did discover");
 
+    // Drift made by hand shows in the plan, and `up` puts it back.
+    let scaled = run(
+        &moto.endpoint(),
+        &home,
+        &[
+            "--region",
+            PRIMARY,
+            "act",
+            "asg-set-capacity",
+            "lab-asg",
+            "--desired",
+            "3",
+        ],
+    );
+    assert!(scaled.status.success(), "{}", text(&scaled));
+    let blueprint = lab_blueprint();
+    let blueprint = blueprint.to_str().expect("path");
+    let drift = run(&moto.endpoint(), &home, &["plan", blueprint]);
+    let drift = text(&drift);
+    assert!(
+        drift.contains("desired capacity 3 → 2 (changed outside haven)"),
+        "{drift}"
+    );
+    proxy.clear_requests();
+    let fixed = up(&proxy.endpoint(), &home);
+    assert_eq!(
+        mutating(&proxy),
+        vec!["autoscaling UpdateAutoScalingGroup"],
+        "{}",
+        text(&fixed)
+    );
+    let (after_fix, _) = snapshot(&moto.endpoint(), &home);
+    let group = after_fix
+        .region(PRIMARY)
+        .expect("primary")
+        .auto_scaling_groups[0]
+        .clone();
+    assert_eq!(group.desired_capacity, 2);
+
     // The password RDS made is nowhere haven writes.
     let secret_arn = writer
         .master_user_secret_arn
@@ -289,7 +328,12 @@ fn up_builds_the_lab_a_second_up_sends_nothing_and_down_removes_it() {
         .expect("RDS manages the password");
     let password = secret_password(&moto.endpoint(), PRIMARY, secret_arn);
     assert!(password.len() >= 8, "a real password: {password:?}");
-    let plan = run(&moto.endpoint(), &home, &["plan", "--output", "json"]);
+    let plan = run(
+        &moto.endpoint(),
+        &home,
+        &["plan", blueprint, "--output", "json"],
+    );
+    assert!(plan.status.success(), "{}", text(&plan));
     let mut seen = vec![
         ("first up".to_string(), text(&first)),
         ("second up".to_string(), text(&second)),
