@@ -224,3 +224,12 @@ pub fn record_reliability(test: &str, record: &Reliability) {
     });
     let _ = std::fs::write(dir.join(format!("{test}.json")), json.to_string());
 }
+
+/// What a run printed: stdout then stderr, for assertion messages.
+pub fn text(output: &std::process::Output) -> String {
+    format!(
+        "{}{}",
+        String::from_utf8_lossy(&output.stdout),
+        String::from_utf8_lossy(&output.stderr)
+    )
+}

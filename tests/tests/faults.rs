@@ -6,28 +6,20 @@
 
 use std::collections::BTreeMap;
 use std::path::PathBuf;
-use std::process::{Output, Stdio};
+use std::process::Stdio;
 use std::time::{Duration, Instant};
 
 use haven_model::Topology;
 use haven_testkit::lab::{self, DR, PRIMARY};
 use haven_testkit::{Chaos, Faults, MotoServer, Proxy};
 use haven_tests::{
-    Reliability, haven, haven_process, inventory, is_mutating, moto_json, record_reliability,
+    Reliability, haven, haven_process, inventory, is_mutating, moto_json, record_reliability, text,
 };
 use serde_json::Value;
 
 /// Attempts per call under chaos: 25% of calls fail, so ten attempts make a lost call
 /// practically impossible (0.25^10).
 const ATTEMPTS: &str = "10";
-
-fn text(output: &Output) -> String {
-    format!(
-        "{}{}",
-        String::from_utf8_lossy(&output.stdout),
-        String::from_utf8_lossy(&output.stderr)
-    )
-}
 
 fn lab_blueprint() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../assets/blueprints/lab.toml")

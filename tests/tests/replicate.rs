@@ -11,18 +11,10 @@ use std::time::Duration;
 use haven_model::Topology;
 use haven_model::relations::SOURCE_TAG;
 use haven_testkit::{Faults, MotoServer, Proxy, RecordedRequest};
-use haven_tests::{haven, is_mutating, moto_json};
+use haven_tests::{haven, is_mutating, moto_json, text};
 
 const PRIMARY: &str = "ap-northeast-2";
 const DR: &str = "us-east-1";
-
-fn text(output: &Output) -> String {
-    format!(
-        "{}{}",
-        String::from_utf8_lossy(&output.stdout),
-        String::from_utf8_lossy(&output.stderr)
-    )
-}
 
 fn ok(endpoint: &str, home: &tempfile::TempDir, args: &[&str]) -> String {
     let output = haven(endpoint, home)

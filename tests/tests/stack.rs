@@ -11,7 +11,7 @@ use haven_model::{RulePeer, Tags, Topology};
 use haven_testkit::{Faults, MotoServer, Proxy};
 use haven_tests::{
     Reliability, haven, haven_process, inventory, is_mutating, logical, moto_json,
-    record_reliability,
+    record_reliability, text,
 };
 use serde_json::Value;
 
@@ -22,14 +22,6 @@ fn lab_blueprint() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))
         .join("..")
         .join("assets/blueprints/lab.toml")
-}
-
-fn text(output: &Output) -> String {
-    format!(
-        "{}{}",
-        String::from_utf8_lossy(&output.stdout),
-        String::from_utf8_lossy(&output.stderr)
-    )
 }
 
 fn mutating(proxy: &Proxy) -> Vec<String> {

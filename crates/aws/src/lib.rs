@@ -9,6 +9,7 @@ pub mod error;
 pub mod execute;
 mod poll;
 pub mod replicate;
+mod tags;
 
 pub use apply::{Applied, ApplyError, Desired, StepEvent, StepStatus, apply, destroy};
 pub use context::{AwsContext, CallerIdentity, ConnectOptions};

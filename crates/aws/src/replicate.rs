@@ -3,10 +3,9 @@
 //! first copy: AMI copies carry a client token and a fixed name, DB snapshot copies and replicas
 //! a fixed identifier ("already exists" counts as done).
 
-use aws_sdk_ec2::types::{ResourceType, Tag, TagSpecification};
+use aws_sdk_ec2::types::ResourceType;
 use haven_model::Service;
 use haven_model::replication::{CopyKind, CopyRequest, DeleteRequest, Operation, ReplicaRequest};
-use haven_model::topology::Tags;
 
 use crate::context::AwsContext;
 use crate::error::AwsError;
@@ -43,23 +42,6 @@ pub async fn run(
         Operation::Replica(replica) => run.replica(replica).await,
         Operation::Delete(delete) => run.delete(delete).await,
     }
-}
-
-fn ec2_tags(kind: ResourceType, tags: &Tags) -> TagSpecification {
-    TagSpecification::builder()
-        .resource_type(kind)
-        .set_tags(Some(
-            tags.iter()
-                .map(|(k, v)| Tag::builder().key(k).value(v).build())
-                .collect(),
-        ))
-        .build()
-}
-
-fn rds_tags(tags: &Tags) -> Vec<aws_sdk_rds::types::Tag> {
-    tags.iter()
-        .map(|(k, v)| aws_sdk_rds::types::Tag::builder().key(k).value(v).build())
-        .collect()
 }
 
 fn missing(service: Service, operation: &str, what: &str) -> AwsError {
@@ -107,7 +89,7 @@ impl Run<'_> {
             .client_token(&copy.name)
             .set_encrypted(copy.kms_key_id.as_ref().map(|_| true))
             .set_kms_key_id(copy.kms_key_id.clone())
-            .tag_specifications(ec2_tags(ResourceType::Image, &copy.tags))
+            .tag_specifications(crate::tags::ec2_spec(ResourceType::Image, &copy.tags))
             .send()
             .await
             .map_err(|e| self.err(Service::Ec2, region, "CopyImage", e))?;
@@ -153,7 +135,7 @@ impl Run<'_> {
             .description(&copy.description)
             .set_encrypted(copy.kms_key_id.as_ref().map(|_| true))
             .set_kms_key_id(copy.kms_key_id.clone())
-            .tag_specifications(ec2_tags(ResourceType::Snapshot, &copy.tags))
+            .tag_specifications(crate::tags::ec2_spec(ResourceType::Snapshot, &copy.tags))
             .send()
             .await
             .map_err(|e| self.err(Service::Ec2, region, "CopySnapshot", e))?;
@@ -204,7 +186,7 @@ impl Run<'_> {
             .source_db_snapshot_identifier(&copy.source_arn)
             .target_db_snapshot_identifier(&copy.name)
             .set_kms_key_id(copy.kms_key_id.clone())
-            .set_tags(Some(rds_tags(&copy.tags)))
+            .set_tags(Some(crate::tags::rds(&copy.tags)))
             .send()
             .await
             .map_err(|e| self.err(Service::Rds, region, "CopyDBSnapshot", e));
@@ -245,7 +227,7 @@ impl Run<'_> {
             .source_db_cluster_snapshot_identifier(&copy.source_arn)
             .target_db_cluster_snapshot_identifier(&copy.name)
             .set_kms_key_id(copy.kms_key_id.clone())
-            .set_tags(Some(rds_tags(&copy.tags)))
+            .set_tags(Some(crate::tags::rds(&copy.tags)))
             .send()
             .await
             .map_err(|e| self.err(Service::Rds, region, "CopyDBClusterSnapshot", e));
@@ -291,7 +273,7 @@ impl Run<'_> {
             .db_instance_class(&replica.class)
             .set_kms_key_id(replica.kms_key_id.clone())
             .publicly_accessible(false)
-            .set_tags(Some(rds_tags(&replica.tags)))
+            .set_tags(Some(crate::tags::rds(&replica.tags)))
             .send()
             .await
             .map_err(|e| self.err(Service::Rds, region, "CreateDBInstanceReadReplica", e));

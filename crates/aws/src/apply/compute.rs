@@ -18,24 +18,12 @@ use aws_sdk_elasticloadbalancingv2::types::{
 use haven_model::Service;
 use haven_model::plan::{CPU_METRIC, Op, ResourceKind};
 
-use super::network::tag_spec;
 use super::{Runner, StepContext, has_code, missing, tolerate_gone, unsupported};
 use crate::error::AwsError;
 
 const EC2: Service = Service::Ec2;
 const ELB: Service = Service::Elbv2;
 const ASG: Service = Service::AutoScaling;
-
-fn elb_tags(tags: &haven_model::topology::Tags) -> Vec<aws_sdk_elasticloadbalancingv2::types::Tag> {
-    tags.iter()
-        .map(|(k, v)| {
-            aws_sdk_elasticloadbalancingv2::types::Tag::builder()
-                .key(k)
-                .value(v)
-                .build()
-        })
-        .collect()
-}
 
 impl Runner<'_> {
     pub(super) async fn compute(&self, cx: &StepContext<'_>) -> Result<Option<String>, AwsError> {
@@ -127,7 +115,10 @@ impl Runner<'_> {
                     .launch_template_name(&cx.step.name)
                     .client_token(self.token(cx.step, "first"))
                     .launch_template_data(data)
-                    .tag_specifications(tag_spec(ResourceType::LaunchTemplate, &self.tags(cx.step)))
+                    .tag_specifications(crate::tags::ec2_spec(
+                        ResourceType::LaunchTemplate,
+                        &self.tags(cx.step),
+                    ))
                     .send(),
             )
             .await?;
@@ -179,7 +170,7 @@ impl Runner<'_> {
                         .healthy_threshold_count(i32::from(hc.healthy_threshold))
                         .unhealthy_threshold_count(i32::from(hc.unhealthy_threshold))
                         .matcher(Matcher::builder().http_code(&hc.matcher).build())
-                        .set_tags(Some(elb_tags(&self.tags(cx.step))))
+                        .set_tags(Some(crate::tags::elb(&self.tags(cx.step))))
                         .send(),
                 )
                 .await?
@@ -243,7 +234,7 @@ impl Runner<'_> {
                     .scheme(LoadBalancerSchemeEnum::InternetFacing)
                     .set_subnets(Some(subnets))
                     .security_groups(self.id(ResourceKind::SecurityGroup, "alb-sg")?)
-                    .set_tags(Some(elb_tags(&self.tags(cx.step))))
+                    .set_tags(Some(crate::tags::elb(&self.tags(cx.step))))
                     .send(),
             )
             .await?;
@@ -293,7 +284,7 @@ impl Runner<'_> {
                     .protocol(protocol)
                     .set_certificates(certificate)
                     .default_actions(forward)
-                    .set_tags(Some(elb_tags(&self.tags(cx.step))))
+                    .set_tags(Some(crate::tags::elb(&self.tags(cx.step))))
                     .send(),
             )
             .await?;

@@ -1,7 +1,6 @@
 //! The DB subnet group, the Multi-AZ primary (its password made and kept by RDS in Secrets
 //! Manager: haven never sees it) and its same-Region read replicas.
 
-use aws_sdk_rds::types::Tag;
 use haven_model::Service;
 use haven_model::plan::{Op, ResourceKind};
 
@@ -9,12 +8,6 @@ use super::{Runner, StepContext, has_code, tolerate_gone, unsupported};
 use crate::error::AwsError;
 
 const RDS: Service = Service::Rds;
-
-fn rds_tags(tags: &haven_model::topology::Tags) -> Vec<Tag> {
-    tags.iter()
-        .map(|(k, v)| Tag::builder().key(k).value(v).build())
-        .collect()
-}
 
 impl Runner<'_> {
     pub(super) async fn database(&self, cx: &StepContext<'_>) -> Result<Option<String>, AwsError> {
@@ -76,7 +69,7 @@ impl Runner<'_> {
                         .db_subnet_group_name(&cx.step.name)
                         .db_subnet_group_description(description)
                         .set_subnet_ids(Some(subnets))
-                        .set_tags(Some(rds_tags(&self.tags(cx.step))))
+                        .set_tags(Some(crate::tags::rds(&self.tags(cx.step))))
                         .send(),
                 )
                 .await;
@@ -119,7 +112,7 @@ impl Runner<'_> {
                     .storage_encrypted(db.storage_encrypted)
                     .publicly_accessible(false)
                     .copy_tags_to_snapshot(true)
-                    .set_tags(Some(rds_tags(&self.tags(cx.step))))
+                    .set_tags(Some(crate::tags::rds(&self.tags(cx.step))))
                     .send(),
             )
             .await;
@@ -148,7 +141,7 @@ impl Runner<'_> {
                     .db_instance_class(&bp.database.class)
                     .vpc_security_group_ids(self.id(ResourceKind::SecurityGroup, "db-sg")?)
                     .publicly_accessible(false)
-                    .set_tags(Some(rds_tags(&self.tags(cx.step))))
+                    .set_tags(Some(crate::tags::rds(&self.tags(cx.step))))
                     .send(),
             )
             .await;
@@ -205,7 +198,7 @@ impl Runner<'_> {
                 "AddTagsToResource",
                 rds.add_tags_to_resource()
                     .resource_name(&db.arn)
-                    .set_tags(Some(rds_tags(&self.tags(cx.step))))
+                    .set_tags(Some(crate::tags::rds(&self.tags(cx.step))))
                     .send(),
             )
             .await?;

@@ -12,18 +12,6 @@ const GLOBAL: &str = "global";
 const EXISTS: &[&str] = &["EntityAlreadyExists"];
 const EC2_TRUST: &str = r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"Service":"ec2.amazonaws.com"},"Action":"sts:AssumeRole"}]}"#;
 
-fn iam_tags(tags: &haven_model::topology::Tags) -> Vec<aws_sdk_iam::types::Tag> {
-    tags.iter()
-        .filter_map(|(k, v)| {
-            aws_sdk_iam::types::Tag::builder()
-                .key(k)
-                .value(v)
-                .build()
-                .ok()
-        })
-        .collect()
-}
-
 impl Runner<'_> {
     pub(super) async fn iam(&self, cx: &StepContext<'_>) -> Result<Option<String>, AwsError> {
         use ResourceKind::*;
@@ -80,7 +68,7 @@ impl Runner<'_> {
                         .path(iam_path(self.stack))
                         .assume_role_policy_document(EC2_TRUST)
                         .description(format!("haven {}: EC2 instances of the stack", self.stack))
-                        .set_tags(Some(iam_tags(&self.tags(cx.step))))
+                        .set_tags(Some(crate::tags::iam(&self.tags(cx.step))))
                         .send(),
                 )
                 .await?;
@@ -131,7 +119,7 @@ impl Runner<'_> {
                 iam.create_instance_profile()
                     .instance_profile_name(name)
                     .path(iam_path(self.stack))
-                    .set_tags(Some(iam_tags(&self.tags(cx.step))))
+                    .set_tags(Some(crate::tags::iam(&self.tags(cx.step))))
                     .send(),
             )
             .await?;
@@ -206,7 +194,7 @@ impl Runner<'_> {
                 iam.create_user()
                     .user_name(name)
                     .path(iam_path(self.stack))
-                    .set_tags(Some(iam_tags(&self.tags(cx.step))))
+                    .set_tags(Some(crate::tags::iam(&self.tags(cx.step))))
                     .send(),
             )
             .await?;

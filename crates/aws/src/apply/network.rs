@@ -2,30 +2,18 @@
 //! tables, the S3 gateway endpoint and the security-group chain.
 
 use aws_sdk_ec2::types::{
-    AttributeBooleanValue, DomainType, IpPermission, IpRange, ResourceType, Tag, TagSpecification,
-    UserIdGroupPair, VpcEndpointType,
+    AttributeBooleanValue, DomainType, IpPermission, IpRange, ResourceType, UserIdGroupPair,
+    VpcEndpointType,
 };
 use haven_model::Service;
 use haven_model::plan::layout::{self, DefaultRoute, Peer, RuleSpec};
 use haven_model::plan::{Op, ResourceKind};
-use haven_model::topology::{RouteTarget, RulePeer, SecurityGroupRule, Tags};
+use haven_model::topology::{RouteTarget, RulePeer, SecurityGroupRule};
 
 use super::{Runner, StepContext, missing, tolerate_gone, unsupported};
 use crate::error::AwsError;
 
 const EC2: Service = Service::Ec2;
-
-/// EC2 tags for the create call itself, so the resource is never untagged.
-pub(super) fn tag_spec(kind: ResourceType, tags: &Tags) -> TagSpecification {
-    TagSpecification::builder()
-        .resource_type(kind)
-        .set_tags(Some(
-            tags.iter()
-                .map(|(k, v)| Tag::builder().key(k).value(v).build())
-                .collect(),
-        ))
-        .build()
-}
 
 fn on() -> AttributeBooleanValue {
     AttributeBooleanValue::builder().value(true).build()
@@ -84,7 +72,10 @@ impl Runner<'_> {
                 "CreateVpc",
                 ec2.create_vpc()
                     .cidr_block(bp.network.vpc_cidr.to_string())
-                    .tag_specifications(tag_spec(ResourceType::Vpc, &self.tags(cx.step)))
+                    .tag_specifications(crate::tags::ec2_spec(
+                        ResourceType::Vpc,
+                        &self.tags(cx.step),
+                    ))
                     .send(),
             )
             .await?;
@@ -117,7 +108,7 @@ impl Runner<'_> {
                     &cx.region,
                     "CreateInternetGateway",
                     ec2.create_internet_gateway()
-                        .tag_specifications(tag_spec(
+                        .tag_specifications(crate::tags::ec2_spec(
                             ResourceType::InternetGateway,
                             &self.tags(cx.step),
                         ))
@@ -172,7 +163,10 @@ impl Runner<'_> {
                         .vpc_id(self.id(ResourceKind::Vpc, "vpc")?)
                         .cidr_block(cidr.to_string())
                         .availability_zone(az)
-                        .tag_specifications(tag_spec(ResourceType::Subnet, &self.tags(cx.step)))
+                        .tag_specifications(crate::tags::ec2_spec(
+                            ResourceType::Subnet,
+                            &self.tags(cx.step),
+                        ))
                         .send(),
                 )
                 .await?
@@ -210,7 +204,10 @@ impl Runner<'_> {
                 "AllocateAddress",
                 ec2.allocate_address()
                     .domain(DomainType::Vpc)
-                    .tag_specifications(tag_spec(ResourceType::ElasticIp, &self.tags(cx.step)))
+                    .tag_specifications(crate::tags::ec2_spec(
+                        ResourceType::ElasticIp,
+                        &self.tags(cx.step),
+                    ))
                     .send(),
             )
             .await?;
@@ -236,7 +233,10 @@ impl Runner<'_> {
                     .subnet_id(self.id(ResourceKind::Subnet, &format!("public-{az}"))?)
                     .allocation_id(self.id(ResourceKind::ElasticIp, &format!("nat-eip-{az}"))?)
                     .client_token(self.token(cx.step, cx.step.id.as_deref().unwrap_or("first")))
-                    .tag_specifications(tag_spec(ResourceType::Natgateway, &self.tags(cx.step)))
+                    .tag_specifications(crate::tags::ec2_spec(
+                        ResourceType::Natgateway,
+                        &self.tags(cx.step),
+                    ))
                     .send(),
             )
             .await?;
@@ -331,7 +331,10 @@ impl Runner<'_> {
                     "CreateRouteTable",
                     ec2.create_route_table()
                         .vpc_id(self.id(ResourceKind::Vpc, "vpc")?)
-                        .tag_specifications(tag_spec(ResourceType::RouteTable, &self.tags(cx.step)))
+                        .tag_specifications(crate::tags::ec2_spec(
+                            ResourceType::RouteTable,
+                            &self.tags(cx.step),
+                        ))
                         .send(),
                 )
                 .await?
@@ -448,7 +451,10 @@ impl Runner<'_> {
                     .vpc_endpoint_type(VpcEndpointType::Gateway)
                     .set_route_table_ids(Some(tables))
                     .client_token(self.token(cx.step, "first"))
-                    .tag_specifications(tag_spec(ResourceType::VpcEndpoint, &self.tags(cx.step)))
+                    .tag_specifications(crate::tags::ec2_spec(
+                        ResourceType::VpcEndpoint,
+                        &self.tags(cx.step),
+                    ))
                     .send(),
             )
             .await?;
@@ -479,7 +485,7 @@ impl Runner<'_> {
                         .group_name(&cx.step.name)
                         .description(format!("haven {}: {}", self.stack, spec.description))
                         .vpc_id(self.id(ResourceKind::Vpc, "vpc")?)
-                        .tag_specifications(tag_spec(
+                        .tag_specifications(crate::tags::ec2_spec(
                             ResourceType::SecurityGroup,
                             &self.tags(cx.step),
                         ))
