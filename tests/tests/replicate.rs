@@ -192,8 +192,15 @@ fn replicate_copies_the_lab_keeps_the_newest_and_the_stack_fails_over_to_dr() {
     );
 
     // A second run finds every copy and sends nothing that changes anything.
+    // (This time the Regions come from the blueprint's [stack] and [dr].)
     proxy.clear_requests();
-    let second = replicate(&proxy.endpoint(), &home, &key, &[]);
+    let second = haven(&proxy.endpoint(), &home)
+        .args(["replicate", "--blueprint"])
+        .arg(&blueprint)
+        .arg("--kms-key")
+        .arg(format!("{DR}={key}"))
+        .output()
+        .expect("run haven replicate");
     assert!(second.status.success(), "{}", text(&second));
     assert!(text(&second).contains("nothing to do"), "{}", text(&second));
     assert_eq!(calls(&proxy), Vec::<String>::new());
@@ -291,7 +298,7 @@ fn replicate_copies_the_lab_keeps_the_newest_and_the_stack_fails_over_to_dr() {
     let again = haven(&proxy.endpoint(), &home)
         .arg("failover-region")
         .arg(&blueprint)
-        .args(["--to", DR, "--yes"])
+        .arg("--yes")
         .output()
         .expect("run haven failover-region");
     assert!(again.status.success(), "{}", text(&again));

@@ -30,13 +30,11 @@ pub enum ReplicateOutput {
 #[derive(Debug, clap::Args)]
 pub struct ReplicateArgs {
     /// A DR Region (repeat or comma-separate for several), e.g. us-east-1.
-    #[arg(
-        long = "to",
-        value_delimiter = ',',
-        required = true,
-        value_name = "REGION"
-    )]
+    #[arg(long = "to", value_delimiter = ',', value_name = "REGION")]
     pub to: Vec<String>,
+    /// Take the source Region, the DR Regions and the RPO from a blueprint's `[stack]` and `[dr]`.
+    #[arg(long, value_name = "FILE")]
+    pub blueprint: Option<std::path::PathBuf>,
     /// Show the plan; send nothing.
     #[arg(long)]
     pub dry_run: bool,
@@ -46,9 +44,10 @@ pub struct ReplicateArgs {
     /// Copies in flight per destination Region (AWS allows 20 EBS and 20 RDS snapshot copies).
     #[arg(long, default_value_t = 20, value_parser = clap::value_parser!(u16).range(1..=300))]
     pub concurrency: u16,
-    /// Recovery-point objective in minutes: older newest copies are reported stale.
-    #[arg(long, default_value_t = 60)]
-    pub rpo_minutes: u32,
+    /// Recovery-point objective in minutes: older newest copies are reported stale (default 60,
+    /// or the blueprint's `[dr] rpo`).
+    #[arg(long)]
+    pub rpo_minutes: Option<u32>,
     /// Do not create cross-Region read replicas (snapshot copies only).
     #[arg(long)]
     pub no_replica: bool,
@@ -108,7 +107,34 @@ fn kms_keys(pairs: &[String]) -> Result<BTreeMap<String, String>, Fatal> {
 /// Plans and (unless `--dry-run`) carries out the replication.
 pub async fn run(global: &Global, config: &Config, args: &ReplicateArgs) -> Result<(), Fatal> {
     let kms_keys = kms_keys(&args.kms_keys)?;
-    for region in &args.to {
+    let blueprint = args
+        .blueprint
+        .as_deref()
+        .map(super::plan::load_blueprint)
+        .transpose()?;
+    let dr = blueprint.as_ref().and_then(|b| b.dr.as_ref());
+    let to: Vec<String> = match (&args.to[..], dr) {
+        ([], Some(dr)) => dr.regions.clone(),
+        ([], None) => {
+            return Err(usage(
+                "give the DR Region with --to REGION (e.g. --to us-east-1), or a blueprint with \
+                 a [dr] section with --blueprint FILE"
+                    .to_string(),
+            ));
+        }
+        (given, _) => given.to_vec(),
+    };
+    let rpo_minutes = args.rpo_minutes.or(dr.map(|d| d.rpo_minutes)).unwrap_or(60);
+    // The blueprint names the source Region; the global flags still choose profile and endpoint.
+    let global = &match &blueprint {
+        Some(b) => Global {
+            region: Some(b.region().to_string()),
+            regions: Vec::new(),
+            ..global.clone()
+        },
+        None => global.clone(),
+    };
+    for region in &to {
         if !regions::is_known(region) {
             return Err(usage(format!(
                 "--to {region}: not a Region haven knows; expected e.g. us-east-1"
@@ -125,14 +151,14 @@ pub async fn run(global: &Global, config: &Config, args: &ReplicateArgs) -> Resu
             ));
         }
     };
-    if args.to.contains(&source) {
+    if to.contains(&source) {
         return Err(usage(format!(
             "--to {source} is the source Region: copy to another Region"
         )));
     }
     let read_only = global.read_only || config.read_only;
     let mut all = vec![source.clone()];
-    all.extend(args.to.iter().cloned());
+    all.extend(to.iter().cloned());
     let options = DiscoverOptions {
         identity: Some(identity),
         include_iam: false,
@@ -154,10 +180,10 @@ pub async fn run(global: &Global, config: &Config, args: &ReplicateArgs) -> Resu
     }
     let policy = DrPolicy {
         source_region: source.clone(),
-        destinations: args.to.clone(),
+        destinations: to.clone(),
         retention: usize::from(args.retention),
         replicas: !args.no_replica,
-        rpo: chrono::Duration::minutes(i64::from(args.rpo_minutes)),
+        rpo: chrono::Duration::minutes(i64::from(rpo_minutes)),
         kms_keys,
     };
     let plan = haven_replicate::plan(&topology, &policy);
@@ -165,7 +191,7 @@ pub async fn run(global: &Global, config: &Config, args: &ReplicateArgs) -> Resu
         ReplicateOutput::Text => println!("{text}"),
         ReplicateOutput::Json => eprintln!("{text}"),
     };
-    say(&status_table(&plan, args.rpo_minutes));
+    say(&status_table(&plan, rpo_minutes));
     if plan.operations.is_empty() {
         say("nothing to do: every protected resource has a copy of its newest state");
     }

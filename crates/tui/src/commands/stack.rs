@@ -160,9 +160,10 @@ impl Converge {
 pub struct FailoverArgs {
     /// The blueprint of the stack in its primary Region.
     pub blueprint: PathBuf,
-    /// The DR Region to run the stack in, e.g. us-east-1.
+    /// The DR Region to run the stack in, e.g. us-east-1 (default: the blueprint's first `[dr]`
+    /// Region).
     #[arg(long)]
-    pub to: String,
+    pub to: Option<String>,
     /// Do not ask (promotion cannot be undone): for scripts.
     #[arg(long)]
     pub yes: bool,
@@ -184,7 +185,18 @@ pub async fn failover_region(
 ) -> Result<(), Fatal> {
     let blueprint = load_blueprint(&args.blueprint)?;
     let user_data = user_data(&args.blueprint, &blueprint)?;
-    let to = args.to.clone();
+    let Some(to) = args.to.clone().or_else(|| {
+        blueprint
+            .dr
+            .as_ref()
+            .and_then(|dr| dr.regions.first().cloned())
+    }) else {
+        return Err(usage(
+            "give the DR Region with --to REGION (e.g. --to us-east-1), or a [dr] section in \
+             the blueprint"
+                .to_string(),
+        ));
+    };
     if !haven_model::regions::is_known(&to) || to == blueprint.region() {
         return Err(usage(format!(
             "--to {to}: expected a DR Region other than {}, e.g. us-east-1",
