@@ -1,5 +1,5 @@
-//! Multi-Region replication: plan the DR copies a topology lacks ([`plan`]), carry them out with
-//! bounded concurrency per destination Region ([`execute`]), and report how current each DR
+//! Multi-Region replication: plan the DR copies a topology lacks ([`plan()`]), carry them out with
+//! bounded concurrency per destination Region ([`execute()`]), and report how current each DR
 //! Region is against the recovery-point objective.
 #![warn(missing_docs)]
 

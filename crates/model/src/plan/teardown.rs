@@ -12,7 +12,7 @@ use crate::topology::{Iam, RegionTopology, RouteTarget, RulePeer, Tags, Topology
 /// deleted: replicas before their source, targets deregistered, the Auto Scaling group, listener,
 /// load balancer, target group, NAT and its Elastic IP, route-table associations, the internet
 /// gateway detached, subnets, security-group cross-references revoked before the groups, the
-/// VPC; then IAM entities under [`iam_path`].
+/// VPC; then IAM entities under [`iam_path`](super::iam_path).
 pub fn teardown(topology: &Topology, stack: &str) -> Plan {
     let mut steps: Vec<Step> = topology
         .regions
