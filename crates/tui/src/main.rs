@@ -5,11 +5,15 @@ use std::process::ExitCode;
 use std::sync::Arc;
 
 use clap::{Parser, Subcommand, ValueEnum};
-use haven_aws::{AwsContext, CallerIdentity, DiscoverOptions};
+use haven_aws::{AwsContext, AwsError, CallerIdentity, DiscoverOptions, ExecuteOptions};
 use haven_model::Topology;
+use haven_model::action::Progress;
 use haven_tui::cli::{Fatal, Global, connect, usage};
+use haven_tui::commands::act::log_action;
 use haven_tui::config::{self, Config};
-use haven_tui::dashboard::{self, DashboardOptions, TopologySource};
+use haven_tui::dashboard::{
+    self, DashboardOptions, Executor, JobError, ProgressFn, TopologySource, Work,
+};
 
 /// Dashboard and automation for highly available AWS stacks (ALB + ASG across AZs + Multi-AZ RDS
 /// + a DR Region).
@@ -174,6 +178,64 @@ impl TopologySource for AwsSource {
     }
 }
 
+/// Runs the dashboard's jobs against AWS, each action logged like `haven act`'s.
+struct AwsExecutor {
+    ctx: AwsContext,
+    identity: CallerIdentity,
+    read_only: bool,
+    action_log: PathBuf,
+}
+
+impl Executor for AwsExecutor {
+    fn run(
+        &self,
+        work: Work,
+        progress: ProgressFn,
+    ) -> futures::future::BoxFuture<'static, Result<String, JobError>> {
+        let ctx = self.ctx.clone();
+        let identity = self.identity.clone();
+        let log = self.action_log.clone();
+        let options = ExecuteOptions {
+            read_only: self.read_only,
+            ..ExecuteOptions::default()
+        };
+        let failed = |e: &AwsError| JobError {
+            code: e.code().map(str::to_string),
+            message: e.to_string(),
+        };
+        Box::pin(async move {
+            match work {
+                Work::Act(action) => {
+                    let sink = |p: Progress| progress(p);
+                    let result = haven_aws::execute(&ctx, &action, &options, &sink).await;
+                    if let Err(e) =
+                        log_action(&log, &action, &identity, ctx.endpoint_url(), &result)
+                    {
+                        tracing::warn!(error = %e, path = %log.display(), "cannot write the action log");
+                    }
+                    result
+                        .map(|outcome| outcome.message)
+                        .map_err(|e| failed(&e))
+                }
+                Work::Replicate(operation) => {
+                    let step = operation.sentence();
+                    let sink = |waiting: String| {
+                        progress(Progress {
+                            step: step.clone(),
+                            message: waiting,
+                            fraction: None,
+                        })
+                    };
+                    haven_aws::replicate::run(&ctx, &operation, &options, &sink)
+                        .await
+                        .map(|id| format!("{step}: {id}"))
+                        .map_err(|e| failed(&e))
+                }
+            }
+        })
+    }
+}
+
 /// One cache file per account and endpoint, so a demo never shows up on a real account.
 fn cache_path(config: &Config, account: &str, endpoint: Option<&str>) -> PathBuf {
     let endpoint_key: String = endpoint
@@ -199,6 +261,16 @@ async fn open_dashboard(cli: &Global, config: Config) -> Result<(), Fatal> {
         keymap: config.keymap.clone(),
         endpoint_label: ctx.endpoint_url().map(str::to_string),
         ..DashboardOptions::default()
+    };
+    let read_only = options.read_only;
+    let options = DashboardOptions {
+        executor: Some(Arc::new(AwsExecutor {
+            ctx: ctx.clone(),
+            identity: identity.clone(),
+            read_only,
+            action_log: config.paths.action_log_file(),
+        })),
+        ..options
     };
     let source = Arc::new(AwsSource { ctx, identity });
     dashboard::run_terminal(source, options)

@@ -825,6 +825,50 @@ fn print_outcome(action: &Action, outcome: &Outcome, output: ActOutput) {
     }
 }
 
+/// Reads an action as `haven act` would take it, e.g. `asg-set-capacity lab-asg --desired 3`,
+/// and builds it against the Region's topology: the dashboard's dialog uses the same parser and
+/// builder as the command line. The error is one line.
+pub fn action_from_line(
+    line: &str,
+    region_code: &str,
+    region: Option<&RegionTopology>,
+) -> Result<Action, String> {
+    #[derive(Debug, clap::Parser)]
+    #[command(
+        name = "haven act",
+        no_binary_name = true,
+        disable_help_subcommand = true
+    )]
+    struct Line {
+        #[command(subcommand)]
+        action: ActCommand,
+    }
+    use clap::Parser;
+    let words = line.split_whitespace();
+    let parsed = Line::try_parse_from(words).map_err(|e| {
+        let rendered = e.render().to_string();
+        let first = rendered
+            .lines()
+            .find(|l| !l.trim().is_empty())
+            .unwrap_or("cannot read the action")
+            .trim();
+        first.strip_prefix("error: ").unwrap_or(first).to_string()
+    })?;
+    build(&parsed.action, region_code, region).map_err(|fatal| fatal.message)
+}
+
+/// Appends one run of an action to the action log (JSON lines): time, caller, Region, action,
+/// parameters, result and request ids.
+pub fn log_action(
+    path: &Path,
+    action: &Action,
+    identity: &CallerIdentity,
+    endpoint: Option<&str>,
+    result: &Result<Outcome, AwsError>,
+) -> std::io::Result<()> {
+    append_line(path, &log_line(action, identity, endpoint, result))
+}
+
 /// One line of the action log. Actions carry ids and settings only, never secrets.
 fn log_line(
     action: &Action,

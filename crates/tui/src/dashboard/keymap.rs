@@ -91,6 +91,12 @@ pub enum KeyAction {
     SortReverse,
     /// Show every instance on the map instead of the first few per subnet.
     Expand,
+    /// Open the selected row: describe a resource, jump to a finding's resource.
+    Select,
+    /// The action menu of the selected resource.
+    Actions,
+    /// The Jobs view (running and finished actions).
+    Jobs,
 }
 
 impl KeyAction {
@@ -119,6 +125,9 @@ impl KeyAction {
             KeyAction::SortNext,
             KeyAction::SortReverse,
             KeyAction::Expand,
+            KeyAction::Select,
+            KeyAction::Actions,
+            KeyAction::Jobs,
         ]);
         all
     }
@@ -146,6 +155,9 @@ impl KeyAction {
             KeyAction::SortNext => "sort_next",
             KeyAction::SortReverse => "sort_reverse",
             KeyAction::Expand => "expand",
+            KeyAction::Select => "select",
+            KeyAction::Actions => "actions",
+            KeyAction::Jobs => "jobs",
         };
         fixed.to_string()
     }
@@ -178,6 +190,9 @@ impl KeyAction {
             KeyAction::SortNext => "sort by next column",
             KeyAction::SortReverse => "reverse sort",
             KeyAction::Expand => "all instances / first few",
+            KeyAction::Select => "open (describe; a finding: go to its resource)",
+            KeyAction::Actions => "actions on the selected resource",
+            KeyAction::Jobs => "jobs (running and finished actions)",
         };
         fixed.to_string()
     }
@@ -197,6 +212,9 @@ impl KeyAction {
             KeyAction::SortNext => "sort",
             KeyAction::SortReverse => "reverse",
             KeyAction::Expand => "expand",
+            KeyAction::Select => "open",
+            KeyAction::Actions => "actions",
+            KeyAction::Jobs => "jobs",
             _ => "",
         }
     }
@@ -412,6 +430,7 @@ impl Default for KeyMap {
             b(KeyAction::Back, &["esc"]),
             b(KeyAction::CommandLine, &[":"]),
             b(KeyAction::Refresh, &["r", "ctrl-r"]),
+            b(KeyAction::Jobs, &["J"]),
             b(KeyAction::NextRegion, &["]", "tab"]),
             b(KeyAction::PrevRegion, &["[", "backtab"]),
             b(KeyAction::AllRegions, &["0"]),
@@ -435,12 +454,14 @@ impl Default for KeyMap {
             Mode::List,
             vec![
                 b(KeyAction::Filter, &["/"]),
-                b(KeyAction::Describe, &["enter", "d"]),
+                b(KeyAction::Select, &["enter"]),
+                b(KeyAction::Describe, &["d"]),
+                b(KeyAction::Actions, &["a"]),
                 b(KeyAction::SortNext, &["s"]),
                 b(KeyAction::SortReverse, &["S"]),
             ],
         );
-        modes.insert(Mode::Describe, Vec::new());
+        modes.insert(Mode::Describe, vec![b(KeyAction::Actions, &["a"])]);
         modes.insert(Mode::Help, Vec::new());
         Self { modes }
     }
@@ -456,6 +477,8 @@ fn mode_actions(mode: Mode) -> Vec<KeyAction> {
                     a,
                     KeyAction::Filter
                         | KeyAction::Describe
+                        | KeyAction::Select
+                        | KeyAction::Actions
                         | KeyAction::SortNext
                         | KeyAction::SortReverse
                         | KeyAction::Expand
@@ -465,11 +488,14 @@ fn mode_actions(mode: Mode) -> Vec<KeyAction> {
         Mode::Map => vec![KeyAction::Expand],
         Mode::List => vec![
             KeyAction::Filter,
+            KeyAction::Select,
             KeyAction::Describe,
+            KeyAction::Actions,
             KeyAction::SortNext,
             KeyAction::SortReverse,
         ],
-        Mode::Describe | Mode::Help => Vec::new(),
+        Mode::Describe => vec![KeyAction::Actions],
+        Mode::Help => Vec::new(),
     }
 }
 
@@ -554,11 +580,13 @@ impl KeyMap {
                 KeyAction::NextRegion,
                 KeyAction::Expand,
                 KeyAction::Refresh,
+                KeyAction::Jobs,
                 KeyAction::Help,
                 KeyAction::Quit,
             ],
             Mode::List => &[
                 KeyAction::Describe,
+                KeyAction::Actions,
                 KeyAction::Filter,
                 KeyAction::SortNext,
                 KeyAction::SortReverse,

@@ -6,7 +6,7 @@
 //! The model is built once per topology (in `update`); drawing lays it out for the current width
 //! and renders only the visible lines.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, HashMap, HashSet};
 
 use chrono::{DateTime, Utc};
 use haven_model::relations::DbRole;
@@ -207,8 +207,10 @@ pub fn build(
     topology: &Topology,
     stale: &[(Option<String>, Service)],
     expand: bool,
+    busy: &HashSet<String>,
 ) -> Vec<RegionMap> {
-    let links = CrossRegion::of(topology);
+    let mut links = CrossRegion::of(topology);
+    links.busy = busy.clone();
     topology
         .regions
         .iter()
@@ -234,11 +236,23 @@ struct CrossRegion {
     dr_of: BTreeMap<String, String>,
     /// Regions whose resources are copied elsewhere.
     sources: BTreeMap<String, Vec<String>>,
+    /// Resources a job from the dashboard is working on (marked ⟳).
+    busy: HashSet<String>,
+}
+
+impl CrossRegion {
+    /// Marks a resource a job is working on.
+    fn mark_busy(&self, line: &mut MapLine, id: &str) {
+        if self.busy.contains(id) {
+            line.push("⟳ job ", tone_style(Tone::Busy));
+        }
+    }
 }
 
 impl CrossRegion {
     fn of(topology: &Topology) -> Self {
         let mut out = CrossRegion {
+            busy: HashSet::new(),
             replica_sources: HashMap::new(),
             lines: BTreeMap::new(),
             dr_of: BTreeMap::new(),
@@ -675,7 +689,7 @@ fn vpc_blocks(
             cell.push(l);
         }
         if let Some(list) = instances_by_subnet.get_mut(s.id.as_str()) {
-            instance_lines(list, health, expand, cell);
+            instance_lines(links, list, health, expand, cell);
         }
     }
     for cells in [public_cells, private_cells] {
@@ -715,7 +729,9 @@ fn vpc_blocks(
         let mut header = MapLine::default();
         header
             .push("ASG ", bold())
-            .push(format!("{}  ", g.name), bold())
+            .push(format!("{}  ", g.name), bold());
+        links.mark_busy(&mut header, &g.name);
+        header
             .push(
                 format!("{healthy}/{} healthy", g.desired_capacity),
                 tone_style(tone),
@@ -1029,8 +1045,9 @@ fn db_lines(
     let tone = status_tone(&db.status);
     let mut l = MapLine::default();
     l.push(symbol, tone_style(tone))
-        .push(format!("{} ", db.identifier), Style::new())
-        .push(format!("{role_text} "), dim())
+        .push(format!("{} ", db.identifier), Style::new());
+    links.mark_busy(&mut l, &db.identifier);
+    l.push(format!("{role_text} "), dim())
         .push(status_text(&db.status), tone_style(tone));
     if with_az && let Some(az) = &db.availability_zone {
         l.push(format!("  {az}"), dim());
@@ -1062,6 +1079,7 @@ fn db_lines(
 
 /// Instance lines for a subnet; problems first when not every instance is shown.
 fn instance_lines(
+    links: &CrossRegion,
     list: &mut [&Instance],
     health: &HashMap<&str, TargetHealthState>,
     expand: bool,
@@ -1090,8 +1108,9 @@ fn instance_lines(
         let (state, state_tone) = instance_state(i.state);
         let mut l = MapLine::default();
         l.push(format!("  {symbol} "), tone_style(tone))
-            .push(format!("{} ", i.id), Style::new())
-            .push(state, tone_style(state_tone));
+            .push(format!("{} ", i.id), Style::new());
+        links.mark_busy(&mut l, &i.id);
+        l.push(state, tone_style(state_tone));
         if let Some(name) = name_tag(&i.tags) {
             l.optional().push(format!(" {name}"), dim());
         }

@@ -6,8 +6,11 @@
 //! inputs and comes back tagged with its job id, so input never waits on AWS.
 
 pub mod describe;
+pub mod insight;
+pub mod jobs;
 pub mod keymap;
 pub mod map;
+pub mod menu;
 pub mod render;
 pub mod state;
 pub mod tables;
@@ -24,12 +27,14 @@ use crossterm::event::{Event, KeyEventKind};
 use futures::future::BoxFuture;
 use futures::{Stream, StreamExt};
 use haven_model::Topology;
+use haven_model::findings::Policy;
 use ratatui::Terminal;
 use ratatui::backend::Backend;
 use ratatui::layout::Rect;
 use tokio::sync::mpsc;
 use tokio::task::JoinHandle;
 
+pub use jobs::{Executor, Job, JobError, JobState, ProgressFn, Work};
 pub use keymap::{KeyAction, KeyMap, KeySpec, Mode};
 pub use render::draw;
 pub use state::{Action, Command, JobId, Settings, State, View, update};
@@ -65,6 +70,10 @@ pub struct DashboardOptions {
     pub clock: Clock,
     /// How often the clock is read and the screen redrawn.
     pub tick: Duration,
+    /// What findings, AZ loss and DR are judged against.
+    pub policy: Policy,
+    /// Runs actions and DR copies; `None` offers no action.
+    pub executor: Option<Arc<dyn Executor>>,
 }
 
 impl Default for DashboardOptions {
@@ -79,6 +88,8 @@ impl Default for DashboardOptions {
             endpoint_label: None,
             clock: Arc::new(Utc::now),
             tick: Duration::from_millis(250),
+            policy: Policy::default(),
+            executor: None,
         }
     }
 }
@@ -92,6 +103,7 @@ impl std::fmt::Debug for DashboardOptions {
             .field("cached", &self.cached.is_some())
             .field("cache_path", &self.cache_path)
             .field("endpoint_label", &self.endpoint_label)
+            .field("executor", &self.executor.is_some())
             .finish_non_exhaustive()
     }
 }
@@ -106,6 +118,7 @@ impl DashboardOptions {
                 read_only: self.read_only,
                 cache_path: self.cache_path.clone(),
                 endpoint_label: self.endpoint_label.clone(),
+                policy: self.policy.clone(),
             },
             self.keymap.clone(),
             self.cached.clone(),
@@ -142,6 +155,29 @@ where
             for command in update(&mut state, action) {
                 match command {
                     Command::Quit => {}
+                    Command::Run { job, work } => {
+                        let tx = results_tx.clone();
+                        let Some(executor) = &options.executor else {
+                            let _ = tx.send(Action::JobDone {
+                                job,
+                                result: Err(JobError {
+                                    code: None,
+                                    message: "this dashboard cannot run actions".into(),
+                                }),
+                            });
+                            continue;
+                        };
+                        tracing::info!(job, work = %work.sentence(), "job started");
+                        let progress_tx = tx.clone();
+                        let progress: ProgressFn = Arc::new(move |progress| {
+                            let _ = progress_tx.send(Action::JobProgress { job, progress });
+                        });
+                        let run = executor.run(work, progress);
+                        tokio::spawn(async move {
+                            let result = run.await;
+                            let _ = tx.send(Action::JobDone { job, result });
+                        });
+                    }
                     Command::Fetch { job, regions } => {
                         if let Some(old) = fetch_task.take() {
                             old.abort();

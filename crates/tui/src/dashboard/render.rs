@@ -1,19 +1,22 @@
 //! Drawing: a pure function of the state. Only the visible part of the map and of a list is
 //! turned into cells, so a frame costs the same at ten or ten thousand resources.
 
+use haven_model::action::Risk;
 use ratatui::Frame;
 use ratatui::buffer::Buffer;
 use ratatui::layout::{Constraint, Layout, Rect};
 use ratatui::style::{Color, Modifier, Style};
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{
-    Block as Panel, Borders, Cell as TableCell, Paragraph, Row, Table, TableState,
+    Block as Panel, Borders, Cell as TableCell, Clear, Paragraph, Row, Table, TableState, Wrap,
 };
 
+use super::jobs::JobState;
 use super::keymap::{KeyMap, Mode};
 use super::map::{
     Block, COLUMN_SEPARATOR, MapLine, RegionMap, SEPARATOR_WIDTH, Seg, column_width, tone_style,
 };
+use super::menu::{Dialog, Menu};
 use super::state::{InputKind, State, View};
 use super::tables::{Cell, ListKind, Tone, age};
 
@@ -50,8 +53,220 @@ pub fn draw(frame: &mut Frame, state: &State) {
         View::Map => draw_map(frame, body, state),
         View::List(_) => draw_list(frame, body, state),
         View::Help => draw_help(frame, body, state),
+        View::Jobs => draw_jobs(frame, body, state),
+    }
+    if let Some(menu) = &state.menu {
+        draw_menu(frame, body, menu);
+    }
+    if let Some(dialog) = &state.dialog {
+        draw_dialog(frame, body, dialog);
     }
     draw_footer(frame, footer, state);
+}
+
+/// A rectangle of at most `width` × `height` centred in `area`.
+fn centred(area: Rect, width: u16, height: u16) -> Rect {
+    let w = width.min(area.width);
+    let h = height.min(area.height);
+    Rect::new(
+        area.x + (area.width - w) / 2,
+        area.y + (area.height - h) / 2,
+        w,
+        h,
+    )
+}
+
+fn risk_style(risk: Risk) -> Style {
+    match risk {
+        Risk::Safe => Style::new().fg(Color::Green),
+        Risk::Disruptive => Style::new().fg(Color::Yellow),
+        Risk::Destructive => Style::new().fg(Color::Red).add_modifier(Modifier::BOLD),
+    }
+}
+
+fn draw_menu(frame: &mut Frame, area: Rect, menu: &Menu) {
+    let mut lines: Vec<Line> = Vec::new();
+    for (i, entry) in menu.entries.iter().enumerate() {
+        let marker = if i == menu.selected { "▶ " } else { "  " };
+        let number = if i < 9 {
+            format!("{} ", i + 1)
+        } else {
+            "  ".into()
+        };
+        let title_style = if i == menu.selected {
+            Style::new().add_modifier(Modifier::REVERSED)
+        } else {
+            Style::new()
+        };
+        lines.push(Line::from(vec![
+            Span::raw(marker),
+            Span::styled(number, key_style()),
+            Span::styled(entry.title.clone(), title_style),
+            Span::raw("  "),
+            Span::styled(format!("[{}]", entry.risk), risk_style(entry.risk)),
+        ]));
+    }
+    lines.push(Line::from(Span::styled(
+        "Enter choose · Esc close · nothing is sent before the next step",
+        dim(),
+    )));
+    let width = lines.iter().map(Line::width).max().unwrap_or(20) as u16 + 4;
+    let rect = centred(area, width.max(40), lines.len() as u16 + 2);
+    frame.render_widget(Clear, rect);
+    frame.render_widget(
+        Paragraph::new(lines).block(
+            Panel::default()
+                .borders(Borders::ALL)
+                .title(format!(" Actions: {} ", menu.title)),
+        ),
+        rect,
+    );
+}
+
+fn draw_dialog(frame: &mut Frame, area: Rect, dialog: &Dialog) {
+    let mut lines: Vec<Line> = Vec::new();
+    if dialog.editable() || !dialog.line.is_empty() {
+        lines.push(Line::from(vec![
+            Span::styled("haven act ", dim()),
+            Span::raw(dialog.line.clone()),
+            Span::styled(if dialog.editable() { "▏" } else { "" }, key_style()),
+        ]));
+        lines.push(Line::from(""));
+    }
+    match &dialog.work {
+        Ok(work) => {
+            let risk = work.risk();
+            lines.push(Line::from(vec![
+                Span::styled(format!("[{risk}] "), risk_style(risk)),
+                Span::styled(work.sentence(), Style::new().add_modifier(Modifier::BOLD)),
+            ]));
+            lines.push(Line::from(Span::styled(
+                format!("in {}, this call will be sent:", work.region()),
+                dim(),
+            )));
+            for call in work.calls() {
+                lines.push(Line::from(Span::styled(
+                    format!("  {call}"),
+                    Style::new().fg(Color::Cyan),
+                )));
+            }
+            lines.push(Line::from(""));
+            match (&dialog.typed, work.confirmation_text()) {
+                (Some(typed), Some(expected)) => {
+                    lines.push(Line::from(Span::styled(
+                        format!("This cannot be undone. Type {expected} to confirm:"),
+                        risk_style(Risk::Destructive),
+                    )));
+                    lines.push(Line::from(vec![
+                        Span::raw("> "),
+                        Span::raw(typed.clone()),
+                        Span::styled("▏", key_style()),
+                    ]));
+                    lines.push(Line::from(Span::styled(
+                        "Enter runs it once the name matches · Esc cancels",
+                        dim(),
+                    )));
+                }
+                (None, Some(_)) => lines.push(Line::from(Span::styled(
+                    "Enter: continue to the typed confirmation · Esc cancels",
+                    dim(),
+                ))),
+                _ => lines.push(Line::from(Span::styled(
+                    "Enter runs it · edit the line to change parameters · Esc cancels",
+                    dim(),
+                ))),
+            }
+        }
+        Err(e) => {
+            lines.push(Line::from(Span::styled(
+                format!("✗ {e}"),
+                Style::new().fg(Color::Red),
+            )));
+            lines.push(Line::from(Span::styled(
+                "edit the line · Esc cancels",
+                dim(),
+            )));
+        }
+    }
+    let width = area.width.saturating_sub(4).min(150);
+    let rect = centred(area, width, lines.len() as u16 + 2);
+    frame.render_widget(Clear, rect);
+    frame.render_widget(
+        Paragraph::new(lines)
+            .wrap(Wrap { trim: false })
+            .block(Panel::default().borders(Borders::ALL).title(" Confirm ")),
+        rect,
+    );
+}
+
+fn draw_jobs(frame: &mut Frame, area: Rect, state: &State) {
+    let mut lines: Vec<Line> = Vec::new();
+    if state.jobs.is_empty() {
+        lines.push(Line::from(Span::styled(
+            "No jobs yet. In a list (:asg, :ec2, :rds, :dr …) press a on a resource for its actions.",
+            dim(),
+        )));
+    }
+    for job in state.jobs.iter().rev() {
+        let took = age(job.started, job.finished.unwrap_or(state.now));
+        let (mark, status, style) = match &job.state {
+            JobState::Running => {
+                let spinner = SPINNER[(state.ticks % SPINNER.len() as u64) as usize];
+                (
+                    spinner.to_string(),
+                    format!("running {took}"),
+                    Style::new().fg(Color::Yellow),
+                )
+            }
+            JobState::Done(_) => (
+                "✓".to_string(),
+                format!("done in {took}"),
+                Style::new().fg(Color::Green),
+            ),
+            JobState::Failed(_) => (
+                "✗".to_string(),
+                format!("failed after {took}"),
+                Style::new().fg(Color::Red),
+            ),
+        };
+        lines.push(Line::from(vec![
+            Span::styled(format!(" {mark} "), style),
+            Span::styled(format!("#{:<3} ", job.id), dim()),
+            Span::styled(format!("{status:<18} "), style),
+            Span::styled(format!("{:<15} ", job.work.region()), dim()),
+            Span::raw(job.work.sentence()),
+        ]));
+        let detail = match &job.state {
+            JobState::Running => job.progress.as_ref().map(|p| {
+                let bar = p.fraction.map_or(String::new(), |f| {
+                    let filled = (f.clamp(0.0, 1.0) * 20.0).round() as usize;
+                    format!(
+                        "[{}{}] {:>3.0}% ",
+                        "█".repeat(filled),
+                        "·".repeat(20 - filled),
+                        f * 100.0
+                    )
+                });
+                (
+                    format!("{bar}{}: {}", p.step, p.message),
+                    Style::new().fg(Color::Yellow),
+                )
+            }),
+            JobState::Done(message) => Some((message.clone(), dim())),
+            JobState::Failed(error) => Some((error.to_string(), Style::new().fg(Color::Red))),
+        };
+        if let Some((text, style)) = detail {
+            lines.push(Line::from(Span::styled(format!("       {text}"), style)));
+        }
+    }
+    let running = state.jobs.iter().filter(|j| j.running()).count();
+    frame.render_widget(
+        Paragraph::new(lines).block(Panel::default().borders(Borders::ALL).title(format!(
+            " Jobs: {running} running, {} finished ",
+            state.jobs.len() - running
+        ))),
+        area,
+    );
 }
 
 fn draw_header(frame: &mut Frame, area: Rect, state: &State) {
@@ -116,6 +331,32 @@ fn draw_header(frame: &mut Frame, area: Rect, state: &State) {
             ));
         }
     }
+    if let Some((serious, total)) = state.findings {
+        spans.push(sep());
+        let style = if serious > 0 {
+            Style::new().fg(Color::Red)
+        } else if total > 0 {
+            Style::new().fg(Color::Yellow)
+        } else {
+            Style::new().fg(Color::Green)
+        };
+        spans.push(Span::styled(
+            if total == 0 {
+                "no findings".to_string()
+            } else {
+                format!("⚑ {total} findings, {serious} high (:findings)")
+            },
+            style,
+        ));
+    }
+    let running = state.jobs.iter().filter(|j| j.running()).count();
+    if running > 0 {
+        spans.push(sep());
+        spans.push(Span::styled(
+            format!("⟳ {running} job{} (J)", if running == 1 { "" } else { "s" }),
+            Style::new().fg(Color::Yellow),
+        ));
+    }
     if let Some(label) = &state.settings.endpoint_label {
         spans.push(sep());
         spans.push(Span::styled(label.clone(), Style::new().fg(Color::Magenta)));
@@ -137,6 +378,7 @@ fn draw_tabs(frame: &mut Frame, area: Rect, state: &State) {
     let title = match state.view {
         View::Map => "map".to_string(),
         View::Help => "help".to_string(),
+        View::Jobs => "jobs".to_string(),
         View::List(kind) => {
             let count = state.list.as_ref().map_or(0, |l| l.rows.len());
             format!("{} ({count})", kind.command())

@@ -1,18 +1,23 @@
 //! The dashboard's state, the actions it reacts to and `update`, which turns an action into a
 //! new state and the commands (background jobs) to start. No I/O happens here.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
 use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
+use haven_model::action::Progress;
+use haven_model::findings::Policy;
 use haven_model::{RegionTopology, Service, Topology};
 
 use super::describe::to_yaml_lines;
+use super::insight;
+use super::jobs::{Job, JobError, JobState, Work};
 use super::keymap::{KeyAction, KeyMap, Mode};
 use super::map::{self, RegionMap};
+use super::menu::{self, Dialog, Menu};
 use super::tables::{self, IamPart, ListKind, ListModel, RowRef, Tone};
 
 /// Identifies a background job; a result whose id is no longer awaited is dropped.
@@ -38,6 +43,20 @@ pub enum Action {
     },
     /// The cache file was written (or not).
     CacheWritten(Result<(), String>),
+    /// A job reported progress.
+    JobProgress {
+        /// The job.
+        job: JobId,
+        /// What it reported.
+        progress: Progress,
+    },
+    /// A job ended.
+    JobDone {
+        /// The job.
+        job: JobId,
+        /// What was done, or the error.
+        result: Result<String, JobError>,
+    },
 }
 
 /// Work for the run loop to start; its result comes back as an [`Action`].
@@ -57,6 +76,13 @@ pub enum Command {
         /// What to write.
         topology: Arc<Topology>,
     },
+    /// Run an action or a replication operation in the background.
+    Run {
+        /// Tag of its progress and result.
+        job: JobId,
+        /// What to run.
+        work: Work,
+    },
     /// Leave the dashboard.
     Quit,
 }
@@ -74,6 +100,8 @@ pub struct Settings {
     pub cache_path: Option<PathBuf>,
     /// Shown in the header (e.g. the emulator's endpoint URL).
     pub endpoint_label: Option<String>,
+    /// What findings, AZ loss and DR are judged against.
+    pub policy: Policy,
 }
 
 /// The views.
@@ -85,6 +113,8 @@ pub enum View {
     List(ListKind),
     /// The key bindings.
     Help,
+    /// Running and finished jobs.
+    Jobs,
 }
 
 /// The describe pane over a list.
@@ -211,6 +241,16 @@ pub struct State {
     pub screen: (u16, u16),
     /// The user asked to leave.
     pub quit: bool,
+    /// Findings of the topology shown: (high or critical, all).
+    pub findings: Option<(usize, usize)>,
+    /// The action menu, when open.
+    pub menu: Option<Menu>,
+    /// The confirmation dialog, when open.
+    pub dialog: Option<Dialog>,
+    /// Jobs started in this session, oldest first.
+    pub jobs: Vec<Job>,
+    /// The next job id to hand out.
+    next_job: JobId,
 }
 
 impl State {
@@ -246,6 +286,11 @@ impl State {
             message: None,
             screen: (80, 24),
             quit: false,
+            findings: None,
+            menu: None,
+            dialog: None,
+            jobs: Vec::new(),
+            next_job: 1,
         };
         if let Some(topology) = cached {
             state.set_topology(topology, Vec::new());
@@ -258,7 +303,7 @@ impl State {
     pub fn mode(&self) -> Mode {
         match self.view {
             View::Map => Mode::Map,
-            View::Help => Mode::Help,
+            View::Help | View::Jobs => Mode::Help,
             View::List(_) => {
                 if self.list.as_ref().is_some_and(|l| l.describe.is_some()) {
                     Mode::Describe
@@ -299,7 +344,13 @@ impl State {
 
     fn set_topology(&mut self, topology: Topology, stale: Vec<(Option<String>, Service)>) {
         self.stale = stale;
-        self.map = map::build(&topology, &self.stale, self.expand);
+        self.map = map::build(&topology, &self.stale, self.expand, &self.busy());
+        let found = insight::findings_of(&topology, &self.settings.policy);
+        let serious = found
+            .iter()
+            .filter(|f| f.severity >= haven_model::findings::Severity::High)
+            .count();
+        self.findings = Some((serious, found.len()));
         let regions = topology.regions.len();
         self.topology = Some(Arc::new(topology));
         self.from_cache = false;
@@ -318,8 +369,8 @@ impl State {
             return Arc::clone(model);
         }
         let model = Arc::new(match &self.topology {
-            Some(t) => tables::build(kind, t),
-            None => tables::build(kind, &Topology::new(self.now)),
+            Some(t) => tables::build(kind, t, &self.settings.policy),
+            None => tables::build(kind, &Topology::new(self.now), &self.settings.policy),
         });
         self.lists.insert(kind, Arc::clone(&model));
         model
@@ -426,7 +477,7 @@ impl State {
                 }
                 self.reload_list(kind);
             }
-            View::Map | View::Help => {
+            View::Map | View::Help | View::Jobs => {
                 self.list = None;
                 self.help_scroll = 0;
             }
@@ -463,7 +514,12 @@ impl State {
         else {
             return;
         };
-        let lines = describe_lines(&topology, list.model.kind, row.target);
+        let lines = describe_lines(
+            &topology,
+            &self.settings.policy,
+            list.model.kind,
+            row.target,
+        );
         list.describe = lines.map(|lines| Describe {
             title: format!("{} {}", list.model.kind.command(), row.key),
             lines,
@@ -491,7 +547,7 @@ impl State {
 
     /// Commands the `:` line knows (first names, then Region codes).
     pub fn command_names(&self) -> Vec<String> {
-        let mut names: Vec<String> = ["map", "help", "quit", "all"]
+        let mut names: Vec<String> = ["map", "help", "quit", "all", "jobs"]
             .iter()
             .map(|s| (*s).to_string())
             .collect();
@@ -531,6 +587,7 @@ impl State {
             }
             "map" | "home" => self.open_view(View::Map),
             "help" | "h" | "?" => self.open_view(View::Help),
+            "jobs" | "job" => self.open_view(View::Jobs),
             "all" => {
                 self.region.all = true;
                 self.refilter();
@@ -661,6 +718,7 @@ impl State {
                 self.map_scroll = self.map_scroll.saturating_add_signed(delta);
                 self.clamp_map_scroll();
             }
+            View::Jobs => {}
             View::Help => {
                 self.help_scroll = self.help_scroll.saturating_add_signed(delta);
                 let max = super::render::help_lines(&self.keymap).len();
@@ -767,13 +825,258 @@ impl State {
             }
             KeyAction::Expand => {
                 self.expand = !self.expand;
-                if let Some(t) = &self.topology {
-                    self.map = map::build(t, &self.stale, self.expand);
-                }
-                self.clamp_map_scroll();
+                self.rebuild_map();
             }
+            KeyAction::Select => {
+                if self.list.as_ref().map(|l| l.model.kind) == Some(ListKind::Findings) {
+                    self.jump_to_finding();
+                } else {
+                    self.open_describe();
+                }
+            }
+            KeyAction::Actions => self.open_menu(),
+            KeyAction::Jobs => self.open_view(View::Jobs),
         }
         Vec::new()
+    }
+
+    fn rebuild_map(&mut self) {
+        if let Some(t) = &self.topology {
+            self.map = map::build(t, &self.stale, self.expand, &self.busy());
+        }
+        self.clamp_map_scroll();
+    }
+
+    /// Ids of the resources a running job works on.
+    pub fn busy(&self) -> HashSet<String> {
+        self.jobs
+            .iter()
+            .filter(|j| j.running())
+            .flat_map(|j| j.work.resource_ids())
+            .collect()
+    }
+
+    /// The selected row of the open list.
+    fn selected_row(&self) -> Option<(ListKind, RowRef)> {
+        let list = self.list.as_ref()?;
+        let row = list
+            .rows
+            .get(list.selected)
+            .and_then(|i| list.model.rows.get(*i))?;
+        Some((list.model.kind, row.target))
+    }
+
+    fn jump_to_finding(&mut self) {
+        let (Some(topology), Some((_, row))) = (self.topology.clone(), self.selected_row()) else {
+            return;
+        };
+        let found = insight::findings_of(&topology, &self.settings.policy);
+        let Some(finding) = found.get(row.index) else {
+            return;
+        };
+        let Some((kind, text)) = insight::finding_location(finding) else {
+            self.say(
+                format!(
+                    "{} is not in a list — d describes the finding",
+                    finding.resource.label()
+                ),
+                Tone::Dim,
+            );
+            return;
+        };
+        self.open_view(View::List(kind));
+        if let Some(list) = &mut self.list {
+            list.filter = text.to_lowercase();
+            list.selected = 0;
+            list.offset = 0;
+        }
+        self.refilter();
+        self.say(
+            format!(
+                "{} {} — Esc goes back to the findings",
+                finding.id, finding.title
+            ),
+            Tone::Dim,
+        );
+    }
+
+    fn open_menu(&mut self) {
+        if self.settings.read_only {
+            self.say(
+                "read-only: actions are disabled (haven was started with --read-only)",
+                Tone::Warn,
+            );
+            return;
+        }
+        let (Some(topology), Some((kind, row))) = (self.topology.clone(), self.selected_row())
+        else {
+            self.say(
+                "select a resource in a list (:asg, :ec2, :rds, :dr …) first",
+                Tone::Dim,
+            );
+            return;
+        };
+        match menu::for_row(&topology, &self.settings.policy, kind, row, self.now) {
+            Some(menu) => self.menu = Some(menu),
+            None => self.say("no action applies to this resource", Tone::Dim),
+        }
+    }
+
+    fn key_menu(&mut self, key: KeyEvent) -> Vec<Command> {
+        let Some(menu) = &mut self.menu else {
+            return Vec::new();
+        };
+        let last = menu.entries.len().saturating_sub(1);
+        match key.code {
+            KeyCode::Esc | KeyCode::Char('q') => self.menu = None,
+            KeyCode::Up | KeyCode::Char('k') => menu.selected = menu.selected.saturating_sub(1),
+            KeyCode::Down | KeyCode::Char('j') => menu.selected = (menu.selected + 1).min(last),
+            KeyCode::Char(c) if c.is_ascii_digit() && c != '0' => {
+                let n = (c as usize) - ('1' as usize);
+                if n <= last {
+                    menu.selected = n;
+                    return self.choose_entry();
+                }
+            }
+            KeyCode::Enter => return self.choose_entry(),
+            _ => {}
+        }
+        Vec::new()
+    }
+
+    fn choose_entry(&mut self) -> Vec<Command> {
+        let (Some(menu), Some(topology)) = (self.menu.take(), self.topology.clone()) else {
+            return Vec::new();
+        };
+        if let Some(entry) = menu.entries.get(menu.selected) {
+            self.dialog = Some(Dialog::open(entry.seed.clone(), &topology));
+        }
+        Vec::new()
+    }
+
+    fn key_dialog(&mut self, key: KeyEvent) -> Vec<Command> {
+        let topology = self.topology.clone();
+        let Some(dialog) = &mut self.dialog else {
+            return Vec::new();
+        };
+        let ctrl = key.modifiers.contains(KeyModifiers::CONTROL);
+        match key.code {
+            KeyCode::Esc => {
+                self.dialog = None;
+                self.say("cancelled: nothing was sent", Tone::Dim);
+            }
+            KeyCode::Char('c') if ctrl => {
+                self.dialog = None;
+                self.say("cancelled: nothing was sent", Tone::Dim);
+            }
+            KeyCode::Enter => return self.confirm_dialog(),
+            KeyCode::Backspace => {
+                if let Some(typed) = &mut dialog.typed {
+                    typed.pop();
+                } else if dialog.editable() {
+                    dialog.line.pop();
+                    if let Some(t) = &topology {
+                        dialog.rebuild(t);
+                    }
+                }
+            }
+            KeyCode::Char('u') if ctrl => {
+                if let Some(typed) = &mut dialog.typed {
+                    typed.clear();
+                }
+            }
+            KeyCode::Char(c) if !ctrl => {
+                if let Some(typed) = &mut dialog.typed {
+                    typed.push(c);
+                } else if dialog.editable() {
+                    dialog.line.push(c);
+                    if let Some(t) = &topology {
+                        dialog.rebuild(t);
+                    }
+                }
+            }
+            _ => {}
+        }
+        Vec::new()
+    }
+
+    fn confirm_dialog(&mut self) -> Vec<Command> {
+        let Some(dialog) = &mut self.dialog else {
+            return Vec::new();
+        };
+        let work = match &dialog.work {
+            Ok(work) => work.clone(),
+            Err(e) => {
+                let e = e.clone();
+                self.say(format!("cannot run this: {e}"), Tone::Bad);
+                return Vec::new();
+            }
+        };
+        if let Some(expected) = work.confirmation_text() {
+            match &dialog.typed {
+                None => {
+                    dialog.typed = Some(String::new());
+                    return Vec::new();
+                }
+                Some(typed) if *typed != expected => {
+                    self.say(
+                        format!("type {expected} exactly to confirm, or Esc to cancel"),
+                        Tone::Bad,
+                    );
+                    return Vec::new();
+                }
+                Some(_) => {}
+            }
+        }
+        self.dialog = None;
+        if self.settings.read_only {
+            self.say("read-only: nothing was sent", Tone::Warn);
+            return Vec::new();
+        }
+        let job = self.next_job;
+        self.next_job += 1;
+        self.say(
+            format!("job {job} started: {} — J shows jobs", work.sentence()),
+            Tone::Busy,
+        );
+        self.jobs.push(Job {
+            id: job,
+            work: work.clone(),
+            started: self.now,
+            finished: None,
+            progress: None,
+            events: 0,
+            state: JobState::Running,
+        });
+        self.rebuild_map();
+        vec![Command::Run { job, work }]
+    }
+
+    fn job_done(&mut self, job: JobId, result: Result<String, JobError>) -> Vec<Command> {
+        let now = self.now;
+        let Some(j) = self.jobs.iter_mut().find(|j| j.id == job) else {
+            return Vec::new();
+        };
+        j.finished = Some(now);
+        let sentence = j.work.sentence();
+        match result {
+            Ok(message) => {
+                j.state = JobState::Done(message);
+                self.say(format!("✓ job {job} done: {sentence}"), Tone::Good);
+            }
+            Err(error) => {
+                let text = format!("✗ job {job} failed: {error}");
+                j.state = JobState::Failed(error);
+                self.say(text, Tone::Bad);
+            }
+        }
+        self.rebuild_map();
+        // Show the effect: refresh now unless one is running.
+        if self.refreshing() {
+            Vec::new()
+        } else {
+            vec![self.start_refresh()]
+        }
     }
 }
 
@@ -790,13 +1093,30 @@ fn common_prefix(options: &[String]) -> Option<String> {
 }
 
 /// The YAML of the object a row stands for.
-pub fn describe_lines(topology: &Topology, kind: ListKind, target: RowRef) -> Option<Vec<String>> {
-    if kind == ListKind::Errors {
-        return topology.errors.get(target.index).map(to_yaml_lines);
+pub fn describe_lines(
+    topology: &Topology,
+    policy: &Policy,
+    kind: ListKind,
+    target: RowRef,
+) -> Option<Vec<String>> {
+    let i = target.index;
+    match kind {
+        ListKind::Errors => return topology.errors.get(i).map(to_yaml_lines),
+        ListKind::Findings => {
+            return insight::findings_of(topology, policy)
+                .get(i)
+                .map(to_yaml_lines);
+        }
+        ListKind::AzLoss => return insight::losses(topology, policy).get(i).map(to_yaml_lines),
+        ListKind::Dr => {
+            return insight::dr_entries(topology, policy)
+                .get(i)
+                .map(to_yaml_lines);
+        }
+        _ => {}
     }
     if kind == ListKind::Iam {
         let iam = topology.iam.as_ref()?;
-        let i = target.index;
         return match target.iam? {
             IamPart::User => iam.users.get(i).map(to_yaml_lines),
             IamPart::Group => iam.groups.get(i).map(to_yaml_lines),
@@ -806,7 +1126,6 @@ pub fn describe_lines(topology: &Topology, kind: ListKind, target: RowRef) -> Op
         };
     }
     let r: &RegionTopology = topology.regions.get(target.region?)?;
-    let i = target.index;
     match kind {
         ListKind::Ec2 => r.instances.get(i).map(to_yaml_lines),
         ListKind::Asg => r.auto_scaling_groups.get(i).map(to_yaml_lines),
@@ -822,7 +1141,9 @@ pub fn describe_lines(topology: &Topology, kind: ListKind, target: RowRef) -> Op
         ListKind::Nat => r.nat_gateways.get(i).map(to_yaml_lines),
         ListKind::Rtb => r.route_tables.get(i).map(to_yaml_lines),
         ListKind::Lt => r.launch_templates.get(i).map(to_yaml_lines),
-        ListKind::Iam | ListKind::Errors => None,
+        ListKind::Iam | ListKind::Errors | ListKind::Findings | ListKind::AzLoss | ListKind::Dr => {
+            None
+        }
     }
 }
 
@@ -978,7 +1299,22 @@ pub fn update(state: &mut State, action: Action) -> Vec<Command> {
             }
             Vec::new()
         }
+        Action::JobProgress { job, progress } => {
+            if let Some(j) = state.jobs.iter_mut().find(|j| j.id == job) {
+                j.events += 1;
+                j.progress = Some(progress);
+            }
+            Vec::new()
+        }
+        Action::JobDone { job, result } => state.job_done(job, result),
         Action::Key(key) => {
+            if state.dialog.is_some() {
+                return state.key_dialog(key);
+            }
+            if state.menu.is_some() {
+                state.message = None;
+                return state.key_menu(key);
+            }
             if state.input.is_some() {
                 return state.key_input(key);
             }

@@ -5,8 +5,11 @@ use std::cmp::Ordering;
 use std::collections::HashMap;
 
 use chrono::{DateTime, Utc};
+use haven_model::findings::Policy;
 use haven_model::relations::DbRole;
 use haven_model::{RegionTopology, Topology, name_tag};
+
+use super::insight;
 
 /// The kinds of resource with a list view.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -43,11 +46,17 @@ pub enum ListKind {
     Iam,
     /// Discovery errors.
     Errors,
+    /// HA, DR and security findings, worst first.
+    Findings,
+    /// What losing each AZ (and the primary Region) would do.
+    AzLoss,
+    /// DR copies and replicas per protected resource and DR Region.
+    Dr,
 }
 
 impl ListKind {
     /// Every kind, in command-completion order.
-    pub const ALL: [ListKind; 16] = [
+    pub const ALL: [ListKind; 19] = [
         ListKind::Ec2,
         ListKind::Asg,
         ListKind::Lb,
@@ -64,6 +73,9 @@ impl ListKind {
         ListKind::Lt,
         ListKind::Iam,
         ListKind::Errors,
+        ListKind::Findings,
+        ListKind::AzLoss,
+        ListKind::Dr,
     ];
 
     /// The command that opens the list (without `:`).
@@ -85,6 +97,9 @@ impl ListKind {
             ListKind::Lt => "lt",
             ListKind::Iam => "iam",
             ListKind::Errors => "errors",
+            ListKind::Findings => "findings",
+            ListKind::AzLoss => "azloss",
+            ListKind::Dr => "dr",
         }
     }
 
@@ -107,6 +122,9 @@ impl ListKind {
             ListKind::Lt => &["launchtemplates"],
             ListKind::Iam => &[],
             ListKind::Errors => &["err", "error"],
+            ListKind::Findings => &["check", "f"],
+            ListKind::AzLoss => &["az", "whatif"],
+            ListKind::Dr => &["copies"],
         }
     }
 
@@ -129,6 +147,9 @@ impl ListKind {
             ListKind::Lt => "Launch templates",
             ListKind::Iam => "IAM",
             ListKind::Errors => "Discovery errors",
+            ListKind::Findings => "Findings",
+            ListKind::AzLoss => "If an AZ (or the Region) fails",
+            ListKind::Dr => "Disaster recovery",
         }
     }
 }
@@ -163,11 +184,11 @@ pub enum Cell {
 }
 
 impl Cell {
-    fn text(s: impl Into<String>) -> Self {
+    pub(super) fn text(s: impl Into<String>) -> Self {
         Cell::Text(s.into(), Tone::Normal)
     }
 
-    fn toned(s: impl Into<String>, tone: Tone) -> Self {
+    pub(super) fn toned(s: impl Into<String>, tone: Tone) -> Self {
         Cell::Text(s.into(), tone)
     }
 
@@ -245,7 +266,7 @@ pub struct ListModel {
     pub rows: Vec<Row>,
 }
 
-fn col(name: &'static str, width: u16) -> Column {
+pub(super) fn col(name: &'static str, width: u16) -> Column {
     Column { name, width }
 }
 
@@ -318,7 +339,7 @@ fn short_az(az: &str) -> String {
     az.to_string()
 }
 
-fn finish(kind: ListKind, columns: Vec<Column>, mut rows: Vec<Row>) -> ListModel {
+pub(super) fn finish(kind: ListKind, columns: Vec<Column>, mut rows: Vec<Row>) -> ListModel {
     for row in &mut rows {
         let mut hay = String::new();
         for cell in &row.cells {
@@ -412,9 +433,12 @@ pub fn health_tone(health: haven_model::TargetHealthState) -> Tone {
     }
 }
 
-/// Builds the rows of a kind.
-pub fn build(kind: ListKind, topology: &Topology) -> ListModel {
+/// Builds the rows of a kind; the judged kinds (findings, AZ loss, DR) apply the policy.
+pub fn build(kind: ListKind, topology: &Topology, policy: &Policy) -> ListModel {
     match kind {
+        ListKind::Findings => insight::findings(topology, policy),
+        ListKind::AzLoss => insight::az_loss(topology, policy),
+        ListKind::Dr => insight::dr(topology, policy),
         ListKind::Ec2 => ec2(topology),
         ListKind::Asg => asg(topology),
         ListKind::Lb => lb(topology),

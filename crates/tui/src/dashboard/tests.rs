@@ -60,16 +60,20 @@ fn key(code: KeyCode) -> KeyEvent {
     KeyEvent::new(code, KeyModifiers::NONE)
 }
 
-fn press(state: &mut State, keys: &str) {
+/// Presses the keys (`\n` Enter, `\x1b` Esc, `\t` Tab, `\x08` Backspace); returns the commands.
+fn press(state: &mut State, keys: &str) -> Vec<Command> {
+    let mut commands = Vec::new();
     for c in keys.chars() {
         let code = match c {
             '\n' => KeyCode::Enter,
             '\x1b' => KeyCode::Esc,
             '\t' => KeyCode::Tab,
+            '\x08' => KeyCode::Backspace,
             c => KeyCode::Char(c),
         };
-        update(state, Action::Key(key(code)));
+        commands.extend(update(state, Action::Key(key(code))));
     }
+    commands
 }
 
 fn buffer_of(state: &State) -> Buffer {
@@ -726,3 +730,5 @@ async fn the_newest_topology_is_written_to_the_cache_file() {
     }
     assert_eq!(crate::config::read_cached_topology(&path), Some(topology));
 }
+
+mod actions;

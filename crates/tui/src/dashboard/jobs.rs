@@ -1,0 +1,201 @@
+//! Work started from the dashboard: an [`Action`] on the stack or a replication [`Operation`],
+//! run in the background by an [`Executor`], followed in the **Jobs** view.
+
+use std::sync::Arc;
+
+use chrono::{DateTime, Utc};
+use futures::future::BoxFuture;
+use haven_model::action::{Action, Progress, Risk};
+use haven_model::replication::{CopyKind, Operation};
+
+use super::state::JobId;
+
+/// What a job does.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Work {
+    /// An action on the stack (the same as `haven act`).
+    Act(Action),
+    /// A DR copy or replica (the same as one operation of `haven replicate`).
+    Replicate(Operation),
+}
+
+impl Work {
+    /// What it does, in a sentence.
+    pub fn sentence(&self) -> String {
+        match self {
+            Work::Act(action) => action.sentence(),
+            Work::Replicate(op) => {
+                let mut s = op.sentence();
+                if let Some(first) = s.get(..1) {
+                    s = first.to_uppercase() + &s[1..];
+                }
+                s
+            }
+        }
+    }
+
+    /// How much harm it can do.
+    pub fn risk(&self) -> Risk {
+        match self {
+            Work::Act(action) => action.risk(),
+            Work::Replicate(Operation::Delete(_)) => Risk::Destructive,
+            Work::Replicate(_) => Risk::Safe,
+        }
+    }
+
+    /// The Region the calls go to.
+    pub fn region(&self) -> &str {
+        match self {
+            Work::Act(action) => &action.region,
+            Work::Replicate(op) => op.region(),
+        }
+    }
+
+    /// The exact API calls, one per line, as the dialog shows them.
+    pub fn calls(&self) -> Vec<String> {
+        match self {
+            Work::Act(action) => action.api_calls().iter().map(|c| c.to_string()).collect(),
+            Work::Replicate(Operation::Copy(c)) => {
+                let (service, operation, source, name) = match c.kind {
+                    CopyKind::Image => ("ec2", "CopyImage", "SourceImageId", "Name"),
+                    CopyKind::Snapshot => {
+                        ("ec2", "CopySnapshot", "SourceSnapshotId", "Description")
+                    }
+                    CopyKind::DbSnapshot => (
+                        "rds",
+                        "CopyDBSnapshot",
+                        "SourceDBSnapshotIdentifier",
+                        "TargetDBSnapshotIdentifier",
+                    ),
+                    CopyKind::DbClusterSnapshot => (
+                        "rds",
+                        "CopyDBClusterSnapshot",
+                        "SourceDBClusterSnapshotIdentifier",
+                        "TargetDBClusterSnapshotIdentifier",
+                    ),
+                };
+                let source_value = if service == "rds" {
+                    &c.source_arn
+                } else {
+                    &c.source_id
+                };
+                let name_value = if c.kind == CopyKind::Snapshot {
+                    &c.description
+                } else {
+                    &c.name
+                };
+                let mut line = format!(
+                    "{service} {operation} (in {}) SourceRegion={} {source}={source_value} \
+                     {name}={name_value}",
+                    c.destination_region, c.source_region
+                );
+                if let Some(key) = &c.kms_key_id {
+                    line.push_str(&format!(" KmsKeyId={key}"));
+                }
+                vec![line]
+            }
+            Work::Replicate(Operation::Replica(r)) => vec![format!(
+                "rds CreateDBInstanceReadReplica (in {}) SourceDBInstanceIdentifier={} \
+                 DBInstanceIdentifier={} DBInstanceClass={}",
+                r.destination_region, r.source_arn, r.identifier, r.class
+            )],
+            Work::Replicate(Operation::Delete(d)) => {
+                vec![format!("delete {} {} (in {})", d.kind, d.id, d.region)]
+            }
+        }
+    }
+
+    /// What must be typed to confirm it (destructive work only).
+    pub fn confirmation_text(&self) -> Option<String> {
+        match self {
+            Work::Act(action) => action.confirmation_text(),
+            Work::Replicate(Operation::Delete(d)) => Some(d.id.clone()),
+            Work::Replicate(_) => None,
+        }
+    }
+
+    /// Ids of the resources it works on (marked on the map while it runs).
+    pub fn resource_ids(&self) -> Vec<String> {
+        match self {
+            Work::Act(action) => {
+                let mut ids = vec![action.target.id.clone()];
+                ids.extend(action.target.name.clone());
+                ids
+            }
+            Work::Replicate(Operation::Copy(c)) => vec![c.source_id.clone()],
+            Work::Replicate(Operation::Replica(r)) => {
+                let source = r.source_arn.rsplit(':').next().unwrap_or(&r.source_arn);
+                vec![source.to_string(), r.identifier.clone()]
+            }
+            Work::Replicate(Operation::Delete(d)) => vec![d.id.clone()],
+        }
+    }
+}
+
+/// Why a job failed: the AWS error code when there is one, and the message.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct JobError {
+    /// AWS error code, e.g. `ValidationError`.
+    pub code: Option<String>,
+    /// What went wrong.
+    pub message: String,
+}
+
+impl std::fmt::Display for JobError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match &self.code {
+            Some(code) if !self.message.contains(code.as_str()) => {
+                write!(f, "{code}: {}", self.message)
+            }
+            _ => f.write_str(&self.message),
+        }
+    }
+}
+
+/// Where a job is.
+#[derive(Debug, Clone, PartialEq)]
+pub enum JobState {
+    /// Still running.
+    Running,
+    /// Finished; what was done.
+    Done(String),
+    /// Failed.
+    Failed(JobError),
+}
+
+/// One job.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Job {
+    /// Its id.
+    pub id: JobId,
+    /// What it does.
+    pub work: Work,
+    /// When it started.
+    pub started: DateTime<Utc>,
+    /// When it ended.
+    pub finished: Option<DateTime<Utc>>,
+    /// The last progress event.
+    pub progress: Option<Progress>,
+    /// Progress events seen.
+    pub events: usize,
+    /// Where it is.
+    pub state: JobState,
+}
+
+impl Job {
+    /// It is still running.
+    pub fn running(&self) -> bool {
+        self.state == JobState::Running
+    }
+}
+
+/// Reports progress while a job runs.
+pub type ProgressFn = Arc<dyn Fn(Progress) + Send + Sync>;
+
+/// Runs work against AWS (the binary) or a script (tests). The result is what was done, in a
+/// sentence, or the error.
+pub trait Executor: Send + Sync + 'static {
+    /// Runs one piece of work, reporting progress.
+    fn run(&self, work: Work, progress: ProgressFn)
+    -> BoxFuture<'static, Result<String, JobError>>;
+}

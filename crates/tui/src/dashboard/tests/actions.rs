@@ -1,0 +1,433 @@
+//! The judged views (Findings, AZ loss, DR), the action menu, the confirmation dialog and the
+//! Jobs view, driven by keys as a user would.
+
+use haven_model::action::{ActionKind, Progress};
+use haven_model::replication::Operation;
+
+use super::*;
+
+fn lab(width: u16, height: u16) -> State {
+    state_for(&fixture("lab-healthy.json"), width, height)
+}
+
+fn menu_titles(state: &State) -> Vec<String> {
+    let menu = state.menu.as_ref().expect("the menu is open");
+    menu.entries.iter().map(|e| e.title.clone()).collect()
+}
+
+fn runs(commands: &[Command]) -> Vec<&Work> {
+    commands
+        .iter()
+        .filter_map(|c| match c {
+            Command::Run { work, .. } => Some(work),
+            _ => None,
+        })
+        .collect()
+}
+
+#[test]
+fn findings_view_lists_worst_first_and_enter_opens_the_resource() {
+    let mut state = state_for(&fixture("lab-degraded.json"), 160, 48);
+    press(&mut state, ":findings\n");
+    assert_eq!(state.view, View::List(ListKind::Findings));
+    let text = screen(&state);
+    insta::assert_snapshot!("findings_degraded_160x48", text);
+    // The header counts them on every view.
+    assert!(text.lines().next().unwrap().contains("findings"), "{text}");
+    // Worst first: no row is more severe than the one above it.
+    let list = state.list.as_ref().unwrap();
+    let rank = |i: usize| match &list.model.rows[list.rows[i]].cells[1] {
+        tables::Cell::Text(s, _) => ["critical", "high", "medium", "low", "informational"]
+            .iter()
+            .position(|x| x == s)
+            .unwrap(),
+        _ => unreachable!(),
+    };
+    assert!((1..list.rows.len()).all(|i| rank(i - 1) <= rank(i)));
+
+    // Enter on the single-AZ DB finding opens the RDS list on that DB.
+    press(&mut state, "/RDS.5\n");
+    assert_eq!(
+        state.list.as_ref().unwrap().rows.len(),
+        1,
+        "{}",
+        screen(&state)
+    );
+    press(&mut state, "\n");
+    assert_eq!(state.view, View::List(ListKind::Rds));
+    let list = state.list.as_ref().unwrap();
+    assert_eq!(list.filter, "lab-db");
+    assert!(screen(&state).contains("lab-db"));
+    // Esc clears the filter, a second Esc goes back to the findings.
+    press(&mut state, "\x1b\x1b");
+    assert_eq!(state.view, View::List(ListKind::Findings));
+}
+
+#[test]
+fn az_loss_view_says_what_each_az_failure_does() {
+    let mut healthy = lab(160, 48);
+    press(&mut healthy, ":azloss\n");
+    insta::assert_snapshot!("azloss_healthy_160x48", screen(&healthy));
+    let mut degraded = state_for(&fixture("lab-degraded.json"), 160, 48);
+    press(&mut degraded, ":az\n");
+    let text = screen(&degraded);
+    insta::assert_snapshot!("azloss_degraded_160x48", text);
+    // The single-AZ writer is lost with its AZ.
+    assert!(text.contains("lab-db LOST"), "{text}");
+    // Describe shows the whole analysis.
+    press(&mut degraded, "d");
+    assert!(
+        screen(&degraded).contains("nat_egress_lost"),
+        "{}",
+        screen(&degraded)
+    );
+}
+
+/// The lab with its clock moved `days` ahead: every DR copy is older than the RPO.
+fn aged(days: i64) -> Topology {
+    let mut t = fixture("lab-healthy.json");
+    t.taken_at += chrono::Duration::days(days);
+    t
+}
+
+/// The lab with nothing copied to the DR Region.
+fn without_copies() -> Topology {
+    let mut t = fixture("lab-healthy.json");
+    let dr = &mut t.regions[1];
+    dr.images.clear();
+    dr.snapshots.clear();
+    dr.db_snapshots.clear();
+    dr.db_instances.clear();
+    t
+}
+
+#[test]
+fn dr_view_shows_fresh_stale_and_missing_copies() {
+    for (name, topology, row, expected) in [
+        ("fresh", fixture("lab-healthy.json"), "AMI", "fresh"),
+        (
+            "stale",
+            aged(10),
+            "EBS snapshot",
+            "11d / RPO 4h       stale",
+        ),
+        ("missing", without_copies(), "AMI", "missing (a: copy now)"),
+    ] {
+        let mut state = state_for(&topology, 160, 48);
+        press(&mut state, ":dr\n");
+        let text = screen(&state);
+        insta::assert_snapshot!(format!("dr_{name}_160x48"), text);
+        let line = text
+            .lines()
+            .find(|l| l.contains(&format!("us-east-1       {row}")))
+            .unwrap_or_else(|| panic!("{name}: no {row} row in\n{text}"));
+        assert!(line.contains(expected), "{name}: {line}");
+    }
+}
+
+#[test]
+fn dr_actions_copy_a_missing_copy_and_promote_a_dr_replica() {
+    let mut state = state_for(&without_copies(), 160, 48);
+    press(&mut state, ":dr\n/AMI\na");
+    let menu = state.menu.as_ref().expect("menu open");
+    assert_eq!(menu.entries[0].title, "Copy to us-east-1");
+    press(&mut state, "\n");
+    let text = screen(&state);
+    assert!(
+        text.contains("ec2 CopyImage (in us-east-1) SourceRegion=ap-northeast-2"),
+        "{text}"
+    );
+    let commands = press(&mut state, "\n");
+    match runs(&commands)[..] {
+        [Work::Replicate(Operation::Copy(copy))] => {
+            assert_eq!(copy.source_id, "ami-0beac34a77b2be7a9");
+            assert_eq!(copy.destination_region, "us-east-1");
+        }
+        ref other => panic!("{other:?}"),
+    }
+
+    // The DR replica of the healthy lab can be promoted, after typing its name.
+    let mut state = lab(160, 48);
+    press(&mut state, ":dr\n/replica\na");
+    let menu = state.menu.as_ref().expect("menu open");
+    let promote = menu
+        .entries
+        .iter()
+        .position(|e| e.title.starts_with("Promote lab-db-dr"))
+        .expect("promote offered");
+    state.menu.as_mut().unwrap().selected = promote;
+    let commands = press(&mut state, "\n\n");
+    assert!(runs(&commands).is_empty());
+    let commands = press(&mut state, "lab-db-dr\n");
+    match runs(&commands)[..] {
+        [Work::Act(action)] => {
+            assert_eq!(action.kind, ActionKind::PromoteReadReplica);
+            assert_eq!(action.region, "us-east-1");
+        }
+        ref other => panic!("{other:?}"),
+    }
+}
+
+#[test]
+fn action_menu_lists_only_the_actions_that_apply() {
+    let mut state = lab(160, 48);
+    press(&mut state, ":asg\na");
+    let titles = menu_titles(&state);
+    assert!(titles.contains(&"Set capacity".to_string()), "{titles:?}");
+    assert!(!titles.iter().any(|t| t.contains("Promote")), "{titles:?}");
+    insta::assert_snapshot!("menu_asg_160x48", screen(&state));
+
+    // A writer cannot be promoted; its same-Region replica can.
+    press(&mut state, "\x1b:rds\n/lab-db-replica\na");
+    let titles = menu_titles(&state);
+    assert!(titles.iter().any(|t| t.contains("Promote")), "{titles:?}");
+    press(&mut state, "\x1b\x1b/lab-db \na");
+    let writer = menu_titles(&state);
+    assert!(!writer.iter().any(|t| t.contains("Promote")), "{writer:?}");
+    assert!(writer.iter().any(|t| t.contains("failover")), "{writer:?}");
+}
+
+#[test]
+fn the_dialog_shows_the_exact_call_and_follows_edits() {
+    let mut state = lab(160, 48);
+    press(&mut state, ":asg\na\n");
+    let text = screen(&state);
+    insta::assert_snapshot!("dialog_asg_set_capacity_160x48", text);
+    assert!(
+        text.contains(
+            "autoscaling SetDesiredCapacity AutoScalingGroupName=lab-asg DesiredCapacity=3"
+        ),
+        "{text}"
+    );
+    // Editing the parameter changes the call; a bad value names what is wrong and runs nothing.
+    press(&mut state, "\x08x");
+    let text = screen(&state);
+    assert!(text.contains("✗ invalid value 'x'"), "{text}");
+    assert!(runs(&press(&mut state, "\n")).is_empty());
+    press(&mut state, "\x084");
+    assert!(screen(&state).contains("DesiredCapacity=4"));
+    let commands = press(&mut state, "\n");
+    match runs(&commands)[..] {
+        [Work::Act(action)] => assert_eq!(
+            action.kind,
+            ActionKind::SetCapacity {
+                desired: Some(4),
+                min: None,
+                max: None,
+                current: None
+            }
+        ),
+        ref other => panic!("{other:?}"),
+    }
+    assert!(state.dialog.is_none());
+    // Esc on a dialog sends nothing.
+    press(&mut state, "a\n");
+    assert!(runs(&press(&mut state, "\x1b")).is_empty());
+    assert!(screen(&state).contains("cancelled: nothing was sent"));
+}
+
+#[test]
+fn a_destructive_action_does_not_run_without_the_typed_name() {
+    let mut state = lab(160, 48);
+    let instance = state.topology.as_ref().unwrap().regions[0].instances[0]
+        .id
+        .clone();
+    press(&mut state, &format!(":ec2\n/{instance}\na"));
+    let terminate = state
+        .menu
+        .as_ref()
+        .unwrap()
+        .entries
+        .iter()
+        .position(|e| e.title == "Terminate")
+        .expect("terminate offered");
+    state.menu.as_mut().unwrap().selected = terminate;
+    // Enter opens the dialog, Enter again asks for the name; Enter on a wrong name refuses.
+    assert!(runs(&press(&mut state, "\n\n")).is_empty());
+    let text = screen(&state);
+    insta::assert_snapshot!("dialog_terminate_typed_160x48", text);
+    assert!(
+        text.contains(&format!("Type {instance} to confirm")),
+        "{text}"
+    );
+    assert!(
+        text.contains(&format!("ec2 TerminateInstances InstanceId.1={instance}")),
+        "{text}"
+    );
+    assert!(runs(&press(&mut state, "i-wrong\n")).is_empty());
+    assert!(state.dialog.is_some());
+    assert!(screen(&state).contains("exactly to confirm"));
+    // The right name runs it.
+    press(&mut state, &"\x08".repeat(7));
+    let commands = press(&mut state, &format!("{instance}\n"));
+    assert_eq!(runs(&commands).len(), 1);
+}
+
+fn progress(step: &str, message: &str, fraction: Option<f32>) -> Progress {
+    Progress {
+        step: step.into(),
+        message: message.into(),
+        fraction,
+    }
+}
+
+/// Starts "set desired capacity to 3" and returns its job id.
+fn start_scale(state: &mut State) -> JobId {
+    let commands = press(state, ":asg\na\n\n");
+    match commands.iter().find(|c| matches!(c, Command::Run { .. })) {
+        Some(Command::Run { job, .. }) => *job,
+        other => panic!("{other:?}"),
+    }
+}
+
+#[test]
+fn jobs_show_progress_then_the_result_and_the_map_marks_the_resource() {
+    let mut state = lab(160, 48);
+    let job = start_scale(&mut state);
+    update(
+        &mut state,
+        Action::JobProgress {
+            job,
+            progress: progress(
+                "waiting for lab-asg",
+                "2 of 3 instances in service",
+                Some(0.66),
+            ),
+        },
+    );
+    press(&mut state, "\x1b\x1b:map\n");
+    let map = screen(&state);
+    assert!(map.contains("lab-asg  ⟳ job"), "{map}");
+    assert!(map.lines().next().unwrap().contains("⟳ 1 job"), "{map}");
+    press(&mut state, "J");
+    assert_eq!(state.view, View::Jobs);
+    let running = screen(&state);
+    insta::assert_snapshot!("jobs_running_160x48", running);
+    assert!(running.contains("2 of 3 instances in service"), "{running}");
+    assert!(running.contains("66%"), "{running}");
+
+    let commands = update(
+        &mut state,
+        Action::JobDone {
+            job,
+            result: Ok("lab-asg has 3 instances in service".into()),
+        },
+    );
+    // The result is refreshed at once, so the new instance shows.
+    assert!(matches!(commands[..], [Command::Fetch { .. }]));
+    let done = screen(&state);
+    insta::assert_snapshot!("jobs_done_160x48", done);
+    assert!(done.contains("✓"), "{done}");
+    assert!(
+        done.contains("lab-asg has 3 instances in service"),
+        "{done}"
+    );
+    press(&mut state, ":map\n");
+    assert!(!screen(&state).contains("⟳ job"));
+}
+
+#[test]
+fn a_failed_job_shows_the_aws_error_and_the_dashboard_stays_usable() {
+    let mut state = lab(160, 48);
+    let job = start_scale(&mut state);
+    update(
+        &mut state,
+        Action::JobDone {
+            job,
+            result: Err(JobError {
+                code: Some("ValidationError".into()),
+                message: "autoscaling SetDesiredCapacity: ValidationError: New SetDesiredCapacity \
+                          value 9 is above max value 4 for the AutoScalingGroup."
+                    .into(),
+            }),
+        },
+    );
+    let text = screen(&state);
+    assert!(text.contains("✗ job 1 failed"), "{text}");
+    assert!(text.contains("ValidationError"), "{text}");
+    press(&mut state, "J");
+    let jobs = screen(&state);
+    assert!(jobs.contains("is above max value 4"), "{jobs}");
+    // Still usable: other views open and another action can start.
+    press(&mut state, ":rds\n");
+    assert_eq!(state.view, View::List(ListKind::Rds));
+    assert_eq!(runs(&press(&mut state, "a\n\n")).len(), 1);
+}
+
+#[test]
+fn read_only_offers_no_action() {
+    let topology = fixture("lab-healthy.json");
+    let mut state = DashboardOptions {
+        read_only: true,
+        ..options(&topology)
+    }
+    .initial_state();
+    update(&mut state, Action::Resize(160, 48));
+    update(&mut state, Action::Start);
+    update(
+        &mut state,
+        Action::Fetched {
+            job: 0,
+            topology: Box::new(topology),
+        },
+    );
+    for list in [":asg\n", ":rds\n", ":ec2\n", ":dr\n"] {
+        press(&mut state, list);
+        let commands = press(&mut state, "a");
+        assert!(state.menu.is_none(), "{list}");
+        assert!(screen(&state).contains("read-only: actions are disabled"));
+        let commands: Vec<Command> = commands
+            .into_iter()
+            .chain(press(&mut state, "\n\n1\n"))
+            .collect();
+        assert!(runs(&commands).is_empty());
+        assert!(state.dialog.is_none());
+    }
+}
+
+/// Runs every job for five seconds, then succeeds; records whether any finished.
+struct SlowExecutor(Arc<AtomicBool>);
+
+impl Executor for SlowExecutor {
+    fn run(
+        &self,
+        _work: Work,
+        progress: ProgressFn,
+    ) -> BoxFuture<'static, Result<String, JobError>> {
+        let finished = Arc::clone(&self.0);
+        async move {
+            progress(Progress {
+                step: "SetDesiredCapacity".into(),
+                message: "accepted".into(),
+                fraction: Some(0.1),
+            });
+            tokio::time::sleep(Duration::from_secs(5)).await;
+            finished.store(true, Ordering::SeqCst);
+            Ok("done".into())
+        }
+        .boxed()
+    }
+}
+
+#[tokio::test]
+async fn input_stays_responsive_while_an_action_runs() {
+    let topology = fixture("lab-healthy.json");
+    let finished = Arc::new(AtomicBool::new(false));
+    let opts = DashboardOptions {
+        cached: Some(topology.clone()),
+        executor: Some(Arc::new(SlowExecutor(Arc::clone(&finished)))),
+        ..options(&topology)
+    };
+    let source = Arc::new(FixtureSource(topology));
+    let (state, buffer) = drive(keys(":asg\na\n\n:rds\n/replica\nd"), source, opts).await;
+    assert!(
+        !finished.load(Ordering::SeqCst),
+        "the action had not finished"
+    );
+    assert_eq!(state.jobs.len(), 1);
+    assert!(state.jobs[0].running());
+    assert_eq!(state.mode(), Mode::Describe);
+    let text = text_of(&buffer);
+    assert!(text.contains("read_replica_source"), "{text}");
+    assert!(text.lines().next().unwrap().contains("⟳ 1 job"), "{text}");
+}
