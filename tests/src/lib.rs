@@ -2,6 +2,8 @@
 //! isolated environment that can only reach the endpoint it is given.
 #![warn(missing_docs)]
 
+pub mod tmux;
+
 use std::collections::BTreeMap;
 use std::io::{Read, Write};
 use std::net::TcpStream;

@@ -1,100 +1,11 @@
 //! The real `haven` dashboard in a real terminal (tmux) against the lab in moto: what a person
 //! sees, the keys they press, and a terminal given back intact on `q`.
 
-use std::process::Command;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
-use haven_testkit::lab::{self, DR, PRIMARY};
+use haven_testkit::lab;
 use haven_testkit::{Faults, MotoServer, Proxy};
-use haven_tests::haven_bin;
-
-/// A tmux server of its own (its own socket), killed on drop.
-struct Tmux {
-    socket: String,
-}
-
-impl Tmux {
-    fn start(command: &str) -> Self {
-        static NEXT: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
-        let n = NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-        let socket = format!("haven-test-{}-{n}", std::process::id());
-        let status = Command::new("tmux")
-            .args([
-                "-L",
-                &socket,
-                "new-session",
-                "-d",
-                "-s",
-                "t",
-                "-x",
-                "160",
-                "-y",
-                "48",
-            ])
-            .arg(command)
-            .status()
-            .expect("tmux is required for this test: apt-get install tmux");
-        assert!(status.success(), "tmux new-session failed");
-        Self { socket }
-    }
-
-    fn screen(&self) -> String {
-        let out = Command::new("tmux")
-            .args(["-L", &self.socket, "capture-pane", "-p", "-t", "t"])
-            .output()
-            .expect("tmux capture-pane");
-        String::from_utf8_lossy(&out.stdout).into_owned()
-    }
-
-    fn keys(&self, keys: &[&str]) {
-        for key in keys {
-            let status = Command::new("tmux")
-                .args(["-L", &self.socket, "send-keys", "-t", "t", key])
-                .status()
-                .expect("tmux send-keys");
-            assert!(status.success());
-            std::thread::sleep(Duration::from_millis(150));
-        }
-    }
-
-    /// Waits until the screen shows every text, or fails showing the last screen.
-    fn wait_for(&self, texts: &[&str]) -> String {
-        let deadline = Instant::now() + Duration::from_secs(30);
-        loop {
-            let screen = self.screen();
-            if texts.iter().all(|t| screen.contains(t)) {
-                return screen;
-            }
-            if Instant::now() > deadline {
-                let missing: Vec<_> = texts.iter().filter(|t| !screen.contains(**t)).collect();
-                panic!("screen lacks {missing:?}:\n{screen}");
-            }
-            std::thread::sleep(Duration::from_millis(200));
-        }
-    }
-}
-
-impl Drop for Tmux {
-    fn drop(&mut self) {
-        let _ = Command::new("tmux")
-            .args(["-L", &self.socket, "kill-server"])
-            .status();
-    }
-}
-
-fn haven_command(endpoint: &str, home: &tempfile::TempDir) -> String {
-    let h = home.path().display();
-    // After haven exits, the shell reports its status and whether the tty is back in canonical
-    // (cooked) mode, then stays so the pane can be read.
-    format!(
-        "env -i PATH=\"$PATH\" HOME={h} TERM=xterm-256color AWS_ACCESS_KEY_ID=test \
-         AWS_SECRET_ACCESS_KEY=test AWS_MAX_ATTEMPTS=1 AWS_EC2_METADATA_DISABLED=true \
-         AWS_ENDPOINT_URL={endpoint} HAVEN_CONFIG_DIR={h}/config HAVEN_CACHE_DIR={h}/cache \
-         HAVEN_DATA_DIR={h}/data {bin} --regions {PRIMARY},{DR}; \
-         echo \"haven exited $?\"; stty -a | tr ' ' '\\n' | grep -x icanon; sleep 60",
-        bin = haven_bin().display(),
-    )
-}
+use haven_tests::tmux::{Tmux, haven_command};
 
 #[test]
 fn keys_work_while_a_slow_refresh_runs() {
@@ -106,7 +17,7 @@ fn keys_work_while_a_slow_refresh_runs() {
     )
     .expect("proxy");
     let home = tempfile::tempdir().expect("temp dir");
-    let tmux = Tmux::start(&haven_command(&proxy.endpoint(), &home));
+    let tmux = Tmux::start(&haven_command(&proxy.endpoint(), &home, ""));
     tmux.wait_for(&["discovering the stack", "refreshing"]);
 
     // Help opens and closes, and a list opens, while the first refresh is still running.
@@ -132,7 +43,7 @@ async fn the_dashboard_shows_the_lab_and_gives_the_terminal_back() {
     let moto = MotoServer::start().expect("moto");
     let lab = lab::build(&moto.endpoint()).await.expect("lab");
     let home = tempfile::tempdir().expect("temp dir");
-    let tmux = Tmux::start(&haven_command(&moto.endpoint(), &home));
+    let tmux = Tmux::start(&haven_command(&moto.endpoint(), &home, ""));
 
     // Both AZs, every ASG instance, the ALB's healthy count per AZ, the cross-Region replica.
     let mut expected: Vec<&str> = vec!["ap-northeast-2a", "ap-northeast-2b", "lab-alb"];
@@ -166,4 +77,73 @@ async fn the_dashboard_shows_the_lab_and_gives_the_terminal_back() {
         !after.contains("lab-alb"),
         "dashboard still on screen:\n{after}"
     );
+}
+
+/// Lines of the screen that show an instance of the lab's Auto Scaling group.
+fn asg_instance_rows(screen: &str) -> Vec<String> {
+    screen
+        .lines()
+        .filter(|l| l.contains(" i-") && l.contains("lab-asg"))
+        .map(str::to_string)
+        .collect()
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn scaling_the_lab_from_two_to_three_from_the_dashboard_shows_the_new_instance() {
+    let moto = MotoServer::start().expect("moto");
+    let lab = lab::build(&moto.endpoint()).await.expect("lab");
+    let home = tempfile::tempdir().expect("temp dir");
+    let tmux = Tmux::start(&haven_command(&moto.endpoint(), &home, ""));
+    tmux.wait_for(&["lab-alb", "updated"]);
+
+    // The group, its action menu, "Set capacity" with the proposed desired capacity of 3.
+    tmux.keys(&[":", "asg", "Enter"]);
+    tmux.wait_for(&["Auto Scaling groups", "2/2"]);
+    tmux.keys(&["a"]);
+    tmux.wait_for(&["Actions: Auto Scaling group lab-asg", "Set capacity"]);
+    tmux.keys(&["Enter"]);
+    let dialog = tmux.wait_for(&[
+        "haven act asg-set-capacity lab-asg --desired 3",
+        "autoscaling SetDesiredCapacity AutoScalingGroupName=lab-asg DesiredCapacity=3",
+    ]);
+    assert!(dialog.contains("[disruptive]"), "{dialog}");
+    tmux.keys(&["Enter"]);
+
+    // The job runs and finishes; the refresh after it shows three instances.
+    tmux.wait_for(&["job 1"]);
+    tmux.keys(&["J"]);
+    tmux.wait_for(&["Jobs:", "done in", "Set desired capacity of lab-asg to 3"]);
+    tmux.keys(&[":", "ec2", "Enter"]);
+    let deadline = std::time::Instant::now() + Duration::from_secs(60);
+    let rows = loop {
+        let rows = asg_instance_rows(&tmux.screen());
+        if rows.len() >= 3 || std::time::Instant::now() > deadline {
+            break rows;
+        }
+        tmux.keys(&["r"]);
+        std::thread::sleep(Duration::from_secs(1));
+    };
+    assert_eq!(rows.len(), 3, "{}", tmux.screen());
+    let new: Vec<&String> = rows
+        .iter()
+        .filter(|r| {
+            !lab.asg_instance_ids
+                .iter()
+                .any(|id| r.contains(id.as_str()))
+        })
+        .collect();
+    assert_eq!(new.len(), 1, "one new instance: {rows:#?}");
+
+    // The action log holds the run: action, parameters, result.
+    let log = std::fs::read_to_string(home.path().join("data/actions.jsonl"))
+        .expect("the action log in the data directory");
+    let entry: serde_json::Value =
+        serde_json::from_str(log.lines().last().expect("one line")).expect("JSON line");
+    assert_eq!(entry["action"], "asg-set-capacity");
+    assert_eq!(entry["parameters"]["desired"], 3);
+    assert_eq!(entry["result"]["status"], "ok");
+    assert_eq!(entry["region"], "ap-northeast-2");
+
+    tmux.keys(&["q"]);
+    tmux.wait_for(&["haven exited 0"]);
 }

@@ -4,6 +4,7 @@
 use std::path::PathBuf;
 
 use haven_testkit::{Faults, MotoServer, Proxy};
+use haven_tests::tmux::{Tmux, haven_command};
 use haven_tests::{Reliability, haven, is_mutating, record_reliability};
 
 const PRIMARY: &str = "ap-northeast-2";
@@ -139,6 +140,51 @@ fn read_only_sends_no_mutating_call_from_any_command() {
     );
     assert_eq!(mutating, Vec::<String>::new());
     assert!(!proxy.requests().is_empty(), "the reads did reach AWS");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_read_only_dashboard_sends_no_mutating_call() {
+    let moto = MotoServer::start().expect("moto");
+    haven_testkit::lab::build(&moto.endpoint())
+        .await
+        .expect("lab");
+    let proxy = Proxy::start(&moto.endpoint(), Faults::none()).expect("proxy");
+    let home = tempfile::tempdir().expect("temp dir");
+    let tmux = Tmux::start(&haven_command(&proxy.endpoint(), &home, "--read-only"));
+    tmux.wait_for(&["READ-ONLY", "lab-alb", "updated"]);
+    // Every list with actions: the menu key, then Enter (choose) and Enter (confirm), which
+    // would start an action if one were offered.
+    for list in ["asg", "ec2", "rds", "tg", "lt", "lb", "dr", "ami", "snap"] {
+        tmux.keys(&[":", list, "Enter", "a"]);
+        tmux.wait_for(&["read-only: actions are disabled"]);
+        tmux.keys(&["Enter", "Enter", "1", "Enter", "Escape", "Escape"]);
+    }
+    // A refresh still reads.
+    tmux.keys(&["r"]);
+    tmux.wait_for(&["updated"]);
+    tmux.keys(&["q"]);
+    tmux.wait_for(&["haven exited 0"]);
+    let requests = proxy.requests();
+    let mutating: Vec<String> = requests
+        .iter()
+        .filter(|r| is_mutating(&r.action))
+        .map(|r| format!("{} {}", r.service, r.action))
+        .collect();
+    record_reliability(
+        "read_only_dashboard",
+        &Reliability {
+            runs: 1,
+            read_only_mutations: mutating.len(),
+            ..Reliability::default()
+        },
+    );
+    assert_eq!(mutating, Vec::<String>::new());
+    assert!(
+        requests
+            .iter()
+            .any(|r| r.action == "DescribeAutoScalingGroups"),
+        "the dashboard did read"
+    );
 }
 
 #[test]
