@@ -358,6 +358,36 @@ pub enum ActionKind {
 }
 
 impl ActionKind {
+    /// Every action's name, as [`ActionKind::name`] gives it and `haven act` takes it.
+    pub const NAMES: [&'static str; 26] = [
+        "instance-stop",
+        "instance-start",
+        "instance-reboot",
+        "instance-terminate",
+        "asg-set-capacity",
+        "asg-suspend",
+        "asg-resume",
+        "asg-terminate-instance",
+        "az-remove",
+        "az-restore",
+        "tg-register",
+        "tg-deregister",
+        "tg-health-check",
+        "listener-weights",
+        "lt-new-version",
+        "lt-set-default",
+        "asg-start-refresh",
+        "asg-cancel-refresh",
+        "instance-create-image",
+        "volume-snapshot",
+        "rds-reboot",
+        "rds-cluster-failover",
+        "rds-promote",
+        "rds-create-replica",
+        "rds-snapshot",
+        "rds-modify-class",
+    ];
+
     /// The name `haven act` and the log use, e.g. `asg-set-capacity`.
     pub fn name(&self) -> &'static str {
         match self {

@@ -73,7 +73,7 @@ const CHECKS: &[Check] = &[
         "Security Hub AutoScaling.1; AWS Config autoscaling-group-elb-healthcheck-required",
         "With EC2 health checks only, an instance that fails the load balancer's checks is never replaced.",
         "Set HealthCheckType=ELB with a grace period (300 s).",
-        Some("asg.set-health-check-type"),
+        None,
     ),
     c(
         "AutoScaling.2",
@@ -83,7 +83,7 @@ const CHECKS: &[Check] = &[
         "Security Hub AutoScaling.2 (autoscaling_group_multiple_az)",
         "Every instance sits in one AZ: losing that AZ loses the whole tier.",
         "Add subnets in at least two AZs to the group (VPCZoneIdentifier).",
-        Some("asg.restore-availability-zone"),
+        Some("az-restore"),
     ),
     c(
         "AutoScaling.5",
@@ -93,7 +93,7 @@ const CHECKS: &[Check] = &[
         "Security Hub AutoScaling.5",
         "Instances \"should only be accessible from behind a load balancer\"; a public address exposes them directly.",
         "Launch into private subnets and set AssociatePublicIpAddress=false in the launch template.",
-        Some("launch-template.create-version"),
+        Some("lt-new-version"),
     ),
     c(
         "AutoScaling.9",
@@ -193,7 +193,7 @@ const CHECKS: &[Check] = &[
         "Security Hub EC2.25; Prowler ec2_launch_template_no_public_ip",
         "Every instance launched from the template gets a public address.",
         "Create a template version with AssociatePublicIpAddress=false.",
-        Some("launch-template.create-version"),
+        Some("lt-new-version"),
     ),
     c(
         "EC2.170",
@@ -203,7 +203,7 @@ const CHECKS: &[Check] = &[
         "Security Hub EC2.170 (severity from the Steampipe mirror (u))",
         "Every instance launched from the template accepts IMDSv1.",
         "Create a template version with HttpTokens=required and make it the one in use.",
-        Some("launch-template.create-version"),
+        Some("lt-new-version"),
     ),
     c(
         "ELB.6",
@@ -213,7 +213,7 @@ const CHECKS: &[Check] = &[
         "Security Hub ELB.6; Prowler elbv2_deletion_protection; ScoutSuite elbv2-no-deletion-protection",
         "One mistaken delete takes the stack's front door, its DNS name and its listeners away.",
         "Set deletion_protection.enabled=true.",
-        Some("elb.enable-deletion-protection"),
+        None,
     ),
     c(
         "ELB.13",
@@ -243,7 +243,7 @@ const CHECKS: &[Check] = &[
         "Security Hub RDS.5; Prowler rds_instance_multi_az; ScoutSuite rds-instance-single-az",
         "Without a standby, losing the writer's AZ loses the database until it is restored.",
         "Modify the instance with MultiAZ=true (a standby in another AZ; failover typically 60–120 s).",
-        Some("rds.enable-multi-az"),
+        None,
     ),
     c(
         "RDS.7",
@@ -273,7 +273,7 @@ const CHECKS: &[Check] = &[
         "Security Hub RDS.11; Prowler rds_instance_backup_enabled; ScoutSuite rds-instance-short-backup-retention-period",
         "Without automated backups there is no point-in-time restore and no read replica can be made.",
         "Set BackupRetentionPeriod to 7 days or more.",
-        Some("rds.set-backup-retention"),
+        None,
     ),
     c(
         "RDS.15",
@@ -423,7 +423,7 @@ const CHECKS: &[Check] = &[
         "haven; ELB CreateLoadBalancer/SetSubnets",
         "Clients resolved to an AZ without healthy targets depend on cross-zone routing; one more failure is an outage.",
         "Restore healthy targets in every enabled AZ (scale the group or replace the instances).",
-        Some("asg.set-capacity"),
+        Some("asg-set-capacity"),
     ),
     c(
         "HA-ASG-ALB-AZ",
@@ -443,7 +443,7 @@ const CHECKS: &[Check] = &[
         "haven; EC2 Auto Scaling health check grace period",
         "With grace 0 new instances can be killed before they pass their first checks; a very high grace \"reduces the effectiveness\" of health checks.",
         "Set HealthCheckGracePeriod to the time the app needs to start (300 s is the console default).",
-        Some("asg.set-health-check-type"),
+        None,
     ),
     c(
         "HA-ASG-CAP",
@@ -453,7 +453,7 @@ const CHECKS: &[Check] = &[
         "haven heuristic",
         "With fewer instances than AZs at minimum, at least one AZ can end up with none.",
         "Set MinSize to at least the number of AZs.",
-        Some("asg.set-capacity"),
+        Some("asg-set-capacity"),
     ),
     c(
         "HA-TG-XZ",
@@ -493,7 +493,7 @@ const CHECKS: &[Check] = &[
         "haven; EC2 Auto Scaling RefreshPreferences (AutoRollback)",
         "A moving version starts no instance refresh from Terraform and rules out AutoRollback.",
         "Pin the group to an explicit version number (latest_version) and roll with an instance refresh.",
-        Some("asg.start-instance-refresh"),
+        Some("asg-start-refresh"),
     ),
     c(
         "SEC-CHAIN",
@@ -513,7 +513,7 @@ const CHECKS: &[Check] = &[
         "haven; WA REL13-BP02; EC2 AMI copy; RDS cross-Region read replicas",
         "Without an AMI, snapshot or replica in the DR Region, losing the primary Region means rebuilding from nothing.",
         "Copy the AMI and snapshots to the DR Region and create a cross-Region read replica (or copy DB snapshots).",
-        Some("dr.copy"),
+        Some("replicate"),
     ),
     c(
         "DR-KMS",
@@ -533,7 +533,7 @@ const CHECKS: &[Check] = &[
         "haven; RDS replica lag monitoring; Resilience Hub policies",
         "Losing the primary Region now would lose everything written since the newest copy.",
         "Copy more often (schedule snapshot copies) or use a cross-Region read replica.",
-        Some("dr.copy"),
+        Some("replicate"),
     ),
     c(
         "DR-RR-SRC",
@@ -543,7 +543,7 @@ const CHECKS: &[Check] = &[
         "haven; RDS read replicas (PR #8010)",
         "A read replica \"must enable automatic backups on the source\": with retention 0 none can be created.",
         "Set BackupRetentionPeriod ≥ 1 (7 for RDS.11) on the source.",
-        Some("rds.set-backup-retention"),
+        None,
     ),
 ];
 

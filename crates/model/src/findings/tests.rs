@@ -292,7 +292,7 @@ fn autoscaling_1_wants_elb_health_checks_behind_a_load_balancer() {
         primary(t).auto_scaling_groups[0].health_check_type = "EC2".into();
     });
     assert_eq!(f.severity, Severity::Low);
-    assert_eq!(f.fix_action.as_deref(), Some("asg.set-health-check-type"));
+    assert_eq!(f.fix_action, None);
 }
 
 #[test]
@@ -1005,4 +1005,17 @@ fn losing_the_primary_region_lists_what_the_dr_region_can_serve() {
     let alone = region_loss(&single, PRIMARY);
     assert_eq!(alone.dr_region, None);
     assert_eq!(alone.achievable.rto.seconds, None);
+}
+
+#[test]
+fn every_fix_action_is_a_haven_action_or_replicate() {
+    for check in super::catalogue::catalogue() {
+        if let Some(action) = check.fix_action {
+            assert!(
+                action == "replicate" || crate::action::ActionKind::NAMES.contains(&action),
+                "{}: {action} is not a haven action",
+                check.id
+            );
+        }
+    }
 }

@@ -937,6 +937,24 @@ mod tests {
     }
 
     #[test]
+    fn every_action_of_the_model_is_a_subcommand() {
+        use clap::CommandFactory;
+        #[derive(clap::Parser)]
+        struct Act {
+            #[command(subcommand)]
+            action: ActCommand,
+        }
+        let mut names: Vec<String> = Act::command()
+            .get_subcommands()
+            .map(|c| c.get_name().to_string())
+            .collect();
+        names.sort();
+        let mut expected: Vec<String> = ActionKind::NAMES.iter().map(|n| n.to_string()).collect();
+        expected.sort();
+        assert_eq!(names, expected);
+    }
+
+    #[test]
     fn subcommands_build_the_matching_action_kind() {
         let action = built(ActCommand::AsgSetCapacity {
             group: "lab-asg".into(),
