@@ -50,7 +50,7 @@ impl Tmux {
     pub fn keys(&self, keys: &[&str]) {
         for key in keys {
             let status = Command::new("tmux")
-                .args(["-L", &self.socket, "send-keys", "-t", "t", key])
+                .args(["-L", &self.socket, "send-keys", "-t", "t", "--", key])
                 .status()
                 .expect("tmux send-keys");
             assert!(status.success());

@@ -144,6 +144,26 @@ async fn scaling_the_lab_from_two_to_three_from_the_dashboard_shows_the_new_inst
     assert_eq!(entry["result"]["status"], "ok");
     assert_eq!(entry["region"], "ap-northeast-2");
 
+    // A failed action shows the AWS error, is logged, and the dashboard stays usable: a reboot
+    // of a database that is not there (the line names another one).
+    tmux.keys(&[":", "rds", "Enter", "a"]);
+    tmux.wait_for(&["Actions: DB instance lab-db", "Reboot"]);
+    tmux.keys(&["2"]);
+    tmux.wait_for(&["haven act rds-reboot lab-db"]);
+    tmux.keys(&["-gone"]);
+    tmux.wait_for(&["DBInstanceIdentifier=lab-db-gone"]);
+    tmux.keys(&["Enter"]);
+    let failed = tmux.wait_for(&["job 2 failed", "DBInstanceNotFound"]);
+    assert!(failed.contains("RDS DB instances"), "{failed}");
+    let log = std::fs::read_to_string(home.path().join("data/actions.jsonl")).expect("log");
+    let entry: serde_json::Value =
+        serde_json::from_str(log.lines().last().expect("a line")).expect("JSON line");
+    assert_eq!(entry["action"], "rds-reboot");
+    assert_eq!(entry["result"]["status"], "error");
+    assert_eq!(entry["result"]["code"], "DBInstanceNotFound");
+    tmux.keys(&["Escape", "Escape", ":", "asg", "Enter"]);
+    tmux.wait_for(&["Auto Scaling groups", "3/3"]);
+
     tmux.keys(&["q"]);
     tmux.wait_for(&["haven exited 0"]);
 }
