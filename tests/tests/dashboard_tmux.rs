@@ -167,3 +167,24 @@ async fn scaling_the_lab_from_two_to_three_from_the_dashboard_shows_the_new_inst
     tmux.keys(&["q"]);
     tmux.wait_for(&["haven exited 0"]);
 }
+
+#[test]
+fn a_broken_key_map_is_ignored_with_a_warning_and_the_default_keys_work() {
+    let moto = MotoServer::start().expect("moto");
+    let home = tempfile::tempdir().expect("temp dir");
+    let config = home.path().join("config");
+    std::fs::create_dir_all(&config).expect("mkdir");
+    std::fs::write(
+        config.join("keymap.toml"),
+        "[list]\nsort = [\"ctrl-nope\"\n",
+    )
+    .expect("write");
+    let tmux = Tmux::start(&haven_command(&moto.endpoint(), &home, ""));
+    let screen = tmux.wait_for(&["updated", "ignoring the key map", "keymap.toml:"]);
+    assert!(screen.contains("default keys"), "{screen}");
+    // The default keys work: a list opens, `q` quits with status 0.
+    tmux.keys(&[":", "vpc", "Enter"]);
+    tmux.wait_for(&["VPCs"]);
+    tmux.keys(&["q"]);
+    tmux.wait_for(&["haven exited 0", "icanon"]);
+}

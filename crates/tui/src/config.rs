@@ -131,6 +131,8 @@ pub struct Config {
     pub read_only: bool,
     /// Key bindings: the defaults with the user's overrides applied.
     pub keymap: KeyMap,
+    /// What was ignored while reading, e.g. a malformed `keymap.toml` (the defaults are used).
+    pub warnings: Vec<String>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -169,6 +171,7 @@ impl Config {
             regions: Vec::new(),
             read_only: false,
             keymap: KeyMap::default(),
+            warnings: Vec::new(),
         }
     }
 
@@ -184,11 +187,20 @@ impl Config {
         if let Some(text) = read_optional(&config_file)? {
             config.apply_config_text(&text, &config_file)?;
         }
+        // A broken key map must not lock anyone out of the dashboard: it is ignored as a whole,
+        // with a warning naming what is wrong, and the keys stay as they were.
         let keymap_file = config.paths.keymap_file();
         if let Some(text) = read_optional(&keymap_file)? {
-            let tables: KeymapTables =
-                toml::from_str(&text).map_err(|e| toml_error(&keymap_file, &text, &e))?;
-            apply_keymap(&mut config.keymap, &tables, &keymap_file, &text)?;
+            let mut keymap = config.keymap.clone();
+            let applied = toml::from_str::<KeymapTables>(&text)
+                .map_err(|e| toml_error(&keymap_file, &text, &e))
+                .and_then(|tables| apply_keymap(&mut keymap, &tables, &keymap_file, &text));
+            match applied {
+                Ok(()) => config.keymap = keymap,
+                Err(e) => config.warnings.push(format!(
+                    "ignoring the key map: {e}; the default keys are used"
+                )),
+            }
         }
         Ok(config)
     }
@@ -416,17 +428,37 @@ mod tests {
         let err = error_for("config.toml", "refresh_seconds = \"often\"\n");
         assert!(err.contains("config.toml:1:19:"), "{err}");
 
-        let err = error_for("keymap.toml", "[list]\nsort = \"o\"\n");
-        assert!(err.contains("keymap.toml:2:8:"), "{err}");
-        assert!(err.contains("sort_next"), "{err}");
-
-        let err = error_for("keymap.toml", "[lists]\nfilter = \"f\"\n");
-        assert!(err.contains("keymap.toml:1:1:"), "{err}");
-        assert!(err.contains("global, map, list"), "{err}");
-
         let err = error_for("config.toml", "[keymap.map]\nexpand = [\"ctrl-nope\"]\n");
         assert!(err.contains("config.toml:2:10:"), "{err}");
         assert!(err.contains("ctrl-nope"), "{err}");
+    }
+
+    /// The warning a malformed `keymap.toml` gives; the keys stay the defaults.
+    fn keymap_warning(text: &str) -> String {
+        let dir = temp_dir(&format!("keymap-{}", text.len()));
+        std::fs::write(dir.join("config/keymap.toml"), text).expect("write");
+        let config = Config::load_from(paths(&dir)).expect("a bad key map is not fatal");
+        assert_eq!(config.keymap, KeyMap::default());
+        assert_eq!(config.warnings.len(), 1, "{:?}", config.warnings);
+        config.warnings[0].clone()
+    }
+
+    #[test]
+    fn a_malformed_keymap_is_ignored_with_a_warning_naming_what_is_wrong() {
+        let w = keymap_warning("[list]\nsort = \"o\"\n");
+        assert!(w.contains("keymap.toml:2:8:"), "{w}");
+        assert!(w.contains("sort_next"), "{w}");
+        assert!(w.contains("default keys"), "{w}");
+
+        let w = keymap_warning("[lists]\nfilter = \"f\"\n");
+        assert!(w.contains("keymap.toml:1:1:"), "{w}");
+        assert!(w.contains("global, map, list"), "{w}");
+
+        // Half-valid files are ignored whole, not half applied.
+        let w = keymap_warning("[global]\nquit = \"x\"\n[map]\nexpand = \"ctrl-nope\"\n");
+        assert!(w.contains("ctrl-nope"), "{w}");
+        assert!(keymap_warning("not toml at all [").contains("keymap.toml:1:"));
+        assert!(keymap_warning("\u{0}\u{1}binary").contains("keymap.toml"));
     }
 
     #[test]

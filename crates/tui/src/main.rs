@@ -86,6 +86,10 @@ async fn main() -> ExitCode {
 async fn run(cli: Cli) -> Result<(), Fatal> {
     let config = Config::load().map_err(|e| usage(e.to_string()))?;
     init_logging(&config.paths.log_file());
+    for warning in &config.warnings {
+        eprintln!("haven: warning: {warning}");
+        tracing::warn!("{warning}");
+    }
     match &cli.command {
         Some(Command::Act(args)) => haven_tui::commands::act::run(&cli.global, &config, args).await,
         Some(Command::Snapshot {
@@ -260,6 +264,7 @@ async fn open_dashboard(cli: &Global, config: Config) -> Result<(), Fatal> {
         cache_path: Some(cache),
         keymap: config.keymap.clone(),
         endpoint_label: ctx.endpoint_url().map(str::to_string),
+        notice: config.warnings.first().cloned(),
         ..DashboardOptions::default()
     };
     let read_only = options.read_only;

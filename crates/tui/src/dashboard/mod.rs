@@ -74,6 +74,8 @@ pub struct DashboardOptions {
     pub policy: Policy,
     /// Runs actions and DR copies; `None` offers no action.
     pub executor: Option<Arc<dyn Executor>>,
+    /// A warning shown in the footer at start (e.g. an ignored key map).
+    pub notice: Option<String>,
 }
 
 impl Default for DashboardOptions {
@@ -90,6 +92,7 @@ impl Default for DashboardOptions {
             tick: Duration::from_millis(250),
             policy: Policy::default(),
             executor: None,
+            notice: None,
         }
     }
 }
@@ -111,7 +114,7 @@ impl std::fmt::Debug for DashboardOptions {
 impl DashboardOptions {
     /// The initial state these options describe, at the clock's current time.
     pub fn initial_state(&self) -> State {
-        State::new(
+        let mut state = State::new(
             Settings {
                 regions: self.regions.clone(),
                 refresh: self.refresh,
@@ -123,7 +126,12 @@ impl DashboardOptions {
             self.keymap.clone(),
             self.cached.clone(),
             (self.clock)(),
-        )
+        );
+        state.message = self.notice.clone().map(|text| state::Message {
+            text,
+            tone: tables::Tone::Warn,
+        });
+        state
     }
 }
 
