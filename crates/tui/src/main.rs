@@ -145,6 +145,22 @@ async fn run(cli: Cli) -> Result<(), Fatal> {
     }
 }
 
+/// Crates of the AWS SDK whose debug and trace events can carry credentials or request data.
+const SDK_LOG_TARGETS: [&str; 12] = [
+    "aws_config",
+    "aws_credential_types",
+    "aws_runtime",
+    "aws_sigv4",
+    "aws_smithy_runtime",
+    "aws_smithy_runtime_api",
+    "aws_smithy_http",
+    "aws_smithy_http_client",
+    "aws_smithy_types",
+    "hyper",
+    "hyper_util",
+    "rustls",
+];
+
 /// Logs go to a file, never to the terminal the dashboard draws on.
 fn init_logging(path: &std::path::Path) {
     let file = path.parent().map(std::fs::create_dir_all).and_then(|_| {
@@ -155,8 +171,15 @@ fn init_logging(path: &std::path::Path) {
             .ok()
     });
     if let Some(file) = file {
-        let filter = tracing_subscriber::EnvFilter::try_from_env("HAVEN_LOG")
+        let mut filter = tracing_subscriber::EnvFilter::try_from_env("HAVEN_LOG")
             .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+        // The SDK's debug events print the identity they sign with (access key id, and request
+        // properties): whatever HAVEN_LOG asks, its crates log at info at most.
+        for target in SDK_LOG_TARGETS {
+            if let Ok(directive) = format!("{target}=info").parse() {
+                filter = filter.add_directive(directive);
+            }
+        }
         let _ = tracing_subscriber::fmt()
             .with_writer(std::sync::Mutex::new(file))
             .with_ansi(false)
