@@ -250,72 +250,149 @@ fn the_json_schema_lists_the_same_keys_as_the_parser() {
     }
 }
 
-/// Seeded mutations of a valid blueprint: bytes deleted, inserted and replaced, lines doubled,
-/// swapped and cut. Whatever comes out, parsing does not panic, and a refusal names a line and
-/// column inside the file with what would be valid.
-#[test]
-fn mutated_blueprints_never_panic_and_every_refusal_has_a_position() {
-    const ALPHABET: &[u8] = b"[]=\"{}#\n.,-_/0123456789 abcdefghijklmnopqrstuvwxyzT\t";
-    let mut state: u64 = 0x5eed_1234_abcd_0001;
-    let mut next = |bound: usize| -> usize {
-        state ^= state << 13;
-        state ^= state >> 7;
-        state ^= state << 17;
-        usize::try_from(state % bound.max(1) as u64).unwrap_or(0)
-    };
-    let mut refused = 0;
-    for round in 0..4000 {
-        let base = if round % 2 == 0 { LAB } else { SMALL };
-        let mut bytes = base.as_bytes().to_vec();
-        for _ in 0..1 + next(4) {
-            let at = next(bytes.len());
-            match next(6) {
-                0 => {
-                    let end = (at + next(12)).min(bytes.len());
-                    bytes.drain(at..end);
-                }
-                1 => bytes.insert(at, ALPHABET[next(ALPHABET.len())]),
-                2 => {
-                    if let Some(b) = bytes.get_mut(at) {
-                        *b = ALPHABET[next(ALPHABET.len())];
-                    }
-                }
-                3 => bytes.truncate(at),
-                _ => {
-                    let text = String::from_utf8_lossy(&bytes).into_owned();
-                    let mut lines: Vec<&str> = text.lines().collect();
-                    let (i, j) = (next(lines.len()), next(lines.len()));
-                    if !lines.is_empty() {
-                        if next(2) == 0 {
-                            lines.swap(i, j);
-                        } else {
-                            let line = lines[i];
-                            lines.insert(j, line);
-                        }
-                    }
-                    bytes = lines.join("\n").into_bytes();
-                }
+/// An edit of a blueprint's text; positions are fractions of its length, so they always fall
+/// inside whatever the earlier edits left.
+#[derive(Debug, Clone)]
+enum Edit {
+    Delete(f64, usize),
+    Insert(f64, u8),
+    Replace(f64, u8),
+    Truncate(f64),
+    SwapLines(f64, f64),
+    DoubleLine(f64, f64),
+}
+
+fn at(fraction: f64, len: usize) -> usize {
+    ((fraction * len as f64) as usize).min(len.saturating_sub(1))
+}
+
+fn apply_edit(bytes: &mut Vec<u8>, edit: &Edit) {
+    let len = bytes.len();
+    match *edit {
+        Edit::Delete(f, n) => {
+            let start = at(f, len).min(len);
+            let end = (start + n).min(len);
+            bytes.drain(start..end);
+        }
+        Edit::Insert(f, b) => bytes.insert(at(f, len).min(len), b),
+        Edit::Replace(f, b) => {
+            if let Some(x) = bytes.get_mut(at(f, len)) {
+                *x = b;
             }
         }
-        let text = String::from_utf8_lossy(&bytes).into_owned();
-        let line_count = text.lines().count() + 1;
-        if let Err(errors) = parse(&text, "fuzz.toml", &any_file) {
-            refused += 1;
-            assert!(!errors.errors().is_empty(), "round {round}: empty refusal");
-            for error in errors.errors() {
-                assert!(
-                    error.line >= 1 && error.line <= line_count && error.column >= 1,
-                    "round {round}: {error} is outside the file\n{text}"
-                );
-                assert!(
-                    !error.problem.is_empty() && !error.expected.is_empty(),
-                    "round {round}: {error}"
-                );
+        Edit::Truncate(f) => bytes.truncate(at(f, len)),
+        Edit::SwapLines(i, j) | Edit::DoubleLine(i, j) => {
+            let text = String::from_utf8_lossy(bytes).into_owned();
+            let mut lines: Vec<&str> = text.lines().collect();
+            if lines.is_empty() {
+                return;
             }
+            let (i, j) = (at(i, lines.len()), at(j, lines.len()));
+            if matches!(edit, Edit::SwapLines(..)) {
+                lines.swap(i, j);
+            } else {
+                let line = lines[i];
+                lines.insert(j, line);
+            }
+            *bytes = lines.join("\n").into_bytes();
         }
     }
-    assert!(
-        refused > 1000,
-        "the mutations do break blueprints: {refused}"
+}
+
+fn edit() -> impl proptest::strategy::Strategy<Value = Edit> {
+    use proptest::prelude::*;
+    let byte = prop::sample::select(
+        b"[]=\"{}#\n.,-_/0123456789 abcdefghijklmnopqrstuvwxyzT\t\xff".to_vec(),
     );
+    prop_oneof![
+        (0.0..1.0, 0_usize..12).prop_map(|(f, n)| Edit::Delete(f, n)),
+        (0.0..1.0, byte.clone()).prop_map(|(f, b)| Edit::Insert(f, b)),
+        (0.0..1.0, byte).prop_map(|(f, b)| Edit::Replace(f, b)),
+        (0.0..1.0).prop_map(Edit::Truncate),
+        (0.0..1.0, 0.0..1.0).prop_map(|(i, j)| Edit::SwapLines(i, j)),
+        (0.0..1.0, 0.0..1.0).prop_map(|(i, j)| Edit::DoubleLine(i, j)),
+    ]
+}
+
+/// Whatever `parse` says of `text`: no panic, and a refusal names a line and column inside the
+/// file with what is wrong and what would be valid. Returns whether it refused.
+fn check_refusal(text: &str) -> Result<bool, proptest::test_runner::TestCaseError> {
+    let line_count = text.lines().count() + 1;
+    let Err(errors) = parse(text, "fuzz.toml", &any_file) else {
+        return Ok(false);
+    };
+    proptest::prop_assert!(!errors.errors().is_empty(), "empty refusal");
+    for error in errors.errors() {
+        proptest::prop_assert!(
+            error.line >= 1 && error.line <= line_count && error.column >= 1,
+            "{} is outside the file\n{}",
+            error,
+            text
+        );
+        proptest::prop_assert!(
+            !error.problem.is_empty() && !error.expected.is_empty(),
+            "{}",
+            error
+        );
+    }
+    Ok(true)
+}
+
+/// Property: mutations of a valid blueprint (bytes deleted, inserted and replaced, lines doubled,
+/// swapped and cut) never panic the parser, and every refusal has a position inside the file.
+/// A fixed seed keeps CI repeatable; proptest shrinks a failure to the fewest edits.
+#[test]
+fn mutated_blueprints_never_panic_and_every_refusal_has_a_position() {
+    use proptest::prelude::*;
+    use proptest::test_runner::{Config, RngAlgorithm, TestRng, TestRunner};
+    let config = Config {
+        cases: 3000,
+        failure_persistence: None,
+        ..Config::default()
+    };
+    let rng = TestRng::from_seed(RngAlgorithm::ChaCha, &[42; 32]);
+    let mut runner = TestRunner::new_with_rng(config, rng);
+    let refused = std::cell::Cell::new(0_usize);
+    let strategy = (any::<bool>(), prop::collection::vec(edit(), 1..5));
+    let result = runner.run(&strategy, |(lab, edits)| {
+        let mut bytes = if lab { LAB } else { SMALL }.as_bytes().to_vec();
+        for e in &edits {
+            apply_edit(&mut bytes, e);
+        }
+        if check_refusal(&String::from_utf8_lossy(&bytes))? {
+            refused.set(refused.get() + 1);
+        }
+        Ok(())
+    });
+    if let Err(e) = result {
+        panic!("{e}");
+    }
+    assert!(
+        refused.get() > 500,
+        "the mutations do break blueprints: {}",
+        refused.get()
+    );
+}
+
+/// Property: any text at all (random Unicode, control characters, huge numbers) gets a result or
+/// a positioned refusal, never a panic.
+#[test]
+fn any_text_is_parsed_or_refused_with_a_position() {
+    use proptest::prelude::*;
+    use proptest::test_runner::{Config, RngAlgorithm, TestRng, TestRunner};
+    let config = Config {
+        cases: 1000,
+        failure_persistence: None,
+        ..Config::default()
+    };
+    let rng = TestRng::from_seed(RngAlgorithm::ChaCha, &[43; 32]);
+    let mut runner = TestRunner::new_with_rng(config, rng);
+    let text = prop_oneof![
+        any::<String>(),
+        "(\\[[a-z_.]{0,12}\\]\n|[a-z_]{1,10} = (\"[^\"]{0,8}\"|-?[0-9]{1,25}|\\[\\]|true)\n){0,12}",
+    ];
+    let result = runner.run(&text, |text| check_refusal(&text).map(|_| ()));
+    if let Err(e) = result {
+        panic!("{e}");
+    }
 }
