@@ -188,3 +188,93 @@ fn a_broken_key_map_is_ignored_with_a_warning_and_the_default_keys_work() {
     tmux.keys(&["q"]);
     tmux.wait_for(&["haven exited 0", "icanon"]);
 }
+
+/// `haven` on moto with static credentials, failing the test on a non-zero exit.
+fn haven_ok(endpoint: &str, home: &tempfile::TempDir, args: &[&str]) -> String {
+    let output = haven_tests::haven(endpoint, home)
+        .args(args)
+        .output()
+        .expect("run haven");
+    assert!(
+        output.status.success(),
+        "haven {args:?}: {}",
+        haven_tests::text(&output)
+    );
+    haven_tests::text(&output)
+}
+
+#[test]
+fn a_missing_dr_copy_is_made_from_the_dr_view() {
+    let moto = MotoServer::start().expect("moto");
+    let endpoint = moto.endpoint();
+    let home = tempfile::tempdir().expect("temp dir");
+    let blueprint =
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../assets/blueprints/lab.toml");
+    haven_ok(&endpoint, &home, &["up", blueprint.to_str().expect("path")]);
+    // The lab's own AMI, launched by the template: what DR must protect.
+    let output = haven_tests::haven(&endpoint, &home)
+        .args(["--region", "ap-northeast-2", "snapshot", "-o", "json"])
+        .output()
+        .expect("haven snapshot");
+    let topology = haven_model::Topology::from_json(&String::from_utf8_lossy(&output.stdout))
+        .expect("topology");
+    let instance = topology.regions[0].auto_scaling_groups[0].instances[0]
+        .instance_id
+        .clone();
+    let act = |args: &[&str]| {
+        let mut all = vec!["--region", "ap-northeast-2", "act"];
+        all.extend_from_slice(args);
+        haven_ok(&endpoint, &home, &all)
+    };
+    let created = act(&[
+        "instance-create-image",
+        &instance,
+        "--name",
+        "lab-web-v1",
+        "--no-reboot",
+    ]);
+    let ami = created
+        .lines()
+        .find_map(|l| l.trim().strip_prefix("created: "))
+        .expect("the AMI id")
+        .to_string();
+    act(&[
+        "lt-new-version",
+        "lab-lt",
+        "--image-id",
+        &ami,
+        "--set-default",
+    ]);
+
+    let tmux = Tmux::start(&haven_command(&endpoint, &home, ""));
+    tmux.wait_for(&["lab-alb", "updated"]);
+    tmux.keys(&[":", "dr", "Enter", "/", "AMI", "Enter"]);
+    tmux.wait_for(&["Disaster recovery", &ami, "missing (a: copy now)"]);
+    tmux.keys(&["a"]);
+    tmux.wait_for(&["Copy to us-east-1"]);
+    tmux.keys(&["Enter"]);
+    tmux.wait_for(&[
+        &format!("SourceImageId={ami}"),
+        "ec2 CopyImage (in us-east-1)",
+    ]);
+    tmux.keys(&["Enter"]);
+    tmux.wait_for(&["job 1 done"]);
+    // The refresh after the job shows the copy in the DR Region, current against the RPO.
+    let deadline = std::time::Instant::now() + Duration::from_secs(30);
+    let row = loop {
+        let screen = tmux.screen();
+        let row = screen
+            .lines()
+            .find(|l| l.contains(&ami))
+            .unwrap_or_default()
+            .to_string();
+        if row.contains("fresh") || std::time::Instant::now() > deadline {
+            break row;
+        }
+        std::thread::sleep(Duration::from_millis(300));
+    };
+    assert!(row.contains("fresh"), "{row}");
+    assert!(!row.contains("missing"), "{row}");
+    tmux.keys(&["q"]);
+    tmux.wait_for(&["haven exited 0"]);
+}
