@@ -71,7 +71,11 @@ fn render(c: &mut Criterion) {
 
     let mut list = opened(&topology);
     type_keys(&mut list, ":ec2");
-    assert_eq!(list.view, View::List(ListKind::Ec2), "`:ec2` opens the EC2 list");
+    assert_eq!(
+        list.view,
+        View::List(ListKind::Ec2),
+        "`:ec2` opens the EC2 list"
+    );
     c.bench_function("render/list-ec2/large-10k", |b| {
         b.iter(|| {
             terminal
