@@ -5,9 +5,10 @@
 /// Region, then the per-resource calls (listeners, target health, template versions, IAM
 /// details) in loops fed by `--query`. Arguments: the Regions, separated by spaces.
 pub const INVENTORY: &str = r#"set -euo pipefail
+export AWS_PAGER=""  # AWS CLI v2 pages by default; v1 never does
 count=$(mktemp)
-call() { echo >> "$count"; aws --no-cli-pager --output json "$@" > /dev/null; }
-ask() { echo >> "$count"; aws --no-cli-pager --output text "$@"; }
+call() { echo >> "$count"; aws --endpoint-url "$AWS_ENDPOINT_URL" --output json "$@" > /dev/null; }
+ask() { echo >> "$count"; aws --endpoint-url "$AWS_ENDPOINT_URL" --output text "$@"; }
 
 for r in "$@"; do
   for what in describe-availability-zones describe-vpcs describe-subnets describe-route-tables \
@@ -61,10 +62,11 @@ rm -f "$count"
 /// `assets/blueprints/lab.toml`: VPC, a public and a private subnet in each of two AZs, an
 /// internet gateway, the public route table, and the ALB → app → DB security-group chain.
 pub const NETWORK: &str = r#"set -euo pipefail
+export AWS_PAGER=""  # AWS CLI v2 pages by default; v1 never does
 export AWS_DEFAULT_REGION=ap-northeast-2
 count=$(mktemp)
-ask() { echo >> "$count"; aws --no-cli-pager --output text "$@"; }
-call() { echo >> "$count"; aws --no-cli-pager --output json "$@" > /dev/null; }
+ask() { echo >> "$count"; aws --endpoint-url "$AWS_ENDPOINT_URL" --output text "$@"; }
+call() { echo >> "$count"; aws --endpoint-url "$AWS_ENDPOINT_URL" --output json "$@" > /dev/null; }
 tags() { echo "ResourceType=$1,Tags=[{Key=Name,Value=$2},{Key=haven:stack,Value=cli}]"; }
 
 vpc=$(ask ec2 create-vpc --cidr-block 10.0.0.0/16 --tag-specifications "$(tags vpc lab-vpc)" --query Vpc.VpcId)
