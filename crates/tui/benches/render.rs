@@ -60,8 +60,10 @@ fn render(c: &mut Criterion) {
     let mut terminal =
         Terminal::new(TestBackend::new(SIZE.0, SIZE.1)).expect("a TestBackend terminal");
 
+    // Reported by `cargo xtask bench` from target/criterion/render/{map,list-ec2}.
+    let mut group = c.benchmark_group("render");
     let map = opened(&topology);
-    c.bench_function("render/map/large-10k", |b| {
+    group.bench_function("map", |b| {
         b.iter(|| {
             terminal
                 .draw(|frame| draw(frame, black_box(&map)))
@@ -76,13 +78,14 @@ fn render(c: &mut Criterion) {
         View::List(ListKind::Ec2),
         "`:ec2` opens the EC2 list"
     );
-    c.bench_function("render/list-ec2/large-10k", |b| {
+    group.bench_function("list-ec2", |b| {
         b.iter(|| {
             terminal
                 .draw(|frame| draw(frame, black_box(&list)))
                 .expect("draw");
         })
     });
+    group.finish();
 }
 
 criterion_group!(benches, render);
