@@ -281,7 +281,7 @@ fn discovery(bins: &Bins, moto: &Moto, work: &Path, table: &mut Table) -> Result
     std::fs::write(&script, scripts::INVENTORY)
         .map_err(|e| format!("{}: {e}", script.display()))?;
     let mut cli = isolated(Path::new("bash"), &home, endpoint);
-    cli.arg(&script).arg(REGIONS.replace(',', " "));
+    cli.arg(&script).args(REGIONS.split(','));
     let started = Instant::now();
     let cli_out = output(cli, "the AWS CLI inventory script")?;
     let cli_ms = millis(started.elapsed());
@@ -302,7 +302,7 @@ fn discovery(bins: &Bins, moto: &Moto, work: &Path, table: &mut Table) -> Result
     table.rows.push(Row::new(
         "discovery: haven snapshot ÷ moto's own time for its calls",
         format!(
-            "haven {} / server {} (replayed on one keep-alive connection)",
+            "haven {} / server {} (replayed one by one; moto closes each connection)",
             secs(haven_ms),
             secs(server_ms)
         ),
