@@ -1,6 +1,7 @@
 //! haven's developer commands. `cargo xtask ci` is what CI runs; `cargo xtask demo` starts a
 //! local AWS emulator, builds the lab stack in two Regions and opens the dashboard on it.
 
+mod bench;
 mod fixtures;
 
 use std::env;
@@ -16,6 +17,8 @@ commands:
   ci         format check, clippy (warnings denied), every test, docs — what CI runs
   demo       moto on loopback + the lab stack in ap-northeast-2 and us-east-1 + the dashboard
   lab        moto on loopback + the lab stack, then wait (use haven against it from another shell)
+  bench      release build; discovery, dashboard and apply benchmarks against moto, each a
+             ratio with its target; writes docs/benchmarks.md (about 10 minutes)
   fixtures   regenerate the topology fixtures in assets/fixtures/";
 
 fn main() -> ExitCode {
@@ -24,6 +27,7 @@ fn main() -> ExitCode {
         Some("ci") => ci(),
         Some("demo") => demo(true),
         Some("lab") => demo(false),
+        Some("bench") => bench::run(),
         Some("fixtures") => fixtures::write_all(&root().join("assets/fixtures"))
             .map(|written| {
                 for path in written {

@@ -156,6 +156,8 @@ pub struct RecordedRequest {
     pub elapsed: Duration,
     /// When the proxy received it (to tell which requests were in flight together).
     pub received_at: Instant,
+    /// The request body as received (empty if it could not be read), to replay the request.
+    pub body: Bytes,
 }
 
 /// The error code used for an injected failure with `status`, as AWS would send it.
@@ -385,7 +387,7 @@ async fn handle(
         .map_or_else(|| parts.uri.path().to_owned(), |pq| pq.as_str().to_owned());
     let json = parts.headers.contains_key("x-amz-target");
 
-    let (response, injected, action) = match body.collect().await {
+    let (response, injected, action, body) = match body.collect().await {
         Err(error) => {
             let response = error_response(
                 StatusCode::BAD_REQUEST,
@@ -394,7 +396,7 @@ async fn handle(
                 "ProxyBadRequest",
                 &format!("cannot read the request body: {error}"),
             );
-            (response, true, String::new())
+            (response, true, String::new(), Bytes::new())
         }
         Ok(collected) => {
             let body = collected.to_bytes();
@@ -429,6 +431,7 @@ async fn handle(
                     injected: true,
                     elapsed: started.elapsed(),
                     received_at: started,
+                    body,
                 });
                 return Err(Dropped);
             }
@@ -447,10 +450,10 @@ async fn handle(
                         StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
                     let code = injected_error_code(status.as_u16(), &service);
                     let response = error_response(status, &service, json, code, INJECTED_MESSAGE);
-                    (response, true, action)
+                    (response, true, action, body)
                 }
                 None => {
-                    let response = forward(&shared.upstream, &client, parts, body)
+                    let response = forward(&shared.upstream, &client, parts, body.clone())
                         .await
                         .unwrap_or_else(|message| {
                             error_response(
@@ -461,7 +464,7 @@ async fn handle(
                                 &message,
                             )
                         });
-                    (response, false, action)
+                    (response, false, action, body)
                 }
             }
         }
@@ -477,6 +480,7 @@ async fn handle(
         injected,
         elapsed: started.elapsed(),
         received_at: started,
+        body,
     });
     Ok(response)
 }

@@ -1,0 +1,185 @@
+//! The dashboard as a person starts it: the release `haven` binary in a tmux pane, with the
+//! 10,000-resource fixture as its cached topology. Measures the time to the first frame, the
+//! CPU it uses while idle and its peak memory.
+
+use std::path::Path;
+use std::process::Command;
+use std::thread::sleep;
+use std::time::{Duration, Instant};
+
+use super::report::{Row, Table};
+use super::{REGIONS, isolated, millis};
+use crate::{Moto, ensure_tmux, root};
+
+/// The account moto answers for (the fixture's account too).
+const ACCOUNT: &str = "123456789012";
+/// How long the idle CPU is sampled.
+const IDLE: Duration = Duration::from_secs(5);
+
+/// Starts the dashboard, measures it, quits it.
+pub fn measure(haven: &Path, moto: &Moto, work: &Path, table: &mut Table) -> Result<(), String> {
+    ensure_tmux()?;
+    let home = work.join("home-dashboard");
+    let endpoint = &moto.endpoint;
+    let endpoint_key: String = endpoint
+        .chars()
+        .map(|c| if c.is_ascii_alphanumeric() { c } else { '_' })
+        .collect();
+    let cache = home
+        .join("cache")
+        .join(format!("topology-{ACCOUNT}-{endpoint_key}.json"));
+    std::fs::create_dir_all(home.join("cache")).map_err(|e| e.to_string())?;
+    std::fs::copy(root().join("assets/fixtures/large-10k.json"), &cache)
+        .map_err(|e| format!("{}: {e}", cache.display()))?;
+    let cached_len = std::fs::metadata(&cache).map_err(|e| e.to_string())?.len();
+
+    // The pane runs `env -i VAR=… haven …`, the same environment as the other benchmarks.
+    let template = isolated(haven, &home, endpoint);
+    let mut line = String::from("exec env -i");
+    for (key, value) in template.get_envs() {
+        if let (Some(key), Some(value)) = (key.to_str(), value.and_then(|v| v.to_str())) {
+            line.push_str(&format!(" {key}='{value}'"));
+        }
+    }
+    line.push_str(&format!(" '{}' --regions {REGIONS}", haven.display()));
+
+    let session = format!("haven-bench-{}", std::process::id());
+    let started = Instant::now();
+    tmux(&[
+        "new-session",
+        "-d",
+        "-s",
+        &session,
+        "-x",
+        "200",
+        "-y",
+        "60",
+        &line,
+    ])?;
+    let result = measure_session(&session, started, &cache, cached_len, table);
+    let _ = tmux(&["send-keys", "-t", &session, "q"]);
+    sleep(Duration::from_millis(500));
+    let _ = tmux(&["kill-session", "-t", &session]);
+    result
+}
+
+fn measure_session(
+    session: &str,
+    started: Instant,
+    cache: &Path,
+    cached_len: u64,
+    table: &mut Table,
+) -> Result<(), String> {
+    // First frame: the pane shows the cached map (its Region names).
+    let deadline = started + Duration::from_secs(20);
+    let first_frame = loop {
+        let screen = tmux(&["capture-pane", "-p", "-t", session]).unwrap_or_default();
+        if screen.contains("ap-northeast-2") {
+            break millis(started.elapsed());
+        }
+        if screen.contains("haven:") || Instant::now() > deadline {
+            return Err(format!(
+                "the dashboard showed no map within 20 s:\n{screen}"
+            ));
+        }
+        sleep(Duration::from_millis(2));
+    };
+    let pid: u32 = tmux(&["display-message", "-p", "-t", session, "#{pane_pid}"])?
+        .trim()
+        .parse()
+        .map_err(|_| "tmux gave no pane pid".to_string())?;
+    println!("dashboard: first frame after {first_frame:.0} ms (haven pid {pid})");
+
+    // Idle: after the first refresh has replaced the cache file.
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while std::fs::metadata(cache)
+        .map(|m| m.len())
+        .unwrap_or(cached_len)
+        == cached_len
+    {
+        if Instant::now() > deadline {
+            return Err("the dashboard's first refresh did not finish within 60 s".into());
+        }
+        sleep(Duration::from_millis(100));
+    }
+    sleep(Duration::from_secs(1));
+    let before = cpu_ticks(pid)?;
+    sleep(IDLE);
+    let after = cpu_ticks(pid)?;
+    let hertz = 100.0; // USER_HZ on Linux
+    let idle_percent = (after - before) as f64 / hertz / IDLE.as_secs_f64() * 100.0;
+    let peak_mb = peak_kb(pid)? as f64 / 1024.0;
+    println!("dashboard: idle CPU {idle_percent:.2} %, peak memory {peak_mb:.1} MB");
+
+    table.rows.push(Row::new(
+        "dashboard: first frame, cached topology (10,000 resources)",
+        format!("{first_frame:.0} ms from start (incl. tmux and one STS call) / target 100 ms"),
+        first_frame / 100.0,
+        "< 1× of target",
+        first_frame < 100.0,
+    ));
+    table.rows.push(Row::new(
+        "dashboard: CPU while idle",
+        format!(
+            "{idle_percent:.2} % of one core over {} s (after the first refresh)",
+            IDLE.as_secs()
+        ),
+        idle_percent / 100.0,
+        "≈ 0 (< 1 %)",
+        idle_percent < 1.0,
+    ));
+    table.rows.push(Row::new(
+        "dashboard: peak memory (VmHWM)",
+        format!(
+            "{peak_mb:.1} MB (10,000 cached, then a refresh of the seeded moto) / target 100 MB"
+        ),
+        peak_mb / 100.0,
+        "< 1× of target",
+        peak_mb < 100.0,
+    ));
+    Ok(())
+}
+
+fn tmux(args: &[&str]) -> Result<String, String> {
+    let out = Command::new("tmux")
+        .args(args)
+        .output()
+        .map_err(|e| format!("tmux: {e}"))?;
+    if out.status.success() {
+        Ok(String::from_utf8_lossy(&out.stdout).into_owned())
+    } else {
+        Err(format!(
+            "tmux {}: {}",
+            args.first().unwrap_or(&""),
+            String::from_utf8_lossy(&out.stderr).trim()
+        ))
+    }
+}
+
+/// User + system CPU time of a process, in clock ticks (`/proc/<pid>/stat` fields 14 and 15).
+fn cpu_ticks(pid: u32) -> Result<u64, String> {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat"))
+        .map_err(|e| format!("/proc/{pid}/stat: {e} (did haven exit?)"))?;
+    // The command name (field 2) is in parentheses and may hold spaces: count from after it.
+    let rest = stat.rsplit_once(')').map_or("", |(_, rest)| rest);
+    let fields: Vec<&str> = rest.split_whitespace().collect();
+    let field = |n: usize| {
+        fields
+            .get(n)
+            .and_then(|f| f.parse::<u64>().ok())
+            .unwrap_or(0)
+    };
+    // After ")", index 0 is field 3 (state): utime is field 14, stime field 15.
+    Ok(field(11) + field(12))
+}
+
+/// The peak resident set size (`VmHWM`) in kB.
+fn peak_kb(pid: u32) -> Result<u64, String> {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status"))
+        .map_err(|e| format!("/proc/{pid}/status: {e}"))?;
+    status
+        .lines()
+        .find_map(|line| line.strip_prefix("VmHWM:"))
+        .and_then(|value| value.split_whitespace().next()?.parse().ok())
+        .ok_or_else(|| format!("/proc/{pid}/status has no VmHWM"))
+}
