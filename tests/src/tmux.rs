@@ -60,7 +60,7 @@ impl Tmux {
 
     /// Waits until the screen shows every text, or fails showing the last screen.
     pub fn wait_for(&self, texts: &[&str]) -> String {
-        let deadline = Instant::now() + Duration::from_secs(30);
+        let deadline = Instant::now() + Duration::from_secs(60);
         loop {
             let screen = self.screen();
             if texts.iter().all(|t| screen.contains(t)) {

@@ -28,21 +28,28 @@ const DELAY_MS: u64 = 100;
 /// Runs of each timed discovery; the median is reported.
 const RUNS: usize = 3;
 
+/// The packages every cargo call of the bench names, so that all of them resolve the same
+/// features and share one release build.
+const PACKAGES: [&str; 6] = [
+    "-p",
+    "haven-model",
+    "-p",
+    "haven-tui",
+    "-p",
+    "haven-testkit",
+];
+
 /// Runs every benchmark, prints the table and writes `docs/benchmarks.md`.
 pub fn run() -> Result<(), String> {
     let started = Instant::now();
     ensure_moto()?;
     ensure_aws_cli()?;
-    cargo(&[
-        "build",
-        "--release",
-        "--locked",
-        "-p",
-        "haven-tui",
-        "-p",
-        "haven-testkit",
-        "--bins",
-    ])?;
+    // Binaries and criterion benches in one build over one package set: cargo resolves the
+    // features of one invocation together (dev-dependencies included), so `cargo bench` below
+    // reuses this build instead of compiling the AWS SDK a second time with other features.
+    let mut build = vec!["build", "--release", "--locked", "--bins", "--benches"];
+    build.extend(PACKAGES);
+    cargo(&build)?;
     let bins = Bins::new();
     let work = std::env::temp_dir().join(format!("haven-bench-{}", std::process::id()));
     std::fs::create_dir_all(&work).map_err(|e| format!("{}: {e}", work.display()))?;
@@ -71,36 +78,9 @@ pub fn run() -> Result<(), String> {
     Ok(())
 }
 
-/// Runs cargo from the workspace root as a plain shell would: without the `CARGO_PKG_*` and
-/// `CARGO_MANIFEST_*` variables that `cargo run` gave xtask. Build scripts that watch them (ring
-/// does) would otherwise rebuild the whole AWS SDK whenever xtask and a shell take turns.
+/// Runs cargo from the workspace root (see [`super::run`] for the environment it gets).
 fn cargo(args: &[&str]) -> Result<(), String> {
-    println!("\n$ cargo {}", args.join(" "));
-    let mut command = Command::new("cargo");
-    command.args(args).current_dir(root());
-    for (key, _) in std::env::vars_os() {
-        let name = key.to_string_lossy();
-        if [
-            "CARGO_PKG_",
-            "CARGO_MANIFEST_",
-            "CARGO_CRATE_",
-            "CARGO_BIN_",
-            "CARGO_PRIMARY_",
-        ]
-        .iter()
-        .any(|prefix| name.starts_with(prefix))
-        {
-            command.env_remove(&key);
-        }
-    }
-    let status = command
-        .status()
-        .map_err(|e| format!("cannot start cargo: {e}"))?;
-    if status.success() {
-        Ok(())
-    } else {
-        Err(format!("`cargo {}` failed ({status})", args.join(" ")))
-    }
+    super::run("cargo", args, &[])
 }
 
 /// The release binaries the benchmarks run.
@@ -454,8 +434,10 @@ fn reset(moto: &Moto) -> Result<(), String> {
 /// short measurement so the whole bench stays well under 15 minutes.
 fn criterion(table: &mut Table) -> Result<(), String> {
     let quick = ["--noplot", "--warm-up-time", "1", "--measurement-time", "3"];
-    for (package, bench) in [("haven-model", "assess"), ("haven-tui", "render")] {
-        let mut args = vec!["bench", "--locked", "-p", package, "--bench", bench, "--"];
+    for bench in ["assess", "render"] {
+        let mut args = vec!["bench", "--locked", "--bench", bench];
+        args.extend(PACKAGES);
+        args.push("--");
         args.extend(quick);
         cargo(&args)?;
     }

@@ -66,10 +66,30 @@ fn run(program: &str, args: &[&str], envs: &[(&str, &str)]) -> Result<(), String
         .chain(args.iter().map(|a| a.to_string()))
         .collect();
     println!("\n$ {}", shown.join(" "));
-    let status = Command::new(program)
+    let mut command = Command::new(program);
+    command
         .args(args)
         .envs(envs.iter().copied())
-        .current_dir(root())
+        .current_dir(root());
+    // Run as a plain shell would: without the `CARGO_PKG_*`, `CARGO_MANIFEST_*`… variables that
+    // `cargo run` gave xtask. Build scripts that watch them (ring does) would otherwise rebuild
+    // the whole AWS SDK whenever xtask and a shell take turns in the same target directory.
+    for (key, _) in env::vars_os() {
+        let name = key.to_string_lossy();
+        if [
+            "CARGO_PKG_",
+            "CARGO_MANIFEST_",
+            "CARGO_CRATE_",
+            "CARGO_BIN_",
+            "CARGO_PRIMARY_",
+        ]
+        .iter()
+        .any(|prefix| name.starts_with(prefix))
+        {
+            command.env_remove(&key);
+        }
+    }
+    let status = command
         .status()
         .map_err(|e| format!("cannot start {program}: {e}"))?;
     if status.success() {

@@ -2,7 +2,7 @@
 //! target health per AZ, which ASG owns an instance, stale target entries, the read-replica graph
 //! across Regions and the copies of AMIs and snapshots. Computed on demand, never stored.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, HashMap, HashSet};
 
 use serde::Serialize;
 
@@ -194,8 +194,22 @@ impl RegionTopology {
         })
     }
 
+    /// Instances by id, for work that looks many of them up (a linear scan each would be
+    /// quadratic at thousands of targets).
+    fn instances_by_id(&self) -> HashMap<&str, &Instance> {
+        self.instances.iter().map(|i| (i.id.as_str(), i)).collect()
+    }
+
     /// Target-group entries that no longer stand for a live member, with the reason.
     pub fn stale_targets<'a>(&'a self, tg: &'a TargetGroup) -> Vec<StaleTarget<'a>> {
+        self.stale_targets_in(tg, &self.instances_by_id())
+    }
+
+    fn stale_targets_in<'a>(
+        &'a self,
+        tg: &'a TargetGroup,
+        instances: &HashMap<&str, &Instance>,
+    ) -> Vec<StaleTarget<'a>> {
         if tg.target_type != "instance" {
             return Vec::new();
         }
@@ -204,18 +218,17 @@ impl RegionTopology {
             .iter()
             .filter(|g| g.target_group_arns.contains(&tg.arn))
             .collect();
+        let members: HashSet<&str> = feeding
+            .iter()
+            .flat_map(|g| g.instances.iter().map(|m| m.instance_id.as_str()))
+            .collect();
         tg.targets
             .iter()
             .filter_map(|target| {
-                let reason = match self.instance(&target.id) {
+                let reason = match instances.get(target.id.as_str()) {
                     None => StaleReason::UnknownInstance,
                     Some(i) if i.state.is_gone() => StaleReason::Terminated,
-                    Some(_)
-                        if !feeding.is_empty()
-                            && !feeding.iter().any(|g| {
-                                g.instances.iter().any(|m| m.instance_id == target.id)
-                            }) =>
-                    {
+                    Some(_) if !feeding.is_empty() && !members.contains(target.id.as_str()) => {
                         StaleReason::NotInAttachedAsg
                     }
                     Some(_) => return None,
@@ -227,22 +240,32 @@ impl RegionTopology {
 
     /// Live targets of a group (stale entries left out).
     pub fn live_targets<'a>(&'a self, tg: &'a TargetGroup) -> impl Iterator<Item = &'a Target> {
-        let stale: Vec<&str> = self
+        let stale: HashSet<&str> = self
             .stale_targets(tg)
             .iter()
             .map(|s| s.target.id.as_str())
             .collect();
         tg.targets
             .iter()
-            .filter(move |t| !stale.contains(&t.id.as_str()))
+            .filter(move |t| !stale.contains(t.id.as_str()))
     }
 
     /// Healthy and total live targets of a target group, per AZ.
     pub fn healthy_targets_by_az(&self, tg: &TargetGroup) -> BTreeMap<String, HealthCount> {
+        let instances = self.instances_by_id();
+        let stale: HashSet<&str> = self
+            .stale_targets_in(tg, &instances)
+            .iter()
+            .map(|s| s.target.id.as_str())
+            .collect();
         let mut by_az: BTreeMap<String, HealthCount> = BTreeMap::new();
-        for target in self.live_targets(tg) {
-            let az = self.target_az(target).unwrap_or("unknown").to_string();
-            let count = by_az.entry(az).or_default();
+        for target in tg.targets.iter().filter(|t| !stale.contains(t.id.as_str())) {
+            let az = instances
+                .get(target.id.as_str())
+                .map(|i| i.availability_zone.as_str())
+                .or(target.availability_zone.as_deref())
+                .unwrap_or("unknown");
+            let count = by_az.entry(az.to_string()).or_default();
             count.total += 1;
             if target.health == TargetHealthState::Healthy {
                 count.healthy += 1;
