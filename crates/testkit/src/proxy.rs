@@ -693,7 +693,9 @@ fn form_param(form: &str, name: &str) -> Option<String> {
     })
 }
 
-fn percent_decode(text: &str) -> String {
+/// Decodes a form-encoded (`application/x-www-form-urlencoded`) key or value: `+` is a space,
+/// `%XX` a byte; a malformed escape is kept as it is.
+pub fn percent_decode(text: &str) -> String {
     let bytes = text.as_bytes();
     let mut out = Vec::with_capacity(bytes.len());
     let mut index = 0;

@@ -825,6 +825,18 @@ fn print_outcome(action: &Action, outcome: &Outcome, output: ActOutput) {
     }
 }
 
+/// `haven act`'s action and target alone, as the dashboard's dialog reads them.
+#[derive(Debug, clap::Parser)]
+#[command(
+    name = "haven act",
+    no_binary_name = true,
+    disable_help_subcommand = true
+)]
+struct Line {
+    #[command(subcommand)]
+    action: ActCommand,
+}
+
 /// Reads an action as `haven act` would take it, e.g. `asg-set-capacity lab-asg --desired 3`,
 /// and builds it against the Region's topology: the dashboard's dialog uses the same parser and
 /// builder as the command line. The error is one line.
@@ -833,16 +845,6 @@ pub fn action_from_line(
     region_code: &str,
     region: Option<&RegionTopology>,
 ) -> Result<Action, String> {
-    #[derive(Debug, clap::Parser)]
-    #[command(
-        name = "haven act",
-        no_binary_name = true,
-        disable_help_subcommand = true
-    )]
-    struct Line {
-        #[command(subcommand)]
-        action: ActCommand,
-    }
     use clap::Parser;
     let words = line.split_whitespace();
     let parsed = Line::try_parse_from(words).map_err(|e| {
@@ -939,12 +941,7 @@ mod tests {
     #[test]
     fn every_action_of_the_model_is_a_subcommand() {
         use clap::CommandFactory;
-        #[derive(clap::Parser)]
-        struct Act {
-            #[command(subcommand)]
-            action: ActCommand,
-        }
-        let mut names: Vec<String> = Act::command()
+        let mut names: Vec<String> = Line::command()
             .get_subcommands()
             .map(|c| c.get_name().to_string())
             .collect();

@@ -33,14 +33,9 @@ fn severity_tone(severity: Severity) -> Tone {
     }
 }
 
-/// The findings of the topology under the policy, worst first.
-pub fn findings_of(topology: &Topology, policy: &Policy) -> Vec<Finding> {
-    findings::assess(topology, policy)
-}
-
 /// The Findings list.
 pub fn findings(topology: &Topology, policy: &Policy) -> ListModel {
-    let rows = findings_of(topology, policy)
+    let rows = findings::assess(topology, policy)
         .iter()
         .enumerate()
         .map(|(i, f)| Row {

@@ -9,7 +9,7 @@ use std::time::Duration;
 use chrono::{DateTime, Utc};
 use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 use haven_model::action::Progress;
-use haven_model::findings::Policy;
+use haven_model::findings::{self, Policy};
 use haven_model::{RegionTopology, Service, Topology};
 
 use super::describe::to_yaml_lines;
@@ -345,7 +345,7 @@ impl State {
     fn set_topology(&mut self, topology: Topology, stale: Vec<(Option<String>, Service)>) {
         self.stale = stale;
         self.map = map::build(&topology, &self.stale, self.expand, &self.busy());
-        let found = insight::findings_of(&topology, &self.settings.policy);
+        let found = findings::assess(&topology, &self.settings.policy);
         let serious = found
             .iter()
             .filter(|f| f.severity >= haven_model::findings::Severity::High)
@@ -870,7 +870,7 @@ impl State {
         let (Some(topology), Some((_, row))) = (self.topology.clone(), self.selected_row()) else {
             return;
         };
-        let found = insight::findings_of(&topology, &self.settings.policy);
+        let found = findings::assess(&topology, &self.settings.policy);
         let Some(finding) = found.get(row.index) else {
             return;
         };
@@ -1103,9 +1103,7 @@ pub fn describe_lines(
     match kind {
         ListKind::Errors => return topology.errors.get(i).map(to_yaml_lines),
         ListKind::Findings => {
-            return insight::findings_of(topology, policy)
-                .get(i)
-                .map(to_yaml_lines);
+            return findings::assess(topology, policy).get(i).map(to_yaml_lines);
         }
         ListKind::AzLoss => return insight::losses(topology, policy).get(i).map(to_yaml_lines),
         ListKind::Dr => {
