@@ -1164,18 +1164,26 @@ impl Topology {
     }
 
     /// Reads a document written by [`Topology::to_json`], refusing other schema versions.
+    ///
+    /// The document is parsed once (it is the dashboard's cache, read before the first frame);
+    /// only when that fails is the header read again, to tell another schema version from a
+    /// damaged document.
     pub fn from_json(text: &str) -> Result<Self, TopologyJsonError> {
         #[derive(Deserialize)]
         struct Header {
             schema_version: u32,
         }
-        let header: Header = serde_json::from_str(text)?;
-        if header.schema_version != SCHEMA_VERSION {
-            return Err(TopologyJsonError::UnsupportedVersion {
-                found: header.schema_version,
-            });
+        let unsupported = |found| TopologyJsonError::UnsupportedVersion { found };
+        match serde_json::from_str::<Self>(text) {
+            Ok(topology) if topology.schema_version == SCHEMA_VERSION => Ok(topology),
+            Ok(topology) => Err(unsupported(topology.schema_version)),
+            Err(error) => match serde_json::from_str::<Header>(text) {
+                Ok(header) if header.schema_version != SCHEMA_VERSION => {
+                    Err(unsupported(header.schema_version))
+                }
+                _ => Err(error.into()),
+            },
         }
-        Ok(serde_json::from_str(text)?)
     }
 
     /// The Region with that code.
@@ -1194,4 +1202,53 @@ impl Topology {
 /// The `Name` tag, if any.
 pub fn name_tag(tags: &Tags) -> Option<&str> {
     tags.get("Name").map(String::as_str)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn lab() -> String {
+        include_str!("../../../assets/fixtures/lab-healthy.json").to_string()
+    }
+
+    #[test]
+    fn a_document_round_trips() {
+        let topology = Topology::from_json(&lab()).expect("the fixture reads");
+        assert_eq!(
+            Topology::from_json(&topology.to_json()).ok(),
+            Some(topology)
+        );
+    }
+
+    #[test]
+    fn another_schema_version_is_named_whether_or_not_the_layout_still_reads() {
+        let current = format!("\"schema_version\": {SCHEMA_VERSION}");
+        let newer = lab().replacen(&current, "\"schema_version\": 99", 1);
+        let error = Topology::from_json(&newer).expect_err("version 99 is refused");
+        assert!(
+            error.to_string().contains("version 99 is not supported"),
+            "{error}"
+        );
+
+        let reshaped = r#"{"schema_version": 99, "regions": "a new layout"}"#;
+        let error = Topology::from_json(reshaped).expect_err("version 99 is refused");
+        assert!(
+            error.to_string().contains("version 99 is not supported"),
+            "{error}"
+        );
+    }
+
+    #[test]
+    fn a_damaged_document_of_this_version_says_where() {
+        let damaged = lab().replacen("\"regions\"", "\"regions\" 7", 1);
+        let error = Topology::from_json(&damaged).expect_err("damaged");
+        assert!(
+            error
+                .to_string()
+                .starts_with("not a haven topology document")
+                && error.to_string().contains("line"),
+            "{error}"
+        );
+    }
 }

@@ -3,6 +3,7 @@
 
 use clap::Args;
 use haven_aws::{AwsContext, AwsError, CallerIdentity, ConnectOptions};
+use haven_model::findings::Policy;
 use haven_model::regions;
 
 use crate::config::Config;
@@ -25,6 +26,11 @@ pub struct Global {
     /// Never send a mutating call.
     #[arg(long, global = true)]
     pub read_only: bool,
+    /// What the stack is held to (TOML: objectives, primary and DR Regions, ports, accepted
+    /// exceptions; docs/findings.md), for the dashboard and `haven check`. Default: policy.toml
+    /// in the config directory, else the built-in defaults.
+    #[arg(long, global = true, value_name = "FILE")]
+    pub policy: Option<std::path::PathBuf>,
 }
 
 /// A failure the user must act on: one message, a non-zero exit.
@@ -58,6 +64,17 @@ impl From<AwsError> for Fatal {
 /// Bad input: exit status 2.
 pub fn usage(message: String) -> Fatal {
     Fatal { message, code: 2 }
+}
+
+/// The policy findings and the DR view are judged against: `--policy FILE`, else the config
+/// directory's `policy.toml` (already read into `config`), else the defaults.
+pub fn policy(cli: &Global, config: &Config) -> Result<Policy, Fatal> {
+    let Some(path) = &cli.policy else {
+        return Ok(config.policy.clone());
+    };
+    let text = std::fs::read_to_string(path)
+        .map_err(|e| usage(format!("cannot read the policy {}: {e}", path.display())))?;
+    crate::config::parse_policy(&text, path).map_err(|e| usage(format!("invalid policy: {e}")))
 }
 
 /// Loads the configuration, checks credentials and reachability, and settles the Regions,

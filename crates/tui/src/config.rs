@@ -1,5 +1,6 @@
 //! haven's files in the platform's places: `config.toml` (refresh interval, Regions, read-only,
-//! key map overrides) and an optional `keymap.toml` in the config directory, the last topology in
+//! key map overrides), an optional `keymap.toml` and an optional `policy.toml` (what the stack is
+//! held to, for the dashboard and `haven check`) in the config directory, the last topology in
 //! the cache directory, the action log and the log file in the data directory.
 //!
 //! `HAVEN_CONFIG_DIR`, `HAVEN_CACHE_DIR` and `HAVEN_DATA_DIR` replace the platform's directories.
@@ -12,6 +13,7 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use haven_model::Topology;
+use haven_model::findings::Policy;
 use serde::Deserialize;
 use toml::Spanned;
 
@@ -102,6 +104,12 @@ impl Paths {
         self.config_dir.join("keymap.toml")
     }
 
+    /// `policy.toml` (optional): objectives, primary and DR Regions, ports, accepted exceptions,
+    /// in the layout `haven check --policy` reads (docs/findings.md).
+    pub fn policy_file(&self) -> PathBuf {
+        self.config_dir.join("policy.toml")
+    }
+
     /// The last topology seen: `topology.json` in the cache directory.
     pub fn cache_file(&self) -> PathBuf {
         self.cache_dir.join("topology.json")
@@ -119,7 +127,7 @@ impl Paths {
 }
 
 /// The settings read from the config files (defaults for whatever they leave out).
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct Config {
     /// Where the files are.
     pub paths: Paths,
@@ -131,6 +139,8 @@ pub struct Config {
     pub read_only: bool,
     /// Key bindings: the defaults with the user's overrides applied.
     pub keymap: KeyMap,
+    /// What the stack is held to (`policy.toml`, else the defaults).
+    pub policy: Policy,
     /// What was ignored while reading, e.g. a malformed `keymap.toml` (the defaults are used).
     pub warnings: Vec<String>,
 }
@@ -171,16 +181,18 @@ impl Config {
             regions: Vec::new(),
             read_only: false,
             keymap: KeyMap::default(),
+            policy: Policy::default(),
             warnings: Vec::new(),
         }
     }
 
-    /// Finds the directories and reads `config.toml` and `keymap.toml` (both optional).
+    /// Finds the directories and reads `config.toml`, `keymap.toml` and `policy.toml` (all
+    /// optional).
     pub fn load() -> Result<Self, ConfigError> {
         Self::load_from(Paths::discover()?)
     }
 
-    /// Reads the files under `paths` (both optional).
+    /// Reads the files under `paths` (all optional).
     pub fn load_from(paths: Paths) -> Result<Self, ConfigError> {
         let mut config = Self::defaults(paths);
         let config_file = config.paths.config_file();
@@ -201,6 +213,10 @@ impl Config {
                     "ignoring the key map: {e}; the default keys are used"
                 )),
             }
+        }
+        let policy_file = config.paths.policy_file();
+        if let Some(text) = read_optional(&policy_file)? {
+            config.policy = parse_policy(&text, &policy_file)?;
         }
         Ok(config)
     }
@@ -223,19 +239,8 @@ impl Config {
         if let Some(regions) = file.regions {
             let mut codes = Vec::new();
             for region in regions {
-                let code = region.get_ref();
-                if !haven_model::regions::is_known(code) {
-                    let hint = haven_model::regions::closest(code)
-                        .map(|c| format!(" (did you mean `{c}`?)"))
-                        .unwrap_or_default();
-                    return Err(invalid_at(
-                        path,
-                        text,
-                        region.span().start,
-                        format!("unknown Region `{code}`{hint}"),
-                    ));
-                }
-                codes.push(code.clone());
+                check_region(&region, path, text)?;
+                codes.push(region.into_inner());
             }
             self.regions = codes;
         }
@@ -247,6 +252,40 @@ impl Config {
         }
         Ok(())
     }
+}
+
+/// Reads a policy file's text (named `path` in errors): the layout of
+/// [`haven_model::findings::Policy`], with known Region codes.
+pub fn parse_policy(text: &str, path: &Path) -> Result<Policy, ConfigError> {
+    #[derive(Deserialize)]
+    struct Regions {
+        primary_region: Option<Spanned<String>>,
+        #[serde(default)]
+        dr_regions: Vec<Spanned<String>>,
+    }
+    let policy: Policy = toml::from_str(text).map_err(|e| toml_error(path, text, &e))?;
+    // The same text parsed again for the spans of the Region codes, to point at a wrong one.
+    let regions: Regions = toml::from_str(text).map_err(|e| toml_error(path, text, &e))?;
+    for region in regions.primary_region.iter().chain(&regions.dr_regions) {
+        check_region(region, path, text)?;
+    }
+    Ok(policy)
+}
+
+fn check_region(region: &Spanned<String>, path: &Path, text: &str) -> Result<(), ConfigError> {
+    let code = region.get_ref();
+    if haven_model::regions::is_known(code) {
+        return Ok(());
+    }
+    let hint = haven_model::regions::closest(code)
+        .map(|c| format!(" (did you mean `{c}`?)"))
+        .unwrap_or_default();
+    Err(invalid_at(
+        path,
+        text,
+        region.span().start,
+        format!("unknown Region `{code}`{hint}"),
+    ))
 }
 
 fn apply_keymap(
@@ -431,6 +470,43 @@ mod tests {
         let err = error_for("config.toml", "[keymap.map]\nexpand = [\"ctrl-nope\"]\n");
         assert!(err.contains("config.toml:2:10:"), "{err}");
         assert!(err.contains("ctrl-nope"), "{err}");
+    }
+
+    #[test]
+    fn a_policy_file_in_the_config_directory_is_read_and_a_wrong_one_says_where() {
+        let dir = temp_dir("policy");
+        assert_eq!(
+            Config::load_from(paths(&dir))
+                .expect("no policy file")
+                .policy,
+            Policy::default()
+        );
+        std::fs::write(
+            dir.join("config/policy.toml"),
+            "primary_region = \"ap-northeast-2\"\ndr_regions = [\"us-east-1\"]\n\
+             [objectives.region]\nrto_seconds = 3600\nrpo_seconds = 900\n",
+        )
+        .expect("write");
+        let policy = Config::load_from(paths(&dir))
+            .expect("a valid policy")
+            .policy;
+        assert_eq!(policy.primary_region.as_deref(), Some("ap-northeast-2"));
+        assert_eq!(policy.dr_regions, vec!["us-east-1".to_string()]);
+        assert_eq!(
+            policy.objectives.region.map(|o| o.rpo_seconds),
+            Some(900),
+            "the DR view's RPO"
+        );
+
+        let err = error_for(
+            "policy.toml",
+            "dr_regions = [\"us-east-1\", \"eu-wset-1\"]\n",
+        );
+        assert!(err.contains("policy.toml:1:28:"), "{err}");
+        assert!(err.contains("did you mean `eu-west-1`"), "{err}");
+        let err = error_for("policy.toml", "rpo = 60\n");
+        assert!(err.contains("policy.toml:1:1:"), "{err}");
+        assert!(err.contains("objectives"), "{err}");
     }
 
     /// The warning a malformed `keymap.toml` gives; the keys stay the defaults.

@@ -277,6 +277,7 @@ fn cache_path(config: &Config, account: &str, endpoint: Option<&str>) -> PathBuf
 }
 
 async fn open_dashboard(cli: &Global, config: Config) -> Result<(), Fatal> {
+    let policy = haven_tui::cli::policy(cli, &config)?;
     let (ctx, regions, identity) = connect(cli, &config).await?;
     let cache = cache_path(&config, &identity.account, ctx.endpoint_url());
     let options = DashboardOptions {
@@ -288,6 +289,7 @@ async fn open_dashboard(cli: &Global, config: Config) -> Result<(), Fatal> {
         keymap: config.keymap.clone(),
         endpoint_label: ctx.endpoint_url().map(str::to_string),
         notice: config.warnings.first().cloned(),
+        policy,
         ..DashboardOptions::default()
     };
     let read_only = options.read_only;

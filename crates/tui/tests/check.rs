@@ -122,33 +122,9 @@ reason = "default groups are emptied by a later change"
 "#,
     )
     .expect("write");
-    let out = haven()
-        .args([
-            "check",
-            "--input",
-            &fixture("lab-healthy.json"),
-            "--format",
-            "json",
-        ])
-        .arg("--policy")
-        .arg(&policy)
-        .output()
-        .expect("run");
-    assert_eq!(
-        out.status.code(),
-        Some(0),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let doc: Value = serde_json::from_slice(&out.stdout).expect("json");
-    let ids: Vec<&str> = doc["findings"]
-        .as_array()
-        .expect("findings")
-        .iter()
-        .filter_map(|f| f["id"].as_str())
-        .collect();
+    let ids = ids_with_config(&dir, &["--policy", policy.to_str().expect("utf-8")]);
     assert!(
-        !ids.contains(&"EC2.2") && !ids.contains(&"DR-RPO"),
+        !ids.iter().any(|id| id == "EC2.2" || id == "DR-RPO"),
         "{ids:?}"
     );
     std::fs::write(&policy, "max_key_age = 3\n").expect("write");
@@ -158,6 +134,93 @@ reason = "default groups are emptied by a later change"
         .arg(&policy)
         .assert()
         .code(2);
+}
+
+/// The findings ids `haven check` reports for the healthy lab, with `config_dir` as haven's
+/// config directory and `extra` arguments; the check must pass (exit 0).
+fn ids_with_config(config_dir: &std::path::Path, extra: &[&str]) -> Vec<String> {
+    let out = haven()
+        .env("HAVEN_CONFIG_DIR", config_dir)
+        .args([
+            "check",
+            "--input",
+            &fixture("lab-healthy.json"),
+            "--format",
+            "json",
+        ])
+        .args(extra)
+        .output()
+        .expect("run");
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let doc: Value = serde_json::from_slice(&out.stdout).expect("json");
+    doc["findings"]
+        .as_array()
+        .expect("findings")
+        .iter()
+        .filter_map(|f| f["id"].as_str().map(str::to_string))
+        .collect()
+}
+
+#[test]
+fn policy_toml_in_the_config_directory_is_the_default_policy_and_flag_overrides_it() {
+    let dir = std::env::temp_dir().join(format!("haven-check-config-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).expect("dir");
+    let without = ids_with_config(&dir, &["--fail-on", "critical"]);
+    assert!(without.iter().any(|id| id == "EC2.2"), "{without:?}");
+
+    std::fs::write(
+        dir.join("policy.toml"),
+        "[[exceptions]]\nid = \"EC2.2\"\nresource = \"*\"\n",
+    )
+    .expect("write");
+    let accepted = ids_with_config(&dir, &["--fail-on", "critical"]);
+    assert!(!accepted.iter().any(|id| id == "EC2.2"), "{accepted:?}");
+
+    let empty = dir.join("empty-policy.toml");
+    std::fs::write(&empty, "").expect("write");
+    let overridden = ids_with_config(
+        &dir,
+        &[
+            "--fail-on",
+            "critical",
+            "--policy",
+            empty.to_str().expect("utf-8"),
+        ],
+    );
+    assert_eq!(overridden, without, "--policy replaces policy.toml");
+
+    // A wrong policy.toml stops check and the dashboard alike, before any network call.
+    std::fs::write(
+        dir.join("policy.toml"),
+        "primary_region = \"ap-nrotheast-2\"\n",
+    )
+    .expect("write");
+    for args in [
+        vec!["check", "--input", &fixture("lab-healthy.json")],
+        vec!["--endpoint-url", "http://127.0.0.1:9"],
+    ] {
+        let out = haven()
+            .env("HAVEN_CONFIG_DIR", &dir)
+            .env("AWS_ACCESS_KEY_ID", "testing")
+            .env("AWS_SECRET_ACCESS_KEY", "testing")
+            .args(&args)
+            .output()
+            .expect("run");
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{args:?}: {stderr}");
+        assert!(
+            stderr.contains("policy.toml:1:18:")
+                && stderr.contains("did you mean `ap-northeast-2`"),
+            "{args:?}: {stderr}"
+        );
+        assert!(!stderr.contains("cannot reach"), "{args:?}: {stderr}");
+    }
 }
 
 /// The SARIF 2.1.0 schema's required fields, checked by hand (no network, no schema crate).

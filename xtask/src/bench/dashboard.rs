@@ -43,52 +43,74 @@ pub fn measure(haven: &Path, moto: &Moto, work: &Path, table: &mut Table) -> Res
     }
     line.push_str(&format!(" '{}' --regions {REGIONS}", haven.display()));
 
+    // tmux's own part: the same pane showing the same text printed by `echo`.
+    let baseline_session = format!("haven-bench-echo-{}", std::process::id());
+    let baseline = open_until(
+        &baseline_session,
+        &format!("echo {FIRST_FRAME_TEXT}; exec sleep 30"),
+    );
+    let _ = tmux(&["kill-session", "-t", &baseline_session]);
+    let baseline = baseline?;
+
     let session = format!("haven-bench-{}", std::process::id());
-    let started = Instant::now();
-    tmux(&[
-        "new-session",
-        "-d",
-        "-s",
-        &session,
-        "-x",
-        "200",
-        "-y",
-        "60",
-        &line,
-    ])?;
-    let result = measure_session(&session, started, &cache, cached_len, table);
+    let result = open_until(&session, &line).and_then(|first_frame| {
+        measure_session(&session, first_frame, baseline, &cache, cached_len, table)
+    });
     let _ = tmux(&["send-keys", "-t", &session, "q"]);
     sleep(Duration::from_millis(500));
     let _ = tmux(&["kill-session", "-t", &session]);
     result
 }
 
+/// What the first frame shows: the first Region of the cached map.
+const FIRST_FRAME_TEXT: &str = "ap-northeast-2";
+
+/// Opens a detached tmux session running `line` in a pane of the dashboard's size and returns
+/// the milliseconds until the pane shows [`FIRST_FRAME_TEXT`].
+fn open_until(session: &str, line: &str) -> Result<f64, String> {
+    let started = Instant::now();
+    tmux(&[
+        "new-session",
+        "-d",
+        "-s",
+        session,
+        "-x",
+        "200",
+        "-y",
+        "60",
+        line,
+    ])?;
+    let deadline = started + Duration::from_secs(20);
+    loop {
+        let screen = tmux(&["capture-pane", "-p", "-t", session]).unwrap_or_default();
+        if screen.contains(FIRST_FRAME_TEXT) {
+            return Ok(millis(started.elapsed()));
+        }
+        if screen.contains("haven:") || Instant::now() > deadline {
+            return Err(format!(
+                "the pane showed no {FIRST_FRAME_TEXT} within 20 s:\n{screen}"
+            ));
+        }
+        sleep(Duration::from_millis(2));
+    }
+}
+
 fn measure_session(
     session: &str,
-    started: Instant,
+    first_frame: f64,
+    tmux_own: f64,
     cache: &Path,
     cached_len: u64,
     table: &mut Table,
 ) -> Result<(), String> {
-    // First frame: the pane shows the cached map (its Region names).
-    let deadline = started + Duration::from_secs(20);
-    let first_frame = loop {
-        let screen = tmux(&["capture-pane", "-p", "-t", session]).unwrap_or_default();
-        if screen.contains("ap-northeast-2") {
-            break millis(started.elapsed());
-        }
-        if screen.contains("haven:") || Instant::now() > deadline {
-            return Err(format!(
-                "the dashboard showed no map within 20 s:\n{screen}"
-            ));
-        }
-        sleep(Duration::from_millis(2));
-    };
     let pid: u32 = tmux(&["display-message", "-p", "-t", session, "#{pane_pid}"])?
         .trim()
         .parse()
         .map_err(|_| "tmux gave no pane pid".to_string())?;
-    println!("dashboard: first frame after {first_frame:.0} ms (haven pid {pid})");
+    println!(
+        "dashboard: first frame after {first_frame:.0} ms, of which tmux {tmux_own:.0} ms \
+         (haven pid {pid})"
+    );
 
     // Idle: after the first refresh has replaced the cache file.
     let deadline = Instant::now() + Duration::from_secs(60);
@@ -111,12 +133,18 @@ fn measure_session(
     let peak_mb = peak_kb(pid)? as f64 / 1024.0;
     println!("dashboard: idle CPU {idle_percent:.2} %, peak memory {peak_mb:.1} MB");
 
+    // haven's part: from its process start (the pane's `exec`) to the map on screen, including
+    // the credential check (one STS call); tmux's own start-to-screen time is measured apart.
+    let haven_ms = first_frame - tmux_own;
     table.rows.push(Row::new(
         "dashboard: first frame, cached topology (10,000 resources)",
-        format!("{first_frame:.0} ms from start (incl. tmux and one STS call) / target 100 ms"),
-        first_frame / 100.0,
+        format!(
+            "haven {haven_ms:.0} ms (incl. one STS call) = {first_frame:.0} ms in a new tmux \
+             pane − {tmux_own:.0} ms for the pane to show `echo` / target 100 ms"
+        ),
+        haven_ms / 100.0,
         "< 1× of target",
-        first_frame < 100.0,
+        haven_ms < 100.0,
     ));
     table.rows.push(Row::new(
         "dashboard: CPU while idle",

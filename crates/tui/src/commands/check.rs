@@ -11,7 +11,7 @@ use haven_model::findings::{
 use haven_model::topology::SCHEMA_VERSION;
 use serde_json::{Value, json};
 
-use crate::cli::{Fatal, Global, connect, usage};
+use crate::cli::{Fatal, Global, connect, policy, usage};
 use crate::config::Config;
 
 /// The exit status when findings at or above `--fail-on` exist.
@@ -49,9 +49,6 @@ pub struct CheckArgs {
     /// (critical, high, medium, low, informational).
     #[arg(long, default_value = "high", value_parser = parse_severity)]
     pub fail_on: Severity,
-    /// A TOML policy: RTO/RPO objectives, DR Regions, ports, accepted exceptions.
-    #[arg(long, value_name = "FILE")]
-    pub policy: Option<PathBuf>,
     /// Read a topology written by `haven snapshot --output json` instead of discovering.
     #[arg(long, value_name = "FILE")]
     pub input: Option<PathBuf>,
@@ -64,10 +61,7 @@ fn parse_severity(text: &str) -> Result<Severity, String> {
 
 /// Runs `haven check`.
 pub async fn run(global: &Global, config: &Config, args: &CheckArgs) -> Result<(), Fatal> {
-    let policy = match &args.policy {
-        Some(path) => read_policy(path)?,
-        None => Policy::default(),
-    };
+    let policy = policy(global, config)?;
     let topology = match &args.input {
         Some(path) => read_topology(path)?,
         None => {
@@ -100,13 +94,6 @@ pub async fn run(global: &Global, config: &Config, args: &CheckArgs) -> Result<(
         });
     }
     Ok(())
-}
-
-fn read_policy(path: &std::path::Path) -> Result<Policy, Fatal> {
-    let text = std::fs::read_to_string(path)
-        .map_err(|e| usage(format!("cannot read the policy {}: {e}", path.display())))?;
-    toml::from_str(&text)
-        .map_err(|e| usage(format!("the policy {} is not valid: {e}", path.display())))
 }
 
 fn read_topology(path: &std::path::Path) -> Result<Topology, Fatal> {

@@ -117,6 +117,14 @@ fn estimate(e: &Estimate) -> String {
     e.seconds.map_or_else(|| "?".into(), seconds)
 }
 
+fn achievable(a: &findings::Achievable) -> Cell {
+    Cell::text(format!(
+        "RTO {} / RPO {}",
+        estimate(&a.rto),
+        estimate(&a.rpo)
+    ))
+}
+
 /// One row of the AZ-loss view: an AZ of the primary Region, or the primary Region itself.
 #[derive(Debug, Clone, Serialize)]
 #[serde(untagged)]
@@ -218,15 +226,11 @@ fn az_row(impact: &findings::AzLossImpact) -> Vec<Cell> {
     vec![
         Cell::text(&impact.region),
         Cell::text(&impact.az),
+        achievable(&impact.achievable),
         Cell::toned(or_dash(&lbs), lb_tone),
         Cell::toned(or_dash(&asgs), asg_tone),
         Cell::toned(or_dash(&dbs), db_tone),
         Cell::toned(nat, nat_tone),
-        Cell::text(format!(
-            "RTO {} / RPO {}",
-            estimate(&impact.achievable.rto),
-            estimate(&impact.achievable.rpo)
-        )),
     ]
 }
 
@@ -238,6 +242,7 @@ fn region_row(impact: &RegionLossImpact) -> Vec<Cell> {
     vec![
         Cell::text(&impact.region),
         Cell::toned("whole Region", Tone::Warn),
+        achievable(&impact.achievable),
         Cell::toned(format!("→ {dr}"), tone),
         Cell::text(format!("{} AMI copies", impact.image_copies.len())),
         Cell::toned(
@@ -259,11 +264,6 @@ fn region_row(impact: &RegionLossImpact) -> Vec<Cell> {
             },
             tone,
         ),
-        Cell::text(format!(
-            "RTO {} / RPO {}",
-            estimate(&impact.achievable.rto),
-            estimate(&impact.achievable.rpo)
-        )),
     ]
 }
 
@@ -307,14 +307,16 @@ pub fn az_loss(topology: &Topology, policy: &Policy) -> ListModel {
         .collect();
     finish(
         ListKind::AzLoss,
+        // The short judgement first and the free text last, so 160 columns show every column
+        // (`d` shows the whole analysis).
         vec![
             col("REGION", 15),
             col("IF LOST", 16),
-            col("LOAD BALANCER (HEALTHY LEFT)", 29),
-            col("CAPACITY LEFT", 20),
-            col("DATABASE", 40),
-            col("NAT EGRESS", 26),
-            col("ACHIEVABLE", 20),
+            col("ACHIEVABLE", 22),
+            col("HEALTHY LEFT", 18),
+            col("CAPACITY LEFT", 18),
+            col("DATABASE", 36),
+            col("NAT EGRESS / MISSING", 24),
         ],
         rows,
     )
@@ -376,6 +378,9 @@ pub struct DrEntry {
     pub rpo_minutes: i64,
     /// What `haven replicate` would do for it now (the DR action).
     pub operation: Option<Operation>,
+    /// Why replication does nothing for it although it is missing or stale (the plan's note,
+    /// e.g. an encrypted DB that needs a KMS key in the DR Region).
+    pub note: Option<String>,
 }
 
 impl DrEntry {
@@ -396,6 +401,23 @@ pub fn dr_entries(topology: &Topology, policy: &Policy) -> Vec<DrEntry> {
     };
     let plan = haven_replicate::plan(topology, &dr);
     let rpo_minutes = dr.rpo.num_minutes();
+    // The plan's notes name the resource they are about; a note that names another Region is
+    // not about this row.
+    let note_for = |id: &str, region: &str, operation: &Option<Operation>, status: &str| {
+        if operation.is_some() || !matches!(status, "missing" | "stale") {
+            return None;
+        }
+        plan.notes
+            .iter()
+            .find(|n| {
+                n.contains(id)
+                    && dr
+                        .destinations
+                        .iter()
+                        .all(|d| d == region || !n.contains(d.as_str()))
+            })
+            .cloned()
+    };
     let mut out = Vec::new();
     for p in &plan.protected {
         for c in &p.copies {
@@ -424,6 +446,16 @@ pub fn dr_entries(topology: &Topology, policy: &Policy) -> Vec<DrEntry> {
                 age_minutes: c.age_minutes,
                 status: status.to_string(),
                 rpo_minutes,
+                note: note_for(&p.source, &c.region, &operation, status).or_else(|| {
+                    // A copy of the newest source that is still stale: the source is old.
+                    (status == "stale" && operation.is_none()).then(|| {
+                        format!(
+                            "the newest source {} is itself older than the RPO: make a new one \
+                             in {}, then `haven replicate` copies it",
+                            p.source, dr.source_region
+                        )
+                    })
+                }),
                 operation,
             });
         }
@@ -465,6 +497,10 @@ pub fn dr_entries(topology: &Topology, policy: &Policy) -> Vec<DrEntry> {
                 age_minutes: None,
                 status: replica.map_or_else(|| "missing".to_string(), |r| r.status.clone()),
                 rpo_minutes,
+                note: match replica {
+                    Some(_) => None,
+                    None => note_for(&db.identifier, region, &operation, "missing"),
+                },
                 operation,
             });
         }
@@ -492,9 +528,10 @@ pub fn dr(topology: &Topology, policy: &Policy) -> ListModel {
                     Cell::text(e.copy.as_deref().unwrap_or("-")),
                     Cell::toned(age, e.tone()),
                     Cell::toned(
-                        match (&e.operation, e.status.as_str()) {
-                            (Some(_), s) => format!("{s} (a: copy now)"),
-                            (None, s) => s.to_string(),
+                        match (&e.operation, &e.note, e.status.as_str()) {
+                            (Some(_), _, s) => format!("{s} (a: copy now)"),
+                            (None, Some(_), s) => format!("{s} (d: why)"),
+                            (None, None, s) => s.to_string(),
                         },
                         e.tone(),
                     ),

@@ -42,7 +42,12 @@ fn options(topology: &Topology) -> DashboardOptions {
 
 /// A state showing `topology` as a finished refresh at the given size.
 fn state_for(topology: &Topology, width: u16, height: u16) -> State {
-    let mut state = options(topology).initial_state();
+    state_with(options(topology), topology, width, height)
+}
+
+/// Like [`state_for`], with the dashboard opened with `options`.
+fn state_with(options: DashboardOptions, topology: &Topology, width: u16, height: u16) -> State {
+    let mut state = options.initial_state();
     update(&mut state, Action::Resize(width, height));
     let commands = update(&mut state, Action::Start);
     assert!(matches!(commands[..], [Command::Fetch { job: 0, .. }]));

@@ -126,6 +126,69 @@ fn dr_view_shows_fresh_stale_and_missing_copies() {
 }
 
 #[test]
+fn a_dr_row_replication_cannot_fix_says_why() {
+    // The lab's DB is encrypted: without a KMS key in us-east-1 its snapshot cannot be copied.
+    let mut state = state_for(&without_copies(), 160, 48);
+    press(&mut state, ":dr\n/DB snapshot\n");
+    let text = screen(&state);
+    let line = text
+        .lines()
+        .find(|l| l.contains("us-east-1       DB snapshot"))
+        .unwrap_or_else(|| panic!("no DB snapshot row in\n{text}"));
+    assert!(line.contains("missing (d: why)"), "{line}");
+    press(&mut state, "a");
+    assert!(state.menu.is_none(), "nothing to run: {}", screen(&state));
+    press(&mut state, "d");
+    let text = screen(&state);
+    assert!(
+        text.contains("is encrypted: give a KMS key in us-east-1"),
+        "{text}"
+    );
+
+    // A copy of a source that is itself too old: copying again would not help.
+    let mut state = lab(160, 48);
+    press(&mut state, ":dr\n/EBS\n");
+    let text = screen(&state);
+    assert!(text.contains("stale (d: why)"), "{text}");
+    press(&mut state, "d");
+    let text = screen(&state);
+    assert!(
+        text.contains("is itself older than the RPO: make a new one in ap-northeast-2"),
+        "{text}"
+    );
+}
+
+#[test]
+fn the_policy_sets_the_rpo_the_dr_view_judges_against() {
+    let topology = aged(10);
+    let ebs_row = |rpo_seconds: u64| {
+        let mut policy = haven_model::findings::Policy::default();
+        policy.objectives.region = Some(haven_model::findings::Objective {
+            rto_seconds: 3600,
+            rpo_seconds,
+        });
+        let options = DashboardOptions {
+            policy,
+            ..options(&topology)
+        };
+        let mut state = state_with(options, &topology, 160, 48);
+        press(&mut state, ":dr\n");
+        let text = screen(&state);
+        text.lines()
+            .find(|l| l.contains("us-east-1       EBS snapshot"))
+            .unwrap_or_else(|| panic!("no EBS row in\n{text}"))
+            .to_string()
+    };
+    let month = ebs_row(30 * 86_400);
+    assert!(
+        month.contains("RPO 30d") && month.contains("fresh"),
+        "{month}"
+    );
+    let hour = ebs_row(3600);
+    assert!(hour.contains("RPO 60m") && hour.contains("stale"), "{hour}");
+}
+
+#[test]
 fn dr_actions_copy_a_missing_copy_and_promote_a_dr_replica() {
     let mut state = state_for(&without_copies(), 160, 48);
     press(&mut state, ":dr\n/AMI\na");
