@@ -26,7 +26,7 @@ pub const REGIONS: &str = "ap-northeast-2,us-east-1,eu-west-1";
 /// Latency added to every call for the critical-path figure.
 const DELAY_MS: u64 = 100;
 /// Runs of each timed discovery; the median is reported.
-const RUNS: usize = 3;
+const RUNS: usize = 5;
 
 /// The packages every cargo call of the bench names, so that all of them resolve the same
 /// features and share one release build.
@@ -256,27 +256,26 @@ fn discovery(bins: &Bins, moto: &Moto, work: &Path, table: &mut Table) -> Result
     let instances = instances_in(&json)?;
     println!("haven snapshot lists {instances} instances");
 
+    // The exact calls haven makes, recorded by the testkit proxy, then replayed. haven's runs
+    // and the replays alternate, so that both meet moto in the same state (its speed drifts
+    // from run to run by ±10 %).
+    let record = work.join("snapshot.calls");
+    let recorded = record_run(bins, endpoint, 0, &record, snapshot(endpoint))?;
     let mut haven_runs = Vec::new();
+    let mut replays = Vec::new();
+    let mut replayed = BTreeMap::new();
     for _ in 0..RUNS {
         let started = Instant::now();
         output(snapshot(endpoint), "haven snapshot")?;
         haven_runs.push(millis(started.elapsed()));
-    }
-    let haven_ms = median(haven_runs);
-    let cpu_ms = child_cpu_ms(snapshot(endpoint))?;
-    println!("haven snapshot: {haven_ms:.0} ms (median of {RUNS}); its CPU time {cpu_ms:.0} ms");
-
-    // The exact calls haven makes, recorded by the testkit proxy, then replayed.
-    let record = work.join("snapshot.calls");
-    let recorded = record_run(bins, endpoint, 0, &record, snapshot(endpoint))?;
-    let mut replays = Vec::new();
-    let mut replayed = BTreeMap::new();
-    for _ in 0..RUNS {
         let mut replay = Command::new(&bins.bench);
         replay.arg("replay").arg(endpoint).arg(&record);
         replayed = fields(&output(replay, "replaying haven's calls")?);
         replays.push(field(&replayed, "server_ms")?);
     }
+    let haven_ms = median(haven_runs);
+    let cpu_ms = child_cpu_ms(snapshot(endpoint))?;
+    println!("haven snapshot: {haven_ms:.0} ms (median of {RUNS}); its CPU time {cpu_ms:.0} ms");
     let server_ms = median(replays);
     let calls = field(&recorded, "calls")?;
     let rounds = field(&replayed, "sequential_round_trips")?;

@@ -8,7 +8,7 @@ use std::thread::sleep;
 use std::time::{Duration, Instant};
 
 use super::report::{Row, Table};
-use super::{REGIONS, isolated, millis};
+use super::{REGIONS, isolated, median, millis};
 use crate::{Moto, ensure_tmux, root};
 
 /// The account moto answers for (the fixture's account too).
@@ -29,9 +29,16 @@ pub fn measure(haven: &Path, moto: &Moto, work: &Path, table: &mut Table) -> Res
         .join("cache")
         .join(format!("topology-{ACCOUNT}-{endpoint_key}.json"));
     std::fs::create_dir_all(home.join("cache")).map_err(|e| e.to_string())?;
-    std::fs::copy(root().join("assets/fixtures/large-10k.json"), &cache)
-        .map_err(|e| format!("{}: {e}", cache.display()))?;
-    let cached_len = std::fs::metadata(&cache).map_err(|e| e.to_string())?.len();
+    let fixture = root().join("assets/fixtures/large-10k.json");
+    let cached_len = std::fs::metadata(&fixture)
+        .map_err(|e| format!("{}: {e}", fixture.display()))?
+        .len();
+    // Before every start: the cache holds the 10,000 resources (a start's refresh replaces it).
+    let cache_fixture = || {
+        std::fs::copy(&fixture, &cache)
+            .map(drop)
+            .map_err(|e| format!("{}: {e}", cache.display()))
+    };
 
     // The pane runs `env -i VAR=… haven …`, the same environment as the other benchmarks.
     let template = isolated(haven, &home, endpoint);
@@ -43,22 +50,37 @@ pub fn measure(haven: &Path, moto: &Moto, work: &Path, table: &mut Table) -> Res
     }
     line.push_str(&format!(" '{}' --regions {REGIONS}", haven.display()));
 
-    // tmux's own part: the same pane showing the same text printed by `echo`.
-    let baseline_session = format!("haven-bench-echo-{}", std::process::id());
-    let baseline = open_until(
-        &baseline_session,
-        &format!("echo {FIRST_FRAME_TEXT}; exec sleep 30"),
-    );
-    let _ = tmux(&["kill-session", "-t", &baseline_session]);
-    let baseline = baseline?;
+    // tmux's own part: the same pane showing the same text printed by `echo`. Each figure is
+    // the median of `STARTS` starts.
+    let echo = format!("echo {FIRST_FRAME_TEXT}; exec sleep 30");
+    let mut baselines = Vec::new();
+    let mut first_frames = Vec::new();
+    for start in 0..STARTS {
+        let session = format!("haven-bench-start-{}-{start}", std::process::id());
+        baselines.push(open_once(&session, &echo)?);
+        cache_fixture()?;
+        first_frames.push(open_once(&session, &line)?);
+    }
+    let (baseline, first_frame) = (median(baselines), median(first_frames));
 
+    cache_fixture()?;
     let session = format!("haven-bench-{}", std::process::id());
-    let result = open_until(&session, &line).and_then(|first_frame| {
-        measure_session(&session, first_frame, baseline, &cache, cached_len, table)
-    });
+    let result = open_until(&session, &line)
+        .and_then(|_| measure_session(&session, first_frame, baseline, &cache, cached_len, table));
     let _ = tmux(&["send-keys", "-t", &session, "q"]);
     sleep(Duration::from_millis(500));
     let _ = tmux(&["kill-session", "-t", &session]);
+    result
+}
+
+/// How many starts the first-frame figure is the median of.
+const STARTS: usize = 5;
+
+/// [`open_until`], then the session is closed.
+fn open_once(session: &str, line: &str) -> Result<f64, String> {
+    let result = open_until(session, line);
+    let _ = tmux(&["kill-session", "-t", session]);
+    sleep(Duration::from_millis(200));
     result
 }
 
@@ -140,7 +162,8 @@ fn measure_session(
         "dashboard: first frame, cached topology (10,000 resources)",
         format!(
             "haven {haven_ms:.0} ms (incl. one STS call) = {first_frame:.0} ms in a new tmux \
-             pane − {tmux_own:.0} ms for the pane to show `echo` / target 100 ms"
+             pane − {tmux_own:.0} ms for the pane to show `echo` (medians of {STARTS} starts) \
+             / target 100 ms"
         ),
         haven_ms / 100.0,
         "< 1× of target",
