@@ -124,6 +124,51 @@ pub struct Capacity {
     pub desired: i32,
 }
 
+impl Capacity {
+    /// The sizes after setting any of `desired`, `min` and `max`, as Auto Scaling computes them,
+    /// or why it would refuse them. Without a new desired capacity, a new min above it raises it
+    /// and a new max below it lowers it (UpdateAutoScalingGroup's documented behaviour); a
+    /// desired capacity given outside min..max is refused (ValidationError), and the error says
+    /// what to add.
+    pub fn after(
+        self,
+        desired: Option<i32>,
+        min: Option<i32>,
+        max: Option<i32>,
+    ) -> Result<Capacity, ActionError> {
+        let (new_min, new_max) = (min.unwrap_or(self.min), max.unwrap_or(self.max));
+        if let Some(size) = [desired, min, max].into_iter().flatten().find(|s| *s < 0) {
+            return Err(ActionError::Invalid(format!(
+                "sizes cannot be negative ({size})"
+            )));
+        }
+        if new_min > new_max {
+            return Err(ActionError::Invalid(format!(
+                "min {new_min} would be above max {new_max}"
+            )));
+        }
+        let new_desired = match desired {
+            Some(d) if d > new_max => {
+                return Err(ActionError::Invalid(format!(
+                    "desired {d} is above the group's max {new_max}: add --max {d} (or more)"
+                )));
+            }
+            Some(d) if d < new_min => {
+                return Err(ActionError::Invalid(format!(
+                    "desired {d} is below the group's min {new_min}: add --min {d} (or less)"
+                )));
+            }
+            Some(d) => d,
+            None => self.desired.clamp(new_min, new_max),
+        };
+        Ok(Capacity {
+            min: new_min,
+            max: new_max,
+            desired: new_desired,
+        })
+    }
+}
+
 /// One target group of a weighted forward action.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct WeightedForward {
@@ -1406,6 +1451,52 @@ mod tests {
             only_call(&a).to_string(),
             "autoscaling SetDesiredCapacity AutoScalingGroupName=lab-asg DesiredCapacity=3 \
              HonorCooldown=false"
+        );
+    }
+
+    #[test]
+    fn capacity_changes_are_computed_as_auto_scaling_does_and_out_of_range_is_refused() {
+        let now = Capacity {
+            min: 2,
+            max: 4,
+            desired: 2,
+        };
+        let sizes = |c: Capacity| (c.min, c.max, c.desired);
+        assert_eq!(
+            now.after(Some(3), None, None).map(sizes).ok(),
+            Some((2, 4, 3))
+        );
+        // A new min above the desired capacity raises it; a new max below it lowers it.
+        assert_eq!(
+            now.after(None, Some(3), None).map(sizes).ok(),
+            Some((3, 4, 3))
+        );
+        let big = Capacity { desired: 4, ..now };
+        assert_eq!(
+            big.after(None, None, Some(3)).map(sizes).ok(),
+            Some((2, 3, 3))
+        );
+        assert_eq!(
+            now.after(Some(9), None, Some(9)).map(sizes).ok(),
+            Some((2, 9, 9))
+        );
+
+        let error = |r: Result<Capacity, ActionError>| r.expect_err("refused").to_string();
+        assert_eq!(
+            error(now.after(Some(9), None, None)),
+            "desired 9 is above the group's max 4: add --max 9 (or more)"
+        );
+        assert_eq!(
+            error(now.after(Some(1), None, None)),
+            "desired 1 is below the group's min 2: add --min 1 (or less)"
+        );
+        assert_eq!(
+            error(now.after(None, Some(5), None)),
+            "min 5 would be above max 4"
+        );
+        assert_eq!(
+            error(now.after(Some(-1), Some(0), None)),
+            "sizes cannot be negative (-1)"
         );
     }
 

@@ -13,8 +13,8 @@ use haven_aws::{
 };
 use haven_model::RegionTopology;
 use haven_model::action::{
-    Action, ActionKind, HealthCheckChange, Outcome, Progress, ResourceKind, ResourceRef, Risk,
-    WeightedForward,
+    Action, ActionKind, Capacity, HealthCheckChange, Outcome, Progress, ResourceKind, ResourceRef,
+    Risk, WeightedForward,
 };
 use serde_json::{Value, json};
 
@@ -412,6 +412,18 @@ fn build(
                     "asg-set-capacity needs at least one of --desired, --min, --max".into(),
                 ));
             }
+            // With the topology at hand (the dashboard), the sentence says "from 2 to 3" and a
+            // size Auto Scaling would refuse is refused before anything is sent.
+            let current = region
+                .and_then(|r| r.auto_scaling_groups.iter().find(|g| g.name == *name))
+                .map(|g| Capacity {
+                    min: g.min_size,
+                    max: g.max_size,
+                    desired: g.desired_capacity,
+                });
+            if let Some(now) = current {
+                now.after(*desired, *min, *max).map_err(model)?;
+            }
             on(
                 group,
                 name,
@@ -419,7 +431,7 @@ fn build(
                     desired: *desired,
                     min: *min,
                     max: *max,
-                    current: None,
+                    current,
                 },
             )
         }

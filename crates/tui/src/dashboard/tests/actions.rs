@@ -267,8 +267,21 @@ fn the_dialog_shows_the_exact_call_and_follows_edits() {
     let text = screen(&state);
     assert!(text.contains("✗ invalid value 'x'"), "{text}");
     assert!(runs(&press(&mut state, "\n")).is_empty());
+    // What Auto Scaling would refuse is refused here, saying what to add (moto accepts it).
+    press(&mut state, "\x089");
+    let text = screen(&state);
+    assert!(
+        text.contains("desired 9 is above the group's max 4: add --max 9"),
+        "{text}"
+    );
+    assert!(runs(&press(&mut state, "\n")).is_empty());
     press(&mut state, "\x084");
-    assert!(screen(&state).contains("DesiredCapacity=4"));
+    let text = screen(&state);
+    assert!(text.contains("DesiredCapacity=4"), "{text}");
+    assert!(
+        text.contains("Set desired capacity of lab-asg from 2 to 4"),
+        "{text}"
+    );
     let commands = press(&mut state, "\n");
     match runs(&commands)[..] {
         [Work::Act(action)] => assert_eq!(
@@ -277,7 +290,11 @@ fn the_dialog_shows_the_exact_call_and_follows_edits() {
                 desired: Some(4),
                 min: None,
                 max: None,
-                current: None
+                current: Some(haven_model::action::Capacity {
+                    min: 2,
+                    max: 4,
+                    desired: 2
+                })
             }
         ),
         ref other => panic!("{other:?}"),
