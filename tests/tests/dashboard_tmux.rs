@@ -112,7 +112,11 @@ async fn scaling_the_lab_from_two_to_three_from_the_dashboard_shows_the_new_inst
     // The job runs and finishes; the refresh after it shows three instances.
     tmux.wait_for(&["job 1"]);
     tmux.keys(&["J"]);
-    tmux.wait_for(&["Jobs:", "done in", "Set desired capacity of lab-asg from 2 to 3"]);
+    tmux.wait_for(&[
+        "Jobs:",
+        "done in",
+        "Set desired capacity of lab-asg from 2 to 3",
+    ]);
     tmux.keys(&[":", "ec2", "Enter"]);
     // The job's end starts a refresh; on a loaded machine it may need another one. `r` restarts
     // a refresh in flight, so it is pressed only between refreshes.
