@@ -14,7 +14,7 @@ use aws_sdk_elasticloadbalancingv2 as elbv2;
 use aws_sdk_rds as rds;
 use haven_model::Service;
 use haven_model::action::{
-    Action, ActionKind, HealthCheckChange, Outcome, Progress, WeightedForward,
+    Action, ActionKind, Capacity, HealthCheckChange, Outcome, Progress, WeightedForward,
 };
 
 use crate::context::AwsContext;
@@ -515,6 +515,20 @@ impl<'a> Run<'a> {
         max: Option<i32>,
     ) -> Result<(), AwsError> {
         let client = self.ctx.autoscaling(self.region);
+        // Sizes Auto Scaling would refuse are refused here, with what to add, before anything
+        // is sent (the same rule as the dashboard's dialog; emulators do not all enforce it).
+        let operation = if min.is_none() && max.is_none() {
+            "SetDesiredCapacity"
+        } else {
+            "UpdateAutoScalingGroup"
+        };
+        let now = self.capacity(group).await?;
+        now.after(desired, min, max)
+            .map_err(|refused| AwsError::Other {
+                service: Service::AutoScaling,
+                operation: operation.into(),
+                detail: format!("not sent: {refused}"),
+            })?;
         if let (Some(desired), None, None) = (desired, min, max) {
             let out = client
                 .set_desired_capacity()
@@ -538,6 +552,31 @@ impl<'a> Run<'a> {
             self.sent("UpdateAutoScalingGroup", &out);
         }
         Ok(())
+    }
+
+    /// The group's sizes now.
+    async fn capacity(&self, group: &str) -> Result<Capacity, AwsError> {
+        let out = self
+            .ctx
+            .autoscaling(self.region)
+            .describe_auto_scaling_groups()
+            .auto_scaling_group_names(group)
+            .send()
+            .await
+            .map_err(|e| self.err(Service::AutoScaling, "DescribeAutoScalingGroups", e))?;
+        let found = out
+            .auto_scaling_groups()
+            .first()
+            .ok_or_else(|| AwsError::Other {
+                service: Service::AutoScaling,
+                operation: "DescribeAutoScalingGroups".into(),
+                detail: format!("Auto Scaling group {group} does not exist"),
+            })?;
+        Ok(Capacity {
+            min: found.min_size().unwrap_or_default(),
+            max: found.max_size().unwrap_or_default(),
+            desired: found.desired_capacity().unwrap_or_default(),
+        })
     }
 
     /// Waits until the group has exactly its desired number of instances, all in service.

@@ -124,6 +124,29 @@ async fn ec2_and_auto_scaling_actions_reach_their_end_state() {
     let g = asg(&region, group);
     assert_eq!((g.min_size, g.max_size, g.desired_capacity), (1, 8, 3));
 
+    // Above the max: refused before sending (moto itself would accept it), saying what to add.
+    let error = execute(
+        &ctx,
+        &on_group(ActionKind::SetCapacity {
+            desired: Some(9),
+            min: None,
+            max: None,
+            current: None,
+        }),
+        &quick(),
+        &|_| {},
+    )
+    .await
+    .expect_err("9 is above the max");
+    assert_eq!(
+        error.to_string(),
+        "autoscaling SetDesiredCapacity: not sent: desired 9 is above the group's max 8: add \
+         --max 9 (or more)"
+    );
+    let region = primary(&ctx).await;
+    let g = asg(&region, group);
+    assert_eq!((g.min_size, g.max_size, g.desired_capacity), (1, 8, 3));
+
     // Suspend, then resume, a process.
     run(
         &ctx,

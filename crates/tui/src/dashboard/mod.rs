@@ -114,6 +114,11 @@ impl std::fmt::Debug for DashboardOptions {
 impl DashboardOptions {
     /// The initial state these options describe, at the clock's current time.
     pub fn initial_state(&self) -> State {
+        self.state_with(self.cached.clone())
+    }
+
+    /// The initial state with `cached` as the last topology seen.
+    fn state_with(&self, cached: Option<Topology>) -> State {
         let mut state = State::new(
             Settings {
                 regions: self.regions.clone(),
@@ -124,7 +129,7 @@ impl DashboardOptions {
                 policy: self.policy.clone(),
             },
             self.keymap.clone(),
-            self.cached.clone(),
+            cached,
             (self.clock)(),
         );
         state.message = self.notice.clone().map(|text| state::Message {
@@ -149,7 +154,11 @@ where
     S: Stream<Item = Event> + Unpin,
 {
     let clock = Arc::clone(&options.clock);
-    let mut state = options.initial_state();
+    // The cached topology moves into the state: a copy of 10,000 resources would delay the
+    // first frame.
+    let mut options = options;
+    let cached = options.cached.take();
+    let mut state = options.state_with(cached);
     let mut events = events.fuse();
     let (results_tx, mut results) = mpsc::unbounded_channel::<Action>();
     let mut fetch_task: Option<JoinHandle<()>> = None;
