@@ -554,8 +554,8 @@ impl<'a> Run<'a> {
         Ok(())
     }
 
-    /// The group's sizes now.
-    async fn capacity(&self, group: &str) -> Result<Capacity, AwsError> {
+    /// The group as Auto Scaling describes it now.
+    async fn group(&self, group: &str) -> Result<autoscaling::types::AutoScalingGroup, AwsError> {
         let out = self
             .ctx
             .autoscaling(self.region)
@@ -564,14 +564,19 @@ impl<'a> Run<'a> {
             .send()
             .await
             .map_err(|e| self.err(Service::AutoScaling, "DescribeAutoScalingGroups", e))?;
-        let found = out
-            .auto_scaling_groups()
+        out.auto_scaling_groups()
             .first()
+            .cloned()
             .ok_or_else(|| AwsError::Other {
                 service: Service::AutoScaling,
                 operation: "DescribeAutoScalingGroups".into(),
                 detail: format!("Auto Scaling group {group} does not exist"),
-            })?;
+            })
+    }
+
+    /// The group's sizes now.
+    async fn capacity(&self, group: &str) -> Result<Capacity, AwsError> {
+        let found = self.group(group).await?;
         Ok(Capacity {
             min: found.min_size().unwrap_or_default(),
             max: found.max_size().unwrap_or_default(),
@@ -581,25 +586,12 @@ impl<'a> Run<'a> {
 
     /// Waits until the group has exactly its desired number of instances, all in service.
     async fn wait_capacity(&self, group: &str) -> Result<i32, AwsError> {
-        let client = self.ctx.autoscaling(self.region);
         let mut waiter = self.waiter(
             Service::AutoScaling,
             format!("{group} to reach its desired capacity"),
         );
         loop {
-            let out = client
-                .describe_auto_scaling_groups()
-                .auto_scaling_group_names(group)
-                .send()
-                .await
-                .map_err(|e| self.err(Service::AutoScaling, "DescribeAutoScalingGroups", e))?;
-            let Some(found) = out.auto_scaling_groups().first() else {
-                return Err(AwsError::Other {
-                    service: Service::AutoScaling,
-                    operation: "DescribeAutoScalingGroups".into(),
-                    detail: format!("Auto Scaling group {group} does not exist"),
-                });
-            };
+            let found = self.group(group).await?;
             let desired = found.desired_capacity().unwrap_or_default();
             let members = found.instances();
             let in_service = members
