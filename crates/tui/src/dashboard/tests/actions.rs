@@ -437,20 +437,11 @@ fn a_failed_job_shows_the_aws_error_and_the_dashboard_stays_usable() {
 #[test]
 fn read_only_offers_no_action() {
     let topology = fixture("lab-healthy.json");
-    let mut state = DashboardOptions {
+    let read_only = DashboardOptions {
         read_only: true,
         ..options(&topology)
-    }
-    .initial_state();
-    update(&mut state, Action::Resize(160, 48));
-    update(&mut state, Action::Start);
-    update(
-        &mut state,
-        Action::Fetched {
-            job: 0,
-            topology: Box::new(topology),
-        },
-    );
+    };
+    let mut state = state_with(read_only, &topology, 160, 48);
     for list in [":asg\n", ":rds\n", ":ec2\n", ":dr\n"] {
         press(&mut state, list);
         let commands = press(&mut state, "a");
