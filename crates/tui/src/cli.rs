@@ -6,7 +6,7 @@ use haven_aws::{AwsContext, AwsError, CallerIdentity, ConnectOptions};
 use haven_model::findings::Policy;
 use haven_model::regions;
 
-use crate::config::Config;
+use crate::config::{Config, read_policy};
 
 /// Flags every subcommand takes.
 #[derive(Debug, Clone, Default, Args)]
@@ -67,14 +67,20 @@ pub fn usage(message: String) -> Fatal {
 }
 
 /// The policy findings and the DR view are judged against: `--policy FILE`, else the config
-/// directory's `policy.toml` (already read into `config`), else the defaults.
+/// directory's `policy.toml`, else the defaults.
 pub fn policy(cli: &Global, config: &Config) -> Result<Policy, Fatal> {
-    let Some(path) = &cli.policy else {
-        return Ok(config.policy.clone());
-    };
-    let text = std::fs::read_to_string(path)
-        .map_err(|e| usage(format!("cannot read the policy {}: {e}", path.display())))?;
-    crate::config::parse_policy(&text, path).map_err(|e| usage(format!("invalid policy: {e}")))
+    let invalid = |e| usage(format!("invalid policy: {e}"));
+    match &cli.policy {
+        Some(path) => read_policy(path).map_err(invalid)?.ok_or_else(|| {
+            usage(format!(
+                "cannot read the policy {}: no such file",
+                path.display()
+            ))
+        }),
+        None => Ok(read_policy(&config.paths.policy_file())
+            .map_err(invalid)?
+            .unwrap_or_default()),
+    }
 }
 
 /// Loads the configuration, checks credentials and reachability, and settles the Regions,

@@ -1,6 +1,7 @@
 //! haven's files in the platform's places: `config.toml` (refresh interval, Regions, read-only,
 //! key map overrides), an optional `keymap.toml` and an optional `policy.toml` (what the stack is
-//! held to, for the dashboard and `haven check`) in the config directory, the last topology in
+//! held to, read by the dashboard and `haven check` when no `--policy` is given) in the config
+//! directory, the last topology in
 //! the cache directory, the action log and the log file in the data directory.
 //!
 //! `HAVEN_CONFIG_DIR`, `HAVEN_CACHE_DIR` and `HAVEN_DATA_DIR` replace the platform's directories.
@@ -127,7 +128,7 @@ impl Paths {
 }
 
 /// The settings read from the config files (defaults for whatever they leave out).
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Config {
     /// Where the files are.
     pub paths: Paths,
@@ -139,8 +140,6 @@ pub struct Config {
     pub read_only: bool,
     /// Key bindings: the defaults with the user's overrides applied.
     pub keymap: KeyMap,
-    /// What the stack is held to (`policy.toml`, else the defaults).
-    pub policy: Policy,
     /// What was ignored while reading, e.g. a malformed `keymap.toml` (the defaults are used).
     pub warnings: Vec<String>,
 }
@@ -181,18 +180,16 @@ impl Config {
             regions: Vec::new(),
             read_only: false,
             keymap: KeyMap::default(),
-            policy: Policy::default(),
             warnings: Vec::new(),
         }
     }
 
-    /// Finds the directories and reads `config.toml`, `keymap.toml` and `policy.toml` (all
-    /// optional).
+    /// Finds the directories and reads `config.toml` and `keymap.toml` (both optional).
     pub fn load() -> Result<Self, ConfigError> {
         Self::load_from(Paths::discover()?)
     }
 
-    /// Reads the files under `paths` (all optional).
+    /// Reads the files under `paths` (both optional).
     pub fn load_from(paths: Paths) -> Result<Self, ConfigError> {
         let mut config = Self::defaults(paths);
         let config_file = config.paths.config_file();
@@ -213,10 +210,6 @@ impl Config {
                     "ignoring the key map: {e}; the default keys are used"
                 )),
             }
-        }
-        let policy_file = config.paths.policy_file();
-        if let Some(text) = read_optional(&policy_file)? {
-            config.policy = parse_policy(&text, &policy_file)?;
         }
         Ok(config)
     }
@@ -254,9 +247,16 @@ impl Config {
     }
 }
 
-/// Reads a policy file's text (named `path` in errors): the layout of
-/// [`haven_model::findings::Policy`], with known Region codes.
-pub fn parse_policy(text: &str, path: &Path) -> Result<Policy, ConfigError> {
+/// Reads a policy file (`None` when there is none): the layout of
+/// [`haven_model::findings::Policy`], with known Region codes. Only the commands that judge the
+/// stack read it, so a broken one stops nothing else, and `--policy` replaces it.
+pub fn read_policy(path: &Path) -> Result<Option<Policy>, ConfigError> {
+    read_optional(path)?
+        .map(|text| parse_policy(&text, path))
+        .transpose()
+}
+
+fn parse_policy(text: &str, path: &Path) -> Result<Policy, ConfigError> {
     #[derive(Deserialize)]
     struct Regions {
         primary_region: Option<Spanned<String>>,
@@ -475,21 +475,17 @@ mod tests {
     #[test]
     fn a_policy_file_in_the_config_directory_is_read_and_a_wrong_one_says_where() {
         let dir = temp_dir("policy");
-        assert_eq!(
-            Config::load_from(paths(&dir))
-                .expect("no policy file")
-                .policy,
-            Policy::default()
-        );
+        let file = paths(&dir).policy_file();
+        assert_eq!(read_policy(&file).expect("no policy file"), None);
         std::fs::write(
-            dir.join("config/policy.toml"),
+            &file,
             "primary_region = \"ap-northeast-2\"\ndr_regions = [\"us-east-1\"]\n\
              [objectives.region]\nrto_seconds = 3600\nrpo_seconds = 900\n",
         )
         .expect("write");
-        let policy = Config::load_from(paths(&dir))
+        let policy = read_policy(&file)
             .expect("a valid policy")
-            .policy;
+            .expect("a policy");
         assert_eq!(policy.primary_region.as_deref(), Some("ap-northeast-2"));
         assert_eq!(policy.dr_regions, vec!["us-east-1".to_string()]);
         assert_eq!(
@@ -498,13 +494,18 @@ mod tests {
             "the DR view's RPO"
         );
 
-        let err = error_for(
-            "policy.toml",
-            "dr_regions = [\"us-east-1\", \"eu-wset-1\"]\n",
-        );
+        let error_for = |text: &str| {
+            std::fs::write(&file, text).expect("write");
+            let err = read_policy(&file).expect_err("invalid");
+            assert!(matches!(err, ConfigError::Invalid { .. }), "{err:?}");
+            // Nothing else depends on it.
+            assert!(Config::load_from(paths(&dir)).is_ok());
+            err.to_string()
+        };
+        let err = error_for("dr_regions = [\"us-east-1\", \"eu-wset-1\"]\n");
         assert!(err.contains("policy.toml:1:28:"), "{err}");
         assert!(err.contains("did you mean `eu-west-1`"), "{err}");
-        let err = error_for("policy.toml", "rpo = 60\n");
+        let err = error_for("rpo = 60\n");
         assert!(err.contains("policy.toml:1:1:"), "{err}");
         assert!(err.contains("objectives"), "{err}");
     }

@@ -184,15 +184,13 @@ fn policy_toml_in_the_config_directory_is_the_default_policy_and_flag_overrides_
 
     let empty = dir.join("empty-policy.toml");
     std::fs::write(&empty, "").expect("write");
-    let overridden = ids_with_config(
-        &dir,
-        &[
-            "--fail-on",
-            "critical",
-            "--policy",
-            empty.to_str().expect("utf-8"),
-        ],
-    );
+    let empty_policy = [
+        "--fail-on",
+        "critical",
+        "--policy",
+        empty.to_str().expect("utf-8"),
+    ];
+    let overridden = ids_with_config(&dir, &empty_policy);
     assert_eq!(overridden, without, "--policy replaces policy.toml");
 
     // A wrong policy.toml stops check and the dashboard alike, before any network call.
@@ -221,6 +219,8 @@ fn policy_toml_in_the_config_directory_is_the_default_policy_and_flag_overrides_
         );
         assert!(!stderr.contains("cannot reach"), "{args:?}: {stderr}");
     }
+    // --policy replaces even a broken policy.toml.
+    assert_eq!(ids_with_config(&dir, &empty_policy), without);
 }
 
 /// The SARIF 2.1.0 schema's required fields, checked by hand (no network, no schema crate).
