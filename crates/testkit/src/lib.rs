@@ -12,4 +12,7 @@ pub mod moto;
 pub mod proxy;
 
 pub use moto::{MotoServer, sdk_config_for};
-pub use proxy::{Chaos, Faults, Proxy, RecordedRequest};
+pub use proxy::{
+    Chaos, Faults, INSUFFICIENT_CAPACITY, Proxy, Realism, RealismEvent, RealismKind,
+    RecordedRequest,
+};

@@ -2,7 +2,9 @@
 //!
 //! Point the SDK at [`Proxy::endpoint`] instead of the moto endpoint. Every request is forwarded
 //! byte-exact (SigV4 signs the body) and recorded as a [`RecordedRequest`]; [`Faults`] add
-//! latency or make one Region fail, and can be changed while the proxy runs.
+//! latency or make one Region fail, and can be changed while the proxy runs. With
+//! [`Faults::realism`] set, the proxy also plays the AWS behaviours moto leaves out (see
+//! [`Realism`]).
 
 use std::io;
 use std::net::{Ipv4Addr, SocketAddr};
@@ -21,6 +23,10 @@ use hyper_util::client::legacy::connect::HttpConnector;
 use hyper_util::rt::{TokioExecutor, TokioIo};
 use tokio::sync::oneshot;
 
+mod realism;
+
+pub use realism::{INSUFFICIENT_CAPACITY, Realism, RealismEvent, RealismKind};
+
 /// Faults the proxy injects; `Faults::default()` injects none.
 ///
 /// Build it with the `with_*` methods or `Faults { delay, ..Faults::default() }` so that new
@@ -37,6 +43,9 @@ pub struct Faults {
     pub fail_action: Option<(String, u16, u32)>,
     /// Random faults at seeded rates.
     pub chaos: Option<Chaos>,
+    /// AWS behaviours moto leaves out (lifecycle states, client tokens, propagation delays…);
+    /// `None` forwards everything as it is.
+    pub realism: Option<Realism>,
 }
 
 /// Faults at random, from a seed: the same seed gives the same sequence of decisions (the order
@@ -132,6 +141,12 @@ impl Faults {
         self.fail_region = Some((region.into(), status));
         self
     }
+
+    /// Plays the AWS behaviours of `realism` on top of moto (e.g. `Realism::aws()`).
+    pub fn with_realism(mut self, realism: Realism) -> Self {
+        self.realism = Some(realism);
+        self
+    }
 }
 
 /// One request that went through the proxy.
@@ -188,6 +203,8 @@ struct Shared {
     requests: Mutex<Vec<RecordedRequest>>,
     /// The chaos generator's state (reset from the seed whenever faults are set).
     random: Mutex<u64>,
+    /// What the realism layer knows (kept when faults change).
+    realism: Mutex<realism::State>,
 }
 
 /// The generator state for `faults` (never 0, which xorshift cannot leave).
@@ -235,6 +252,7 @@ impl Proxy {
             random: Mutex::new(seed_of(&faults)),
             faults: Mutex::new(faults),
             requests: Mutex::new(Vec::new()),
+            realism: Mutex::new(realism::State::default()),
         });
         let (shutdown, stopped) = oneshot::channel();
         let served = Arc::clone(&shared);
@@ -270,6 +288,11 @@ impl Proxy {
     /// Every request so far, in the order the responses were produced.
     pub fn requests(&self) -> Vec<RecordedRequest> {
         lock(&self.shared.requests).clone()
+    }
+
+    /// What the realism layer did so far, in order (see [`Faults::realism`]).
+    pub fn realism_events(&self) -> Vec<RealismEvent> {
+        lock(&self.shared.realism).events()
     }
 
     /// Forgets the recorded requests.
@@ -420,7 +443,15 @@ async fn handle(
             if !delay.is_zero() {
                 tokio::time::sleep(delay).await;
             }
-            if matches!(fate, Fate::Drop) {
+            let silenced = faults
+                .realism
+                .as_ref()
+                .filter(|realism| realism.silences(&region, &service));
+            if let Some(realism) = silenced {
+                lock(&shared.realism).silenced(&region, &service, &action);
+                tokio::time::sleep(realism.silent_hold).await;
+            }
+            if matches!(fate, Fate::Drop) || silenced.is_some() {
                 lock(&shared.requests).push(RecordedRequest {
                     method,
                     path,
@@ -452,20 +483,25 @@ async fn handle(
                     let response = error_response(status, &service, json, code, INJECTED_MESSAGE);
                     (response, true, action, body)
                 }
-                None => {
-                    let response = forward(&shared.upstream, &client, parts, body.clone())
-                        .await
-                        .unwrap_or_else(|message| {
-                            error_response(
-                                StatusCode::BAD_GATEWAY,
-                                &service,
-                                json,
-                                "ProxyUpstreamError",
-                                &message,
-                            )
-                        });
-                    (response, false, action, body)
-                }
+                None => match &faults.realism {
+                    Some(realism) => {
+                        let form = is_form(&parts.headers)
+                            .then(|| std::str::from_utf8(&body).ok())
+                            .flatten();
+                        let call = realism::Call::new(&service, &region, &action, form);
+                        let (response, injected) =
+                            with_realism(&shared, &client, realism, call, parts, body.clone())
+                                .await;
+                        (response, injected, action, body)
+                    }
+                    None => {
+                        let response = forward(&shared.upstream, &client, parts, body.clone())
+                            .await
+                            .map(|(parts, body)| Response::from_parts(parts, Full::new(body)))
+                            .unwrap_or_else(|message| upstream_error(&service, json, &message));
+                        (response, false, action, body)
+                    }
+                },
             }
         }
     };
@@ -483,6 +519,96 @@ async fn handle(
         body,
     });
     Ok(response)
+}
+
+/// The answer to a request under `realism`, and whether the proxy gave it by itself.
+async fn with_realism(
+    shared: &Arc<Shared>,
+    client: &UpstreamClient,
+    realism: &Realism,
+    call: realism::Call,
+    mut parts: Parts,
+    body: Bytes,
+) -> (Response<Full<Bytes>>, bool) {
+    let json = parts.headers.contains_key("x-amz-target");
+    let before = lock(&shared.realism).before(realism, &call);
+    let body = match before {
+        realism::Before::Forward => body,
+        realism::Before::ForwardBody(changed) => {
+            parts
+                .headers
+                .insert(header::CONTENT_LENGTH, HeaderValue::from(changed.len()));
+            changed
+        }
+        realism::Before::Answer(answer) => return (answer_response(&call, json, answer), true),
+        realism::Before::Defer { answer, delay, db } => {
+            let response = answer_response(&call, json, answer);
+            let shared = Arc::clone(shared);
+            let client = client.clone();
+            tokio::spawn(async move {
+                tokio::time::sleep(delay).await;
+                let status = forward(&shared.upstream, &client, parts, body)
+                    .await
+                    .map_or(502, |(parts, _)| parts.status.as_u16());
+                lock(&shared.realism).replayed(&call, &db, status);
+            });
+            return (response, true);
+        }
+    };
+    match forward(&shared.upstream, client, parts, body).await {
+        Err(message) => (upstream_error(&call.service, json, &message), false),
+        Ok((mut parts, body)) => {
+            let status = parts.status.as_u16();
+            let rewritten = lock(&shared.realism).after(realism, &call, status, &body);
+            let body = match rewritten {
+                Some(text) => {
+                    parts
+                        .headers
+                        .insert(header::CONTENT_LENGTH, HeaderValue::from(text.len()));
+                    Bytes::from(text)
+                }
+                None => body,
+            };
+            (Response::from_parts(parts, Full::new(body)), false)
+        }
+    }
+}
+
+fn answer_response(
+    call: &realism::Call,
+    json: bool,
+    answer: realism::Answer,
+) -> Response<Full<Bytes>> {
+    match answer {
+        realism::Answer::Ok(body) => {
+            let mut response = Response::new(Full::new(Bytes::from(body)));
+            let headers = response.headers_mut();
+            headers.insert(header::CONTENT_TYPE, HeaderValue::from_static("text/xml"));
+            headers.insert("x-amzn-requestid", HeaderValue::from_static("haven-proxy"));
+            response
+        }
+        realism::Answer::Error {
+            status,
+            code,
+            message,
+        } => error_response(
+            StatusCode::from_u16(status).unwrap_or(StatusCode::BAD_REQUEST),
+            &call.service,
+            json,
+            code,
+            &message,
+        ),
+    }
+}
+
+fn upstream_error(service: &str, json: bool, message: &str) -> Response<Full<Bytes>> {
+    error_response(
+        StatusCode::BAD_GATEWAY,
+        service,
+        json,
+        "ProxyUpstreamError",
+        message,
+    )
 }
 
 /// Draws what happens to one request under `chaos`, and its extra latency.
@@ -522,7 +648,7 @@ async fn forward(
     client: &UpstreamClient,
     mut parts: Parts,
     body: Bytes,
-) -> Result<Response<Full<Bytes>>, String> {
+) -> Result<(hyper::http::response::Parts, Bytes), String> {
     let path_and_query = parts
         .uri
         .path_and_query()
@@ -552,7 +678,7 @@ async fn forward(
         .to_bytes();
     remove_hop_by_hop(&mut parts.headers);
     parts.extensions = Default::default();
-    Ok(Response::from_parts(parts, Full::new(body)))
+    Ok((parts, body))
 }
 
 fn remove_hop_by_hop(headers: &mut HeaderMap) {
@@ -672,17 +798,21 @@ fn action_of(headers: &HeaderMap, query: Option<&str>, body: &[u8]) -> String {
     {
         return target.rsplit('.').next().unwrap_or(target).to_owned();
     }
-    let form = headers
-        .get(header::CONTENT_TYPE)
-        .and_then(|value| value.to_str().ok())
-        .is_some_and(|value| value.starts_with("application/x-www-form-urlencoded"));
-    let from_body = form
+    let from_body = is_form(headers)
         .then(|| std::str::from_utf8(body).ok())
         .flatten()
         .and_then(|body| form_param(body, "Action"));
     from_body
         .or_else(|| query.and_then(|query| form_param(query, "Action")))
         .unwrap_or_default()
+}
+
+/// Whether the body is an `application/x-www-form-urlencoded` form (the query protocols).
+fn is_form(headers: &HeaderMap) -> bool {
+    headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|value| value.to_str().ok())
+        .is_some_and(|value| value.starts_with("application/x-www-form-urlencoded"))
 }
 
 /// The decoded value of `name` in an `application/x-www-form-urlencoded` string.

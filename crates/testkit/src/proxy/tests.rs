@@ -73,6 +73,7 @@ fn injected_errors_look_like_aws_errors() {
             fail_region: Some(("us-east-1".into(), 503)),
             fail_action: None,
             chaos: None,
+            realism: None,
         }
     );
 }

@@ -1,0 +1,318 @@
+//! Each behaviour driven with the real AWS SDK through the proxy to moto.
+
+use super::*;
+use crate::lab::{BASE_AMI, DR, PRIMARY};
+use crate::proxy::{Faults, Proxy};
+use crate::{MotoServer, sdk_config_for};
+use aws_sdk_ec2::error::ProvideErrorMetadata;
+use aws_sdk_ec2::types::{
+    AttributeBooleanValue, LaunchTemplateIamInstanceProfileSpecificationRequest,
+    RequestLaunchTemplateData,
+};
+
+struct Aws {
+    _moto: MotoServer,
+    proxy: Proxy,
+    ec2: aws_sdk_ec2::Client,
+    iam: aws_sdk_iam::Client,
+    asg: aws_sdk_autoscaling::Client,
+    elb: aws_sdk_elasticloadbalancingv2::Client,
+    rds: aws_sdk_rds::Client,
+}
+
+async fn aws(realism: Realism) -> Aws {
+    let moto = MotoServer::start().expect("moto_server starts");
+    let proxy =
+        Proxy::start(&moto.endpoint(), Faults::none().with_realism(realism)).expect("proxy starts");
+    let config = sdk_config_for(&proxy.endpoint(), PRIMARY).await;
+    Aws {
+        ec2: aws_sdk_ec2::Client::new(&config),
+        iam: aws_sdk_iam::Client::new(&config),
+        asg: aws_sdk_autoscaling::Client::new(&config),
+        elb: aws_sdk_elasticloadbalancingv2::Client::new(&config),
+        rds: aws_sdk_rds::Client::new(&config),
+        _moto: moto,
+        proxy,
+    }
+}
+
+fn count(proxy: &Proxy, kind: RealismKind) -> usize {
+    proxy
+        .realism_events()
+        .iter()
+        .filter(|e| e.kind == kind)
+        .count()
+}
+
+/// Realism without the `*.NotFound` window, for tests of other behaviours.
+fn settled() -> Realism {
+    Realism {
+        not_found_window: Duration::ZERO,
+        ..Realism::aws()
+    }
+}
+
+fn template_data(profile: Option<&str>) -> RequestLaunchTemplateData {
+    let data = RequestLaunchTemplateData::builder()
+        .image_id(BASE_AMI)
+        .instance_type(aws_sdk_ec2::types::InstanceType::T3Micro);
+    match profile {
+        Some(name) => data
+            .iam_instance_profile(
+                LaunchTemplateIamInstanceProfileSpecificationRequest::builder()
+                    .name(name)
+                    .build(),
+            )
+            .build(),
+        None => data.build(),
+    }
+}
+
+#[test]
+fn realism_is_off_by_default_and_scales_time() {
+    assert_eq!(Faults::none().realism, None);
+    let realism = Realism::aws()
+        .failing_launches(INSUFFICIENT_CAPACITY)
+        .failing_copies()
+        .silent_region(PRIMARY);
+    assert_eq!(realism.scaled(realism.rds_create), Duration::from_secs(1));
+    assert!(realism.failing_copies);
+    assert!(realism.silences(PRIMARY, "sts") && realism.silences(PRIMARY, "ec2"));
+    assert!(
+        !realism.silences(PRIMARY, "iam"),
+        "IAM is global: silent with us-east-1 only"
+    );
+    assert!(Realism::aws().silent_region(DR).silences(DR, "iam"));
+    assert!(!realism.silences(DR, "ec2"));
+    assert_eq!(
+        timestamp(UNIX_EPOCH + Duration::from_secs(1_795_999_999)),
+        "2026-11-30T00:53:19Z"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn ec2_client_tokens_are_bound_to_their_parameters() {
+    let aws = aws(settled()).await;
+    let create = |name: &str, token: &str| {
+        aws.ec2
+            .create_launch_template()
+            .launch_template_name(name)
+            .client_token(token)
+            .launch_template_data(template_data(None))
+            .send()
+    };
+    let first = create("web", "token-1").await.expect("first create");
+    let id = first
+        .launch_template()
+        .and_then(|t| t.launch_template_id())
+        .expect("id")
+        .to_owned();
+
+    // The same token and parameters: the first answer again, and moto is not asked.
+    let again = create("web", "token-1").await.expect("a retry succeeds");
+    assert_eq!(
+        again.launch_template().and_then(|t| t.launch_template_id()),
+        Some(id.as_str())
+    );
+    assert!(aws.proxy.requests().last().expect("recorded").injected);
+
+    // The same token with other parameters: IdempotentParameterMismatch, nothing created.
+    let error = create("web-2", "token-1")
+        .await
+        .expect_err("another name under the same token");
+    assert_eq!(error.code(), Some("IdempotentParameterMismatch"));
+    assert_eq!(error.raw_response().map(|r| r.status().as_u16()), Some(400));
+
+    // Deleted since: the same token still gives the first (gone) template back.
+    aws.ec2
+        .delete_launch_template()
+        .launch_template_name("web")
+        .send()
+        .await
+        .expect("delete");
+    let replayed = create("web", "token-1").await.expect("replayed");
+    assert_eq!(
+        replayed
+            .launch_template()
+            .and_then(|t| t.launch_template_id()),
+        Some(id.as_str())
+    );
+    let listed = aws
+        .ec2
+        .describe_launch_templates()
+        .send()
+        .await
+        .expect("describe");
+    assert!(listed.launch_templates().is_empty(), "nothing re-created");
+
+    // Another token is a new request.
+    create("web", "token-2").await.expect("a new token creates");
+    assert_eq!(count(&aws.proxy, RealismKind::TokenReplayed), 2);
+    assert_eq!(count(&aws.proxy, RealismKind::TokenMismatch), 1);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_new_instance_profile_is_refused_until_iam_has_propagated_it() {
+    let aws = aws(Realism {
+        iam_propagation: Duration::from_secs(1),
+        ..settled()
+    })
+    .await;
+    aws.iam
+        .create_role()
+        .role_name("AppRole")
+        .assume_role_policy_document(
+            r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"Service":"ec2.amazonaws.com"},"Action":"sts:AssumeRole"}]}"#,
+        )
+        .send()
+        .await
+        .expect("role");
+    aws.iam
+        .create_instance_profile()
+        .instance_profile_name("AppProfile")
+        .send()
+        .await
+        .expect("profile");
+    aws.iam
+        .add_role_to_instance_profile()
+        .instance_profile_name("AppProfile")
+        .role_name("AppRole")
+        .send()
+        .await
+        .expect("add role");
+    let template = aws
+        .ec2
+        .create_launch_template()
+        .launch_template_name("app")
+        .launch_template_data(template_data(Some("AppProfile")))
+        .send()
+        .await
+        .expect("a launch template accepts any profile name");
+    let template_id = template
+        .launch_template()
+        .and_then(|t| t.launch_template_id())
+        .expect("id")
+        .to_owned();
+    let create_group = || {
+        aws.asg
+            .create_auto_scaling_group()
+            .auto_scaling_group_name("app")
+            .launch_template(
+                aws_sdk_autoscaling::types::LaunchTemplateSpecification::builder()
+                    .launch_template_id(&template_id)
+                    .version("1")
+                    .build(),
+            )
+            .availability_zones("ap-northeast-2a")
+            .min_size(1)
+            .max_size(2)
+            .send()
+    };
+    let error = create_group()
+        .await
+        .expect_err("profile not propagated yet");
+    assert_eq!(error.code(), Some("ValidationError"));
+    assert_eq!(
+        error.message(),
+        Some(
+            "You must use a valid fully-formed launch template. Value (AppProfile) for parameter \
+             iamInstanceProfile.name is invalid. Invalid IAM Instance Profile name"
+        )
+    );
+    let run = aws
+        .ec2
+        .run_instances()
+        .image_id(BASE_AMI)
+        .min_count(1)
+        .max_count(1)
+        .iam_instance_profile(
+            aws_sdk_ec2::types::IamInstanceProfileSpecification::builder()
+                .arn("arn:aws:iam::123456789012:instance-profile/AppProfile")
+                .build(),
+        )
+        .send()
+        .await
+        .expect_err("RunInstances too");
+    assert_eq!(run.code(), Some("InvalidParameterValue"));
+    assert!(
+        run.message()
+            .is_some_and(|m| m.contains("Invalid IAM Instance Profile name")),
+        "{run:?}"
+    );
+
+    tokio::time::sleep(Duration::from_millis(1100)).await;
+    create_group()
+        .await
+        .expect("accepted once IAM has propagated");
+    assert_eq!(count(&aws.proxy, RealismKind::ProfileNotReady), 2);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn ids_just_created_are_not_found_by_the_first_request_naming_them() {
+    let aws = aws(Realism::aws()).await;
+    let vpc_id = |out: aws_sdk_ec2::operation::create_vpc::CreateVpcOutput| {
+        out.vpc()
+            .and_then(|v| v.vpc_id())
+            .expect("vpc id")
+            .to_owned()
+    };
+    let modify = |vpc: String| {
+        aws.ec2
+            .modify_vpc_attribute()
+            .vpc_id(vpc)
+            .enable_dns_hostnames(AttributeBooleanValue::builder().value(true).build())
+            .send()
+    };
+    let vpc = vpc_id(
+        aws.ec2
+            .create_vpc()
+            .cidr_block("10.1.0.0/16")
+            .send()
+            .await
+            .expect("vpc"),
+    );
+    let error = modify(vpc.clone()).await.expect_err("not propagated yet");
+    assert_eq!(error.code(), Some("InvalidVpcID.NotFound"));
+    assert_eq!(
+        error.message(),
+        Some(format!("The vpc ID '{vpc}' does not exist").as_str())
+    );
+    modify(vpc.clone())
+        .await
+        .expect("the next request finds it");
+
+    // A security group named in a rule right after its creation.
+    let group = aws
+        .ec2
+        .create_security_group()
+        .group_name("app")
+        .description("app")
+        .vpc_id(&vpc)
+        .send()
+        .await
+        .expect("group")
+        .group_id()
+        .expect("group id")
+        .to_owned();
+    let error = aws
+        .ec2
+        .describe_security_groups()
+        .group_ids(&group)
+        .send()
+        .await
+        .expect_err("not propagated yet");
+    assert_eq!(error.code(), Some("InvalidGroup.NotFound"));
+
+    // After the window, the first request finds it.
+    let late = vpc_id(
+        aws.ec2
+            .create_vpc()
+            .cidr_block("10.2.0.0/16")
+            .send()
+            .await
+            .expect("vpc"),
+    );
+    tokio::time::sleep(Duration::from_millis(350)).await;
+    modify(late).await.expect("propagated by now");
+    assert_eq!(count(&aws.proxy, RealismKind::NotFoundWindow), 2);
+}
