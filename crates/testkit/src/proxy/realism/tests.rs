@@ -316,3 +316,184 @@ async fn ids_just_created_are_not_found_by_the_first_request_naming_them() {
     modify(late).await.expect("propagated by now");
     assert_eq!(count(&aws.proxy, RealismKind::NotFoundWindow), 2);
 }
+
+async fn db_status(rds: &aws_sdk_rds::Client, id: &str) -> Option<aws_sdk_rds::types::DbInstance> {
+    match rds
+        .describe_db_instances()
+        .db_instance_identifier(id)
+        .send()
+        .await
+    {
+        Ok(out) => out.db_instances().first().cloned(),
+        Err(error) => {
+            assert_eq!(error.code(), Some("DBInstanceNotFound"), "{error:?}");
+            None
+        }
+    }
+}
+
+/// Polls until the instance has `wanted` status (`None`: gone), collecting the statuses seen.
+async fn wait_db(rds: &aws_sdk_rds::Client, id: &str, wanted: Option<&str>) -> Vec<String> {
+    let started = Instant::now();
+    let mut seen: Vec<String> = Vec::new();
+    loop {
+        let db = db_status(rds, id).await;
+        let status = db
+            .as_ref()
+            .and_then(|d| d.db_instance_status())
+            .map(str::to_owned);
+        if seen.last() != status.as_ref()
+            && let Some(status) = &status
+        {
+            seen.push(status.clone());
+        }
+        if status.as_deref() == wanted {
+            return seen;
+        }
+        assert!(
+            started.elapsed() < Duration::from_secs(10),
+            "{id} never reached {wanted:?}: {seen:?}"
+        );
+        tokio::time::sleep(Duration::from_millis(40)).await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn rds_goes_through_its_lifecycle_and_refuses_calls_meanwhile() {
+    let aws = aws(settled()).await;
+    let rds = &aws.rds;
+    let created = rds
+        .create_db_instance()
+        .db_instance_identifier("db")
+        .engine("mysql")
+        .db_instance_class("db.t3.micro")
+        .allocated_storage(20)
+        .master_username("admin")
+        .master_user_password("secret-password-1")
+        .backup_retention_period(1)
+        .send()
+        .await
+        .expect("create");
+    assert_eq!(
+        created.db_instance().and_then(|d| d.db_instance_status()),
+        Some("creating")
+    );
+    let refused = rds
+        .modify_db_instance()
+        .db_instance_identifier("db")
+        .db_instance_class("db.t3.small")
+        .apply_immediately(true)
+        .send()
+        .await
+        .expect_err("creating");
+    assert_eq!(refused.code(), Some("InvalidDBInstanceState"));
+    let refused = rds
+        .create_db_snapshot()
+        .db_instance_identifier("db")
+        .db_snapshot_identifier("early")
+        .send()
+        .await
+        .expect_err("creating");
+    assert_eq!(refused.code(), Some("InvalidDBInstanceState"));
+    assert_eq!(
+        wait_db(rds, "db", Some("available")).await,
+        ["creating", "backing-up", "available"]
+    );
+
+    // A reboot and a modification each take their time.
+    rds.reboot_db_instance()
+        .db_instance_identifier("db")
+        .send()
+        .await
+        .expect("reboot");
+    assert_eq!(
+        wait_db(rds, "db", Some("available")).await,
+        ["rebooting", "available"]
+    );
+    let modified = rds
+        .modify_db_instance()
+        .db_instance_identifier("db")
+        .allocated_storage(30)
+        .apply_immediately(true)
+        .send()
+        .await
+        .expect("modify");
+    assert_eq!(
+        modified.db_instance().and_then(|d| d.db_instance_status()),
+        Some("modifying")
+    );
+    wait_db(rds, "db", Some("available")).await;
+
+    // A replica, promoted: `modifying`, and then the replication link is gone on both sides.
+    rds.create_db_instance_read_replica()
+        .db_instance_identifier("replica")
+        .source_db_instance_identifier("db")
+        .send()
+        .await
+        .expect("replica");
+    let refused = rds
+        .promote_read_replica()
+        .db_instance_identifier("replica")
+        .send()
+        .await
+        .expect_err("still creating");
+    assert_eq!(refused.code(), Some("InvalidDBInstanceState"));
+    wait_db(rds, "replica", Some("available")).await;
+    rds.promote_read_replica()
+        .db_instance_identifier("replica")
+        .send()
+        .await
+        .expect("promote");
+    let during = db_status(rds, "replica").await.expect("replica");
+    assert_eq!(during.db_instance_status(), Some("modifying"));
+    assert_eq!(
+        during.read_replica_source_db_instance_identifier(),
+        Some("db")
+    );
+    wait_db(rds, "replica", Some("available")).await;
+    let promoted = db_status(rds, "replica").await.expect("promoted");
+    assert_eq!(promoted.read_replica_source_db_instance_identifier(), None);
+    let source = db_status(rds, "db").await.expect("source");
+    assert!(
+        source.read_replica_db_instance_identifiers().is_empty(),
+        "{source:?}"
+    );
+    assert!(count(&aws.proxy, RealismKind::LinkEnded) >= 2);
+
+    // Delete: the proxy answers `deleting`, a second delete is refused, moto deletes it later
+    // and makes the final snapshot.
+    let deleted = rds
+        .delete_db_instance()
+        .db_instance_identifier("db")
+        .final_db_snapshot_identifier("db-final")
+        .send()
+        .await
+        .expect("delete");
+    assert_eq!(
+        deleted.db_instance().and_then(|d| d.db_instance_status()),
+        Some("deleting")
+    );
+    let refused = rds
+        .delete_db_instance()
+        .db_instance_identifier("db")
+        .skip_final_snapshot(true)
+        .send()
+        .await
+        .expect_err("already deleting");
+    assert_eq!(refused.code(), Some("InvalidDBInstanceState"));
+    assert_eq!(
+        refused.message(),
+        Some("Instance db is already being deleted.")
+    );
+    assert_eq!(wait_db(rds, "db", None).await, ["deleting"]);
+    let snapshots = rds
+        .describe_db_snapshots()
+        .db_snapshot_identifier("db-final")
+        .send()
+        .await
+        .expect("the final snapshot exists");
+    assert_eq!(snapshots.db_snapshots().len(), 1);
+    assert_eq!(count(&aws.proxy, RealismKind::DeleteDeferred), 1);
+    assert_eq!(count(&aws.proxy, RealismKind::DeleteReplayed), 1);
+    assert!(count(&aws.proxy, RealismKind::InvalidState) >= 4);
+}
