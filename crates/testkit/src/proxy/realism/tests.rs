@@ -497,3 +497,211 @@ async fn rds_goes_through_its_lifecycle_and_refuses_calls_meanwhile() {
     assert_eq!(count(&aws.proxy, RealismKind::DeleteReplayed), 1);
     assert!(count(&aws.proxy, RealismKind::InvalidState) >= 4);
 }
+
+/// A VPC with one subnet in ap-northeast-2a: (vpc, subnet).
+async fn network(ec2: &aws_sdk_ec2::Client) -> (String, String) {
+    let vpc = ec2
+        .create_vpc()
+        .cidr_block("10.0.0.0/16")
+        .send()
+        .await
+        .expect("vpc")
+        .vpc()
+        .and_then(|v| v.vpc_id())
+        .expect("vpc id")
+        .to_owned();
+    let subnet = ec2
+        .create_subnet()
+        .vpc_id(&vpc)
+        .cidr_block("10.0.0.0/24")
+        .availability_zone("ap-northeast-2a")
+        .send()
+        .await
+        .expect("subnet")
+        .subnet()
+        .and_then(|s| s.subnet_id())
+        .expect("subnet id")
+        .to_owned();
+    (vpc, subnet)
+}
+
+async fn nat_state(ec2: &aws_sdk_ec2::Client, id: &str) -> String {
+    ec2.describe_nat_gateways()
+        .nat_gateway_ids(id)
+        .send()
+        .await
+        .expect("describe NAT")
+        .nat_gateways()
+        .first()
+        .and_then(|n| n.state())
+        .map(|s| s.as_str().to_owned())
+        .unwrap_or_default()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn nat_gateways_are_pending_after_create_and_deleting_after_delete() {
+    let aws = aws(settled()).await;
+    let (_, subnet) = network(&aws.ec2).await;
+    let allocation = aws
+        .ec2
+        .allocate_address()
+        .domain(aws_sdk_ec2::types::DomainType::Vpc)
+        .send()
+        .await
+        .expect("EIP")
+        .allocation_id()
+        .expect("allocation")
+        .to_owned();
+    let created = aws
+        .ec2
+        .create_nat_gateway()
+        .subnet_id(&subnet)
+        .allocation_id(&allocation)
+        .send()
+        .await
+        .expect("NAT");
+    let nat = created.nat_gateway().expect("NAT");
+    assert_eq!(nat.state().map(|s| s.as_str()), Some("pending"));
+    let id = nat.nat_gateway_id().expect("id").to_owned();
+    assert_eq!(nat_state(&aws.ec2, &id).await, "pending");
+    // 3 min scaled by 1/900 is 200 ms.
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert_eq!(nat_state(&aws.ec2, &id).await, "available");
+
+    aws.ec2
+        .delete_nat_gateway()
+        .nat_gateway_id(&id)
+        .send()
+        .await
+        .expect("delete");
+    assert_eq!(nat_state(&aws.ec2, &id).await, "deleting");
+    tokio::time::sleep(Duration::from_millis(400)).await;
+    assert_eq!(nat_state(&aws.ec2, &id).await, "deleted");
+    assert!(count(&aws.proxy, RealismKind::StateRewritten) >= 3);
+}
+
+/// `(state, reason)` of each target of the group.
+async fn target_health(
+    elb: &aws_sdk_elasticloadbalancingv2::Client,
+    group: &str,
+) -> Vec<(String, String, Option<String>)> {
+    elb.describe_target_health()
+        .target_group_arn(group)
+        .send()
+        .await
+        .expect("target health")
+        .target_health_descriptions()
+        .iter()
+        .map(|d| {
+            let health = d.target_health();
+            (
+                d.target()
+                    .and_then(|t| t.id())
+                    .unwrap_or_default()
+                    .to_owned(),
+                health
+                    .and_then(|h| h.state())
+                    .map(|s| s.as_str().to_owned())
+                    .unwrap_or_default(),
+                health
+                    .and_then(|h| h.reason())
+                    .map(|r| r.as_str().to_owned()),
+            )
+        })
+        .collect()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn targets_are_initial_then_healthy_and_draining_for_the_deregistration_delay() {
+    // 1/90: healthy threshold 3 × interval 10 s is 333 ms, a 60 s delay is 667 ms.
+    let aws = aws(settled().with_time_scale(1.0 / 90.0)).await;
+    let (vpc, subnet) = network(&aws.ec2).await;
+    let group = aws
+        .elb
+        .create_target_group()
+        .name("web")
+        .protocol(aws_sdk_elasticloadbalancingv2::types::ProtocolEnum::Http)
+        .port(80)
+        .vpc_id(&vpc)
+        .health_check_interval_seconds(10)
+        .healthy_threshold_count(3)
+        .send()
+        .await
+        .expect("target group")
+        .target_groups()
+        .first()
+        .and_then(|g| g.target_group_arn())
+        .expect("ARN")
+        .to_owned();
+    aws.elb
+        .modify_target_group_attributes()
+        .target_group_arn(&group)
+        .attributes(
+            aws_sdk_elasticloadbalancingv2::types::TargetGroupAttribute::builder()
+                .key("deregistration_delay.timeout_seconds")
+                .value("60")
+                .build(),
+        )
+        .send()
+        .await
+        .expect("attributes");
+    let instance = aws
+        .ec2
+        .run_instances()
+        .image_id(BASE_AMI)
+        .subnet_id(&subnet)
+        .min_count(1)
+        .max_count(1)
+        .send()
+        .await
+        .expect("instance")
+        .instances()
+        .first()
+        .and_then(|i| i.instance_id())
+        .expect("id")
+        .to_owned();
+    let target = aws_sdk_elasticloadbalancingv2::types::TargetDescription::builder()
+        .id(&instance)
+        .port(80)
+        .build();
+    aws.elb
+        .register_targets()
+        .target_group_arn(&group)
+        .targets(target.clone())
+        .send()
+        .await
+        .expect("register");
+    assert_eq!(
+        target_health(&aws.elb, &group).await,
+        [(
+            instance.clone(),
+            "initial".to_owned(),
+            Some("Elb.RegistrationInProgress".to_owned())
+        )]
+    );
+    tokio::time::sleep(Duration::from_millis(450)).await;
+    let healthy = target_health(&aws.elb, &group).await;
+    assert_eq!(healthy.len(), 1);
+    assert_ne!(
+        healthy[0].1, "initial",
+        "moto's own state after the threshold"
+    );
+
+    aws.elb
+        .deregister_targets()
+        .target_group_arn(&group)
+        .targets(target)
+        .send()
+        .await
+        .expect("deregister");
+    assert_eq!(
+        target_health(&aws.elb, &group).await,
+        [(
+            instance,
+            "draining".to_owned(),
+            Some("Target.DeregistrationInProgress".to_owned())
+        )]
+    );
+    tokio::time::sleep(Duration::from_millis(800)).await;
+    assert_eq!(target_health(&aws.elb, &group).await, []);
+}
