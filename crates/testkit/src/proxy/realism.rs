@@ -421,13 +421,16 @@ struct Template {
     versions: BTreeMap<u64, Option<String>>,
 }
 
+/// The parameters a client token was first used with, and the answer it got.
+type FirstAnswer = (Vec<(String, String)>, Bytes);
+
 /// What the realism layer knows and has done; one per proxy.
 #[derive(Debug, Default)]
 pub(super) struct State {
     events: Vec<RealismEvent>,
     counter: u64,
     /// `(region, client token)` → (the other parameters, the first answer).
-    tokens: HashMap<(String, String), (Vec<(String, String)>, Bytes)>,
+    tokens: HashMap<(String, String), FirstAnswer>,
     /// Instance profile name → when IAM has propagated it.
     profiles: HashMap<String, Instant>,
     /// `(region, launch template id)` → its versions.
@@ -629,10 +632,11 @@ impl State {
         };
         let now = Instant::now();
         if status != 200 {
-            if call.service == "rds" && text.contains("DBInstanceNotFound") {
-                if let Some(id) = call.param("DBInstanceIdentifier") {
-                    self.dbs.remove(&db_key(&call.region, id));
-                }
+            if call.service == "rds"
+                && text.contains("DBInstanceNotFound")
+                && let Some(id) = call.param("DBInstanceIdentifier")
+            {
+                self.dbs.remove(&db_key(&call.region, id));
             }
             return None;
         }

@@ -705,3 +705,349 @@ async fn targets_are_initial_then_healthy_and_draining_for_the_deregistration_de
     tokio::time::sleep(Duration::from_millis(800)).await;
     assert_eq!(target_health(&aws.elb, &group).await, []);
 }
+
+async fn group(asg: &aws_sdk_autoscaling::Client, name: &str) -> (i32, usize) {
+    let groups = asg
+        .describe_auto_scaling_groups()
+        .auto_scaling_group_names(name)
+        .send()
+        .await
+        .expect("describe group");
+    let group = groups.auto_scaling_groups().first().expect("group");
+    (
+        group.desired_capacity().unwrap_or_default(),
+        group.instances().len(),
+    )
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn failed_launches_show_only_in_scaling_activities() {
+    let aws = aws(settled()).await;
+    aws.ec2
+        .create_launch_template()
+        .launch_template_name("web")
+        .launch_template_data(template_data(None))
+        .send()
+        .await
+        .expect("template");
+    aws.asg
+        .create_auto_scaling_group()
+        .auto_scaling_group_name("web")
+        .launch_template(
+            aws_sdk_autoscaling::types::LaunchTemplateSpecification::builder()
+                .launch_template_name("web")
+                .version("1")
+                .build(),
+        )
+        .availability_zones("ap-northeast-2a")
+        .min_size(1)
+        .max_size(4)
+        .desired_capacity(1)
+        .send()
+        .await
+        .expect("group");
+    assert_eq!(group(&aws.asg, "web").await, (1, 1));
+
+    aws.proxy
+        .set_faults(Faults::none().with_realism(settled().failing_launches(INSUFFICIENT_CAPACITY)));
+    let before = SystemTime::now() - Duration::from_secs(2);
+    aws.asg
+        .set_desired_capacity()
+        .auto_scaling_group_name("web")
+        .desired_capacity(3)
+        .send()
+        .await
+        .expect("accepted, as AWS accepts it");
+    // AWS shows the new desired capacity, and nothing more in service.
+    assert_eq!(group(&aws.asg, "web").await, (3, 1));
+    let activities = aws
+        .asg
+        .describe_scaling_activities()
+        .auto_scaling_group_name("web")
+        .send()
+        .await
+        .expect("activities");
+    let [activity] = activities.activities() else {
+        panic!("one failed activity: {activities:?}");
+    };
+    assert_eq!(activity.status_code().map(|s| s.as_str()), Some("Failed"));
+    assert_eq!(activity.status_message(), Some(INSUFFICIENT_CAPACITY));
+    assert_eq!(activity.auto_scaling_group_name(), Some("web"));
+    assert!(
+        activity.description().is_some_and(
+            |d| d.starts_with("Launching a new EC2 instance.  Status Reason: We currently")
+        ),
+        "{activity:?}"
+    );
+    let started = activity.start_time().expect("start time");
+    assert!(started.secs() >= before.duration_since(UNIX_EPOCH).expect("now").as_secs() as i64);
+
+    // Raising it through UpdateAutoScalingGroup fails the same way; other changes go through.
+    aws.asg
+        .update_auto_scaling_group()
+        .auto_scaling_group_name("web")
+        .desired_capacity(4)
+        .max_size(5)
+        .send()
+        .await
+        .expect("update");
+    assert_eq!(group(&aws.asg, "web").await, (4, 1));
+    let groups = aws
+        .asg
+        .describe_auto_scaling_groups()
+        .send()
+        .await
+        .expect("describe");
+    assert_eq!(groups.auto_scaling_groups()[0].max_size(), Some(5));
+    let all = aws
+        .asg
+        .describe_scaling_activities()
+        .send()
+        .await
+        .expect("activities");
+    assert_eq!(all.activities().len(), 2, "newest first");
+    assert!(
+        all.activities()[0]
+            .cause()
+            .is_some_and(|c| c.contains("from 1 to 4")),
+        "{:?}",
+        all.activities()[0]
+    );
+    assert_eq!(count(&aws.proxy, RealismKind::LaunchFailed), 2);
+
+    // Lowering the capacity is not a launch: it reaches moto.
+    aws.asg
+        .set_desired_capacity()
+        .auto_scaling_group_name("web")
+        .desired_capacity(1)
+        .send()
+        .await
+        .expect("lower");
+    assert_eq!(group(&aws.asg, "web").await, (1, 1));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn copies_are_pending_with_progress_and_can_fail() {
+    // 1/3600: a 20-minute copy takes 333 ms.
+    let aws = aws(settled().with_time_scale(1.0 / 3600.0)).await;
+    let image_state = |id: String| {
+        let ec2 = aws.ec2.clone();
+        async move {
+            ec2.describe_images()
+                .image_ids(id)
+                .send()
+                .await
+                .expect("images")
+                .images()
+                .first()
+                .and_then(|i| i.state())
+                .map(|s| s.as_str().to_owned())
+                .unwrap_or_default()
+        }
+    };
+    let copy_image = || {
+        aws.ec2
+            .copy_image()
+            .name("copy")
+            .source_image_id(BASE_AMI)
+            .source_region(PRIMARY)
+            .send()
+    };
+    let image = copy_image()
+        .await
+        .expect("copy")
+        .image_id()
+        .expect("id")
+        .to_owned();
+    assert_eq!(image_state(image.clone()).await, "pending");
+    tokio::time::sleep(Duration::from_millis(450)).await;
+    assert_eq!(image_state(image).await, "available");
+
+    let volume = aws
+        .ec2
+        .create_volume()
+        .availability_zone("ap-northeast-2a")
+        .size(8)
+        .send()
+        .await
+        .expect("volume")
+        .volume_id()
+        .expect("id")
+        .to_owned();
+    let snapshot = aws
+        .ec2
+        .create_snapshot()
+        .volume_id(volume)
+        .send()
+        .await
+        .expect("snapshot")
+        .snapshot_id()
+        .expect("id")
+        .to_owned();
+    let copy_snapshot = || {
+        aws.ec2
+            .copy_snapshot()
+            .source_snapshot_id(&snapshot)
+            .source_region(PRIMARY)
+            .send()
+    };
+    let snapshot_state = |id: String| {
+        let ec2 = aws.ec2.clone();
+        async move {
+            let out = ec2
+                .describe_snapshots()
+                .snapshot_ids(id)
+                .send()
+                .await
+                .expect("snapshots");
+            let s = out.snapshots().first().expect("snapshot");
+            (
+                s.state().map(|s| s.as_str().to_owned()).unwrap_or_default(),
+                s.progress().unwrap_or_default().to_owned(),
+            )
+        }
+    };
+    let copied = copy_snapshot()
+        .await
+        .expect("copy")
+        .snapshot_id()
+        .expect("id")
+        .to_owned();
+    let (state, first) = snapshot_state(copied.clone()).await;
+    assert_eq!(state, "pending");
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    let (_, later) = snapshot_state(copied.clone()).await;
+    let percent = |p: &str| p.trim_end_matches('%').parse::<u32>().expect("percent");
+    assert!(percent(&later) > percent(&first), "{first} then {later}");
+    assert!(percent(&later) < 100);
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert_eq!(
+        snapshot_state(copied).await,
+        ("completed".to_owned(), "100%".to_owned())
+    );
+
+    // With failing copies, each kind ends in its failed state.
+    aws.proxy.set_faults(
+        Faults::none().with_realism(settled().with_time_scale(1.0 / 3600.0).failing_copies()),
+    );
+    let failed_image = copy_image()
+        .await
+        .expect("copy")
+        .image_id()
+        .expect("id")
+        .to_owned();
+    let failed_snapshot = copy_snapshot()
+        .await
+        .expect("copy")
+        .snapshot_id()
+        .expect("id")
+        .to_owned();
+    aws.rds
+        .create_db_instance()
+        .db_instance_identifier("db")
+        .engine("mysql")
+        .db_instance_class("db.t3.micro")
+        .allocated_storage(20)
+        .master_username("admin")
+        .master_user_password("secret-password-1")
+        .send()
+        .await
+        .expect("db");
+    tokio::time::sleep(Duration::from_millis(400)).await;
+    aws.rds
+        .create_db_snapshot()
+        .db_instance_identifier("db")
+        .db_snapshot_identifier("manual")
+        .send()
+        .await
+        .expect("snapshot of an available instance");
+    let copied = aws
+        .rds
+        .copy_db_snapshot()
+        .source_db_snapshot_identifier("manual")
+        .target_db_snapshot_identifier("manual-copy")
+        .send()
+        .await
+        .expect("copy");
+    assert_eq!(
+        copied.db_snapshot().and_then(|s| s.status()),
+        Some("pending")
+    );
+    let db_snapshot = || async {
+        let out = aws
+            .rds
+            .describe_db_snapshots()
+            .db_snapshot_identifier("manual-copy")
+            .send()
+            .await
+            .expect("DB snapshots");
+        let s = out.db_snapshots().first().expect("copy").clone();
+        (
+            s.status().unwrap_or_default().to_owned(),
+            s.percent_progress(),
+        )
+    };
+    let (status, progress) = db_snapshot().await;
+    assert_eq!(status, "pending");
+    assert!(progress.is_some_and(|p| p < 100), "{progress:?}");
+    tokio::time::sleep(Duration::from_millis(450)).await;
+    assert_eq!(image_state(failed_image).await, "failed");
+    assert_eq!(snapshot_state(failed_snapshot).await.0, "error");
+    assert_eq!(db_snapshot().await.0, "failed");
+    assert_eq!(count(&aws.proxy, RealismKind::CopyFailed), 3);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_silent_region_answers_nothing_sts_included() {
+    let aws = aws(Realism {
+        silent_hold: Duration::from_millis(300),
+        ..Realism::aws().silent_region(DR)
+    })
+    .await;
+    let dr = sdk_config_for(&aws.proxy.endpoint(), DR).await;
+    let started = Instant::now();
+    let error = aws_sdk_ec2::Client::new(&dr)
+        .describe_vpcs()
+        .send()
+        .await
+        .expect_err("no answer");
+    assert!(
+        started.elapsed() >= Duration::from_millis(300),
+        "held first"
+    );
+    assert!(
+        matches!(error, aws_sdk_ec2::error::SdkError::DispatchFailure(_)),
+        "the connection closed without an answer: {error:?}"
+    );
+    // STS signed for the silent Region gets no answer either.
+    let port = aws
+        .proxy
+        .endpoint()
+        .rsplit(':')
+        .next()
+        .and_then(|p| p.parse().ok())
+        .expect("port");
+    let sts = crate::moto::http_request(
+        port,
+        "POST",
+        "/",
+        &[
+            (
+                "Authorization",
+                "AWS4-HMAC-SHA256 Credential=test/20261130/us-east-1/sts/aws4_request, \
+                 SignedHeaders=host, Signature=0",
+            ),
+            ("Content-Type", "application/x-www-form-urlencoded"),
+        ],
+        b"Action=GetCallerIdentity&Version=2011-06-15",
+        Duration::from_secs(5),
+    );
+    assert!(sts.is_err(), "{sts:?}");
+    // The other Region answers.
+    aws.ec2
+        .describe_vpcs()
+        .send()
+        .await
+        .expect("primary answers");
+    assert_eq!(count(&aws.proxy, RealismKind::Silenced), 2);
+}
