@@ -909,6 +909,19 @@ impl State {
         if call.action != "DeleteDBInstance" {
             return Before::Forward;
         }
+        if call.param("FinalDBSnapshotIdentifier").is_some() && self.is_replica(&db, now) {
+            // FinalDBSnapshotIdentifier "can't be specified when deleting a read replica"
+            // (<https://docs.aws.amazon.com/AmazonRDS/latest/APIReference/API_DeleteDBInstance.html>);
+            // moto takes it.
+            self.note(call, RealismKind::InvalidState, &db.1);
+            return Before::Answer(Answer::Error {
+                status: 400,
+                code: "InvalidParameterCombination",
+                message: "FinalDBSnapshotIdentifier can't be specified when deleting a read \
+                          replica."
+                    .to_owned(),
+            });
+        }
         let Some(state) = self.dbs.get_mut(&db) else {
             // Never seen: moto answers (DBInstanceNotFound, or a delete at once).
             return Before::Forward;
@@ -935,6 +948,17 @@ impl State {
             delay,
             db: db.1.clone(),
         }
+    }
+
+    /// Whether the last answer about `db` showed it as a read replica (not promoted since).
+    fn is_replica(&self, db: &(String, String), now: Instant) -> bool {
+        self.dbs.get(db).is_some_and(|state| {
+            state.promoted.is_none_or(|until| until > now)
+                && state
+                    .element
+                    .as_deref()
+                    .is_some_and(|e| e.contains("<ReadReplicaSourceDBInstanceIdentifier>"))
+        })
     }
 
     /// The deferred `DeleteDBInstance` of `db` reached moto and got `status`.

@@ -460,6 +460,30 @@ async fn rds_goes_through_its_lifecycle_and_refuses_calls_meanwhile() {
     );
     assert!(count(&aws.proxy, RealismKind::LinkEnded) >= 2);
 
+    // A read replica is deleted without a final snapshot: AWS refuses one, moto does not.
+    rds.create_db_instance_read_replica()
+        .db_instance_identifier("replica-2")
+        .source_db_instance_identifier("db")
+        .send()
+        .await
+        .expect("second replica");
+    wait_db(rds, "replica-2", Some("available")).await;
+    let refused = rds
+        .delete_db_instance()
+        .db_instance_identifier("replica-2")
+        .final_db_snapshot_identifier("replica-2-final")
+        .send()
+        .await
+        .expect_err("no final snapshot of a replica");
+    assert_eq!(refused.code(), Some("InvalidParameterCombination"));
+    rds.delete_db_instance()
+        .db_instance_identifier("replica-2")
+        .skip_final_snapshot(true)
+        .send()
+        .await
+        .expect("delete the replica");
+    wait_db(rds, "replica-2", None).await;
+
     // Delete: the proxy answers `deleting`, a second delete is refused, moto deletes it later
     // and makes the final snapshot.
     let deleted = rds
@@ -493,8 +517,8 @@ async fn rds_goes_through_its_lifecycle_and_refuses_calls_meanwhile() {
         .await
         .expect("the final snapshot exists");
     assert_eq!(snapshots.db_snapshots().len(), 1);
-    assert_eq!(count(&aws.proxy, RealismKind::DeleteDeferred), 1);
-    assert_eq!(count(&aws.proxy, RealismKind::DeleteReplayed), 1);
+    assert_eq!(count(&aws.proxy, RealismKind::DeleteDeferred), 2);
+    assert_eq!(count(&aws.proxy, RealismKind::DeleteReplayed), 2);
     assert!(count(&aws.proxy, RealismKind::InvalidState) >= 4);
 }
 
