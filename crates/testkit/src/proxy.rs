@@ -295,6 +295,13 @@ impl Proxy {
         lock(&self.shared.realism).events()
     }
 
+    /// Forgets what the realism layer learned (ids, client tokens, lifecycle states) but not
+    /// its events: call it after `MotoServer::reset`, or old tokens would replay answers about
+    /// resources moto no longer has.
+    pub fn reset_realism(&self) {
+        lock(&self.shared.realism).forget();
+    }
+
     /// Forgets the recorded requests.
     pub fn clear_requests(&self) {
         lock(&self.shared.requests).clear();

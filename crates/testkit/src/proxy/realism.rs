@@ -562,6 +562,15 @@ pub(super) fn timestamp(time: SystemTime) -> String {
 }
 
 impl State {
+    /// Forgets what was learned (ids, tokens, states), keeping the events.
+    pub(super) fn forget(&mut self) {
+        *self = Self {
+            events: std::mem::take(&mut self.events),
+            counter: self.counter,
+            ..Self::default()
+        };
+    }
+
     /// Everything done so far.
     pub(super) fn events(&self) -> Vec<RealismEvent> {
         self.events.clone()
@@ -1037,13 +1046,12 @@ impl State {
             self.dbs
                 .retain(|(region, id), _| *region != call.region || listed.contains(id));
         }
-        let ended: Vec<String> = self
+        // Promoted in any Region: a cross-Region replica is listed by its ARN on its source.
+        let ended: Vec<(String, String)> = self
             .dbs
             .iter()
-            .filter(|((region, _), db)| {
-                *region == call.region && db.promoted.is_some_and(|until| until <= now)
-            })
-            .map(|((_, id), _)| id.clone())
+            .filter(|(_, db)| db.promoted.is_some_and(|until| until <= now))
+            .map(|(db, _)| db.clone())
             .collect();
         let mut edits = Edits::default();
         for element in elements {
@@ -1060,7 +1068,7 @@ impl State {
                 self.events
                     .push(call.event(RealismKind::StateRewritten, id));
             }
-            if ended.iter().any(|e| e == id)
+            if ended.contains(&key(&call.region, id))
                 && let Some(link) =
                     children(text, inner.clone(), "ReadReplicaSourceDBInstanceIdentifier")
                         .into_iter()
@@ -1077,7 +1085,7 @@ impl State {
                     children(text, content(text, list), "ReadReplicaDBInstanceIdentifier")
                 {
                     let name = &text[content(text, replica.clone())];
-                    if ended.iter().any(|e| e == name_of(name)) {
+                    if ended.contains(&db_key(&call.region, name)) {
                         edits.replace(replica, "");
                         self.events.push(call.event(RealismKind::LinkEnded, name));
                     }

@@ -149,12 +149,25 @@ async fn ec2_client_tokens_are_bound_to_their_parameters() {
     create("web", "token-2").await.expect("a new token creates");
     assert_eq!(count(&aws.proxy, RealismKind::TokenReplayed), 2);
     assert_eq!(count(&aws.proxy, RealismKind::TokenMismatch), 1);
+
+    // After a reset of what realism learned (as after a moto reset), the token is new again.
+    aws.proxy.reset_realism();
+    let fresh = create("other", "token-1").await.expect("a forgotten token");
+    assert_ne!(
+        fresh.launch_template().and_then(|t| t.launch_template_id()),
+        Some(id.as_str())
+    );
+    assert_eq!(
+        count(&aws.proxy, RealismKind::TokenMismatch),
+        1,
+        "events are kept"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_new_instance_profile_is_refused_until_iam_has_propagated_it() {
     let aws = aws(Realism {
-        iam_propagation: Duration::from_secs(1),
+        iam_propagation: Duration::from_secs(2),
         ..settled()
     })
     .await;
@@ -240,7 +253,7 @@ async fn a_new_instance_profile_is_refused_until_iam_has_propagated_it() {
         "{run:?}"
     );
 
-    tokio::time::sleep(Duration::from_millis(1100)).await;
+    tokio::time::sleep(Duration::from_millis(2100)).await;
     create_group()
         .await
         .expect("accepted once IAM has propagated");
@@ -564,7 +577,8 @@ async fn nat_state(ec2: &aws_sdk_ec2::Client, id: &str) -> String {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn nat_gateways_are_pending_after_create_and_deleting_after_delete() {
-    let aws = aws(settled()).await;
+    // 1/300: pending for 600 ms, deleting for 1 s.
+    let aws = aws(settled().with_time_scale(1.0 / 300.0)).await;
     let (_, subnet) = network(&aws.ec2).await;
     let allocation = aws
         .ec2
@@ -588,8 +602,7 @@ async fn nat_gateways_are_pending_after_create_and_deleting_after_delete() {
     assert_eq!(nat.state().map(|s| s.as_str()), Some("pending"));
     let id = nat.nat_gateway_id().expect("id").to_owned();
     assert_eq!(nat_state(&aws.ec2, &id).await, "pending");
-    // 3 min scaled by 1/900 is 200 ms.
-    tokio::time::sleep(Duration::from_millis(300)).await;
+    tokio::time::sleep(Duration::from_millis(800)).await;
     assert_eq!(nat_state(&aws.ec2, &id).await, "available");
 
     aws.ec2
@@ -599,7 +612,7 @@ async fn nat_gateways_are_pending_after_create_and_deleting_after_delete() {
         .await
         .expect("delete");
     assert_eq!(nat_state(&aws.ec2, &id).await, "deleting");
-    tokio::time::sleep(Duration::from_millis(400)).await;
+    tokio::time::sleep(Duration::from_millis(1200)).await;
     assert_eq!(nat_state(&aws.ec2, &id).await, "deleted");
     assert!(count(&aws.proxy, RealismKind::StateRewritten) >= 3);
 }
@@ -637,8 +650,8 @@ async fn target_health(
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn targets_are_initial_then_healthy_and_draining_for_the_deregistration_delay() {
-    // 1/90: healthy threshold 3 × interval 10 s is 333 ms, a 60 s delay is 667 ms.
-    let aws = aws(settled().with_time_scale(1.0 / 90.0)).await;
+    // 1/30: healthy threshold 3 × interval 10 s is 1 s, a 60 s delay is 2 s.
+    let aws = aws(settled().with_time_scale(1.0 / 30.0)).await;
     let (vpc, subnet) = network(&aws.ec2).await;
     let group = aws
         .elb
@@ -703,7 +716,7 @@ async fn targets_are_initial_then_healthy_and_draining_for_the_deregistration_de
             Some("Elb.RegistrationInProgress".to_owned())
         )]
     );
-    tokio::time::sleep(Duration::from_millis(450)).await;
+    tokio::time::sleep(Duration::from_millis(1200)).await;
     let healthy = target_health(&aws.elb, &group).await;
     assert_eq!(healthy.len(), 1);
     assert_ne!(
@@ -726,7 +739,7 @@ async fn targets_are_initial_then_healthy_and_draining_for_the_deregistration_de
             Some("Target.DeregistrationInProgress".to_owned())
         )]
     );
-    tokio::time::sleep(Duration::from_millis(800)).await;
+    tokio::time::sleep(Duration::from_millis(2300)).await;
     assert_eq!(target_health(&aws.elb, &group).await, []);
 }
 
@@ -852,8 +865,8 @@ async fn failed_launches_show_only_in_scaling_activities() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn copies_are_pending_with_progress_and_can_fail() {
-    // 1/3600: a 20-minute copy takes 333 ms.
-    let aws = aws(settled().with_time_scale(1.0 / 3600.0)).await;
+    // A 20-minute copy takes 1.3 s, a 15-minute one 1 s.
+    let aws = aws(settled().with_time_scale(1.0 / 900.0)).await;
     let image_state = |id: String| {
         let ec2 = aws.ec2.clone();
         async move {
@@ -884,7 +897,7 @@ async fn copies_are_pending_with_progress_and_can_fail() {
         .expect("id")
         .to_owned();
     assert_eq!(image_state(image.clone()).await, "pending");
-    tokio::time::sleep(Duration::from_millis(450)).await;
+    tokio::time::sleep(Duration::from_millis(1500)).await;
     assert_eq!(image_state(image).await, "available");
 
     let volume = aws
@@ -939,12 +952,12 @@ async fn copies_are_pending_with_progress_and_can_fail() {
         .to_owned();
     let (state, first) = snapshot_state(copied.clone()).await;
     assert_eq!(state, "pending");
-    tokio::time::sleep(Duration::from_millis(100)).await;
+    tokio::time::sleep(Duration::from_millis(200)).await;
     let (_, later) = snapshot_state(copied.clone()).await;
     let percent = |p: &str| p.trim_end_matches('%').parse::<u32>().expect("percent");
     assert!(percent(&later) > percent(&first), "{first} then {later}");
     assert!(percent(&later) < 100);
-    tokio::time::sleep(Duration::from_millis(300)).await;
+    tokio::time::sleep(Duration::from_millis(1000)).await;
     assert_eq!(
         snapshot_state(copied).await,
         ("completed".to_owned(), "100%".to_owned())
@@ -952,7 +965,7 @@ async fn copies_are_pending_with_progress_and_can_fail() {
 
     // With failing copies, each kind ends in its failed state.
     aws.proxy.set_faults(
-        Faults::none().with_realism(settled().with_time_scale(1.0 / 3600.0).failing_copies()),
+        Faults::none().with_realism(settled().with_time_scale(1.0 / 900.0).failing_copies()),
     );
     let failed_image = copy_image()
         .await
@@ -977,7 +990,7 @@ async fn copies_are_pending_with_progress_and_can_fail() {
         .send()
         .await
         .expect("db");
-    tokio::time::sleep(Duration::from_millis(400)).await;
+    wait_db(&aws.rds, "db", Some("available")).await;
     aws.rds
         .create_db_snapshot()
         .db_instance_identifier("db")
@@ -1014,7 +1027,7 @@ async fn copies_are_pending_with_progress_and_can_fail() {
     let (status, progress) = db_snapshot().await;
     assert_eq!(status, "pending");
     assert!(progress.is_some_and(|p| p < 100), "{progress:?}");
-    tokio::time::sleep(Duration::from_millis(450)).await;
+    tokio::time::sleep(Duration::from_millis(1500)).await;
     assert_eq!(image_state(failed_image).await, "failed");
     assert_eq!(snapshot_state(failed_snapshot).await.0, "error");
     assert_eq!(db_snapshot().await.0, "failed");
