@@ -1088,3 +1088,44 @@ async fn a_silent_region_answers_nothing_sts_included() {
         .expect("primary answers");
     assert_eq!(count(&aws.proxy, RealismKind::Silenced), 2);
 }
+
+#[test]
+fn a_promotion_in_the_dr_region_ends_the_link_listed_on_the_primary() {
+    let realism = Realism::aws().with_time_scale(0.0);
+    let mut state = State::default();
+    let promote = Call::new(
+        "rds",
+        DR,
+        "PromoteReadReplica",
+        Some("Action=PromoteReadReplica&DBInstanceIdentifier=lab-db-us-east-1"),
+    );
+    let answer = "<PromoteReadReplicaResponse><PromoteReadReplicaResult><DBInstance>\
+        <DBInstanceIdentifier>lab-db-us-east-1</DBInstanceIdentifier>\
+        <DBInstanceStatus>available</DBInstanceStatus></DBInstance>\
+        </PromoteReadReplicaResult></PromoteReadReplicaResponse>";
+    state.after(&realism, &promote, 200, &Bytes::from(answer));
+    let describe = Call::new(
+        "rds",
+        PRIMARY,
+        "DescribeDBInstances",
+        Some("Action=DescribeDBInstances"),
+    );
+    let primary = "<DescribeDBInstancesResponse><DescribeDBInstancesResult><DBInstances>\
+        <DBInstance><DBInstanceIdentifier>lab-db</DBInstanceIdentifier>\
+        <DBInstanceStatus>available</DBInstanceStatus><ReadReplicaDBInstanceIdentifiers>\
+        <ReadReplicaDBInstanceIdentifier>lab-db-replica-1</ReadReplicaDBInstanceIdentifier>\
+        <ReadReplicaDBInstanceIdentifier>arn:aws:rds:us-east-1:123456789012:db:lab-db-us-east-1\
+        </ReadReplicaDBInstanceIdentifier></ReadReplicaDBInstanceIdentifiers></DBInstance>\
+        </DBInstances></DescribeDBInstancesResult></DescribeDBInstancesResponse>";
+    let rewritten = state
+        .after(&realism, &describe, 200, &Bytes::from(primary))
+        .expect("the link is removed");
+    assert!(rewritten.contains("lab-db-replica-1"), "{rewritten}");
+    assert!(!rewritten.contains("lab-db-us-east-1"), "{rewritten}");
+    assert!(
+        state
+            .events()
+            .iter()
+            .any(|e| e.kind == RealismKind::LinkEnded && e.region == PRIMARY)
+    );
+}
