@@ -296,8 +296,8 @@ impl Proxy {
     }
 
     /// Forgets what the realism layer learned (ids, client tokens, lifecycle states) but not
-    /// its events: call it after `MotoServer::reset`, or old tokens would replay answers about
-    /// resources moto no longer has.
+    /// its events, and drops deferred deletes not sent yet: call it after `MotoServer::reset`,
+    /// or old tokens would replay answers about resources moto no longer has.
     pub fn reset_realism(&self) {
         lock(&self.shared.realism).forget();
     }
@@ -548,12 +548,20 @@ async fn with_realism(
             changed
         }
         realism::Before::Answer(answer) => return (answer_response(&call, json, answer), true),
-        realism::Before::Defer { answer, delay, db } => {
+        realism::Before::Defer {
+            answer,
+            delay,
+            db,
+            generation,
+        } => {
             let response = answer_response(&call, json, answer);
             let shared = Arc::clone(shared);
             let client = client.clone();
             tokio::spawn(async move {
                 tokio::time::sleep(delay).await;
+                if !lock(&shared.realism).is_current(generation) {
+                    return;
+                }
                 let status = forward(&shared.upstream, &client, parts, body)
                     .await
                     .map_or(502, |(parts, _)| parts.status.as_u16());

@@ -334,6 +334,8 @@ pub(super) enum Before {
         answer: Answer,
         delay: Duration,
         db: String,
+        /// The replay is dropped if what realism learned was forgotten meanwhile.
+        generation: u64,
     },
 }
 
@@ -429,6 +431,8 @@ type FirstAnswer = (Vec<(String, String)>, Bytes);
 pub(super) struct State {
     events: Vec<RealismEvent>,
     counter: u64,
+    /// Bumped by [`State::forget`], so that deferred requests of a reset moto are dropped.
+    generation: u64,
     /// `(region, client token)` → (the other parameters, the first answer).
     tokens: HashMap<(String, String), FirstAnswer>,
     /// Instance profile name → when IAM has propagated it.
@@ -567,8 +571,14 @@ impl State {
         *self = Self {
             events: std::mem::take(&mut self.events),
             counter: self.counter,
+            generation: self.generation + 1,
             ..Self::default()
         };
+    }
+
+    /// Whether a request deferred at `generation` should still reach moto.
+    pub(super) fn is_current(&self, generation: u64) -> bool {
+        self.generation == generation
     }
 
     /// Everything done so far.
@@ -956,6 +966,7 @@ impl State {
             )),
             delay,
             db: db.1.clone(),
+            generation: self.generation,
         }
     }
 

@@ -1129,3 +1129,44 @@ fn a_promotion_in_the_dr_region_ends_the_link_listed_on_the_primary() {
             .any(|e| e.kind == RealismKind::LinkEnded && e.region == PRIMARY)
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_realism_reset_drops_deletes_not_sent_yet() {
+    let aws = aws(Realism {
+        rds_create: Duration::ZERO,
+        rds_backup: Duration::ZERO,
+        // 1 s at 1/900.
+        rds_delete: Duration::from_secs(900),
+        ..settled()
+    })
+    .await;
+    aws.rds
+        .create_db_instance()
+        .db_instance_identifier("db")
+        .engine("mysql")
+        .db_instance_class("db.t3.micro")
+        .allocated_storage(20)
+        .master_username("admin")
+        .master_user_password("secret-password-1")
+        .send()
+        .await
+        .expect("create");
+    wait_db(&aws.rds, "db", Some("available")).await;
+    aws.rds
+        .delete_db_instance()
+        .db_instance_identifier("db")
+        .skip_final_snapshot(true)
+        .send()
+        .await
+        .expect("delete");
+    aws.proxy.reset_realism();
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    assert_eq!(
+        db_status(&aws.rds, "db")
+            .await
+            .and_then(|d| d.db_instance_status().map(str::to_owned)),
+        Some("available".to_owned()),
+        "the delete never reached moto"
+    );
+    assert_eq!(count(&aws.proxy, RealismKind::DeleteReplayed), 0);
+}
