@@ -101,6 +101,9 @@ pub async fn connect(
     }
     for region in &requested {
         check_region_syntax(region)?;
+        if let regions::RegionCode::Unlisted { closest } = regions::classify(region) {
+            warn(&regions::unlisted_warning(region, closest));
+        }
     }
     let options = ConnectOptions {
         profile: cli.profile.clone(),
@@ -130,6 +133,33 @@ fn check_endpoint(url: &str) -> Result<(), Fatal> {
             "--endpoint-url {url:?} is not a URL; expected e.g. http://127.0.0.1:5000 or \
              https://ec2.us-east-1.amazonaws.com"
         )))
+    }
+}
+
+/// A warning on standard error (the dashboard has not taken the terminal yet) and in the log.
+fn warn(text: &str) {
+    eprintln!("haven: warning: {text}");
+    tracing::warn!("{text}");
+}
+
+/// A Region given with `flag` (`--to`): a known Region, or one shaped like a Region code that
+/// AWS may have launched after this build (used with a warning). A misspelling of a known
+/// Region is bad input, with the Region it most likely means.
+pub fn check_region(flag: &str, region: &str) -> Result<(), Fatal> {
+    match regions::classify(region) {
+        regions::RegionCode::Known => Ok(()),
+        regions::RegionCode::Unlisted { closest } => {
+            warn(&regions::unlisted_warning(region, closest));
+            Ok(())
+        }
+        regions::RegionCode::Invalid { closest } => {
+            let hint = closest
+                .map(|r| format!(" Did you mean {r}?"))
+                .unwrap_or_default();
+            Err(usage(format!(
+                "{flag} {region}: not a Region code; expected e.g. us-east-1.{hint}"
+            )))
+        }
     }
 }
 
