@@ -96,10 +96,12 @@ pub async fn connect(
     if requested.is_empty() {
         requested.extend(cli.region.clone());
     }
+    // Regions from config.toml were checked, and warned about, when it was read.
+    let from_command_line = requested.len();
     if requested.is_empty() {
         requested.extend(config.regions.iter().cloned());
     }
-    for region in &requested {
+    for region in &requested[..from_command_line] {
         check_region_syntax(region)?;
         if let regions::RegionCode::Unlisted { closest } = regions::classify(region) {
             warn(&regions::unlisted_warning(region, closest));
@@ -179,4 +181,22 @@ fn check_region_syntax(region: &str) -> Result<(), Fatal> {
     Err(usage(format!(
         "{region:?} is not a Region code; expected e.g. ap-northeast-2 or us-east-1.{hint}"
     )))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn d_to_accepts_a_region_newer_than_the_build_and_refuses_a_typo() {
+        assert!(check_region("--to", "us-east-1").is_ok());
+        assert!(check_region("--to", "eu-central-3").is_ok());
+        let fatal = check_region("--to", "us-esat-1").expect_err("a typo");
+        assert_eq!(fatal.code, 2);
+        assert!(
+            fatal.message.contains("Did you mean us-east-1?"),
+            "{}",
+            fatal.message
+        );
+    }
 }
