@@ -47,17 +47,18 @@ pub struct Timeouts {
 }
 
 impl Timeouts {
-    /// haven's timeouts for every call. A describe or create answers in well under a second
-    /// (AWS's own long work, such as an RDS create, goes on after the call returns and is
-    /// polled), so 30 s for one attempt only ever ends a hung connection. Without a bound on the
-    /// whole operation, a call that hangs on each of its 6 attempts would take about 6 minutes
-    /// before it failed (audit D); the SDK's operation timeout covers "the time to complete an
-    /// operation, including all retries" (AWS SDK for Rust developer guide, "Timeouts";
+    /// haven's timeouts for every call. A describe or create answers in seconds at most (AWS's
+    /// own long work, such as an RDS create, goes on after the call returns and is polled), so
+    /// 60 s for one attempt only ever ends a hung connection (and leaves room for a slow
+    /// emulator under load). Without a bound on the whole operation, a call that hangs on each
+    /// of its 6 attempts would take about 6 minutes before it failed (audit D); the SDK's
+    /// operation timeout covers "the time to complete an operation, including all retries"
+    /// (AWS SDK for Rust developer guide, "Timeouts";
     /// `aws_config::timeout::TimeoutConfigBuilder::operation_timeout`), so a hung call now fails
-    /// within 2 minutes, with room for a few throttled retries and their backoff.
+    /// within 2 minutes: two hung attempts at most, or many throttled ones with their backoff.
     pub const STANDARD: Self = Self {
         connect: Duration::from_secs(3),
-        attempt: Duration::from_secs(30),
+        attempt: Duration::from_secs(60),
         operation: Duration::from_secs(120),
     };
 
