@@ -121,11 +121,12 @@ pub fn parse_args(args: &[String]) -> Result<Options, String> {
 // ---------------------------------------------------------------------------------------------
 // What the lab costs per hour.
 
-/// When and where the prices below were read: on-demand list prices in us-east-1 (N. Virginia),
-/// from the AWS pricing pages named on each price, as of 2025-11. Other Regions cost more (NAT
+/// When and where the prices below come from: on-demand list prices in us-east-1 (N. Virginia)
+/// as the AWS pricing pages named on each price published them in 2025 (they have been stable
+/// for years, but check the pages before a run). Other Regions cost more (NAT
 /// in ap-northeast-2 is $0.059/h); data transfer, NAT data processing and backup storage are
 /// left out. An estimate to decide with, not a bill.
-pub const PRICES_AS_OF: &str = "2025-11, us-east-1 on-demand list prices";
+pub const PRICES_AS_OF: &str = "us-east-1 on-demand list prices as published in 2025";
 
 /// One price.
 #[derive(Debug, Clone, Copy, PartialEq)]
