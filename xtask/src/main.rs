@@ -1,6 +1,9 @@
 //! haven's developer commands. `cargo xtask ci` is what CI runs; `cargo xtask demo` starts a
 //! local AWS emulator, builds the lab stack in two Regions and opens the dashboard on it.
+//! `cargo xtask acceptance` runs the issue-15 scenario suite (moto with realism, or a real
+//! account).
 
+mod acceptance;
 mod bench;
 mod fixtures;
 
@@ -19,7 +22,11 @@ commands:
   lab        moto on loopback + the lab stack, then wait (use haven against it from another shell)
   bench      release build; discovery, dashboard and apply benchmarks against moto, each a
              ratio with its target; writes docs/benchmarks.md (about 10 minutes)
-  fixtures   regenerate the topology fixtures in assets/fixtures/";
+  fixtures   regenerate the topology fixtures in assets/fixtures/
+  acceptance the scenario suite (up, up again, drift, act, down, up after down, down
+             interrupted and resumed) against moto with realism; with --profile NAME
+             --region R against a REAL account (costs money, always tears down; see
+             docs/acceptance.md); writes a report under target/acceptance/";
 
 fn main() -> ExitCode {
     let args: Vec<String> = env::args().skip(1).collect();
@@ -28,6 +35,7 @@ fn main() -> ExitCode {
         Some("demo") => demo(true),
         Some("lab") => demo(false),
         Some("bench") => bench::run(),
+        Some("acceptance") => acceptance::run(&args[1..]),
         Some("fixtures") => fixtures::write_all(&root().join("assets/fixtures"))
             .map(|written| {
                 for path in written {
@@ -66,6 +74,18 @@ fn run(program: &str, args: &[&str], envs: &[(&str, &str)]) -> Result<(), String
         .chain(args.iter().map(|a| a.to_string()))
         .collect();
     println!("\n$ {}", shown.join(" "));
+    let status = command(program, args, envs)
+        .status()
+        .map_err(|e| format!("cannot start {program}: {e}"))?;
+    if status.success() {
+        Ok(())
+    } else {
+        Err(format!("`{}` failed ({status})", shown.join(" ")))
+    }
+}
+
+/// A command run from the workspace root as a plain shell would run it.
+fn command(program: &str, args: &[&str], envs: &[(&str, &str)]) -> Command {
     let mut command = Command::new(program);
     command
         .args(args)
@@ -89,14 +109,7 @@ fn run(program: &str, args: &[&str], envs: &[(&str, &str)]) -> Result<(), String
             command.env_remove(&key);
         }
     }
-    let status = command
-        .status()
-        .map_err(|e| format!("cannot start {program}: {e}"))?;
-    if status.success() {
-        Ok(())
-    } else {
-        Err(format!("`{}` failed ({status})", shown.join(" ")))
-    }
+    command
 }
 
 fn has(program: &str) -> bool {

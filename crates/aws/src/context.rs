@@ -9,7 +9,7 @@ use aws_config::{BehaviorVersion, Region, SdkConfig};
 use aws_sdk_ec2::config::ProvideCredentials;
 use haven_model::Service;
 
-use crate::error::AwsError;
+use crate::error::{AwsError, Endpoint};
 
 /// How to reach AWS, as given on the command line (anything unset comes from the environment and
 /// the shared config files, as with the AWS CLI).
@@ -35,6 +35,43 @@ pub struct CallerIdentity {
 /// Attempts per call (the first and its retries) unless AWS_MAX_ATTEMPTS says otherwise.
 pub const MAX_ATTEMPTS: u32 = 6;
 
+/// How long a call may take: connecting, one attempt, and the whole call with its retries.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Timeouts {
+    /// Establishing the connection.
+    pub connect: Duration,
+    /// One attempt (one HTTP request and its response).
+    pub attempt: Duration,
+    /// The whole call, every retry and backoff included.
+    pub operation: Duration,
+}
+
+impl Timeouts {
+    /// haven's timeouts for every call. A describe or create answers in seconds at most (AWS's
+    /// own long work, such as an RDS create, goes on after the call returns and is polled), so
+    /// 60 s for one attempt only ever ends a hung connection (and leaves room for a slow
+    /// emulator under load). Without a bound on the whole operation, a call that hangs on each
+    /// of its 6 attempts would take about 6 minutes before it failed (audit D); the SDK's
+    /// operation timeout covers "the time to complete an operation, including all retries"
+    /// (AWS SDK for Rust developer guide, "Timeouts";
+    /// `aws_config::timeout::TimeoutConfigBuilder::operation_timeout`), so a hung call now fails
+    /// within 2 minutes: two hung attempts at most, or many throttled ones with their backoff.
+    pub const STANDARD: Self = Self {
+        connect: Duration::from_secs(3),
+        attempt: Duration::from_secs(60),
+        operation: Duration::from_secs(120),
+    };
+
+    /// The SDK's form.
+    pub fn config(&self) -> TimeoutConfig {
+        TimeoutConfig::builder()
+            .connect_timeout(self.connect)
+            .operation_attempt_timeout(self.attempt)
+            .operation_timeout(self.operation)
+            .build()
+    }
+}
+
 /// The shared SDK configuration from which every client is made.
 #[derive(Debug, Clone)]
 pub struct AwsContext {
@@ -44,27 +81,7 @@ pub struct AwsContext {
 impl AwsContext {
     /// Loads the configuration the way the AWS CLI does, with haven's timeouts.
     pub async fn load(options: &ConnectOptions) -> Self {
-        let mut loader = aws_config::defaults(BehaviorVersion::latest()).timeout_config(
-            TimeoutConfig::builder()
-                .connect_timeout(Duration::from_secs(3))
-                .operation_attempt_timeout(Duration::from_secs(60))
-                .build(),
-        );
-        // Throttling and 5xx are retried with jittered backoff; more attempts than the SDK's 3
-        // because one discovery makes hundreds of calls. AWS_MAX_ATTEMPTS still decides.
-        if std::env::var_os("AWS_MAX_ATTEMPTS").is_none() {
-            loader = loader.retry_config(RetryConfig::standard().with_max_attempts(MAX_ATTEMPTS));
-        }
-        if let Some(profile) = &options.profile {
-            loader = loader.profile_name(profile);
-        }
-        if let Some(region) = &options.region {
-            loader = loader.region(Region::new(region.clone()));
-        }
-        if let Some(url) = &options.endpoint_url {
-            loader = loader.endpoint_url(url);
-        }
-        Self::from_sdk_config(loader.load().await)
+        Self::from_sdk_config(loader(options, &Timeouts::STANDARD).load().await)
     }
 
     /// Wraps a configuration built elsewhere (tests, embedding tools).
@@ -83,10 +100,14 @@ impl AwsContext {
     }
 
     /// Where calls go, for messages: the override, or AWS in that Region.
-    pub(crate) fn endpoint_label(&self, region: &str) -> String {
-        match self.endpoint_url() {
+    pub(crate) fn endpoint_label(&self, region: &str) -> Endpoint {
+        let label = match self.endpoint_url() {
             Some(url) => url.to_string(),
             None => format!("AWS ({region})"),
+        };
+        Endpoint {
+            label,
+            region: region.to_string(),
         }
     }
 
@@ -176,6 +197,38 @@ impl AwsContext {
     }
 }
 
+/// The SDK's loader as the AWS CLI would set it up (credential chain, profiles, SSO, Region,
+/// endpoint URL), with haven's timeouts and retries.
+fn loader(options: &ConnectOptions, timeouts: &Timeouts) -> aws_config::ConfigLoader {
+    let mut loader =
+        aws_config::defaults(BehaviorVersion::latest()).timeout_config(timeouts.config());
+    // Throttling and 5xx are retried with jittered backoff; more attempts than the SDK's 3
+    // because one discovery makes hundreds of calls. AWS_MAX_ATTEMPTS still decides.
+    //
+    // The mode stays `standard`, the dashboard's discovery included. `adaptive` adds a client-side
+    // rate limiter, but the AWS SDKs and Tools reference guide ("Retry behavior", "Choosing
+    // between standard and adaptive retry modes") calls it appropriate only for specialized use
+    // cases, says it may delay even first attempts, and assumes one client per resource that
+    // the service throttles on its own: haven sends many unrelated describes (EC2 throttles per
+    // API action, "Request throttling for the Amazon EC2 API") through the same clients, so
+    // one throttled action would slow every other one. The dashboard's bursts are bounded
+    // instead: at most `discover::CONCURRENCY` detail calls per list, and IAM, the largest
+    // burst, is no longer read on every auto-refresh.
+    if std::env::var_os("AWS_MAX_ATTEMPTS").is_none() {
+        loader = loader.retry_config(RetryConfig::standard().with_max_attempts(MAX_ATTEMPTS));
+    }
+    if let Some(profile) = &options.profile {
+        loader = loader.profile_name(profile);
+    }
+    if let Some(region) = &options.region {
+        loader = loader.region(Region::new(region.clone()));
+    }
+    if let Some(url) = &options.endpoint_url {
+        loader = loader.endpoint_url(url);
+    }
+    loader
+}
+
 fn source_chain(error: &(dyn std::error::Error + 'static)) -> String {
     let mut parts = vec![error.to_string()];
     let mut current = error;
@@ -185,4 +238,60 @@ fn source_chain(error: &(dyn std::error::Error + 'static)) -> String {
     }
     parts.dedup();
     parts.join(": ")
+}
+
+#[cfg(test)]
+mod tests {
+    use std::time::Instant;
+
+    use aws_sdk_ec2::config::Credentials;
+
+    use super::*;
+
+    #[test]
+    fn d_a_call_is_bounded_as_a_whole_not_only_per_attempt() {
+        let t = Timeouts::STANDARD;
+        assert!(t.operation < t.attempt * MAX_ATTEMPTS);
+        assert!(t.operation <= Duration::from_secs(120));
+        let config = t.config();
+        assert_eq!(config.operation_timeout(), Some(t.operation));
+        assert_eq!(config.operation_attempt_timeout(), Some(t.attempt));
+    }
+
+    /// A server that accepts connections and never answers: a hung call.
+    #[tokio::test]
+    async fn d_a_hung_call_fails_within_the_operation_timeout() {
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+        let endpoint = format!("http://{}", listener.local_addr().expect("address"));
+        let options = ConnectOptions {
+            region: Some("us-east-1".into()),
+            endpoint_url: Some(endpoint),
+            ..ConnectOptions::default()
+        };
+        // The same loader as `load`, with the times scaled down: 6 attempts of 1 s would take
+        // 6 s and more with backoff; the operation timeout ends it at 2.5 s.
+        let timeouts = Timeouts {
+            connect: Duration::from_secs(1),
+            attempt: Duration::from_secs(1),
+            operation: Duration::from_millis(2500),
+        };
+        let sdk = loader(&options, &timeouts)
+            .credentials_provider(Credentials::new("test", "test", None, None, "test"))
+            .load()
+            .await;
+        let ctx = AwsContext::from_sdk_config(sdk);
+        let started = Instant::now();
+        let result = ctx.ec2("us-east-1").describe_vpcs().send().await;
+        let elapsed = started.elapsed();
+        let error = AwsError::from_sdk(
+            Service::Ec2,
+            "DescribeVpcs",
+            &ctx.endpoint_label("us-east-1"),
+            result.expect_err("nothing answers"),
+        );
+        assert!(matches!(error, AwsError::Timeout { .. }), "{error:?}");
+        assert!(elapsed >= Duration::from_millis(2000), "{elapsed:?}");
+        assert!(elapsed < Duration::from_secs(4), "{elapsed:?}");
+        drop(listener);
+    }
 }

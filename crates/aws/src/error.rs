@@ -6,7 +6,7 @@ use std::fmt::Debug;
 
 use aws_sdk_ec2::error::{ProvideErrorMetadata, SdkError};
 use aws_sdk_ec2::operation::RequestId;
-use haven_model::{DiscoveryError, Service};
+use haven_model::{DiscoveryError, Service, regions};
 
 /// What went wrong talking to AWS.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -60,6 +60,49 @@ pub enum AwsError {
         /// The request id, for AWS support.
         request_id: Option<String>,
     },
+    /// AWS refused the credentials in a Region that must be enabled for the account first: a
+    /// Region that is not enabled answers as if the credentials were wrong.
+    #[error(
+        "{service} {operation} in {region}: {code}: {message}. Is Region {region} enabled for \
+         this account? Opt-in Regions must be enabled in the account settings before any call \
+         there succeeds (console: account menu → Account → AWS Regions; CLI: `aws account \
+         enable-region --region-name {region}`), which can take minutes to hours"
+    )]
+    RegionNotEnabled {
+        /// The Region the call went to.
+        region: String,
+        /// The service.
+        service: Service,
+        /// The operation.
+        operation: String,
+        /// The AWS error code (`AuthFailure`, `UnrecognizedClientException`,
+        /// `InvalidClientTokenId`).
+        code: String,
+        /// The AWS error message.
+        message: String,
+        /// The request id, for AWS support.
+        request_id: Option<String>,
+    },
+    /// The temporary session credentials expired, typically during a long wait.
+    #[error(
+        "{service} {operation}: {code}: {message}. The session credentials expired: static \
+         temporary credentials (AWS_SESSION_TOKEN) are never renewed, and a long wait outlives \
+         them. Use a profile that renews them on its own (IAM Identity Center/SSO, a role to \
+         assume, credential_process) with `--profile`, then run the command again: it picks \
+         up what AWS already did"
+    )]
+    CredentialsExpired {
+        /// The service.
+        service: Service,
+        /// The operation.
+        operation: String,
+        /// The AWS error code (`ExpiredToken`, `ExpiredTokenException`).
+        code: String,
+        /// The AWS error message.
+        message: String,
+        /// The request id, for AWS support.
+        request_id: Option<String>,
+    },
     /// `--read-only` is on and the action would change something; nothing was sent.
     #[error("read-only mode: refusing to {action}; nothing was sent")]
     ReadOnly {
@@ -91,12 +134,36 @@ pub enum AwsError {
     },
 }
 
+/// The codes AWS answers with when it does not accept the credentials. In a Region that must be
+/// enabled first and is not, every call is refused this way: EC2 says `AuthFailure`, JSON
+/// services `UnrecognizedClientException`, query services (STS, Auto Scaling, ELB, RDS)
+/// `InvalidClientTokenId` (AWS Account Management reference guide, "Specify which AWS Regions
+/// your account can use"; the services' "Common Errors").
+const CREDENTIALS_REFUSED: &[&str] = &[
+    "AuthFailure",
+    "UnrecognizedClientException",
+    "InvalidClientTokenId",
+];
+
+/// The codes of expired temporary credentials ("Common Errors": `ExpiredTokenException`; the
+/// query services spell it `ExpiredToken`).
+const CREDENTIALS_EXPIRED: &[&str] = &["ExpiredToken", "ExpiredTokenException"];
+
+/// Where a call went: the endpoint for messages, and the Region it was signed for.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Endpoint {
+    /// The endpoint URL override, or `AWS (<region>)`.
+    pub label: String,
+    /// The Region (for IAM, the Region its calls are signed for).
+    pub region: String,
+}
+
 impl AwsError {
     /// Classifies an SDK error of any service by its kind and metadata.
     pub(crate) fn from_sdk<E, R>(
         service: Service,
         operation: &str,
-        endpoint: &str,
+        endpoint: &Endpoint,
         error: SdkError<E, R>,
     ) -> Self
     where
@@ -113,12 +180,38 @@ impl AwsError {
                     .message()
                     .map(str::to_string)
                     .unwrap_or_else(|| format!("the service answered with an error ({code})"));
+                let request_id = meta.request_id().map(str::to_string);
+                // IAM is global: a refusal there is about the credentials, not a Region. A
+                // Region enabled by default that refuses them has wrong credentials, which the
+                // plain message says.
+                if CREDENTIALS_REFUSED.contains(&code.as_str())
+                    && service != Service::Iam
+                    && regions::needs_opt_in(&endpoint.region)
+                {
+                    return Self::RegionNotEnabled {
+                        region: endpoint.region.clone(),
+                        service,
+                        operation,
+                        code,
+                        message,
+                        request_id,
+                    };
+                }
+                if CREDENTIALS_EXPIRED.contains(&code.as_str()) {
+                    return Self::CredentialsExpired {
+                        service,
+                        operation,
+                        code,
+                        message,
+                        request_id,
+                    };
+                }
                 Self::Service {
                     service,
                     operation,
                     code,
                     message,
-                    request_id: meta.request_id().map(str::to_string),
+                    request_id,
                 }
             }
             SdkError::TimeoutError(_) => Self::Timeout { service, operation },
@@ -127,7 +220,7 @@ impl AwsError {
             }
             SdkError::DispatchFailure(failure) if failure.is_io() || failure.is_other() => {
                 Self::Unreachable {
-                    endpoint: endpoint.to_string(),
+                    endpoint: endpoint.label.clone(),
                     service,
                     operation,
                     detail: root_cause(&error),
@@ -149,7 +242,9 @@ impl AwsError {
     /// The AWS error code, when AWS returned one.
     pub fn code(&self) -> Option<&str> {
         match self {
-            Self::Service { code, .. } => Some(code),
+            Self::Service { code, .. }
+            | Self::RegionNotEnabled { code, .. }
+            | Self::CredentialsExpired { code, .. } => Some(code),
             _ => None,
         }
     }
@@ -167,6 +262,12 @@ impl AwsError {
             }
             | Self::Timeout { service, operation }
             | Self::Service {
+                service, operation, ..
+            }
+            | Self::RegionNotEnabled {
+                service, operation, ..
+            }
+            | Self::CredentialsExpired {
                 service, operation, ..
             }
             | Self::Other {
@@ -217,7 +318,7 @@ mod tests {
             SdkBody::from("<Response/>"),
         );
         let sdk = SdkError::service_error(DescribeVpcsError::generic(meta), response);
-        let error = AwsError::from_sdk(Service::Ec2, "DescribeVpcs", "AWS (us-east-1)", sdk);
+        let error = AwsError::from_sdk(Service::Ec2, "DescribeVpcs", &endpoint("us-east-1"), sdk);
         assert_eq!(
             error,
             AwsError::Service {
@@ -235,5 +336,106 @@ mod tests {
             recorded.message,
             "ec2 DescribeVpcs: UnauthorizedOperation: You are not authorized to perform this operation."
         );
+    }
+
+    fn endpoint(region: &str) -> Endpoint {
+        Endpoint {
+            label: format!("AWS ({region})"),
+            region: region.into(),
+        }
+    }
+
+    /// The error the SDK gives for `code`, as from a `DescribeVpcs` call.
+    fn refused(code: &str, message: &str) -> SdkError<DescribeVpcsError, HttpResponse> {
+        let meta = ErrorMetadata::builder().code(code).message(message).build();
+        let response = HttpResponse::new(403.try_into().expect("status"), SdkBody::from(""));
+        SdkError::service_error(DescribeVpcsError::generic(meta), response)
+    }
+
+    #[test]
+    fn d_refused_credentials_in_an_opt_in_region_ask_whether_it_is_enabled() {
+        for (code, region) in [
+            ("AuthFailure", "ap-southeast-7"),
+            ("UnrecognizedClientException", "me-central-1"),
+            ("InvalidClientTokenId", "ap-southeast-9"),
+        ] {
+            let error = AwsError::from_sdk(
+                Service::Ec2,
+                "DescribeVpcs",
+                &endpoint(region),
+                refused(
+                    code,
+                    "AWS was not able to validate the provided access credentials",
+                ),
+            );
+            assert!(
+                matches!(error, AwsError::RegionNotEnabled { .. }),
+                "{error:?}"
+            );
+            assert_eq!(error.code(), Some(code));
+            let text = error.to_string();
+            assert!(
+                text.contains(&format!("Is Region {region} enabled for this account?")),
+                "{text}"
+            );
+            assert!(text.contains("Opt-in Regions must be enabled"), "{text}");
+            let recorded = error.to_discovery_error(Some(region));
+            assert_eq!(recorded.code.as_deref(), Some(code));
+            assert_eq!(recorded.message, text);
+        }
+        // In a Region every account has, and for IAM (global), it is the credentials.
+        let error = AwsError::from_sdk(
+            Service::Ec2,
+            "DescribeVpcs",
+            &endpoint("us-east-1"),
+            refused(
+                "AuthFailure",
+                "AWS was not able to validate the provided access credentials",
+            ),
+        );
+        assert!(matches!(error, AwsError::Service { .. }), "{error:?}");
+        let error = AwsError::from_sdk(
+            Service::Iam,
+            "ListRoles",
+            &endpoint("af-south-1"),
+            refused(
+                "InvalidClientTokenId",
+                "The security token included in the request is invalid.",
+            ),
+        );
+        assert!(matches!(error, AwsError::Service { .. }), "{error:?}");
+        // Built from the code, never from the message.
+        let error = AwsError::from_sdk(
+            Service::Ec2,
+            "DescribeVpcs",
+            &endpoint("af-south-1"),
+            refused("UnauthorizedOperation", "AuthFailure: not enabled"),
+        );
+        assert!(matches!(error, AwsError::Service { .. }), "{error:?}");
+    }
+
+    #[test]
+    fn d_expired_session_credentials_say_to_use_a_profile_that_renews_them() {
+        for code in ["ExpiredToken", "ExpiredTokenException"] {
+            let error = AwsError::from_sdk(
+                Service::Rds,
+                "DescribeDBSnapshots",
+                &endpoint("us-east-1"),
+                refused(
+                    code,
+                    "The security token included in the request is expired",
+                ),
+            );
+            assert!(
+                matches!(error, AwsError::CredentialsExpired { .. }),
+                "{error:?}"
+            );
+            assert_eq!(error.code(), Some(code));
+            let text = error.to_string();
+            assert!(text.contains("session credentials expired"), "{text}");
+            assert!(text.contains("AWS_SESSION_TOKEN"), "{text}");
+            assert!(text.contains("--profile"), "{text}");
+            assert!(text.contains("run the command again"), "{text}");
+        }
     }
 }

@@ -166,6 +166,15 @@ pub const PERMISSIONS: &[Permission] = &[
     p("secretsmanager", "TagResource"),
     p("kms", "CreateGrant"),
     p("kms", "DescribeKey"),
+    // Copying an encrypted EBS snapshot or AMI (and the DR copies of encrypted RDS snapshots)
+    // decrypts with the source key and re-encrypts with the destination key on the caller's
+    // behalf: "Permissions for IAM users" in the Amazon EBS user guide ("Amazon EBS encryption"
+    // → requirements) lists kms:CreateGrant, kms:Decrypt, kms:DescribeKey,
+    // kms:GenerateDataKeyWithoutPlainText and kms:ReEncrypt* for it; with a customer managed key
+    // the key policy must allow them too.
+    p("kms", "Decrypt"),
+    p("kms", "GenerateDataKeyWithoutPlaintext"),
+    p("kms", "ReEncrypt*"),
     // IAM.
     p("iam", "AddRoleToInstanceProfile"),
     p("iam", "AddUserToGroup"),
@@ -280,6 +289,27 @@ pub fn policy_document(read_only: bool) -> Value {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn d_iam_policy_allows_the_kms_calls_of_encrypted_copies() {
+        let policy = policy_document(false).to_string();
+        for action in [
+            "kms:CreateGrant",
+            "kms:DescribeKey",
+            "kms:Decrypt",
+            "kms:GenerateDataKeyWithoutPlaintext",
+            "kms:ReEncrypt*",
+        ] {
+            assert!(
+                policy.contains(&format!("\"{action}\"")),
+                "{action}: {policy}"
+            );
+        }
+        // None of them is a read: the read-only policy cannot copy anything.
+        let read_only = policy_document(true).to_string();
+        assert!(!read_only.contains("kms:ReEncrypt"), "{read_only}");
+        assert!(!read_only.contains("kms:Decrypt"), "{read_only}");
+    }
 
     #[test]
     fn every_permission_is_listed_once_and_reads_are_separate() {

@@ -96,11 +96,16 @@ pub async fn connect(
     if requested.is_empty() {
         requested.extend(cli.region.clone());
     }
+    // Regions from config.toml were checked, and warned about, when it was read.
+    let from_command_line = requested.len();
     if requested.is_empty() {
         requested.extend(config.regions.iter().cloned());
     }
-    for region in &requested {
+    for region in &requested[..from_command_line] {
         check_region_syntax(region)?;
+        if let regions::RegionCode::Unlisted { closest } = regions::classify(region) {
+            warn(&regions::unlisted_warning(region, closest));
+        }
     }
     let options = ConnectOptions {
         profile: cli.profile.clone(),
@@ -133,6 +138,33 @@ fn check_endpoint(url: &str) -> Result<(), Fatal> {
     }
 }
 
+/// A warning on standard error (the dashboard has not taken the terminal yet) and in the log.
+fn warn(text: &str) {
+    eprintln!("haven: warning: {text}");
+    tracing::warn!("{text}");
+}
+
+/// A Region given with `flag` (`--to`): a known Region, or one shaped like a Region code that
+/// AWS may have launched after this build (used with a warning). A misspelling of a known
+/// Region is bad input, with the Region it most likely means.
+pub fn check_region(flag: &str, region: &str) -> Result<(), Fatal> {
+    match regions::classify(region) {
+        regions::RegionCode::Known => Ok(()),
+        regions::RegionCode::Unlisted { closest } => {
+            warn(&regions::unlisted_warning(region, closest));
+            Ok(())
+        }
+        regions::RegionCode::Invalid { closest } => {
+            let hint = closest
+                .map(|r| format!(" Did you mean {r}?"))
+                .unwrap_or_default();
+            Err(usage(format!(
+                "{flag} {region}: not a Region code; expected e.g. us-east-1.{hint}"
+            )))
+        }
+    }
+}
+
 /// A Region code is lowercase letters, digits and dashes; unknown but well-formed codes are
 /// reported per Region by discovery, so that the others still come back.
 fn check_region_syntax(region: &str) -> Result<(), Fatal> {
@@ -149,4 +181,22 @@ fn check_region_syntax(region: &str) -> Result<(), Fatal> {
     Err(usage(format!(
         "{region:?} is not a Region code; expected e.g. ap-northeast-2 or us-east-1.{hint}"
     )))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn d_to_accepts_a_region_newer_than_the_build_and_refuses_a_typo() {
+        assert!(check_region("--to", "us-east-1").is_ok());
+        assert!(check_region("--to", "eu-central-3").is_ok());
+        let fatal = check_region("--to", "us-esat-1").expect_err("a typo");
+        assert_eq!(fatal.code, 2);
+        assert!(
+            fatal.message.contains("Did you mean us-east-1?"),
+            "{}",
+            fatal.message
+        );
+    }
 }

@@ -23,6 +23,10 @@ use crate::dashboard::keymap::{KeyMap, KeyMapError, Mode};
 /// The refresh interval when the config file does not set one.
 pub const DEFAULT_REFRESH_SECONDS: u64 = 30;
 
+/// How often the dashboard's auto-refresh reads IAM too, when the config file does not say:
+/// IAM is account-wide, costs several calls per user and role, and rarely changes.
+pub const DEFAULT_IAM_REFRESH_SECONDS: u64 = 600;
+
 /// Where haven keeps its files.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Paths {
@@ -134,6 +138,8 @@ pub struct Config {
     pub paths: Paths,
     /// How often the dashboard refreshes.
     pub refresh: Duration,
+    /// How often the dashboard's auto-refresh reads IAM too (`r` always does).
+    pub iam_refresh: Duration,
     /// Regions to show (empty = let the command line or the SDK decide).
     pub regions: Vec<String>,
     /// Start without any action that changes AWS.
@@ -148,6 +154,7 @@ pub struct Config {
 #[serde(deny_unknown_fields)]
 struct ConfigFile {
     refresh_seconds: Option<Spanned<i64>>,
+    iam_refresh_seconds: Option<Spanned<i64>>,
     regions: Option<Vec<Spanned<String>>>,
     read_only: Option<bool>,
     keymap: Option<KeymapTables>,
@@ -177,6 +184,7 @@ impl Config {
         Self {
             paths,
             refresh: Duration::from_secs(DEFAULT_REFRESH_SECONDS),
+            iam_refresh: Duration::from_secs(DEFAULT_IAM_REFRESH_SECONDS),
             regions: Vec::new(),
             read_only: false,
             keymap: KeyMap::default(),
@@ -218,21 +226,15 @@ impl Config {
     pub fn apply_config_text(&mut self, text: &str, path: &Path) -> Result<(), ConfigError> {
         let file: ConfigFile = toml::from_str(text).map_err(|e| toml_error(path, text, &e))?;
         if let Some(seconds) = file.refresh_seconds {
-            let value = *seconds.get_ref();
-            if !(1..=86_400).contains(&value) {
-                return Err(invalid_at(
-                    path,
-                    text,
-                    seconds.span().start,
-                    format!("refresh_seconds must be between 1 and 86400, not {value}"),
-                ));
-            }
-            self.refresh = Duration::from_secs(value.unsigned_abs());
+            self.refresh = interval(&seconds, "refresh_seconds", path, text)?;
+        }
+        if let Some(seconds) = file.iam_refresh_seconds {
+            self.iam_refresh = interval(&seconds, "iam_refresh_seconds", path, text)?;
         }
         if let Some(regions) = file.regions {
             let mut codes = Vec::new();
             for region in regions {
-                check_region(&region, path, text)?;
+                self.warnings.extend(check_region(&region, path, text)?);
                 codes.push(region.into_inner());
             }
             self.regions = codes;
@@ -245,6 +247,25 @@ impl Config {
         }
         Ok(())
     }
+}
+
+/// A number of seconds between 1 and a day.
+fn interval(
+    seconds: &Spanned<i64>,
+    key: &str,
+    path: &Path,
+    text: &str,
+) -> Result<Duration, ConfigError> {
+    let value = *seconds.get_ref();
+    if !(1..=86_400).contains(&value) {
+        return Err(invalid_at(
+            path,
+            text,
+            seconds.span().start,
+            format!("{key} must be between 1 and 86400, not {value}"),
+        ));
+    }
+    Ok(Duration::from_secs(value.unsigned_abs()))
 }
 
 /// Reads a policy file (`None` when there is none): the layout of
@@ -267,25 +288,41 @@ fn parse_policy(text: &str, path: &Path) -> Result<Policy, ConfigError> {
     // The same text parsed again for the spans of the Region codes, to point at a wrong one.
     let regions: Regions = toml::from_str(text).map_err(|e| toml_error(path, text, &e))?;
     for region in regions.primary_region.iter().chain(&regions.dr_regions) {
-        check_region(region, path, text)?;
+        if let Some(warning) = check_region(region, path, text)? {
+            tracing::warn!("{}: {warning}", path.display());
+        }
     }
     Ok(policy)
 }
 
-fn check_region(region: &Spanned<String>, path: &Path, text: &str) -> Result<(), ConfigError> {
+/// A known Region is fine; a Region code haven does not list is used with a warning (AWS may
+/// have launched it after this build); a misspelling of a known Region is an error.
+fn check_region(
+    region: &Spanned<String>,
+    path: &Path,
+    text: &str,
+) -> Result<Option<String>, ConfigError> {
+    use haven_model::regions::{self, RegionCode};
     let code = region.get_ref();
-    if haven_model::regions::is_known(code) {
-        return Ok(());
+    match regions::classify(code) {
+        RegionCode::Known => Ok(None),
+        RegionCode::Unlisted { closest } => Ok(Some(format!(
+            "{}: {}",
+            path.display(),
+            regions::unlisted_warning(code, closest)
+        ))),
+        RegionCode::Invalid { closest } => {
+            let hint = closest
+                .map(|c| format!(" (did you mean `{c}`?)"))
+                .unwrap_or_default();
+            Err(invalid_at(
+                path,
+                text,
+                region.span().start,
+                format!("unknown Region `{code}`{hint}"),
+            ))
+        }
     }
-    let hint = haven_model::regions::closest(code)
-        .map(|c| format!(" (did you mean `{c}`?)"))
-        .unwrap_or_default();
-    Err(invalid_at(
-        path,
-        text,
-        region.span().start,
-        format!("unknown Region `{code}`{hint}"),
-    ))
 }
 
 fn apply_keymap(
@@ -413,7 +450,47 @@ mod tests {
         assert_eq!(p.log_file(), dir.join("data/haven.log"));
         let config = Config::load_from(p).expect("no files is fine");
         assert_eq!(config.refresh, Duration::from_secs(DEFAULT_REFRESH_SECONDS));
+        assert_eq!(config.iam_refresh, Duration::from_secs(600));
         assert_eq!(config.keymap, KeyMap::default());
+    }
+
+    #[test]
+    fn d_a_region_newer_than_the_build_is_used_with_a_warning_and_a_typo_is_refused() {
+        let dir = temp_dir("new-region");
+        let file = dir.join("config/config.toml");
+        std::fs::write(&file, "regions = [\"ap-southeast-8\", \"us-east-1\"]\n").expect("write");
+        let config = Config::load_from(paths(&dir)).expect("a new Region is accepted");
+        assert_eq!(config.regions, ["ap-southeast-8", "us-east-1"]);
+        assert_eq!(config.warnings.len(), 1, "{:?}", config.warnings);
+        assert!(
+            config.warnings[0].contains("ap-southeast-8 is not in haven's list of Regions"),
+            "{:?}",
+            config.warnings
+        );
+        std::fs::write(&file, "regions = [\"ap-southaest-1\"]\n").expect("write");
+        let err = Config::load_from(paths(&dir)).expect_err("a typo is refused");
+        assert!(
+            err.to_string().contains("did you mean `ap-southeast-1`"),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn d_the_iam_refresh_interval_is_read_from_config_toml() {
+        let dir = temp_dir("iam-refresh");
+        let file = dir.join("config/config.toml");
+        std::fs::write(&file, "refresh_seconds = 20\niam_refresh_seconds = 900\n").expect("write");
+        let config = Config::load_from(paths(&dir)).expect("valid");
+        assert_eq!(config.refresh, Duration::from_secs(20));
+        assert_eq!(config.iam_refresh, Duration::from_secs(900));
+        std::fs::write(&file, "iam_refresh_seconds = 0\n").expect("write");
+        let err = Config::load_from(paths(&dir)).expect_err("0 is refused");
+        let err = err.to_string();
+        assert!(err.contains("config.toml:1:23:"), "{err}");
+        assert!(
+            err.contains("iam_refresh_seconds must be between 1 and 86400"),
+            "{err}"
+        );
     }
 
     #[test]

@@ -195,10 +195,15 @@ struct AwsSource {
 }
 
 impl TopologySource for AwsSource {
-    fn fetch(&self, regions: Vec<String>) -> futures::future::BoxFuture<'static, Topology> {
+    fn fetch(
+        &self,
+        regions: Vec<String>,
+        include_iam: bool,
+    ) -> futures::future::BoxFuture<'static, Topology> {
         let ctx = self.ctx.clone();
         let options = DiscoverOptions {
             identity: Some(self.identity.clone()),
+            include_iam,
             ..DiscoverOptions::default()
         };
         Box::pin(async move { haven_aws::discover(&ctx, &regions, &options).await })
@@ -283,6 +288,7 @@ async fn open_dashboard(cli: &Global, config: Config) -> Result<(), Fatal> {
     let options = DashboardOptions {
         regions,
         refresh: config.refresh,
+        iam_refresh: config.iam_refresh,
         read_only: cli.read_only || config.read_only,
         cached: config::read_cached_topology(&cache),
         cache_path: Some(cache),

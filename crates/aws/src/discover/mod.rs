@@ -133,8 +133,11 @@ async fn region(
         region: code.to_string(),
         ..RegionTopology::default()
     };
-    if !regions::is_known(code) {
-        let hint = regions::closest(code)
+    // A misspelt Region is named, with the Region it most likely means, and nothing is asked
+    // there; a code haven does not list but shaped like a Region's is asked (AWS launches
+    // Regions after haven's build).
+    if let regions::RegionCode::Invalid { closest } = regions::classify(code) {
+        let hint = closest
             .map(|r| format!(" (did you mean {r}?)"))
             .unwrap_or_default();
         let error = DiscoveryError {

@@ -1093,6 +1093,7 @@ pub fn plan(blueprint: &Blueprint, topology: &Topology) -> Plan {
         .filter(|(owner, _)| !expected.contains(owner) && !same_database(owner, &expected))
         .map(|(_, step)| step);
     b.steps.extend(removals);
+    b.steps.extend(duplicates::blockers(region, stack));
     Plan {
         stack: stack.to_string(),
         steps: b.steps,
@@ -1363,6 +1364,7 @@ fn plan_iam(b: &mut Builder<'_>, blueprint: &Blueprint, iam: Option<&Iam>) {
     }
 }
 
+mod duplicates;
 pub mod layout;
 mod teardown;
 #[cfg(test)]

@@ -8,7 +8,6 @@ use std::time::Duration;
 
 use clap::ValueEnum;
 use haven_aws::{DiscoverOptions, ExecuteOptions};
-use haven_model::regions;
 use haven_model::replication::Operation;
 use haven_replicate::{DrPolicy, Event, Outcome, Plan};
 use serde_json::{Value, json};
@@ -135,11 +134,7 @@ pub async fn run(global: &Global, config: &Config, args: &ReplicateArgs) -> Resu
         None => global.clone(),
     };
     for region in &to {
-        if !regions::is_known(region) {
-            return Err(usage(format!(
-                "--to {region}: not a Region haven knows; expected e.g. us-east-1"
-            )));
-        }
+        crate::cli::check_region("--to", region)?;
     }
     let (ctx, source_regions, identity) = connect(global, config).await?;
     let source = match source_regions.as_slice() {

@@ -197,7 +197,8 @@ pub async fn failover_region(
                 .to_string(),
         ));
     };
-    if !haven_model::regions::is_known(&to) || to == blueprint.region() {
+    crate::cli::check_region("--to", &to)?;
+    if to == blueprint.region() {
         return Err(usage(format!(
             "--to {to}: expected a DR Region other than {}, e.g. us-east-1",
             blueprint.region()

@@ -42,8 +42,9 @@ pub use tables::ListKind;
 
 /// Where the dashboard gets its topology from (the AWS discovery in the binary, fixtures in tests).
 pub trait TopologySource: Send + Sync + 'static {
-    /// Discovers these Regions. Never fails as a whole: failures go into `Topology::errors`.
-    fn fetch(&self, regions: Vec<String>) -> BoxFuture<'static, Topology>;
+    /// Discovers these Regions, and account-wide IAM when `include_iam` (the dashboard keeps the
+    /// last IAM read otherwise). Never fails as a whole: failures go into `Topology::errors`.
+    fn fetch(&self, regions: Vec<String>, include_iam: bool) -> BoxFuture<'static, Topology>;
 }
 
 /// The clock the dashboard reads on every tick (frozen in tests).
@@ -56,6 +57,8 @@ pub struct DashboardOptions {
     pub regions: Vec<String>,
     /// Auto-refresh interval.
     pub refresh: Duration,
+    /// How often an auto-refresh reads IAM too (`r` always does).
+    pub iam_refresh: Duration,
     /// Disable every action that changes AWS; shows a `READ-ONLY` badge.
     pub read_only: bool,
     /// Shown at once while the first refresh runs (the last topology from the cache file).
@@ -83,6 +86,7 @@ impl Default for DashboardOptions {
         Self {
             regions: Vec::new(),
             refresh: Duration::from_secs(crate::config::DEFAULT_REFRESH_SECONDS),
+            iam_refresh: Duration::from_secs(crate::config::DEFAULT_IAM_REFRESH_SECONDS),
             read_only: false,
             cached: None,
             cache_path: None,
@@ -102,6 +106,7 @@ impl std::fmt::Debug for DashboardOptions {
         f.debug_struct("DashboardOptions")
             .field("regions", &self.regions)
             .field("refresh", &self.refresh)
+            .field("iam_refresh", &self.iam_refresh)
             .field("read_only", &self.read_only)
             .field("cached", &self.cached.is_some())
             .field("cache_path", &self.cache_path)
@@ -123,6 +128,7 @@ impl DashboardOptions {
             Settings {
                 regions: self.regions.clone(),
                 refresh: self.refresh,
+                iam_refresh: self.iam_refresh,
                 read_only: self.read_only,
                 cache_path: self.cache_path.clone(),
                 endpoint_label: self.endpoint_label.clone(),
@@ -195,13 +201,17 @@ where
                             let _ = tx.send(Action::JobDone { job, result });
                         });
                     }
-                    Command::Fetch { job, regions } => {
+                    Command::Fetch {
+                        job,
+                        regions,
+                        include_iam,
+                    } => {
                         if let Some(old) = fetch_task.take() {
                             old.abort();
                         }
                         let tx = results_tx.clone();
-                        let fetch = source.fetch(regions);
-                        tracing::info!(job, "refresh started");
+                        let fetch = source.fetch(regions, include_iam);
+                        tracing::info!(job, include_iam, "refresh started");
                         fetch_task = Some(tokio::spawn(async move {
                             let topology = fetch.await;
                             // The loop may be gone (quit); nothing to do then.

@@ -68,6 +68,8 @@ pub enum Command {
         job: JobId,
         /// Regions to discover.
         regions: Vec<String>,
+        /// Read account-wide IAM too; otherwise the last IAM read is kept.
+        include_iam: bool,
     },
     /// Write the topology to the cache file.
     WriteCache {
@@ -94,6 +96,8 @@ pub struct Settings {
     pub regions: Vec<String>,
     /// Auto-refresh interval.
     pub refresh: Duration,
+    /// How old the last IAM read may get before an auto-refresh reads IAM again.
+    pub iam_refresh: Duration,
     /// No action may change AWS.
     pub read_only: bool,
     /// Where the newest topology is written after each refresh.
@@ -185,6 +189,10 @@ pub struct Refresh {
     pub started_at: Option<DateTime<Utc>>,
     /// When the last awaited job finished.
     pub finished_at: Option<DateTime<Utc>>,
+    /// The job awaited reads IAM too.
+    pub with_iam: bool,
+    /// When the last refresh that read IAM finished.
+    pub iam_at: Option<DateTime<Utc>>,
 }
 
 /// A one-line message in the footer until the next key.
@@ -527,14 +535,33 @@ impl State {
         });
     }
 
+    /// A refresh of the Regional services, and of IAM when its last read is older than the IAM
+    /// interval. IAM costs about six calls per user and one per role on every read (audit D): an
+    /// account with hundreds of SSO or Control Tower roles would be throttled by IAM and pay for
+    /// CloudTrail read events if it were read every 30 s, and IAM rarely changes under a
+    /// dashboard.
     fn start_refresh(&mut self) -> Command {
+        let iam_due = self.refresh.iam_at.is_none_or(|read| {
+            (self.now - read).to_std().unwrap_or_default() >= self.settings.iam_refresh
+        });
+        self.start_fetch(iam_due)
+    }
+
+    /// A refresh of everything, IAM included (on opening and on `r`).
+    fn start_full_refresh(&mut self) -> Command {
+        self.start_fetch(true)
+    }
+
+    fn start_fetch(&mut self, include_iam: bool) -> Command {
         let job = self.refresh.next_job;
         self.refresh.next_job += 1;
         self.refresh.job = Some(job);
         self.refresh.started_at = Some(self.now);
+        self.refresh.with_iam = include_iam;
         Command::Fetch {
             job,
             regions: self.settings.regions.clone(),
+            include_iam,
         }
     }
 
@@ -779,7 +806,7 @@ impl State {
                 if self.refreshing() {
                     self.say("refresh restarted", Tone::Dim);
                 }
-                return vec![self.start_refresh()];
+                return vec![self.start_full_refresh()];
             }
             KeyAction::NextRegion => self.step_region(true),
             KeyAction::PrevRegion => self.step_region(false),
@@ -1198,6 +1225,21 @@ pub fn keep_last_good(
     (new, kept)
 }
 
+/// A refresh that did not read IAM shows the last IAM read, with the errors it had.
+fn keep_last_iam(previous: Option<&Topology>, new: &mut Topology) {
+    let Some(previous) = previous else {
+        return;
+    };
+    new.iam.clone_from(&previous.iam);
+    new.errors.extend(
+        previous
+            .errors
+            .iter()
+            .filter(|e| e.service == Service::Iam && e.region.is_none())
+            .cloned(),
+    );
+}
+
 fn keep_service(old: &RegionTopology, fresh: &mut RegionTopology, service: Service) -> bool {
     fn keep<T: Clone>(old: &[T], fresh: &mut Vec<T>) -> bool {
         if fresh.is_empty() && !old.is_empty() {
@@ -1244,7 +1286,7 @@ fn keep_service(old: &RegionTopology, fresh: &mut RegionTopology, service: Servi
 /// Applies one action; returns the jobs to start. Pure: no I/O, no clock reads.
 pub fn update(state: &mut State, action: Action) -> Vec<Command> {
     match action {
-        Action::Start => vec![state.start_refresh()],
+        Action::Start => vec![state.start_full_refresh()],
         Action::Tick(now) => {
             state.now = now;
             state.ticks = state.ticks.wrapping_add(1);
@@ -1271,8 +1313,14 @@ pub fn update(state: &mut State, action: Action) -> Vec<Command> {
             }
             state.refresh.job = None;
             state.refresh.finished_at = Some(state.now);
+            let mut topology = *topology;
+            if state.refresh.with_iam {
+                state.refresh.iam_at = Some(state.now);
+            } else {
+                keep_last_iam(state.topology.as_deref(), &mut topology);
+            }
             let errors = topology.errors.len();
-            let (topology, kept) = keep_last_good(state.topology.as_deref(), *topology);
+            let (topology, kept) = keep_last_good(state.topology.as_deref(), topology);
             state.set_topology(topology, kept);
             if errors > 0 {
                 state.say(

@@ -455,6 +455,122 @@ fn auto_refresh_starts_when_the_interval_has_passed() {
     assert!(update(&mut state, Action::Tick(t0 + chrono::Duration::seconds(70))).is_empty());
 }
 
+/// Whether the refresh a command starts reads IAM (`None` when it starts none).
+fn fetch_reads_iam(commands: &[Command]) -> Option<bool> {
+    match commands {
+        [Command::Fetch { include_iam, .. }] => Some(*include_iam),
+        _ => None,
+    }
+}
+
+#[test]
+fn d_iam_is_read_on_demand_or_every_few_minutes_not_every_refresh() {
+    let healthy = fixture("lab-healthy.json");
+    assert!(healthy.iam.is_some(), "the fixture has IAM to keep");
+    let mut state = options(&healthy).initial_state();
+    assert_eq!(
+        fetch_reads_iam(&update(&mut state, Action::Start)),
+        Some(true),
+        "the first refresh reads IAM"
+    );
+    update(
+        &mut state,
+        Action::Fetched {
+            job: 0,
+            topology: Box::new(healthy.clone()),
+        },
+    );
+    let t0 = state.now;
+    let at = |seconds| t0 + chrono::Duration::seconds(seconds);
+
+    // The 30 s auto-refresh reads the Regions only, and the IAM read before stays on screen.
+    let commands = update(&mut state, Action::Tick(at(31)));
+    assert_eq!(fetch_reads_iam(&commands), Some(false));
+    let mut regional = healthy.clone();
+    regional.iam = None;
+    update(
+        &mut state,
+        Action::Fetched {
+            job: 1,
+            topology: Box::new(regional.clone()),
+        },
+    );
+    assert_eq!(state.topology.as_ref().unwrap().iam, healthy.iam);
+    assert!(state.stale.is_empty(), "IAM is not stale, only not re-read");
+
+    // `r` reads everything, IAM included.
+    assert_eq!(fetch_reads_iam(&press(&mut state, "r")), Some(true));
+    update(
+        &mut state,
+        Action::Fetched {
+            job: 2,
+            topology: Box::new(healthy.clone()),
+        },
+    );
+    let read_at = state.now;
+    assert!(
+        update(
+            &mut state,
+            Action::Tick(read_at + chrono::Duration::seconds(10))
+        )
+        .is_empty()
+    );
+
+    // After the IAM interval (10 min by default) the auto-refresh reads IAM again.
+    let mut t = read_at;
+    let mut reads = Vec::new();
+    for job in 3..30 {
+        t += chrono::Duration::seconds(31);
+        let Some(iam) = fetch_reads_iam(&update(&mut state, Action::Tick(t))) else {
+            panic!("an auto-refresh every 31 s");
+        };
+        reads.push(iam);
+        let answer = if iam { &healthy } else { &regional };
+        update(
+            &mut state,
+            Action::Fetched {
+                job,
+                topology: Box::new(answer.clone()),
+            },
+        );
+        if iam {
+            break;
+        }
+    }
+    assert_eq!(reads.iter().filter(|iam| !**iam).count(), 19, "{reads:?}");
+    assert_eq!(reads.last(), Some(&true), "{reads:?}");
+}
+
+#[test]
+fn d_the_iam_interval_comes_from_the_options() {
+    let healthy = fixture("lab-healthy.json");
+    let mut state = DashboardOptions {
+        iam_refresh: Duration::from_secs(60),
+        ..options(&healthy)
+    }
+    .initial_state();
+    update(&mut state, Action::Start);
+    update(
+        &mut state,
+        Action::Fetched {
+            job: 0,
+            topology: Box::new(healthy.clone()),
+        },
+    );
+    let t0 = state.now;
+    let first = update(&mut state, Action::Tick(t0 + chrono::Duration::seconds(31)));
+    assert_eq!(fetch_reads_iam(&first), Some(false));
+    update(
+        &mut state,
+        Action::Fetched {
+            job: 1,
+            topology: Box::new(healthy.clone()),
+        },
+    );
+    let second = update(&mut state, Action::Tick(t0 + chrono::Duration::seconds(62)));
+    assert_eq!(fetch_reads_iam(&second), Some(true));
+}
+
 #[test]
 fn a_failed_service_keeps_the_last_good_data_and_shows_the_error() {
     let healthy = fixture("lab-healthy.json");
@@ -570,7 +686,7 @@ impl Backend for ResizingBackend {
 struct FixtureSource(Topology);
 
 impl TopologySource for FixtureSource {
-    fn fetch(&self, _regions: Vec<String>) -> BoxFuture<'static, Topology> {
+    fn fetch(&self, _regions: Vec<String>, _include_iam: bool) -> BoxFuture<'static, Topology> {
         let topology = self.0.clone();
         async move { topology }.boxed()
     }
@@ -583,7 +699,7 @@ struct SlowSource {
 }
 
 impl TopologySource for SlowSource {
-    fn fetch(&self, _regions: Vec<String>) -> BoxFuture<'static, Topology> {
+    fn fetch(&self, _regions: Vec<String>, _include_iam: bool) -> BoxFuture<'static, Topology> {
         let topology = self.topology.clone();
         let finished = Arc::clone(&self.finished);
         async move {
