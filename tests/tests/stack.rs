@@ -636,3 +636,58 @@ fn waits_overlap_the_database_starts_early_and_both_nat_gateways_before_either_i
         "{stderr}"
     );
 }
+
+#[test]
+fn ctrl_c_during_a_wait_says_what_aws_is_still_doing_and_that_up_follows_it() {
+    use std::io::{BufRead, BufReader};
+
+    let moto = MotoServer::start().expect("moto");
+    let proxy = Proxy::start(&moto.endpoint(), Faults::none()).expect("proxy");
+    let home = tempfile::tempdir().expect("temp dir");
+    let mut child = haven_process(&proxy.endpoint(), &home)
+        .arg("up")
+        .arg(lab_blueprint())
+        .args(["--output", "json"])
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("start haven up");
+    let stderr = child.stderr.take().expect("stderr");
+    let mut lines = BufReader::new(stderr).lines();
+    let mut seen = Vec::new();
+    // The database's first look comes after a pause: Ctrl-C lands while AWS creates it.
+    for line in lines.by_ref() {
+        let line = line.expect("read stderr");
+        let waiting = line.contains("create db-instance/db") && line.contains("waiting for");
+        seen.push(line);
+        if waiting {
+            let interrupt = std::process::Command::new("kill")
+                .args(["-INT", &child.id().to_string()])
+                .status()
+                .expect("kill -INT");
+            assert!(interrupt.success());
+            break;
+        }
+    }
+    seen.extend(lines.map_while(Result::ok));
+    let status = child.wait().expect("reap haven up");
+    let output = seen.join("\n");
+    assert_eq!(status.code(), Some(130), "{output}");
+    assert!(
+        output.contains("interrupted: haven stopped waiting, AWS did not stop; AWS is still working on:")
+            && output.contains("db-instance/db (lab-db to be available: requested (0:0")
+            && output.contains("typically 10–25 min")
+            && output.contains("Run `haven up` again: it finds what exists and follows what is in progress to the end"),
+        "{output}"
+    );
+    // And it does.
+    up(&proxy.endpoint(), &home);
+    let (topology, _) = snapshot(&moto.endpoint(), &home);
+    let region = topology.region(PRIMARY).expect("primary");
+    assert!(
+        region
+            .db_instances
+            .iter()
+            .any(|d| d.identifier == "lab-db-replica-1")
+    );
+}
