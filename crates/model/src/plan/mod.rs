@@ -997,12 +997,17 @@ pub fn plan(blueprint: &Blueprint, topology: &Topology) -> Plan {
         depends,
         changes,
         format!(
-            "{}/{}/{} (min/desired/max) in the private subnets, {} health checks, grace {}s",
+            "{}/{}/{} (min/desired/max) in the private subnets, {} health checks, grace {}s{}",
             scaling.min,
             scaling.desired,
             scaling.max,
             scaling.health_check_type.as_str(),
-            scaling.grace_period
+            scaling.grace_period,
+            if desired_follows_policy(blueprint, None) {
+                "; desired is set now, then left to the scaling policy"
+            } else {
+                ""
+            }
         ),
         false,
     );

@@ -393,6 +393,13 @@ fn b6_desired_capacity_set_by_the_scaling_policy_is_left_alone() {
     group.desired_capacity = 3;
     let (_, detail) = asg_detail(&plan(&blueprint, &topology));
     assert!(!detail.contains("desired"), "{detail}");
+    // A new group gets the blueprint's desired capacity, once.
+    let (op, detail) = asg_detail(&plan(&blueprint, &Topology::new(chrono::Utc::now())));
+    assert_eq!(op, Op::Create);
+    assert!(
+        detail.ends_with("; desired is set now, then left to the scaling policy"),
+        "{detail}"
+    );
 
     // Min and max still converge, and the plan says what Auto Scaling does to the desired
     // capacity the new bounds leave outside.
