@@ -619,6 +619,12 @@ fn waits_overlap_the_database_starts_early_and_both_nat_gateways_before_either_i
     );
     // The replica still waits for its source.
     assert!(position("CreateDBInstanceReadReplica") > position("CreateDBInstance"));
+    // B2: the group is created once IAM shows the new profile holding its role.
+    let profile_seen = position("GetInstanceProfile");
+    assert!(
+        position("AddRoleToInstanceProfile") < profile_seen
+            && profile_seen < position("CreateAutoScalingGroup")
+    );
     // Every wait says what it waits for, for how long so far, and what is usual.
     let stderr = String::from_utf8_lossy(&built.stderr);
     assert!(

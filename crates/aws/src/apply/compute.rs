@@ -422,7 +422,9 @@ impl Runner<'_> {
         }
         let iam = self.ctx.iam();
         let what = format!("instance profile {profile} to hold role {role}");
-        self.wait_for(cx, Service::Iam, &what, || async {
+        // A profile that never shows its role (it holds another one) must not hold `up` for
+        // the whole --wait-timeout.
+        self.wait_within(cx, Service::Iam, &what, PROFILE_BUDGET, || async {
             let out = self
                 .read(
                     Service::Iam,

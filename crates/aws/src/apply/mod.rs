@@ -414,9 +414,30 @@ impl Runner<'_> {
         F: FnMut() -> Fut,
         Fut: Future<Output = Result<Option<String>, AwsError>>,
     {
+        self.wait_within(cx, service, what, self.options.max_wait, check)
+            .await
+    }
+
+    /// [`Runner::wait_for`], giving up after `budget` (or `--wait-timeout`, if shorter).
+    async fn wait_within<F, Fut>(
+        &self,
+        cx: &StepContext<'_>,
+        service: Service,
+        what: &str,
+        budget: Duration,
+        check: F,
+    ) -> Result<(), AwsError>
+    where
+        F: FnMut() -> Fut,
+        Fut: Future<Output = Result<Option<String>, AwsError>>,
+    {
+        let options = ExecuteOptions {
+            max_wait: budget.min(self.options.max_wait),
+            ..self.options.clone()
+        };
         let started = Instant::now();
         let report = |state: String| (cx.report)(StepStatus::Waiting(waited(cx, &state, started)));
-        crate::poll::until(self.options, service, what, &report, check).await
+        crate::poll::until(&options, service, what, &report, check).await
     }
 
     /// Before the first look at a resource the step has just asked AWS to make: it cannot be
