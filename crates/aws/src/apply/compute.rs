@@ -238,20 +238,24 @@ impl Runner<'_> {
             .await?;
             return Ok(arn.clone());
         }
+        let group = self.id(ResourceKind::SecurityGroup, "alb-sg")?;
+        // New subnets and group can be unknown to Elastic Load Balancing for a moment.
         let out = self
-            .send(
-                ELB,
-                &cx.region,
-                "CreateLoadBalancer",
-                elb.create_load_balancer()
-                    .name(&cx.step.name)
-                    .r#type(LoadBalancerTypeEnum::Application)
-                    .scheme(LoadBalancerSchemeEnum::InternetFacing)
-                    .set_subnets(Some(subnets))
-                    .security_groups(self.id(ResourceKind::SecurityGroup, "alb-sg")?)
-                    .set_tags(Some(crate::tags::elb(&self.tags(cx.step))))
-                    .send(),
-            )
+            .eventually(cx, self.fresh(cx.step), || {
+                self.send(
+                    ELB,
+                    &cx.region,
+                    "CreateLoadBalancer",
+                    elb.create_load_balancer()
+                        .name(&cx.step.name)
+                        .r#type(LoadBalancerTypeEnum::Application)
+                        .scheme(LoadBalancerSchemeEnum::InternetFacing)
+                        .set_subnets(Some(subnets.clone()))
+                        .security_groups(&group)
+                        .set_tags(Some(crate::tags::elb(&self.tags(cx.step))))
+                        .send(),
+                )
+            })
             .await?;
         out.load_balancers()
             .first()

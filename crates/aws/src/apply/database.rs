@@ -230,7 +230,9 @@ impl Runner<'_> {
         Ok(az.into_inner().unwrap_or_default())
     }
 
-    /// Applies the blueprint's settings at once (not in the next maintenance window).
+    /// Applies the blueprint's settings at once (not in the next maintenance window), as
+    /// before; the plan says what that costs (a class change fails over or reboots, and brings
+    /// any change pending for the window along).
     async fn modify_db(&self, cx: &StepContext<'_>) -> Result<String, AwsError> {
         let bp = self.blueprint()?;
         let db = &bp.database;

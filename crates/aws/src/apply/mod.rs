@@ -546,10 +546,14 @@ impl Runner<'_> {
 /// it (Terraform's AWS provider among them) retry for about a minute or two.
 const NOT_FOUND_BUDGET: Duration = Duration::from_secs(60);
 
-/// EC2's answer for an id it does not know (yet): `InvalidVpcID.NotFound`,
+/// The answer for an id the service does not know (yet): EC2's `InvalidVpcID.NotFound`,
 /// `InvalidGroup.NotFound`, `InvalidAllocationID.NotFound`, `InvalidRouteTableID.NotFound`, …
+/// and Elastic Load Balancing's `SubnetNotFound` and `InvalidSecurityGroup` for EC2 ids
+/// ([CreateLoadBalancer errors](https://docs.aws.amazon.com/elasticloadbalancing/latest/APIReference/API_CreateLoadBalancer.html#API_CreateLoadBalancer_Errors)).
 fn not_yet_visible(error: &AwsError) -> bool {
-    error.code().is_some_and(|code| code.ends_with(".NotFound"))
+    error.code().is_some_and(|code| {
+        code.ends_with(".NotFound") || matches!(code, "SubnetNotFound" | "InvalidSecurityGroup")
+    })
 }
 
 /// The state of a wait as a person reads it: the resource, what AWS says, the time waited so
