@@ -8,7 +8,8 @@ use std::process::{Output, Stdio};
 use std::time::{Duration, Instant};
 
 use haven_model::{RulePeer, Tags, Topology};
-use haven_testkit::{Faults, MotoServer, Proxy};
+use haven_testkit::proxy::percent_decode;
+use haven_testkit::{Faults, MotoServer, Proxy, RecordedRequest};
 use haven_tests::{
     Reliability, haven, haven_process, inventory, is_mutating, logical, moto_json,
     record_reliability, text,
@@ -246,6 +247,14 @@ fn up_builds_the_lab_a_second_up_sends_nothing_and_down_removes_it() {
         "{:?}",
         replica.read_replica_source
     );
+    // B8: the replica lives in another AZ than its source.
+    assert!(
+        replica.availability_zone.is_some()
+            && replica.availability_zone != writer.availability_zone,
+        "{:?} / {:?}",
+        replica.availability_zone,
+        writer.availability_zone
+    );
     let iam = topology.iam.as_ref().expect("IAM");
     let profile = iam
         .instance_profiles
@@ -274,7 +283,8 @@ fn up_builds_the_lab_a_second_up_sends_nothing_and_down_removes_it() {
     assert_eq!(mutating(&proxy), Vec::<String>::new());
     assert!(!proxy.requests().is_empty(), "the second up did discover");
 
-    // Drift made by hand shows in the plan, and `up` puts it back.
+    // B6: the scaling policy scaled the group out (here by hand) and someone raised its max.
+    // The max is drift that `up` puts back; the desired capacity is the policy's and stays.
     let scaled = run(
         &moto.endpoint(),
         &home,
@@ -286,6 +296,8 @@ fn up_builds_the_lab_a_second_up_sends_nothing_and_down_removes_it() {
             "lab-asg",
             "--desired",
             "3",
+            "--max",
+            "5",
         ],
     );
     assert!(scaled.status.success(), "{}", text(&scaled));
@@ -294,7 +306,7 @@ fn up_builds_the_lab_a_second_up_sends_nothing_and_down_removes_it() {
     let drift = run(&moto.endpoint(), &home, &["plan", blueprint]);
     let drift = text(&drift);
     assert!(
-        drift.contains("desired capacity 3 → 2 (changed outside haven)"),
+        drift.contains("max size 5 → 4 (changed outside haven)") && !drift.contains("desired"),
         "{drift}"
     );
     proxy.clear_requests();
@@ -305,13 +317,23 @@ fn up_builds_the_lab_a_second_up_sends_nothing_and_down_removes_it() {
         "{}",
         text(&fixed)
     );
+    let update = proxy
+        .requests()
+        .into_iter()
+        .find(|r| r.action == "UpdateAutoScalingGroup")
+        .expect("update");
+    let body = String::from_utf8_lossy(&update.body).into_owned();
+    assert!(
+        body.contains("MaxSize=4") && !body.contains("DesiredCapacity"),
+        "{body}"
+    );
     let (after_fix, _) = snapshot(&moto.endpoint(), &home);
     let group = after_fix
         .region(PRIMARY)
         .expect("primary")
         .auto_scaling_groups[0]
         .clone();
-    assert_eq!(group.desired_capacity, 2);
+    assert_eq!((group.max_size, group.desired_capacity), (4, 3));
 
     // The password RDS made is nowhere haven writes.
     let secret_arn = writer
@@ -459,4 +481,219 @@ fn up_killed_at_any_point_converges_to_the_same_stack_and_down_cleans_up_after_i
     down(&proxy.endpoint(), &home);
     let (after, _) = snapshot(&moto.endpoint(), &home);
     assert_eq!(inventory(&after), BTreeMap::new(), "left behind");
+}
+
+/// The form fields of a recorded query-protocol request.
+fn form(request: &RecordedRequest) -> Vec<(String, String)> {
+    String::from_utf8_lossy(&request.body)
+        .split('&')
+        .filter_map(|pair| pair.split_once('='))
+        .map(|(k, v)| (percent_decode(k), percent_decode(v)))
+        .collect()
+}
+
+/// The `haven:logical` tag a create request gives its resource.
+fn logical_in(fields: &[(String, String)]) -> Option<String> {
+    let key = fields
+        .iter()
+        .find(|(k, v)| k.ends_with(".Key") && v == "haven:logical")?;
+    let value_key = format!("{}.Value", key.0.trim_end_matches(".Key"));
+    fields
+        .iter()
+        .find(|(k, _)| *k == value_key)
+        .map(|(_, v)| v.clone())
+}
+
+/// Every client token haven chose so far (the SDK makes its own for some calls), by the logical
+/// resource of its create call.
+fn client_tokens(proxy: &Proxy) -> BTreeMap<String, Vec<String>> {
+    let mut tokens = BTreeMap::<String, Vec<String>>::new();
+    for request in proxy.requests() {
+        let fields = form(&request);
+        let token = fields
+            .iter()
+            .find(|(k, v)| k == "ClientToken" && v.starts_with("haven-"));
+        if let (Some((_, token)), Some(logical)) = (token, logical_in(&fields)) {
+            tokens.entry(logical).or_default().push(token.clone());
+        }
+    }
+    tokens
+}
+
+#[test]
+fn b1_up_after_down_sends_new_client_tokens_and_a_retried_create_the_same() {
+    let moto = MotoServer::start().expect("moto");
+    // The first NAT gateway request is refused: `up` stops there, and the next `up` of the same
+    // build (same VPC) sends it again.
+    let proxy = Proxy::start(
+        &moto.endpoint(),
+        Faults::none().with_fail_action("CreateNatGateway", 503, 1),
+    )
+    .expect("proxy");
+    let home = tempfile::tempdir().expect("temp dir");
+    let failed = haven(&proxy.endpoint(), &home)
+        .env("AWS_MAX_ATTEMPTS", "1")
+        .arg("up")
+        .arg(lab_blueprint())
+        .output()
+        .expect("run haven up");
+    assert!(!failed.status.success(), "{}", text(&failed));
+    assert!(
+        text(&failed).contains("ServiceUnavailable"),
+        "{}",
+        text(&failed)
+    );
+    up(&proxy.endpoint(), &home);
+    // The other NAT gateway's request may have been cut off by the failure, after AWS got it:
+    // then the second `up` found that gateway and did not ask again.
+    let first_build = client_tokens(&proxy);
+    for kind in ["s3-endpoint", "launch-template"] {
+        assert!(first_build.contains_key(kind), "{first_build:?}");
+    }
+    let retried: Vec<&Vec<String>> = first_build.values().filter(|t| t.len() > 1).collect();
+    assert_eq!(
+        retried.len(),
+        1,
+        "the refused NAT was sent twice: {first_build:?}"
+    );
+    assert!(
+        retried[0].iter().all(|t| *t == retried[0][0]),
+        "a retry within a build sends the same token: {first_build:?}"
+    );
+
+    down(&proxy.endpoint(), &home);
+    proxy.clear_requests();
+    up(&proxy.endpoint(), &home);
+    let second_build = client_tokens(&proxy);
+    let expected = [
+        "launch-template",
+        "nat-ap-northeast-2a",
+        "nat-ap-northeast-2b",
+        "s3-endpoint",
+    ];
+    assert_eq!(second_build.keys().collect::<Vec<_>>(), expected);
+    for (logical, tokens) in &second_build {
+        let before = first_build.get(logical).cloned().unwrap_or_default();
+        assert!(
+            tokens.iter().all(|t| !before.contains(t)),
+            "{logical}: the next build reuses a token ({tokens:?} vs {before:?})"
+        );
+    }
+}
+
+#[test]
+fn waits_overlap_the_database_starts_early_and_both_nat_gateways_before_either_is_awaited() {
+    let moto = MotoServer::start().expect("moto");
+    let proxy = Proxy::start(&moto.endpoint(), Faults::none()).expect("proxy");
+    let home = tempfile::tempdir().expect("temp dir");
+    let built = up(&proxy.endpoint(), &home);
+    let mut requests = proxy.requests();
+    requests.sort_by_key(|r| r.received_at);
+    // Discovery before the plan describes NAT gateways too: look at the run from its first call.
+    let start = requests
+        .iter()
+        .position(|r| r.action == "CreateVpc")
+        .expect("CreateVpc");
+    let requests = requests.split_off(start);
+    let position = |action: &str| {
+        requests
+            .iter()
+            .position(|r| r.action == action)
+            .unwrap_or_else(|| panic!("no {action}"))
+    };
+    let first_nat_wait = position("DescribeNatGateways");
+    let nat_creates: Vec<usize> = requests
+        .iter()
+        .enumerate()
+        .filter(|(_, r)| r.action == "CreateNatGateway")
+        .map(|(i, _)| i)
+        .collect();
+    assert_eq!(nat_creates.len(), 2);
+    assert!(
+        nat_creates.iter().all(|&i| i < first_nat_wait),
+        "both NAT gateways are requested before either is awaited"
+    );
+    assert!(
+        position("CreateDBInstance") < first_nat_wait,
+        "the database is requested before the NAT gateways are awaited"
+    );
+    // The replica still waits for its source.
+    assert!(position("CreateDBInstanceReadReplica") > position("CreateDBInstance"));
+    // B2: the group is created once IAM shows the new profile holding its role.
+    let profile_seen = position("GetInstanceProfile");
+    assert!(
+        position("AddRoleToInstanceProfile") < profile_seen
+            && profile_seen < position("CreateAutoScalingGroup")
+    );
+    // Every wait says what it waits for, for how long so far, and what is usual.
+    let stderr = String::from_utf8_lossy(&built.stderr);
+    assert!(
+        stderr
+            .lines()
+            .any(|l| l.contains("create nat-gateway/nat-ap-northeast-2a")
+                && l.contains("waiting for NAT gateway nat-")
+                && l.contains("so far, typically 1–5 min")),
+        "{stderr}"
+    );
+    assert!(
+        stderr.lines().any(|l| l.contains("create db-instance/db")
+            && l.contains("waiting for lab-db to be available")
+            && l.contains("typically 10–25 min")),
+        "{stderr}"
+    );
+}
+
+#[test]
+fn ctrl_c_during_a_wait_says_what_aws_is_still_doing_and_that_up_follows_it() {
+    use std::io::{BufRead, BufReader};
+
+    let moto = MotoServer::start().expect("moto");
+    let proxy = Proxy::start(&moto.endpoint(), Faults::none()).expect("proxy");
+    let home = tempfile::tempdir().expect("temp dir");
+    let mut child = haven_process(&proxy.endpoint(), &home)
+        .arg("up")
+        .arg(lab_blueprint())
+        .args(["--output", "json"])
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("start haven up");
+    let stderr = child.stderr.take().expect("stderr");
+    let mut lines = BufReader::new(stderr).lines();
+    let mut seen = Vec::new();
+    // The database's first look comes after a pause: Ctrl-C lands while AWS creates it.
+    for line in lines.by_ref() {
+        let line = line.expect("read stderr");
+        let waiting = line.contains("create db-instance/db") && line.contains("waiting for");
+        seen.push(line);
+        if waiting {
+            let interrupt = std::process::Command::new("kill")
+                .args(["-INT", &child.id().to_string()])
+                .status()
+                .expect("kill -INT");
+            assert!(interrupt.success());
+            break;
+        }
+    }
+    seen.extend(lines.map_while(Result::ok));
+    let status = child.wait().expect("reap haven up");
+    let output = seen.join("\n");
+    assert_eq!(status.code(), Some(130), "{output}");
+    assert!(
+        output.contains("interrupted: haven stopped waiting, AWS did not stop; AWS is still working on:")
+            && output.contains("db-instance/db (lab-db to be available: requested (0:0")
+            && output.contains("typically 10–25 min")
+            && output.contains("Run `haven up` again: it finds what exists and follows what is in progress to the end"),
+        "{output}"
+    );
+    // And it does.
+    up(&proxy.endpoint(), &home);
+    let (topology, _) = snapshot(&moto.endpoint(), &home);
+    let region = topology.region(PRIMARY).expect("primary");
+    assert!(
+        region
+            .db_instances
+            .iter()
+            .any(|d| d.identifier == "lab-db-replica-1")
+    );
 }

@@ -16,10 +16,25 @@ use aws_sdk_elasticloadbalancingv2::types::{
     Matcher, ProtocolEnum, TargetDescription, TargetGroupAttribute, TargetTypeEnum,
 };
 use haven_model::Service;
-use haven_model::plan::{CPU_METRIC, Op, ResourceKind};
+use std::time::Duration;
+
+use haven_model::plan::{CPU_METRIC, Op, ResourceKind, ResourceRef, desired_follows_policy};
 
 use super::{Runner, StepContext, has_code, missing, tolerate_gone, unsupported};
 use crate::error::AwsError;
+
+/// How long a new instance profile can be refused: "a built-in delay of about two minutes"
+/// for EC2 (AWS forum answer quoted in hashicorp/terraform#15341), plus a margin.
+const PROFILE_BUDGET: Duration = Duration::from_secs(150);
+
+/// Auto Scaling (`ValidationError`) and EC2 (`InvalidParameterValue`) refuse an instance
+/// profile they cannot see yet with "… Invalid IAM Instance Profile name" (or "… ARN"): the
+/// code comes from the error metadata, the phrase from the documented message.
+pub(super) fn profile_not_yet_usable(error: &AwsError) -> bool {
+    matches!(error, AwsError::Service { code, message, .. }
+        if matches!(code.as_str(), "ValidationError" | "InvalidParameterValue")
+            && message.contains("Invalid IAM Instance Profile"))
+}
 
 const EC2: Service = Service::Ec2;
 const ELB: Service = Service::Elbv2;
@@ -113,7 +128,7 @@ impl Runner<'_> {
                 "CreateLaunchTemplate",
                 ec2.create_launch_template()
                     .launch_template_name(&cx.step.name)
-                    .client_token(self.token(cx.step, "first"))
+                    .client_token(self.token(cx.step, "first")?)
                     .launch_template_data(data)
                     .tag_specifications(crate::tags::ec2_spec(
                         ResourceType::LaunchTemplate,
@@ -223,20 +238,24 @@ impl Runner<'_> {
             .await?;
             return Ok(arn.clone());
         }
+        let group = self.id(ResourceKind::SecurityGroup, "alb-sg")?;
+        // New subnets and group can be unknown to Elastic Load Balancing for a moment.
         let out = self
-            .send(
-                ELB,
-                &cx.region,
-                "CreateLoadBalancer",
-                elb.create_load_balancer()
-                    .name(&cx.step.name)
-                    .r#type(LoadBalancerTypeEnum::Application)
-                    .scheme(LoadBalancerSchemeEnum::InternetFacing)
-                    .set_subnets(Some(subnets))
-                    .security_groups(self.id(ResourceKind::SecurityGroup, "alb-sg")?)
-                    .set_tags(Some(crate::tags::elb(&self.tags(cx.step))))
-                    .send(),
-            )
+            .eventually(cx, self.fresh(cx.step), || {
+                self.send(
+                    ELB,
+                    &cx.region,
+                    "CreateLoadBalancer",
+                    elb.create_load_balancer()
+                        .name(&cx.step.name)
+                        .r#type(LoadBalancerTypeEnum::Application)
+                        .scheme(LoadBalancerSchemeEnum::InternetFacing)
+                        .set_subnets(Some(subnets.clone()))
+                        .security_groups(&group)
+                        .set_tags(Some(crate::tags::elb(&self.tags(cx.step))))
+                        .send(),
+                )
+            })
             .await?;
         out.load_balancers()
             .first()
@@ -310,27 +329,33 @@ impl Runner<'_> {
             .join(",");
         let to_i32 = |n: u32| i32::try_from(n).unwrap_or(i32::MAX);
         let template = self.pinned_template(&cx.region).await?;
+        self.instance_profile_ready(cx).await?;
+        let current = self
+            .region(&cx.region)
+            .and_then(|r| r.auto_scaling_groups.iter().find(|a| a.name == name));
         if cx.step.id.is_some() {
-            self.send(
-                ASG,
-                &cx.region,
-                "UpdateAutoScalingGroup",
-                client
-                    .update_auto_scaling_group()
-                    .auto_scaling_group_name(&name)
-                    .launch_template(template)
-                    .min_size(to_i32(scaling.min))
-                    .max_size(to_i32(scaling.max))
-                    .desired_capacity(to_i32(scaling.desired))
-                    .health_check_type(scaling.health_check_type.as_str())
-                    .health_check_grace_period(to_i32(scaling.grace_period))
-                    .send(),
-            )
+            // Under a scaling policy the desired capacity is the policy's: left out, Auto
+            // Scaling keeps it, clamped into the new min and max.
+            let desired = (!desired_follows_policy(bp, current)).then(|| to_i32(scaling.desired));
+            self.launching_retry(cx, || {
+                self.send(
+                    ASG,
+                    &cx.region,
+                    "UpdateAutoScalingGroup",
+                    client
+                        .update_auto_scaling_group()
+                        .auto_scaling_group_name(&name)
+                        .launch_template(template.clone())
+                        .min_size(to_i32(scaling.min))
+                        .max_size(to_i32(scaling.max))
+                        .set_desired_capacity(desired)
+                        .health_check_type(scaling.health_check_type.as_str())
+                        .health_check_grace_period(to_i32(scaling.grace_period))
+                        .send(),
+                )
+            })
             .await?;
-            let attached = self
-                .region(&cx.region)
-                .and_then(|r| r.auto_scaling_groups.iter().find(|a| a.name == name))
-                .is_some_and(|a| a.target_group_arns.contains(&target_group));
+            let attached = current.is_some_and(|a| a.target_group_arns.contains(&target_group));
             if !attached {
                 self.send(
                     ASG,
@@ -349,7 +374,7 @@ impl Runner<'_> {
         // Instances are named `<stack>-app`; the group's other tags reach them too.
         let mut tags = self.tags(cx.step);
         tags.insert("Name".to_string(), format!("{}-app", self.stack));
-        let tags = tags
+        let tags: Vec<_> = tags
             .iter()
             .map(|(k, v)| {
                 aws_sdk_autoscaling::types::Tag::builder()
@@ -361,30 +386,88 @@ impl Runner<'_> {
                     .build()
             })
             .collect();
+        // The blueprint's desired capacity is set here, once; afterwards it is the policy's.
         let result = self
-            .send(
-                ASG,
-                &cx.region,
-                "CreateAutoScalingGroup",
-                client
-                    .create_auto_scaling_group()
-                    .auto_scaling_group_name(&name)
-                    .launch_template(template)
-                    .min_size(to_i32(scaling.min))
-                    .max_size(to_i32(scaling.max))
-                    .desired_capacity(to_i32(scaling.desired))
-                    .vpc_zone_identifier(subnets)
-                    .target_group_arns(target_group)
-                    .health_check_type(scaling.health_check_type.as_str())
-                    .health_check_grace_period(to_i32(scaling.grace_period))
-                    .set_tags(Some(tags))
-                    .send(),
-            )
+            .launching_retry(cx, || {
+                self.send(
+                    ASG,
+                    &cx.region,
+                    "CreateAutoScalingGroup",
+                    client
+                        .create_auto_scaling_group()
+                        .auto_scaling_group_name(&name)
+                        .launch_template(template.clone())
+                        .min_size(to_i32(scaling.min))
+                        .max_size(to_i32(scaling.max))
+                        .desired_capacity(to_i32(scaling.desired))
+                        .vpc_zone_identifier(&subnets)
+                        .target_group_arns(&target_group)
+                        .health_check_type(scaling.health_check_type.as_str())
+                        .health_check_grace_period(to_i32(scaling.grace_period))
+                        .set_tags(Some(tags.clone()))
+                        .send(),
+                )
+            })
             .await;
         if !has_code(&result, &["AlreadyExists"]) {
             result?;
         }
         Ok(name)
+    }
+
+    /// When this run made or changed the instance profile, waits until IAM lists the role in
+    /// it: a first sign of propagation. Auto Scaling and EC2 read IAM through their own caches
+    /// and can still refuse the profile afterwards, which [`Runner::launching_retry`] covers.
+    async fn instance_profile_ready(&self, cx: &StepContext<'_>) -> Result<(), AwsError> {
+        let bp = self.blueprint()?;
+        let (profile, role) = (&bp.iam.instance_profile, &bp.iam.instance_role);
+        if !self.made(&ResourceRef::new(ResourceKind::InstanceProfile, profile)) {
+            return Ok(());
+        }
+        let iam = self.ctx.iam();
+        let what = format!("instance profile {profile} to hold role {role}");
+        // A profile that never shows its role (it holds another one) must not hold `up` for
+        // the whole --wait-timeout.
+        self.wait_within(cx, Service::Iam, &what, PROFILE_BUDGET, || async {
+            let out = self
+                .read(
+                    Service::Iam,
+                    "global",
+                    "GetInstanceProfile",
+                    iam.get_instance_profile()
+                        .instance_profile_name(profile)
+                        .send(),
+                )
+                .await;
+            let holds = match out {
+                Ok(out) => out
+                    .instance_profile()
+                    .is_some_and(|p| p.roles().iter().any(|r| r.role_name() == role)),
+                // Not visible yet to this IAM endpoint either.
+                Err(error) if error.code() == Some("NoSuchEntity") => false,
+                Err(error) => return Err(error),
+            };
+            Ok((!holds).then(|| "not visible yet".to_string()))
+        })
+        .await
+    }
+
+    /// Sends a call that launches instances with the blueprint's instance profile, retrying for
+    /// about two minutes while AWS refuses a profile it has not seen yet
+    /// ([IAM eventual consistency](https://docs.aws.amazon.com/IAM/latest/UserGuide/troubleshoot_general.html#troubleshoot_general_eventual-consistency);
+    /// terraform-provider-aws#838 retries the same answer).
+    async fn launching_retry<F, Fut, T>(
+        &self,
+        cx: &StepContext<'_>,
+        attempt: F,
+    ) -> Result<T, AwsError>
+    where
+        F: FnMut() -> Fut,
+        Fut: std::future::Future<Output = Result<T, AwsError>>,
+    {
+        let first = self.options.first_poll.min(Duration::from_secs(2));
+        self.retry(cx, PROFILE_BUDGET, first, &profile_not_yet_usable, attempt)
+            .await
     }
 
     /// The stack's launch template at its current default version, by number: a group pinned
@@ -636,5 +719,117 @@ impl Runner<'_> {
                 }))
         })
         .await
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    //! moto accepts an instance profile the moment it exists; AWS refuses it for a while. The
+    //! retry is tested against a mocked Auto Scaling client that answers as AWS does.
+
+    use std::sync::Mutex;
+
+    use aws_sdk_autoscaling::Client;
+    use aws_sdk_autoscaling::error::ErrorMetadata;
+    use aws_sdk_autoscaling::operation::create_auto_scaling_group::{
+        CreateAutoScalingGroupError, CreateAutoScalingGroupOutput,
+    };
+    use aws_smithy_mocks::{RuleMode, mock, mock_client};
+    use haven_model::topology::Topology;
+
+    use super::super::StepStatus;
+    use super::super::tests::{context, quick, runner, step};
+    use super::*;
+
+    fn refused(message: &str) -> CreateAutoScalingGroupError {
+        CreateAutoScalingGroupError::generic(
+            ErrorMetadata::builder()
+                .code("ValidationError")
+                .message(message)
+                .build(),
+        )
+    }
+
+    const NOT_YET: &str = "You must use a valid fully-formed launch template. Value \
+                           (SSMInstanceProfile) for parameter iamInstanceProfile.name is invalid. \
+                           Invalid IAM Instance Profile name";
+
+    async fn create_group(client: &Client) -> (Result<(), AwsError>, Vec<StepStatus>) {
+        let (ctx, topology, options) = (context(), Topology::new(chrono::Utc::now()), quick());
+        let build = runner(&ctx, &topology, &options, Some("vpc-1"));
+        let asg = step(ResourceKind::AutoScalingGroup, "asg", Op::Create);
+        let reports = Mutex::new(Vec::new());
+        let report = |s: StepStatus| reports.lock().expect("lock").push(s);
+        let cx = StepContext {
+            step: &asg,
+            region: "ap-northeast-2".into(),
+            report: &report,
+        };
+        let result = build
+            .launching_retry(&cx, || {
+                build.send(
+                    ASG,
+                    "ap-northeast-2",
+                    "CreateAutoScalingGroup",
+                    client
+                        .create_auto_scaling_group()
+                        .auto_scaling_group_name("lab-asg")
+                        .min_size(2)
+                        .max_size(4)
+                        .send(),
+                )
+            })
+            .await
+            .map(drop);
+        (result, reports.into_inner().expect("lock"))
+    }
+
+    #[tokio::test]
+    async fn b2_a_new_instance_profile_refused_by_auto_scaling_is_retried_until_accepted() {
+        let create = mock!(Client::create_auto_scaling_group)
+            .match_requests(|r| r.auto_scaling_group_name() == Some("lab-asg"))
+            .sequence()
+            .error(|| refused(NOT_YET))
+            .times(2)
+            .output(|| CreateAutoScalingGroupOutput::builder().build())
+            .build();
+        let client = mock_client!(aws_sdk_autoscaling, RuleMode::Sequential, [&create]);
+        let (result, reports) = create_group(&client).await;
+        assert_eq!(result, Ok(()));
+        assert_eq!(create.num_calls(), 3);
+        assert!(
+            reports.iter().any(|r| matches!(r, StepStatus::Waiting(s)
+                if s.contains("Invalid IAM Instance Profile name (retrying)")
+                    && s.contains("typically 2–5 min"))),
+            "{reports:?}"
+        );
+    }
+
+    #[tokio::test]
+    async fn b2_other_validation_errors_are_not_retried() {
+        let message = "Max bound, 4, must be greater than or equal to min bound, 5";
+        let create = mock!(Client::create_auto_scaling_group)
+            .sequence()
+            .error(|| refused(message))
+            .times(2)
+            .build();
+        let client = mock_client!(aws_sdk_autoscaling, RuleMode::Sequential, [&create]);
+        let (result, _) = create_group(&client).await;
+        let error = result.expect_err("refused");
+        assert_eq!(error.code(), Some("ValidationError"));
+        assert_eq!(create.num_calls(), 1);
+    }
+
+    #[tokio::test]
+    async fn b2_a_profile_that_never_becomes_usable_stops_within_the_budget() {
+        let create = mock!(Client::create_auto_scaling_group)
+            .sequence()
+            .error(|| refused(NOT_YET))
+            .repeatedly()
+            .build();
+        let client = mock_client!(aws_sdk_autoscaling, RuleMode::Sequential, [&create]);
+        let (result, _) = create_group(&client).await;
+        assert!(result.is_err_and(|e| profile_not_yet_usable(&e)));
+        assert!(create.num_calls() > 2);
     }
 }

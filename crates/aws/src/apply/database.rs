@@ -1,6 +1,9 @@
 //! The DB subnet group, the Multi-AZ primary (its password made and kept by RDS in Secrets
 //! Manager: haven never sees it) and its same-Region read replicas.
 
+use std::time::Duration;
+
+use aws_sdk_rds::types::PendingModifiedValues;
 use haven_model::Service;
 use haven_model::plan::{Op, ResourceKind};
 
@@ -8,6 +11,10 @@ use super::{Runner, StepContext, has_code, tolerate_gone, unsupported};
 use crate::error::AwsError;
 
 const RDS: Service = Service::Rds;
+const ALREADY_EXISTS: &[&str] = &["DBInstanceAlreadyExists", "DBInstanceAlreadyExistsFault"];
+/// How long a replica's source may stay busy after it first reads `available` (its first
+/// backup, a pending change) before `up` gives up.
+const SOURCE_BUSY_BUDGET: Duration = Duration::from_secs(30 * 60);
 
 impl Runner<'_> {
     pub(super) async fn database(&self, cx: &StepContext<'_>) -> Result<Option<String>, AwsError> {
@@ -91,6 +98,8 @@ impl Runner<'_> {
         let db = &bp.database;
         let rds = self.ctx.rds(&cx.region);
         let identifier = cx.step.name.clone();
+        let subnet_group = self.id(ResourceKind::DbSubnetGroup, "db-subnet-group")?;
+        let group = self.id(ResourceKind::SecurityGroup, "db-sg")?;
         let result = self
             .send(
                 RDS,
@@ -105,8 +114,8 @@ impl Runner<'_> {
                     .multi_az(db.multi_az)
                     .master_username(&db.master_username)
                     .manage_master_user_password(db.manage_master_user_password)
-                    .db_subnet_group_name(self.id(ResourceKind::DbSubnetGroup, "db-subnet-group")?)
-                    .vpc_security_group_ids(self.id(ResourceKind::SecurityGroup, "db-sg")?)
+                    .db_subnet_group_name(subnet_group)
+                    .vpc_security_group_ids(group)
                     .backup_retention_period(i32::from(db.backup_retention_days))
                     .deletion_protection(db.deletion_protection)
                     .storage_encrypted(db.storage_encrypted)
@@ -116,46 +125,114 @@ impl Runner<'_> {
                     .send(),
             )
             .await;
-        if !has_code(
-            &result,
-            &["DBInstanceAlreadyExists", "DBInstanceAlreadyExistsFault"],
-        ) {
-            result?;
-        }
-        self.wait_db(cx, &identifier, true).await?;
+        self.follow_create(cx, &identifier, result).await?;
         Ok(identifier)
     }
 
+    /// Waits for an instance this step asked for: from the first pause on when AWS accepted
+    /// the create, at once when it already existed (an earlier run made it).
+    async fn follow_create<T>(
+        &self,
+        cx: &StepContext<'_>,
+        identifier: &str,
+        result: Result<T, AwsError>,
+    ) -> Result<(), AwsError> {
+        if !has_code(&result, ALREADY_EXISTS) {
+            result?;
+            let what = format!("{identifier} to be available");
+            self.pause_before_looking(cx, &what).await;
+        }
+        self.wait_db(cx, identifier, true).await
+    }
+
+    /// Creates the same-Region replica once its source can take it, in another AZ than the
+    /// source's.
     async fn create_replica(&self, cx: &StepContext<'_>) -> Result<String, AwsError> {
         let bp = self.blueprint()?;
         let rds = self.ctx.rds(&cx.region);
         let identifier = cx.step.name.clone();
+        let source = self.id(ResourceKind::DbInstance, "db")?;
+        let group = self.id(ResourceKind::SecurityGroup, "db-sg")?;
+        let source_az = self.replica_source_ready(cx, &source).await?;
+        // Away from the source's AZ, so that losing that AZ leaves a copy to read and promote.
+        let az = bp
+            .network
+            .azs
+            .iter()
+            .find(|az| Some(az.as_str()) != source_az.as_deref())
+            .cloned();
+        // The source can still turn busy (a backup starting) between the look and the call.
+        let busy = |e: &AwsError| e.code() == Some("InvalidDBInstanceState");
+        let first = self.options.first_poll;
         let result = self
-            .send(
-                RDS,
-                &cx.region,
-                "CreateDBInstanceReadReplica",
-                rds.create_db_instance_read_replica()
-                    .db_instance_identifier(&identifier)
-                    .source_db_instance_identifier(self.id(ResourceKind::DbInstance, "db")?)
-                    .db_instance_class(&bp.database.class)
-                    .vpc_security_group_ids(self.id(ResourceKind::SecurityGroup, "db-sg")?)
-                    .publicly_accessible(false)
-                    .set_tags(Some(crate::tags::rds(&self.tags(cx.step))))
-                    .send(),
-            )
+            .retry(cx, SOURCE_BUSY_BUDGET, first, &busy, || {
+                self.send(
+                    RDS,
+                    &cx.region,
+                    "CreateDBInstanceReadReplica",
+                    rds.create_db_instance_read_replica()
+                        .db_instance_identifier(&identifier)
+                        .source_db_instance_identifier(&source)
+                        .db_instance_class(&bp.database.class)
+                        .set_availability_zone(az.clone())
+                        .vpc_security_group_ids(&group)
+                        .publicly_accessible(false)
+                        .set_tags(Some(crate::tags::rds(&self.tags(cx.step))))
+                        .send(),
+                )
+            })
             .await;
-        if !has_code(
-            &result,
-            &["DBInstanceAlreadyExists", "DBInstanceAlreadyExistsFault"],
-        ) {
-            result?;
-        }
-        self.wait_db(cx, &identifier, true).await?;
+        self.follow_create(cx, &identifier, result).await?;
         Ok(identifier)
     }
 
-    /// Applies the blueprint's settings at once (not in the next maintenance window).
+    /// Waits until the source is `available` with no modification pending: RDS refuses a
+    /// replica of an instance in any other state with `InvalidDBInstanceState` ("DB instance
+    /// is not in the available state"; terraform-aws-modules/terraform-aws-rds#192), and a new
+    /// instance goes through `backing-up` after it first reads `available`. Returns the
+    /// source's AZ.
+    async fn replica_source_ready(
+        &self,
+        cx: &StepContext<'_>,
+        source: &str,
+    ) -> Result<Option<String>, AwsError> {
+        let rds = self.ctx.rds(&cx.region);
+        let az = std::sync::Mutex::new(None);
+        let what = format!("{source} to be available with no pending change");
+        self.wait_for(cx, RDS, &what, || async {
+            let out = self
+                .read(
+                    RDS,
+                    &cx.region,
+                    "DescribeDBInstances",
+                    rds.describe_db_instances()
+                        .db_instance_identifier(source)
+                        .send(),
+                )
+                .await?;
+            let Some(db) = out.db_instances().first() else {
+                return Ok(Some("not found yet".to_string()));
+            };
+            if let Ok(mut az) = az.lock() {
+                *az = db.availability_zone().map(str::to_string);
+            }
+            let status = db.db_instance_status().unwrap_or("unknown");
+            let pending = db
+                .pending_modified_values()
+                .is_some_and(|p| *p != PendingModifiedValues::builder().build());
+            Ok(match (status, pending) {
+                ("available", false) => None,
+                ("available", true) => Some("available, a modification pending".to_string()),
+                (status, _) => Some(status.to_string()),
+            })
+        })
+        .await?;
+        Ok(az.into_inner().unwrap_or_default())
+    }
+
+    /// Applies the blueprint's settings at once (not in the next maintenance window), as
+    /// before; the plan says what that costs (a class change fails over or reboots, and brings
+    /// any change pending for the window along).
     async fn modify_db(&self, cx: &StepContext<'_>) -> Result<String, AwsError> {
         let bp = self.blueprint()?;
         let db = &bp.database;

@@ -84,15 +84,18 @@ impl Runner<'_> {
             .and_then(|v| v.vpc_id())
             .ok_or_else(|| missing(EC2, "CreateVpc", "VPC id"))?
             .to_string();
-        self.send(
-            EC2,
-            &cx.region,
-            "ModifyVpcAttribute",
-            ec2.modify_vpc_attribute()
-                .vpc_id(&id)
-                .enable_dns_hostnames(on())
-                .send(),
-        )
+        // The id a create returns can be unknown to the next call for a moment.
+        self.eventually(cx, true, || {
+            self.send(
+                EC2,
+                &cx.region,
+                "ModifyVpcAttribute",
+                ec2.modify_vpc_attribute()
+                    .vpc_id(&id)
+                    .enable_dns_hostnames(on())
+                    .send(),
+            )
+        })
         .await?;
         Ok(id)
     }
@@ -120,15 +123,17 @@ impl Runner<'_> {
                 .ok_or_else(|| missing(EC2, "CreateInternetGateway", "gateway id"))?
                 .to_string(),
         };
-        self.send(
-            EC2,
-            &cx.region,
-            "AttachInternetGateway",
-            ec2.attach_internet_gateway()
-                .internet_gateway_id(&id)
-                .vpc_id(vpc)
-                .send(),
-        )
+        self.eventually(cx, self.fresh(cx.step), || {
+            self.send(
+                EC2,
+                &cx.region,
+                "AttachInternetGateway",
+                ec2.attach_internet_gateway()
+                    .internet_gateway_id(&id)
+                    .vpc_id(&vpc)
+                    .send(),
+            )
+        })
         .await?;
         Ok(id)
     }
@@ -155,20 +160,23 @@ impl Runner<'_> {
                 let cidr = position
                     .and_then(|i| cidrs.get(i))
                     .ok_or_else(|| unsupported(cx.step))?;
-                self.send(
-                    EC2,
-                    &cx.region,
-                    "CreateSubnet",
-                    ec2.create_subnet()
-                        .vpc_id(self.id(ResourceKind::Vpc, "vpc")?)
-                        .cidr_block(cidr.to_string())
-                        .availability_zone(az)
-                        .tag_specifications(crate::tags::ec2_spec(
-                            ResourceType::Subnet,
-                            &self.tags(cx.step),
-                        ))
-                        .send(),
-                )
+                let vpc = self.id(ResourceKind::Vpc, "vpc")?;
+                self.eventually(cx, self.fresh(cx.step), || {
+                    self.send(
+                        EC2,
+                        &cx.region,
+                        "CreateSubnet",
+                        ec2.create_subnet()
+                            .vpc_id(&vpc)
+                            .cidr_block(cidr.to_string())
+                            .availability_zone(az)
+                            .tag_specifications(crate::tags::ec2_spec(
+                                ResourceType::Subnet,
+                                &self.tags(cx.step),
+                            ))
+                            .send(),
+                    )
+                })
                 .await?
                 .subnet()
                 .and_then(|s| s.subnet_id())
@@ -181,15 +189,17 @@ impl Runner<'_> {
             .and_then(|r| r.subnets.iter().find(|s| s.id == id))
             .is_some_and(|s| s.map_public_ip_on_launch);
         if public && !maps {
-            self.send(
-                EC2,
-                &cx.region,
-                "ModifySubnetAttribute",
-                ec2.modify_subnet_attribute()
-                    .subnet_id(&id)
-                    .map_public_ip_on_launch(on())
-                    .send(),
-            )
+            self.eventually(cx, self.fresh(cx.step), || {
+                self.send(
+                    EC2,
+                    &cx.region,
+                    "ModifySubnetAttribute",
+                    ec2.modify_subnet_attribute()
+                        .subnet_id(&id)
+                        .map_public_ip_on_launch(on())
+                        .send(),
+                )
+            })
             .await?;
         }
         Ok(id)
@@ -224,28 +234,37 @@ impl Runner<'_> {
         if let Some(failed) = &cx.step.id {
             self.delete_nat(cx, failed).await?;
         }
+        let subnet = self.id(ResourceKind::Subnet, &format!("public-{az}"))?;
+        let address = self.id(ResourceKind::ElasticIp, &format!("nat-eip-{az}"))?;
+        // A replacement for a failed gateway is another request: its token is salted with the
+        // failed gateway's id.
+        let token = self.token(cx.step, cx.step.id.as_deref().unwrap_or("first"))?;
         let out = self
-            .send(
-                EC2,
-                &cx.region,
-                "CreateNatGateway",
-                ec2.create_nat_gateway()
-                    .subnet_id(self.id(ResourceKind::Subnet, &format!("public-{az}"))?)
-                    .allocation_id(self.id(ResourceKind::ElasticIp, &format!("nat-eip-{az}"))?)
-                    .client_token(self.token(cx.step, cx.step.id.as_deref().unwrap_or("first")))
-                    .tag_specifications(crate::tags::ec2_spec(
-                        ResourceType::Natgateway,
-                        &self.tags(cx.step),
-                    ))
-                    .send(),
-            )
+            .eventually(cx, self.fresh(cx.step), || {
+                self.send(
+                    EC2,
+                    &cx.region,
+                    "CreateNatGateway",
+                    ec2.create_nat_gateway()
+                        .subnet_id(&subnet)
+                        .allocation_id(&address)
+                        .client_token(&token)
+                        .tag_specifications(crate::tags::ec2_spec(
+                            ResourceType::Natgateway,
+                            &self.tags(cx.step),
+                        ))
+                        .send(),
+                )
+            })
             .await?;
         let id = out
             .nat_gateway()
             .and_then(|n| n.nat_gateway_id())
             .ok_or_else(|| missing(EC2, "CreateNatGateway", "NAT gateway id"))?
             .to_string();
-        self.wait_for(cx, EC2, &format!("NAT gateway {id}"), || {
+        let what = format!("NAT gateway {id}");
+        self.pause_before_looking(cx, &what).await;
+        self.wait_for(cx, EC2, &what, || {
             self.nat_state(&cx.region, &id, "available")
         })
         .await?;
@@ -322,26 +341,31 @@ impl Runner<'_> {
             self.region(&cx.region)
                 .and_then(|r| r.route_tables.iter().find(|t| t.id == *id))
         });
+        let fresh = self.fresh(cx.step);
         let id = match &cx.step.id {
             Some(id) => id.clone(),
-            None => self
-                .send(
-                    EC2,
-                    &cx.region,
-                    "CreateRouteTable",
-                    ec2.create_route_table()
-                        .vpc_id(self.id(ResourceKind::Vpc, "vpc")?)
-                        .tag_specifications(crate::tags::ec2_spec(
-                            ResourceType::RouteTable,
-                            &self.tags(cx.step),
-                        ))
-                        .send(),
-                )
+            None => {
+                let vpc = self.id(ResourceKind::Vpc, "vpc")?;
+                self.eventually(cx, fresh, || {
+                    self.send(
+                        EC2,
+                        &cx.region,
+                        "CreateRouteTable",
+                        ec2.create_route_table()
+                            .vpc_id(&vpc)
+                            .tag_specifications(crate::tags::ec2_spec(
+                                ResourceType::RouteTable,
+                                &self.tags(cx.step),
+                            ))
+                            .send(),
+                    )
+                })
                 .await?
                 .route_table()
                 .and_then(|t| t.route_table_id())
                 .ok_or_else(|| missing(EC2, "CreateRouteTable", "route table id"))?
-                .to_string(),
+                .to_string()
+            }
         };
         let wanted = match &spec.default_route {
             Some(DefaultRoute::InternetGateway) => Some(RouteTarget::InternetGateway(
@@ -367,30 +391,34 @@ impl Runner<'_> {
                     _ => (None, None),
                 };
                 if now.is_some() {
-                    self.send(
-                        EC2,
-                        &cx.region,
-                        "ReplaceRoute",
-                        ec2.replace_route()
-                            .route_table_id(&id)
-                            .destination_cidr_block("0.0.0.0/0")
-                            .set_gateway_id(gateway)
-                            .set_nat_gateway_id(nat)
-                            .send(),
-                    )
+                    self.eventually(cx, fresh, || {
+                        self.send(
+                            EC2,
+                            &cx.region,
+                            "ReplaceRoute",
+                            ec2.replace_route()
+                                .route_table_id(&id)
+                                .destination_cidr_block("0.0.0.0/0")
+                                .set_gateway_id(gateway.clone())
+                                .set_nat_gateway_id(nat.clone())
+                                .send(),
+                        )
+                    })
                     .await?;
                 } else {
-                    self.send(
-                        EC2,
-                        &cx.region,
-                        "CreateRoute",
-                        ec2.create_route()
-                            .route_table_id(&id)
-                            .destination_cidr_block("0.0.0.0/0")
-                            .set_gateway_id(gateway)
-                            .set_nat_gateway_id(nat)
-                            .send(),
-                    )
+                    self.eventually(cx, fresh, || {
+                        self.send(
+                            EC2,
+                            &cx.region,
+                            "CreateRoute",
+                            ec2.create_route()
+                                .route_table_id(&id)
+                                .destination_cidr_block("0.0.0.0/0")
+                                .set_gateway_id(gateway.clone())
+                                .set_nat_gateway_id(nat.clone())
+                                .send(),
+                        )
+                    })
                     .await?;
                 }
             }
@@ -416,15 +444,17 @@ impl Runner<'_> {
                     .any(|a| a.subnet_id.as_deref() == Some(subnet_id.as_str()))
             });
             if !associated {
-                self.send(
-                    EC2,
-                    &cx.region,
-                    "AssociateRouteTable",
-                    ec2.associate_route_table()
-                        .route_table_id(&id)
-                        .subnet_id(subnet_id)
-                        .send(),
-                )
+                self.eventually(cx, fresh, || {
+                    self.send(
+                        EC2,
+                        &cx.region,
+                        "AssociateRouteTable",
+                        ec2.associate_route_table()
+                            .route_table_id(&id)
+                            .subnet_id(&subnet_id)
+                            .send(),
+                    )
+                })
                 .await?;
             }
         }
@@ -440,23 +470,27 @@ impl Runner<'_> {
             .filter(|d| d.kind == ResourceKind::RouteTable)
             .map(|d| self.id(d.kind, &d.logical))
             .collect::<Result<Vec<_>, _>>()?;
+        let vpc = self.id(ResourceKind::Vpc, "vpc")?;
+        let token = self.token(cx.step, "first")?;
         let out = self
-            .send(
-                EC2,
-                &cx.region,
-                "CreateVpcEndpoint",
-                ec2.create_vpc_endpoint()
-                    .vpc_id(self.id(ResourceKind::Vpc, "vpc")?)
-                    .service_name(format!("com.amazonaws.{}.s3", cx.region))
-                    .vpc_endpoint_type(VpcEndpointType::Gateway)
-                    .set_route_table_ids(Some(tables))
-                    .client_token(self.token(cx.step, "first"))
-                    .tag_specifications(crate::tags::ec2_spec(
-                        ResourceType::VpcEndpoint,
-                        &self.tags(cx.step),
-                    ))
-                    .send(),
-            )
+            .eventually(cx, self.fresh(cx.step), || {
+                self.send(
+                    EC2,
+                    &cx.region,
+                    "CreateVpcEndpoint",
+                    ec2.create_vpc_endpoint()
+                        .vpc_id(&vpc)
+                        .service_name(format!("com.amazonaws.{}.s3", cx.region))
+                        .vpc_endpoint_type(VpcEndpointType::Gateway)
+                        .set_route_table_ids(Some(tables.clone()))
+                        .client_token(&token)
+                        .tag_specifications(crate::tags::ec2_spec(
+                            ResourceType::VpcEndpoint,
+                            &self.tags(cx.step),
+                        ))
+                        .send(),
+                )
+            })
             .await?;
         out.vpc_endpoint()
             .and_then(|e| e.vpc_endpoint_id())
@@ -474,27 +508,32 @@ impl Runner<'_> {
             .into_iter()
             .find(|g| g.logical == logical)
             .ok_or_else(|| unsupported(cx.step))?;
+        let fresh = self.fresh(cx.step);
         let id = match &cx.step.id {
             Some(id) => id.clone(),
-            None => self
-                .send(
-                    EC2,
-                    &cx.region,
-                    "CreateSecurityGroup",
-                    ec2.create_security_group()
-                        .group_name(&cx.step.name)
-                        .description(format!("haven {}: {}", self.stack, spec.description))
-                        .vpc_id(self.id(ResourceKind::Vpc, "vpc")?)
-                        .tag_specifications(crate::tags::ec2_spec(
-                            ResourceType::SecurityGroup,
-                            &self.tags(cx.step),
-                        ))
-                        .send(),
-                )
+            None => {
+                let vpc = self.id(ResourceKind::Vpc, "vpc")?;
+                self.eventually(cx, fresh, || {
+                    self.send(
+                        EC2,
+                        &cx.region,
+                        "CreateSecurityGroup",
+                        ec2.create_security_group()
+                            .group_name(&cx.step.name)
+                            .description(format!("haven {}: {}", self.stack, spec.description))
+                            .vpc_id(&vpc)
+                            .tag_specifications(crate::tags::ec2_spec(
+                                ResourceType::SecurityGroup,
+                                &self.tags(cx.step),
+                            ))
+                            .send(),
+                    )
+                })
                 .await?
                 .group_id()
                 .ok_or_else(|| missing(EC2, "CreateSecurityGroup", "group id"))?
-                .to_string(),
+                .to_string()
+            }
         };
         let group_id = |logical: &str| self.id(ResourceKind::SecurityGroup, logical).ok();
         let existing = self
@@ -526,16 +565,19 @@ impl Runner<'_> {
                     }))
                 })
                 .collect::<Result<Vec<_>, AwsError>>()?;
+            // A group just made, or a peer group just made, may not be known yet.
             let result = self
-                .send(
-                    EC2,
-                    &cx.region,
-                    "AuthorizeSecurityGroupIngress",
-                    ec2.authorize_security_group_ingress()
-                        .group_id(&id)
-                        .set_ip_permissions(Some(permissions))
-                        .send(),
-                )
+                .eventually(cx, fresh, || {
+                    self.send(
+                        EC2,
+                        &cx.region,
+                        "AuthorizeSecurityGroupIngress",
+                        ec2.authorize_security_group_ingress()
+                            .group_id(&id)
+                            .set_ip_permissions(Some(permissions.clone()))
+                            .send(),
+                    )
+                })
                 .await;
             // A rule made by an interrupted run is already there.
             if !super::has_code(&result, &["InvalidPermission.Duplicate"]) {

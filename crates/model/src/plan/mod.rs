@@ -19,12 +19,12 @@ use std::fmt;
 
 use serde::Serialize;
 
-use crate::blueprint::Blueprint;
+use crate::blueprint::{AutoScalingSpec, Blueprint};
 #[cfg(test)]
 use crate::topology::name_tag;
 use crate::topology::{
-    DbInstance, Iam, RegionTopology, RouteTarget, RulePeer, SecurityGroup, SecurityGroupRule, Tags,
-    Topology,
+    AutoScalingGroup, DbInstance, Iam, RegionTopology, RouteTarget, RulePeer, SecurityGroup,
+    SecurityGroupRule, Tags, Topology,
 };
 
 /// The tag naming the stack a resource belongs to.
@@ -225,6 +225,39 @@ impl fmt::Display for ResourceKind {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(self.as_str())
     }
+}
+
+/// How long AWS usually takes to finish `op` on a resource of `kind`, for the kinds whose calls
+/// return before the work is done: shown beside every wait, with the time waited so far, so that
+/// a person can tell a slow resource from a stuck one.
+///
+/// AWS publishes the states (NAT gateway `pending` → `available`:
+/// <https://docs.aws.amazon.com/vpc/latest/userguide/nat-gateway-working-with.html>; DB instance
+/// `creating` → `backing-up` → `available`:
+/// <https://docs.aws.amazon.com/AmazonRDS/latest/UserGuide/accessing-monitoring.html>; load
+/// balancer `provisioning` → `active`:
+/// <https://docs.aws.amazon.com/elasticloadbalancing/latest/application/application-load-balancers.html>;
+/// instances `Pending` → `InService` with the health-check grace period:
+/// <https://docs.aws.amazon.com/autoscaling/ec2/userguide/ec2-auto-scaling-lifecycle.html>) but
+/// not their durations; the ranges are the usual ones (the review of issue 15, table E): a
+/// Multi-AZ DB instance 10–25 min, a read replica 10–30 min, a NAT gateway 1–5 min, a load
+/// balancer 2–5 min, Auto Scaling instances 2–5 min.
+pub fn typical_duration(kind: ResourceKind, op: Op) -> Option<&'static str> {
+    use ResourceKind::*;
+    Some(match (kind, op) {
+        (NatGateway, Op::Delete) => "1–10 min",
+        (NatGateway, _) => "1–5 min",
+        (DbInstance, Op::Create) => "10–25 min",
+        (DbReadReplica, Op::Create) => "10–30 min",
+        (DbInstance | DbReadReplica, Op::Update) => "5–30 min",
+        (DbInstance | DbReadReplica, Op::Delete) => "5–15 min",
+        (LoadBalancer, _) => "2–5 min",
+        (AutoScalingGroup, Op::Delete) => "2–10 min",
+        (AutoScalingGroup, _) => "2–5 min",
+        // A new instance profile reaches EC2 and Auto Scaling within about two minutes.
+        (InstanceProfile, _) => "up to 2 min",
+        _ => return None,
+    })
 }
 
 /// A resource by kind and logical name (the `haven:logical` tag).
@@ -894,15 +927,19 @@ pub fn plan(blueprint: &Blueprint, topology: &Topology) -> Plan {
         .find(|a| owned(&a.tags, stack, "asg"));
     let mut changes = Vec::new();
     if let Some(asg) = asg {
-        let pairs = [
-            ("min size", asg.min_size, scaling.min),
-            ("desired capacity", asg.desired_capacity, scaling.desired),
-            ("max size", asg.max_size, scaling.max),
-        ];
+        let follows_policy = desired_follows_policy(blueprint, Some(asg));
+        let mut pairs = vec![("min size", asg.min_size, scaling.min)];
+        if !follows_policy {
+            pairs.push(("desired capacity", asg.desired_capacity, scaling.desired));
+        }
+        pairs.push(("max size", asg.max_size, scaling.max));
         for (what, actual, wanted) in pairs {
             if i64::from(actual) != i64::from(wanted) {
                 changes.push(drift(what, actual, wanted));
             }
+        }
+        if follows_policy {
+            changes.extend(clamped_desired(asg, scaling));
         }
         if asg.health_check_type != scaling.health_check_type.as_str() {
             changes.push(drift(
@@ -949,6 +986,9 @@ pub fn plan(blueprint: &Blueprint, topology: &Topology) -> Plan {
         r(TargetGroup, "target-group"),
     ];
     depends.extend(net.azs.iter().map(|az| r(Subnet, &format!("private-{az}"))));
+    // Instances fetch their software through the NAT gateways as they boot: the private routes
+    // must be in place before the group launches anything.
+    depends.extend(private_tables.iter().map(|(l, _)| r(RouteTable, l)));
     b.step(
         AutoScalingGroup,
         "asg",
@@ -957,12 +997,17 @@ pub fn plan(blueprint: &Blueprint, topology: &Topology) -> Plan {
         depends,
         changes,
         format!(
-            "{}/{}/{} (min/desired/max) in the private subnets, {} health checks, grace {}s",
+            "{}/{}/{} (min/desired/max) in the private subnets, {} health checks, grace {}s{}",
             scaling.min,
             scaling.desired,
             scaling.max,
             scaling.health_check_type.as_str(),
-            scaling.grace_period
+            scaling.grace_period,
+            if desired_follows_policy(blueprint, None) {
+                "; desired is set now, then left to the scaling policy"
+            } else {
+                ""
+            }
         ),
         false,
     );
@@ -1110,6 +1155,38 @@ fn same_database(owner: &ResourceRef, expected: &BTreeSet<ResourceRef>) -> bool 
             .any(|kind| expected.contains(&r(*kind, &owner.logical)))
 }
 
+/// The group's desired capacity belongs to its scaling policy (as with Terraform's
+/// `ignore_changes = [desired_capacity]`): the group has a policy, or the blueprint gives it one.
+/// `up` then sets the blueprint's `desired` only when it creates the group, and never puts it
+/// back afterwards, since a target-tracking policy changes it under load
+/// (<https://docs.aws.amazon.com/autoscaling/ec2/userguide/as-scaling-target-tracking.html>).
+pub fn desired_follows_policy(blueprint: &Blueprint, asg: Option<&AutoScalingGroup>) -> bool {
+    blueprint.auto_scaling.cpu_target.is_some() || asg.is_some_and(|a| !a.policies.is_empty())
+}
+
+/// What Auto Scaling does to a desired capacity the policy set when the new minimum or maximum
+/// leaves it outside: `UpdateAutoScalingGroup` without `DesiredCapacity` raises it to the new
+/// minimum or lowers it to the new maximum
+/// (<https://docs.aws.amazon.com/autoscaling/ec2/APIReference/API_UpdateAutoScalingGroup.html>).
+fn clamped_desired(asg: &AutoScalingGroup, scaling: &AutoScalingSpec) -> Option<String> {
+    let desired = i64::from(asg.desired_capacity);
+    if desired < i64::from(scaling.min) {
+        Some(format!(
+            "desired capacity {desired} is below the new min {}: Auto Scaling raises it to {} \
+             and launches the difference",
+            scaling.min, scaling.min
+        ))
+    } else if desired > i64::from(scaling.max) {
+        Some(format!(
+            "desired capacity {desired} is above the new max {}: Auto Scaling lowers it to {} \
+             and terminates the difference",
+            scaling.max, scaling.max
+        ))
+    } else {
+        None
+    }
+}
+
 fn describe_peer(peer: &RulePeer, region: &RegionTopology, stack: &str) -> String {
     match peer {
         RulePeer::Cidr(c) | RulePeer::Ipv6Cidr(c) => c.clone(),
@@ -1160,7 +1237,20 @@ fn db_drift(db: &DbInstance, blueprint: &Blueprint, primary: bool) -> Vec<String
     let spec = &blueprint.database;
     let mut changes = Vec::new();
     if db.class != spec.class {
-        changes.push(drift("class", &db.class, &spec.class));
+        // `up` applies it at once (ApplyImmediately), with any change already pending for the
+        // maintenance window: a Multi-AZ instance fails over to its resized standby, a
+        // Single-AZ one reboots
+        // (<https://docs.aws.amazon.com/AmazonRDS/latest/UserGuide/USER_ModifyInstance.ApplyImmediately.html>).
+        let outage = if db.multi_az {
+            "a Multi-AZ failover (about a minute or two without writes)"
+        } else {
+            "a reboot (the instance is down for several minutes)"
+        };
+        changes.push(format!(
+            "{}; applied at once: {outage}, together with any change pending for the \
+             maintenance window",
+            drift("class", &db.class, &spec.class)
+        ));
     }
     if primary {
         if !in_stack(&db.tags, blueprint.name()) {

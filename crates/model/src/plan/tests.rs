@@ -201,7 +201,7 @@ fn the_built_lab_is_matched_by_its_tags_and_drift_is_shown() {
 fn capacity_class_and_rules_changed_by_hand_are_drift() {
     let (blueprint, mut topology) = tagged_lab();
     let region = &mut topology.regions[0];
-    region.auto_scaling_groups[0].desired_capacity = 3;
+    region.auto_scaling_groups[0].min_size = 1;
     let app = region
         .security_groups
         .iter_mut()
@@ -230,7 +230,7 @@ fn capacity_class_and_rules_changed_by_hand_are_drift() {
     // The fixture's template differs from the blueprint too, so the group moves to its new version.
     assert_eq!(
         detail(ResourceKind::AutoScalingGroup, "asg"),
-        "desired capacity 3 → 2 (changed outside haven); use the new launch template version"
+        "min size 1 → 2 (changed outside haven); use the new launch template version"
     );
     assert_eq!(
         detail(ResourceKind::SecurityGroup, "app-sg"),
@@ -371,5 +371,116 @@ fn an_adopted_promoted_replica_is_the_database_and_never_deleted() {
             .any(|s| s.op == Op::Delete && s.resource.logical == "db"),
         "{:#?}",
         plan.steps
+    );
+}
+
+fn asg_detail(plan: &Plan) -> (Op, String) {
+    let step = plan
+        .step(ResourceKind::AutoScalingGroup, "asg")
+        .expect("asg");
+    (step.op, step.detail.clone())
+}
+
+#[test]
+fn b6_desired_capacity_set_by_the_scaling_policy_is_left_alone() {
+    let (blueprint, mut topology) = tagged_lab();
+    assert!(
+        blueprint.auto_scaling.cpu_target.is_some(),
+        "the lab scales on CPU"
+    );
+    // The policy scaled the group out under load.
+    let group = &mut topology.regions[0].auto_scaling_groups[0];
+    group.desired_capacity = 3;
+    let (_, detail) = asg_detail(&plan(&blueprint, &topology));
+    assert!(!detail.contains("desired"), "{detail}");
+    // A new group gets the blueprint's desired capacity, once.
+    let (op, detail) = asg_detail(&plan(&blueprint, &Topology::new(chrono::Utc::now())));
+    assert_eq!(op, Op::Create);
+    assert!(
+        detail.ends_with("; desired is set now, then left to the scaling policy"),
+        "{detail}"
+    );
+
+    // Min and max still converge, and the plan says what Auto Scaling does to the desired
+    // capacity the new bounds leave outside.
+    let group = &mut topology.regions[0].auto_scaling_groups[0];
+    group.desired_capacity = 6;
+    group.max_size = 8;
+    let (op, detail) = asg_detail(&plan(&blueprint, &topology));
+    assert_eq!(op, Op::Update);
+    assert!(
+        detail.contains("max size 8 → 4 (changed outside haven)"),
+        "{detail}"
+    );
+    assert!(
+        detail.contains(
+            "desired capacity 6 is above the new max 4: Auto Scaling lowers it to 4 and \
+             terminates the difference"
+        ),
+        "{detail}"
+    );
+
+    // A group with no policy, from a blueprint with none, is held to the blueprint's desired.
+    let mut manual = blueprint.clone();
+    manual.auto_scaling.cpu_target = None;
+    let group = &mut topology.regions[0].auto_scaling_groups[0];
+    group.policies.clear();
+    group.max_size = 4;
+    group.desired_capacity = 3;
+    assert!(!desired_follows_policy(&manual, Some(group)));
+    let (_, detail) = asg_detail(&plan(&manual, &topology));
+    assert!(
+        detail.contains("desired capacity 3 → 2 (changed outside haven)"),
+        "{detail}"
+    );
+}
+
+#[test]
+fn b8_a_class_change_says_it_means_a_failover_or_a_reboot() {
+    let (blueprint, mut topology) = tagged_lab();
+    let db = topology.regions[0]
+        .db_instances
+        .iter_mut()
+        .find(|d| d.identifier == "lab-db")
+        .expect("db");
+    db.class = "db.t3.small".into();
+    db.multi_az = true;
+    let plan = plan(&blueprint, &topology);
+    let detail = &plan
+        .step(ResourceKind::DbInstance, "db")
+        .expect("db")
+        .detail;
+    assert!(
+        detail.contains("class db.t3.small → db.t3.micro")
+            && detail.contains("applied at once: a Multi-AZ failover"),
+        "{detail}"
+    );
+}
+
+#[test]
+fn the_group_launches_only_once_the_private_routes_exist() {
+    let (blueprint, topology) = tagged_lab();
+    let plan = plan(&blueprint, &topology);
+    let depends = &plan
+        .step(ResourceKind::AutoScalingGroup, "asg")
+        .expect("asg")
+        .depends_on;
+    for az in &blueprint.network.azs {
+        assert!(
+            depends.contains(&r(ResourceKind::RouteTable, &format!("private-rt-{az}"))),
+            "{depends:?}"
+        );
+    }
+    // Every dependency comes earlier in the plan, so the plan's order is one valid order.
+    for (index, step) in plan.steps.iter().enumerate() {
+        for dep in &step.depends_on {
+            if let Some(at) = plan.steps.iter().position(|s| s.resource == *dep) {
+                assert!(at < index, "{} depends on the later {dep}", step.resource);
+            }
+        }
+    }
+    assert_eq!(
+        typical_duration(ResourceKind::DbInstance, Op::Create),
+        Some("10–25 min")
     );
 }

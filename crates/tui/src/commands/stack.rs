@@ -150,7 +150,10 @@ impl Converge {
         };
         let options = options(self.wait_timeout);
         let progress = |event: StepEvent<'_>| out.progress(&event);
-        let result = haven_aws::apply(ctx, desired, topology, &plan, &options, &progress).await;
+        let result = tokio::select! {
+            result = haven_aws::apply(ctx, desired, topology, &plan, &options, &progress) => result,
+            _ = tokio::signal::ctrl_c() => return Err(out.interrupted(command)),
+        };
         finish(out, &plan, region, result, command)
     }
 }
@@ -386,13 +389,14 @@ fn finish(
             out.summary(plan, region, &failure.applied);
             Err(Fatal {
                 message: format!(
-                    "{command} stopped at step {} of {} ({}): {}. {} step(s) were done; run \
+                    "{command} stopped at step {} of {} ({}): {}. {} step(s) were done{}; run \
                      `haven {command}` again to carry on from there",
                     failure.index + 1,
                     plan.steps.len(),
                     failure.step,
                     Fatal::from(failure.error).message,
-                    failure.applied.changed
+                    failure.applied.changed,
+                    out.still_in_progress(Some(failure.index))
                 ),
                 code: 1,
             })
@@ -403,11 +407,42 @@ fn finish(
 /// Where each kind of output goes: with `--output json` stdout holds only the final document.
 struct Printer {
     output: StackOutput,
+    /// The last state of every wait still going on, by step: what AWS is doing.
+    waits: std::sync::Mutex<std::collections::BTreeMap<usize, String>>,
 }
 
 impl Printer {
     fn new(output: StackOutput) -> Self {
-        Self { output }
+        Self {
+            output,
+            waits: std::sync::Mutex::default(),
+        }
+    }
+
+    /// "; AWS is still working on: …" for the waits cut short (but the step that failed), or
+    /// nothing.
+    fn still_in_progress(&self, failed: Option<usize>) -> String {
+        let mut waits = self.waits.lock().map(|w| w.clone()).unwrap_or_default();
+        if let Some(index) = failed {
+            waits.remove(&index);
+        }
+        if waits.is_empty() {
+            return String::new();
+        }
+        let list: Vec<String> = waits.into_values().collect();
+        format!("; AWS is still working on: {}", list.join("; "))
+    }
+
+    /// Ctrl-C: what AWS goes on doing, and that the next run follows it.
+    fn interrupted(&self, command: &str) -> Fatal {
+        let doing = self.still_in_progress(None);
+        Fatal {
+            message: format!(
+                "interrupted: haven stopped waiting, AWS did not stop{doing}. Run `haven \
+                 {command}` again: it finds what exists and follows what is in progress to the end"
+            ),
+            code: 130,
+        }
     }
 
     fn line(&self, text: &str) {
@@ -430,6 +465,16 @@ impl Printer {
             event.step.op.as_str(),
             event.step.resource
         );
+        if let Ok(mut waits) = self.waits.lock() {
+            match &event.status {
+                StepStatus::Waiting(what) => {
+                    waits.insert(event.index, format!("{} ({what})", event.step.resource));
+                }
+                _ => {
+                    waits.remove(&event.index);
+                }
+            }
+        }
         match &event.status {
             StepStatus::Started => {}
             StepStatus::Waiting(what) => self.line(&format!("{head}  waiting for {what}")),
