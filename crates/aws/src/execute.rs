@@ -2310,6 +2310,65 @@ mod tests {
     }
 
     #[tokio::test]
+    async fn c3_the_destructive_az_drill_waits_until_the_azs_instances_are_replaced() {
+        let since = SystemTime::now();
+        let with = |ids: &[&str]| {
+            let mut out = group(2, 0, 0);
+            let members = ids
+                .iter()
+                .map(|id| {
+                    Instance::builder()
+                        .instance_id(*id)
+                        .availability_zone("ap-northeast-2b")
+                        .lifecycle_state(LifecycleState::InService)
+                        .health_status("Healthy")
+                        .protected_from_scale_in(false)
+                        .build()
+                })
+                .collect();
+            if let Some(g) = out.auto_scaling_groups.as_mut().and_then(|g| g.first_mut()) {
+                g.instances = Some(members);
+            }
+            out
+        };
+        // Right after the subnet change the group is whole and still holds the AZ's instance.
+        let describe = mock!(Client::describe_auto_scaling_groups)
+            .sequence()
+            .output(move || with(&["i-a", "i-b"]))
+            .output(move || with(&["i-b", "i-c"]))
+            .build();
+        let activities = mock!(Client::describe_scaling_activities)
+            .then_output(|| DescribeScalingActivitiesOutput::builder().build());
+        let client = mock_client!(
+            aws_sdk_autoscaling,
+            RuleMode::MatchAny,
+            [&describe, &activities]
+        );
+        let ctx = context();
+        let options = quick(Duration::from_secs(5));
+        let events = Mutex::new(Vec::new());
+        let sink = |p: Progress| events.lock().expect("lock").push(p);
+        let run = Run {
+            ctx: &ctx,
+            region: "ap-northeast-2",
+            options: &options,
+            progress: &sink,
+            outcome: Outcome::default(),
+        };
+        run.wait_capacity(&client, "lab-asg", since, &["i-a".to_string()])
+            .await
+            .expect("replaced");
+        assert_eq!(describe.num_calls(), 2, "not done while i-a is a member");
+        let events = events.lock().expect("lock");
+        assert!(
+            events.iter().any(|p| p
+                .message
+                .contains("1 instance(s) of the removed AZ not yet replaced")),
+            "{events:?}"
+        );
+    }
+
+    #[tokio::test]
     async fn c2_failures_from_before_the_action_are_ignored() {
         let since = SystemTime::now();
         let describe = mock!(Client::describe_auto_scaling_groups)
