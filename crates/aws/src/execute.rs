@@ -79,7 +79,9 @@ pub async fn execute(
         progress,
         outcome: Outcome::default(),
     };
-    let message = run.dispatch(action).await?;
+    // Boxed: the state machine of every action's calls and waits is large, and a caller's
+    // stack (a test thread's 2 MiB) should not have to hold it.
+    let message = Box::pin(run.dispatch(action)).await?;
     run.outcome.message = message.clone();
     (run.progress)(Progress::new("done", message, Some(1.0)));
     Ok(run.outcome)
@@ -1288,13 +1290,14 @@ impl<'a> Run<'a> {
             .find(|i| i.instance_id() == Some(instance))
             .map(|i| i.tags())
             .unwrap_or_default();
-        let tags = tags_on_create(
-            source,
-            &[
-                ec2::types::ResourceType::Image,
-                ec2::types::ResourceType::Snapshot,
-            ],
-        );
+        // The AMI is tagged at creation; its snapshots once it is available (below), because
+        // emulators do not all take `snapshot` tag specifications on CreateImage.
+        let copied: Vec<ec2::types::Tag> = source
+            .iter()
+            .filter(|t| t.key().is_some_and(|k| COPIED_TAGS.contains(&k)))
+            .cloned()
+            .collect();
+        let tags = tags_on_create(source, &[ec2::types::ResourceType::Image]);
         let out = client
             .create_image()
             .instance_id(instance)
@@ -1322,9 +1325,8 @@ impl<'a> Run<'a> {
                 .send()
                 .await
                 .map_err(|e| self.err(Service::Ec2, "DescribeImages", e))?;
-            let state = out
-                .images()
-                .first()
+            let found = out.images().first();
+            let state = found
                 .and_then(|i| i.state())
                 .map(|s| s.as_str().to_string())
                 .unwrap_or_else(|| "pending".into());
@@ -1334,6 +1336,23 @@ impl<'a> Run<'a> {
                 _ => Seen::Failed(state),
             };
             if waiter.seen(seen).await? {
+                let snapshots: Vec<String> = found
+                    .map(|i| i.block_device_mappings())
+                    .unwrap_or_default()
+                    .iter()
+                    .filter_map(|b| b.ebs().and_then(|e| e.snapshot_id()))
+                    .map(str::to_string)
+                    .collect();
+                if !snapshots.is_empty() && !copied.is_empty() {
+                    let out = client
+                        .create_tags()
+                        .set_resources(Some(snapshots))
+                        .set_tags(Some(copied))
+                        .send()
+                        .await
+                        .map_err(|e| self.err(Service::Ec2, "CreateTags", e))?;
+                    self.sent("CreateTags", &out);
+                }
                 return Ok(format!("AMI {image} of {instance} is available"));
             }
         }

@@ -250,6 +250,15 @@ async fn ec2_and_auto_scaling_actions_reach_their_end_state() {
         "{:?}",
         found.tags
     );
+    assert!(
+        region.snapshots.iter().any(|s| s
+            .description
+            .as_deref()
+            .is_some_and(|d| d.contains(&image_id))
+            && s.tags.get("Name") == Some(&member_name)),
+        "the AMI's snapshot is tagged too: {:?}",
+        region.snapshots
+    );
     let found = region
         .snapshots
         .iter()

@@ -1395,8 +1395,10 @@ impl Action {
                     .param("Name", name)
                     .param("NoReboot", no_reboot)
                     .param("TagSpecification.1.ResourceType", "image")
-                    .param("TagSpecification.2.ResourceType", "snapshot")
-                    .param("TagSpecification.N.Tag", SOURCE_TAGS),
+                    .param("TagSpecification.1.Tag", SOURCE_TAGS),
+                ec2("CreateTags")
+                    .param("ResourceId", "<the AMI's snapshots, once it is available>")
+                    .param("Tag", SOURCE_TAGS),
             ],
             CreateSnapshot { description } => vec![
                 ec2("DescribeVolumes").list("VolumeId", "", &[s(id)]),
@@ -2049,7 +2051,7 @@ mod tests {
             name: "web-2026".into(),
             no_reboot: true,
         });
-        let call = image.api_calls().pop().expect("the image");
+        let call = image.api_calls()[1].clone();
         assert_eq!(call.operation, "CreateImage");
         assert_eq!(call.get("NoReboot"), Some("true"));
         assert_eq!(image.risk(), Risk::Safe);
@@ -2082,11 +2084,9 @@ mod tests {
             calls[1].get("TagSpecification.1.ResourceType"),
             Some("image")
         );
-        assert_eq!(
-            calls[1].get("TagSpecification.2.ResourceType"),
-            Some("snapshot")
-        );
-        assert_eq!(calls[1].get("TagSpecification.N.Tag"), Some(SOURCE_TAGS));
+        assert_eq!(calls[1].get("TagSpecification.1.Tag"), Some(SOURCE_TAGS));
+        assert_eq!(calls[2].operation, "CreateTags");
+        assert_eq!(calls[2].get("Tag"), Some(SOURCE_TAGS));
     }
 
     #[test]
