@@ -1408,12 +1408,16 @@ impl Action {
                     .param("TagSpecification.1.ResourceType", "snapshot")
                     .param("TagSpecification.1.Tag", SOURCE_TAGS),
             ],
+            // The status and AZ before the call tell the reboot (or the failover) from an
+            // `available` read before RDS started it.
             RebootDbInstance { force_failover } => vec![
+                rds("DescribeDBInstances").param("DBInstanceIdentifier", id),
                 rds("RebootDBInstance")
                     .param("DBInstanceIdentifier", id)
                     .param("ForceFailover", force_failover),
             ],
             FailoverDbCluster { target_instance } => vec![
+                rds("DescribeDBClusters").param("DBClusterIdentifier", id),
                 rds("FailoverDBCluster")
                     .param("DBClusterIdentifier", id)
                     .param_opt("TargetDBInstanceIdentifier", target_instance.as_deref()),
@@ -2248,7 +2252,12 @@ mod tests {
         let reboot = db(ActionKind::RebootDbInstance {
             force_failover: true,
         });
-        let call = only_call(&reboot);
+        let calls = reboot.api_calls();
+        assert_eq!(
+            calls[0].to_string(),
+            "rds DescribeDBInstances DBInstanceIdentifier=lab-db"
+        );
+        let call = calls[1].clone();
         assert_eq!(
             call.to_string(),
             "rds RebootDBInstance DBInstanceIdentifier=lab-db ForceFailover=true"
@@ -2260,7 +2269,7 @@ mod tests {
             },
             ResourceRef::new(ResourceKind::DbCluster, "aurora-1"),
         );
-        let call = only_call(&failover);
+        let call = failover.api_calls()[1].clone();
         assert_eq!(call.operation, "FailoverDBCluster");
         assert_eq!(call.get("TargetDBInstanceIdentifier"), Some("reader-1"));
         let promote = db(ActionKind::PromoteReadReplica);
