@@ -280,6 +280,11 @@ impl InstanceChange {
                 self.moved = true;
                 Verdict::Waiting(with_reason)
             }
+            // On the way to the wanted end.
+            "shutting-down" if self.want == "terminated" => {
+                self.moved = true;
+                Verdict::Waiting(with_reason)
+            }
             "shutting-down" | "terminated" => Verdict::Failed(with_reason),
             "running" | "stopped" if self.moved || elapsed >= grace => Verdict::Failed(with_reason),
             _ => Verdict::Waiting(with_reason),
@@ -392,8 +397,13 @@ mod tests {
             stop.poll("shutting-down", Some(reason), at(20), GRACE),
             Verdict::Failed(format!("shutting-down ({reason})"))
         );
+        let mut terminate = InstanceChange::new("terminated");
+        assert!(matches!(
+            terminate.poll("shutting-down", None, at(1), GRACE),
+            Verdict::Waiting(_)
+        ));
         assert_eq!(
-            InstanceChange::new("terminated").poll("terminated", None, at(1), GRACE),
+            terminate.poll("terminated", None, at(5), GRACE),
             Verdict::Done
         );
     }
