@@ -749,6 +749,13 @@ impl<'a> Run<'a> {
             .send()
             .await
             .map_err(|e| self.err(Service::AutoScaling, "DescribeScalingActivities", e))?;
+        // Activity times may come with whole seconds only: compare from the second the action
+        // started in, so that a failure in that second is not taken for an older one.
+        let since = since
+            .duration_since(SystemTime::UNIX_EPOCH)
+            .map_or(since, |d| {
+                since - Duration::from_nanos(u64::from(d.subsec_nanos()))
+            });
         let failed = out.activities().iter().find(|a| {
             let started = a
                 .start_time()
@@ -2385,6 +2392,43 @@ mod tests {
                 .contains("1 instance(s) of the removed AZ not yet replaced")),
             "{events:?}"
         );
+    }
+
+    #[tokio::test]
+    async fn c2_a_failure_stamped_in_whole_seconds_in_the_actions_second_counts() {
+        let since = SystemTime::now();
+        let second = since
+            .duration_since(SystemTime::UNIX_EPOCH)
+            .expect("after 1970")
+            .as_secs();
+        let describe = mock!(Client::describe_auto_scaling_groups).then_output(|| group(3, 2, 0));
+        let activities = mock!(Client::describe_scaling_activities).then_output(move || {
+            let mut failed = activity(since, "We currently do not have sufficient capacity");
+            failed.start_time = Some(aws_smithy_types::DateTime::from_secs(second as i64));
+            DescribeScalingActivitiesOutput::builder()
+                .activities(failed)
+                .build()
+        });
+        let client = mock_client!(
+            aws_sdk_autoscaling,
+            RuleMode::MatchAny,
+            [&describe, &activities]
+        );
+        let ctx = context();
+        let options = quick(Duration::from_secs(5));
+        let sink = |_: Progress| {};
+        let run = Run {
+            ctx: &ctx,
+            region: "ap-northeast-2",
+            options: &options,
+            progress: &sink,
+            outcome: Outcome::default(),
+        };
+        let error = run
+            .wait_capacity(&client, "lab-asg", since, &[])
+            .await
+            .expect_err("failed in the same second");
+        assert!(error.to_string().contains("sufficient capacity"), "{error}");
     }
 
     #[tokio::test]
