@@ -756,11 +756,13 @@ async fn offline_region(global: &Global, config: &Config) -> Result<String, Fata
         .ok_or_else(|| usage(AwsError::NoRegion.to_string()))
 }
 
-/// Discovers one Region (no IAM) to resolve names and AZ drills.
+/// Discovers one Region (no IAM) to resolve names and AZ drills. `needs` names the services
+/// whose read errors matter (all when empty): stopping an instance only needs to know its group.
 async fn region_topology(
     ctx: &AwsContext,
     region: &str,
     identity: &CallerIdentity,
+    needs: &[haven_model::Service],
 ) -> Result<RegionTopology, Fatal> {
     let options = DiscoverOptions {
         include_iam: false,
@@ -768,7 +770,11 @@ async fn region_topology(
         ..DiscoverOptions::default()
     };
     let topology = haven_aws::discover(ctx, &[region.to_string()], &options).await;
-    if let Some(error) = topology.errors.first() {
+    if let Some(error) = topology
+        .errors
+        .iter()
+        .find(|e| needs.is_empty() || needs.contains(&e.service))
+    {
         return Err(Fatal {
             message: format!(
                 "cannot read {region} to prepare the action: {}",
@@ -821,7 +827,11 @@ pub async fn run(global: &Global, config: &Config, args: &ActArgs) -> Result<(),
     let action = if args.action.needs_topology() {
         let (ctx, regions, identity) = connect(global, config).await?;
         let region = regions.first().cloned().unwrap_or_default();
-        let topology = region_topology(&ctx, &region, &identity).await?;
+        let needs: &[haven_model::Service] = match args.action {
+            ActCommand::InstanceStop { .. } => &[haven_model::Service::AutoScaling],
+            _ => &[],
+        };
+        let topology = region_topology(&ctx, &region, &identity, needs).await?;
         let action = build(&args.action, &region, Some(&topology))?;
         connection = Some((ctx, identity));
         action
