@@ -36,7 +36,11 @@ pub enum ActOutput {
 #[command(
     after_help = "Every action prints what it will do and the exact API call(s) first.\n\
                   Exit status: 0 done; 1 the action failed (AWS error code and message shown, \
-                  and logged); 2 bad input, a destructive action without --yes, or --read-only."
+                  and logged); 2 bad input, a destructive action without --yes, or --read-only; \
+                  130 interrupted (Ctrl-C) while following: AWS carries on with what it \
+                  accepted.\n\
+                  The action log gets a `sent` line as soon as AWS accepts a call and an `ended` \
+                  line when haven stops following it."
 )]
 pub struct ActArgs {
     /// The action and its target.
