@@ -745,3 +745,63 @@ async fn c1_a_refresh_without_a_version_rolls_out_the_templates_default_version(
         assert!(body.contains(&expected), "{expected} in {body}");
     }
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn c4_a_member_goes_to_standby_and_back_without_being_replaced() {
+    let (_moto, lab, ctx) = start().await;
+    let member = lab.asg_instance_ids[0].as_str();
+    let on_member = |kind| act(ResourceKind::Instance, member, kind);
+    // The lab's group is at its min (2): lowering the desired capacity is refused unsent.
+    let error = execute(
+        &ctx,
+        &on_member(ActionKind::EnterStandby {
+            group: None,
+            keep_capacity: false,
+        }),
+        &quick(),
+        &|_| {},
+    )
+    .await
+    .expect_err("at its min");
+    assert!(
+        error.to_string().contains("not sent") && error.to_string().contains("--keep-capacity"),
+        "{error}"
+    );
+    run(
+        &ctx,
+        &on_member(ActionKind::EnterStandby {
+            group: None,
+            keep_capacity: true,
+        }),
+    )
+    .await;
+    let region = primary(&ctx).await;
+    let g = asg(&region, &lab.asg_name);
+    let state = |g: &haven_model::AutoScalingGroup| {
+        g.instances
+            .iter()
+            .find(|m| m.instance_id == member)
+            .map(|m| m.lifecycle_state.clone())
+    };
+    assert_eq!(state(g).as_deref(), Some("Standby"));
+    // Stopping it now is not destructive: Auto Scaling does not health-check standby members.
+    let stop =
+        haven_model::action::applicable(&region, &ResourceRef::new(ResourceKind::Instance, member));
+    assert!(
+        stop.iter()
+            .any(|t| t.name == "instance-stop" && t.risk == haven_model::action::Risk::Disruptive),
+        "{stop:?}"
+    );
+    run(
+        &ctx,
+        &on_member(ActionKind::ExitStandby {
+            group: Some(lab.asg_name.clone()),
+        }),
+    )
+    .await;
+    let region = primary(&ctx).await;
+    assert_eq!(
+        state(asg(&region, &lab.asg_name)).as_deref(),
+        Some("InService")
+    );
+}
