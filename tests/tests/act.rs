@@ -190,6 +190,7 @@ fn a_failed_action_shows_the_aws_error_exits_1_and_is_logged() {
     let lines = log_lines(&home);
     assert_eq!(lines.len(), 1, "{lines:?}");
     let line = &lines[0];
+    assert_eq!(line["event"], "ended", "refused: no `sent` line");
     assert_eq!(line["action"], "instance-stop");
     assert_eq!(line["region"], PRIMARY);
     assert_eq!(line["target"]["id"], "i-00000000000000000");
@@ -258,8 +259,14 @@ async fn scaling_the_lab_group_from_2_to_3_shows_the_new_instance() {
         "a new instance"
     );
 
+    // C6: a `sent` line as soon as AWS accepted the call, then the `ended` line.
     let lines = log_lines(&home);
-    assert_eq!(lines.len(), 1, "{lines:?}");
-    assert_eq!(lines[0]["result"]["status"], "ok");
-    assert_eq!(lines[0]["parameters"]["desired"], 3);
+    assert_eq!(lines.len(), 2, "{lines:?}");
+    assert_eq!(lines[0]["event"], "sent");
+    assert_eq!(lines[0]["operation"], "SetDesiredCapacity");
+    assert!(lines[0]["request_id"].is_string(), "{}", lines[0]);
+    assert_eq!(lines[1]["event"], "ended");
+    assert_eq!(lines[1]["result"]["status"], "ok");
+    assert_eq!(lines[1]["parameters"]["desired"], 3);
+    assert_eq!(lines[1]["request_ids"][0], lines[0]["request_id"]);
 }

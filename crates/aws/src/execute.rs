@@ -4,7 +4,7 @@
 //! `--read-only` is enforced here too: a mutating action is refused before any call is made.
 
 use std::fmt::Debug;
-use std::time::{Duration, Instant};
+use std::time::{Duration, SystemTime};
 
 use aws_sdk_autoscaling as autoscaling;
 use aws_sdk_ec2 as ec2;
@@ -14,11 +14,14 @@ use aws_sdk_elasticloadbalancingv2 as elbv2;
 use aws_sdk_rds as rds;
 use haven_model::Service;
 use haven_model::action::{
-    Action, ActionKind, Capacity, HealthCheckChange, Outcome, Progress, WeightedForward,
+    AcceptedCall, Action, ActionKind, COPIED_TAGS, Capacity, HealthCheckChange, Outcome, Progress,
+    WeightedForward,
 };
+use haven_model::wait::{DbChange, InstanceChange, Typical, Verdict};
 
 use crate::context::AwsContext;
 use crate::error::AwsError;
+use crate::poll::Poller;
 
 /// How an action is run: the read-only guard and the polling limits.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -32,6 +35,10 @@ pub struct ExecuteOptions {
     pub first_poll: Duration,
     /// Longest pause between two polls (the pause doubles up to this).
     pub max_poll: Duration,
+    /// How long a change may go unseen before its end state is believed anyway: an RDS reboot
+    /// that still reads `available` (it can fall between two polls), an instance still in the
+    /// state it had before the call.
+    pub unchanged_grace: Duration,
 }
 
 impl Default for ExecuteOptions {
@@ -42,6 +49,7 @@ impl Default for ExecuteOptions {
             max_wait: Duration::from_secs(60 * 60),
             first_poll: Duration::from_secs(2),
             max_poll: Duration::from_secs(30),
+            unchanged_grace: Duration::from_secs(180),
         }
     }
 }
@@ -71,13 +79,11 @@ pub async fn execute(
         progress,
         outcome: Outcome::default(),
     };
-    let message = run.dispatch(action).await?;
+    // Boxed: the state machine of every action's calls and waits is large, and a caller's
+    // stack (a test thread's 2 MiB) should not have to hold it.
+    let message = Box::pin(run.dispatch(action)).await?;
     run.outcome.message = message.clone();
-    (run.progress)(Progress {
-        step: "done".into(),
-        message,
-        fraction: Some(1.0),
-    });
+    (run.progress)(Progress::new("done", message, Some(1.0)));
     Ok(run.outcome)
 }
 
@@ -108,35 +114,32 @@ enum Seen {
     Failed(String),
 }
 
-/// Bounded polling with backoff for one thing being waited for.
+impl From<Verdict> for Seen {
+    fn from(verdict: Verdict) -> Self {
+        match verdict {
+            Verdict::Done => Seen::Done,
+            Verdict::Waiting(status) => Seen::Waiting(status, None),
+            Verdict::Failed(status) => Seen::Failed(status),
+        }
+    }
+}
+
+/// One wait of an action: the shared [`Poller`], reporting each poll as a progress event.
 struct Waiter<'a> {
-    what: String,
-    service: Service,
-    started: Instant,
-    delay: Duration,
-    options: &'a ExecuteOptions,
+    poller: Poller<'a>,
     progress: ProgressSink<'a>,
 }
 
 impl Waiter<'_> {
-    /// Reports the status, then sleeps before the next poll, or gives up when the time is over.
+    /// Reports the status (with the time waited and the typical duration), then sleeps before
+    /// the next poll, or gives up when the time is over.
     async fn pause(&mut self, status: &str, fraction: Option<f32>) -> Result<(), AwsError> {
-        (self.progress)(Progress {
-            step: format!("waiting for {}", self.what),
-            message: status.to_string(),
+        (self.progress)(Progress::new(
+            format!("waiting for {}", self.poller.what()),
+            self.poller.status(status),
             fraction,
-        });
-        let elapsed = self.started.elapsed();
-        if elapsed + self.delay > self.options.max_wait {
-            return Err(AwsError::WaitTimedOut {
-                service: self.service,
-                waiting_for: format!("{} (last seen: {status})", self.what),
-                waited_seconds: elapsed.as_secs(),
-            });
-        }
-        tokio::time::sleep(self.delay).await;
-        self.delay = (self.delay * 2).min(self.options.max_poll);
-        Ok(())
+        ));
+        self.poller.pause(status).await
     }
 
     /// Turns one poll's result into "stop", "keep waiting" or an error.
@@ -145,11 +148,15 @@ impl Waiter<'_> {
             Seen::Done => Ok(true),
             Seen::Waiting(status, fraction) => self.pause(&status, fraction).await.map(|()| false),
             Seen::Failed(status) => Err(AwsError::Other {
-                service: self.service,
+                service: self.poller.service(),
                 operation: String::new(),
-                detail: format!("{} failed: {status}", self.what),
+                detail: format!("{} failed: {status}", self.poller.what()),
             }),
         }
+    }
+
+    fn elapsed(&self) -> Duration {
+        self.poller.elapsed()
     }
 }
 
@@ -171,28 +178,32 @@ impl<'a> Run<'a> {
         )
     }
 
-    /// Records a call that AWS accepted.
+    /// Records a call that AWS accepted, and reports it at once: from here on AWS carries the
+    /// change out whatever happens to haven (the action log's `sent` line).
     fn sent(&mut self, operation: &str, output: &impl RequestId) {
         let id = output.request_id().map(str::to_string);
         let message = match &id {
             Some(id) => format!("accepted (request id {id})"),
             None => "accepted".to_string(),
         };
-        self.outcome.request_ids.extend(id);
+        self.outcome.request_ids.extend(id.clone());
         (self.progress)(Progress {
-            step: operation.to_string(),
-            message,
-            fraction: None,
+            accepted: Some(AcceptedCall {
+                operation: operation.to_string(),
+                request_id: id,
+            }),
+            ..Progress::new(operation, message, None)
         });
     }
 
-    fn waiter(&self, service: Service, what: String) -> Waiter<'a> {
+    /// Reports a step that is not a wait (a lookup's result, a choice made).
+    fn note(&self, step: &str, message: String) {
+        (self.progress)(Progress::new(step, message, None));
+    }
+
+    fn waiter(&self, service: Service, what: String, typical: Typical) -> Waiter<'a> {
         Waiter {
-            what,
-            service,
-            started: Instant::now(),
-            delay: self.options.first_poll,
-            options: self.options,
+            poller: Poller::new(self.options, service, what, Some(typical)),
             progress: self.progress,
         }
     }
@@ -209,17 +220,27 @@ impl<'a> Run<'a> {
         let id = action.target.id.as_str();
         let label = action.target.label();
         match &action.kind {
-            ActionKind::StopInstance
+            ActionKind::StopInstance { .. }
             | ActionKind::StartInstance
             | ActionKind::RebootInstance
             | ActionKind::TerminateInstance => self.instance_state(&action.kind, id).await,
             ActionKind::SetCapacity {
                 desired, min, max, ..
             } => {
+                let since = SystemTime::now();
                 self.set_capacity(id, *desired, *min, *max).await?;
-                let capacity = self.wait_capacity(id).await?;
+                let client = self.ctx.autoscaling(self.region);
+                let capacity = self.wait_capacity(&client, id, since, &[]).await?;
                 Ok(format!("{id} has {capacity} instance(s) in service"))
             }
+            ActionKind::EnterStandby {
+                group,
+                keep_capacity,
+            } => {
+                self.enter_standby(id, group.as_deref(), *keep_capacity)
+                    .await
+            }
+            ActionKind::ExitStandby { group } => self.exit_standby(id, group.as_deref()).await,
             ActionKind::SuspendProcesses { processes } => self.processes(id, processes, true).await,
             ActionKind::ResumeProcesses { processes } => self.processes(id, processes, false).await,
             ActionKind::TerminateAsgInstance { decrement, .. } => {
@@ -227,10 +248,16 @@ impl<'a> Run<'a> {
             }
             ActionKind::RemoveAvailabilityZone {
                 availability_zone,
+                keep_instances,
                 remaining_subnet_ids,
                 target_group_arns,
                 instance_ids,
             } => {
+                if *keep_instances {
+                    self.processes(id, &[AZ_REBALANCE.to_string()], true)
+                        .await?;
+                }
+                let since = SystemTime::now();
                 self.update_subnets(id, remaining_subnet_ids).await?;
                 for tg in target_group_arns {
                     self.deregister(tg, instance_ids).await?;
@@ -238,19 +265,33 @@ impl<'a> Run<'a> {
                 for tg in target_group_arns {
                     self.wait_targets(tg, instance_ids, false).await?;
                 }
-                let capacity = self.wait_capacity(id).await?;
-                Ok(format!(
-                    "{availability_zone} is out of {id}: {} instance(s) deregistered, {capacity} \
-                     in service",
-                    instance_ids.len()
-                ))
+                // Without AZRebalance suspended, Auto Scaling replaces the AZ's instances in the
+                // other AZs (launching first): the drill ends when they have left the group.
+                let leaving: &[String] = if *keep_instances { &[] } else { instance_ids };
+                let client = self.ctx.autoscaling(self.region);
+                let capacity = self.wait_capacity(&client, id, since, leaving).await?;
+                if *keep_instances {
+                    Ok(format!(
+                        "{availability_zone} is out of {id}: {} instance(s) deregistered and \
+                         still running, {capacity} in service",
+                        instance_ids.len()
+                    ))
+                } else {
+                    Ok(format!(
+                        "{availability_zone} is out of {id}: its {} instance(s) were replaced in \
+                         the other AZs, {capacity} in service",
+                        instance_ids.len()
+                    ))
+                }
             }
             ActionKind::RestoreAvailabilityZone {
                 availability_zone,
+                resume_az_rebalance,
                 subnet_ids,
                 target_group_arns,
                 instance_ids,
             } => {
+                let since = SystemTime::now();
                 self.update_subnets(id, subnet_ids).await?;
                 for tg in target_group_arns {
                     self.register(tg, instance_ids, None).await?;
@@ -258,7 +299,12 @@ impl<'a> Run<'a> {
                 for tg in target_group_arns {
                     self.wait_targets(tg, instance_ids, true).await?;
                 }
-                let capacity = self.wait_capacity(id).await?;
+                if *resume_az_rebalance {
+                    self.processes(id, &[AZ_REBALANCE.to_string()], false)
+                        .await?;
+                }
+                let client = self.ctx.autoscaling(self.region);
+                let capacity = self.wait_capacity(&client, id, since, &[]).await?;
                 Ok(format!(
                     "{availability_zone} is back in {id}: {} instance(s) registered, {capacity} \
                      in service",
@@ -310,19 +356,42 @@ impl<'a> Run<'a> {
             ActionKind::StartInstanceRefresh {
                 min_healthy_percentage,
                 instance_warmup_seconds,
+                version,
             } => {
                 let client = self.ctx.autoscaling(self.region);
-                let refresh = start_instance_refresh(
-                    self,
-                    &client,
-                    id,
-                    *min_healthy_percentage,
-                    *instance_warmup_seconds,
-                )
-                .await?;
+                let desired = self
+                    .refresh_version(&client, id, version.as_deref())
+                    .await?;
+                let preferences = RefreshPreferences {
+                    min_healthy_percentage: *min_healthy_percentage,
+                    instance_warmup_seconds: *instance_warmup_seconds,
+                };
+                let refresh =
+                    match start_instance_refresh(self, &client, id, &desired, &preferences).await {
+                        Ok(refresh) => refresh,
+                        // Running the command again follows the refresh it started.
+                        Err(AwsError::Service { code, .. })
+                            if code == "InstanceRefreshInProgress" =>
+                        {
+                            let running = running_refresh(self, &client, id).await?;
+                            self.note(
+                                "StartInstanceRefresh",
+                                format!(
+                                    "instance refresh {running} is already running: following it \
+                                     instead of starting another"
+                                ),
+                            );
+                            running
+                        }
+                        Err(error) => return Err(error),
+                    };
                 self.outcome.resulting_ids.push(refresh.clone());
                 follow_instance_refresh(self, &client, id, &refresh, false).await?;
-                Ok(format!("instance refresh {refresh} of {id} finished"))
+                Ok(format!(
+                    "instance refresh {refresh} of {id} finished: its instances run version {} \
+                     of {}, and the group now launches that version",
+                    desired.version, desired.template_id
+                ))
             }
             ActionKind::CancelInstanceRefresh => {
                 let client = self.ctx.autoscaling(self.region);
@@ -337,17 +406,7 @@ impl<'a> Run<'a> {
                 self.create_snapshot(id, description.as_deref()).await
             }
             ActionKind::RebootDbInstance { force_failover } => {
-                let client = self.ctx.rds(self.region);
-                let out = client
-                    .reboot_db_instance()
-                    .db_instance_identifier(id)
-                    .force_failover(*force_failover)
-                    .send()
-                    .await
-                    .map_err(|e| self.err(Service::Rds, "RebootDBInstance", e))?;
-                self.sent("RebootDBInstance", &out);
-                self.wait_db(id, None).await?;
-                Ok(format!("{id} rebooted and is available"))
+                self.reboot_db(id, *force_failover).await
             }
             ActionKind::FailoverDbCluster { target_instance } => {
                 self.failover_cluster(id, target_instance.as_deref()).await
@@ -361,7 +420,7 @@ impl<'a> Run<'a> {
                     .await
                     .map_err(|e| self.err(Service::Rds, "PromoteReadReplica", e))?;
                 self.sent("PromoteReadReplica", &out);
-                let db = self.wait_db(id, None).await?;
+                let db = self.wait_db(id, None, Typical::DbPromote).await?;
                 Ok(match db.read_replica_source_db_instance_identifier() {
                     Some(source) => format!(
                         "{id} was promoted and is available (RDS still lists {source} as its \
@@ -376,7 +435,7 @@ impl<'a> Run<'a> {
                 instance_class,
             } => {
                 let client = self.ctx.rds(self.region);
-                let out = client
+                let sent = client
                     .create_db_instance_read_replica()
                     .db_instance_identifier(replica_identifier)
                     .source_db_instance_identifier(id)
@@ -384,10 +443,27 @@ impl<'a> Run<'a> {
                     .set_db_instance_class(instance_class.clone())
                     .send()
                     .await
-                    .map_err(|e| self.err(Service::Rds, "CreateDBInstanceReadReplica", e))?;
-                self.sent("CreateDBInstanceReadReplica", &out);
+                    .map_err(|e| self.err(Service::Rds, "CreateDBInstanceReadReplica", e));
+                match sent {
+                    Ok(out) => self.sent("CreateDBInstanceReadReplica", &out),
+                    // Running the command again follows the replica it created.
+                    Err(AwsError::Service { ref code, .. })
+                        if code == "DBInstanceAlreadyExists"
+                            && self.replica_of(replica_identifier, id).await? =>
+                    {
+                        self.note(
+                            "CreateDBInstanceReadReplica",
+                            format!(
+                                "{replica_identifier} already exists as a replica of {id}: \
+                                 following it"
+                            ),
+                        );
+                    }
+                    Err(error) => return Err(error),
+                }
                 self.outcome.resulting_ids.push(replica_identifier.clone());
-                self.wait_db(replica_identifier, None).await?;
+                self.wait_db(replica_identifier, None, Typical::DbReplica)
+                    .await?;
                 Ok(format!(
                     "read replica {replica_identifier} of {id} is available"
                 ))
@@ -415,7 +491,7 @@ impl<'a> Run<'a> {
                         "{id} will change to {class} in its next maintenance window"
                     ));
                 }
-                self.wait_db(id, Some(class)).await?;
+                self.wait_db(id, Some(class), Typical::DbModify).await?;
                 Ok(format!("{id} is now {class} and available"))
             }
         }
@@ -424,13 +500,13 @@ impl<'a> Run<'a> {
     async fn instance_state(&mut self, kind: &ActionKind, id: &str) -> Result<String, AwsError> {
         let client = self.ctx.ec2(self.region);
         let (operation, want) = match kind {
-            ActionKind::StopInstance => ("StopInstances", "stopped"),
+            ActionKind::StopInstance { .. } => ("StopInstances", "stopped"),
             ActionKind::StartInstance => ("StartInstances", "running"),
             ActionKind::RebootInstance => ("RebootInstances", "running"),
             _ => ("TerminateInstances", "terminated"),
         };
         match kind {
-            ActionKind::StopInstance => {
+            ActionKind::StopInstance { .. } => {
                 let out = client
                     .stop_instances()
                     .instance_ids(id)
@@ -471,13 +547,20 @@ impl<'a> Run<'a> {
         Ok(format!("instance {id} is {want}"))
     }
 
+    /// Waits for `want`; an end state that is not `want` fails the wait with AWS's
+    /// `StateReason` (a start can fall back to `stopped`, a stopped group member is terminated).
     async fn wait_instance(
         &self,
         client: &ec2::Client,
         id: &str,
         want: &str,
     ) -> Result<(), AwsError> {
-        let mut waiter = self.waiter(Service::Ec2, format!("instance {id} to be {want}"));
+        let mut waiter = self.waiter(
+            Service::Ec2,
+            format!("instance {id} to be {want}"),
+            Typical::InstanceState,
+        );
+        let mut change = InstanceChange::new(want);
         loop {
             let out = client
                 .describe_instances()
@@ -485,23 +568,26 @@ impl<'a> Run<'a> {
                 .send()
                 .await
                 .map_err(|e| self.err(Service::Ec2, "DescribeInstances", e))?;
-            let state = out
+            let found = out
                 .reservations()
                 .iter()
                 .flat_map(|r| r.instances())
-                .find(|i| i.instance_id() == Some(id))
+                .find(|i| i.instance_id() == Some(id));
+            let state = found
                 .and_then(|i| i.state())
                 .and_then(|s| s.name())
                 .map(|n| n.as_str().to_string())
                 .unwrap_or_else(|| "unknown".into());
-            let seen = if state == want {
-                Seen::Done
-            } else if state == "terminated" {
-                Seen::Failed(state)
-            } else {
-                Seen::Waiting(state, None)
-            };
-            if waiter.seen(seen).await? {
+            let reason = found
+                .and_then(|i| i.state_reason())
+                .and_then(|r| r.message());
+            let verdict = change.poll(
+                &state,
+                reason,
+                waiter.elapsed(),
+                self.options.unchanged_grace,
+            );
+            if waiter.seen(verdict.into()).await? {
                 return Ok(());
             }
         }
@@ -522,7 +608,7 @@ impl<'a> Run<'a> {
         } else {
             "UpdateAutoScalingGroup"
         };
-        let now = self.capacity(group).await?;
+        let now = self.capacity(&client, group).await?;
         now.after(desired, min, max)
             .map_err(|refused| AwsError::Other {
                 service: Service::AutoScaling,
@@ -555,10 +641,12 @@ impl<'a> Run<'a> {
     }
 
     /// The group as Auto Scaling describes it now.
-    async fn group(&self, group: &str) -> Result<autoscaling::types::AutoScalingGroup, AwsError> {
-        let out = self
-            .ctx
-            .autoscaling(self.region)
+    async fn group(
+        &self,
+        client: &autoscaling::Client,
+        group: &str,
+    ) -> Result<autoscaling::types::AutoScalingGroup, AwsError> {
+        let out = client
             .describe_auto_scaling_groups()
             .auto_scaling_group_names(group)
             .send()
@@ -575,8 +663,12 @@ impl<'a> Run<'a> {
     }
 
     /// The group's sizes now.
-    async fn capacity(&self, group: &str) -> Result<Capacity, AwsError> {
-        let found = self.group(group).await?;
+    async fn capacity(
+        &self,
+        client: &autoscaling::Client,
+        group: &str,
+    ) -> Result<Capacity, AwsError> {
+        let found = self.group(client, group).await?;
         Ok(Capacity {
             min: found.min_size().unwrap_or_default(),
             max: found.max_size().unwrap_or_default(),
@@ -584,33 +676,238 @@ impl<'a> Run<'a> {
         })
     }
 
-    /// Waits until the group has exactly its desired number of instances, all in service.
-    async fn wait_capacity(&self, group: &str) -> Result<i32, AwsError> {
+    /// Waits until the group has exactly its desired number of instances, all in service, and
+    /// none of `leaving` is still a member. Fails at once on a scaling activity that started
+    /// after `since` (just before the action's call) and ended `Failed`: a failed launch is
+    /// visible only there, and Auto Scaling keeps retrying it for as long as one waits (
+    /// https://docs.aws.amazon.com/autoscaling/ec2/APIReference/API_StartInstanceRefresh.html:
+    /// "You can monitor for failed EC2 launches using the scaling activities").
+    async fn wait_capacity(
+        &self,
+        client: &autoscaling::Client,
+        group: &str,
+        since: SystemTime,
+        leaving: &[String],
+    ) -> Result<i32, AwsError> {
         let mut waiter = self.waiter(
             Service::AutoScaling,
             format!("{group} to reach its desired capacity"),
+            Typical::GroupCapacity,
         );
         loop {
-            let found = self.group(group).await?;
-            let desired = found.desired_capacity().unwrap_or_default();
-            let members = found.instances();
-            let in_service = members
+            let found = self.group(client, group).await?;
+            self.failed_activity(client, group, since).await?;
+            let desired = found.desired_capacity().unwrap_or_default().max(0) as usize;
+            // Standby members are outside the desired capacity.
+            let members: Vec<(&str, &str)> = found
+                .instances()
                 .iter()
-                .filter(|m| m.lifecycle_state().map(|s| s.as_str()) == Some("InService"))
+                .map(|m| {
+                    (
+                        m.instance_id().unwrap_or_default(),
+                        m.lifecycle_state().map_or("unknown", |s| s.as_str()),
+                    )
+                })
+                .filter(|(_, state)| !state.contains("Standby"))
+                .collect();
+            let in_service = members.iter().filter(|(_, s)| *s == "InService").count();
+            let still_there = members
+                .iter()
+                .filter(|(id, _)| leaving.iter().any(|l| l == id))
                 .count();
-            let seen = if in_service == members.len() && in_service == desired.max(0) as usize {
+            let seen = if in_service == members.len() && in_service == desired && still_there == 0 {
                 Seen::Done
             } else {
-                Seen::Waiting(
-                    format!(
-                        "{in_service} of {desired} in service, {} member(s)",
-                        members.len()
-                    ),
-                    ratio(in_service, desired.max(0) as usize),
-                )
+                let mut status = format!("{in_service} of {desired} in service");
+                status.push_str(&lifecycle_summary(&members));
+                if still_there > 0 {
+                    status.push_str(&format!(
+                        "; {still_there} instance(s) of the removed AZ not yet replaced"
+                    ));
+                }
+                Seen::Waiting(status, ratio(in_service, desired))
             };
             if waiter.seen(seen).await? {
-                return Ok(desired);
+                return Ok(desired as i32);
+            }
+        }
+    }
+
+    /// Fails with AWS's reason when a scaling activity of `group` that started after `since`
+    /// ended `Failed` (the newest come first; older ones are someone else's).
+    async fn failed_activity(
+        &self,
+        client: &autoscaling::Client,
+        group: &str,
+        since: SystemTime,
+    ) -> Result<(), AwsError> {
+        use autoscaling::types::ScalingActivityStatusCode;
+        let out = client
+            .describe_scaling_activities()
+            .auto_scaling_group_name(group)
+            .max_records(20)
+            .send()
+            .await
+            .map_err(|e| self.err(Service::AutoScaling, "DescribeScalingActivities", e))?;
+        // Activity times may come with whole seconds only: compare from the second the action
+        // started in, so that a failure in that second is not taken for an older one.
+        let since = since
+            .duration_since(SystemTime::UNIX_EPOCH)
+            .map_or(since, |d| {
+                since - Duration::from_nanos(u64::from(d.subsec_nanos()))
+            });
+        let failed = out.activities().iter().find(|a| {
+            let started = a
+                .start_time()
+                .and_then(|t| SystemTime::try_from(*t).ok())
+                .is_some_and(|t| t >= since);
+            started && a.status_code() == Some(&ScalingActivityStatusCode::Failed)
+        });
+        let Some(activity) = failed else {
+            return Ok(());
+        };
+        let what = activity
+            .description()
+            .unwrap_or("a scaling activity")
+            .trim_end_matches('.');
+        let why = activity
+            .status_message()
+            .unwrap_or("no status message given");
+        Err(AwsError::Other {
+            service: Service::AutoScaling,
+            operation: "DescribeScalingActivities".into(),
+            detail: format!(
+                "{group}: {what} failed: {why}. Auto Scaling keeps retrying on its own; fix the \
+                 cause (the group's activity history has every attempt) or change the group \
+                 back"
+            ),
+        })
+    }
+
+    /// The group the instance is a member of: `known`, or as Auto Scaling says.
+    async fn group_of(
+        &self,
+        client: &autoscaling::Client,
+        instance: &str,
+        known: Option<&str>,
+    ) -> Result<String, AwsError> {
+        if let Some(group) = known {
+            return Ok(group.to_string());
+        }
+        let out = client
+            .describe_auto_scaling_instances()
+            .instance_ids(instance)
+            .send()
+            .await
+            .map_err(|e| self.err(Service::AutoScaling, "DescribeAutoScalingInstances", e))?;
+        out.auto_scaling_instances()
+            .first()
+            .and_then(|i| i.auto_scaling_group_name())
+            .map(str::to_string)
+            .ok_or_else(|| AwsError::Other {
+                service: Service::AutoScaling,
+                operation: "DescribeAutoScalingInstances".into(),
+                detail: format!("instance {instance} is not in an Auto Scaling group"),
+            })
+    }
+
+    /// Standby keeps the instance in the group but out of the load balancer and of health
+    /// checks, so it can be stopped without being replaced (
+    /// https://docs.aws.amazon.com/autoscaling/ec2/userguide/as-enter-exit-standby.html).
+    async fn enter_standby(
+        &mut self,
+        instance: &str,
+        group: Option<&str>,
+        keep_capacity: bool,
+    ) -> Result<String, AwsError> {
+        let client = self.ctx.autoscaling(self.region);
+        let group = self.group_of(&client, instance, group).await?;
+        if !keep_capacity {
+            let now = self.capacity(&client, &group).await?;
+            now.after(Some(now.desired - 1), None, None)
+                .map_err(|_| AwsError::Other {
+                    service: Service::AutoScaling,
+                    operation: "EnterStandby".into(),
+                    detail: format!(
+                        "not sent: {group} is at its min ({}), so its desired capacity cannot go \
+                         down by one; add --keep-capacity (Auto Scaling launches a replacement) \
+                         or lower the min first",
+                        now.min
+                    ),
+                })?;
+        }
+        let since = SystemTime::now();
+        let out = client
+            .enter_standby()
+            .auto_scaling_group_name(&group)
+            .instance_ids(instance)
+            .should_decrement_desired_capacity(!keep_capacity)
+            .send()
+            .await
+            .map_err(|e| self.err(Service::AutoScaling, "EnterStandby", e))?;
+        self.sent("EnterStandby", &out);
+        self.wait_member(&client, &group, instance, "Standby", since)
+            .await?;
+        Ok(format!(
+            "instance {instance} is in standby in {group}: it can be stopped safely; \
+             asg-exit-standby puts it back"
+        ))
+    }
+
+    async fn exit_standby(
+        &mut self,
+        instance: &str,
+        group: Option<&str>,
+    ) -> Result<String, AwsError> {
+        let client = self.ctx.autoscaling(self.region);
+        let group = self.group_of(&client, instance, group).await?;
+        let since = SystemTime::now();
+        let out = client
+            .exit_standby()
+            .auto_scaling_group_name(&group)
+            .instance_ids(instance)
+            .send()
+            .await
+            .map_err(|e| self.err(Service::AutoScaling, "ExitStandby", e))?;
+        self.sent("ExitStandby", &out);
+        self.wait_member(&client, &group, instance, "InService", since)
+            .await?;
+        Ok(format!("instance {instance} is back in service in {group}"))
+    }
+
+    /// Waits until a member reaches a lifecycle state (failing on a failed activity).
+    async fn wait_member(
+        &self,
+        client: &autoscaling::Client,
+        group: &str,
+        instance: &str,
+        want: &str,
+        since: SystemTime,
+    ) -> Result<(), AwsError> {
+        let mut waiter = self.waiter(
+            Service::AutoScaling,
+            format!("instance {instance} to be {want} in {group}"),
+            Typical::Standby,
+        );
+        loop {
+            let found = self.group(client, group).await?;
+            self.failed_activity(client, group, since).await?;
+            let state = found
+                .instances()
+                .iter()
+                .find(|m| m.instance_id() == Some(instance))
+                .and_then(|m| m.lifecycle_state())
+                .map_or("not a member", |s| s.as_str())
+                .to_string();
+            let seen = if state == want {
+                Seen::Done
+            } else if state == "not a member" {
+                Seen::Failed(format!("{instance} left {group}"))
+            } else {
+                Seen::Waiting(state, None)
+            };
+            if waiter.seen(seen).await? {
+                return Ok(());
             }
         }
     }
@@ -656,6 +953,7 @@ impl<'a> Run<'a> {
     async fn terminate_in_group(&mut self, id: &str, decrement: bool) -> Result<String, AwsError> {
         let client = self.ctx.autoscaling(self.region);
         let operation = "TerminateInstanceInAutoScalingGroup";
+        let since = SystemTime::now();
         let out = client
             .terminate_instance_in_auto_scaling_group()
             .instance_id(id)
@@ -672,7 +970,7 @@ impl<'a> Run<'a> {
         self.wait_instance(&ec2, id, "terminated").await?;
         match group {
             Some(group) => {
-                let capacity = self.wait_capacity(&group).await?;
+                let capacity = self.wait_capacity(&client, &group, since, &[]).await?;
                 Ok(format!(
                     "instance {id} is terminated; {group} has {capacity} in service"
                 ))
@@ -754,12 +1052,18 @@ impl<'a> Run<'a> {
             return Ok(String::new());
         }
         let client = self.ctx.elbv2(self.region);
-        let what = if registered {
-            format!("{} target(s) to pass their first health checks", ids.len())
+        let (what, typical) = if registered {
+            (
+                format!("{} target(s) to pass their first health checks", ids.len()),
+                Typical::TargetRegistration,
+            )
         } else {
-            format!("{} target(s) to finish draining", ids.len())
+            (
+                format!("{} target(s) to finish draining", ids.len()),
+                Typical::TargetDraining,
+            )
         };
-        let mut waiter = self.waiter(Service::Elbv2, what);
+        let mut waiter = self.waiter(Service::Elbv2, what, typical);
         loop {
             let out = client
                 .describe_target_health()
@@ -981,10 +1285,32 @@ impl<'a> Run<'a> {
     ) -> Result<String, AwsError> {
         let client = self.ctx.ec2(self.region);
         let out = client
+            .describe_instances()
+            .instance_ids(instance)
+            .send()
+            .await
+            .map_err(|e| self.err(Service::Ec2, "DescribeInstances", e))?;
+        let source = out
+            .reservations()
+            .iter()
+            .flat_map(|r| r.instances())
+            .find(|i| i.instance_id() == Some(instance))
+            .map(|i| i.tags())
+            .unwrap_or_default();
+        // The AMI is tagged at creation; its snapshots once it is available (below), because
+        // emulators do not all take `snapshot` tag specifications on CreateImage.
+        let copied: Vec<ec2::types::Tag> = source
+            .iter()
+            .filter(|t| t.key().is_some_and(|k| COPIED_TAGS.contains(&k)))
+            .cloned()
+            .collect();
+        let tags = tags_on_create(source, &[ec2::types::ResourceType::Image]);
+        let out = client
             .create_image()
             .instance_id(instance)
             .name(name)
             .no_reboot(no_reboot)
+            .set_tag_specifications(tags)
             .send()
             .await
             .map_err(|e| self.err(Service::Ec2, "CreateImage", e))?;
@@ -994,7 +1320,11 @@ impl<'a> Run<'a> {
             .ok_or_else(|| Self::missing(Service::Ec2, "CreateImage", "image id"))?
             .to_string();
         self.outcome.resulting_ids.push(image.clone());
-        let mut waiter = self.waiter(Service::Ec2, format!("AMI {image} to be available"));
+        let mut waiter = self.waiter(
+            Service::Ec2,
+            format!("AMI {image} to be available"),
+            Typical::Image,
+        );
         loop {
             let out = client
                 .describe_images()
@@ -1002,9 +1332,8 @@ impl<'a> Run<'a> {
                 .send()
                 .await
                 .map_err(|e| self.err(Service::Ec2, "DescribeImages", e))?;
-            let state = out
-                .images()
-                .first()
+            let found = out.images().first();
+            let state = found
                 .and_then(|i| i.state())
                 .map(|s| s.as_str().to_string())
                 .unwrap_or_else(|| "pending".into());
@@ -1014,6 +1343,23 @@ impl<'a> Run<'a> {
                 _ => Seen::Failed(state),
             };
             if waiter.seen(seen).await? {
+                let snapshots: Vec<String> = found
+                    .map(|i| i.block_device_mappings())
+                    .unwrap_or_default()
+                    .iter()
+                    .filter_map(|b| b.ebs().and_then(|e| e.snapshot_id()))
+                    .map(str::to_string)
+                    .collect();
+                if !snapshots.is_empty() && !copied.is_empty() {
+                    let out = client
+                        .create_tags()
+                        .set_resources(Some(snapshots))
+                        .set_tags(Some(copied))
+                        .send()
+                        .await
+                        .map_err(|e| self.err(Service::Ec2, "CreateTags", e))?;
+                    self.sent("CreateTags", &out);
+                }
                 return Ok(format!("AMI {image} of {instance} is available"));
             }
         }
@@ -1026,9 +1372,18 @@ impl<'a> Run<'a> {
     ) -> Result<String, AwsError> {
         let client = self.ctx.ec2(self.region);
         let out = client
+            .describe_volumes()
+            .volume_ids(volume)
+            .send()
+            .await
+            .map_err(|e| self.err(Service::Ec2, "DescribeVolumes", e))?;
+        let source = out.volumes().first().map(|v| v.tags()).unwrap_or_default();
+        let tags = tags_on_create(source, &[ec2::types::ResourceType::Snapshot]);
+        let out = client
             .create_snapshot()
             .volume_id(volume)
             .set_description(description.map(str::to_string))
+            .set_tag_specifications(tags)
             .send()
             .await
             .map_err(|e| self.err(Service::Ec2, "CreateSnapshot", e))?;
@@ -1038,7 +1393,11 @@ impl<'a> Run<'a> {
             .ok_or_else(|| Self::missing(Service::Ec2, "CreateSnapshot", "snapshot id"))?
             .to_string();
         self.outcome.resulting_ids.push(snapshot.clone());
-        let mut waiter = self.waiter(Service::Ec2, format!("snapshot {snapshot} to be completed"));
+        let mut waiter = self.waiter(
+            Service::Ec2,
+            format!("snapshot {snapshot} to be completed"),
+            Typical::EbsSnapshot,
+        );
         loop {
             let out = client
                 .describe_snapshots()
@@ -1071,9 +1430,14 @@ impl<'a> Run<'a> {
         &self,
         id: &str,
         class: Option<&str>,
+        typical: Typical,
     ) -> Result<rds::types::DbInstance, AwsError> {
         let client = self.ctx.rds(self.region);
-        let mut waiter = self.waiter(Service::Rds, format!("DB instance {id} to be available"));
+        let mut waiter = self.waiter(
+            Service::Rds,
+            format!("DB instance {id} to be available"),
+            typical,
+        );
         loop {
             let out = client
                 .describe_db_instances()
@@ -1106,12 +1470,102 @@ impl<'a> Run<'a> {
         }
     }
 
+    /// The DB instance as RDS describes it now.
+    async fn db(&self, id: &str) -> Result<rds::types::DbInstance, AwsError> {
+        let out = self
+            .ctx
+            .rds(self.region)
+            .describe_db_instances()
+            .db_instance_identifier(id)
+            .send()
+            .await
+            .map_err(|e| self.err(Service::Rds, "DescribeDBInstances", e))?;
+        out.db_instances()
+            .first()
+            .cloned()
+            .ok_or_else(|| Self::missing(Service::Rds, "DescribeDBInstances", "DB instance"))
+    }
+
+    /// `replica` exists and replicates from `source` (by identifier or ARN).
+    async fn replica_of(&self, replica: &str, source: &str) -> Result<bool, AwsError> {
+        let db = self.db(replica).await?;
+        Ok(db
+            .read_replica_source_db_instance_identifier()
+            .is_some_and(|s| s == source || s.ends_with(&format!(":db:{source}"))))
+    }
+
+    /// A reboot can read `available` before RDS starts it: the status and AZ are read first,
+    /// and `available` counts once the reboot (or the failover's AZ swap) was seen.
+    async fn reboot_db(&mut self, id: &str, force_failover: bool) -> Result<String, AwsError> {
+        let before = self.db(id).await?;
+        let az_before = before.availability_zone().map(str::to_string);
+        let client = self.ctx.rds(self.region);
+        let out = client
+            .reboot_db_instance()
+            .db_instance_identifier(id)
+            .force_failover(force_failover)
+            .send()
+            .await
+            .map_err(|e| self.err(Service::Rds, "RebootDBInstance", e))?;
+        self.sent("RebootDBInstance", &out);
+        let typical = if force_failover {
+            Typical::DbFailover
+        } else {
+            Typical::DbReboot
+        };
+        let mut waiter = self.waiter(Service::Rds, format!("DB instance {id} to reboot"), typical);
+        let mut change = DbChange::new(az_before.clone());
+        loop {
+            let db = self.db(id).await?;
+            let status = db.db_instance_status().unwrap_or("unknown");
+            let verdict = change.poll(
+                status,
+                db.availability_zone(),
+                waiter.elapsed(),
+                self.options.unchanged_grace,
+            );
+            if waiter.seen(verdict.into()).await? {
+                let took = haven_model::wait::elapsed_words(waiter.elapsed());
+                let az_now = db.availability_zone().map(str::to_string);
+                return Ok(match (force_failover, &az_before, &az_now) {
+                    (true, Some(a), Some(b)) if a != b => {
+                        format!("{id} failed over from {a} to {b} and is available ({took})")
+                    }
+                    (true, _, _) => format!(
+                        "{id} rebooted and is available ({took}); RDS showed no AZ change{}",
+                        if change.seen { "" } else { " and no reboot" }
+                    ),
+                    (false, _, _) if !change.seen => format!(
+                        "{id} is available ({took}); RDS never showed it rebooting (a short \
+                         reboot can fall between two polls)"
+                    ),
+                    (false, _, _) => format!("{id} rebooted and is available ({took})"),
+                });
+            }
+        }
+    }
+
     async fn failover_cluster(
         &mut self,
         cluster: &str,
         reader: Option<&str>,
     ) -> Result<String, AwsError> {
         let client = self.ctx.rds(self.region);
+        let writer_of = |c: Option<&rds::types::DbCluster>| {
+            c.map(|c| c.db_cluster_members())
+                .unwrap_or_default()
+                .iter()
+                .find(|m| m.is_cluster_writer() == Some(true))
+                .and_then(|m| m.db_instance_identifier())
+                .map(str::to_string)
+        };
+        let before = client
+            .describe_db_clusters()
+            .db_cluster_identifier(cluster)
+            .send()
+            .await
+            .map_err(|e| self.err(Service::Rds, "DescribeDBClusters", e))?;
+        let writer_before = writer_of(before.db_clusters().first());
         let out = client
             .failover_db_cluster()
             .db_cluster_identifier(cluster)
@@ -1122,9 +1576,12 @@ impl<'a> Run<'a> {
         self.sent("FailoverDBCluster", &out);
         let what = match reader {
             Some(reader) => format!("{reader} to be the writer of {cluster}"),
-            None => format!("DB cluster {cluster} to be available"),
+            None => format!("DB cluster {cluster} to fail over"),
         };
-        let mut waiter = self.waiter(Service::Rds, what);
+        let mut waiter = self.waiter(Service::Rds, what, Typical::ClusterFailover);
+        // Without a target, "done" is a new writer (or a failing-over status seen), not the
+        // first `available`, which can come before the failover starts.
+        let mut change = DbChange::new(writer_before.clone());
         loop {
             let out = client
                 .describe_db_clusters()
@@ -1137,28 +1594,29 @@ impl<'a> Run<'a> {
                 .and_then(|c| c.status())
                 .unwrap_or("unknown")
                 .to_string();
-            let writer = found
-                .map(|c| c.db_cluster_members())
-                .unwrap_or_default()
-                .iter()
-                .find(|m| m.is_cluster_writer() == Some(true))
-                .and_then(|m| m.db_instance_identifier())
-                .map(str::to_string);
-            let on_target = reader.is_none_or(|r| writer.as_deref() == Some(r));
-            let seen = if status == "available" && on_target {
-                Seen::Done
-            } else {
-                Seen::Waiting(
+            let writer = writer_of(found);
+            let verdict = change.poll(
+                &status,
+                writer.as_deref(),
+                waiter.elapsed(),
+                self.options.unchanged_grace,
+            );
+            let seen = match reader {
+                Some(r) if status == "available" && writer.as_deref() == Some(r) => Seen::Done,
+                Some(_) => Seen::Waiting(
                     format!(
                         "{status}, writer {}",
                         writer.as_deref().unwrap_or("unknown")
                     ),
                     None,
-                )
+                ),
+                None => verdict.into(),
             };
             if waiter.seen(seen).await? {
+                let took = haven_model::wait::elapsed_words(waiter.elapsed());
                 return Ok(format!(
-                    "{cluster} failed over; the writer is {}",
+                    "{cluster} failed over from {} to {} ({took})",
+                    writer_before.as_deref().unwrap_or("unknown"),
                     writer.as_deref().unwrap_or("unknown")
                 ));
             }
@@ -1167,18 +1625,29 @@ impl<'a> Run<'a> {
 
     async fn create_db_snapshot(&mut self, db: &str, snapshot: &str) -> Result<String, AwsError> {
         let client = self.ctx.rds(self.region);
-        let out = client
+        let sent = client
             .create_db_snapshot()
             .db_instance_identifier(db)
             .db_snapshot_identifier(snapshot)
             .send()
             .await
-            .map_err(|e| self.err(Service::Rds, "CreateDBSnapshot", e))?;
-        self.sent("CreateDBSnapshot", &out);
+            .map_err(|e| self.err(Service::Rds, "CreateDBSnapshot", e));
+        match sent {
+            Ok(out) => self.sent("CreateDBSnapshot", &out),
+            // Running the command again follows the snapshot it started.
+            Err(AwsError::Service { ref code, .. }) if code == "DBSnapshotAlreadyExists" => {
+                self.note(
+                    "CreateDBSnapshot",
+                    format!("DB snapshot {snapshot} already exists: following it"),
+                );
+            }
+            Err(error) => return Err(error),
+        }
         self.outcome.resulting_ids.push(snapshot.to_string());
         let mut waiter = self.waiter(
             Service::Rds,
             format!("DB snapshot {snapshot} to be available"),
+            Typical::DbSnapshot,
         );
         loop {
             let out = client
@@ -1207,26 +1676,185 @@ impl<'a> Run<'a> {
     }
 }
 
-/// Starts an instance refresh and returns its id. Takes the client so that its request shape
-/// can be tested with a mocked client (moto does not implement instance refresh).
+/// The scaling process that moves instances between AZs.
+const AZ_REBALANCE: &str = "AZRebalance";
+
+/// ", 1 Pending:Wait, 1 Terminating" — the members not in service, with a word on lifecycle
+/// hooks, which can hold an instance up to their heartbeat timeout (one hour by default:
+/// https://docs.aws.amazon.com/autoscaling/ec2/userguide/lifecycle-hooks.html).
+fn lifecycle_summary(members: &[(&str, &str)]) -> String {
+    let mut counts: Vec<(&str, usize)> = Vec::new();
+    for (_, state) in members.iter().filter(|(_, s)| *s != "InService") {
+        match counts.iter_mut().find(|(s, _)| s == state) {
+            Some((_, n)) => *n += 1,
+            None => counts.push((state, 1)),
+        }
+    }
+    let mut text: String = counts
+        .iter()
+        .map(|(state, n)| format!(", {n} {state}"))
+        .collect();
+    if counts.iter().any(|(s, _)| s.ends_with(":Wait")) {
+        text.push_str(" (held by a lifecycle hook until it completes or times out)");
+    }
+    text
+}
+
+/// The tags an AMI or snapshot gets at creation: the source's `haven:stack` and `Name`, so that
+/// the stack's teardown and the dashboard know where it came from. `None` when the source has
+/// neither (an empty tag specification is refused).
+fn tags_on_create(
+    source: &[ec2::types::Tag],
+    kinds: &[ec2::types::ResourceType],
+) -> Option<Vec<ec2::types::TagSpecification>> {
+    let tags: Vec<ec2::types::Tag> = source
+        .iter()
+        .filter(|t| t.key().is_some_and(|k| COPIED_TAGS.contains(&k)))
+        .cloned()
+        .collect();
+    (!tags.is_empty()).then(|| {
+        kinds
+            .iter()
+            .map(|kind| {
+                ec2::types::TagSpecification::builder()
+                    .resource_type(kind.clone())
+                    .set_tags(Some(tags.clone()))
+                    .build()
+            })
+            .collect()
+    })
+}
+
+/// The launch template version a refresh rolls out, as a number.
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct DesiredVersion {
+    template_id: String,
+    version: String,
+}
+
+/// The refresh's preferences besides `SkipMatching`, which is always on.
+#[derive(Debug, Clone, Copy, Default)]
+struct RefreshPreferences {
+    min_healthy_percentage: Option<i32>,
+    instance_warmup_seconds: Option<i32>,
+}
+
+impl Run<'_> {
+    /// Resolves the version a refresh rolls out before anything is sent: a number as given, or
+    /// the group's template's default (or latest) version number, so that the group ends
+    /// pinned to a number as haven always leaves it.
+    async fn refresh_version(
+        &self,
+        client: &autoscaling::Client,
+        group: &str,
+        version: Option<&str>,
+    ) -> Result<DesiredVersion, AwsError> {
+        let found = self.group(client, group).await?;
+        let refused = |why: String| AwsError::Other {
+            service: Service::AutoScaling,
+            operation: "StartInstanceRefresh".into(),
+            detail: format!("not sent: {why}"),
+        };
+        let spec = found.launch_template().ok_or_else(|| {
+            refused(format!(
+                "{group} has no single launch template (a mixed instances policy or a launch \
+                 configuration); haven rolls out launch template versions only"
+            ))
+        })?;
+        let ec2 = self.ctx.ec2(self.region);
+        let template_id = match spec.launch_template_id() {
+            Some(id) => id.to_string(),
+            None => {
+                let name = spec.launch_template_name().unwrap_or_default();
+                self.template(&ec2, None, Some(name))
+                    .await?
+                    .launch_template_id()
+                    .unwrap_or_default()
+                    .to_string()
+            }
+        };
+        let version = match version {
+            Some(v) if v.parse::<i64>().is_ok() => v.to_string(),
+            other => {
+                let template = self.template(&ec2, Some(&template_id), None).await?;
+                let number = if other == Some("$Latest") {
+                    template.latest_version_number()
+                } else {
+                    template.default_version_number()
+                };
+                number
+                    .ok_or_else(|| {
+                        Self::missing(Service::Ec2, "DescribeLaunchTemplates", "version number")
+                    })?
+                    .to_string()
+            }
+        };
+        self.note(
+            "StartInstanceRefresh",
+            format!(
+                "rolling out version {version} of {template_id} (the group runs {})",
+                spec.version().unwrap_or("an unknown version")
+            ),
+        );
+        Ok(DesiredVersion {
+            template_id,
+            version,
+        })
+    }
+
+    async fn template(
+        &self,
+        ec2: &ec2::Client,
+        id: Option<&str>,
+        name: Option<&str>,
+    ) -> Result<ec2::types::LaunchTemplate, AwsError> {
+        let out = ec2
+            .describe_launch_templates()
+            .set_launch_template_ids(id.map(|i| vec![i.to_string()]))
+            .set_launch_template_names(name.map(|n| vec![n.to_string()]))
+            .send()
+            .await
+            .map_err(|e| self.err(Service::Ec2, "DescribeLaunchTemplates", e))?;
+        out.launch_templates()
+            .first()
+            .cloned()
+            .ok_or_else(|| Self::missing(Service::Ec2, "DescribeLaunchTemplates", "template"))
+    }
+}
+
+/// Starts an instance refresh to `desired` and returns its id. Takes the client so that its
+/// request shape can be tested with a mocked client (moto does not implement instance refresh).
+///
+/// Without a desired configuration, a refresh replaces instances with "the configuration that
+/// you last saved on the Auto Scaling group" — the pinned, old version; with one, the group is
+/// updated to it when the refresh succeeds, and `SkipMatching` leaves the instances already on
+/// it alone (https://docs.aws.amazon.com/autoscaling/ec2/userguide/asg-instance-refresh-skip-matching.html).
 async fn start_instance_refresh(
     run: &mut Run<'_>,
     client: &autoscaling::Client,
     group: &str,
-    min_healthy_percentage: Option<i32>,
-    instance_warmup_seconds: Option<i32>,
+    desired: &DesiredVersion,
+    preferences: &RefreshPreferences,
 ) -> Result<String, AwsError> {
-    let preferences =
-        (min_healthy_percentage.is_some() || instance_warmup_seconds.is_some()).then(|| {
-            autoscaling::types::RefreshPreferences::builder()
-                .set_min_healthy_percentage(min_healthy_percentage)
-                .set_instance_warmup(instance_warmup_seconds)
-                .build()
-        });
+    use autoscaling::types::{DesiredConfiguration, LaunchTemplateSpecification};
+    let preferences = autoscaling::types::RefreshPreferences::builder()
+        .skip_matching(true)
+        .set_min_healthy_percentage(preferences.min_healthy_percentage)
+        .set_instance_warmup(preferences.instance_warmup_seconds)
+        .build();
+    let configuration = DesiredConfiguration::builder()
+        .launch_template(
+            LaunchTemplateSpecification::builder()
+                .launch_template_id(&desired.template_id)
+                .version(&desired.version)
+                .build(),
+        )
+        .build();
     let out = client
         .start_instance_refresh()
         .auto_scaling_group_name(group)
-        .set_preferences(preferences)
+        .desired_configuration(configuration)
+        .preferences(preferences)
         .send()
         .await
         .map_err(|e| run.err(Service::AutoScaling, "StartInstanceRefresh", e))?;
@@ -1238,6 +1866,37 @@ async fn start_instance_refresh(
                 Service::AutoScaling,
                 "StartInstanceRefresh",
                 "instance refresh id",
+            )
+        })
+}
+
+/// The refresh of `group` that is pending or in progress (AWS runs one at a time).
+async fn running_refresh(
+    run: &Run<'_>,
+    client: &autoscaling::Client,
+    group: &str,
+) -> Result<String, AwsError> {
+    let out = client
+        .describe_instance_refreshes()
+        .auto_scaling_group_name(group)
+        .send()
+        .await
+        .map_err(|e| run.err(Service::AutoScaling, "DescribeInstanceRefreshes", e))?;
+    out.instance_refreshes()
+        .iter()
+        .find(|r| {
+            matches!(
+                r.status().map(|s| s.as_str()),
+                Some("Pending" | "InProgress" | "Baking" | "Cancelling" | "RollbackInProgress")
+            )
+        })
+        .and_then(|r| r.instance_refresh_id())
+        .map(str::to_string)
+        .ok_or_else(|| {
+            Run::missing(
+                Service::AutoScaling,
+                "DescribeInstanceRefreshes",
+                "running instance refresh",
             )
         })
 }
@@ -1281,6 +1940,7 @@ async fn follow_instance_refresh(
     let mut waiter = run.waiter(
         Service::AutoScaling,
         format!("instance refresh {refresh} of {group} to be {want}"),
+        Typical::InstanceRefresh,
     );
     loop {
         let out = client
@@ -1447,9 +2107,14 @@ mod tests {
 
     use aws_sdk_autoscaling::Client;
     use aws_sdk_autoscaling::operation::cancel_instance_refresh::CancelInstanceRefreshOutput;
+    use aws_sdk_autoscaling::operation::describe_auto_scaling_groups::DescribeAutoScalingGroupsOutput;
     use aws_sdk_autoscaling::operation::describe_instance_refreshes::DescribeInstanceRefreshesOutput;
+    use aws_sdk_autoscaling::operation::describe_scaling_activities::DescribeScalingActivitiesOutput;
     use aws_sdk_autoscaling::operation::start_instance_refresh::StartInstanceRefreshOutput;
-    use aws_sdk_autoscaling::types::{InstanceRefresh, InstanceRefreshStatus};
+    use aws_sdk_autoscaling::types::{
+        Activity, AutoScalingGroup, Instance, InstanceRefresh, InstanceRefreshStatus,
+        LifecycleState, ScalingActivityStatusCode,
+    };
     use aws_smithy_mocks::{RuleMode, mock, mock_client};
 
     use super::*;
@@ -1473,6 +2138,7 @@ mod tests {
             max_wait,
             first_poll: Duration::from_millis(5),
             max_poll: Duration::from_millis(20),
+            unchanged_grace: Duration::from_secs(1),
         }
     }
 
@@ -1480,11 +2146,22 @@ mod tests {
         AwsContext::from_sdk_config(aws_config::SdkConfig::builder().build())
     }
 
+    fn lt3() -> DesiredVersion {
+        DesiredVersion {
+            template_id: "lt-0123".into(),
+            version: "3".into(),
+        }
+    }
+
     #[tokio::test]
-    async fn start_instance_refresh_sends_the_preferences_and_follows_it_to_success() {
+    async fn c1_start_instance_refresh_sends_the_desired_version_with_skip_matching() {
         let start = mock!(Client::start_instance_refresh)
             .match_requests(|r| {
+                let template = r.desired_configuration().and_then(|d| d.launch_template());
                 r.auto_scaling_group_name() == Some("lab-asg")
+                    && template.and_then(|t| t.launch_template_id()) == Some("lt-0123")
+                    && template.and_then(|t| t.version()) == Some("3")
+                    && r.preferences().and_then(|p| p.skip_matching()) == Some(true)
                     && r.preferences().and_then(|p| p.min_healthy_percentage()) == Some(90)
                     && r.preferences().and_then(|p| p.instance_warmup()) == Some(60)
             })
@@ -1511,9 +2188,13 @@ mod tests {
             progress: &sink,
             outcome: Outcome::default(),
         };
-        let id = start_instance_refresh(&mut run, &client, "lab-asg", Some(90), Some(60))
+        let preferences = RefreshPreferences {
+            min_healthy_percentage: Some(90),
+            instance_warmup_seconds: Some(60),
+        };
+        let id = start_instance_refresh(&mut run, &client, "lab-asg", &lt3(), &preferences)
             .await
-            .expect("started");
+            .expect("started: the request matched the desired configuration");
         assert_eq!(id, "refresh-1");
         follow_instance_refresh(&run, &client, "lab-asg", &id, false)
             .await
@@ -1524,9 +2205,265 @@ mod tests {
         assert!(
             events
                 .iter()
-                .any(|p| p.message == "InProgress" && p.fraction == Some(0.5)),
+                .any(|p| p.message.starts_with("InProgress · ") && p.fraction == Some(0.5)),
             "{events:?}"
         );
+    }
+
+    #[tokio::test]
+    async fn c1_a_refresh_already_running_is_followed_instead_of_failing() {
+        let running = mock!(Client::describe_instance_refreshes)
+            .match_requests(|r| r.instance_refresh_ids().is_empty())
+            .then_output(|| refresh(InstanceRefreshStatus::InProgress, 30));
+        let client = mock_client!(aws_sdk_autoscaling, RuleMode::MatchAny, [&running]);
+        let ctx = context();
+        let options = quick(Duration::from_secs(5));
+        let sink = |_: Progress| {};
+        let run = Run {
+            ctx: &ctx,
+            region: "ap-northeast-2",
+            options: &options,
+            progress: &sink,
+            outcome: Outcome::default(),
+        };
+        assert_eq!(
+            running_refresh(&run, &client, "lab-asg")
+                .await
+                .expect("found"),
+            "refresh-1"
+        );
+    }
+
+    fn group(desired: i32, in_service: usize, pending: usize) -> DescribeAutoScalingGroupsOutput {
+        let member = |i: usize, state: LifecycleState| {
+            Instance::builder()
+                .instance_id(format!("i-{i}"))
+                .availability_zone("ap-northeast-2a")
+                .lifecycle_state(state)
+                .health_status("Healthy")
+                .protected_from_scale_in(false)
+                .build()
+        };
+        let mut members: Vec<Instance> = (0..in_service)
+            .map(|i| member(i, LifecycleState::InService))
+            .collect();
+        members.extend((0..pending).map(|i| member(100 + i, LifecycleState::PendingWait)));
+        DescribeAutoScalingGroupsOutput::builder()
+            .auto_scaling_groups(
+                AutoScalingGroup::builder()
+                    .auto_scaling_group_name("lab-asg")
+                    .min_size(2)
+                    .max_size(6)
+                    .desired_capacity(desired)
+                    .set_instances(Some(members))
+                    .build(),
+            )
+            .build()
+    }
+
+    fn activity(started: SystemTime, message: &str) -> Activity {
+        Activity::builder()
+            .activity_id(message)
+            .auto_scaling_group_name("lab-asg")
+            .cause("a user request set the desired capacity")
+            .description("Launching a new EC2 instance")
+            .start_time(aws_smithy_types::DateTime::from(started))
+            .status_code(ScalingActivityStatusCode::Failed)
+            .status_message(message)
+            .build()
+    }
+
+    #[tokio::test]
+    async fn c2_a_failed_launch_fails_the_capacity_wait_with_aws_status_message() {
+        let since = SystemTime::now();
+        let old = since - Duration::from_secs(600);
+        let describe = mock!(Client::describe_auto_scaling_groups).then_output(|| group(3, 2, 1));
+        // The first poll sees only a failure from before the action; the second a new one.
+        let activities = mock!(Client::describe_scaling_activities)
+            .match_requests(|r| r.auto_scaling_group_name() == Some("lab-asg"))
+            .sequence()
+            .output(move || {
+                DescribeScalingActivitiesOutput::builder()
+                    .activities(activity(old, "an old failure"))
+                    .build()
+            })
+            .output(move || {
+                DescribeScalingActivitiesOutput::builder()
+                    .activities(activity(
+                        since + Duration::from_secs(5),
+                        "Invalid IAM Instance Profile name. Launching EC2 instance failed.",
+                    ))
+                    .activities(activity(old, "an old failure"))
+                    .build()
+            })
+            .build();
+        let client = mock_client!(
+            aws_sdk_autoscaling,
+            RuleMode::MatchAny,
+            [&describe, &activities]
+        );
+        let ctx = context();
+        let options = quick(Duration::from_secs(5));
+        let events = Mutex::new(Vec::new());
+        let sink = |p: Progress| events.lock().expect("lock").push(p);
+        let run = Run {
+            ctx: &ctx,
+            region: "ap-northeast-2",
+            options: &options,
+            progress: &sink,
+            outcome: Outcome::default(),
+        };
+        let error = run
+            .wait_capacity(&client, "lab-asg", since, &[])
+            .await
+            .expect_err("the launch failed");
+        let text = error.to_string();
+        assert!(
+            text.contains("Invalid IAM Instance Profile name. Launching EC2 instance failed")
+                && !text.contains("an old failure"),
+            "{text}"
+        );
+        assert_eq!(activities.num_calls(), 2);
+        // The poll before showed the member a lifecycle hook holds.
+        let events = events.lock().expect("lock");
+        assert!(
+            events.iter().any(
+                |p| p.message.starts_with("2 of 3 in service, 1 Pending:Wait")
+                    && p.message.contains("lifecycle hook")
+            ),
+            "{events:?}"
+        );
+    }
+
+    #[tokio::test]
+    async fn c3_the_destructive_az_drill_waits_until_the_azs_instances_are_replaced() {
+        let since = SystemTime::now();
+        let with = |ids: &[&str]| {
+            let mut out = group(2, 0, 0);
+            let members = ids
+                .iter()
+                .map(|id| {
+                    Instance::builder()
+                        .instance_id(*id)
+                        .availability_zone("ap-northeast-2b")
+                        .lifecycle_state(LifecycleState::InService)
+                        .health_status("Healthy")
+                        .protected_from_scale_in(false)
+                        .build()
+                })
+                .collect();
+            if let Some(g) = out.auto_scaling_groups.as_mut().and_then(|g| g.first_mut()) {
+                g.instances = Some(members);
+            }
+            out
+        };
+        // Right after the subnet change the group is whole and still holds the AZ's instance.
+        let describe = mock!(Client::describe_auto_scaling_groups)
+            .sequence()
+            .output(move || with(&["i-a", "i-b"]))
+            .output(move || with(&["i-b", "i-c"]))
+            .build();
+        let activities = mock!(Client::describe_scaling_activities)
+            .then_output(|| DescribeScalingActivitiesOutput::builder().build());
+        let client = mock_client!(
+            aws_sdk_autoscaling,
+            RuleMode::MatchAny,
+            [&describe, &activities]
+        );
+        let ctx = context();
+        let options = quick(Duration::from_secs(5));
+        let events = Mutex::new(Vec::new());
+        let sink = |p: Progress| events.lock().expect("lock").push(p);
+        let run = Run {
+            ctx: &ctx,
+            region: "ap-northeast-2",
+            options: &options,
+            progress: &sink,
+            outcome: Outcome::default(),
+        };
+        run.wait_capacity(&client, "lab-asg", since, &["i-a".to_string()])
+            .await
+            .expect("replaced");
+        assert_eq!(describe.num_calls(), 2, "not done while i-a is a member");
+        let events = events.lock().expect("lock");
+        assert!(
+            events.iter().any(|p| p
+                .message
+                .contains("1 instance(s) of the removed AZ not yet replaced")),
+            "{events:?}"
+        );
+    }
+
+    #[tokio::test]
+    async fn c2_a_failure_stamped_in_whole_seconds_in_the_actions_second_counts() {
+        let since = SystemTime::now();
+        let second = since
+            .duration_since(SystemTime::UNIX_EPOCH)
+            .expect("after 1970")
+            .as_secs();
+        let describe = mock!(Client::describe_auto_scaling_groups).then_output(|| group(3, 2, 0));
+        let activities = mock!(Client::describe_scaling_activities).then_output(move || {
+            let mut failed = activity(since, "We currently do not have sufficient capacity");
+            failed.start_time = Some(aws_smithy_types::DateTime::from_secs(second as i64));
+            DescribeScalingActivitiesOutput::builder()
+                .activities(failed)
+                .build()
+        });
+        let client = mock_client!(
+            aws_sdk_autoscaling,
+            RuleMode::MatchAny,
+            [&describe, &activities]
+        );
+        let ctx = context();
+        let options = quick(Duration::from_secs(5));
+        let sink = |_: Progress| {};
+        let run = Run {
+            ctx: &ctx,
+            region: "ap-northeast-2",
+            options: &options,
+            progress: &sink,
+            outcome: Outcome::default(),
+        };
+        let error = run
+            .wait_capacity(&client, "lab-asg", since, &[])
+            .await
+            .expect_err("failed in the same second");
+        assert!(error.to_string().contains("sufficient capacity"), "{error}");
+    }
+
+    #[tokio::test]
+    async fn c2_failures_from_before_the_action_are_ignored() {
+        let since = SystemTime::now();
+        let describe = mock!(Client::describe_auto_scaling_groups)
+            .sequence()
+            .output(|| group(3, 2, 1))
+            .output(|| group(3, 3, 0))
+            .build();
+        let activities = mock!(Client::describe_scaling_activities).then_output(move || {
+            DescribeScalingActivitiesOutput::builder()
+                .activities(activity(since - Duration::from_secs(60), "an old failure"))
+                .build()
+        });
+        let client = mock_client!(
+            aws_sdk_autoscaling,
+            RuleMode::MatchAny,
+            [&describe, &activities]
+        );
+        let ctx = context();
+        let options = quick(Duration::from_secs(5));
+        let sink = |_: Progress| {};
+        let run = Run {
+            ctx: &ctx,
+            region: "ap-northeast-2",
+            options: &options,
+            progress: &sink,
+            outcome: Outcome::default(),
+        };
+        let desired = run
+            .wait_capacity(&client, "lab-asg", since, &[])
+            .await
+            .expect("reaches 3 in service");
+        assert_eq!(desired, 3);
     }
 
     #[tokio::test]

@@ -20,6 +20,8 @@ fn quick() -> ExecuteOptions {
         max_wait: Duration::from_secs(10),
         first_poll: Duration::from_millis(50),
         max_poll: Duration::from_millis(200),
+        // moto never shows a reboot or a failover under way.
+        unchanged_grace: Duration::from_millis(300),
     }
 }
 
@@ -198,7 +200,7 @@ async fn ec2_and_auto_scaling_actions_reach_their_end_state() {
     // Stop, start and reboot a member.
     let member = lab.asg_instance_ids[0].as_str();
     let on_member = |kind| act(ResourceKind::Instance, member, kind);
-    run(&ctx, &on_member(ActionKind::StopInstance)).await;
+    run(&ctx, &on_member(ActionKind::StopInstance { group: None })).await;
     assert_eq!(state(&primary(&ctx).await, member), InstanceState::Stopped);
     run(&ctx, &on_member(ActionKind::StartInstance)).await;
     assert_eq!(state(&primary(&ctx).await, member), InstanceState::Running);
@@ -236,6 +238,27 @@ async fn ec2_and_auto_scaling_actions_reach_their_end_state() {
         .expect("new AMI discovered");
     assert_eq!(found.name.as_deref(), Some("haven-test-image"));
     assert_eq!(found.state, "available");
+    // B7: what `act` makes carries its source's Name (and haven:stack, when it has one).
+    let member_name = region
+        .instance(member)
+        .and_then(|i| i.tags.get("Name"))
+        .expect("lab members are named")
+        .clone();
+    assert_eq!(
+        found.tags.get("Name"),
+        Some(&member_name),
+        "{:?}",
+        found.tags
+    );
+    assert!(
+        region.snapshots.iter().any(|s| s
+            .description
+            .as_deref()
+            .is_some_and(|d| d.contains(&image_id))
+            && s.tags.get("Name") == Some(&member_name)),
+        "the AMI's snapshot is tagged too: {:?}",
+        region.snapshots
+    );
     let found = region
         .snapshots
         .iter()
@@ -428,13 +451,17 @@ async fn load_balancer_actions_and_the_az_drill() {
         .collect();
     assert_eq!(weights, [(tg, Some(90)), (green.as_str(), Some(10))]);
 
-    // AZ drill: take AZ a out (moto put both members there), then put it back.
+    // AZ loss drill: take AZ a out (moto put both members there) with AZRebalance suspended so
+    // that they stay, then put it back. (moto never rebalances, so the variant where Auto
+    // Scaling replaces the AZ's instances would wait for a replacement that never comes.)
     let az = "ap-northeast-2a";
-    let remove = Action::remove_availability_zone(&region, &lab.asg_name, az).expect("drill");
+    let remove = Action::remove_availability_zone(&region, &lab.asg_name, az, true).expect("drill");
     run(&ctx, &remove).await;
     let region = primary(&ctx).await;
     let g = asg(&region, &lab.asg_name);
     assert_eq!(g.subnet_ids, [lab.private_subnet_ids[1].clone()]);
+    assert_eq!(g.suspended_processes, ["AZRebalance"]);
+    assert_eq!(g.instances.len(), 2, "the AZ's instances keep running");
     for id in &lab.asg_instance_ids {
         assert_ne!(
             health(&region, id),
@@ -447,6 +474,7 @@ async fn load_balancer_actions_and_the_az_drill() {
     run(&ctx, &restore).await;
     let region = primary(&ctx).await;
     let g = asg(&region, &lab.asg_name);
+    assert!(g.suspended_processes.is_empty(), "AZRebalance resumed");
     let mut subnets = g.subnet_ids.clone();
     subnets.sort();
     let mut expected = lab.private_subnet_ids.to_vec();
@@ -609,7 +637,7 @@ async fn a_failed_call_carries_the_aws_error_code() {
     let action = act(
         ResourceKind::Instance,
         "i-00000000000000000",
-        ActionKind::StopInstance,
+        ActionKind::StopInstance { group: None },
     );
     let error = execute(&ctx, &action, &quick(), &|_| {})
         .await
@@ -662,4 +690,118 @@ async fn read_only_refuses_every_mutating_action_before_any_request() {
         assert!(error.to_string().contains("nothing was sent"), "{error}");
     }
     assert!(proxy.requests().is_empty(), "{:?}", proxy.requests());
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn c1_a_refresh_without_a_version_rolls_out_the_templates_default_version() {
+    let moto = MotoServer::start().expect("moto_server");
+    let lab = lab::build(&moto.endpoint()).await.expect("lab");
+    let proxy = Proxy::start(&moto.endpoint(), Faults::none()).expect("proxy");
+    let ctx = AwsContext::from_sdk_config(
+        haven_testkit::sdk_config_for(&proxy.endpoint(), PRIMARY).await,
+    );
+    // A new version made the default: the group stays pinned to version 1.
+    run(
+        &ctx,
+        &act(
+            ResourceKind::LaunchTemplate,
+            &lab.launch_template_id,
+            ActionKind::CreateLaunchTemplateVersion {
+                source_version: "1".into(),
+                image_id: None,
+                instance_type: Some("t3.small".into()),
+                description: Some("v2".into()),
+                set_default: true,
+            },
+        ),
+    )
+    .await;
+    let refresh = act(
+        ResourceKind::AutoScalingGroup,
+        &lab.asg_name,
+        ActionKind::StartInstanceRefresh {
+            min_healthy_percentage: Some(90),
+            instance_warmup_seconds: None,
+            version: None,
+        },
+    );
+    // moto does not implement instance refresh (HTTP 500): only the request is checked.
+    let _ = execute(&ctx, &refresh, &quick(), &|_| {}).await;
+    let requests = proxy.requests();
+    let sent = requests
+        .iter()
+        .find(|r| r.action == "StartInstanceRefresh")
+        .expect("the refresh was sent");
+    let body = String::from_utf8_lossy(&sent.body);
+    for expected in [
+        format!(
+            "DesiredConfiguration.LaunchTemplate.LaunchTemplateId={}",
+            lab.launch_template_id
+        ),
+        "DesiredConfiguration.LaunchTemplate.Version=2".to_string(),
+        "Preferences.SkipMatching=true".to_string(),
+        "Preferences.MinHealthyPercentage=90".to_string(),
+    ] {
+        assert!(body.contains(&expected), "{expected} in {body}");
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn c4_a_member_goes_to_standby_and_back_without_being_replaced() {
+    let (_moto, lab, ctx) = start().await;
+    let member = lab.asg_instance_ids[0].as_str();
+    let on_member = |kind| act(ResourceKind::Instance, member, kind);
+    // The lab's group is at its min (2): lowering the desired capacity is refused unsent.
+    let error = execute(
+        &ctx,
+        &on_member(ActionKind::EnterStandby {
+            group: None,
+            keep_capacity: false,
+        }),
+        &quick(),
+        &|_| {},
+    )
+    .await
+    .expect_err("at its min");
+    assert!(
+        error.to_string().contains("not sent") && error.to_string().contains("--keep-capacity"),
+        "{error}"
+    );
+    run(
+        &ctx,
+        &on_member(ActionKind::EnterStandby {
+            group: None,
+            keep_capacity: true,
+        }),
+    )
+    .await;
+    let region = primary(&ctx).await;
+    let g = asg(&region, &lab.asg_name);
+    let state = |g: &haven_model::AutoScalingGroup| {
+        g.instances
+            .iter()
+            .find(|m| m.instance_id == member)
+            .map(|m| m.lifecycle_state.clone())
+    };
+    assert_eq!(state(g).as_deref(), Some("Standby"));
+    // Stopping it now is not destructive: Auto Scaling does not health-check standby members.
+    let stop =
+        haven_model::action::applicable(&region, &ResourceRef::new(ResourceKind::Instance, member));
+    assert!(
+        stop.iter()
+            .any(|t| t.name == "instance-stop" && t.risk == haven_model::action::Risk::Disruptive),
+        "{stop:?}"
+    );
+    run(
+        &ctx,
+        &on_member(ActionKind::ExitStandby {
+            group: Some(lab.asg_name.clone()),
+        }),
+    )
+    .await;
+    let region = primary(&ctx).await;
+    assert_eq!(
+        state(asg(&region, &lab.asg_name)).as_deref(),
+        Some("InService")
+    );
 }

@@ -221,7 +221,12 @@ pub struct Action {
 pub enum ActionKind {
     /// Stop an instance (EBS-backed; its instance store is lost).
     #[serde(rename = "instance-stop")]
-    StopInstance,
+    StopInstance {
+        /// The Auto Scaling group it is an in-service member of, when it is one: Auto Scaling
+        /// counts a stopped instance as unhealthy and terminates and replaces it.
+        #[serde(default)]
+        group: Option<String>,
+    },
     /// Start a stopped instance.
     #[serde(rename = "instance-start")]
     StartInstance,
@@ -263,11 +268,17 @@ pub enum ActionKind {
         /// The group, when known (for the sentence).
         group: Option<String>,
     },
-    /// AZ drill: stop launching into one AZ and take its instances out of the load balancer.
+    /// AZ drill: remove one AZ's subnets from a group and take its instances out of the load
+    /// balancer. Auto Scaling then terminates those instances and replaces them in the other AZs,
+    /// unless `keep_instances` suspends `AZRebalance` first.
     #[serde(rename = "az-remove")]
     RemoveAvailabilityZone {
         /// The AZ taken out.
         availability_zone: String,
+        /// Suspend `AZRebalance` first, so that the AZ's instances stay (out of the load balancer
+        /// only), as in a real AZ loss.
+        #[serde(default)]
+        keep_instances: bool,
         /// The subnets the group keeps.
         remaining_subnet_ids: Vec<String>,
         /// The group's target groups.
@@ -281,6 +292,9 @@ pub enum ActionKind {
     RestoreAvailabilityZone {
         /// The AZ brought back.
         availability_zone: String,
+        /// Resume `AZRebalance` afterwards (the drill suspended it to keep the instances).
+        #[serde(default)]
+        resume_az_rebalance: bool,
         /// Every subnet the group uses afterwards.
         subnet_ids: Vec<String>,
         /// The group's target groups.
@@ -334,9 +348,14 @@ pub enum ActionKind {
         /// Version number.
         version: i64,
     },
-    /// Replace an Auto Scaling group's instances in batches (rolling update).
+    /// Replace an Auto Scaling group's instances in batches (rolling update) with a launch
+    /// template version.
     #[serde(rename = "asg-start-refresh")]
     StartInstanceRefresh {
+        /// The launch template version rolled out: a number, `$Default` or `$Latest`, resolved to
+        /// a number before sending (the template's default when absent).
+        #[serde(default)]
+        version: Option<String>,
         /// Percentage of capacity kept in service.
         min_healthy_percentage: Option<i32>,
         /// Seconds a new instance gets before it counts as in service.
@@ -345,6 +364,21 @@ pub enum ActionKind {
     /// Cancel the running instance refresh.
     #[serde(rename = "asg-cancel-refresh")]
     CancelInstanceRefresh,
+    /// Move a group member to standby: out of the load balancer and of health checks, so it can
+    /// be stopped or worked on without Auto Scaling replacing it (the target is the instance).
+    #[serde(rename = "asg-enter-standby")]
+    EnterStandby {
+        /// The group (looked up from the instance when absent).
+        group: Option<String>,
+        /// Keep the desired capacity: Auto Scaling launches a replacement meanwhile.
+        keep_capacity: bool,
+    },
+    /// Put a standby member back in service (the target is the instance).
+    #[serde(rename = "asg-exit-standby")]
+    ExitStandby {
+        /// The group (looked up from the instance when absent).
+        group: Option<String>,
+    },
     /// Create an AMI from an instance.
     #[serde(rename = "instance-create-image")]
     CreateImage {
@@ -404,7 +438,7 @@ pub enum ActionKind {
 
 impl ActionKind {
     /// Every action's name, as [`ActionKind::name`] gives it and `haven act` takes it.
-    pub const NAMES: [&'static str; 26] = [
+    pub const NAMES: [&'static str; 28] = [
         "instance-stop",
         "instance-start",
         "instance-reboot",
@@ -423,6 +457,8 @@ impl ActionKind {
         "lt-set-default",
         "asg-start-refresh",
         "asg-cancel-refresh",
+        "asg-enter-standby",
+        "asg-exit-standby",
         "instance-create-image",
         "volume-snapshot",
         "rds-reboot",
@@ -436,7 +472,7 @@ impl ActionKind {
     /// The name `haven act` and the log use, e.g. `asg-set-capacity`.
     pub fn name(&self) -> &'static str {
         match self {
-            Self::StopInstance => "instance-stop",
+            Self::StopInstance { .. } => "instance-stop",
             Self::StartInstance => "instance-start",
             Self::RebootInstance => "instance-reboot",
             Self::TerminateInstance => "instance-terminate",
@@ -454,6 +490,8 @@ impl ActionKind {
             Self::SetDefaultLaunchTemplateVersion { .. } => "lt-set-default",
             Self::StartInstanceRefresh { .. } => "asg-start-refresh",
             Self::CancelInstanceRefresh => "asg-cancel-refresh",
+            Self::EnterStandby { .. } => "asg-enter-standby",
+            Self::ExitStandby { .. } => "asg-exit-standby",
             Self::CreateImage { .. } => "instance-create-image",
             Self::CreateSnapshot { .. } => "volume-snapshot",
             Self::RebootDbInstance { .. } => "rds-reboot",
@@ -532,6 +570,31 @@ pub struct Progress {
     pub message: String,
     /// Done so far, 0.0–1.0, when known.
     pub fraction: Option<f32>,
+    /// Set on the event of a mutating call AWS has just accepted: from here on the change is
+    /// AWS's to finish, whatever happens to haven (the action log writes its `sent` line).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub accepted: Option<AcceptedCall>,
+}
+
+impl Progress {
+    /// A progress event that is not an accepted call.
+    pub fn new(step: impl Into<String>, message: impl Into<String>, fraction: Option<f32>) -> Self {
+        Self {
+            step: step.into(),
+            message: message.into(),
+            fraction,
+            accepted: None,
+        }
+    }
+}
+
+/// A mutating call AWS accepted.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AcceptedCall {
+    /// The operation, e.g. `SetDesiredCapacity`.
+    pub operation: String,
+    /// Its request id, for AWS support and CloudTrail.
+    pub request_id: Option<String>,
 }
 
 /// How an action ended.
@@ -574,6 +637,12 @@ pub enum ActionError {
     Invalid(String),
 }
 
+/// How the preview shows the tags copied from the source onto what haven creates.
+const SOURCE_TAGS: &str = "<the source's haven:stack and Name tags>";
+
+/// The tags copied from a source resource onto an AMI or snapshot made from it.
+pub const COPIED_TAGS: [&str; 2] = ["haven:stack", "Name"];
+
 fn s(value: &str) -> String {
     value.to_string()
 }
@@ -615,11 +684,34 @@ impl Action {
             TerminateInstance | TerminateAsgInstance { .. } | PromoteReadReplica => {
                 Risk::Destructive
             }
-            StopInstance
+            // Auto Scaling terminates a stopped member and launches a replacement (health
+            // checks: https://docs.aws.amazon.com/autoscaling/ec2/userguide/healthcheck.html).
+            StopInstance { group: Some(_) } => Risk::Destructive,
+            // Removing an AZ's subnets is a rebalancing trigger: Auto Scaling launches
+            // replacements in the other AZs and terminates the AZ's instances (
+            // https://docs.aws.amazon.com/autoscaling/ec2/userguide/as-add-availability-zone.html
+            // ); with AZRebalance suspended they stay.
+            RemoveAvailabilityZone { keep_instances, .. } => {
+                if *keep_instances {
+                    Risk::Disruptive
+                } else {
+                    Risk::Destructive
+                }
+            }
+            // With no instance to put back (the drill terminated them), the group rebalances
+            // again: it launches in the AZ and terminates as many elsewhere.
+            RestoreAvailabilityZone { instance_ids, .. } => {
+                if instance_ids.is_empty() {
+                    Risk::Disruptive
+                } else {
+                    Risk::Safe
+                }
+            }
+            StopInstance { group: None }
+            | EnterStandby { .. }
             | RebootInstance
             | SetCapacity { .. }
             | SuspendProcesses { .. }
-            | RemoveAvailabilityZone { .. }
             | DeregisterTargets { .. }
             | ModifyHealthCheck { .. }
             | SetListenerWeights { .. }
@@ -644,7 +736,7 @@ impl Action {
             }
             StartInstance
             | ResumeProcesses { .. }
-            | RestoreAvailabilityZone { .. }
+            | ExitStandby { .. }
             | RegisterTargets { .. }
             | CancelInstanceRefresh
             | CreateSnapshot { .. }
@@ -658,10 +750,12 @@ impl Action {
         // Every action in the catalogue changes AWS; a read-only one (e.g. a health probe) would
         // return false here.
         match &self.kind {
-            ActionKind::StopInstance
+            ActionKind::StopInstance { .. }
             | ActionKind::StartInstance
             | ActionKind::RebootInstance
             | ActionKind::TerminateInstance
+            | ActionKind::EnterStandby { .. }
+            | ActionKind::ExitStandby { .. }
             | ActionKind::SetCapacity { .. }
             | ActionKind::SuspendProcesses { .. }
             | ActionKind::ResumeProcesses { .. }
@@ -704,7 +798,12 @@ impl Action {
         use ActionKind::*;
         let target = self.target.label();
         match &self.kind {
-            StopInstance => format!("Stop instance {target}"),
+            StopInstance { group: None } => format!("Stop instance {target}"),
+            StopInstance { group: Some(group) } => format!(
+                "Stop instance {target} of {group}: Auto Scaling counts a stopped member as \
+                 unhealthy, terminates it and launches a replacement (to keep it, move it to \
+                 standby first: asg-enter-standby)"
+            ),
             StartInstance => format!("Start instance {target}"),
             RebootInstance => format!("Reboot instance {target}"),
             TerminateInstance => {
@@ -758,10 +857,26 @@ impl Action {
                 availability_zone,
                 remaining_subnet_ids,
                 instance_ids,
+                keep_instances: false,
                 ..
             } => format!(
-                "AZ drill: take {availability_zone} out of {target} (keep subnets {}) and \
-                 deregister its {} instance(s) from the load balancer",
+                "AZ drill: remove {availability_zone} from {target} (keep subnets {}): its {} \
+                 instance(s) leave the load balancer, then Auto Scaling terminates them and \
+                 launches replacements in the other AZs (the group may go up to 10% over its \
+                 max meanwhile)",
+                join(remaining_subnet_ids),
+                instance_ids.len()
+            ),
+            RemoveAvailabilityZone {
+                availability_zone,
+                remaining_subnet_ids,
+                instance_ids,
+                keep_instances: true,
+                ..
+            } => format!(
+                "AZ loss drill: suspend AZRebalance of {target}, remove {availability_zone} (keep \
+                 subnets {}) and deregister its {} instance(s) from the load balancer; they keep \
+                 running",
                 join(remaining_subnet_ids),
                 instance_ids.len()
             ),
@@ -769,13 +884,30 @@ impl Action {
                 availability_zone,
                 subnet_ids,
                 instance_ids,
+                resume_az_rebalance,
                 ..
-            } => format!(
-                "End the AZ drill: put {availability_zone} back into {target} (subnets {}) and \
-                 register its {} instance(s) again",
-                join(subnet_ids),
-                instance_ids.len()
-            ),
+            } => {
+                let resume = if *resume_az_rebalance {
+                    ", then resume AZRebalance"
+                } else {
+                    ""
+                };
+                if instance_ids.is_empty() {
+                    format!(
+                        "End the AZ drill: put {availability_zone} back into {target} (subnets \
+                         {}){resume}; Auto Scaling rebalances: it launches instances in \
+                         {availability_zone} and terminates as many in the other AZs",
+                        join(subnet_ids)
+                    )
+                } else {
+                    format!(
+                        "End the AZ drill: put {availability_zone} back into {target} (subnets \
+                         {}) and register its {} instance(s) again{resume}",
+                        join(subnet_ids),
+                        instance_ids.len()
+                    )
+                }
+            }
             RegisterTargets { instance_ids, port } => {
                 let port = port.map(|p| format!(" on port {p}")).unwrap_or_default();
                 format!(
@@ -856,14 +988,51 @@ impl Action {
             }
             StartInstanceRefresh {
                 min_healthy_percentage,
+                version,
                 ..
             } => {
                 let keep = min_healthy_percentage
                     .map(|p| format!(", keeping {p}% healthy"))
                     .unwrap_or_default();
-                format!("Start an instance refresh of {target}{keep}")
+                let version = match version.as_deref() {
+                    None | Some("$Default") => "its launch template's default version".into(),
+                    Some("$Latest") => "its launch template's latest version".into(),
+                    Some(v) => format!("launch template version {v}"),
+                };
+                format!(
+                    "Start an instance refresh of {target} to {version}{keep}; instances already \
+                     on it are skipped"
+                )
             }
             CancelInstanceRefresh => format!("Cancel the instance refresh of {target}"),
+            EnterStandby {
+                group,
+                keep_capacity,
+            } => {
+                let group = group
+                    .as_ref()
+                    .map(|g| format!(" of {g}"))
+                    .unwrap_or_default();
+                let capacity = if *keep_capacity {
+                    "Auto Scaling launches a replacement meanwhile"
+                } else {
+                    "the desired capacity goes down by one"
+                };
+                format!(
+                    "Move instance {target}{group} to standby: out of the load balancer and of \
+                     health checks, so it can be stopped safely; {capacity}"
+                )
+            }
+            ExitStandby { group } => {
+                let group = group
+                    .as_ref()
+                    .map(|g| format!(" of {g}"))
+                    .unwrap_or_default();
+                format!(
+                    "Put standby instance {target}{group} back in service (it must be running; \
+                     the desired capacity goes up by one)"
+                )
+            }
             CreateImage { name, no_reboot } => {
                 let reboot = if *no_reboot {
                     "without rebooting it"
@@ -921,6 +1090,33 @@ impl Action {
         }
     }
 
+    /// What it adds to the bill, when it adds something that keeps costing after the action
+    /// (shown with the sentence in the preview and the dialog).
+    pub fn cost(&self) -> Option<&'static str> {
+        use ActionKind::*;
+        match &self.kind {
+            // https://aws.amazon.com/rds/pricing/: a read replica is billed as a DB instance.
+            CreateReadReplica { .. } => Some(
+                "a read replica is a new DB instance, billed per hour (plus its storage) until \
+                 it is deleted",
+            ),
+            // https://aws.amazon.com/ebs/pricing/ and https://aws.amazon.com/rds/pricing/:
+            // snapshot storage is billed per GB-month.
+            CreateSnapshot { .. } | CreateImage { .. } => {
+                Some("snapshots are billed per GB-month of stored data until they are deleted")
+            }
+            CreateDbSnapshot { .. } => Some(
+                "manual DB snapshots are billed per GB-month beyond the free backup storage, \
+                 and kept until deleted",
+            ),
+            EnterStandby {
+                keep_capacity: true,
+                ..
+            } => Some("the replacement instance is billed as long as the standby one runs"),
+            _ => None,
+        }
+    }
+
     /// The exact calls it makes (reads the executor needs first included; the polling that
     /// follows it to completion is not).
     pub fn api_calls(&self) -> Vec<ApiCall> {
@@ -941,13 +1137,28 @@ impl Action {
                 .param("TargetGroupArn", tg)
                 .list("Targets.member", ".Id", instances)
         };
+        let az_rebalance = |op: &str| {
+            asg(op)
+                .param("AutoScalingGroupName", id)
+                .param("ScalingProcesses.member.1", "AZRebalance")
+        };
+        let group_lookup = |group: &Option<String>| {
+            group.is_none().then(|| {
+                asg("DescribeAutoScalingInstances").list("InstanceIds.member", "", &[s(id)])
+            })
+        };
+        let group_name = |group: &Option<String>| {
+            group
+                .clone()
+                .unwrap_or_else(|| "<the instance's group>".into())
+        };
         let template_key = if id.starts_with("lt-") {
             "LaunchTemplateId"
         } else {
             "LaunchTemplateName"
         };
         match &self.kind {
-            StopInstance => vec![one("StopInstances")],
+            StopInstance { .. } => vec![one("StopInstances")],
             StartInstance => vec![one("StartInstances")],
             RebootInstance => vec![one("RebootInstances")],
             TerminateInstance => vec![one("TerminateInstances")],
@@ -990,9 +1201,14 @@ impl Action {
                 remaining_subnet_ids,
                 target_group_arns,
                 instance_ids,
+                keep_instances,
                 ..
             } => {
-                let mut calls = vec![asg_subnets(remaining_subnet_ids)];
+                let mut calls = Vec::new();
+                if *keep_instances {
+                    calls.push(az_rebalance("SuspendProcesses"));
+                }
+                calls.push(asg_subnets(remaining_subnet_ids));
                 if !instance_ids.is_empty() {
                     calls.extend(
                         target_group_arns
@@ -1006,6 +1222,7 @@ impl Action {
                 subnet_ids,
                 target_group_arns,
                 instance_ids,
+                resume_az_rebalance,
                 ..
             } => {
                 let mut calls = vec![asg_subnets(subnet_ids)];
@@ -1015,6 +1232,9 @@ impl Action {
                             .iter()
                             .map(|tg| targets("RegisterTargets", tg, instance_ids)),
                     );
+                }
+                if *resume_az_rebalance {
+                    calls.push(az_rebalance("ResumeProcesses"));
                 }
                 calls
             }
@@ -1091,32 +1311,113 @@ impl Action {
             StartInstanceRefresh {
                 min_healthy_percentage,
                 instance_warmup_seconds,
-            } => vec![
-                asg("StartInstanceRefresh")
-                    .param("AutoScalingGroupName", id)
-                    .param_opt("Preferences.MinHealthyPercentage", *min_healthy_percentage)
-                    .param_opt("Preferences.InstanceWarmup", *instance_warmup_seconds),
-            ],
+                version,
+            } => {
+                // Without a desired configuration a refresh replaces instances with the
+                // configuration last saved on the group, i.e. the version it is pinned to (
+                // https://docs.aws.amazon.com/autoscaling/ec2/userguide/asg-instance-refresh-skip-matching.html
+                // ); the end of a refresh with one saves it on the group.
+                let number = version
+                    .as_deref()
+                    .filter(|v| v.parse::<i64>().is_ok())
+                    .map(str::to_string);
+                let mut calls = vec![asg("DescribeAutoScalingGroups").list(
+                    "AutoScalingGroupNames.member",
+                    "",
+                    &[s(id)],
+                )];
+                if number.is_none() {
+                    calls.push(
+                        ec2("DescribeLaunchTemplates")
+                            .param("LaunchTemplateId.1", "<the group's launch template>"),
+                    );
+                }
+                let which = match version.as_deref() {
+                    Some("$Latest") => "<its latest version>",
+                    _ => "<its default version>",
+                };
+                calls.push(
+                    asg("StartInstanceRefresh")
+                        .param("AutoScalingGroupName", id)
+                        .param(
+                            "DesiredConfiguration.LaunchTemplate.LaunchTemplateId",
+                            "<the group's launch template>",
+                        )
+                        .param(
+                            "DesiredConfiguration.LaunchTemplate.Version",
+                            number.as_deref().unwrap_or(which),
+                        )
+                        .param("Preferences.SkipMatching", true)
+                        .param_opt("Preferences.MinHealthyPercentage", *min_healthy_percentage)
+                        .param_opt("Preferences.InstanceWarmup", *instance_warmup_seconds),
+                );
+                calls
+            }
             CancelInstanceRefresh => {
                 vec![asg("CancelInstanceRefresh").param("AutoScalingGroupName", id)]
             }
+            EnterStandby {
+                group,
+                keep_capacity,
+            } => {
+                let mut calls: Vec<ApiCall> = group_lookup(group).into_iter().collect();
+                if !keep_capacity {
+                    // The lower desired capacity is checked against the group's min first.
+                    calls.push(asg("DescribeAutoScalingGroups").list(
+                        "AutoScalingGroupNames.member",
+                        "",
+                        &[group_name(group)],
+                    ));
+                }
+                calls.push(
+                    asg("EnterStandby")
+                        .param("AutoScalingGroupName", group_name(group))
+                        .list("InstanceIds.member", "", &[s(id)])
+                        .param("ShouldDecrementDesiredCapacity", !keep_capacity),
+                );
+                calls
+            }
+            ExitStandby { group } => {
+                let mut calls: Vec<ApiCall> = group_lookup(group).into_iter().collect();
+                calls.push(
+                    asg("ExitStandby")
+                        .param("AutoScalingGroupName", group_name(group))
+                        .list("InstanceIds.member", "", &[s(id)]),
+                );
+                calls
+            }
+            // What haven makes is tagged like its source at creation, so that `down` and the
+            // dashboard know which stack it belongs to.
             CreateImage { name, no_reboot } => vec![
+                one("DescribeInstances"),
                 ec2("CreateImage")
                     .param("InstanceId", id)
                     .param("Name", name)
-                    .param("NoReboot", no_reboot),
+                    .param("NoReboot", no_reboot)
+                    .param("TagSpecification.1.ResourceType", "image")
+                    .param("TagSpecification.1.Tag", SOURCE_TAGS),
+                ec2("CreateTags")
+                    .param("ResourceId", "<the AMI's snapshots, once it is available>")
+                    .param("Tag", SOURCE_TAGS),
             ],
             CreateSnapshot { description } => vec![
+                ec2("DescribeVolumes").list("VolumeId", "", &[s(id)]),
                 ec2("CreateSnapshot")
                     .param("VolumeId", id)
-                    .param_opt("Description", description.as_deref()),
+                    .param_opt("Description", description.as_deref())
+                    .param("TagSpecification.1.ResourceType", "snapshot")
+                    .param("TagSpecification.1.Tag", SOURCE_TAGS),
             ],
+            // The status and AZ before the call tell the reboot (or the failover) from an
+            // `available` read before RDS started it.
             RebootDbInstance { force_failover } => vec![
+                rds("DescribeDBInstances").param("DBInstanceIdentifier", id),
                 rds("RebootDBInstance")
                     .param("DBInstanceIdentifier", id)
                     .param("ForceFailover", force_failover),
             ],
             FailoverDbCluster { target_instance } => vec![
+                rds("DescribeDBClusters").param("DBClusterIdentifier", id),
                 rds("FailoverDBCluster")
                     .param("DBClusterIdentifier", id)
                     .param_opt("TargetDBInstanceIdentifier", target_instance.as_deref()),
@@ -1156,11 +1457,13 @@ impl Action {
     }
 
     /// AZ drill: take `availability_zone` out of group `asg_name` (its subnets there removed, its
-    /// instances there deregistered from the group's target groups).
+    /// instances there deregistered from the group's target groups). With `keep_instances`,
+    /// `AZRebalance` is suspended first so that Auto Scaling leaves those instances running.
     pub fn remove_availability_zone(
         region: &RegionTopology,
         asg_name: &str,
         availability_zone: &str,
+        keep_instances: bool,
     ) -> Result<Self, ActionError> {
         let group = find_group(region, asg_name)?;
         let (inside, remaining): (Vec<String>, Vec<String>) =
@@ -1186,6 +1489,7 @@ impl Action {
             ResourceRef::new(ResourceKind::AutoScalingGroup, asg_name),
             ActionKind::RemoveAvailabilityZone {
                 availability_zone: availability_zone.to_string(),
+                keep_instances,
                 remaining_subnet_ids: remaining,
                 target_group_arns: group.target_group_arns.clone(),
                 instance_ids: members_in(region, group, availability_zone),
@@ -1250,6 +1554,9 @@ impl Action {
             ResourceRef::new(ResourceKind::AutoScalingGroup, asg_name),
             ActionKind::RestoreAvailabilityZone {
                 availability_zone: availability_zone.to_string(),
+                // The drill that kept the instances suspended AZRebalance; resuming it once the
+                // AZ is back finds the group balanced.
+                resume_az_rebalance: group.suspended_processes.iter().any(|p| p == "AZRebalance"),
                 subnet_ids: all,
                 target_group_arns: group.target_group_arns.clone(),
                 instance_ids: members_in(region, group, availability_zone),
@@ -1300,13 +1607,37 @@ pub fn applicable(region: &RegionTopology, target: &ResourceRef) -> Vec<ActionTe
     match target.kind {
         ResourceKind::Instance => {
             let state = region.instance(id).map(|i| i.state);
+            let group = region.asg_for_instance(id);
+            let lifecycle = group.and_then(|g| {
+                g.instances
+                    .iter()
+                    .find(|m| m.instance_id == id)
+                    .map(|m| m.lifecycle_state.as_str())
+            });
+            let in_service = group.is_some() && lifecycle != Some("Standby");
             match state {
                 Some(InstanceState::Stopped) => out.push(template("instance-start", "Start", Safe)),
                 Some(InstanceState::Running) => {
-                    out.push(template("instance-stop", "Stop", Disruptive));
+                    if in_service {
+                        out.push(template(
+                            "asg-enter-standby",
+                            "Move to standby (then stop it safely)",
+                            Disruptive,
+                        ));
+                        out.push(template(
+                            "instance-stop",
+                            "Stop (Auto Scaling replaces it)",
+                            Destructive,
+                        ));
+                    } else {
+                        out.push(template("instance-stop", "Stop", Disruptive));
+                    }
                     out.push(template("instance-reboot", "Reboot", Disruptive));
                 }
                 _ => {}
+            }
+            if lifecycle == Some("Standby") {
+                out.push(template("asg-exit-standby", "Put back in service", Safe));
             }
             if state.is_some_and(|s| !s.is_gone()) {
                 out.push(template(
@@ -1329,7 +1660,11 @@ pub fn applicable(region: &RegionTopology, target: &ResourceRef) -> Vec<ActionTe
                 template("asg-set-capacity", "Set capacity", Disruptive),
                 template("asg-suspend", "Suspend processes", Disruptive),
                 template("asg-resume", "Resume processes", Safe),
-                template("az-remove", "AZ drill: take an AZ out", Disruptive),
+                template(
+                    "az-remove",
+                    "AZ drill: remove an AZ (its instances are replaced)",
+                    Destructive,
+                ),
                 template("az-restore", "AZ drill: put the AZ back", Safe),
                 template("asg-start-refresh", "Start an instance refresh", Disruptive),
                 template("asg-cancel-refresh", "Cancel the instance refresh", Safe),
@@ -1364,7 +1699,7 @@ pub fn applicable(region: &RegionTopology, target: &ResourceRef) -> Vec<ActionTe
                 if db.cluster_identifier.is_none() {
                     out.push(template(
                         "rds-create-replica",
-                        "Create a read replica",
+                        "Create a read replica (billed per hour)",
                         Safe,
                     ));
                     out.push(template("rds-snapshot", "Create a snapshot", Safe));
@@ -1522,7 +1857,11 @@ mod tests {
     #[test]
     fn instance_actions_call_ec2_with_the_instance_id() {
         for (kind, op, risk) in [
-            (ActionKind::StopInstance, "StopInstances", Risk::Disruptive),
+            (
+                ActionKind::StopInstance { group: None },
+                "StopInstances",
+                Risk::Disruptive,
+            ),
             (ActionKind::StartInstance, "StartInstances", Risk::Safe),
             (
                 ActionKind::RebootInstance,
@@ -1542,7 +1881,7 @@ mod tests {
             assert_eq!(call.get("InstanceId.1"), Some("i-0abc"));
             assert_eq!(a.risk(), risk, "{op}");
         }
-        let stop = instance(ActionKind::StopInstance);
+        let stop = instance(ActionKind::StopInstance { group: None });
         assert_eq!(stop.sentence(), "Stop instance i-0abc");
         let terminate = instance(ActionKind::TerminateInstance);
         assert_eq!(terminate.confirmation_text().as_deref(), Some("i-0abc"));
@@ -1702,8 +2041,9 @@ mod tests {
         let start = asg(ActionKind::StartInstanceRefresh {
             min_healthy_percentage: Some(90),
             instance_warmup_seconds: Some(60),
+            version: Some("4".into()),
         });
-        let call = only_call(&start);
+        let call = start.api_calls().pop().expect("the refresh");
         assert_eq!(call.operation, "StartInstanceRefresh");
         assert_eq!(call.get("Preferences.MinHealthyPercentage"), Some("90"));
         assert_eq!(call.get("Preferences.InstanceWarmup"), Some("60"));
@@ -1715,7 +2055,7 @@ mod tests {
             name: "web-2026".into(),
             no_reboot: true,
         });
-        let call = only_call(&image);
+        let call = image.api_calls()[1].clone();
         assert_eq!(call.operation, "CreateImage");
         assert_eq!(call.get("NoReboot"), Some("true"));
         assert_eq!(image.risk(), Risk::Safe);
@@ -1723,7 +2063,188 @@ mod tests {
             ActionKind::CreateSnapshot { description: None },
             ResourceRef::new(ResourceKind::Volume, "vol-1"),
         );
-        assert_eq!(only_call(&snapshot).get("VolumeId"), Some("vol-1"));
+        assert_eq!(
+            snapshot
+                .api_calls()
+                .pop()
+                .expect("the snapshot")
+                .get("VolumeId"),
+            Some("vol-1")
+        );
+    }
+
+    #[test]
+    fn b7_images_and_snapshots_are_tagged_like_their_source_at_creation() {
+        let image = instance(ActionKind::CreateImage {
+            name: "web-2026".into(),
+            no_reboot: true,
+        });
+        let calls = image.api_calls();
+        assert_eq!(
+            calls[0].to_string(),
+            "ec2 DescribeInstances InstanceId.1=i-0abc"
+        );
+        assert_eq!(
+            calls[1].get("TagSpecification.1.ResourceType"),
+            Some("image")
+        );
+        assert_eq!(calls[1].get("TagSpecification.1.Tag"), Some(SOURCE_TAGS));
+        assert_eq!(calls[2].operation, "CreateTags");
+        assert_eq!(calls[2].get("Tag"), Some(SOURCE_TAGS));
+    }
+
+    #[test]
+    fn c1_a_refresh_rolls_out_a_version_and_skips_instances_already_on_it() {
+        let default = asg(ActionKind::StartInstanceRefresh {
+            min_healthy_percentage: None,
+            instance_warmup_seconds: None,
+            version: None,
+        });
+        let ops: Vec<String> = default
+            .api_calls()
+            .iter()
+            .map(|c| c.operation.clone())
+            .collect();
+        assert_eq!(
+            ops,
+            [
+                "DescribeAutoScalingGroups",
+                "DescribeLaunchTemplates",
+                "StartInstanceRefresh"
+            ]
+        );
+        let call = default.api_calls().pop().expect("the refresh");
+        assert_eq!(
+            call.get("DesiredConfiguration.LaunchTemplate.Version"),
+            Some("<its default version>")
+        );
+        assert_eq!(call.get("Preferences.SkipMatching"), Some("true"));
+        assert!(
+            default
+                .sentence()
+                .contains("to its launch template's default version"),
+            "{}",
+            default.sentence()
+        );
+        let pinned = asg(ActionKind::StartInstanceRefresh {
+            min_healthy_percentage: None,
+            instance_warmup_seconds: None,
+            version: Some("7".into()),
+        });
+        let calls = pinned.api_calls();
+        assert_eq!(
+            calls.len(),
+            2,
+            "a number needs no template lookup: {calls:?}"
+        );
+        assert_eq!(
+            calls[1].get("DesiredConfiguration.LaunchTemplate.Version"),
+            Some("7")
+        );
+        assert!(pinned.sentence().contains("launch template version 7"));
+    }
+
+    #[test]
+    fn c4_stopping_a_group_member_is_destructive_and_says_it_is_replaced() {
+        let member = instance(ActionKind::StopInstance {
+            group: Some("lab-asg".into()),
+        });
+        assert_eq!(member.risk(), Risk::Destructive);
+        assert_eq!(member.confirmation_text().as_deref(), Some("i-0abc"));
+        assert!(
+            member
+                .sentence()
+                .contains("terminates it and launches a replacement")
+                && member.sentence().contains("asg-enter-standby"),
+            "{}",
+            member.sentence()
+        );
+        let alone = instance(ActionKind::StopInstance { group: None });
+        assert_eq!(alone.risk(), Risk::Disruptive);
+        assert_eq!(alone.sentence(), "Stop instance i-0abc");
+
+        let standby = instance(ActionKind::EnterStandby {
+            group: None,
+            keep_capacity: false,
+        });
+        let calls = standby.api_calls();
+        let ops: Vec<&str> = calls.iter().map(|c| c.operation.as_str()).collect();
+        assert_eq!(
+            ops,
+            [
+                "DescribeAutoScalingInstances",
+                "DescribeAutoScalingGroups",
+                "EnterStandby"
+            ]
+        );
+        assert_eq!(calls[2].get("InstanceIds.member.1"), Some("i-0abc"));
+        assert_eq!(calls[2].get("ShouldDecrementDesiredCapacity"), Some("true"));
+        assert_eq!(standby.risk(), Risk::Disruptive);
+        let back = instance(ActionKind::ExitStandby {
+            group: Some("lab-asg".into()),
+        });
+        assert_eq!(
+            only_call(&back).to_string(),
+            "autoscaling ExitStandby AutoScalingGroupName=lab-asg InstanceIds.member.1=i-0abc"
+        );
+        assert_eq!(back.risk(), Risk::Safe);
+    }
+
+    #[test]
+    fn c4_the_menu_offers_standby_before_a_destructive_stop_of_a_group_member() {
+        let mut region = drill_region();
+        region.instances = ["i-a1", "i-b1"]
+            .iter()
+            .map(|id| crate::topology::Instance {
+                state: InstanceState::Running,
+                ..test_instance(id)
+            })
+            .collect();
+        let entries = applicable(&region, &ResourceRef::new(ResourceKind::Instance, "i-a1"));
+        let names: Vec<(&str, Risk)> = entries.iter().map(|t| (t.name, t.risk)).collect();
+        assert!(
+            names.contains(&("asg-enter-standby", Risk::Disruptive)),
+            "{names:?}"
+        );
+        assert!(
+            names.contains(&("instance-stop", Risk::Destructive)),
+            "{names:?}"
+        );
+        region.auto_scaling_groups[0].instances[0].lifecycle_state = "Standby".into();
+        let entries = applicable(&region, &ResourceRef::new(ResourceKind::Instance, "i-a1"));
+        let names: Vec<(&str, Risk)> = entries.iter().map(|t| (t.name, t.risk)).collect();
+        assert!(
+            names.contains(&("asg-exit-standby", Risk::Safe)),
+            "{names:?}"
+        );
+        assert!(
+            names.contains(&("instance-stop", Risk::Disruptive)),
+            "{names:?}"
+        );
+    }
+
+    #[test]
+    fn c7_replicas_and_snapshots_carry_a_cost_note() {
+        let replica = db(ActionKind::CreateReadReplica {
+            replica_identifier: "lab-db-replica-2".into(),
+            availability_zone: None,
+            instance_class: None,
+        });
+        assert!(
+            replica
+                .cost()
+                .is_some_and(|c| c.contains("billed per hour"))
+        );
+        let snapshot = db(ActionKind::CreateDbSnapshot {
+            snapshot_identifier: "s".into(),
+        });
+        assert!(snapshot.cost().is_some_and(|c| c.contains("GB-month")));
+        let volume = action(
+            ActionKind::CreateSnapshot { description: None },
+            ResourceRef::new(ResourceKind::Volume, "vol-1"),
+        );
+        assert!(volume.cost().is_some_and(|c| c.contains("GB-month")));
+        assert_eq!(db(ActionKind::PromoteReadReplica).cost(), None);
     }
 
     #[test]
@@ -1731,7 +2252,12 @@ mod tests {
         let reboot = db(ActionKind::RebootDbInstance {
             force_failover: true,
         });
-        let call = only_call(&reboot);
+        let calls = reboot.api_calls();
+        assert_eq!(
+            calls[0].to_string(),
+            "rds DescribeDBInstances DBInstanceIdentifier=lab-db"
+        );
+        let call = calls[1].clone();
         assert_eq!(
             call.to_string(),
             "rds RebootDBInstance DBInstanceIdentifier=lab-db ForceFailover=true"
@@ -1743,7 +2269,7 @@ mod tests {
             },
             ResourceRef::new(ResourceKind::DbCluster, "aurora-1"),
         );
-        let call = only_call(&failover);
+        let call = failover.api_calls()[1].clone();
         assert_eq!(call.operation, "FailoverDBCluster");
         assert_eq!(call.get("TargetDBInstanceIdentifier"), Some("reader-1"));
         let promote = db(ActionKind::PromoteReadReplica);
@@ -1808,6 +2334,28 @@ mod tests {
         }
     }
 
+    fn test_instance(id: &str) -> crate::topology::Instance {
+        crate::topology::Instance {
+            id: id.into(),
+            state: InstanceState::Running,
+            instance_type: "t3.micro".into(),
+            availability_zone: "ap-northeast-2a".into(),
+            subnet_id: None,
+            vpc_id: None,
+            private_ip: None,
+            public_ip: None,
+            image_id: None,
+            launch_time: None,
+            security_group_ids: vec![],
+            iam_instance_profile_arn: None,
+            key_name: None,
+            launch_template: None,
+            metadata_options: None,
+            volume_ids: vec![],
+            tags: Tags::new(),
+        }
+    }
+
     fn drill_region() -> RegionTopology {
         let member = |id: &str, az: &str| AsgInstance {
             instance_id: id.into(),
@@ -1855,15 +2403,14 @@ mod tests {
     #[test]
     fn az_drill_removes_the_subnet_and_deregisters_that_azs_instances_then_restores() {
         let mut region = drill_region();
-        let remove =
-            Action::remove_availability_zone(&region, "lab-asg", "ap-northeast-2a").expect("ok");
+        let remove = Action::remove_availability_zone(&region, "lab-asg", "ap-northeast-2a", false)
+            .expect("ok");
         let calls = remove.api_calls();
         assert_eq!(calls[0].operation, "UpdateAutoScalingGroup");
         assert_eq!(calls[0].get("VPCZoneIdentifier"), Some("subnet-b"));
         assert_eq!(calls[1].operation, "DeregisterTargets");
         assert_eq!(calls[1].get("Targets.member.1.Id"), Some("i-a1"));
         assert_eq!(calls[1].get("Targets.member.2.Id"), None);
-        assert_eq!(remove.risk(), Risk::Disruptive);
 
         // After the drill the group only has subnet-b; restore finds subnet-a again.
         region.auto_scaling_groups[0].subnet_ids = vec!["subnet-b".into()];
@@ -1876,16 +2423,73 @@ mod tests {
     }
 
     #[test]
+    fn c3_the_az_drill_says_auto_scaling_replaces_the_instances_and_is_destructive() {
+        let region = drill_region();
+        let remove = Action::remove_availability_zone(&region, "lab-asg", "ap-northeast-2a", false)
+            .expect("ok");
+        assert_eq!(remove.risk(), Risk::Destructive);
+        assert_eq!(remove.confirmation_text().as_deref(), Some("lab-asg"));
+        let sentence = remove.sentence();
+        assert!(
+            sentence.contains("terminates them and launches replacements in the other AZs")
+                && sentence.contains("10% over its max"),
+            "{sentence}"
+        );
+    }
+
+    #[test]
+    fn c3_the_az_loss_variant_suspends_az_rebalance_first_and_restore_resumes_it() {
+        let mut region = drill_region();
+        let remove = Action::remove_availability_zone(&region, "lab-asg", "ap-northeast-2a", true)
+            .expect("ok");
+        assert_eq!(remove.risk(), Risk::Disruptive);
+        assert!(remove.sentence().contains("they keep running"));
+        let calls = remove.api_calls();
+        assert_eq!(
+            calls[0].to_string(),
+            "autoscaling SuspendProcesses AutoScalingGroupName=lab-asg \
+             ScalingProcesses.member.1=AZRebalance"
+        );
+        assert_eq!(calls[1].operation, "UpdateAutoScalingGroup");
+        assert_eq!(calls[2].operation, "DeregisterTargets");
+
+        region.auto_scaling_groups[0].subnet_ids = vec!["subnet-b".into()];
+        region.auto_scaling_groups[0].suspended_processes = vec!["AZRebalance".into()];
+        let restore = Action::restore_availability_zone(&region, "lab-asg", "ap-northeast-2a", &[])
+            .expect("ok");
+        let calls = restore.api_calls();
+        let last = calls.last().expect("calls");
+        assert_eq!(last.operation, "ResumeProcesses");
+        assert_eq!(last.get("ScalingProcesses.member.1"), Some("AZRebalance"));
+        assert!(restore.sentence().ends_with("then resume AZRebalance"));
+        assert_eq!(restore.risk(), Risk::Safe);
+
+        // After the destructive drill nothing is left to register: the group rebalances again.
+        region.auto_scaling_groups[0]
+            .instances
+            .retain(|m| m.instance_id != "i-a1");
+        region.auto_scaling_groups[0].suspended_processes.clear();
+        let restore = Action::restore_availability_zone(&region, "lab-asg", "ap-northeast-2a", &[])
+            .expect("ok");
+        assert_eq!(restore.risk(), Risk::Disruptive);
+        assert!(
+            restore
+                .sentence()
+                .contains("terminates as many in the other AZs")
+        );
+    }
+
+    #[test]
     fn az_drill_refuses_an_az_the_group_does_not_use_or_its_last_one() {
         let mut region = drill_region();
-        let err = Action::remove_availability_zone(&region, "lab-asg", "ap-northeast-2c")
+        let err = Action::remove_availability_zone(&region, "lab-asg", "ap-northeast-2c", false)
             .expect_err("not used");
         assert!(err.to_string().contains("does not launch into"), "{err}");
         region.auto_scaling_groups[0].subnet_ids = vec!["subnet-a".into()];
-        let err = Action::remove_availability_zone(&region, "lab-asg", "ap-northeast-2a")
+        let err = Action::remove_availability_zone(&region, "lab-asg", "ap-northeast-2a", false)
             .expect_err("last AZ");
         assert!(err.to_string().contains("only AZ"), "{err}");
-        let err = Action::remove_availability_zone(&region, "nope", "ap-northeast-2a")
+        let err = Action::remove_availability_zone(&region, "nope", "ap-northeast-2a", false)
             .expect_err("missing");
         assert!(matches!(err, ActionError::NotFound { .. }));
     }

@@ -12,5 +12,6 @@ pub mod regions;
 pub mod relations;
 pub mod replication;
 pub mod topology;
+pub mod wait;
 
 pub use topology::*;

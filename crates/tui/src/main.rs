@@ -9,7 +9,7 @@ use haven_aws::{AwsContext, AwsError, CallerIdentity, DiscoverOptions, ExecuteOp
 use haven_model::Topology;
 use haven_model::action::Progress;
 use haven_tui::cli::{Fatal, Global, connect, usage};
-use haven_tui::commands::act::log_action;
+use haven_tui::commands::act::execute_logged;
 use haven_tui::config::{self, Config};
 use haven_tui::dashboard::{
     self, DashboardOptions, Executor, JobError, ProgressFn, TopologySource, Work,
@@ -239,11 +239,10 @@ impl Executor for AwsExecutor {
             match work {
                 Work::Act(action) => {
                     let sink = |p: Progress| progress(p);
-                    let result = haven_aws::execute(&ctx, &action, &options, &sink).await;
-                    if let Err(e) =
-                        log_action(&log, &action, &identity, ctx.endpoint_url(), &result)
-                    {
-                        tracing::warn!(error = %e, path = %log.display(), "cannot write the action log");
+                    let (result, log_error) =
+                        execute_logged(&ctx, &action, &options, &identity, &log, &sink).await;
+                    if let Some(e) = log_error {
+                        tracing::warn!(error = %e, "cannot write the action log");
                     }
                     result
                         .map(|outcome| outcome.message)
@@ -251,13 +250,8 @@ impl Executor for AwsExecutor {
                 }
                 Work::Replicate(operation) => {
                     let step = operation.sentence();
-                    let sink = |waiting: String| {
-                        progress(Progress {
-                            step: step.clone(),
-                            message: waiting,
-                            fraction: None,
-                        })
-                    };
+                    let sink =
+                        |waiting: String| progress(Progress::new(step.clone(), waiting, None));
                     haven_aws::replicate::run(&ctx, &operation, &options, &sink)
                         .await
                         .map(|id| format!("{step}: {id}"))

@@ -121,6 +121,7 @@ fn actions(input: &Input) -> Vec<Action> {
                 step: "step".into(),
                 message: "é…✓ \u{202e}".into(),
                 fraction: Some(*fraction),
+                accepted: None,
             },
         }],
         Input::Done(job, ok) => vec![Action::JobDone {

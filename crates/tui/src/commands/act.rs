@@ -4,7 +4,8 @@
 //! stderr, and appends one JSON line per run to the action log.
 
 use std::io::Write;
-use std::path::Path;
+use std::path::{Path, PathBuf};
+use std::sync::Mutex;
 use std::time::Duration;
 
 use clap::{Args, Subcommand, ValueEnum};
@@ -13,8 +14,8 @@ use haven_aws::{
 };
 use haven_model::RegionTopology;
 use haven_model::action::{
-    Action, ActionKind, Capacity, HealthCheckChange, Outcome, Progress, ResourceKind, ResourceRef,
-    Risk, WeightedForward,
+    AcceptedCall, Action, ActionKind, Capacity, HealthCheckChange, Outcome, Progress, ResourceKind,
+    ResourceRef, Risk, WeightedForward,
 };
 use serde_json::{Value, json};
 
@@ -35,7 +36,11 @@ pub enum ActOutput {
 #[command(
     after_help = "Every action prints what it will do and the exact API call(s) first.\n\
                   Exit status: 0 done; 1 the action failed (AWS error code and message shown, \
-                  and logged); 2 bad input, a destructive action without --yes, or --read-only."
+                  and logged); 2 bad input, a destructive action without --yes, or --read-only; \
+                  130 interrupted (Ctrl-C) while following: AWS carries on with what it \
+                  accepted.\n\
+                  The action log gets a `sent` line as soon as AWS accepts a call and an `ended` \
+                  line when haven stops following it."
 )]
 pub struct ActArgs {
     /// The action and its target.
@@ -58,7 +63,8 @@ pub struct ActArgs {
 /// The actions, named `<resource>-<verb>`.
 #[derive(Debug, Clone, Subcommand)]
 pub enum ActCommand {
-    /// Stop an instance.
+    /// Stop an instance (a member of an Auto Scaling group is replaced: destructive, needs
+    /// --yes; asg-enter-standby first keeps it).
     InstanceStop {
         /// Instance id (i-…).
         instance: String,
@@ -135,10 +141,15 @@ pub enum ActCommand {
         #[arg(long)]
         decrement: bool,
     },
-    /// Start an instance refresh (rolling replacement of the group's instances).
+    /// Start an instance refresh: a rolling replacement of the group's instances with a launch
+    /// template version (the group keeps that version afterwards).
     AsgStartRefresh {
         /// Group name.
         group: String,
+        /// The version to roll out: a number, $Default or $Latest (default: the template's
+        /// default version, resolved to its number before sending).
+        #[arg(long)]
+        version: Option<String>,
         /// Percentage of capacity kept healthy.
         #[arg(long)]
         min_healthy: Option<i32>,
@@ -151,13 +162,39 @@ pub enum ActCommand {
         /// Group name.
         group: String,
     },
-    /// AZ drill: take an AZ out of a group and deregister its instances from the load balancer.
+    /// Move a group member to standby (out of the load balancer and of health checks), e.g.
+    /// to stop it without Auto Scaling replacing it.
+    AsgEnterStandby {
+        /// Instance id (i-…).
+        instance: String,
+        /// Its group (looked up when omitted).
+        #[arg(long)]
+        group: Option<String>,
+        /// Keep the desired capacity: Auto Scaling launches a replacement meanwhile.
+        #[arg(long)]
+        keep_capacity: bool,
+    },
+    /// Put a standby member back in service.
+    AsgExitStandby {
+        /// Instance id (i-…).
+        instance: String,
+        /// Its group (looked up when omitted).
+        #[arg(long)]
+        group: Option<String>,
+    },
+    /// AZ drill: remove an AZ's subnets from a group and deregister its instances from the load
+    /// balancer; Auto Scaling then replaces them in the other AZs (destructive: needs --yes)
+    /// unless --keep-instances.
     AzRemove {
         /// Group name.
         group: String,
         /// The AZ, e.g. ap-northeast-2a.
         #[arg(long)]
         az: String,
+        /// A real AZ loss: suspend AZRebalance first so the AZ's instances keep running, only
+        /// out of the load balancer (az-restore resumes it).
+        #[arg(long)]
+        keep_instances: bool,
     },
     /// End an AZ drill: put the AZ back and register its instances again.
     AzRestore {
@@ -306,10 +343,11 @@ pub enum ActCommand {
 }
 
 impl ActCommand {
-    /// Target groups given by name (not ARN) and AZ drills need the Region's topology.
+    /// Target groups given by name (not ARN), AZ drills and stopping an instance (a group
+    /// member is replaced, which changes the risk) need the Region's topology.
     fn needs_topology(&self) -> bool {
         match self {
-            Self::AzRemove { .. } | Self::AzRestore { .. } => true,
+            Self::AzRemove { .. } | Self::AzRestore { .. } | Self::InstanceStop { .. } => true,
             Self::TgRegister { target_group, .. }
             | Self::TgDeregister { target_group, .. }
             | Self::TgHealthCheck { target_group, .. } => !is_arn(target_group),
@@ -375,7 +413,19 @@ fn build(
     };
     let model = |e: haven_model::action::ActionError| usage(e.to_string());
     match command {
-        C::InstanceStop { instance: id } => on(instance, id, ActionKind::StopInstance),
+        C::InstanceStop { instance: id } => {
+            // A member in standby is out of health checks: stopping it is safe.
+            let group = region
+                .and_then(|r| r.asg_for_instance(id))
+                .filter(|g| {
+                    g.instances
+                        .iter()
+                        .find(|m| m.instance_id == *id)
+                        .is_none_or(|m| m.lifecycle_state != "Standby")
+                })
+                .map(|g| g.name.clone());
+            on(instance, id, ActionKind::StopInstance { group })
+        }
         C::InstanceStart { instance: id } => on(instance, id, ActionKind::StartInstance),
         C::InstanceReboot { instance: id } => on(instance, id, ActionKind::RebootInstance),
         C::InstanceTerminate { instance: id } => on(instance, id, ActionKind::TerminateInstance),
@@ -468,20 +518,58 @@ fn build(
         ),
         C::AsgStartRefresh {
             group: name,
+            version,
             min_healthy,
             warmup,
+        } => {
+            if let Some(v) = version
+                && v.parse::<i64>().is_err()
+                && v != "$Default"
+                && v != "$Latest"
+            {
+                return Err(usage(format!(
+                    "--version {v}: expected a version number, $Default or $Latest"
+                )));
+            }
+            on(
+                group,
+                name,
+                ActionKind::StartInstanceRefresh {
+                    version: version.clone(),
+                    min_healthy_percentage: *min_healthy,
+                    instance_warmup_seconds: *warmup,
+                },
+            )
+        }
+        C::AsgCancelRefresh { group: name } => on(group, name, ActionKind::CancelInstanceRefresh),
+        C::AsgEnterStandby {
+            instance: id,
+            group: name,
+            keep_capacity,
         } => on(
-            group,
-            name,
-            ActionKind::StartInstanceRefresh {
-                min_healthy_percentage: *min_healthy,
-                instance_warmup_seconds: *warmup,
+            instance,
+            id,
+            ActionKind::EnterStandby {
+                group: name.clone(),
+                keep_capacity: *keep_capacity,
             },
         ),
-        C::AsgCancelRefresh { group: name } => on(group, name, ActionKind::CancelInstanceRefresh),
-        C::AzRemove { group: name, az } => {
-            Action::remove_availability_zone(lookup("az-remove")?, name, az).map_err(model)
-        }
+        C::AsgExitStandby {
+            instance: id,
+            group: name,
+        } => on(
+            instance,
+            id,
+            ActionKind::ExitStandby {
+                group: name.clone(),
+            },
+        ),
+        C::AzRemove {
+            group: name,
+            az,
+            keep_instances,
+        } => Action::remove_availability_zone(lookup("az-remove")?, name, az, *keep_instances)
+            .map_err(model),
         C::AzRestore {
             group: name,
             az,
@@ -672,11 +760,13 @@ async fn offline_region(global: &Global, config: &Config) -> Result<String, Fata
         .ok_or_else(|| usage(AwsError::NoRegion.to_string()))
 }
 
-/// Discovers one Region (no IAM) to resolve names and AZ drills.
+/// Discovers one Region (no IAM) to resolve names and AZ drills. `needs` names the services
+/// whose read errors matter (all when empty): stopping an instance only needs to know its group.
 async fn region_topology(
     ctx: &AwsContext,
     region: &str,
     identity: &CallerIdentity,
+    needs: &[haven_model::Service],
 ) -> Result<RegionTopology, Fatal> {
     let options = DiscoverOptions {
         include_iam: false,
@@ -684,7 +774,11 @@ async fn region_topology(
         ..DiscoverOptions::default()
     };
     let topology = haven_aws::discover(ctx, &[region.to_string()], &options).await;
-    if let Some(error) = topology.errors.first() {
+    if let Some(error) = topology
+        .errors
+        .iter()
+        .find(|e| needs.is_empty() || needs.contains(&e.service))
+    {
         return Err(Fatal {
             message: format!(
                 "cannot read {region} to prepare the action: {}",
@@ -706,6 +800,9 @@ fn preview_text(action: &Action) -> String {
         action.risk(),
         action.region
     );
+    if let Some(cost) = action.cost() {
+        text.push_str(&format!("  cost: {cost}\n"));
+    }
     for call in action.api_calls() {
         text.push_str(&format!("  {call}\n"));
     }
@@ -717,6 +814,7 @@ fn preview_json(action: &Action) -> Value {
         "action": action,
         "sentence": action.sentence(),
         "risk": action.risk(),
+        "cost": action.cost(),
         "api_calls": action.api_calls(),
     })
 }
@@ -733,7 +831,11 @@ pub async fn run(global: &Global, config: &Config, args: &ActArgs) -> Result<(),
     let action = if args.action.needs_topology() {
         let (ctx, regions, identity) = connect(global, config).await?;
         let region = regions.first().cloned().unwrap_or_default();
-        let topology = region_topology(&ctx, &region, &identity).await?;
+        let needs: &[haven_model::Service] = match args.action {
+            ActCommand::InstanceStop { .. } => &[haven_model::Service::AutoScaling],
+            _ => &[],
+        };
+        let topology = region_topology(&ctx, &region, &identity, needs).await?;
         let action = build(&args.action, &region, Some(&topology))?;
         connection = Some((ctx, identity));
         action
@@ -777,23 +879,40 @@ pub async fn run(global: &Global, config: &Config, args: &ActArgs) -> Result<(),
         max_wait: Duration::from_secs(args.wait_timeout),
         ..ExecuteOptions::default()
     };
+    let log = ActionLog::new(
+        &config.paths.action_log_file(),
+        &action,
+        &identity,
+        ctx.endpoint_url(),
+    );
+    let last = std::sync::Mutex::new(None::<Progress>);
     let progress = |p: Progress| {
         let percent = p
             .fraction
             .map(|f| format!(" ({:.0}%)", f * 100.0))
             .unwrap_or_default();
         eprintln!("haven: {}: {}{percent}", p.step, p.message);
+        if let Some(call) = &p.accepted {
+            log.sent(call);
+        }
+        if let Ok(mut last) = last.lock() {
+            *last = Some(p);
+        }
     };
-    let result = haven_aws::execute(&ctx, &action, &options, &progress).await;
-
-    let log = config.paths.action_log_file();
-    let line = log_line(&action, &identity, ctx.endpoint_url(), &result);
-    if let Err(error) = append_line(&log, &line) {
-        eprintln!(
-            "haven: warning: cannot write the action log {}: {error}",
-            log.display()
-        );
-    }
+    let result = tokio::select! {
+        result = haven_aws::execute(&ctx, &action, &options, &progress) => result,
+        _ = tokio::signal::ctrl_c() => {
+            let last = last.lock().ok().and_then(|l| l.clone());
+            log.interrupted(last.as_ref());
+            warn_log(&log);
+            return Err(Fatal {
+                message: interrupted_message(&action, &log.accepted(), last.as_ref()),
+                code: 130,
+            });
+        }
+    };
+    log.ended(&result);
+    warn_log(&log);
 
     match result {
         Ok(outcome) => {
@@ -871,63 +990,239 @@ pub fn action_from_line(
     build(&parsed.action, region_code, region).map_err(|fatal| fatal.message)
 }
 
-/// Appends one run of an action to the action log (JSON lines): time, caller, Region, action,
-/// parameters, result and request ids.
-pub fn log_action(
-    path: &Path,
-    action: &Action,
-    identity: &CallerIdentity,
-    endpoint: Option<&str>,
-    result: &Result<Outcome, AwsError>,
-) -> std::io::Result<()> {
-    append_line(path, &log_line(action, identity, endpoint, result))
+fn warn_log(log: &ActionLog) {
+    if let Some(error) = log.error() {
+        eprintln!("haven: warning: cannot write the action log {error}");
+    }
 }
 
-/// One line of the action log. Actions carry ids and settings only, never secrets.
-fn log_line(
+/// What Ctrl-C leaves behind: what AWS accepted and is still doing, and how to follow it.
+fn interrupted_message(
     action: &Action,
-    identity: &CallerIdentity,
-    endpoint: Option<&str>,
-    result: &Result<Outcome, AwsError>,
-) -> Value {
-    let (result, request_ids) = match result {
-        Ok(outcome) => (
-            json!({
-                "status": "ok",
-                "message": outcome.message,
-                "resulting_ids": outcome.resulting_ids,
-            }),
-            outcome.request_ids.clone(),
-        ),
-        Err(error) => {
-            let request_id = match error {
-                AwsError::Service { request_id, .. } => request_id.clone(),
-                _ => None,
-            };
-            (
-                json!({
-                    "status": "error",
-                    "code": error.code(),
-                    "message": error.to_string(),
-                }),
-                request_id.into_iter().collect(),
-            )
+    accepted: &[AcceptedCall],
+    last: Option<&Progress>,
+) -> String {
+    if accepted.is_empty() {
+        return "interrupted before AWS accepted any call (a request in flight may still have \
+                been accepted: check with `haven snapshot`)"
+            .into();
+    }
+    let calls: Vec<&str> = accepted.iter().map(|c| c.operation.as_str()).collect();
+    let doing = last
+        .map(|p| format!(" Last seen: {}: {}.", p.step, p.message))
+        .unwrap_or_default();
+    format!(
+        "interrupted: haven stopped following, but AWS accepted {} and carries on by itself \
+         (nothing was undone).{doing} {}",
+        calls.join(", "),
+        follow_hint(action)
+    )
+}
+
+/// How to pick the action up again after Ctrl-C or a wait timeout.
+fn follow_hint(action: &Action) -> &'static str {
+    use ActionKind as K;
+    match action.kind {
+        // Sending the same request again changes nothing more and follows it.
+        K::StopInstance { .. }
+        | K::StartInstance
+        | K::TerminateInstance
+        | K::SetCapacity { .. }
+        | K::SuspendProcesses { .. }
+        | K::ResumeProcesses { .. }
+        | K::RegisterTargets { .. }
+        | K::DeregisterTargets { .. }
+        | K::ModifyHealthCheck { .. }
+        | K::SetListenerWeights { .. }
+        | K::SetDefaultLaunchTemplateVersion { .. } => {
+            "Run the same command again to follow it: it sends the same request, which changes \
+             nothing more."
         }
+        // These find what the first run started and follow it.
+        K::StartInstanceRefresh { .. }
+        | K::CreateReadReplica { .. }
+        | K::CreateDbSnapshot { .. } => {
+            "Run the same command again to follow it: haven finds the one already under way."
+        }
+        _ => {
+            "Running the same command again would act again or be refused, not follow it: watch \
+             it in the dashboard or with `haven snapshot`."
+        }
+    }
+}
+
+/// The action log of one run (JSON lines): a `sent` line the moment AWS accepts each mutating
+/// call — so that Ctrl-C, a closed terminal or a crash never leave an accepted change
+/// unrecorded — and an `ended` line when haven stops following it. Each line carries the time,
+/// caller, Region, action, parameters and request ids; actions carry ids and settings only,
+/// never secrets.
+pub struct ActionLog {
+    path: PathBuf,
+    base: Value,
+    accepted: Mutex<Vec<AcceptedCall>>,
+    error: Mutex<Option<String>>,
+}
+
+impl ActionLog {
+    /// The log of `action` run by `identity`, appended to `path`.
+    pub fn new(
+        path: &Path,
+        action: &Action,
+        identity: &CallerIdentity,
+        endpoint: Option<&str>,
+    ) -> Self {
+        Self {
+            path: path.to_path_buf(),
+            base: json!({
+                "caller_arn": identity.arn,
+                "account": identity.account,
+                "endpoint": endpoint,
+                "region": action.region,
+                "action": action.kind.name(),
+                "target": action.target,
+                "parameters": action.kind,
+                "sentence": action.sentence(),
+                "risk": action.risk(),
+            }),
+            accepted: Mutex::new(Vec::new()),
+            error: Mutex::new(None),
+        }
+    }
+
+    /// The `sent` line of a call AWS has just accepted.
+    pub fn sent(&self, call: &AcceptedCall) {
+        if let Ok(mut accepted) = self.accepted.lock() {
+            accepted.push(call.clone());
+        }
+        self.write(
+            "sent",
+            json!({
+                "operation": call.operation,
+                "request_id": call.request_id,
+                "request_ids": call.request_id.iter().collect::<Vec<_>>(),
+            }),
+        );
+    }
+
+    /// The calls accepted so far.
+    pub fn accepted(&self) -> Vec<AcceptedCall> {
+        self.accepted.lock().map(|a| a.clone()).unwrap_or_default()
+    }
+
+    fn accepted_ids(&self) -> Vec<String> {
+        self.accepted()
+            .into_iter()
+            .filter_map(|c| c.request_id)
+            .collect()
+    }
+
+    /// The `ended` line: how the action ended. A wait that timed out is `accepted, not
+    /// followed`: AWS has the request and may still finish it.
+    pub fn ended(&self, result: &Result<Outcome, AwsError>) {
+        let (result, request_ids) = match result {
+            Ok(outcome) => (
+                json!({
+                    "status": "ok",
+                    "message": outcome.message,
+                    "resulting_ids": outcome.resulting_ids,
+                }),
+                outcome.request_ids.clone(),
+            ),
+            Err(error) => {
+                let mut ids = self.accepted_ids();
+                if let AwsError::Service {
+                    request_id: Some(id),
+                    ..
+                } = error
+                {
+                    ids.push(id.clone());
+                }
+                let status = if matches!(error, AwsError::WaitTimedOut { .. }) {
+                    ACCEPTED_NOT_FOLLOWED
+                } else {
+                    "error"
+                };
+                (
+                    json!({
+                        "status": status,
+                        "code": error.code(),
+                        "message": error.to_string(),
+                    }),
+                    ids,
+                )
+            }
+        };
+        self.write(
+            "ended",
+            json!({ "result": result, "request_ids": request_ids }),
+        );
+    }
+
+    /// The `ended` line of a run interrupted while following (Ctrl-C).
+    pub fn interrupted(&self, last: Option<&Progress>) {
+        let ids = self.accepted_ids();
+        let status = if self.accepted().is_empty() {
+            "interrupted"
+        } else {
+            ACCEPTED_NOT_FOLLOWED
+        };
+        let message = match last {
+            Some(p) => format!("interrupted (Ctrl-C); last seen: {}: {}", p.step, p.message),
+            None => "interrupted (Ctrl-C)".into(),
+        };
+        self.write(
+            "ended",
+            json!({
+                "result": { "status": status, "message": message },
+                "request_ids": ids,
+            }),
+        );
+    }
+
+    /// Why a line could not be written, if one could not.
+    pub fn error(&self) -> Option<String> {
+        self.error.lock().ok().and_then(|e| e.clone())
+    }
+
+    fn write(&self, event: &str, fields: Value) {
+        let mut line = self.base.clone();
+        line["time"] =
+            json!(chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Millis, true));
+        line["event"] = json!(event);
+        if let (Some(line), Value::Object(fields)) = (line.as_object_mut(), fields) {
+            line.extend(fields);
+        }
+        if let Err(e) = append_line(&self.path, &line)
+            && let Ok(mut error) = self.error.lock()
+        {
+            *error = Some(format!("{}: {e}", self.path.display()));
+        }
+    }
+}
+
+/// The status of an action AWS accepted but haven did not follow to its end.
+pub const ACCEPTED_NOT_FOLLOWED: &str = "accepted, not followed";
+
+/// Runs an action as `haven act` does, writing its `sent` and `ended` lines to the action log
+/// at `log` (the dashboard's jobs). A write error of the log is returned beside the result.
+pub async fn execute_logged(
+    ctx: &AwsContext,
+    action: &Action,
+    options: &ExecuteOptions,
+    identity: &CallerIdentity,
+    log: &Path,
+    progress: &(dyn Fn(Progress) + Send + Sync),
+) -> (Result<Outcome, AwsError>, Option<String>) {
+    let log = ActionLog::new(log, action, identity, ctx.endpoint_url());
+    let sink = |p: Progress| {
+        if let Some(call) = &p.accepted {
+            log.sent(call);
+        }
+        progress(p);
     };
-    json!({
-        "time": chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Millis, true),
-        "caller_arn": identity.arn,
-        "account": identity.account,
-        "endpoint": endpoint,
-        "region": action.region,
-        "action": action.kind.name(),
-        "target": action.target,
-        "parameters": action.kind,
-        "sentence": action.sentence(),
-        "risk": action.risk(),
-        "result": result,
-        "request_ids": request_ids,
-    })
+    let result = haven_aws::execute(ctx, action, options, &sink).await;
+    log.ended(&result);
+    (result, log.error())
 }
 
 fn append_line(path: &Path, line: &Value) -> std::io::Result<()> {
@@ -1006,6 +1301,122 @@ mod tests {
         )
         .expect_err("weight too big");
         assert!(error.message.contains("0–999"), "{}", error.message);
+    }
+
+    fn read_log(path: &Path) -> Vec<Value> {
+        std::fs::read_to_string(path)
+            .unwrap_or_default()
+            .lines()
+            .map(|l| serde_json::from_str(l).expect("JSON line"))
+            .collect()
+    }
+
+    fn scale_to_3() -> Action {
+        built(ActCommand::AsgSetCapacity {
+            group: "lab-asg".into(),
+            desired: Some(3),
+            min: None,
+            max: None,
+        })
+    }
+
+    #[test]
+    fn c6_the_log_has_a_sent_line_when_aws_accepts_and_a_timeout_is_accepted_not_followed() {
+        let dir = std::env::temp_dir().join(format!("haven-c6-{}", std::process::id()));
+        let path = dir.join("actions.jsonl");
+        let _ = std::fs::remove_file(&path);
+        let identity = CallerIdentity {
+            account: "123456789012".into(),
+            arn: "arn:aws:iam::123456789012:user/alice".into(),
+        };
+        let log = ActionLog::new(&path, &scale_to_3(), &identity, None);
+        log.sent(&AcceptedCall {
+            operation: "SetDesiredCapacity".into(),
+            request_id: Some("req-1".into()),
+        });
+        // Written at once, before the action ends.
+        let lines = read_log(&path);
+        assert_eq!(lines.len(), 1, "{lines:?}");
+        assert_eq!(lines[0]["event"], "sent");
+        assert_eq!(lines[0]["operation"], "SetDesiredCapacity");
+        assert_eq!(lines[0]["request_id"], "req-1");
+        assert_eq!(lines[0]["action"], "asg-set-capacity");
+        log.ended(&Err(AwsError::WaitTimedOut {
+            service: haven_model::Service::AutoScaling,
+            waiting_for: "lab-asg to reach its desired capacity".into(),
+            waited_seconds: 3600,
+        }));
+        let lines = read_log(&path);
+        assert_eq!(lines.len(), 2, "{lines:?}");
+        assert_eq!(lines[1]["event"], "ended");
+        assert_eq!(lines[1]["result"]["status"], "accepted, not followed");
+        assert_eq!(lines[1]["request_ids"], json!(["req-1"]));
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+
+    #[test]
+    fn ctrl_c_says_what_aws_is_still_doing_and_how_to_follow_it() {
+        let accepted = [AcceptedCall {
+            operation: "SetDesiredCapacity".into(),
+            request_id: None,
+        }];
+        let last = Progress::new(
+            "waiting for lab-asg to reach its desired capacity",
+            "2 of 3 in service, 1 Pending",
+            None,
+        );
+        let text = interrupted_message(&scale_to_3(), &accepted, Some(&last));
+        assert!(
+            text.contains("AWS accepted SetDesiredCapacity and carries on by itself")
+                && text.contains("2 of 3 in service, 1 Pending")
+                && text.contains("Run the same command again to follow it"),
+            "{text}"
+        );
+        let reboot = built(ActCommand::RdsReboot {
+            db: "lab-db".into(),
+            failover: true,
+        });
+        let text = interrupted_message(&reboot, &accepted, None);
+        assert!(text.contains("would act again or be refused"), "{text}");
+        assert!(interrupted_message(&reboot, &[], None).contains("before AWS accepted any call"));
+    }
+
+    #[test]
+    fn c1_asg_start_refresh_takes_a_version_number_or_default_or_latest() {
+        let refresh = |version: Option<&str>| {
+            build(
+                &ActCommand::AsgStartRefresh {
+                    group: "lab-asg".into(),
+                    version: version.map(str::to_string),
+                    min_healthy: None,
+                    warmup: None,
+                },
+                "ap-northeast-2",
+                None,
+            )
+        };
+        let action = refresh(Some("5")).expect("a number");
+        assert!(preview_text(&action).contains("DesiredConfiguration.LaunchTemplate.Version=5"));
+        assert!(refresh(Some("$Latest")).is_ok());
+        let error = refresh(Some("five")).expect_err("not a version");
+        assert_eq!(error.code, 2);
+    }
+
+    #[test]
+    fn c7_the_preview_of_a_replica_says_what_it_costs() {
+        let action = built(ActCommand::RdsCreateReplica {
+            db: "lab-db".into(),
+            replica_id: "lab-db-2".into(),
+            az: None,
+            class: None,
+        });
+        assert!(
+            preview_text(&action)
+                .contains("cost: a read replica is a new DB instance, billed per hour"),
+            "{}",
+            preview_text(&action)
+        );
+        assert!(preview_json(&action)["cost"].is_string());
     }
 
     #[test]

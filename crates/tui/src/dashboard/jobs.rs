@@ -34,6 +34,21 @@ impl Work {
         }
     }
 
+    /// What it adds to the bill, when it adds something that keeps costing.
+    pub fn cost(&self) -> Option<&'static str> {
+        match self {
+            Work::Act(action) => action.cost(),
+            Work::Replicate(Operation::Replica(_)) => Some(
+                "a cross-Region replica is a new DB instance, billed per hour plus the data \
+                 transferred between Regions",
+            ),
+            Work::Replicate(Operation::Copy(_)) => {
+                Some("copies are billed per GB-month in the destination Region")
+            }
+            Work::Replicate(Operation::Delete(_)) => None,
+        }
+    }
+
     /// How much harm it can do.
     pub fn risk(&self) -> Risk {
         match self {

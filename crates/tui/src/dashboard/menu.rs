@@ -175,6 +175,22 @@ fn default_line(
             format!("--az {az}")
         }
         "instance-create-image" => format!("--name {id}-{stamp} --no-reboot"),
+        // The version is shown as a number in the dialog (its default version now).
+        "asg-start-refresh" => group
+            .and_then(|g| g.launch_template.as_ref())
+            .and_then(|lt| {
+                region
+                    .launch_templates
+                    .iter()
+                    .find(|t| Some(&t.id) == lt.id.as_ref() || Some(&t.name) == lt.name.as_ref())
+            })
+            .and_then(|t| t.default_version)
+            .map(|v| format!("--version {v}"))
+            .unwrap_or_default(),
+        "asg-enter-standby" | "asg-exit-standby" => region
+            .asg_for_instance(id)
+            .map(|g| format!("--group {}", g.name))
+            .unwrap_or_default(),
         "tg-register" | "tg-deregister" => region
             .target_groups
             .iter()
@@ -246,6 +262,17 @@ pub fn for_row(
                         },
                     });
                 }
+            }
+            if template.name == "az-remove" {
+                // A real AZ loss: the instances stay, only out of the load balancer.
+                entries.push(MenuEntry {
+                    title: "AZ loss drill: keep the instances (AZRebalance suspended)".into(),
+                    risk: Risk::Disruptive,
+                    seed: Seed::Act {
+                        region: region_code.clone(),
+                        line: format!("{line} --keep-instances"),
+                    },
+                });
             }
             if template.name == "asg-terminate-instance" {
                 entries.push(MenuEntry {

@@ -140,6 +140,12 @@ fn draw_dialog(frame: &mut Frame, area: Rect, dialog: &Dialog) {
                 Span::styled(format!("[{risk}] "), risk_style(risk)),
                 Span::styled(work.sentence(), Style::new().add_modifier(Modifier::BOLD)),
             ]));
+            if let Some(cost) = work.cost() {
+                lines.push(Line::from(Span::styled(
+                    format!("cost: {cost}"),
+                    Style::new().fg(Color::Yellow),
+                )));
+            }
             lines.push(Line::from(Span::styled(
                 format!("in {}, this call will be sent:", work.region()),
                 dim(),

@@ -344,11 +344,7 @@ fn a_destructive_action_does_not_run_without_the_typed_name() {
 }
 
 fn progress(step: &str, message: &str, fraction: Option<f32>) -> Progress {
-    Progress {
-        step: step.into(),
-        message: message.into(),
-        fraction,
-    }
+    Progress::new(step, message, fraction)
 }
 
 /// Starts "set desired capacity to 3" and returns its job id.
@@ -467,11 +463,7 @@ impl Executor for SlowExecutor {
     ) -> BoxFuture<'static, Result<String, JobError>> {
         let finished = Arc::clone(&self.0);
         async move {
-            progress(Progress {
-                step: "SetDesiredCapacity".into(),
-                message: "accepted".into(),
-                fraction: Some(0.1),
-            });
+            progress(Progress::new("SetDesiredCapacity", "accepted", Some(0.1)));
             tokio::time::sleep(Duration::from_secs(5)).await;
             finished.store(true, Ordering::SeqCst);
             Ok("done".into())
