@@ -691,6 +691,7 @@ pub(super) mod tests {
             max_wait: Duration::from_secs(1),
             first_poll: Duration::from_millis(5),
             max_poll: Duration::from_millis(20),
+            unchanged_grace: Duration::from_millis(20),
         }
     }
 
