@@ -107,6 +107,49 @@ pub fn moto_json(
     serde_json::from_str(json).expect("a JSON answer")
 }
 
+/// Calls a query-protocol API of moto directly (IAM, EC2, RDS: `Action=…&Version=…` form
+/// parameters), for test setup made "by hand", outside haven. Returns the XML answer; panics on
+/// anything but HTTP 200.
+pub fn moto_query(endpoint: &str, region: &str, service: &str, params: &[(&str, &str)]) -> String {
+    let address = endpoint.trim_start_matches("http://").trim_end_matches('/');
+    let encode = |text: &str| -> String {
+        text.bytes()
+            .map(|b| match b {
+                b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
+                    (b as char).to_string()
+                }
+                _ => format!("%{b:02X}"),
+            })
+            .collect()
+    };
+    let body = params
+        .iter()
+        .map(|(k, v)| format!("{}={}", encode(k), encode(v)))
+        .collect::<Vec<_>>()
+        .join("&");
+    let request = format!(
+        "POST / HTTP/1.1\r\nHost: {address}\r\nContent-Type: application/x-www-form-urlencoded\r\n\
+         Authorization: AWS4-HMAC-SHA256 Credential=test/20261122/{region}/{service}/aws4_request, \
+         SignedHeaders=host, Signature=0\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+        body.len()
+    );
+    let mut stream = TcpStream::connect(address).expect("connect to moto");
+    stream.write_all(request.as_bytes()).expect("send");
+    let mut response = String::new();
+    stream.read_to_string(&mut response).expect("read");
+    let (head, xml) = response.split_once("\r\n\r\n").expect("an HTTP response");
+    assert!(head.contains(" 200 "), "{params:?}: {head}\n{xml}");
+    xml.to_string()
+}
+
+/// The text of the first `<tag>…</tag>` in `xml`.
+pub fn xml_value(xml: &str, tag: &str) -> Option<String> {
+    let open = format!("<{tag}>");
+    let start = xml.find(&open)? + open.len();
+    let end = xml[start..].find(&format!("</{tag}>"))? + start;
+    Some(xml[start..end].to_string())
+}
+
 /// The `haven:logical` tag of a resource of stack `lab`.
 pub fn logical(tags: &Tags) -> Option<&str> {
     (tags.get(STACK_TAG).map(String::as_str) == Some("lab"))

@@ -21,6 +21,8 @@ mod database;
 mod iam;
 mod network;
 
+pub use iam::read_iam_tags;
+
 use std::collections::BTreeMap;
 use std::fmt::Debug;
 use std::future::Future;
