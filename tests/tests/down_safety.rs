@@ -226,3 +226,52 @@ fn b8_down_names_a_subnet_made_by_hand_that_keeps_the_vpc_instead_of_waiting() {
         started.elapsed()
     );
 }
+
+#[test]
+fn b8_down_deletes_a_user_with_an_ssh_key_and_a_virtual_mfa_device_and_the_device_too() {
+    let moto = MotoServer::start().expect("moto");
+    let home = tempfile::tempdir().expect("temp dir");
+    let dir = tempfile::tempdir().expect("temp dir");
+    let lab = lab_with(&dir, str::to_string);
+    let lab = lab.to_str().expect("path");
+    ok(run(&moto.endpoint(), &home, &["up", lab]));
+    let iam = |params: &[(&str, &str)]| {
+        let mut all = params.to_vec();
+        all.push(("Version", "2010-05-08"));
+        moto_query(&moto.endpoint(), "us-east-1", "iam", &all)
+    };
+    // alice set up her own sign-in, as the blueprint expects people to.
+    iam(&[
+        ("Action", "UploadSSHPublicKey"),
+        ("UserName", "alice"),
+        (
+            "SSHPublicKeyBody",
+            "ssh-rsa AAAAB3NzaC1yc2EAAAADAQABAAABAQC7 alice@laptop",
+        ),
+    ]);
+    let device = iam(&[
+        ("Action", "CreateVirtualMFADevice"),
+        ("VirtualMFADeviceName", "alice-phone"),
+    ]);
+    let serial = xml_value(&device, "SerialNumber").expect("serial number");
+    iam(&[
+        ("Action", "EnableMFADevice"),
+        ("UserName", "alice"),
+        ("SerialNumber", &serial),
+        ("AuthenticationCode1", "123456"),
+        ("AuthenticationCode2", "654321"),
+    ]);
+
+    ok(run(
+        &moto.endpoint(),
+        &home,
+        &["down", lab, "--yes", "--no-final-snapshot"],
+    ));
+    let users = iam(&[("Action", "ListUsers")]);
+    assert!(!users.contains("<UserName>alice</UserName>"), "{users}");
+    let devices = iam(&[("Action", "ListVirtualMFADevices")]);
+    assert!(
+        !devices.contains(&serial),
+        "the virtual MFA device went with its user: {devices}"
+    );
+}

@@ -1,7 +1,9 @@
-//! `haven down` against RDS states moto never shows (B5): an instance already `deleting`
-//! (an interrupted `down`), one still `modifying`, a delete refused with
-//! `InvalidDBInstanceState`; and the final snapshot the delete asks for (B4). A small scripted
-//! RDS endpoint answers in AWS's Query/XML protocol, so the real SDK code paths run.
+//! `haven down` against answers moto never gives. RDS (B5): an instance already `deleting` (an
+//! interrupted `down`), one still `modifying`, a delete refused with `InvalidDBInstanceState`;
+//! and the final snapshot the delete asks for (B4). EC2 (B8): `TerminateInstances` answering
+//! `InvalidInstanceID.NotFound` for an instance that still runs, and `DeleteVpcEndpoints`
+//! reporting a failure in its `Unsuccessful` list. A small scripted endpoint answers in AWS's
+//! Query/XML protocols, so the real SDK code paths run.
 
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::TcpListener;
@@ -58,8 +60,11 @@ fn deleted() -> (u16, String) {
     )
 }
 
-/// Serves `script` on 127.0.0.1; returns its URL and the requests seen (action, body).
-fn serve(script: Script) -> (String, Arc<Mutex<Vec<(String, String)>>>) {
+/// The requests the endpoint saw: (action, form body).
+type Seen = Arc<Mutex<Vec<(String, String)>>>;
+
+/// Serves `script` on 127.0.0.1; returns its URL and the requests seen.
+fn serve(script: Script) -> (String, Seen) {
     let listener = TcpListener::bind("127.0.0.1:0").expect("bind");
     let url = format!("http://{}", listener.local_addr().expect("address"));
     let seen = Arc::new(Mutex::new(Vec::new()));
@@ -124,25 +129,72 @@ fn serve(script: Script) -> (String, Arc<Mutex<Vec<(String, String)>>>) {
     (url, seen)
 }
 
-/// The teardown step for `lab-db` with a final snapshot, as `haven down` plans it.
-fn delete_plan() -> Plan {
+/// A one-step teardown plan: delete `id`, a `kind`.
+fn delete_plan(kind: ResourceKind, id: &str, retain: Option<Retain>) -> Plan {
     Plan {
         stack: "lab".into(),
         steps: vec![Step {
             op: Op::Delete,
-            resource: ResourceRef::new(ResourceKind::DbInstance, "db"),
-            name: "lab-db".into(),
-            id: Some("lab-db".into()),
+            resource: ResourceRef::new(kind, id),
+            name: id.into(),
+            id: Some(id.into()),
             region: Some(REGION.into()),
             depends_on: vec![],
             detail: "delete".into(),
-            retain: Some(Retain {
-                final_snapshot: Some("lab-db-final-20261130-070000".into()),
-                automated_backups: true,
-            }),
+            retain,
         }],
         conflicts: vec![],
     }
+}
+
+/// The teardown step for `lab-db` with a final snapshot, as `haven down` plans it.
+fn db_plan() -> Plan {
+    delete_plan(
+        ResourceKind::DbInstance,
+        "lab-db",
+        Some(Retain {
+            final_snapshot: Some("lab-db-final-20261130-070000".into()),
+            automated_backups: true,
+        }),
+    )
+}
+
+const EC2_NS: &str = "http://ec2.amazonaws.com/doc/2016-11-15/";
+
+fn ec2_error(code: &str) -> (u16, String) {
+    (
+        400,
+        format!(
+            "<Response><Errors><Error><Code>{code}</Code><Message>{code} (scripted)</Message>\
+             </Error></Errors><RequestID>r</RequestID></Response>"
+        ),
+    )
+}
+
+fn instance(state: &str) -> (u16, String) {
+    (
+        200,
+        format!(
+            "<DescribeInstancesResponse xmlns=\"{EC2_NS}\"><requestId>r</requestId>\
+             <reservationSet><item><reservationId>r-1</reservationId><ownerId>1</ownerId>\
+             <instancesSet><item><instanceId>i-1</instanceId><instanceState><code>0</code>\
+             <name>{state}</name></instanceState></item></instancesSet></item></reservationSet>\
+             </DescribeInstancesResponse>"
+        ),
+    )
+}
+
+fn terminating() -> (u16, String) {
+    (
+        200,
+        format!(
+            "<TerminateInstancesResponse xmlns=\"{EC2_NS}\"><requestId>r</requestId>\
+             <instancesSet><item><instanceId>i-1</instanceId><currentState><code>32</code>\
+             <name>shutting-down</name></currentState><previousState><code>16</code>\
+             <name>running</name></previousState></item></instancesSet>\
+             </TerminateInstancesResponse>"
+        ),
+    )
 }
 
 fn quick() -> ExecuteOptions {
@@ -161,6 +213,16 @@ async fn down(
     Vec<String>,
     Result<haven_aws::Applied, haven_aws::ApplyError>,
 ) {
+    down_with(url, &db_plan()).await
+}
+
+async fn down_with(
+    url: &str,
+    plan: &Plan,
+) -> (
+    Vec<String>,
+    Result<haven_aws::Applied, haven_aws::ApplyError>,
+) {
     let ctx = AwsContext::from_sdk_config(haven_testkit::sdk_config_for(url, REGION).await);
     let topology = Topology::new(chrono::Utc::now());
     let waits = Mutex::new(Vec::new());
@@ -169,7 +231,7 @@ async fn down(
             waits.lock().expect("waits").push(what);
         }
     };
-    let result = destroy(&ctx, &topology, &delete_plan(), &quick(), &progress).await;
+    let result = destroy(&ctx, &topology, plan, &quick(), &progress).await;
     (waits.into_inner().expect("waits"), result)
 }
 
@@ -177,7 +239,7 @@ fn actions(seen: &Mutex<Vec<(String, String)>>) -> Vec<String> {
     let mut out: Vec<String> = Vec::new();
     for (action, _) in seen.lock().expect("seen").iter() {
         // Consecutive polls count once.
-        if out.last() != Some(action) || action != "DescribeDBInstances" {
+        if out.last() != Some(action) || !action.starts_with("Describe") {
             out.push(action.clone());
         }
     }
@@ -198,7 +260,7 @@ async fn b5_down_run_again_while_rds_is_deleting_only_waits_until_it_is_gone() {
         "no delete is sent again"
     );
     assert!(
-        waits.iter().any(|w| w == "deleting"),
+        waits.iter().any(|w| w.ends_with("deleting")),
         "it says what RDS is doing: {waits:?}"
     );
 }
@@ -271,4 +333,63 @@ async fn b5_a_failed_instance_cannot_be_snapshotted_and_down_says_what_to_do() {
         "{error}"
     );
     assert_eq!(actions(&seen), ["DescribeDBInstances"], "no delete is sent");
+}
+
+#[tokio::test]
+async fn b8_terminate_answering_not_found_is_not_taken_as_terminated() {
+    let (url, seen) = serve(vec![
+        (
+            "TerminateInstances",
+            vec![ec2_error("InvalidInstanceID.NotFound"), terminating()],
+        ),
+        (
+            "DescribeInstances",
+            vec![
+                instance("running"),
+                instance("shutting-down"),
+                instance("shutting-down"),
+                instance("terminated"),
+            ],
+        ),
+    ]);
+    let plan = delete_plan(ResourceKind::Instance, "i-1", None);
+    let (waits, result) = down_with(&url, &plan).await;
+    result.expect("down completes");
+    assert_eq!(
+        actions(&seen),
+        [
+            "TerminateInstances",
+            "DescribeInstances",
+            "TerminateInstances",
+            "DescribeInstances",
+        ],
+        "the instance was still running: terminate was sent again"
+    );
+    assert!(
+        waits.iter().any(|w| w.contains("still running")),
+        "{waits:?}"
+    );
+}
+
+#[tokio::test]
+async fn b8_an_endpoint_delete_reported_unsuccessful_is_an_error_naming_why() {
+    let (url, _) = serve(vec![(
+        "DeleteVpcEndpoints",
+        vec![(
+            200,
+            format!(
+                "<DeleteVpcEndpointsResponse xmlns=\"{EC2_NS}\"><requestId>r</requestId>\
+                 <unsuccessful><item><error><code>InvalidVpcEndpoint.InUse</code><message>in \
+                 use by a route</message></error><resourceId>vpce-1</resourceId></item>\
+                 </unsuccessful></DeleteVpcEndpointsResponse>"
+            ),
+        )],
+    )]);
+    let plan = delete_plan(ResourceKind::VpcEndpoint, "vpce-1", None);
+    let (_, result) = down_with(&url, &plan).await;
+    let error = result.expect_err("not deleted").error.to_string();
+    assert!(
+        error.contains("vpce-1: InvalidVpcEndpoint.InUse: in use by a route"),
+        "{error}"
+    );
 }
