@@ -785,8 +785,8 @@ impl Runner<'_> {
     }
 
     /// What keeps a subnet, security group or VPC from being deleted: network interfaces in it,
-    /// and for a VPC the subnets and security groups that are not the stack's, for a group the
-    /// other groups' rules that reference it.
+    /// and for a VPC its subnets, route tables (but the main one) and security groups (but the
+    /// default one), for a group the other groups' rules that reference it.
     async fn blockers(&self, cx: &StepContext<'_>, id: &str) -> Result<Vec<Blocker>, AwsError> {
         use aws_sdk_ec2::types::Filter;
         let ec2 = self.ctx.ec2(&cx.region);
@@ -818,12 +818,50 @@ impl Runner<'_> {
                     .send(),
             )
             .await?;
+        // Instances discovery did not see (launched since, e.g. by the group before it went):
+        // the stack's by tag, or already on their way out.
+        let unknown: Vec<String> = interfaces
+            .network_interfaces()
+            .iter()
+            .filter_map(|eni| eni.attachment()?.instance_id())
+            .filter(|i| !stack_instances.contains(i))
+            .map(str::to_string)
+            .collect();
+        let mut leaving: Vec<String> = Vec::new();
+        if !unknown.is_empty() {
+            let described = self
+                .read(
+                    EC2,
+                    &cx.region,
+                    "DescribeInstances",
+                    ec2.describe_instances()
+                        .set_instance_ids(Some(unknown))
+                        .send(),
+                )
+                .await;
+            if let Some(out) = tolerate_gone(described)? {
+                leaving.extend(
+                    out.reservations()
+                        .iter()
+                        .flat_map(|r| r.instances())
+                        .filter(|i| {
+                            sdk_tags_in_stack(i.tags(), self.stack)
+                                || i.state().and_then(|s| s.name()).is_some_and(|n| {
+                                    matches!(n.as_str(), "shutting-down" | "terminated")
+                                })
+                        })
+                        .filter_map(|i| i.instance_id().map(str::to_string)),
+                );
+            }
+        }
         for eni in interfaces.network_interfaces() {
             let instance = eni.attachment().and_then(|a| a.instance_id());
             // Interfaces AWS manages for a service (load balancer, NAT gateway, RDS) and those
             // of the stack's own instances go when AWS has finished deleting them.
             let ours = eni.requester_managed().unwrap_or(false)
-                || instance.is_some_and(|i| stack_instances.contains(&i));
+                || instance.is_some_and(|i| {
+                    stack_instances.contains(&i) || leaving.iter().any(|l| l == i)
+                });
             out.push(Blocker {
                 what: format!(
                     "network interface {} ({}{})",
@@ -851,6 +889,26 @@ impl Runner<'_> {
                 out.push(Blocker {
                     what: format!("subnet {}", subnet.subnet_id().unwrap_or("?")),
                     ours: sdk_tags_in_stack(subnet.tags(), self.stack),
+                });
+            }
+            let tables = self
+                .read(
+                    EC2,
+                    &cx.region,
+                    "DescribeRouteTables",
+                    ec2.describe_route_tables()
+                        .filters(filter("vpc-id", id))
+                        .send(),
+                )
+                .await?;
+            for table in tables
+                .route_tables()
+                .iter()
+                .filter(|t| !t.associations().iter().any(|a| a.main() == Some(true)))
+            {
+                out.push(Blocker {
+                    what: format!("route table {}", table.route_table_id().unwrap_or("?")),
+                    ours: sdk_tags_in_stack(table.tags(), self.stack),
                 });
             }
             let groups = self
