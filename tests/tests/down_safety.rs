@@ -381,3 +381,106 @@ fn b7_down_lists_the_dr_copies_it_leaves_with_their_cost_and_include_dr_copies_p
         assert!(said.contains(wanted), "{wanted} in: {said}");
     }
 }
+
+#[test]
+fn b4_after_a_failover_down_leaves_the_dr_region_alone_unless_it_is_named() {
+    const DR: &str = "us-east-1";
+    let moto = MotoServer::start().expect("moto");
+    let home = tempfile::tempdir().expect("temp dir");
+    let dir = tempfile::tempdir().expect("temp dir");
+    let lab = lab_with(&dir, str::to_string);
+    let lab = lab.to_str().expect("path");
+    let endpoint = moto.endpoint();
+    ok(run(&endpoint, &home, &["up", lab]));
+    let key = haven_tests::moto_json(
+        &endpoint,
+        DR,
+        "kms",
+        "TrentService.CreateKey",
+        &serde_json::json!({ "Description": "haven DR copies" }),
+    )["KeyMetadata"]["Arn"]
+        .as_str()
+        .expect("key ARN")
+        .to_string();
+    // Only the cross-Region replica matters here (moto cannot copy the automated snapshot
+    // replicate also picks, so the run reports that one failure).
+    run(
+        &endpoint,
+        &home,
+        &[
+            "--region",
+            PRIMARY,
+            "replicate",
+            "--to",
+            DR,
+            "--kms-key",
+            &format!("{DR}={key}"),
+        ],
+    );
+    ok(run(
+        &endpoint,
+        &home,
+        &["failover-region", lab, "--to", DR, "--yes"],
+    ));
+    let dr = |home: &tempfile::TempDir| {
+        let output = ok(run(
+            &endpoint,
+            home,
+            &["--region", DR, "snapshot", "--output", "json"],
+        ));
+        Topology::from_json(&String::from_utf8_lossy(&output.stdout))
+            .expect("topology")
+            .region(DR)
+            .cloned()
+            .expect("DR Region")
+    };
+    let production = dr(&home);
+    assert!(
+        production
+            .db_instances
+            .iter()
+            .any(|d| d.identifier == "lab-db-us-east-1"),
+        "the promoted replica runs the stack"
+    );
+
+    // "Clean up the old primary": the DR Region, now production, is left alone.
+    let cleaned = ok(run(
+        &endpoint,
+        &home,
+        &["down", lab, "--yes", "--no-final-snapshot"],
+    ));
+    let said = text(&cleaned);
+    assert!(
+        said.contains("us-east-1: left untouched, a failover made it the home of stack lab")
+            && said.contains("lab-db-us-east-1")
+            && said.contains("--region us-east-1"),
+        "{said}"
+    );
+    let after = dr(&home);
+    assert_eq!(after.db_instances, production.db_instances, "{said}");
+    assert_eq!(after.vpcs, production.vpcs);
+    assert!(
+        snapshot(&endpoint, &home)
+            .region(PRIMARY)
+            .expect("primary")
+            .db_instances
+            .is_empty(),
+        "the old primary went: {said}"
+    );
+
+    // Named explicitly, it goes too (with its final snapshot).
+    let named = ok(run(
+        &endpoint,
+        &home,
+        &["--region", DR, "down", lab, "--yes"],
+    ));
+    let gone = dr(&home);
+    assert!(gone.db_instances.is_empty(), "{}", text(&named));
+    assert!(
+        gone.db_snapshots
+            .iter()
+            .any(|s| s.identifier.starts_with("lab-db-us-east-1-final-")),
+        "{:?}",
+        gone.db_snapshots
+    );
+}

@@ -417,7 +417,12 @@ pub(super) fn teardown_region(
         .collect();
     // The database steps are the first ones `add` makes, so their positions are known.
     let mut retained: Vec<(usize, Retain)> = Vec::new();
-    for db in dbs.iter().filter(|d| d.read_replica_source.is_some()) {
+    // A promoted replica may still name its old source for a while (moto keeps it for good):
+    // the database a failover adopted is a primary, and gets its final snapshot.
+    let is_replica = |d: &crate::topology::DbInstance| {
+        d.read_replica_source.is_some() && !adopted_by_failover(d, stack)
+    };
+    for db in dbs.iter().filter(|d| is_replica(d)) {
         let logical = logical_of(&db.tags);
         // RDS takes no final snapshot of a read replica: its data is the source's.
         let retain = Retain {
@@ -446,7 +451,7 @@ pub(super) fn teardown_region(
         );
         retained.push((retained.len(), retain));
     }
-    for db in dbs.iter().filter(|d| d.read_replica_source.is_none()) {
+    for db in dbs.iter().filter(|d| !is_replica(d)) {
         let logical = logical_of(&db.tags);
         let retain = Retain {
             final_snapshot: options
