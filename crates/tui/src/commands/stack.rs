@@ -148,6 +148,19 @@ impl Converge {
         {
             return Err(Fatal { message, code: 1 });
         }
+        let protected = plan::deletion_protected(topology, &plan);
+        if !protected.is_empty() {
+            return Err(Fatal {
+                message: format!(
+                    "the blueprint no longer has {}, which has deletion protection on: haven up \
+                     does not turn it off. Nothing was sent. Turn the protection off yourself if \
+                     it is really to go (its final snapshot is kept), or put it back in the \
+                     blueprint",
+                    protected.join(", ")
+                ),
+                code: 1,
+            });
+        }
         if self.adopt && !plan.conflicts.is_empty() {
             out.line(&format!(
                 "--adopt: taking over {} for stack {} (they become the stack's: tagged, and \
