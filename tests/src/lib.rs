@@ -107,43 +107,47 @@ pub fn moto_json(
     serde_json::from_str(json).expect("a JSON answer")
 }
 
-/// Calls a query-protocol API of moto directly (a form body such as
-/// `Action=DescribeDBSnapshots&Version=2014-10-31`), for test setup and checks without an SDK
-/// client: `(HTTP status, XML answer)`. moto reads the Region from the credential scope and
-/// checks no signature.
-pub fn moto_query(endpoint: &str, region: &str, service: &str, form: &str) -> (u16, String) {
+/// Calls a query-protocol API of moto directly (IAM, EC2, RDS: `Action=…&Version=…` form
+/// parameters), for test setup made "by hand", outside haven. Returns the XML answer; panics on
+/// anything but HTTP 200.
+pub fn moto_query(endpoint: &str, region: &str, service: &str, params: &[(&str, &str)]) -> String {
     let address = endpoint.trim_start_matches("http://").trim_end_matches('/');
+    let encode = |text: &str| -> String {
+        text.bytes()
+            .map(|b| match b {
+                b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
+                    (b as char).to_string()
+                }
+                _ => format!("%{b:02X}"),
+            })
+            .collect()
+    };
+    let body = params
+        .iter()
+        .map(|(k, v)| format!("{}={}", encode(k), encode(v)))
+        .collect::<Vec<_>>()
+        .join("&");
     let request = format!(
-        "POST / HTTP/1.1\r\nHost: {address}\r\n\
-         Content-Type: application/x-www-form-urlencoded; charset=utf-8\r\n\
-         Authorization: AWS4-HMAC-SHA256 Credential=test/20261130/{region}/{service}/\
-         aws4_request, SignedHeaders=host, Signature=0\r\nContent-Length: {}\r\n\
-         Connection: close\r\n\r\n{form}",
-        form.len()
+        "POST / HTTP/1.1\r\nHost: {address}\r\nContent-Type: application/x-www-form-urlencoded\r\n\
+         Authorization: AWS4-HMAC-SHA256 Credential=test/20261122/{region}/{service}/aws4_request, \
+         SignedHeaders=host, Signature=0\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+        body.len()
     );
     let mut stream = TcpStream::connect(address).expect("connect to moto");
     stream.write_all(request.as_bytes()).expect("send");
     let mut response = String::new();
     stream.read_to_string(&mut response).expect("read");
-    let (head, body) = response.split_once("\r\n\r\n").expect("an HTTP response");
-    let status = head
-        .split_whitespace()
-        .nth(1)
-        .and_then(|code| code.parse().ok())
-        .expect("an HTTP status");
-    (status, body.to_owned())
+    let (head, xml) = response.split_once("\r\n\r\n").expect("an HTTP response");
+    assert!(head.contains(" 200 "), "{params:?}: {head}\n{xml}");
+    xml.to_string()
 }
 
-/// Encodes a form value (`application/x-www-form-urlencoded`).
-pub fn form_encode(text: &str) -> String {
-    text.bytes()
-        .map(|byte| match byte {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
-                char::from(byte).to_string()
-            }
-            _ => format!("%{byte:02X}"),
-        })
-        .collect()
+/// The text of the first `<tag>…</tag>` in `xml`.
+pub fn xml_value(xml: &str, tag: &str) -> Option<String> {
+    let open = format!("<{tag}>");
+    let start = xml.find(&open)? + open.len();
+    let end = xml[start..].find(&format!("</{tag}>"))? + start;
+    Some(xml[start..end].to_string())
 }
 
 /// The `haven:logical` tag of a resource of stack `lab`.

@@ -10,7 +10,7 @@ use std::time::{Duration, Instant};
 
 use haven_testkit::lab::{self, PRIMARY};
 use haven_testkit::{Faults, INSUFFICIENT_CAPACITY, MotoServer, Proxy, Realism, RealismKind};
-use haven_tests::{form_encode, haven_process, inventory, moto_query, text};
+use haven_tests::{haven_process, inventory, moto_query, text};
 
 fn lab_blueprint() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))
@@ -112,13 +112,12 @@ fn lab_inventory(
 
 /// The identifiers of the manual DB snapshots moto holds in the primary Region.
 fn db_snapshots(moto: &MotoServer) -> Vec<String> {
-    let (status, xml) = moto_query(
+    let xml = moto_query(
         &moto.endpoint(),
         PRIMARY,
         "rds",
-        "Action=DescribeDBSnapshots&Version=2014-10-31",
+        &[("Action", "DescribeDBSnapshots"), ("Version", "2014-10-31")],
     );
-    assert_eq!(status, 200, "{xml}");
     xml.split("<DBSnapshotIdentifier>")
         .skip(1)
         .filter_map(|rest| rest.split_once("</DBSnapshotIdentifier>"))
@@ -174,15 +173,11 @@ fn realism_up_down_up_down_of_the_lab_succeed_and_down_keeps_a_final_snapshot() 
     );
 }
 
-fn iam(moto: &MotoServer, form: &str) -> String {
-    let (status, xml) = moto_query(
-        &moto.endpoint(),
-        PRIMARY,
-        "iam",
-        &format!("{form}&Version=2010-05-08"),
-    );
-    assert_eq!(status, 200, "{form}: {xml}");
-    xml
+/// An IAM call made by hand, straight to moto: `action` and its parameters.
+fn iam(moto: &MotoServer, action: &str, params: &[(&str, &str)]) -> String {
+    let mut all = vec![("Action", action), ("Version", "2010-05-08")];
+    all.extend_from_slice(params);
+    moto_query(&moto.endpoint(), PRIMARY, "iam", &all)
 }
 
 #[test]
@@ -195,24 +190,27 @@ fn realism_up_stops_at_same_named_iam_it_did_not_create_and_adopts_it_only_when_
     let lambda_trust = r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"Service":"lambda.amazonaws.com"},"Action":"sts:AssumeRole"}]}"#;
     iam(
         &moto,
-        &format!(
-            "Action=CreateRole&RoleName=SSMInstanceRole&AssumeRolePolicyDocument={}",
-            form_encode(lambda_trust)
-        ),
+        "CreateRole",
+        &[
+            ("RoleName", "SSMInstanceRole"),
+            ("AssumeRolePolicyDocument", lambda_trust),
+        ],
     );
-    iam(&moto, "Action=CreateGroup&GroupName=lab-operators");
-    iam(&moto, "Action=CreateUser&UserName=alice");
+    iam(&moto, "CreateGroup", &[("GroupName", "lab-operators")]);
+    iam(&moto, "CreateUser", &[("UserName", "alice")]);
     let unchanged = |moto: &MotoServer| {
-        let role = iam(moto, "Action=GetRole&RoleName=SSMInstanceRole");
+        let role = iam(moto, "GetRole", &[("RoleName", "SSMInstanceRole")]);
         let role_policies = iam(
             moto,
-            "Action=ListAttachedRolePolicies&RoleName=SSMInstanceRole",
+            "ListAttachedRolePolicies",
+            &[("RoleName", "SSMInstanceRole")],
         );
         let group_policies = iam(
             moto,
-            "Action=ListAttachedGroupPolicies&GroupName=lab-operators",
+            "ListAttachedGroupPolicies",
+            &[("GroupName", "lab-operators")],
         );
-        let groups = iam(moto, "Action=ListGroupsForUser&UserName=alice");
+        let groups = iam(moto, "ListGroupsForUser", &[("UserName", "alice")]);
         role.contains("lambda.amazonaws.com")
             && !role_policies.contains("AmazonSSMManagedInstanceCore")
             && !group_policies.contains("AdministratorAccess")

@@ -617,6 +617,7 @@ fn iam() -> Iam {
             }],
             groups: vec!["lab-operators".into()],
             attached_policy_arns: Vec::new(),
+            tags: Default::default(),
         }],
         groups: vec![IamGroup {
             name: "lab-operators".into(),
@@ -629,11 +630,13 @@ fn iam() -> Iam {
             path: "/".into(),
             trusted_services: vec!["ec2.amazonaws.com".into()],
             attached_policy_arns: vec![policy("AmazonSSMManagedInstanceCore")],
+            tags: Default::default(),
         }],
         instance_profiles: vec![InstanceProfile {
             name: "lab-ec2-profile".into(),
             arn: format!("arn:aws:iam::{ACCOUNT}:instance-profile/lab-ec2-profile"),
             role_names: vec!["lab-ec2-role".into()],
+            tags: Default::default(),
         }],
         password_policy: Some(PasswordPolicy {
             minimum_length: Some(14),

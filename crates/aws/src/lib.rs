@@ -11,7 +11,9 @@ mod poll;
 pub mod replicate;
 mod tags;
 
-pub use apply::{Applied, ApplyError, Desired, StepEvent, StepStatus, apply, destroy};
+pub use apply::{
+    Applied, ApplyError, Desired, StepEvent, StepStatus, apply, destroy, read_iam_tags,
+};
 pub use context::{AwsContext, CallerIdentity, ConnectOptions};
 pub use discover::{DiscoverOptions, discover};
 pub use error::AwsError;

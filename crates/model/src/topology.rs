@@ -1054,6 +1054,10 @@ pub struct IamUser {
     pub groups: Vec<String>,
     /// Managed policies attached directly.
     pub attached_policy_arns: Vec<String>,
+    /// Tags. Discovery leaves them empty (one more call per entity); `haven plan`, `up` and
+    /// `down` read those of the entities a blueprint names.
+    #[serde(default, skip_serializing_if = "Tags::is_empty")]
+    pub tags: Tags,
 }
 
 /// An access key: never the secret.
@@ -1091,6 +1095,10 @@ pub struct IamRole {
     pub trusted_services: Vec<String>,
     /// Attached managed policies.
     pub attached_policy_arns: Vec<String>,
+    /// Tags. Discovery leaves them empty (one more call per entity); `haven plan`, `up` and
+    /// `down` read those of the entities a blueprint names.
+    #[serde(default, skip_serializing_if = "Tags::is_empty")]
+    pub tags: Tags,
 }
 
 /// An instance profile.
@@ -1102,6 +1110,10 @@ pub struct InstanceProfile {
     pub arn: String,
     /// Roles in it.
     pub role_names: Vec<String>,
+    /// Tags. Discovery leaves them empty (one more call per entity); `haven plan`, `up` and
+    /// `down` read those of the entities a blueprint names.
+    #[serde(default, skip_serializing_if = "Tags::is_empty")]
+    pub tags: Tags,
 }
 
 /// The account password policy.

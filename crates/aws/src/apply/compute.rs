@@ -20,7 +20,7 @@ use std::time::Duration;
 
 use haven_model::plan::{CPU_METRIC, Op, ResourceKind, ResourceRef, desired_follows_policy};
 
-use super::{Runner, StepContext, has_code, missing, tolerate_gone, unsupported};
+use super::{Runner, StepContext, StepStatus, has_code, missing, tolerate_gone, unsupported};
 use crate::error::AwsError;
 
 /// How long a new instance profile can be refused: "a built-in delay of about two minutes"
@@ -560,17 +560,7 @@ impl Runner<'_> {
                     None => Ok(()),
                 }
             }
-            Instance => {
-                let ec2 = self.ctx.ec2(region);
-                self.send(
-                    EC2,
-                    region,
-                    "TerminateInstances",
-                    ec2.terminate_instances().instance_ids(&id).send(),
-                )
-                .await
-                .map(drop)
-            }
+            Instance => self.terminate_instance(cx, &id).await,
             LaunchTemplate => {
                 let ec2 = self.ctx.ec2(region);
                 self.send(
@@ -719,6 +709,86 @@ impl Runner<'_> {
                 }))
         })
         .await
+    }
+
+    /// Terminates an instance and waits until EC2 says `terminated`. After TerminateInstances,
+    /// `InvalidInstanceID.NotFound` "doesn't mean the instance … will be terminated. Your
+    /// instance might still be running" (EC2 eventual consistency): DescribeInstances, which
+    /// found the instance for the plan, decides; a repeat of the call is harmless.
+    async fn terminate_instance(&self, cx: &StepContext<'_>, id: &str) -> Result<(), AwsError> {
+        let ec2 = self.ctx.ec2(&cx.region);
+        let started = std::time::Instant::now();
+        let mut delay = self.options.first_poll;
+        loop {
+            let result = self
+                .send(
+                    EC2,
+                    &cx.region,
+                    "TerminateInstances",
+                    ec2.terminate_instances().instance_ids(id).send(),
+                )
+                .await;
+            tolerate_gone(result)?;
+            match self.instance_state(cx, id).await?.as_deref() {
+                // Gone from DescribeInstances too: terminated long enough ago to be forgotten.
+                None | Some("terminated") => return Ok(()),
+                Some("shutting-down") => {
+                    return self
+                        .wait_for(
+                            cx,
+                            EC2,
+                            &format!("instance {id} to be terminated"),
+                            || async {
+                                Ok(self
+                                    .instance_state(cx, id)
+                                    .await?
+                                    .filter(|state| state != "terminated"))
+                            },
+                        )
+                        .await;
+                }
+                Some(state) => {
+                    if started.elapsed() + delay > self.options.max_wait {
+                        return Err(AwsError::WaitTimedOut {
+                            service: EC2,
+                            waiting_for: format!("instance {id} ({state}) to be terminated"),
+                            waited_seconds: started.elapsed().as_secs(),
+                        });
+                    }
+                    (cx.report)(StepStatus::Waiting(format!(
+                        "instance {id} is still {state} after TerminateInstances: sending it again"
+                    )));
+                    tokio::time::sleep(delay).await;
+                    delay = (delay * 2).min(self.options.max_poll);
+                }
+            }
+        }
+    }
+
+    /// The instance's state name, `None` when EC2 no longer knows it.
+    async fn instance_state(
+        &self,
+        cx: &StepContext<'_>,
+        id: &str,
+    ) -> Result<Option<String>, AwsError> {
+        let out = self
+            .read(
+                EC2,
+                &cx.region,
+                "DescribeInstances",
+                self.ctx
+                    .ec2(&cx.region)
+                    .describe_instances()
+                    .instance_ids(id)
+                    .send(),
+            )
+            .await;
+        Ok(tolerate_gone(out)?.and_then(|o| {
+            o.reservations()
+                .iter()
+                .flat_map(|r| r.instances())
+                .find_map(|i| i.state()?.name().map(|n| n.as_str().to_string()))
+        }))
     }
 }
 

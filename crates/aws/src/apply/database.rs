@@ -1,11 +1,11 @@
 //! The DB subnet group, the Multi-AZ primary (its password made and kept by RDS in Secrets
 //! Manager: haven never sees it) and its same-Region read replicas.
 
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use aws_sdk_rds::types::PendingModifiedValues;
 use haven_model::Service;
-use haven_model::plan::{Op, ResourceKind};
+use haven_model::plan::{DbDeleteMove, Op, ResourceKind, Retain, db_delete_move, db_is_busy};
 
 use super::{Runner, StepContext, has_code, tolerate_gone, unsupported};
 use crate::error::AwsError;
@@ -284,46 +284,157 @@ impl Runner<'_> {
         Ok(identifier)
     }
 
-    /// Deletes without a final snapshot (turning deletion protection off first when it is on),
-    /// then waits until the instance is gone: its source or subnet group cannot go before.
+    /// Deletes a database as the plan says (by default RDS keeps a final snapshot and the
+    /// automated backups), from whatever state RDS has it in, then waits until it is gone: its
+    /// source or subnet group cannot go before. An interrupted `down` run again finds it
+    /// `deleting` and only waits; one that meets it `creating` or `modifying` waits for that to
+    /// end first; `InvalidDBInstanceState` on the delete means the state changed meanwhile, so
+    /// it reads the state again and follows it.
     async fn delete_db(&self, cx: &StepContext<'_>) -> Result<(), AwsError> {
-        let rds = self.ctx.rds(&cx.region);
         let identifier = cx.step.id.clone().ok_or_else(|| unsupported(cx.step))?;
-        let protected = self
-            .region(&cx.region)
-            .and_then(|r| r.db_instances.iter().find(|d| d.identifier == identifier))
-            .is_some_and(|d| d.deletion_protection);
-        if protected {
+        let retain = cx.step.retain.clone().unwrap_or(Retain {
+            final_snapshot: None,
+            automated_backups: true,
+        });
+        let started = Instant::now();
+        loop {
+            let current = self.db_state(cx, &identifier).await?;
+            let status = current.as_ref().map(|(status, _)| status.as_str());
+            match db_delete_move(status) {
+                DbDeleteMove::Gone => return Ok(()),
+                DbDeleteMove::WaitUntilGone => {
+                    return self.wait_db(cx, &identifier, false).await;
+                }
+                DbDeleteMove::WaitUntilSettled => {
+                    self.wait_db_settled(cx, &identifier).await?;
+                    continue;
+                }
+                DbDeleteMove::DeleteWithoutSnapshotOnly if retain.final_snapshot.is_some() => {
+                    return Err(AwsError::Other {
+                        service: RDS,
+                        operation: "DeleteDBInstance".to_string(),
+                        detail: format!(
+                            "{identifier} is {}: RDS can delete it only without a final \
+                             snapshot (its data cannot be snapshotted in that state). Restore \
+                             it from its latest snapshot if you need its data, or run `haven \
+                             down --no-final-snapshot` to delete it as it is",
+                            status.unwrap_or_default()
+                        ),
+                    });
+                }
+                DbDeleteMove::Delete | DbDeleteMove::DeleteWithoutSnapshotOnly => {}
+            }
+            // Only reached with --force: `down` refuses a protected database before any call.
+            if current.is_some_and(|(_, protected)| protected) {
+                let result = self
+                    .send(
+                        RDS,
+                        &cx.region,
+                        "ModifyDBInstance",
+                        self.ctx
+                            .rds(&cx.region)
+                            .modify_db_instance()
+                            .db_instance_identifier(&identifier)
+                            .deletion_protection(false)
+                            .apply_immediately(true)
+                            .send(),
+                    )
+                    .await;
+                if self.state_changed(&result, started).await? {
+                    continue;
+                }
+            }
             let result = self
                 .send(
                     RDS,
                     &cx.region,
-                    "ModifyDBInstance",
-                    rds.modify_db_instance()
+                    "DeleteDBInstance",
+                    self.ctx
+                        .rds(&cx.region)
+                        .delete_db_instance()
                         .db_instance_identifier(&identifier)
-                        .deletion_protection(false)
-                        .apply_immediately(true)
+                        .skip_final_snapshot(retain.final_snapshot.is_none())
+                        .set_final_db_snapshot_identifier(retain.final_snapshot.clone())
+                        .delete_automated_backups(!retain.automated_backups)
                         .send(),
                 )
                 .await;
-            tolerate_gone(result)?;
+            if self.state_changed(&result, started).await? {
+                continue;
+            }
+            if tolerate_gone(result)?.is_none() {
+                return Ok(());
+            }
+            return self.wait_db(cx, &identifier, false).await;
         }
-        let result = self
-            .send(
+    }
+
+    /// Whether a call to an instance failed with `InvalidDBInstanceState` (its state changed
+    /// since it was read: read it again, after a pause); other errors pass through.
+    async fn state_changed<T>(
+        &self,
+        result: &Result<T, AwsError>,
+        started: Instant,
+    ) -> Result<bool, AwsError> {
+        match result {
+            Err(error)
+                if error.code().is_some_and(|c| {
+                    c == "InvalidDBInstanceState" || c == "InvalidDBInstanceStateFault"
+                }) =>
+            {
+                if started.elapsed() > self.options.max_wait {
+                    return Err(error.clone());
+                }
+                tokio::time::sleep(self.options.first_poll).await;
+                Ok(true)
+            }
+            _ => Ok(false),
+        }
+    }
+
+    /// The instance's status and deletion protection, `None` when it does not exist.
+    async fn db_state(
+        &self,
+        cx: &StepContext<'_>,
+        identifier: &str,
+    ) -> Result<Option<(String, bool)>, AwsError> {
+        let out = self
+            .read(
                 RDS,
                 &cx.region,
-                "DeleteDBInstance",
-                rds.delete_db_instance()
-                    .db_instance_identifier(&identifier)
-                    .skip_final_snapshot(true)
-                    .delete_automated_backups(true)
+                "DescribeDBInstances",
+                self.ctx
+                    .rds(&cx.region)
+                    .describe_db_instances()
+                    .db_instance_identifier(identifier)
                     .send(),
             )
             .await;
-        if tolerate_gone(result)?.is_none() {
-            return Ok(());
-        }
-        self.wait_db(cx, &identifier, false).await
+        Ok(tolerate_gone(out)?.and_then(|o| {
+            o.db_instances().first().map(|d| {
+                (
+                    d.db_instance_status().unwrap_or("unknown").to_string(),
+                    d.deletion_protection().unwrap_or(false),
+                )
+            })
+        }))
+    }
+
+    /// Waits while RDS is busy with the instance (see [`db_is_busy`]).
+    async fn wait_db_settled(
+        &self,
+        cx: &StepContext<'_>,
+        identifier: &str,
+    ) -> Result<(), AwsError> {
+        let what = format!("{identifier} to finish what RDS is doing before it can be deleted");
+        self.wait_for(cx, RDS, &what, || async {
+            Ok(self
+                .db_state(cx, identifier)
+                .await?
+                .map(|(status, _)| status)
+                .filter(|status| db_is_busy(status)))
+        })
+        .await
     }
 
     /// Waits until the instance is `available` (or, with `exists` false, gone).

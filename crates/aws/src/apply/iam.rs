@@ -1,11 +1,85 @@
 //! IAM (global): the EC2 instance role and profile, the operators group and its users, the
-//! account password policy. Everything haven creates lives under the path `/haven/<stack>/`.
+//! account password policy. Everything haven creates lives under the path `/haven/<stack>/`;
+//! an entity of the same name outside it is someone else's, changed only when `haven up
+//! --adopt` takes it over (a `haven:stack` tag; a move to the path for a group).
 
 use haven_model::Service;
-use haven_model::plan::{Op, ResourceKind, iam_path};
+use haven_model::blueprint::Blueprint;
+use haven_model::plan::{Op, ResourceKind, iam_path, owns_iam};
+use haven_model::topology::{Tags, Topology};
 
 use super::{Runner, StepContext, has_code, tolerate_gone, unsupported};
+use crate::context::AwsContext;
 use crate::error::AwsError;
+
+/// Reads the tags of the IAM entities `blueprint` names that exist outside its stack's path
+/// (IAM's list calls do not return tags), so that the plan can tell an entity `haven up
+/// --adopt` took over from someone else's. One call per such entity; nothing for the stack's
+/// own.
+pub async fn read_iam_tags(
+    ctx: &AwsContext,
+    blueprint: &Blueprint,
+    topology: &mut Topology,
+) -> Result<(), AwsError> {
+    let Some(iam) = topology.iam.as_mut() else {
+        return Ok(());
+    };
+    let stack = blueprint.name();
+    let spec = &blueprint.iam;
+    let client = ctx.iam();
+    let endpoint = ctx.endpoint_label(GLOBAL);
+    let tags = |list: &[aws_sdk_iam::types::Tag]| -> Tags {
+        list.iter()
+            .map(|t| (t.key().to_string(), t.value().to_string()))
+            .collect()
+    };
+    for role in iam
+        .roles
+        .iter_mut()
+        .filter(|r| r.name == spec.instance_role && !owns_iam(&r.arn, &Tags::new(), stack))
+    {
+        let out = client
+            .list_role_tags()
+            .role_name(&role.name)
+            .send()
+            .await
+            .map_err(|e| AwsError::from_sdk(IAM, "ListRoleTags", &endpoint, e))?;
+        role.tags = tags(out.tags());
+    }
+    for profile in iam
+        .instance_profiles
+        .iter_mut()
+        .filter(|p| p.name == spec.instance_profile && !owns_iam(&p.arn, &Tags::new(), stack))
+    {
+        // GetInstanceProfile carries the tags (and moto has no ListInstanceProfileTags).
+        let out = client
+            .get_instance_profile()
+            .instance_profile_name(&profile.name)
+            .send()
+            .await
+            .map_err(|e| AwsError::from_sdk(IAM, "GetInstanceProfile", &endpoint, e))?;
+        let out = out
+            .instance_profile()
+            .map(|p| p.tags().to_vec())
+            .unwrap_or_default();
+        profile.tags = tags(&out);
+    }
+    let users: &[String] = spec.operators.as_ref().map_or(&[], |o| &o.users);
+    for user in iam
+        .users
+        .iter_mut()
+        .filter(|u| users.contains(&u.name) && !owns_iam(&u.arn, &Tags::new(), stack))
+    {
+        let out = client
+            .list_user_tags()
+            .user_name(&user.name)
+            .send()
+            .await
+            .map_err(|e| AwsError::from_sdk(IAM, "ListUserTags", &endpoint, e))?;
+        user.tags = tags(out.tags());
+    }
+    Ok(())
+}
 
 const IAM: Service = Service::Iam;
 const GLOBAL: &str = "global";
@@ -90,6 +164,19 @@ impl Runner<'_> {
             }
             Some(_) => {}
         }
+        if let Some(role) = current.filter(|r| !owns_iam(&r.arn, &r.tags, self.stack)) {
+            // Taken over with `--adopt`: the tag makes the next runs see it as the stack's.
+            self.send(
+                IAM,
+                GLOBAL,
+                "TagRole",
+                iam.tag_role()
+                    .role_name(&role.name)
+                    .set_tags(Some(crate::tags::iam(&self.tags(cx.step))))
+                    .send(),
+            )
+            .await?;
+        }
         for arn in &bp.iam.instance_policy_arns {
             if current.is_some_and(|r| r.attached_policy_arns.contains(arn)) {
                 continue;
@@ -124,6 +211,18 @@ impl Runner<'_> {
             )
             .await?;
         }
+        if let Some(profile) = current.filter(|p| !owns_iam(&p.arn, &p.tags, self.stack)) {
+            self.send(
+                IAM,
+                GLOBAL,
+                "TagInstanceProfile",
+                iam.tag_instance_profile()
+                    .instance_profile_name(&profile.name)
+                    .set_tags(Some(crate::tags::iam(&self.tags(cx.step))))
+                    .send(),
+            )
+            .await?;
+        }
         if !current.is_some_and(|p| p.role_names.contains(&bp.iam.instance_role)) {
             let result = self
                 .send(
@@ -136,12 +235,50 @@ impl Runner<'_> {
                         .send(),
                 )
                 .await;
-            // A profile holds one role: "limit exceeded" means an interrupted run added it.
-            if !has_code(&result, &["LimitExceeded"]) {
+            // A profile holds one role ("LimitExceeded" otherwise). It is fine only when that
+            // role is ours, added by an interrupted run; another role stays, and `up` says so.
+            if has_code(&result, &["LimitExceeded"]) {
+                let held = self.profile_roles(name).await?;
+                if !held.contains(&bp.iam.instance_role) {
+                    return Err(AwsError::Other {
+                        service: IAM,
+                        operation: "AddRoleToInstanceProfile".to_string(),
+                        detail: format!(
+                            "instance profile {name} already holds role {}, and a profile \
+                             holds one role: haven does not swap it (instances using the \
+                             profile would change identity). Remove that role from {name} by \
+                             hand, or give the blueprint another instance_profile name",
+                            held.join(", ")
+                        ),
+                    });
+                }
+            } else {
                 result?;
             }
         }
         Ok(())
+    }
+
+    /// The roles an instance profile holds now.
+    async fn profile_roles(&self, name: &str) -> Result<Vec<String>, AwsError> {
+        let iam = self.ctx.iam();
+        Ok(self
+            .iam_read(
+                "GetInstanceProfile",
+                iam.get_instance_profile()
+                    .instance_profile_name(name)
+                    .send(),
+            )
+            .await?
+            .and_then(|out| {
+                out.instance_profile().map(|p| {
+                    p.roles()
+                        .iter()
+                        .map(|r| r.role_name().to_string())
+                        .collect()
+                })
+            })
+            .unwrap_or_default())
     }
 
     async fn group(&self, cx: &StepContext<'_>) -> Result<(), AwsError> {
@@ -160,6 +297,19 @@ impl Runner<'_> {
                 iam.create_group()
                     .group_name(name)
                     .path(iam_path(self.stack))
+                    .send(),
+            )
+            .await?;
+        }
+        if let Some(group) = current.filter(|g| !owns_iam(&g.arn, &Tags::new(), self.stack)) {
+            // IAM groups take no tags: an adopted group moves to the stack's path.
+            self.send(
+                IAM,
+                GLOBAL,
+                "UpdateGroup",
+                iam.update_group()
+                    .group_name(&group.name)
+                    .new_path(iam_path(self.stack))
                     .send(),
             )
             .await?;
@@ -194,6 +344,18 @@ impl Runner<'_> {
                 iam.create_user()
                     .user_name(name)
                     .path(iam_path(self.stack))
+                    .set_tags(Some(crate::tags::iam(&self.tags(cx.step))))
+                    .send(),
+            )
+            .await?;
+        }
+        if let Some(user) = current.filter(|u| !owns_iam(&u.arn, &u.tags, self.stack)) {
+            self.send(
+                IAM,
+                GLOBAL,
+                "TagUser",
+                iam.tag_user()
+                    .user_name(&user.name)
                     .set_tags(Some(crate::tags::iam(&self.tags(cx.step))))
                     .send(),
             )
@@ -425,7 +587,10 @@ impl Runner<'_> {
             .await
     }
 
-    /// Removes what IAM refuses to delete a user with: sign-in, keys, MFA, groups, policies.
+    /// Removes what IAM refuses to delete a user with ("you must delete the items attached to
+    /// the user manually": password, access keys, signing certificates, SSH public keys,
+    /// service-specific credentials, MFA devices, inline and attached policies, group
+    /// memberships; IAM User Guide, "Deleting an IAM user").
     async fn delete_user(&self, name: &str) -> Result<(), AwsError> {
         let iam = self.ctx.iam();
         self.iam_delete(
@@ -471,7 +636,83 @@ impl Runner<'_> {
                         .send(),
                 )
                 .await?;
+                // A virtual device outlives its user otherwise (its serial is an ARN; a
+                // hardware device's is not, and there is nothing to delete).
+                if device.serial_number().starts_with("arn:") {
+                    self.iam_delete(
+                        "DeleteVirtualMFADevice",
+                        iam.delete_virtual_mfa_device()
+                            .serial_number(device.serial_number())
+                            .send(),
+                    )
+                    .await?;
+                }
             }
+        }
+        if let Some(out) = self
+            .iam_read(
+                "ListSSHPublicKeys",
+                iam.list_ssh_public_keys().user_name(name).send(),
+            )
+            .await?
+        {
+            for key in out.ssh_public_keys() {
+                self.iam_delete(
+                    "DeleteSSHPublicKey",
+                    iam.delete_ssh_public_key()
+                        .user_name(name)
+                        .ssh_public_key_id(key.ssh_public_key_id())
+                        .send(),
+                )
+                .await?;
+            }
+        }
+        if let Some(out) = self
+            .iam_read(
+                "ListSigningCertificates",
+                iam.list_signing_certificates().user_name(name).send(),
+            )
+            .await?
+        {
+            for certificate in out.certificates() {
+                self.iam_delete(
+                    "DeleteSigningCertificate",
+                    iam.delete_signing_certificate()
+                        .user_name(name)
+                        .certificate_id(certificate.certificate_id())
+                        .send(),
+                )
+                .await?;
+            }
+        }
+        let credentials = self
+            .iam_read(
+                "ListServiceSpecificCredentials",
+                iam.list_service_specific_credentials()
+                    .user_name(name)
+                    .send(),
+            )
+            .await;
+        match credentials {
+            Ok(Some(out)) => {
+                for credential in out.service_specific_credentials() {
+                    self.iam_delete(
+                        "DeleteServiceSpecificCredential",
+                        iam.delete_service_specific_credential()
+                            .user_name(name)
+                            .service_specific_credential_id(
+                                credential.service_specific_credential_id(),
+                            )
+                            .send(),
+                    )
+                    .await?;
+                }
+            }
+            Ok(None) => {}
+            // An endpoint without this API (moto answers an error with no code): go on, and
+            // DeleteUser's DeleteConflict says so if a credential is really left.
+            Err(error) if matches!(error.code(), Some("InvalidAction" | "Unknown")) => {}
+            Err(error) => return Err(error),
         }
         if let Some(out) = self
             .iam_read(

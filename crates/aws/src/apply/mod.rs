@@ -36,6 +36,8 @@ mod database;
 mod iam;
 mod network;
 
+pub use iam::read_iam_tags;
+
 use std::collections::{BTreeMap, BTreeSet};
 use std::fmt::Debug;
 use std::future::Future;
@@ -682,6 +684,7 @@ pub(super) mod tests {
             region: Some("ap-northeast-2".into()),
             depends_on: vec![],
             detail: String::new(),
+            retain: None,
         }
     }
 

@@ -12,6 +12,7 @@ use haven_model::topology::{RouteTarget, RulePeer, SecurityGroupRule};
 
 use super::{Runner, StepContext, missing, tolerate_gone, unsupported};
 use crate::error::AwsError;
+use haven_model::plan::STACK_TAG;
 
 const EC2: Service = Service::Ec2;
 
@@ -619,15 +620,7 @@ impl Runner<'_> {
                 })
                 .await
                 .map(drop),
-            VpcEndpoint => self
-                .send(
-                    EC2,
-                    region,
-                    "DeleteVpcEndpoints",
-                    ec2.delete_vpc_endpoints().vpc_endpoint_ids(&id).send(),
-                )
-                .await
-                .map(drop),
+            VpcEndpoint => self.delete_vpc_endpoint(cx, &id).await,
             RouteTableAssociation => self
                 .send(
                     EC2,
@@ -684,7 +677,7 @@ impl Runner<'_> {
                 .await
                 .map(drop),
             Subnet => self
-                .retry_busy(cx, BUSY, || {
+                .retry_blocked(cx, &id, || {
                     self.send(
                         EC2,
                         region,
@@ -696,7 +689,7 @@ impl Runner<'_> {
                 .map(drop),
             SecurityGroupReferences => self.revoke_references(cx, &id).await,
             SecurityGroup => self
-                .retry_busy(cx, BUSY, || {
+                .retry_blocked(cx, &id, || {
                     self.send(
                         EC2,
                         region,
@@ -707,7 +700,7 @@ impl Runner<'_> {
                 .await
                 .map(drop),
             Vpc => self
-                .retry_busy(cx, BUSY, || {
+                .retry_blocked(cx, &id, || {
                     self.send(
                         EC2,
                         region,
@@ -720,6 +713,300 @@ impl Runner<'_> {
             _ => Err(unsupported(step)),
         };
         tolerate_gone(result).map(drop)
+    }
+
+    /// Deletes the endpoint. `DeleteVpcEndpoints` answers 200 even when it could not delete: the
+    /// failures are in its `Unsuccessful` list (EC2 API Reference), which is read here so that the
+    /// route table after it does not wait an hour on `DependencyViolation` for no reason.
+    async fn delete_vpc_endpoint(&self, cx: &StepContext<'_>, id: &str) -> Result<(), AwsError> {
+        let ec2 = self.ctx.ec2(&cx.region);
+        let out = self
+            .send(
+                EC2,
+                &cx.region,
+                "DeleteVpcEndpoints",
+                ec2.delete_vpc_endpoints().vpc_endpoint_ids(id).send(),
+            )
+            .await?;
+        let failures: Vec<String> = out
+            .unsuccessful()
+            .iter()
+            .filter_map(|item| {
+                let error = item.error()?;
+                let code = error.code().unwrap_or("unknown");
+                (!code.contains("NotFound")).then(|| {
+                    format!(
+                        "{}: {code}: {}",
+                        item.resource_id().unwrap_or(id),
+                        error.message().unwrap_or_default()
+                    )
+                })
+            })
+            .collect();
+        if failures.is_empty() {
+            return Ok(());
+        }
+        Err(AwsError::Other {
+            service: EC2,
+            operation: "DeleteVpcEndpoints".to_string(),
+            detail: format!(
+                "EC2 accepted the call but did not delete the endpoint ({}); run `haven down` \
+                 again, or delete it in the VPC console",
+                failures.join("; ")
+            ),
+        })
+    }
+
+    /// Repeats a delete of a subnet, security group or VPC while AWS answers
+    /// `DependencyViolation`, naming what still uses it. AWS releases the network interfaces of
+    /// the stack's load balancer, NAT gateways, database and instances some minutes after they
+    /// are deleted, so those are waited out; a dependency that is not the stack's (a person's
+    /// instance or network interface, a subnet or security group made by hand, another group's
+    /// rule that references ours) never goes away by itself, so the delete stops at once and
+    /// names it.
+    async fn retry_blocked<F, Fut, T>(
+        &self,
+        cx: &StepContext<'_>,
+        id: &str,
+        mut attempt: F,
+    ) -> Result<T, AwsError>
+    where
+        F: FnMut() -> Fut,
+        Fut: std::future::Future<Output = Result<T, AwsError>>,
+    {
+        let started = std::time::Instant::now();
+        let mut delay = self.options.first_poll;
+        loop {
+            let error = match attempt().await {
+                Err(error)
+                    if error.code().is_some_and(|c| {
+                        c == "DependencyViolation" || c == "InvalidIPAddress.InUse"
+                    }) =>
+                {
+                    error
+                }
+                other => return other,
+            };
+            let blockers = self.blockers(cx, id).await.unwrap_or_default();
+            let foreign: Vec<&str> = blockers
+                .iter()
+                .filter(|b| !b.ours)
+                .map(|b| b.what.as_str())
+                .collect();
+            let fail = |why: &str| AwsError::Other {
+                service: EC2,
+                operation: error.to_string(),
+                detail: format!(
+                    "{id} cannot be deleted: {why}. Remove or move them, then run `haven down` \
+                     again",
+                ),
+            };
+            if !foreign.is_empty() {
+                return Err(fail(&format!(
+                    "it is used by what is not part of stack {}: {}",
+                    self.stack,
+                    foreign.join("; ")
+                )));
+            }
+            let listed: Vec<&str> = blockers.iter().map(|b| b.what.as_str()).collect();
+            if started.elapsed() + delay > self.options.max_wait {
+                return Err(if listed.is_empty() {
+                    error
+                } else {
+                    fail(&format!("it is still used by {}", listed.join("; ")))
+                });
+            }
+            (cx.report)(super::StepStatus::Waiting(if listed.is_empty() {
+                format!("{id}: {error}")
+            } else {
+                format!("AWS to release {} (using {id})", listed.join("; "))
+            }));
+            tokio::time::sleep(delay).await;
+            delay = (delay * 2).min(self.options.max_poll);
+        }
+    }
+
+    /// What keeps a subnet, security group or VPC from being deleted: network interfaces in it,
+    /// and for a VPC its subnets, route tables (but the main one) and security groups (but the
+    /// default one), for a group the other groups' rules that reference it.
+    async fn blockers(&self, cx: &StepContext<'_>, id: &str) -> Result<Vec<Blocker>, AwsError> {
+        use aws_sdk_ec2::types::Filter;
+        let ec2 = self.ctx.ec2(&cx.region);
+        let region = self.region(&cx.region);
+        let stack_instances: Vec<&str> = region
+            .map(|r| {
+                r.instances
+                    .iter()
+                    .filter(|i| in_stack(&i.tags, self.stack))
+                    .map(|i| i.id.as_str())
+                    .collect()
+            })
+            .unwrap_or_default();
+        let filter = |name: &str, value: &str| Filter::builder().name(name).values(value).build();
+        let kind = cx.step.resource.kind;
+        let eni_filter = match kind {
+            ResourceKind::Vpc => "vpc-id",
+            ResourceKind::Subnet => "subnet-id",
+            _ => "group-id",
+        };
+        let mut out = Vec::new();
+        let interfaces = self
+            .read(
+                EC2,
+                &cx.region,
+                "DescribeNetworkInterfaces",
+                ec2.describe_network_interfaces()
+                    .filters(filter(eni_filter, id))
+                    .send(),
+            )
+            .await?;
+        // Instances discovery did not see (launched since, e.g. by the group before it went):
+        // the stack's by tag, or already on their way out.
+        let unknown: Vec<String> = interfaces
+            .network_interfaces()
+            .iter()
+            .filter_map(|eni| eni.attachment()?.instance_id())
+            .filter(|i| !stack_instances.contains(i))
+            .map(str::to_string)
+            .collect();
+        let mut leaving: Vec<String> = Vec::new();
+        if !unknown.is_empty() {
+            let described = self
+                .read(
+                    EC2,
+                    &cx.region,
+                    "DescribeInstances",
+                    ec2.describe_instances()
+                        .set_instance_ids(Some(unknown))
+                        .send(),
+                )
+                .await;
+            if let Some(out) = tolerate_gone(described)? {
+                leaving.extend(
+                    out.reservations()
+                        .iter()
+                        .flat_map(|r| r.instances())
+                        .filter(|i| {
+                            sdk_tags_in_stack(i.tags(), self.stack)
+                                || i.state().and_then(|s| s.name()).is_some_and(|n| {
+                                    matches!(n.as_str(), "shutting-down" | "terminated")
+                                })
+                        })
+                        .filter_map(|i| i.instance_id().map(str::to_string)),
+                );
+            }
+        }
+        for eni in interfaces.network_interfaces() {
+            let instance = eni.attachment().and_then(|a| a.instance_id());
+            // Interfaces AWS manages for a service (load balancer, NAT gateway, RDS) and those
+            // of the stack's own instances go when AWS has finished deleting them.
+            let ours = eni.requester_managed().unwrap_or(false)
+                || instance.is_some_and(|i| {
+                    stack_instances.contains(&i) || leaving.iter().any(|l| l == i)
+                });
+            out.push(Blocker {
+                what: format!(
+                    "network interface {} ({}{})",
+                    eni.network_interface_id().unwrap_or("?"),
+                    eni.description()
+                        .filter(|d| !d.is_empty())
+                        .unwrap_or("no description"),
+                    instance
+                        .map(|i| format!(", attached to {i}"))
+                        .unwrap_or_default()
+                ),
+                ours,
+            });
+        }
+        if kind == ResourceKind::Vpc {
+            let subnets = self
+                .read(
+                    EC2,
+                    &cx.region,
+                    "DescribeSubnets",
+                    ec2.describe_subnets().filters(filter("vpc-id", id)).send(),
+                )
+                .await?;
+            for subnet in subnets.subnets() {
+                out.push(Blocker {
+                    what: format!("subnet {}", subnet.subnet_id().unwrap_or("?")),
+                    ours: sdk_tags_in_stack(subnet.tags(), self.stack),
+                });
+            }
+            let tables = self
+                .read(
+                    EC2,
+                    &cx.region,
+                    "DescribeRouteTables",
+                    ec2.describe_route_tables()
+                        .filters(filter("vpc-id", id))
+                        .send(),
+                )
+                .await?;
+            for table in tables
+                .route_tables()
+                .iter()
+                .filter(|t| !t.associations().iter().any(|a| a.main() == Some(true)))
+            {
+                out.push(Blocker {
+                    what: format!("route table {}", table.route_table_id().unwrap_or("?")),
+                    ours: sdk_tags_in_stack(table.tags(), self.stack),
+                });
+            }
+            let groups = self
+                .read(
+                    EC2,
+                    &cx.region,
+                    "DescribeSecurityGroups",
+                    ec2.describe_security_groups()
+                        .filters(filter("vpc-id", id))
+                        .send(),
+                )
+                .await?;
+            for group in groups
+                .security_groups()
+                .iter()
+                .filter(|g| g.group_name() != Some("default"))
+            {
+                out.push(Blocker {
+                    what: format!(
+                        "security group {} ({})",
+                        group.group_id().unwrap_or("?"),
+                        group.group_name().unwrap_or("?")
+                    ),
+                    ours: sdk_tags_in_stack(group.tags(), self.stack),
+                });
+            }
+        }
+        if kind == ResourceKind::SecurityGroup {
+            for filter_name in ["ip-permission.group-id", "egress.ip-permission.group-id"] {
+                let groups = self
+                    .read(
+                        EC2,
+                        &cx.region,
+                        "DescribeSecurityGroups",
+                        ec2.describe_security_groups()
+                            .filters(filter(filter_name, id))
+                            .send(),
+                    )
+                    .await?;
+                for group in groups
+                    .security_groups()
+                    .iter()
+                    .filter(|g| g.group_id() != Some(id))
+                {
+                    out.push(Blocker {
+                        what: format!(
+                            "a rule of security group {} ({}) that references {id}",
+                            group.group_id().unwrap_or("?"),
+                            group.group_name().unwrap_or("?")
+                        ),
+                        ours: sdk_tags_in_stack(group.tags(), self.stack),
+                    });
+                }
+            }
+        }
+        Ok(out)
     }
 
     /// Revokes the rules of group `id` that reference groups of the stack, so that every group
@@ -779,4 +1066,21 @@ impl Runner<'_> {
         }
         Ok(())
     }
+}
+
+/// Something that keeps a network resource from being deleted.
+struct Blocker {
+    /// What it is, for people.
+    what: String,
+    /// The stack's own (AWS releases it in time) rather than someone else's.
+    ours: bool,
+}
+
+fn in_stack(tags: &haven_model::topology::Tags, stack: &str) -> bool {
+    tags.get(STACK_TAG).map(String::as_str) == Some(stack)
+}
+
+fn sdk_tags_in_stack(tags: &[aws_sdk_ec2::types::Tag], stack: &str) -> bool {
+    tags.iter()
+        .any(|t| t.key() == Some(STACK_TAG) && t.value() == Some(stack))
 }

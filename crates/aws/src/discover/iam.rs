@@ -131,6 +131,7 @@ async fn user(c: &Client, s: &Scope<'_>, u: sdk::User) -> Result<model::IamUser>
         attached_policy_arns: policy_arns(
             policies.map_err(|e| s.err("ListAttachedUserPolicies", e))?,
         ),
+        tags: model::Tags::new(),
         name,
     })
 }
@@ -201,6 +202,7 @@ async fn roles(c: &Client, s: &Scope<'_>) -> Result<Vec<model::IamRole>> {
                     .map(trusted_services)
                     .unwrap_or_default(),
                 attached_policy_arns: policy_arns(policies),
+                tags: model::Tags::new(),
             })
         })
         .buffered(CONCURRENCY)
@@ -227,6 +229,7 @@ async fn instance_profiles(c: &Client, s: &Scope<'_>) -> Result<Vec<model::Insta
                 .iter()
                 .map(|r| r.role_name().to_string())
                 .collect(),
+            tags: model::Tags::new(),
         })
         .collect())
 }

@@ -63,6 +63,7 @@ pub(super) fn blockers(region: &RegionTopology, stack: &str) -> Vec<Step> {
                 depends_on: Vec::new(),
                 detail,
                 resource,
+                retain: None,
             }
         })
         .collect()

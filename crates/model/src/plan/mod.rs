@@ -302,6 +302,20 @@ pub struct Step {
     pub depends_on: Vec<ResourceRef>,
     /// What changes, in words.
     pub detail: String,
+    /// For the delete of a database: what RDS keeps of it.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub retain: Option<Retain>,
+}
+
+/// What RDS keeps when haven deletes a database (`haven down` keeps both unless
+/// `--no-final-snapshot`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Retain {
+    /// The manual snapshot RDS takes before deleting the instance. A read replica has none:
+    /// RDS refuses `FinalDBSnapshotIdentifier` for a replica.
+    pub final_snapshot: Option<String>,
+    /// Keep the automated backups (point-in-time restore for their retention period).
+    pub automated_backups: bool,
 }
 
 /// The ordered steps for one stack.
@@ -311,6 +325,40 @@ pub struct Plan {
     pub stack: String,
     /// Steps in the order they can be carried out.
     pub steps: Vec<Step>,
+    /// IAM entities the blueprint names that exist but are not the stack's: `haven up` stops
+    /// before any call unless `--adopt`.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub conflicts: Vec<Conflict>,
+}
+
+/// An IAM entity found by the name the blueprint gives it, but not the stack's (not under
+/// [`iam_path`], not tagged `haven:stack=<stack>`): someone else's, which `haven up` would
+/// change for everyone who uses it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Conflict {
+    /// The entity.
+    pub resource: ResourceRef,
+    /// Its ARN.
+    pub arn: String,
+    /// What `haven up --adopt` changes on it, the adoption first.
+    pub changes: Vec<String>,
+}
+
+impl Conflict {
+    /// One line for people: `iam-role/SSMInstanceRole (arn…): tag …; attach …`.
+    pub fn describe(&self) -> String {
+        format!(
+            "{} ({}): {}",
+            self.resource,
+            self.arn,
+            self.changes.join("; ")
+        )
+    }
+}
+
+/// Whether an IAM entity is `stack`'s: created under its path, or adopted (tagged with it).
+pub fn owns_iam(arn: &str, tags: &Tags, stack: &str) -> bool {
+    iam_owned(arn, stack) || in_stack(tags, stack)
 }
 
 impl Plan {
@@ -356,6 +404,7 @@ fn logical_of(tags: &Tags) -> String {
 struct Builder<'a> {
     region_name: &'a str,
     steps: Vec<Step>,
+    conflicts: Vec<Conflict>,
 }
 
 impl Builder<'_> {
@@ -384,6 +433,7 @@ impl Builder<'_> {
             region: (!global).then(|| self.region_name.to_string()),
             depends_on,
             detail,
+            retain: None,
         });
     }
 }
@@ -420,6 +470,7 @@ pub fn plan(blueprint: &Blueprint, topology: &Topology) -> Plan {
     let mut b = Builder {
         region_name: blueprint.region(),
         steps: Vec::new(),
+        conflicts: Vec::new(),
     };
     let net = &blueprint.network;
 
@@ -1048,6 +1099,7 @@ pub fn plan(blueprint: &Blueprint, topology: &Topology) -> Plan {
             region: Some(blueprint.region().to_string()),
             depends_on: vec![],
             detail: "the blueprint has no cpu_target".to_string(),
+            retain: None,
         });
     }
 
@@ -1133,15 +1185,21 @@ pub fn plan(blueprint: &Blueprint, topology: &Topology) -> Plan {
 
     // What is tagged with the stack but no longer in the blueprint goes, in teardown order.
     let expected: BTreeSet<ResourceRef> = b.steps.iter().map(|s| s.resource.clone()).collect();
-    let removals = teardown_region(region, stack)
-        .into_iter()
-        .filter(|(owner, _)| !expected.contains(owner) && !same_database(owner, &expected))
-        .map(|(_, step)| step);
+    let removals = teardown_region(
+        region,
+        stack,
+        &TeardownOptions::default(),
+        topology.taken_at,
+    )
+    .into_iter()
+    .filter(|(owner, _)| !expected.contains(owner) && !same_database(owner, &expected))
+    .map(|(_, step)| step);
     b.steps.extend(removals);
     b.steps.extend(duplicates::blockers(region, stack));
     Plan {
         stack: stack.to_string(),
         steps: b.steps,
+        conflicts: b.conflicts,
     }
 }
 
@@ -1298,24 +1356,106 @@ fn iam_owned(arn: &str, stack: &str) -> bool {
         })
 }
 
+/// The IAM steps. An entity found by name that is not the stack's (see [`owns_iam`]) becomes a
+/// [`Conflict`]: its step says what `--adopt` would do, the adoption first (a tag; a move to the
+/// stack's path for a group, which IAM does not let carry tags).
 fn plan_iam(b: &mut Builder<'_>, blueprint: &Blueprint, iam: Option<&Iam>) {
     use ResourceKind::*;
     let spec = &blueprint.iam;
     let stack = blueprint.name();
+    let adopt_tag = format!("adopt: tag it {STACK_TAG}={stack}");
+    let mut conflict = |kind: ResourceKind, name: &str, arn: &str, changes: &mut Vec<String>| {
+        let adoption = if kind == IamGroup {
+            format!(
+                "adopt: move it to path {} (IAM groups take no tags)",
+                iam_path(stack)
+            )
+        } else {
+            adopt_tag.clone()
+        };
+        changes.insert(0, adoption);
+        b.conflicts.push(Conflict {
+            resource: r(kind, name),
+            arn: arn.to_string(),
+            changes: changes.clone(),
+        });
+    };
     let role = iam.and_then(|i| i.roles.iter().find(|r| r.name == spec.instance_role));
-    let mut changes = Vec::new();
+    let mut role_changes = Vec::new();
     if let Some(role) = role {
-        for arn in &spec.instance_policy_arns {
-            if !role.attached_policy_arns.contains(arn) {
-                changes.push(format!("attach {arn}"));
-            }
-        }
         if !role
             .trusted_services
             .iter()
             .any(|s| s == "ec2.amazonaws.com")
         {
-            changes.push("trust ec2.amazonaws.com".to_string());
+            role_changes.push(
+                "replace its trust policy with EC2-only trust (whoever else may assume it \
+                 loses that)"
+                    .to_string(),
+            );
+        }
+        for arn in &spec.instance_policy_arns {
+            if !role.attached_policy_arns.contains(arn) {
+                role_changes.push(format!("attach {arn}"));
+            }
+        }
+        if !owns_iam(&role.arn, &role.tags, stack) {
+            conflict(IamRole, &spec.instance_role, &role.arn, &mut role_changes);
+        }
+    }
+    let profile = iam.and_then(|i| {
+        i.instance_profiles
+            .iter()
+            .find(|p| p.name == spec.instance_profile)
+    });
+    let mut profile_changes = Vec::new();
+    if let Some(profile) = profile {
+        match profile.role_names.first() {
+            Some(other) if *other != spec.instance_role => profile_changes.push(format!(
+                "it holds role {other}, and a profile holds one role: haven will not swap it \
+                 (instances using it would change identity); remove {other} from it or name \
+                 another instance_profile"
+            )),
+            Some(_) => {}
+            None => profile_changes.push(format!("add role {}", spec.instance_role)),
+        }
+        if !owns_iam(&profile.arn, &profile.tags, stack) {
+            conflict(
+                InstanceProfile,
+                &spec.instance_profile,
+                &profile.arn,
+                &mut profile_changes,
+            );
+        }
+    }
+    let mut group = None;
+    let mut group_changes = Vec::new();
+    let mut users = Vec::new();
+    if let Some(operators) = &spec.operators {
+        group = iam.and_then(|i| i.groups.iter().find(|g| g.name == operators.group));
+        if let Some(group) = group {
+            if !group.attached_policy_arns.contains(&operators.policy_arn) {
+                group_changes.push(format!("attach {}", operators.policy_arn));
+            }
+            if !iam_owned(&group.arn, stack) {
+                conflict(IamGroup, &operators.group, &group.arn, &mut group_changes);
+            }
+        }
+        for user_name in &operators.users {
+            let user = iam.and_then(|i| i.users.iter().find(|u| u.name == *user_name));
+            let mut changes = Vec::new();
+            if let Some(user) = user {
+                if !user.groups.contains(&operators.group) {
+                    changes.push(format!(
+                        "add to {} (with {})",
+                        operators.group, operators.policy_arn
+                    ));
+                }
+                if !owns_iam(&user.arn, &user.tags, stack) {
+                    conflict(IamUser, user_name, &user.arn, &mut changes);
+                }
+            }
+            users.push((user_name, user, changes));
         }
     }
     b.step(
@@ -1324,7 +1464,7 @@ fn plan_iam(b: &mut Builder<'_>, blueprint: &Blueprint, iam: Option<&Iam>) {
         &spec.instance_role,
         role.map(|r| r.arn.clone()),
         vec![],
-        changes,
+        role_changes,
         format!(
             "trusted by EC2, path {}, with {}",
             iam_path(stack),
@@ -1332,53 +1472,28 @@ fn plan_iam(b: &mut Builder<'_>, blueprint: &Blueprint, iam: Option<&Iam>) {
         ),
         true,
     );
-    let profile = iam.and_then(|i| {
-        i.instance_profiles
-            .iter()
-            .find(|p| p.name == spec.instance_profile)
-    });
-    let mut changes = Vec::new();
-    if let Some(profile) = profile
-        && !profile.role_names.contains(&spec.instance_role)
-    {
-        changes.push(format!("add role {}", spec.instance_role));
-    }
     b.step(
         InstanceProfile,
         &spec.instance_profile,
         &spec.instance_profile,
         profile.map(|p| p.arn.clone()),
         vec![r(IamRole, &spec.instance_role)],
-        changes,
+        profile_changes,
         format!("holding {}", spec.instance_role),
         true,
     );
     if let Some(operators) = &spec.operators {
-        let group = iam.and_then(|i| i.groups.iter().find(|g| g.name == operators.group));
-        let mut changes = Vec::new();
-        if let Some(group) = group
-            && !group.attached_policy_arns.contains(&operators.policy_arn)
-        {
-            changes.push(format!("attach {}", operators.policy_arn));
-        }
         b.step(
             IamGroup,
             &operators.group,
             &operators.group,
             group.map(|g| g.arn.clone()),
             vec![],
-            changes,
+            group_changes,
             format!("with {}", operators.policy_arn),
             true,
         );
-        for user_name in &operators.users {
-            let user = iam.and_then(|i| i.users.iter().find(|u| u.name == *user_name));
-            let mut changes = Vec::new();
-            if let Some(user) = user
-                && !user.groups.contains(&operators.group)
-            {
-                changes.push(format!("add to {}", operators.group));
-            }
+        for (user_name, user, changes) in users {
             b.step(
                 IamUser,
                 user_name,
@@ -1391,6 +1506,8 @@ fn plan_iam(b: &mut Builder<'_>, blueprint: &Blueprint, iam: Option<&Iam>) {
             );
         }
     }
+    // The account's password policy is changed only when the blueprint has one, and every
+    // difference is shown as it is → as it will be.
     if let Some(policy) = &spec.password_policy {
         let actual = iam.and_then(|i| i.password_policy.as_ref());
         let mut changes = Vec::new();
@@ -1433,11 +1550,21 @@ fn plan_iam(b: &mut Builder<'_>, blueprint: &Blueprint, iam: Option<&Iam>) {
                     changes.push(drift(what, have, want));
                 }
             }
+            let days = |d: Option<i32>| d.map_or("never".to_string(), |d| format!("{d} days"));
             if actual.max_age_days != policy.max_age_days.map(i32::from) {
-                changes.push(format!("max age → {:?} days", policy.max_age_days));
+                changes.push(format!(
+                    "max age {} → {}",
+                    days(actual.max_age_days),
+                    days(policy.max_age_days.map(i32::from))
+                ));
             }
             if actual.reuse_prevention != policy.reuse_prevention.map(i32::from) {
-                changes.push(format!("reuse prevention → {:?}", policy.reuse_prevention));
+                let count = |n: Option<i32>| n.map_or("off".to_string(), |n| n.to_string());
+                changes.push(format!(
+                    "reuse prevention {} → {}",
+                    count(actual.reuse_prevention),
+                    count(policy.reuse_prevention.map(i32::from))
+                ));
             }
         }
         // The policy always exists in some form; "create" means none is set.
@@ -1448,18 +1575,38 @@ fn plan_iam(b: &mut Builder<'_>, blueprint: &Blueprint, iam: Option<&Iam>) {
             actual.map(|_| "account".to_string()),
             vec![],
             changes,
-            format!("minimum length {}", policy.minimum_length),
+            format!(
+                "none set → minimum length {}, symbols {}, numbers {}, uppercase {}, lowercase \
+                 {}, users may change {}, max age {}, reuse prevention {}",
+                policy.minimum_length,
+                policy.require_symbols,
+                policy.require_numbers,
+                policy.require_uppercase,
+                policy.require_lowercase,
+                policy.allow_users_to_change,
+                policy
+                    .max_age_days
+                    .map_or("never".to_string(), |d| format!("{d} days")),
+                policy
+                    .reuse_prevention
+                    .map_or("off".to_string(), |n| n.to_string())
+            ),
             true,
         );
     }
 }
 
 mod duplicates;
+#[cfg(test)]
+mod iam_tests;
 pub mod layout;
 mod teardown;
 #[cfg(test)]
 mod tests;
 
 use layout::{DefaultRoute, GroupSpec, Peer, RuleSpec};
-pub use teardown::teardown;
 use teardown::teardown_region;
+pub use teardown::{
+    DbDeleteMove, DrCopy, Teardown, TeardownOptions, adopted_by_failover, db_delete_move,
+    db_is_busy, deletion_protected, final_snapshot_name, teardown, teardown_with,
+};

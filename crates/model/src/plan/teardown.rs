@@ -1,37 +1,380 @@
-//! Teardown: everything tagged with a stack, in the order it can be deleted.
+//! Teardown: everything tagged with a stack, in the order it can be deleted; what it keeps
+//! (final DB snapshots, a Region a failover made the stack's home) and what it leaves behind (the
+//! DR copies `haven replicate` made, which carry `haven:source` rather than `haven:stack`).
 
 use std::collections::BTreeSet;
 
+use chrono::{DateTime, Utc};
+use serde::Serialize;
+
 use super::{
-    Op, Plan, ResourceKind, ResourceRef, Step, describe_rule, iam_owned, in_stack, logical_of, r,
+    Op, Plan, ResourceKind, ResourceRef, Retain, Step, describe_rule, iam_owned, in_stack,
+    logical_of, owns_iam, r,
 };
-use crate::relations::ASG_NAME_TAG;
-use crate::topology::{Iam, RegionTopology, RouteTarget, RulePeer, Tags, Topology};
+use crate::relations::{ASG_NAME_TAG, SOURCE_TAG};
+use crate::replication::LINEAGE_TAG;
+use crate::topology::{DbInstance, Iam, RegionTopology, RouteTarget, RulePeer, Tags, Topology};
+
+/// What `haven down` is asked to do beyond deleting what is tagged with the stack.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TeardownOptions {
+    /// Keep a final snapshot and the automated backups of every database (the default;
+    /// `--no-final-snapshot` turns it off).
+    pub keep_data: bool,
+    /// Regions the user named explicitly (`--region` / `--regions`): only there is a Region
+    /// where a failover adopted the stack's database torn down.
+    pub named_regions: Vec<String>,
+    /// Also delete the cross-Region read replicas `haven replicate` made of the stack's
+    /// databases (`--include-dr-copies`).
+    pub include_dr_copies: bool,
+}
+
+impl Default for TeardownOptions {
+    fn default() -> Self {
+        Self {
+            keep_data: true,
+            named_regions: Vec::new(),
+            include_dr_copies: false,
+        }
+    }
+}
+
+/// A teardown plan and what it deliberately does not delete.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Teardown {
+    /// The deletes, in order.
+    pub plan: Plan,
+    /// Regions left untouched because a failover made them the stack's home, with why.
+    pub kept_regions: Vec<String>,
+    /// The stack's DR copies and cross-Region replicas that stay (and cost money).
+    pub left_behind: Vec<DrCopy>,
+}
+
+/// A DR copy or cross-Region replica of the stack's resources.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct DrCopy {
+    /// Its Region.
+    pub region: String,
+    /// What it is, e.g. `DB instance lab-db-us-east-1 (cross-Region read replica, db.t3.micro)`.
+    pub what: String,
+    /// What it costs while it exists.
+    pub cost: String,
+    /// The AWS CLI command that removes it.
+    pub remove: String,
+}
 
 /// Everything tagged with `stack`, in every Region of the topology, in the order it can be
 /// deleted: replicas before their source, targets deregistered, the Auto Scaling group, listener,
 /// load balancer, target group, NAT and its Elastic IP, route-table associations, the internet
 /// gateway detached, subnets, security-group cross-references revoked before the groups, the
-/// VPC; then IAM entities under [`iam_path`](super::iam_path).
+/// VPC; then IAM entities under [`iam_path`](super::iam_path). Databases keep a final snapshot
+/// and their automated backups.
 pub fn teardown(topology: &Topology, stack: &str) -> Plan {
-    let mut steps: Vec<Step> = topology
-        .regions
-        .iter()
-        .flat_map(|region| teardown_region(region, stack))
-        .map(|(_, step)| step)
-        .collect();
+    teardown_with(topology, stack, &TeardownOptions::default()).plan
+}
+
+/// [`teardown`] with the user's choices. A Region whose database a failover adopted (tagged with
+/// the stack *and* `haven:source`: the promoted DR replica) runs the stack for real: it is left
+/// alone unless named in `options.named_regions`. The stack's DR copies are listed in
+/// [`Teardown::left_behind`]; with `include_dr_copies` its cross-Region replicas are deleted
+/// first instead.
+pub fn teardown_with(topology: &Topology, stack: &str, options: &TeardownOptions) -> Teardown {
+    let mut steps = Vec::new();
+    let mut kept_regions = Vec::new();
+    for region in &topology.regions {
+        let adopted: Vec<&DbInstance> = region
+            .db_instances
+            .iter()
+            .filter(|d| adopted_by_failover(d, stack))
+            .collect();
+        if !adopted.is_empty() && !options.named_regions.contains(&region.region) {
+            kept_regions.push(format!(
+                "{}: left untouched, a failover made it the home of stack {stack} (database {}                  adopted from its DR replica); name it with --region {} to delete it there",
+                region.region,
+                adopted
+                    .iter()
+                    .map(|d| d.identifier.as_str())
+                    .collect::<Vec<_>>()
+                    .join(", "),
+                region.region
+            ));
+            continue;
+        }
+        steps.extend(
+            teardown_region(region, stack, options, topology.taken_at)
+                .into_iter()
+                .map(|(_, step)| step),
+        );
+    }
     if let Some(iam) = &topology.iam {
         steps.extend(teardown_iam(iam, stack));
     }
-    Plan {
-        stack: stack.to_string(),
-        steps,
+    let (replicas, left_behind) = dr_copies(topology, stack, options.include_dr_copies);
+    let mut all = replicas;
+    all.extend(steps);
+    Teardown {
+        plan: Plan {
+            stack: stack.to_string(),
+            steps: all,
+            conflicts: Vec::new(),
+        },
+        kept_regions,
+        left_behind,
     }
+}
+
+/// The promoted DR replica `haven failover-region` adopted: tagged with the stack, and still
+/// carrying the `haven:source` tag `haven replicate` gave it (a database `haven up` created
+/// never has one).
+pub fn adopted_by_failover(db: &DbInstance, stack: &str) -> bool {
+    in_stack(&db.tags, stack) && db.tags.contains_key(SOURCE_TAG)
+}
+
+/// The name of the final snapshot of `identifier` taken by a teardown planned at `at`:
+/// `<identifier>-final-<UTC yyyymmdd-hhmmss>`, within RDS's rules for snapshot identifiers
+/// (letters, digits and hyphens, a letter first, no double or trailing hyphen, at most 255).
+pub fn final_snapshot_name(identifier: &str, at: DateTime<Utc>) -> String {
+    let raw = format!("{identifier}-final-{}", at.format("%Y%m%d-%H%M%S"));
+    let mut name = String::new();
+    for c in raw.chars() {
+        let c = if c.is_ascii_alphanumeric() {
+            c.to_ascii_lowercase()
+        } else {
+            '-'
+        };
+        if c == '-' && (name.is_empty() || name.ends_with('-')) {
+            continue;
+        }
+        name.push(c);
+    }
+    if !name.starts_with(|c: char| c.is_ascii_alphabetic()) {
+        name.insert_str(0, "db-");
+    }
+    name.truncate(255);
+    name.trim_end_matches('-').to_string()
+}
+
+/// What `haven down` does next with a database RDS reports in `status` (`None`: not found).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DbDeleteMove {
+    /// It is gone: nothing to do.
+    Gone,
+    /// RDS is already deleting it (an earlier, interrupted run asked): wait until it is gone.
+    WaitUntilGone,
+    /// RDS is busy with it (`creating`, `modifying`, `backing-up`, `rebooting`, …) and refuses a
+    /// delete meanwhile with `InvalidDBInstanceState`: wait until it settles, then look again.
+    WaitUntilSettled,
+    /// Delete it now.
+    Delete,
+    /// Delete it now, but RDS only accepts the delete with no final snapshot: a `failed`,
+    /// `incompatible-restore` or `incompatible-network` instance cannot be snapshotted.
+    DeleteWithoutSnapshotOnly,
+}
+
+/// The states in which RDS works on an instance and refuses `DeleteDBInstance` (and
+/// `ModifyDBInstance`) with `InvalidDBInstanceState` until they end.
+pub fn db_is_busy(status: &str) -> bool {
+    matches!(
+        status,
+        "creating"
+            | "modifying"
+            | "backing-up"
+            | "rebooting"
+            | "starting"
+            | "stopping"
+            | "upgrading"
+            | "renaming"
+            | "maintenance"
+            | "resetting-master-credentials"
+            | "moving-to-vpc"
+            | "converting-to-vpc"
+    ) || status.starts_with("configuring-")
+}
+
+/// The next move of a delete, from the instance's status: the delete can be interrupted and
+/// run again whatever state RDS is in (DeleteDBInstance: "If you request a final DB snapshot,
+/// the status of the Amazon RDS DB instance is `deleting` until the DB snapshot is created";
+/// "When a DB instance is in a failure state and has a status of `failed`,
+/// `incompatible-restore`, or `incompatible-network`, you can only delete it when you skip
+/// creation of the final snapshot").
+pub fn db_delete_move(status: Option<&str>) -> DbDeleteMove {
+    match status {
+        None => DbDeleteMove::Gone,
+        Some("deleting") => DbDeleteMove::WaitUntilGone,
+        Some("failed" | "incompatible-restore" | "incompatible-network") => {
+            DbDeleteMove::DeleteWithoutSnapshotOnly
+        }
+        Some(status) if db_is_busy(status) => DbDeleteMove::WaitUntilSettled,
+        Some(_) => DbDeleteMove::Delete,
+    }
+}
+
+/// The databases of `plan` that have deletion protection on, as `identifier (Region)`: `haven
+/// down` refuses them unless `--force`.
+pub fn deletion_protected(topology: &Topology, plan: &Plan) -> Vec<String> {
+    plan.steps
+        .iter()
+        .filter(|s| {
+            s.op == Op::Delete
+                && matches!(
+                    s.resource.kind,
+                    ResourceKind::DbInstance | ResourceKind::DbReadReplica
+                )
+        })
+        .filter_map(|s| {
+            let region = s.region.as_deref()?;
+            let db = topology
+                .region(region)?
+                .db_instances
+                .iter()
+                .find(|d| Some(d.identifier.as_str()) == s.id.as_deref())?;
+            db.deletion_protection
+                .then(|| format!("{} ({region})", db.identifier))
+        })
+        .collect()
+}
+
+/// The stack's DR copies: resources `haven replicate` made (`haven:source` / `haven:lineage`)
+/// from the stack's databases, launch templates and instance volumes, or from `<stack>-db` when
+/// the source is already gone. The cross-Region replicas become delete steps when `include`,
+/// everything else is listed with its cost.
+fn dr_copies(topology: &Topology, stack: &str, include: bool) -> (Vec<Step>, Vec<DrCopy>) {
+    let mut lineages: BTreeSet<String> = BTreeSet::from([format!("{stack}-db")]);
+    for region in &topology.regions {
+        let instances: Vec<&str> = region
+            .instances
+            .iter()
+            .filter(|i| in_stack(&i.tags, stack))
+            .map(|i| i.id.as_str())
+            .collect();
+        lineages.extend(
+            region
+                .db_instances
+                .iter()
+                .filter(|d| in_stack(&d.tags, stack))
+                .map(|d| d.identifier.clone()),
+        );
+        lineages.extend(
+            region
+                .launch_templates
+                .iter()
+                .filter(|t| in_stack(&t.tags, stack))
+                .map(|t| t.id.clone()),
+        );
+        lineages.extend(
+            region
+                .volumes
+                .iter()
+                .filter(|v| {
+                    v.attached_instance_ids
+                        .iter()
+                        .any(|i| instances.contains(&i.as_str()))
+                })
+                .map(|v| v.id.clone()),
+        );
+    }
+    let ours = |tags: &Tags| {
+        !in_stack(tags, stack)
+            && tags.contains_key(SOURCE_TAG)
+            && tags.get(LINEAGE_TAG).is_some_and(|l| lineages.contains(l))
+    };
+    let mut steps = Vec::new();
+    let mut left = Vec::new();
+    for region in &topology.regions {
+        let at = &region.region;
+        for db in region.db_instances.iter().filter(|d| ours(&d.tags)) {
+            if include {
+                steps.push(Step {
+                    op: Op::Delete,
+                    resource: r(ResourceKind::DbReadReplica, &db.identifier),
+                    name: db.identifier.clone(),
+                    id: Some(db.identifier.clone()),
+                    region: Some(at.clone()),
+                    depends_on: Vec::new(),
+                    detail: format!(
+                        "delete the DR replica of {} (--include-dr-copies)",
+                        db.tags.get(LINEAGE_TAG).map_or("?", String::as_str)
+                    ),
+                    retain: Some(Retain {
+                        final_snapshot: None,
+                        automated_backups: false,
+                    }),
+                });
+                continue;
+            }
+            left.push(DrCopy {
+                region: at.clone(),
+                what: format!(
+                    "DB instance {} (cross-Region read replica, {}, {})",
+                    db.identifier, db.class, db.status
+                ),
+                cost: format!(
+                    "a running {} billed per hour like the primary, plus its storage",
+                    db.class
+                ),
+                remove: format!(
+                    "haven down --stack {stack} --include-dr-copies, or aws rds \
+                     delete-db-instance --region {at} --db-instance-identifier {} \
+                     --skip-final-snapshot",
+                    db.identifier
+                ),
+            });
+        }
+        for image in region.images.iter().filter(|i| ours(&i.tags)) {
+            left.push(DrCopy {
+                region: at.clone(),
+                what: format!(
+                    "AMI {} with {} snapshot(s)",
+                    image.id,
+                    image.snapshot_ids.len()
+                ),
+                cost: "EBS snapshot storage, billed per GB-month".to_string(),
+                remove: format!(
+                    "aws ec2 deregister-image --region {at} --image-id {}, then aws ec2 \
+                     delete-snapshot --region {at} --snapshot-id for {}",
+                    image.id,
+                    image.snapshot_ids.join(", ")
+                ),
+            });
+        }
+        for snapshot in region.snapshots.iter().filter(|s| ours(&s.tags)) {
+            left.push(DrCopy {
+                region: at.clone(),
+                what: format!(
+                    "EBS snapshot {} ({} GiB)",
+                    snapshot.id,
+                    snapshot.volume_size_gib.unwrap_or_default()
+                ),
+                cost: "EBS snapshot storage, billed per GB-month".to_string(),
+                remove: format!(
+                    "aws ec2 delete-snapshot --region {at} --snapshot-id {}",
+                    snapshot.id
+                ),
+            });
+        }
+        for snapshot in region.db_snapshots.iter().filter(|s| ours(&s.tags)) {
+            left.push(DrCopy {
+                region: at.clone(),
+                what: format!("DB snapshot {}", snapshot.identifier),
+                cost: "RDS snapshot storage, billed per GB-month".to_string(),
+                remove: format!(
+                    "aws rds delete-db-snapshot --region {at} --db-snapshot-identifier {}",
+                    snapshot.identifier
+                ),
+            });
+        }
+    }
+    (steps, left)
 }
 
 /// Deletion steps for one Region, each with the resource it belongs to (the owner of a link
 /// step such as a route-table association is its route table).
-pub(super) fn teardown_region(region: &RegionTopology, stack: &str) -> Vec<(ResourceRef, Step)> {
+pub(super) fn teardown_region(
+    region: &RegionTopology,
+    stack: &str,
+    options: &TeardownOptions,
+    at: DateTime<Utc>,
+) -> Vec<(ResourceRef, Step)> {
     use ResourceKind::*;
     let mut out: Vec<(ResourceRef, Step)> = Vec::new();
     let mut add = |owner: ResourceRef,
@@ -48,6 +391,7 @@ pub(super) fn teardown_region(region: &RegionTopology, stack: &str) -> Vec<(Reso
             region: Some(region.region.clone()),
             depends_on: Vec::new(),
             detail,
+            retain: None,
         };
         out.push((owner, step));
     };
@@ -64,33 +408,70 @@ pub(super) fn teardown_region(region: &RegionTopology, stack: &str) -> Vec<(Reso
             .unwrap_or_else(|| fallback.to_string())
     };
 
-    // Databases: replicas first, then their sources, then the subnet group.
+    // Databases: replicas first, then their sources, then the subnet group. What RDS keeps is
+    // in each step, and said in its detail.
     let dbs: Vec<&crate::topology::DbInstance> = region
         .db_instances
         .iter()
         .filter(|d| in_stack(&d.tags, stack))
         .collect();
-    for db in dbs.iter().filter(|d| d.read_replica_source.is_some()) {
+    // The database steps are the first ones `add` makes, so their positions are known.
+    let mut retained: Vec<(usize, Retain)> = Vec::new();
+    // A promoted replica may still name its old source for a while (moto keeps it for good):
+    // the database a failover adopted is a primary, and gets its final snapshot.
+    let is_replica = |d: &crate::topology::DbInstance| {
+        d.read_replica_source.is_some() && !adopted_by_failover(d, stack)
+    };
+    for db in dbs.iter().filter(|d| is_replica(d)) {
         let logical = logical_of(&db.tags);
+        // RDS takes no final snapshot of a read replica: its data is the source's.
+        let retain = Retain {
+            final_snapshot: None,
+            automated_backups: options.keep_data,
+        };
+        let mut detail = format!(
+            "delete replica of {} (a replica gets no final snapshot",
+            db.read_replica_source.as_deref().unwrap_or("?")
+        );
+        detail.push_str(if options.keep_data && db.backup_retention_days > 0 {
+            "; its automated backups are kept)"
+        } else {
+            ")"
+        });
+        if db.deletion_protection {
+            detail.insert_str(0, "turn deletion protection off (--force), then ");
+        }
         add(
             r(DbReadReplica, &logical),
             DbReadReplica,
             logical,
             db.identifier.clone(),
             db.identifier.clone(),
-            format!(
-                "delete replica of {} (no final snapshot)",
-                db.read_replica_source.as_deref().unwrap_or("?")
-            ),
+            detail,
         );
+        retained.push((retained.len(), retain));
     }
-    for db in dbs.iter().filter(|d| d.read_replica_source.is_none()) {
+    for db in dbs.iter().filter(|d| !is_replica(d)) {
         let logical = logical_of(&db.tags);
+        let retain = Retain {
+            final_snapshot: options
+                .keep_data
+                .then(|| final_snapshot_name(&db.identifier, at)),
+            automated_backups: options.keep_data,
+        };
         let mut detail = String::new();
         if db.deletion_protection {
-            detail.push_str("turn deletion protection off, then ");
+            detail.push_str("turn deletion protection off (--force), then ");
         }
-        detail.push_str("delete (no final snapshot; automated backups deleted)");
+        match &retain.final_snapshot {
+            Some(name) => detail.push_str(&format!(
+                "delete, keeping a final snapshot {name} and the automated backups"
+            )),
+            None => detail.push_str(
+                "delete with no final snapshot and its automated backups deleted \
+                 (--no-final-snapshot): its data is gone for good",
+            ),
+        }
         add(
             r(DbInstance, &logical),
             DbInstance,
@@ -99,6 +480,7 @@ pub(super) fn teardown_region(region: &RegionTopology, stack: &str) -> Vec<(Reso
             db.identifier.clone(),
             detail,
         );
+        retained.push((retained.len(), retain));
     }
     for group in region
         .db_subnet_groups
@@ -389,6 +771,9 @@ pub(super) fn teardown_region(region: &RegionTopology, stack: &str) -> Vec<(Reso
             "delete".to_string(),
         );
     }
+    for (index, retain) in retained {
+        out[index].1.retain = Some(retain);
+    }
     link_dependencies(&mut out);
     out
 }
@@ -421,13 +806,14 @@ fn teardown_iam(iam: &Iam, stack: &str) -> Vec<Step> {
                 region: None,
                 depends_on: Vec::new(),
                 detail,
+                retain: None,
             },
         ));
     };
     for profile in iam
         .instance_profiles
         .iter()
-        .filter(|p| iam_owned(&p.arn, stack))
+        .filter(|p| owns_iam(&p.arn, &p.tags, stack))
     {
         add(
             InstanceProfile,
@@ -436,7 +822,11 @@ fn teardown_iam(iam: &Iam, stack: &str) -> Vec<Step> {
             format!("remove {}, then delete", profile.role_names.join(", ")),
         );
     }
-    for role in iam.roles.iter().filter(|r| iam_owned(&r.arn, stack)) {
+    for role in iam
+        .roles
+        .iter()
+        .filter(|r| owns_iam(&r.arn, &r.tags, stack))
+    {
         add(
             IamRole,
             &role.name,
@@ -455,14 +845,267 @@ fn teardown_iam(iam: &Iam, stack: &str) -> Vec<Step> {
             "remove its users, detach its policies, then delete".to_string(),
         );
     }
-    for user in iam.users.iter().filter(|u| iam_owned(&u.arn, stack)) {
+    for user in iam
+        .users
+        .iter()
+        .filter(|u| owns_iam(&u.arn, &u.tags, stack))
+    {
         add(
             IamUser,
             &user.name,
             &user.arn,
-            "delete its login profile, access keys and MFA devices, then the user".to_string(),
+            "delete its login profile, access keys, MFA devices, SSH keys, signing \
+             certificates and service credentials, then the user"
+                .to_string(),
         );
     }
     link_dependencies(&mut steps);
     steps.into_iter().map(|(_, s)| s).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::plan::{LOGICAL_TAG, STACK_TAG};
+
+    const HEALTHY: &str = include_str!("../../../../assets/fixtures/lab-healthy.json");
+
+    /// The healthy lab fixture with its databases tagged as `haven up` tags them, and its DR
+    /// replica in us-east-1 tagged as `haven replicate` tags it.
+    fn lab() -> Topology {
+        let mut topology = Topology::from_json(HEALTHY).expect("fixture");
+        for region in &mut topology.regions {
+            for db in &mut region.db_instances {
+                let logical = match db.identifier.as_str() {
+                    "lab-db" => "db",
+                    "lab-db-replica-1" => "lab-db-replica-1",
+                    _ => {
+                        db.tags.insert(
+                            SOURCE_TAG.into(),
+                            "arn:aws:rds:ap-northeast-2:123456789012:db:lab-db".into(),
+                        );
+                        db.tags.insert(LINEAGE_TAG.into(), "lab-db".into());
+                        continue;
+                    }
+                };
+                db.tags.insert(STACK_TAG.into(), "lab".into());
+                db.tags.insert(LOGICAL_TAG.into(), logical.into());
+                db.deletion_protection = false;
+            }
+        }
+        topology
+    }
+
+    fn db_step<'a>(plan: &'a Plan, identifier: &str) -> &'a Step {
+        plan.steps
+            .iter()
+            .find(|s| s.id.as_deref() == Some(identifier))
+            .unwrap_or_else(|| panic!("no step for {identifier}: {:#?}", plan.steps))
+    }
+
+    #[test]
+    fn b4_final_snapshot_name_follows_the_rds_identifier_rules() {
+        let at = "2026-03-02T09:00:05Z".parse().expect("time");
+        assert_eq!(
+            final_snapshot_name("lab-db", at),
+            "lab-db-final-20260302-090005"
+        );
+        // A letter first, no double or trailing hyphen, only letters, digits and hyphens.
+        let odd = final_snapshot_name("9Odd--Name-", at);
+        assert_eq!(odd, "db-9odd-name-final-20260302-090005");
+        let long = final_snapshot_name(&"a".repeat(300), at);
+        assert!(long.len() <= 255 && !long.ends_with('-'), "{long}");
+    }
+
+    #[test]
+    fn b4_down_keeps_a_final_snapshot_and_the_backups_and_says_the_name() {
+        let topology = lab();
+        let plan = teardown(&topology, "lab");
+        let primary = db_step(&plan, "lab-db");
+        let name = "lab-db-final-20260302-090000";
+        assert_eq!(
+            primary.retain,
+            Some(Retain {
+                final_snapshot: Some(name.to_string()),
+                automated_backups: true,
+            })
+        );
+        assert!(primary.detail.contains(name), "{}", primary.detail);
+        // RDS refuses a final snapshot of a read replica.
+        let replica = db_step(&plan, "lab-db-replica-1");
+        assert_eq!(
+            replica
+                .retain
+                .as_ref()
+                .and_then(|r| r.final_snapshot.clone()),
+            None
+        );
+        assert!(
+            replica.detail.contains("no final snapshot"),
+            "{}",
+            replica.detail
+        );
+    }
+
+    #[test]
+    fn b4_no_final_snapshot_deletes_the_data_and_says_so() {
+        let options = TeardownOptions {
+            keep_data: false,
+            ..TeardownOptions::default()
+        };
+        let plan = teardown_with(&lab(), "lab", &options).plan;
+        let primary = db_step(&plan, "lab-db");
+        assert_eq!(
+            primary.retain,
+            Some(Retain {
+                final_snapshot: None,
+                automated_backups: false,
+            })
+        );
+        assert!(
+            primary.detail.contains("gone for good"),
+            "{}",
+            primary.detail
+        );
+    }
+
+    #[test]
+    fn b4_databases_with_deletion_protection_are_named() {
+        let mut topology = lab();
+        let plan = teardown(&topology, "lab");
+        assert_eq!(deletion_protected(&topology, &plan), Vec::<String>::new());
+        topology.regions[0].db_instances[0].deletion_protection = true;
+        let plan = teardown(&topology, "lab");
+        assert_eq!(
+            deletion_protected(&topology, &plan),
+            vec!["lab-db (ap-northeast-2)".to_string()]
+        );
+    }
+
+    #[test]
+    fn b4_a_region_whose_database_a_failover_adopted_is_kept_unless_named() {
+        let mut topology = lab();
+        // failover-region promoted the DR replica and tagged it (and built the app tier).
+        let dr = topology
+            .regions
+            .iter_mut()
+            .find(|r| r.region == "us-east-1")
+            .expect("DR Region");
+        let db = &mut dr.db_instances[0];
+        db.read_replica_source = None;
+        db.tags.insert(STACK_TAG.into(), "lab".into());
+        db.tags.insert(LOGICAL_TAG.into(), "db".into());
+        assert!(adopted_by_failover(db, "lab"));
+        let kept = teardown_with(&topology, "lab", &TeardownOptions::default());
+        assert!(
+            !kept
+                .plan
+                .steps
+                .iter()
+                .any(|s| s.region.as_deref() == Some("us-east-1")),
+            "{:#?}",
+            kept.plan.steps
+        );
+        assert_eq!(kept.kept_regions.len(), 1);
+        assert!(
+            kept.kept_regions[0].contains("lab-db-dr")
+                && kept.kept_regions[0].contains("--region us-east-1"),
+            "{}",
+            kept.kept_regions[0]
+        );
+        // The primary Region is still torn down.
+        assert!(
+            kept.plan
+                .steps
+                .iter()
+                .any(|s| s.id.as_deref() == Some("lab-db"))
+        );
+        let named = teardown_with(
+            &topology,
+            "lab",
+            &TeardownOptions {
+                named_regions: vec!["us-east-1".into()],
+                ..TeardownOptions::default()
+            },
+        );
+        assert!(named.kept_regions.is_empty());
+        let step = db_step(&named.plan, "lab-db-dr");
+        assert_eq!(
+            step.retain
+                .as_ref()
+                .and_then(|r| r.final_snapshot.as_deref()),
+            Some("lab-db-dr-final-20260302-090000")
+        );
+    }
+
+    #[test]
+    fn b5_the_next_move_follows_what_rds_is_doing() {
+        assert_eq!(db_delete_move(None), DbDeleteMove::Gone);
+        assert_eq!(
+            db_delete_move(Some("deleting")),
+            DbDeleteMove::WaitUntilGone
+        );
+        for busy in [
+            "creating",
+            "modifying",
+            "backing-up",
+            "rebooting",
+            "configuring-log-exports",
+        ] {
+            assert_eq!(
+                db_delete_move(Some(busy)),
+                DbDeleteMove::WaitUntilSettled,
+                "{busy}"
+            );
+        }
+        for ready in ["available", "stopped", "storage-full"] {
+            assert_eq!(db_delete_move(Some(ready)), DbDeleteMove::Delete, "{ready}");
+        }
+        assert_eq!(
+            db_delete_move(Some("incompatible-restore")),
+            DbDeleteMove::DeleteWithoutSnapshotOnly
+        );
+    }
+
+    #[test]
+    fn b7_down_lists_the_dr_replica_with_its_cost_or_deletes_it_when_asked() {
+        let topology = lab();
+        let teardown = teardown_with(&topology, "lab", &TeardownOptions::default());
+        assert!(
+            !teardown
+                .plan
+                .steps
+                .iter()
+                .any(|s| s.id.as_deref() == Some("lab-db-dr"))
+        );
+        let replica = teardown
+            .left_behind
+            .iter()
+            .find(|c| c.what.contains("lab-db-dr"))
+            .unwrap_or_else(|| panic!("{:#?}", teardown.left_behind));
+        assert_eq!(replica.region, "us-east-1");
+        assert!(replica.cost.contains("per hour"), "{}", replica.cost);
+        assert!(
+            replica.remove.contains("--include-dr-copies"),
+            "{}",
+            replica.remove
+        );
+        let included = teardown_with(
+            &topology,
+            "lab",
+            &TeardownOptions {
+                include_dr_copies: true,
+                ..TeardownOptions::default()
+            },
+        );
+        assert!(
+            !included
+                .left_behind
+                .iter()
+                .any(|c| c.what.contains("lab-db-dr"))
+        );
+        let step = db_step(&included.plan, "lab-db-dr");
+        assert_eq!(step.region.as_deref(), Some("us-east-1"));
+        assert_eq!(step.resource.kind, ResourceKind::DbReadReplica);
+    }
 }

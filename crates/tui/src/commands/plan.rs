@@ -62,7 +62,7 @@ pub async fn discover_for(
         include_iam: true,
         ..DiscoverOptions::default()
     };
-    let topology = haven_aws::discover(&ctx, regions, &options).await;
+    let mut topology = haven_aws::discover(&ctx, regions, &options).await;
     if !topology.errors.is_empty() {
         let parts: Vec<String> = topology
             .errors
@@ -77,7 +77,48 @@ pub async fn discover_for(
             code: 1,
         });
     }
+    // Whether a same-named IAM entity was adopted earlier shows only in its tags.
+    haven_aws::read_iam_tags(&ctx, blueprint, &mut topology)
+        .await
+        .map_err(|e| Fatal {
+            message: format!(
+                "the tags of the blueprint's IAM entities could not be read, so haven cannot \
+                 tell whether they are the stack's: {}",
+                Fatal::from(e).message
+            ),
+            code: 1,
+        })?;
     Ok((ctx, identity, topology))
+}
+
+/// The message that stops `plan` and `up` when the blueprint names IAM entities that exist but
+/// are not the stack's; `None` when there are none.
+pub fn conflicts_message(plan: &Plan) -> Option<String> {
+    if plan.conflicts.is_empty() {
+        return None;
+    }
+    let lines: Vec<String> = plan
+        .conflicts
+        .iter()
+        .map(|c| format!("  {}", c.describe()))
+        .collect();
+    Some(format!(
+        "the blueprint names {} IAM entit{} that exist but are not stack {}'s (not under path \
+         {}, not tagged {}={}): someone else may use them, and haven up would change them:\n{}\n\
+         Nothing was sent. Rename them in the blueprint, or run `haven up --adopt` to take them \
+         over (they become the stack's: tagged, and deleted by `haven down`)",
+        plan.conflicts.len(),
+        if plan.conflicts.len() == 1 {
+            "y"
+        } else {
+            "ies"
+        },
+        plan.stack,
+        plan::iam_path(&plan.stack),
+        plan::STACK_TAG,
+        plan.stack,
+        lines.join("\n")
+    ))
 }
 
 /// Validates the blueprint, discovers its Region and IAM, and prints the plan. No mutating call.
@@ -94,7 +135,10 @@ pub async fn run(global: &Global, config: &Config, args: &PlanArgs) -> Result<()
         ),
         PlanOutput::Table => print!("{}", table(&plan, &region)),
     }
-    Ok(())
+    match conflicts_message(&plan) {
+        Some(message) => Err(Fatal { message, code: 1 }),
+        None => Ok(()),
+    }
 }
 
 /// The plan for people: a summary line, then one line per step.

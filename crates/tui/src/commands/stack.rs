@@ -9,10 +9,10 @@ use std::time::Duration;
 use clap::ValueEnum;
 use haven_aws::{Applied, ApplyError, Desired, ExecuteOptions, StepEvent, StepStatus};
 use haven_model::blueprint::Blueprint;
-use haven_model::plan::{self, Op, Plan};
+use haven_model::plan::{self, Op, Plan, TeardownOptions};
 use serde_json::{Value, json};
 
-use super::plan::{discover_for, load_blueprint, table};
+use super::plan::{conflicts_message, discover_for, load_blueprint, table};
 use crate::cli::{Fatal, Global, connect, usage};
 use crate::config::Config;
 use haven_replicate::failover;
@@ -40,6 +40,11 @@ pub struct UpArgs {
     /// Longest wait for one resource (NAT gateway, database, …), in seconds.
     #[arg(long, default_value_t = 3600)]
     pub wait_timeout: u64,
+    /// Take over the IAM role, instance profile, group and users the blueprint names that
+    /// exist but are not the stack's (tag them, or move a group to the stack's path), and
+    /// change them as the blueprint says. Without it, `up` stops before sending anything.
+    #[arg(long)]
+    pub adopt: bool,
 }
 
 /// Arguments of `haven down`.
@@ -60,6 +65,19 @@ pub struct DownArgs {
     /// Longest wait for one resource to be deleted, in seconds.
     #[arg(long, default_value_t = 3600)]
     pub wait_timeout: u64,
+    /// Delete the databases without a final snapshot and with their automated backups: their
+    /// data is gone for good. By default RDS keeps a final snapshot `<id>-final-<UTC time>` and
+    /// the automated backups.
+    #[arg(long)]
+    pub no_final_snapshot: bool,
+    /// Turn deletion protection off and delete databases that have it on (without it, `down`
+    /// stops before sending anything).
+    #[arg(long)]
+    pub force: bool,
+    /// Also delete the cross-Region read replicas `haven replicate` made of the stack's
+    /// databases (billed per hour). Other DR copies are listed with how to remove them.
+    #[arg(long)]
+    pub include_dr_copies: bool,
 }
 
 /// Reads the user-data script the blueprint names, next to the blueprint.
@@ -85,6 +103,7 @@ pub async fn up(global: &Global, config: &Config, args: &UpArgs) -> Result<(), F
         yes: args.yes,
         out: Printer::new(args.output),
         wait_timeout: args.wait_timeout,
+        adopt: args.adopt,
     };
     run.apply(&ctx, &blueprint, user_data.as_deref(), &topology, "up")
         .await
@@ -96,6 +115,8 @@ struct Converge {
     yes: bool,
     out: Printer,
     wait_timeout: u64,
+    /// Take over same-named IAM entities that are not the stack's (`up --adopt`).
+    adopt: bool,
 }
 
 impl Converge {
@@ -121,6 +142,36 @@ impl Converge {
                 message: format!("cannot apply: {}. Nothing was sent.", blockers.join("; ")),
                 code: 1,
             });
+        }
+        if !self.adopt
+            && let Some(message) = conflicts_message(&plan)
+        {
+            return Err(Fatal { message, code: 1 });
+        }
+        let protected = plan::deletion_protected(topology, &plan);
+        if !protected.is_empty() {
+            return Err(Fatal {
+                message: format!(
+                    "the blueprint no longer has {}, which has deletion protection on: haven up \
+                     does not turn it off. Nothing was sent. Turn the protection off yourself if \
+                     it is really to go (its final snapshot is kept), or put it back in the \
+                     blueprint",
+                    protected.join(", ")
+                ),
+                code: 1,
+            });
+        }
+        if self.adopt && !plan.conflicts.is_empty() {
+            out.line(&format!(
+                "--adopt: taking over {} for stack {} (they become the stack's: tagged, and \
+                 deleted by `haven down`)",
+                plan.conflicts
+                    .iter()
+                    .map(|c| c.resource.to_string())
+                    .collect::<Vec<_>>()
+                    .join(", "),
+                plan.stack
+            ));
         }
         if !plan.has_changes() {
             out.line(&format!(
@@ -258,6 +309,7 @@ pub async fn failover_region(
         yes: true,
         out,
         wait_timeout: args.wait_timeout,
+        adopt: false,
     };
     run.apply(
         &ctx,
@@ -270,14 +322,25 @@ pub async fn failover_region(
 }
 
 /// `haven down`: everything tagged with the stack, in dependency order, after confirmation.
+/// Databases keep a final snapshot and their automated backups unless `--no-final-snapshot`; a
+/// database with deletion protection stops `down` unless `--force`; a Region a failover made the
+/// stack's home is left alone unless named with `--region` / `--regions`. At the end, the DR
+/// copies that stay (and what they cost) are listed.
 pub async fn down(global: &Global, config: &Config, args: &DownArgs) -> Result<(), Fatal> {
     let read_only = global.read_only || config.read_only;
+    let mut named_regions: Vec<String> = global.regions.clone();
+    named_regions.extend(global.region.clone());
     let (ctx, topology, stack, regions) = match (&args.blueprint, &args.stack) {
         (Some(path), _) => {
             let blueprint = load_blueprint(path)?;
             let mut regions = vec![blueprint.region().to_string()];
             if let Some(dr) = &blueprint.dr {
                 regions.extend(dr.regions.iter().cloned());
+            }
+            for region in &named_regions {
+                if !regions.contains(region) {
+                    regions.push(region.clone());
+                }
             }
             let (ctx, _, topology) = discover_for(global, config, &blueprint, &regions).await?;
             (ctx, topology, blueprint.name().to_string(), regions)
@@ -304,17 +367,51 @@ pub async fn down(global: &Global, config: &Config, args: &DownArgs) -> Result<(
         }
         (None, None) => return Err(usage("give a blueprint or --stack NAME".to_string())),
     };
-    let plan = plan::teardown(&topology, &stack);
+    let teardown = plan::teardown_with(
+        &topology,
+        &stack,
+        &TeardownOptions {
+            keep_data: !args.no_final_snapshot,
+            named_regions,
+            include_dr_copies: args.include_dr_copies,
+        },
+    );
+    let plan = &teardown.plan;
     let out = Printer::new(args.output);
     let where_ = regions.join(", ");
-    out.plan(&table(&plan, &where_));
+    out.plan(&table(plan, &where_));
+    for kept in &teardown.kept_regions {
+        out.line(kept);
+    }
     if plan.steps.is_empty() {
         out.line(&format!(
             "nothing is tagged {}={stack} in {where_}: nothing to delete",
             plan::STACK_TAG
         ));
-        out.summary(&plan, &where_, &Applied::default());
+        out.left_behind(&teardown.left_behind);
+        out.summary(plan, &where_, &Applied::default());
         return Ok(());
+    }
+    let protected = plan::deletion_protected(&topology, plan);
+    if !protected.is_empty() && !args.force {
+        return Err(Fatal {
+            message: format!(
+                "{} deletion protection on, so haven down stops here; nothing was sent. To keep \
+                 the stack, do nothing. To delete it: set deletion_protection = false in the \
+                 blueprint and run `haven up`, or run `haven down --force` (protection is turned \
+                 off, then the database deleted{})",
+                match protected.as_slice() {
+                    [one] => format!("database {one} has"),
+                    many => format!("databases {} have", many.join(", ")),
+                },
+                if args.no_final_snapshot {
+                    ""
+                } else {
+                    " after a final snapshot"
+                }
+            ),
+            code: 1,
+        });
     }
     if read_only {
         return Err(usage(format!(
@@ -322,19 +419,49 @@ pub async fn down(global: &Global, config: &Config, args: &DownArgs) -> Result<(
             plan.steps.len()
         )));
     }
+    let snapshots: Vec<&str> = plan
+        .steps
+        .iter()
+        .filter_map(|s| s.retain.as_ref()?.final_snapshot.as_deref())
+        .collect();
+    let databases: Vec<&str> = plan
+        .steps
+        .iter()
+        .filter(|s| s.retain.is_some())
+        .map(|s| s.name.as_str())
+        .collect();
+    let keeps = if databases.is_empty() {
+        String::new()
+    } else if args.no_final_snapshot {
+        format!(
+            ", with NO final snapshot: the data of {} is gone for good",
+            databases.join(", ")
+        )
+    } else if snapshots.is_empty() {
+        String::new()
+    } else {
+        format!(
+            ", keeping the final snapshot(s) {} and the automated backups",
+            snapshots.join(", ")
+        )
+    };
     if !args.yes {
         confirm(
             &stack,
             &format!(
-                "delete every resource of stack {stack} ({} step(s))",
+                "delete every resource of stack {stack} ({} step(s)){keeps}",
                 plan.steps.len()
             ),
         )?;
+    } else if !keeps.is_empty() {
+        out.line(&format!("deleting stack {stack}{keeps}"));
     }
     let options = options(args.wait_timeout);
     let progress = |event: StepEvent<'_>| out.progress(&event);
-    let result = haven_aws::destroy(&ctx, &topology, &plan, &options, &progress).await;
-    finish(&out, &plan, &where_, result, "down")
+    let result = haven_aws::destroy(&ctx, &topology, plan, &options, &progress).await;
+    let done = finish(&out, plan, &where_, result, "down");
+    out.left_behind(&teardown.left_behind);
+    done
 }
 
 fn options(wait_timeout: u64) -> ExecuteOptions {
@@ -480,6 +607,24 @@ impl Printer {
             StepStatus::Waiting(what) => self.line(&format!("{head}  waiting for {what}")),
             StepStatus::Done(Some(id)) => self.line(&format!("{head}  done ({id})")),
             StepStatus::Done(None) => self.line(&format!("{head}  done")),
+        }
+    }
+
+    /// The DR copies `down` does not delete, what they cost and how to remove them.
+    fn left_behind(&self, copies: &[plan::DrCopy]) {
+        if copies.is_empty() {
+            return;
+        }
+        self.line(&format!(
+            "left behind: {} DR copy(ies) of the stack that haven down does not delete; they \
+             cost money until removed:",
+            copies.len()
+        ));
+        for copy in copies {
+            self.line(&format!(
+                "  {} {}: {}. Remove: {}",
+                copy.region, copy.what, copy.cost, copy.remove
+            ));
         }
     }
 
