@@ -130,7 +130,6 @@ fn realism_proxy(moto: &MotoServer, realism: Realism) -> Proxy {
 }
 
 #[test]
-#[ignore = "needs the issue-15 fixes; run after merging"]
 fn realism_up_down_up_down_of_the_lab_succeed_and_down_keeps_a_final_snapshot() {
     let moto = MotoServer::start().expect("moto");
     let proxy = realism_proxy(&moto, Realism::aws());
@@ -181,7 +180,6 @@ fn iam(moto: &MotoServer, action: &str, params: &[(&str, &str)]) -> String {
 }
 
 #[test]
-#[ignore = "needs the issue-15 fixes; run after merging"]
 fn realism_up_stops_at_same_named_iam_it_did_not_create_and_adopts_it_only_when_asked() {
     let moto = MotoServer::start().expect("moto");
     let proxy = realism_proxy(&moto, Realism::aws());
@@ -234,7 +232,6 @@ fn realism_up_stops_at_same_named_iam_it_did_not_create_and_adopts_it_only_when_
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-#[ignore = "needs the issue-15 fixes; run after merging"]
 async fn realism_a_failed_launch_fails_asg_set_capacity_within_a_minute_with_aws_message() {
     let moto = MotoServer::start().expect("moto");
     let lab = lab::build(&moto.endpoint()).await.expect("lab");
@@ -280,7 +277,6 @@ async fn realism_a_failed_launch_fails_asg_set_capacity_within_a_minute_with_aws
 }
 
 #[test]
-#[ignore = "needs the issue-15 fixes; run after merging"]
 fn realism_down_killed_while_rds_is_deleting_completes_when_run_again() {
     let moto = MotoServer::start().expect("moto");
     // Built without realism, so this test is about `down` only.
