@@ -9,7 +9,7 @@ use std::time::{Duration, Instant};
 
 use haven_model::{RulePeer, Tags, Topology};
 use haven_testkit::proxy::percent_decode;
-use haven_testkit::{Faults, MotoServer, Proxy, RecordedRequest};
+use haven_testkit::{Faults, MotoServer, Proxy, Realism, RecordedRequest};
 use haven_tests::{
     Reliability, haven, haven_process, inventory, is_mutating, logical, moto_json,
     record_reliability, text,
@@ -524,10 +524,13 @@ fn client_tokens(proxy: &Proxy) -> BTreeMap<String, Vec<String>> {
 fn b1_up_after_down_sends_new_client_tokens_and_a_retried_create_the_same() {
     let moto = MotoServer::start().expect("moto");
     // The first NAT gateway request is refused: `up` stops there, and the next `up` of the same
-    // build (same VPC) sends it again.
+    // build (same VPC) sends it again. With AWS realism the proxy also refuses a token reused
+    // with other parameters, as EC2 does.
     let proxy = Proxy::start(
         &moto.endpoint(),
-        Faults::none().with_fail_action("CreateNatGateway", 503, 1),
+        Faults::none()
+            .with_fail_action("CreateNatGateway", 503, 1)
+            .with_realism(Realism::aws()),
     )
     .expect("proxy");
     let home = tempfile::tempdir().expect("temp dir");
@@ -632,7 +635,7 @@ fn waits_overlap_the_database_starts_early_and_both_nat_gateways_before_either_i
             .lines()
             .any(|l| l.contains("create nat-gateway/nat-ap-northeast-2a")
                 && l.contains("waiting for NAT gateway nat-")
-                && l.contains("so far, typically 1–5 min")),
+                && l.contains("elapsed, typically 1–5 min")),
         "{stderr}"
     );
     assert!(

@@ -46,6 +46,12 @@ pub enum Typical {
     NatCreate,
     /// A NAT gateway being deleted.
     NatDelete,
+    /// A load balancer provisioning.
+    LoadBalancer,
+    /// An Auto Scaling group being deleted with its instances.
+    GroupDelete,
+    /// A new instance profile (or role in it) reaching EC2 and Auto Scaling.
+    IamPropagation,
 }
 
 impl Typical {
@@ -75,6 +81,9 @@ impl Typical {
             Self::DbDelete => "typically 5–15 min",
             Self::NatCreate => "typically 1–5 min",
             Self::NatDelete => "typically 1–10 min",
+            Self::LoadBalancer => "typically 2–5 min",
+            Self::GroupDelete => "typically 2–10 min",
+            Self::IamPropagation => "typically seconds, up to 2 min",
         }
     }
 
@@ -131,6 +140,15 @@ impl Typical {
             }
             Self::NatCreate | Self::NatDelete => {
                 "https://docs.aws.amazon.com/vpc/latest/userguide/nat-gateway-working-with.html"
+            }
+            Self::LoadBalancer => {
+                "https://docs.aws.amazon.com/elasticloadbalancing/latest/application/application-load-balancers.html"
+            }
+            Self::GroupDelete => {
+                "https://docs.aws.amazon.com/autoscaling/ec2/userguide/as-process-shutdown.html"
+            }
+            Self::IamPropagation => {
+                "https://docs.aws.amazon.com/IAM/latest/UserGuide/troubleshoot_general.html#troubleshoot_general_eventual-consistency"
             }
         }
     }

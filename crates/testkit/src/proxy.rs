@@ -550,6 +550,7 @@ async fn with_realism(
         realism::Before::Answer(answer) => return (answer_response(&call, json, answer), true),
         realism::Before::Defer {
             answer,
+            body: replayed,
             delay,
             db,
             generation,
@@ -562,7 +563,11 @@ async fn with_realism(
                 if !lock(&shared.realism).is_current(generation) {
                     return;
                 }
-                let status = forward(&shared.upstream, &client, parts, body)
+                let mut parts = parts;
+                parts
+                    .headers
+                    .insert(header::CONTENT_LENGTH, HeaderValue::from(replayed.len()));
+                let status = forward(&shared.upstream, &client, parts, replayed)
                     .await
                     .map_or(502, |(parts, _)| parts.status.as_u16());
                 lock(&shared.realism).replayed(&call, &db, status);

@@ -685,35 +685,6 @@ impl Runner<'_> {
                 .await?;
             }
         }
-        let credentials = self
-            .iam_read(
-                "ListServiceSpecificCredentials",
-                iam.list_service_specific_credentials()
-                    .user_name(name)
-                    .send(),
-            )
-            .await;
-        match credentials {
-            Ok(Some(out)) => {
-                for credential in out.service_specific_credentials() {
-                    self.iam_delete(
-                        "DeleteServiceSpecificCredential",
-                        iam.delete_service_specific_credential()
-                            .user_name(name)
-                            .service_specific_credential_id(
-                                credential.service_specific_credential_id(),
-                            )
-                            .send(),
-                    )
-                    .await?;
-                }
-            }
-            Ok(None) => {}
-            // An endpoint without this API (moto answers an error with no code): go on, and
-            // DeleteUser's DeleteConflict says so if a credential is really left.
-            Err(error) if matches!(error.code(), Some("InvalidAction" | "Unknown")) => {}
-            Err(error) => return Err(error),
-        }
         if let Some(out) = self
             .iam_read(
                 "ListGroupsForUser",
@@ -772,7 +743,46 @@ impl Runner<'_> {
                 .await?;
             }
         }
-        self.iam_delete("DeleteUser", iam.delete_user().user_name(name).send())
+        match self
+            .iam_delete("DeleteUser", iam.delete_user().user_name(name).send())
             .await
+        {
+            // Service-specific credentials (CodeCommit, Keyspaces) are rare, and not every
+            // endpoint has the API to list them (moto answers HTTP 500, which the SDK retries for
+            // a minute): they are looked for only when IAM says something still holds the user.
+            Err(error) if error.code() == Some("DeleteConflict") => {
+                self.delete_service_specific_credentials(name).await?;
+                self.iam_delete("DeleteUser", iam.delete_user().user_name(name).send())
+                    .await
+            }
+            other => other,
+        }
+    }
+
+    /// Deletes the user's service-specific credentials (which block `DeleteUser`).
+    async fn delete_service_specific_credentials(&self, name: &str) -> Result<(), AwsError> {
+        let iam = self.ctx.iam();
+        let Some(out) = self
+            .iam_read(
+                "ListServiceSpecificCredentials",
+                iam.list_service_specific_credentials()
+                    .user_name(name)
+                    .send(),
+            )
+            .await?
+        else {
+            return Ok(());
+        };
+        for credential in out.service_specific_credentials() {
+            self.iam_delete(
+                "DeleteServiceSpecificCredential",
+                iam.delete_service_specific_credential()
+                    .user_name(name)
+                    .service_specific_credential_id(credential.service_specific_credential_id())
+                    .send(),
+            )
+            .await?;
+        }
+        Ok(())
     }
 }

@@ -437,9 +437,9 @@ impl Runner<'_> {
             max_wait: budget.min(self.options.max_wait),
             ..self.options.clone()
         };
-        let started = Instant::now();
-        let report = |state: String| (cx.report)(StepStatus::Waiting(waited(cx, &state, started)));
-        crate::poll::until(&options, service, what, &report, check).await
+        let typical = typical_duration(cx.step.resource.kind, cx.step.op);
+        let report = |line: String| (cx.report)(StepStatus::Waiting(line));
+        crate::poll::until_typical(&options, service, what, typical, &report, check).await
     }
 
     /// Before the first look at a resource the step has just asked AWS to make: it cannot be
@@ -561,15 +561,8 @@ fn not_yet_visible(error: &AwsError) -> bool {
 /// The state of a wait as a person reads it: the resource, what AWS says, the time waited so
 /// far and how long this usually takes.
 fn waited(cx: &StepContext<'_>, state: &str, started: Instant) -> String {
-    let elapsed = started.elapsed().as_secs();
-    let typical = typical_duration(cx.step.resource.kind, cx.step.op)
-        .map(|t| format!(", typically {t}"))
-        .unwrap_or_default();
-    format!(
-        "{state} ({}:{:02} so far{typical})",
-        elapsed / 60,
-        elapsed % 60
-    )
+    let typical = typical_duration(cx.step.resource.kind, cx.step.op);
+    haven_model::wait::status_line(state, started.elapsed(), typical)
 }
 
 /// FNV-1a of `text` as a client token: stable across runs and builds of haven (std's hasher

@@ -26,6 +26,7 @@ use crate::topology::{
     AutoScalingGroup, DbInstance, Iam, RegionTopology, RouteTarget, RulePeer, SecurityGroup,
     SecurityGroupRule, Tags, Topology,
 };
+use crate::wait::Typical;
 
 /// The tag naming the stack a resource belongs to.
 pub const STACK_TAG: &str = "haven:stack";
@@ -229,33 +230,21 @@ impl fmt::Display for ResourceKind {
 
 /// How long AWS usually takes to finish `op` on a resource of `kind`, for the kinds whose calls
 /// return before the work is done: shown beside every wait, with the time waited so far, so that
-/// a person can tell a slow resource from a stuck one.
-///
-/// AWS publishes the states (NAT gateway `pending` → `available`:
-/// <https://docs.aws.amazon.com/vpc/latest/userguide/nat-gateway-working-with.html>; DB instance
-/// `creating` → `backing-up` → `available`:
-/// <https://docs.aws.amazon.com/AmazonRDS/latest/UserGuide/accessing-monitoring.html>; load
-/// balancer `provisioning` → `active`:
-/// <https://docs.aws.amazon.com/elasticloadbalancing/latest/application/application-load-balancers.html>;
-/// instances `Pending` → `InService` with the health-check grace period:
-/// <https://docs.aws.amazon.com/autoscaling/ec2/userguide/ec2-auto-scaling-lifecycle.html>) but
-/// not their durations; the ranges are the usual ones (the review of issue 15, table E): a
-/// Multi-AZ DB instance 10–25 min, a read replica 10–30 min, a NAT gateway 1–5 min, a load
-/// balancer 2–5 min, Auto Scaling instances 2–5 min.
-pub fn typical_duration(kind: ResourceKind, op: Op) -> Option<&'static str> {
+/// a person can tell a slow resource from a stuck one. The figures and their sources are in
+/// [`Typical`].
+pub fn typical_duration(kind: ResourceKind, op: Op) -> Option<Typical> {
     use ResourceKind::*;
     Some(match (kind, op) {
-        (NatGateway, Op::Delete) => "1–10 min",
-        (NatGateway, _) => "1–5 min",
-        (DbInstance, Op::Create) => "10–25 min",
-        (DbReadReplica, Op::Create) => "10–30 min",
-        (DbInstance | DbReadReplica, Op::Update) => "5–30 min",
-        (DbInstance | DbReadReplica, Op::Delete) => "5–15 min",
-        (LoadBalancer, _) => "2–5 min",
-        (AutoScalingGroup, Op::Delete) => "2–10 min",
-        (AutoScalingGroup, _) => "2–5 min",
-        // A new instance profile reaches EC2 and Auto Scaling within about two minutes.
-        (InstanceProfile, _) => "up to 2 min",
+        (NatGateway, Op::Delete) => Typical::NatDelete,
+        (NatGateway, _) => Typical::NatCreate,
+        (DbInstance, Op::Create) => Typical::DbCreate,
+        (DbReadReplica, Op::Create) => Typical::DbReplica,
+        (DbInstance | DbReadReplica, Op::Update) => Typical::DbModify,
+        (DbInstance | DbReadReplica, Op::Delete) => Typical::DbDelete,
+        (LoadBalancer, _) => Typical::LoadBalancer,
+        (AutoScalingGroup, Op::Delete) => Typical::GroupDelete,
+        (AutoScalingGroup, _) => Typical::GroupCapacity,
+        (InstanceProfile, _) => Typical::IamPropagation,
         _ => return None,
     })
 }

@@ -481,6 +481,6 @@ fn the_group_launches_only_once_the_private_routes_exist() {
     }
     assert_eq!(
         typical_duration(ResourceKind::DbInstance, Op::Create),
-        Some("10–25 min")
+        Some(crate::wait::Typical::DbCreate)
     );
 }

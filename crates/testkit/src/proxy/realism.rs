@@ -332,6 +332,8 @@ pub(super) enum Before {
     /// [`State::replayed`] with `db`.
     Defer {
         answer: Answer,
+        /// The form body to send to moto then.
+        body: Bytes,
         delay: Duration,
         db: String,
         /// The replay is dropped if what realism learned was forgotten meanwhile.
@@ -957,7 +959,16 @@ impl State {
         let element = with_status(&element, "deleting");
         let request_id = self.next_id();
         self.note(call, RealismKind::DeleteDeferred, &db.1);
+        // AWS keeps the automated backups of a deleted instance (`DeleteAutomatedBackups=false`)
+        // as retained automated backups, listed by `DescribeDBInstanceAutomatedBackups`, not as
+        // DB snapshots (<https://docs.aws.amazon.com/AmazonRDS/latest/UserGuide/USER_WorkingWithAutomatedBackups.html>).
+        // moto keeps them as `rds:<id>-<minute>` snapshots, and a new instance of the same name
+        // made in the same minute then fails its first backup (`DBSnapshotAlreadyExists`), so
+        // moto is asked to drop them.
+        let mut body = call.without("DeleteAutomatedBackups").to_vec();
+        body.extend_from_slice(b"&DeleteAutomatedBackups=true");
         Before::Defer {
+            body: Bytes::from(body),
             answer: Answer::Ok(format!(
                 "<DeleteDBInstanceResponse xmlns=\"http://rds.amazonaws.com/doc/2014-10-31/\">\
                  <DeleteDBInstanceResult>{element}</DeleteDBInstanceResult><ResponseMetadata>\
