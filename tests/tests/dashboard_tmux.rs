@@ -4,7 +4,7 @@
 use std::time::Duration;
 
 use haven_testkit::lab;
-use haven_testkit::{Faults, MotoServer, Proxy};
+use haven_testkit::{Faults, INSUFFICIENT_CAPACITY, MotoServer, Proxy, Realism, RealismKind};
 use haven_tests::tmux::{Tmux, haven_command};
 
 #[test]
@@ -175,6 +175,49 @@ async fn scaling_the_lab_from_two_to_three_from_the_dashboard_shows_the_new_inst
     tmux.keys(&["Escape", "Escape", ":", "asg", "Enter"]);
     tmux.wait_for(&["Auto Scaling groups", "3/3"]);
 
+    tmux.keys(&["q"]);
+    tmux.wait_for(&["haven exited 0"]);
+}
+
+/// With AWS's own behaviour on (the realism layer) and no capacity left for the group: the
+/// dashboard's job fails within a minute with the reason AWS gives in the scaling activity, not
+/// after the wait budget, and the dashboard stays usable.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_dashboard_job_meeting_a_failed_launch_fails_with_aws_reason() {
+    let moto = MotoServer::start().expect("moto");
+    lab::build(&moto.endpoint()).await.expect("lab");
+    let proxy = Proxy::start(
+        &moto.endpoint(),
+        Faults::none().with_realism(Realism::aws().failing_launches(INSUFFICIENT_CAPACITY)),
+    )
+    .expect("proxy");
+    let home = tempfile::tempdir().expect("temp dir");
+    let tmux = Tmux::start(&haven_command(&proxy.endpoint(), &home, ""));
+    tmux.wait_for(&["lab-alb", "updated"]);
+
+    tmux.keys(&[":", "asg", "Enter"]);
+    tmux.wait_for(&["Auto Scaling groups", "2/2"]);
+    tmux.keys(&["a"]);
+    tmux.wait_for(&["Actions: Auto Scaling group lab-asg", "Set capacity"]);
+    tmux.keys(&["Enter"]);
+    tmux.wait_for(&["haven act asg-set-capacity lab-asg --desired 3"]);
+    let sent = std::time::Instant::now();
+    tmux.keys(&["Enter"]);
+    tmux.keys(&["J"]);
+    let failed = tmux.wait_for(&["Jobs:", "failed", "sufficient t3.micro capacity"]);
+    assert!(
+        sent.elapsed() < Duration::from_secs(60),
+        "the failed launch is reported within a minute:\n{failed}"
+    );
+    assert!(
+        proxy
+            .realism_events()
+            .iter()
+            .any(|e| e.kind == RealismKind::LaunchFailed),
+        "the proxy played the failed launch"
+    );
+    tmux.keys(&["Escape", ":", "vpc", "Enter"]);
+    tmux.wait_for(&["VPC"]);
     tmux.keys(&["q"]);
     tmux.wait_for(&["haven exited 0"]);
 }

@@ -684,7 +684,7 @@ fn ctrl_c_during_a_wait_says_what_aws_is_still_doing_and_that_up_follows_it() {
     assert_eq!(status.code(), Some(130), "{output}");
     assert!(
         output.contains("interrupted: haven stopped waiting, AWS did not stop; AWS is still working on:")
-            && output.contains("db-instance/db (lab-db to be available: requested (0:0")
+            && output.contains("db-instance/db (lab-db to be available: requested · ")
             && output.contains("typically 10–25 min")
             && output.contains("Run `haven up` again: it finds what exists and follows what is in progress to the end"),
         "{output}"

@@ -26,8 +26,8 @@ mod permissions_tests {
     use haven_model::permissions::PERMISSIONS;
 
     /// Operation names are the only string literals in this crate that start with an AWS verb
-    /// and continue in CamelCase; these few are states, not operations.
-    const NOT_OPERATIONS: &[&str] = &["Cancelled", "Cancelling"];
+    /// and continue in CamelCase; these few are states or error codes, not operations.
+    const NOT_OPERATIONS: &[&str] = &["Cancelled", "Cancelling", "DeleteConflict"];
     const VERBS: &[&str] = &[
         "Add",
         "Allocate",

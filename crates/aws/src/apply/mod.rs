@@ -750,7 +750,7 @@ pub(super) mod tests {
         let seen = reports.lock().expect("lock").clone();
         assert!(
             matches!(&seen[0], StepStatus::Waiting(s)
-                if s.contains("InvalidNatGatewayID.NotFound") && s.contains("so far")),
+                if s.contains("InvalidNatGatewayID.NotFound") && s.contains("elapsed")),
             "{seen:?}"
         );
 
