@@ -359,7 +359,7 @@ fn current(phases: &[Phase], now: Instant) -> Option<&'static str> {
 #[derive(Debug, Default)]
 struct Db {
     phases: Vec<Phase>,
-    /// Answered `deleting` until then; the delete reaches moto at that instant.
+    /// When the delete is sent to moto; answered `deleting` until moto has it.
     deleting: Option<Instant>,
     /// Promoted: the replication link is gone from answers after that instant.
     promoted: Option<Instant>,
@@ -889,7 +889,9 @@ impl State {
 
     fn db_status(&self, db: &(String, String), now: Instant) -> Option<&'static str> {
         let state = self.dbs.get(db)?;
-        if state.deleting.is_some_and(|until| until > now) {
+        // `deleting` until moto has the delete (`replayed` forgets the instance then), not only
+        // until the deadline: a describe between the two would otherwise see moto's `available`.
+        if state.deleting.is_some() {
             return Some("deleting");
         }
         current(&state.phases, now)

@@ -22,8 +22,9 @@ struct Aws {
 
 async fn aws(realism: Realism) -> Aws {
     let moto = MotoServer::start().expect("moto_server starts");
-    let proxy =
-        Proxy::start(&moto.endpoint(), Faults::none().with_realism(realism)).expect("proxy starts");
+    let proxy = Proxy::start(&moto.endpoint(), Faults::none().with_realism(realism))
+        .expect("proxy starts")
+        .not_haven();
     let config = sdk_config_for(&proxy.endpoint(), PRIMARY).await;
     Aws {
         ec2: aws_sdk_ec2::Client::new(&config),
