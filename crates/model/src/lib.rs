@@ -5,6 +5,7 @@
 pub mod action;
 pub mod arn;
 pub mod blueprint;
+pub mod dr;
 pub mod findings;
 pub mod permissions;
 pub mod plan;

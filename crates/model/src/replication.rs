@@ -83,6 +83,15 @@ pub struct ReplicaRequest {
     pub class: String,
     /// KMS key in the destination Region, for an encrypted source.
     pub kms_key_id: Option<String>,
+    /// The DB subnet group of the stack's DR network in the destination: without one, RDS puts
+    /// the replica outside any VPC haven builds (the default VPC, or the call fails).
+    pub db_subnet_group: String,
+    /// The DR network's database security groups.
+    pub vpc_security_group_ids: Vec<String>,
+    /// Automated-backup retention set on the replica once it is available: RDS creates every
+    /// replica with backups off, and promotion must then take a first backup (slower, and a
+    /// replica in `backing-up` cannot be promoted).
+    pub backup_retention_days: i32,
     /// Tags of the replica.
     pub tags: Tags,
 }

@@ -16,6 +16,7 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use chrono::{DateTime, Duration, Utc};
 use haven_model::arn::Arn;
+use haven_model::plan::STACK_TAG;
 use haven_model::relations::SOURCE_TAG;
 use haven_model::replication::{
     CopyKind, CopyRequest, DeleteRequest, LINEAGE_TAG, Operation, ReplicaRequest,
@@ -520,6 +521,21 @@ fn replicas(
             ));
             continue;
         }
+        let stack = db.tags.get(STACK_TAG).map(String::as_str);
+        let Some(network) = stack.and_then(|stack| {
+            topology
+                .region(destination)
+                .and_then(|r| haven_model::dr::network(r, stack))
+        }) else {
+            out.notes.push(format!(
+                "{} has no DR network in {destination} (VPC, DB subnet group and database \
+                 security group of stack {}): build it with `haven up BLUEPRINT` (a [dr] \
+                 section naming {destination}) so the replica is reachable after a failover",
+                db.identifier,
+                stack.unwrap_or("?")
+            ));
+            continue;
+        };
         let identifier = format!("{}-{destination}", db.identifier);
         let mut tags = Tags::new();
         tags.insert(SOURCE_TAG.to_string(), db.arn.clone());
@@ -532,6 +548,9 @@ fn replicas(
             identifier,
             class: db.class.clone(),
             kms_key_id: kms.filter(|_| db.storage_encrypted),
+            db_subnet_group: network.db_subnet_group,
+            vpc_security_group_ids: network.security_group_ids,
+            backup_retention_days: db.backup_retention_days.max(1),
             tags,
         }));
     }
