@@ -87,7 +87,15 @@ fn kms_key(endpoint: &str) -> String {
 
 fn replicate(endpoint: &str, home: &tempfile::TempDir, key: &str, extra: &[&str]) -> Output {
     haven(endpoint, home)
-        .args(["--region", PRIMARY, "replicate", "--to", DR, "--kms-key"])
+        .args([
+            "--region",
+            PRIMARY,
+            "replicate",
+            "--to",
+            DR,
+            "--yes",
+            "--kms-key",
+        ])
         .arg(format!("{DR}={key}"))
         .args(extra)
         .output()
@@ -195,7 +203,7 @@ fn replicate_copies_the_lab_keeps_the_newest_and_the_stack_fails_over_to_dr() {
     // (This time the Regions come from the blueprint's [stack] and [dr].)
     proxy.clear_requests();
     let second = haven(&proxy.endpoint(), &home)
-        .args(["replicate", "--blueprint"])
+        .args(["replicate", "--yes", "--blueprint"])
         .arg(&blueprint)
         .arg("--kms-key")
         .arg(format!("{DR}={key}"))
@@ -368,7 +376,7 @@ async fn copies_in_flight_stay_within_the_bound_and_a_failed_copy_is_retried() {
     .expect("proxy");
     let first = haven(&proxy.endpoint(), &home)
         .args(["--region", PRIMARY, "replicate", "--to", DR])
-        .args(["--no-replica", "--concurrency", "2"])
+        .args(["--no-replica", "--concurrency", "2", "--all", "--yes"])
         .output()
         .expect("run haven replicate");
     assert_eq!(first.status.code(), Some(1), "{}", text(&first));
@@ -406,7 +414,16 @@ async fn copies_in_flight_stay_within_the_bound_and_a_failed_copy_is_retried() {
     proxy.set_faults(Faults::none());
     proxy.clear_requests();
     let second = haven(&proxy.endpoint(), &home)
-        .args(["--region", PRIMARY, "replicate", "--to", DR, "--no-replica"])
+        .args([
+            "--region",
+            PRIMARY,
+            "replicate",
+            "--to",
+            DR,
+            "--no-replica",
+            "--all",
+        ])
+        .arg("--yes")
         .output()
         .expect("run haven replicate");
     assert!(second.status.success(), "{}", text(&second));

@@ -52,6 +52,37 @@ fn missing(service: Service, operation: &str, what: &str) -> AwsError {
     }
 }
 
+fn conflict(service: Service, operation: &str, detail: String) -> AwsError {
+    AwsError::Other {
+        service,
+        operation: operation.to_string(),
+        detail,
+    }
+}
+
+/// A DB (cluster) snapshot copy's status: `available` is done; `creating`/`copying`/`pending`
+/// wait (with RDS's percent); anything else (`failed`, `incompatible-…`) ends it: it never becomes
+/// available, and the next `haven replicate` removes and remakes it.
+fn db_copy_state(
+    what: &str,
+    operation: &str,
+    status: &str,
+    progress: Option<i32>,
+) -> Result<Option<String>, AwsError> {
+    match status {
+        "available" => Ok(None),
+        "creating" | "copying" | "pending" => Ok(Some(match progress {
+            Some(p) => format!("{status} {p}%"),
+            None => status.to_string(),
+        })),
+        other => Err(conflict(
+            Service::Rds,
+            operation,
+            format!("{what} ended {other}: `haven replicate` removes it and copies again"),
+        )),
+    }
+}
+
 fn code_is(error: &AwsError, codes: &[&str]) -> bool {
     error.code().is_some_and(|c| codes.contains(&c))
 }
@@ -90,6 +121,10 @@ impl Run<'_> {
             .set_encrypted(copy.kms_key_id.as_ref().map(|_| true))
             .set_kms_key_id(copy.kms_key_id.clone())
             .tag_specifications(crate::tags::ec2_spec(ResourceType::Image, &copy.tags))
+            // The AMI's snapshots carry the tags too: if a later deregistration leaves them
+            // behind, the next run still knows they are haven's (CopyImage TagSpecifications:
+            // "You can tag the AMI, the snapshots, or both").
+            .tag_specifications(crate::tags::ec2_spec(ResourceType::Snapshot, &copy.tags))
             .send()
             .await
             .map_err(|e| self.err(Service::Ec2, region, "CopyImage", e))?;
@@ -190,15 +225,18 @@ impl Run<'_> {
             .send()
             .await
             .map_err(|e| self.err(Service::Rds, region, "CopyDBSnapshot", e));
-        match sent {
-            Ok(_) => {}
+        let exists = match sent {
+            Ok(_) => false,
             Err(e)
                 if code_is(
                     &e,
                     &["DBSnapshotAlreadyExists", "DBSnapshotAlreadyExistsFault"],
-                ) => {}
+                ) =>
+            {
+                true
+            }
             Err(e) => return Err(e),
-        }
+        };
         let what = format!("DB snapshot copy {} in {region}", copy.name);
         crate::poll::until(self.options, Service::Rds, &what, self.waiting, || async {
             let out = rds
@@ -207,13 +245,25 @@ impl Run<'_> {
                 .send()
                 .await
                 .map_err(|e| self.err(Service::Rds, region, "DescribeDBSnapshots", e))?;
-            let status = out
-                .db_snapshots()
-                .first()
+            let snapshot = out.db_snapshots().first();
+            // "Already exists" is only done when what exists is this copy (a snapshot of the
+            // same name from another source would otherwise count as the DR copy).
+            if exists
+                && let Some(source) = snapshot.and_then(|s| s.source_db_snapshot_identifier())
+                && source != copy.source_arn
+            {
+                return Err(conflict(
+                    Service::Rds,
+                    "CopyDBSnapshot",
+                    format!("{what} already exists and is a copy of {source}, not of {}: rename or delete it", copy.source_arn),
+                ));
+            }
+            let status = snapshot
                 .and_then(|s| s.status())
                 .unwrap_or("creating")
                 .to_string();
-            Ok((status != "available").then_some(status))
+            let progress = snapshot.and_then(|s| s.percent_progress());
+            db_copy_state(&what, "CopyDBSnapshot", &status, progress)
         })
         .await?;
         Ok(copy.name.clone())
@@ -251,13 +301,13 @@ impl Run<'_> {
                 .send()
                 .await
                 .map_err(|e| self.err(Service::Rds, region, "DescribeDBClusterSnapshots", e))?;
-            let status = out
-                .db_cluster_snapshots()
-                .first()
+            let snapshot = out.db_cluster_snapshots().first();
+            let status = snapshot
                 .and_then(|s| s.status())
                 .unwrap_or("creating")
                 .to_string();
-            Ok((status != "available").then_some(status))
+            let progress = snapshot.and_then(|s| s.percent_progress());
+            db_copy_state(&what, "CopyDBClusterSnapshot", &status, progress)
         })
         .await?;
         Ok(copy.name.clone())
@@ -333,13 +383,24 @@ impl Run<'_> {
                     _ => vec![delete.id.clone()],
                 };
                 for snapshot in snapshots {
-                    ec2.delete_snapshot()
-                        .snapshot_id(&snapshot)
-                        .send()
-                        .await
-                        .map(drop)
-                        .map_err(|e| self.err(Service::Ec2, region, "DeleteSnapshot", e))
-                        .or_else(gone)?;
+                    // Right after DeregisterImage, AWS can still answer InvalidSnapshot.InUse
+                    // for the AMI's snapshots for a while: wait it out rather than leave them
+                    // billed with no AMI to find them by.
+                    let what = format!("snapshot {snapshot} in {region} (of {})", delete.id);
+                    crate::poll::until(self.options, Service::Ec2, &what, self.waiting, || async {
+                        match ec2.delete_snapshot().snapshot_id(&snapshot).send().await {
+                            Ok(_) => Ok(None),
+                            Err(e) => {
+                                let e = self.err(Service::Ec2, region, "DeleteSnapshot", e);
+                                if code_is(&e, &["InvalidSnapshot.InUse"]) {
+                                    Ok(Some("still in use by the deregistered AMI".to_string()))
+                                } else {
+                                    gone(e).map(|()| None)
+                                }
+                            }
+                        }
+                    })
+                    .await?;
                 }
             }
             CopyKind::DbSnapshot => {

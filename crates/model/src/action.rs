@@ -516,7 +516,7 @@ pub struct ApiCall {
 }
 
 impl ApiCall {
-    fn new(service: Service, operation: &str) -> Self {
+    pub(crate) fn new(service: Service, operation: &str) -> Self {
         Self {
             service,
             operation: operation.to_string(),
@@ -524,12 +524,12 @@ impl ApiCall {
         }
     }
 
-    fn param(mut self, key: impl Into<String>, value: impl ToString) -> Self {
+    pub(crate) fn param(mut self, key: impl Into<String>, value: impl ToString) -> Self {
         self.parameters.insert(key.into(), value.to_string());
         self
     }
 
-    fn param_opt(self, key: &str, value: Option<impl ToString>) -> Self {
+    pub(crate) fn param_opt(self, key: &str, value: Option<impl ToString>) -> Self {
         match value {
             Some(value) => self.param(key, value),
             None => self,
@@ -537,7 +537,7 @@ impl ApiCall {
     }
 
     /// A list parameter as `prefix.1`, `prefix.2`, … (`prefix.1.suffix` when `suffix` is set).
-    fn list(mut self, prefix: &str, suffix: &str, values: &[String]) -> Self {
+    pub(crate) fn list(mut self, prefix: &str, suffix: &str, values: &[String]) -> Self {
         for (i, value) in values.iter().enumerate() {
             self.parameters
                 .insert(format!("{prefix}.{}{suffix}", i + 1), value.clone());

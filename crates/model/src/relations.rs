@@ -472,7 +472,7 @@ impl Topology {
     }
 }
 
-fn image_source(image: &Image) -> (&str, Option<RegionalId>) {
+pub(crate) fn image_source(image: &Image) -> (&str, Option<RegionalId>) {
     let from_fields = match (&image.source_image_id, &image.source_image_region) {
         (Some(id), Some(region)) => Some(RegionalId {
             region: region.clone(),
@@ -487,9 +487,20 @@ fn image_source(image: &Image) -> (&str, Option<RegionalId>) {
 }
 
 fn snapshot_source(snapshot: &Snapshot) -> (&str, Option<RegionalId>) {
-    let source = source_from_tag(&snapshot.tags)
-        .or_else(|| copied_from(snapshot.description.as_deref()?, "snap-"));
-    (&snapshot.id, source)
+    (
+        &snapshot.id,
+        copy_source(&snapshot.tags, snapshot.description.as_deref(), "snap-"),
+    )
+}
+
+/// The source of a copy, by haven's `haven:source` tag or the console's `[Copied <prefix>… from
+/// REGION]` description.
+pub(crate) fn copy_source(
+    tags: &crate::topology::Tags,
+    description: Option<&str>,
+    prefix: &str,
+) -> Option<RegionalId> {
+    source_from_tag(tags).or_else(|| copied_from(description?, prefix))
 }
 
 fn source_from_tag(tags: &crate::topology::Tags) -> Option<RegionalId> {

@@ -6,11 +6,18 @@ use std::fmt;
 
 use serde::{Deserialize, Serialize};
 
+use crate::Service;
+use crate::action::ApiCall;
 use crate::topology::Tags;
 
 /// The tag naming what a copy protects (the volume, DB instance or launch template it is the
 /// latest state of): retention keeps the newest copies per lineage and Region.
 pub const LINEAGE_TAG: &str = "haven:lineage";
+
+/// The tag naming the stack a DR copy or replica protects. Not `haven:stack`: a copy is not
+/// part of the stack's build (`up` and `down` leave it alone unless asked), but failover and
+/// `down --include-dr-copies` find the stack's copies by it.
+pub const DR_STACK_TAG: &str = "haven:dr-stack";
 
 /// What is copied.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
@@ -109,8 +116,33 @@ pub struct DeleteRequest {
     pub lineage: String,
     /// For an AMI: its snapshots, deleted after it is deregistered.
     pub snapshot_ids: Vec<String>,
-    /// Why it goes, in words.
-    pub reason: String,
+    /// Why it goes.
+    pub why: Removal,
+}
+
+/// Why a copy is deleted.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "why", rename_all = "kebab-case")]
+pub enum Removal {
+    /// It ended failed: it is removed before it is made again (its name is reused).
+    Failed {
+        /// AWS's state.
+        state: String,
+    },
+    /// Retention keeps the newest `keep` complete copies.
+    Retention {
+        /// How many.
+        keep: usize,
+    },
+}
+
+impl fmt::Display for Removal {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::Failed { state } => write!(f, "it ended {state}: made again"),
+            Self::Retention { keep } => write!(f, "retention keeps the newest {keep}"),
+        }
+    }
 }
 
 /// One replication operation.
@@ -146,7 +178,109 @@ impl Operation {
                 "create read replica {} in {} of {}",
                 r.identifier, r.destination_region, r.source_arn
             ),
-            Self::Delete(d) => format!("delete {} {} in {} ({})", d.kind, d.id, d.region, d.reason),
+            Self::Delete(d) => format!(
+                "delete {} {} in {} ({} of {})",
+                d.kind, d.id, d.region, d.why, d.lineage
+            ),
+        }
+    }
+}
+
+impl Operation {
+    /// What it adds to the bill, when it adds something that keeps costing.
+    pub fn cost(&self) -> Option<&'static str> {
+        match self {
+            Self::Replica(_) => Some(
+                "a cross-Region replica is a new DB instance, billed per hour like its source, \
+                 plus the data transferred between Regions",
+            ),
+            Self::Copy(_) => Some(
+                "a cross-Region copy is billed per GB-month in the destination Region, plus the \
+                 data transferred (an AMI's first copy to a Region is a full copy)",
+            ),
+            Self::Delete(_) => None,
+        }
+    }
+
+    /// The mutating API calls it sends, in order, in the Query-protocol spelling, all in
+    /// [`Operation::region`]: what previews show and what `haven-aws` sends (a test holds them
+    /// together).
+    pub fn api_calls(&self) -> Vec<ApiCall> {
+        let tags = |call: ApiCall, tags: &Tags, prefix: &str| {
+            tags.iter().enumerate().fold(call, |call, (i, (k, v))| {
+                call.param(format!("{prefix}.{}.Key", i + 1), k)
+                    .param(format!("{prefix}.{}.Value", i + 1), v)
+            })
+        };
+        match self {
+            Self::Copy(c) => {
+                let call = match c.kind {
+                    CopyKind::Image => ApiCall::new(Service::Ec2, "CopyImage")
+                        .param("SourceImageId", &c.source_id)
+                        .param("Name", &c.name)
+                        .param("Description", &c.description)
+                        .param("ClientToken", &c.name),
+                    CopyKind::Snapshot => ApiCall::new(Service::Ec2, "CopySnapshot")
+                        .param("SourceSnapshotId", &c.source_id)
+                        .param("Description", &c.description),
+                    CopyKind::DbSnapshot => ApiCall::new(Service::Rds, "CopyDBSnapshot")
+                        .param("SourceDBSnapshotIdentifier", &c.source_arn)
+                        .param("TargetDBSnapshotIdentifier", &c.name),
+                    CopyKind::DbClusterSnapshot => {
+                        ApiCall::new(Service::Rds, "CopyDBClusterSnapshot")
+                            .param("SourceDBClusterSnapshotIdentifier", &c.source_arn)
+                            .param("TargetDBClusterSnapshotIdentifier", &c.name)
+                    }
+                }
+                .param_opt("KmsKeyId", c.kms_key_id.as_ref());
+                let call = match c.kind {
+                    CopyKind::Image | CopyKind::Snapshot => call
+                        .param("SourceRegion", &c.source_region)
+                        .param_opt("Encrypted", c.kms_key_id.as_ref().map(|_| true)),
+                    _ => call,
+                };
+                vec![tags(call, &c.tags, "Tag")]
+            }
+            Self::Replica(r) => {
+                let create = ApiCall::new(Service::Rds, "CreateDBInstanceReadReplica")
+                    .param("DBInstanceIdentifier", &r.identifier)
+                    .param("SourceDBInstanceIdentifier", &r.source_arn)
+                    .param("DBInstanceClass", &r.class)
+                    .param("DBSubnetGroupName", &r.db_subnet_group)
+                    .list("VpcSecurityGroupIds.member", "", &r.vpc_security_group_ids)
+                    .param("PubliclyAccessible", false)
+                    .param_opt("KmsKeyId", r.kms_key_id.as_ref());
+                let backups = ApiCall::new(Service::Rds, "ModifyDBInstance")
+                    .param("DBInstanceIdentifier", &r.identifier)
+                    .param("BackupRetentionPeriod", r.backup_retention_days)
+                    .param("ApplyImmediately", true);
+                vec![tags(create, &r.tags, "Tags.member"), backups]
+            }
+            Self::Delete(d) => {
+                let mut calls = Vec::new();
+                match d.kind {
+                    CopyKind::Image => {
+                        calls.push(
+                            ApiCall::new(Service::Ec2, "DeregisterImage").param("ImageId", &d.id),
+                        );
+                        calls.extend(d.snapshot_ids.iter().map(|s| {
+                            ApiCall::new(Service::Ec2, "DeleteSnapshot").param("SnapshotId", s)
+                        }));
+                    }
+                    CopyKind::Snapshot => calls.push(
+                        ApiCall::new(Service::Ec2, "DeleteSnapshot").param("SnapshotId", &d.id),
+                    ),
+                    CopyKind::DbSnapshot => calls.push(
+                        ApiCall::new(Service::Rds, "DeleteDBSnapshot")
+                            .param("DBSnapshotIdentifier", &d.id),
+                    ),
+                    CopyKind::DbClusterSnapshot => calls.push(
+                        ApiCall::new(Service::Rds, "DeleteDBClusterSnapshot")
+                            .param("DBClusterSnapshotIdentifier", &d.id),
+                    ),
+                }
+                calls
+            }
         }
     }
 }

@@ -1,11 +1,12 @@
-//! Runs a replication plan: copies and replicas first, each destination Region with at most
-//! `concurrency` operations in flight (the copy quotas are per destination Region), every
-//! operation followed to completion; then the retention deletes of each protected resource
-//! whose new copy succeeded. One failure does not stop the others.
+//! Runs a replication plan: the removal of failed copies first (their remake reuses the name),
+//! then copies and replicas, each destination Region with at most `concurrency` operations in
+//! flight (the copy quotas are per destination Region), every operation followed to completion;
+//! then the retention deletes of each protected resource whose new copy succeeded. One failure
+//! does not stop the others.
 
 use futures::StreamExt;
 use haven_aws::{AwsContext, AwsError, ExecuteOptions};
-use haven_model::replication::{LINEAGE_TAG, Operation};
+use haven_model::replication::{LINEAGE_TAG, Operation, Removal};
 
 /// What happened to one operation.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -37,11 +38,19 @@ pub async fn execute(
     options: &ExecuteOptions,
     progress: &(dyn Fn(Event<'_>) + Send + Sync),
 ) -> Vec<Outcome> {
-    let (deletes, creations): (Vec<&Operation>, Vec<&Operation>) = operations
+    let is_delete = |o: &&Operation, failed: bool| match o {
+        Operation::Delete(d) => matches!(d.why, Removal::Failed { .. }) == failed,
+        _ => false,
+    };
+    // A failed copy goes first: its remake reuses its name.
+    let cleanup: Vec<&Operation> = operations.iter().filter(|o| is_delete(o, true)).collect();
+    let mut outcomes = run_bounded(ctx, &cleanup, concurrency, options, progress).await;
+    let creations: Vec<&Operation> = operations
         .iter()
-        .partition(|o| matches!(o, Operation::Delete(_)));
-    let mut outcomes = run_bounded(ctx, &creations, concurrency, options, progress).await;
-    let failed_lineages: Vec<(String, String)> = outcomes
+        .filter(|o| !matches!(o, Operation::Delete(_)))
+        .collect();
+    let created = run_bounded(ctx, &creations, concurrency, options, progress).await;
+    let failed_lineages: Vec<(String, String)> = created
         .iter()
         .filter(|o| o.result.is_err())
         .filter_map(|o| match &o.operation {
@@ -52,8 +61,11 @@ pub async fn execute(
             _ => None,
         })
         .collect();
-    let (kept, deletes): (Vec<&Operation>, Vec<&Operation>) =
-        deletes.into_iter().partition(|o| match o {
+    outcomes.extend(created);
+    let (kept, deletes): (Vec<&Operation>, Vec<&Operation>) = operations
+        .iter()
+        .filter(|o| is_delete(o, false))
+        .partition(|o| match o {
             Operation::Delete(d) => {
                 failed_lineages.contains(&(d.region.clone(), d.lineage.clone()))
             }

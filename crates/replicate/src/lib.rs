@@ -8,4 +8,5 @@ pub mod failover;
 pub mod plan;
 
 pub use execute::{Event, Outcome, execute};
-pub use plan::{CopyState, DrPolicy, Plan, Protected, plan};
+pub use haven_model::dr::{DrPolicy, Scope};
+pub use plan::{Plan, plan};

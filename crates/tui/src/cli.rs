@@ -61,6 +61,27 @@ impl From<AwsError> for Fatal {
     }
 }
 
+/// Asks a question on the terminal and returns the answer, trimmed. Without a terminal (a
+/// script, CI) it refuses, telling the user to confirm with `--yes`: `doing` is what would
+/// happen, e.g. "start 3 copies".
+pub fn ask(doing: &str, question: &str) -> Result<String, Fatal> {
+    use std::io::{BufRead, IsTerminal, Write};
+    let stdin = std::io::stdin();
+    if !stdin.is_terminal() {
+        return Err(usage(format!(
+            "this would {doing}: add --yes to confirm (no terminal to ask on). Nothing was sent."
+        )));
+    }
+    eprint!("This will {doing}. {question} ");
+    let _ = std::io::stderr().flush();
+    let mut answer = String::new();
+    stdin
+        .lock()
+        .read_line(&mut answer)
+        .map_err(|e| usage(format!("cannot read the confirmation: {e}")))?;
+    Ok(answer.trim().to_string())
+}
+
 /// Bad input: exit status 2.
 pub fn usage(message: String) -> Fatal {
     Fatal { message, code: 2 }

@@ -57,43 +57,15 @@ impl<'a> DrContext<'a> {
             .into_iter()
             .filter(|c| ready(&c.copy.region, &c.copy.id, false))
             .collect();
-        let (dr, undiscovered) = if policy.dr_regions.is_empty() {
-            let holds = |r: &RegionTopology| {
-                let code = r.region.as_str();
-                image_copies
-                    .iter()
-                    .chain(&snapshot_copies)
-                    .any(|c| c.source.region == primary_code && c.copy.region == code)
-                    || replica_links
-                        .iter()
-                        .any(|l| l.source.region == primary_code && l.replica.region == code)
-                    || r.db_snapshots
-                        .iter()
-                        .any(|s| s.source_region.as_deref() == Some(primary_code))
-                    || r.db_clusters.iter().any(|c| {
-                        c.replication_source
-                            .as_deref()
-                            .and_then(Arn::parse)
-                            .is_some_and(|a| a.region == primary_code)
-                    })
-            };
-            let dr = topology
-                .regions
-                .iter()
-                .filter(|r| r.region != primary_code && holds(r))
-                .collect();
-            (dr, Vec::new())
-        } else {
-            let mut dr = Vec::new();
-            let mut undiscovered = Vec::new();
-            for code in policy.dr_regions.iter().filter(|c| *c != primary_code) {
-                match topology.region(code) {
-                    Some(r) => dr.push(r),
-                    None => undiscovered.push(code.clone()),
-                }
+        // The one DR-Region rule (crate::dr::dr_regions); a named Region may be undiscovered.
+        let mut dr = Vec::new();
+        let mut undiscovered = Vec::new();
+        for code in crate::dr::dr_regions(topology, primary_code, &policy.dr_regions) {
+            match topology.region(&code) {
+                Some(r) => dr.push(r),
+                None => undiscovered.push(code),
             }
-            (dr, undiscovered)
-        };
+        }
         Some(Self {
             primary,
             dr,

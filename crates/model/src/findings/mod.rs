@@ -277,9 +277,10 @@ impl Default for Objectives {
             application: in_region,
             infrastructure: in_region,
             az: in_region,
+            // One RPO everywhere: `haven replicate`, `:dr` and the findings share it.
             region: Some(Objective {
                 rto_seconds: 4 * 3600,
-                rpo_seconds: 4 * 3600,
+                rpo_seconds: crate::dr::DEFAULT_RPO_MINUTES as u64 * 60,
             }),
         }
     }

@@ -1,4 +1,6 @@
 use chrono::Duration;
+use haven_model::dr::{DrState, Scope, copy_name};
+use haven_model::plan::{LOGICAL_TAG, STACK_TAG};
 use haven_model::relations::SOURCE_TAG;
 use haven_model::replication::{CopyKind, LINEAGE_TAG, Operation};
 use haven_model::topology::{Snapshot, Tags, Topology};
@@ -18,6 +20,8 @@ fn policy() -> DrPolicy {
         replicas: true,
         rpo: Duration::hours(24),
         kms_keys: [(DR.to_string(), KEY.to_string())].into(),
+        // The fixture is a stack built by hand: nothing carries haven:stack.
+        scope: Scope::All,
     }
 }
 
@@ -45,13 +49,30 @@ fn copies(plan: &Plan) -> Vec<(CopyKind, String)> {
         .collect()
 }
 
-fn state(plan: &Plan, kind: CopyKind) -> &CopyState {
-    &plan
-        .protected
+fn state(plan: &Plan, kind: CopyKind) -> &DrRow {
+    plan.status
+        .rows
         .iter()
-        .find(|p| p.kind == kind)
+        .find(|r| r.protection == Protection::Copy(kind))
         .unwrap_or_else(|| panic!("{kind} protected"))
-        .copies[0]
+}
+
+fn notes(plan: &Plan) -> Vec<String> {
+    plan.status
+        .rows
+        .iter()
+        .filter_map(|r| r.note.as_ref().map(|n| n.sentence(r)))
+        .collect()
+}
+
+fn deleted(plan: &Plan) -> Vec<&str> {
+    plan.operations
+        .iter()
+        .filter_map(|o| match o {
+            Operation::Delete(d) => Some(d.id.as_str()),
+            _ => None,
+        })
+        .collect()
 }
 
 #[test]
@@ -72,13 +93,13 @@ fn the_lab_fixture_has_its_ami_and_root_snapshot_in_dr_but_not_its_db_snapshot()
         plan.operations
     );
     let ami = state(&plan, CopyKind::Image);
-    assert_eq!(ami.copy.as_deref(), Some("ami-061d616037b7a56b0"));
-    assert!(ami.fresh);
+    assert_eq!(ami.usable.as_deref(), Some("ami-061d616037b7a56b0"));
+    assert_eq!(ami.state, DrState::Fresh);
     let snapshot = state(&plan, CopyKind::Snapshot);
-    assert_eq!(snapshot.copy.as_deref(), Some("snap-0158edaccaeee54ee"));
+    assert_eq!(snapshot.usable.as_deref(), Some("snap-0158edaccaeee54ee"));
     let db = state(&plan, CopyKind::DbSnapshot);
-    assert_eq!(db.copy, None);
-    assert!(!db.fresh);
+    assert_eq!(db.usable, None);
+    assert_eq!(db.state, DrState::Missing);
     // The DB snapshot copy names its source by ARN and gets the fixed identifier and the tags.
     let Some(Operation::Copy(copy)) = plan.operations.first() else {
         panic!("a copy first");
@@ -103,7 +124,7 @@ fn a_copy_older_than_the_rpo_is_stale_and_a_newer_source_is_copied() {
     let stale = plan(&lab(), &policy);
     // The root snapshot was taken 26 h before the topology: its copy is current but stale.
     let snapshot = state(&stale, CopyKind::Snapshot);
-    assert!(!snapshot.fresh);
+    assert_eq!(snapshot.state, DrState::Stale);
     assert_eq!(snapshot.age_minutes, Some(26 * 60));
 
     let mut topology = lab();
@@ -148,19 +169,18 @@ fn retention_deletes_only_the_oldest_haven_made_copies() {
     let mut policy = policy();
     policy.retention = 2;
 
-    // Nothing new to copy (the console copy of the newest source is there): keep 2 of the 3.
+    // Nothing new to copy (the console copy of the newest source is there): of the complete
+    // copies (haven-2 10 h, haven-1 20 h, the console's 26 h, haven-0 30 h) the newest 2 stay;
+    // the console's is never deleted.
     let plan_now = plan(&topology, &policy);
-    let deleted: Vec<&str> = plan_now
-        .operations
-        .iter()
-        .filter_map(|o| match o {
-            Operation::Delete(d) => Some(d.id.as_str()),
-            _ => None,
-        })
-        .collect();
-    assert_eq!(deleted, vec!["snap-haven-0"], "the oldest haven copy only");
+    assert_eq!(
+        deleted(&plan_now),
+        vec!["snap-haven-0"],
+        "the oldest haven copy only"
+    );
 
-    // A newer source: one copy made, so only the newest existing haven copy stays.
+    // A newer source: its copy is made, but a copy in flight may still fail, so it does not
+    // count yet: the same complete copies stay.
     let primary = topology_new_source
         .regions
         .iter_mut()
@@ -171,17 +191,248 @@ fn retention_deletes_only_the_oldest_haven_made_copies() {
     newer.started_at = Some(taken);
     primary.snapshots.push(newer);
     let plan_new = plan(&topology_new_source, &policy);
-    let deleted: Vec<&str> = plan_new
+    assert!(copies(&plan_new).contains(&(CopyKind::Snapshot, "snap-newer".to_string())));
+    assert_eq!(deleted(&plan_new), vec!["snap-haven-0"]);
+    assert!(!deleted(&plan_new).contains(&"snap-0158edaccaeee54ee"));
+}
+
+/// A4: a copy in flight is shown as copying with its progress, is not fresh, is not made twice,
+/// and retention never deletes the last complete copy while it runs.
+#[test]
+fn a4_a_pending_copy_is_copying_not_fresh_and_retention_keeps_the_last_complete_one() {
+    let mut topology = lab();
+    let taken = topology.taken_at;
+    let primary = topology
+        .regions
+        .iter_mut()
+        .find(|r| r.region == PRIMARY)
+        .expect("primary");
+    let mut newer = primary.snapshots[1].clone();
+    newer.id = "snap-newer".into();
+    newer.started_at = Some(taken - Duration::minutes(5));
+    let volume = newer.volume_id.clone().expect("volume");
+    primary.snapshots.push(newer);
+    let dr = topology
+        .regions
+        .iter_mut()
+        .find(|r| r.region == DR)
+        .expect("DR");
+    let mut pending = dr.snapshots[1].clone();
+    pending.id = "snap-copying".into();
+    pending.state = "pending".into();
+    pending.progress = Some("45%".into());
+    pending.description = None;
+    pending.started_at = Some(taken - Duration::minutes(2));
+    pending.tags = Tags::from([
+        (
+            SOURCE_TAG.to_string(),
+            format!("arn:aws:ec2:{PRIMARY}:123456789012:snapshot/snap-newer"),
+        ),
+        (LINEAGE_TAG.to_string(), volume),
+    ]);
+    dr.snapshots.push(pending);
+    let mut policy = policy();
+    policy.retention = 1;
+    policy.rpo = Duration::hours(1);
+    let plan = plan(&topology, &policy);
+    let row = state(&plan, CopyKind::Snapshot);
+    assert_eq!(row.state, DrState::Copying { progress: Some(45) });
+    assert_eq!(row.state.label(), "copying 45%");
+    assert!(!row.state.usable());
+    // The last complete copy is still what the DR Region can restore from, and stays.
+    assert_eq!(row.usable.as_deref(), Some("snap-0158edaccaeee54ee"));
+    assert!(
+        !copies(&plan).iter().any(|(k, _)| *k == CopyKind::Snapshot),
+        "not copied twice"
+    );
+    assert!(deleted(&plan).is_empty(), "{:?}", plan.operations);
+    assert!(plan.blocked().all(|r| r.protects != row.protects));
+}
+
+/// A4: a failed copy never counts, and is removed and made again, the removal first (the remake
+/// reuses its name).
+#[test]
+fn a4_a_failed_copy_is_removed_then_made_again() {
+    let mut topology = lab();
+    let dr = topology
+        .regions
+        .iter_mut()
+        .find(|r| r.region == DR)
+        .expect("DR");
+    let ami = dr
+        .images
+        .iter_mut()
+        .find(|i| i.id == "ami-061d616037b7a56b0")
+        .expect("AMI copy");
+    ami.state = "failed".into();
+    ami.tags.insert(
+        SOURCE_TAG.into(),
+        format!("arn:aws:ec2:{PRIMARY}:123456789012:image/ami-0beac34a77b2be7a9"),
+    );
+    let plan = plan(&topology, &policy());
+    let row = state(&plan, CopyKind::Image);
+    assert_eq!(row.state, DrState::Failed);
+    assert_eq!(row.usable, None);
+    let position = |f: &dyn Fn(&Operation) -> bool| plan.operations.iter().position(f);
+    let removal = position(&|o| {
+        matches!(o, Operation::Delete(d) if d.id == "ami-061d616037b7a56b0"
+            && matches!(d.why, haven_model::replication::Removal::Failed { .. }))
+    })
+    .expect("the failed copy is removed");
+    let remake = position(&|o| matches!(o, Operation::Copy(c) if c.kind == CopyKind::Image))
+        .expect("and made again");
+    assert!(removal < remake, "{:?}", plan.operations);
+}
+
+/// A3: only the stack's resources are protected unless the scope is widened.
+#[test]
+fn a3_an_unrelated_database_is_protected_only_with_all() {
+    let mut topology = primary_only();
+    let primary = &mut topology.regions[0];
+    for db in &mut primary.db_instances {
+        db.tags.insert(STACK_TAG.into(), "lab".into());
+    }
+    let mut other = primary.db_instances[0].clone();
+    other.identifier = "billing-db".into();
+    other.arn = format!("arn:aws:rds:{PRIMARY}:123456789012:db:billing-db");
+    other.read_replica_identifiers.clear();
+    other.tags = Tags::new();
+    primary.db_instances.push(other);
+    let mut policy = policy();
+    policy.scope = Scope::Stack("lab".into());
+    let stack_only = plan(&topology, &policy);
+    assert!(
+        stack_only
+            .status
+            .rows
+            .iter()
+            .all(|r| r.protects != "billing-db"),
+        "{:?}",
+        stack_only.status.rows
+    );
+    policy.scope = Scope::All;
+    let all = plan(&topology, &policy);
+    assert!(all.status.rows.iter().any(|r| r.protects == "billing-db"));
+}
+
+/// A2: a replica is planned only into the stack's DR network, with its subnet group, security
+/// group and backups on.
+#[test]
+fn a2_the_replica_goes_into_the_stack_dr_network() {
+    let mut topology = lab();
+    for region in &mut topology.regions {
+        for db in &mut region.db_instances {
+            db.tags.insert(STACK_TAG.into(), "lab".into());
+        }
+    }
+    // Drop the fixture's existing replica so one is planned.
+    for region in &mut topology.regions {
+        region.db_instances.retain(|d| {
+            d.read_replica_source
+                .as_deref()
+                .is_none_or(|s| !s.contains(PRIMARY))
+        });
+        for db in &mut region.db_instances {
+            db.read_replica_identifiers
+                .retain(|r| !r.contains(DR) && !r.contains("-dr"));
+        }
+    }
+    let without = plan(&topology, &policy());
+    assert!(
+        !without
+            .operations
+            .iter()
+            .any(|o| matches!(o, Operation::Replica(_)))
+    );
+    assert!(
+        notes(&without)
+            .iter()
+            .any(|n| n.contains("no DR network in us-east-1")),
+        "{:?}",
+        notes(&without)
+    );
+    let dr = topology
+        .regions
+        .iter_mut()
+        .find(|r| r.region == DR)
+        .expect("DR");
+    let owned = |logical: &str| {
+        Tags::from([
+            (STACK_TAG.to_string(), "lab".to_string()),
+            (LOGICAL_TAG.to_string(), logical.to_string()),
+        ])
+    };
+    let vpc = &mut dr.vpcs[0];
+    vpc.tags = owned("vpc");
+    let vpc_id = vpc.id.clone();
+    dr.db_subnet_groups
+        .push(haven_model::topology::DbSubnetGroup {
+            name: "lab-db-subnets".into(),
+            arn: None,
+            vpc_id: Some(vpc_id.clone()),
+            subnet_ids: Vec::new(),
+            status: Some("Complete".into()),
+        });
+    let sg = &mut dr.security_groups[0];
+    sg.tags = owned("db-sg");
+    sg.vpc_id = Some(vpc_id);
+    let sg_id = sg.id.clone();
+    let with = plan(&topology, &policy());
+    let replica = with
         .operations
         .iter()
-        .filter_map(|o| match o {
-            Operation::Delete(d) => Some(d.id.as_str()),
+        .find_map(|o| match o {
+            Operation::Replica(r) => Some(r),
             _ => None,
         })
-        .collect();
-    assert_eq!(deleted, vec!["snap-haven-1", "snap-haven-0"]);
-    // The console's copy (no haven:source) is never deleted.
-    assert!(!deleted.contains(&"snap-0158edaccaeee54ee"));
+        .expect("a replica");
+    assert_eq!(replica.db_subnet_group, "lab-db-subnets");
+    assert_eq!(replica.vpc_security_group_ids, vec![sg_id]);
+    assert!(replica.backup_retention_days >= 1);
+    assert_eq!(replica.identifier, "lab-db-us-east-1");
+}
+
+/// A5: a promoted replica holding the identifier is named, never taken for the replica.
+#[test]
+fn a5_a_promoted_replica_is_a_note_not_a_replica() {
+    let mut topology = lab();
+    let dr = topology
+        .regions
+        .iter_mut()
+        .find(|r| r.region == DR)
+        .expect("DR");
+    let replica = dr
+        .db_instances
+        .iter_mut()
+        .find(|d| d.read_replica_source.is_some())
+        .expect("the fixture's DR replica");
+    replica.read_replica_source = None;
+    replica.identifier = "lab-db-us-east-1".into();
+    for region in &mut topology.regions {
+        for db in &mut region.db_instances {
+            db.read_replica_identifiers
+                .retain(|r| !r.contains(DR) && !r.contains("-dr"));
+        }
+    }
+    let plan = plan(&topology, &policy());
+    let row = plan
+        .status
+        .rows
+        .iter()
+        .find(|r| r.protection == Protection::ReadReplica && r.protects == "lab-db")
+        .expect("replica row");
+    assert_eq!(row.state, DrState::Missing);
+    assert!(matches!(
+        row.note,
+        Some(haven_model::dr::Note::Promoted { .. })
+    ));
+    assert!(
+        !plan
+            .operations
+            .iter()
+            .any(|o| matches!(o, Operation::Replica(_)))
+    );
+    assert!(plan.blocked().any(|r| r.protects == "lab-db"));
 }
 
 #[test]
@@ -194,17 +445,12 @@ fn encrypted_rds_sources_without_a_key_are_notes_not_operations() {
             .iter()
             .any(|(kind, _)| *kind == CopyKind::DbSnapshot)
     );
+    let notes = notes(&plan);
     assert!(
-        plan.notes
+        notes
             .iter()
-            .any(|n| n.contains("lab-db-manual-1 is encrypted") && n.contains("--kms-key")),
-        "{:?}",
-        plan.notes
-    );
-    assert!(
-        plan.notes
-            .iter()
-            .any(|n| n.starts_with("lab-db is encrypted"))
+            .any(|n| n.starts_with("lab-db is encrypted") && n.contains("--kms-key us-east-1=")),
+        "{notes:?}"
     );
     // EBS copies fall back to the destination's default key.
     assert!(copies(&plan).contains(&(CopyKind::Image, "ami-0beac34a77b2be7a9".to_string())));
@@ -222,11 +468,11 @@ fn a_replica_source_without_backups_is_a_note() {
         .backup_retention_days = 0;
     let plan = plan(&topology, &policy());
     assert!(
-        plan.notes
+        notes(&plan)
             .iter()
             .any(|n| n.contains("lab-db has automated backups off")),
         "{:?}",
-        plan.notes
+        notes(&plan)
     );
     assert!(
         !plan

@@ -9,12 +9,13 @@ use std::time::Duration;
 use clap::ValueEnum;
 use haven_aws::{DiscoverOptions, ExecuteOptions};
 use haven_model::replication::Operation;
-use haven_replicate::{DrPolicy, Event, Outcome, Plan};
+use haven_replicate::{DrPolicy, Event, Outcome, Plan, Scope};
 use serde_json::{Value, json};
 
 use super::act::{ActArgs, ActCommand, ActOutput};
 use crate::cli::{Fatal, Global, connect, usage};
 use crate::config::Config;
+use crate::dr_table;
 
 /// How `replicate` reports.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -38,7 +39,7 @@ pub struct ReplicateArgs {
     #[arg(long)]
     pub dry_run: bool,
     /// haven-made copies kept per protected resource and Region.
-    #[arg(long, default_value_t = 3, value_parser = clap::value_parser!(u16).range(1..))]
+    #[arg(long, default_value_t = haven_model::dr::DEFAULT_RETENTION as u16, value_parser = clap::value_parser!(u16).range(1..))]
     pub retention: u16,
     /// Copies in flight per destination Region (AWS allows 20 EBS and 20 RDS snapshot copies).
     #[arg(long, default_value_t = 20, value_parser = clap::value_parser!(u16).range(1..=300))]
@@ -50,6 +51,17 @@ pub struct ReplicateArgs {
     /// Do not create cross-Region read replicas (snapshot copies only).
     #[arg(long)]
     pub no_replica: bool,
+    /// Protect the resources of this haven stack only (tagged `haven:stack=NAME`; a blueprint
+    /// names its stack).
+    #[arg(long, value_name = "NAME", conflicts_with = "all")]
+    pub stack: Option<String>,
+    /// Protect every launch template, volume and database of the source Region, other teams'
+    /// included (default: the resources of haven stacks only).
+    #[arg(long)]
+    pub all: bool,
+    /// Do not ask before starting copies and replicas (they cost money): for scripts.
+    #[arg(long, short = 'y')]
+    pub yes: bool,
     /// KMS key for encrypted sources in a DR Region, as REGION=KEY (repeatable).
     #[arg(long = "kms-key", value_name = "REGION=KEY")]
     pub kms_keys: Vec<String>,
@@ -123,7 +135,6 @@ pub async fn run(global: &Global, config: &Config, args: &ReplicateArgs) -> Resu
         }
         (given, _) => given.to_vec(),
     };
-    let rpo_minutes = args.rpo_minutes.or(dr.map(|d| d.rpo_minutes)).unwrap_or(60);
     // The blueprint names the source Region; the global flags still choose profile and endpoint.
     let global = &match &blueprint {
         Some(b) => Global {
@@ -173,28 +184,61 @@ pub async fn run(global: &Global, config: &Config, args: &ReplicateArgs) -> Resu
             code: 1,
         });
     }
-    let policy = DrPolicy {
-        source_region: source.clone(),
-        destinations: to.clone(),
-        retention: usize::from(args.retention),
-        replicas: !args.no_replica,
-        rpo: chrono::Duration::minutes(i64::from(rpo_minutes)),
-        kms_keys,
-    };
+    let policy = policy(args, blueprint.as_ref(), &source, to.clone(), kms_keys);
+    check_scope(&policy.scope, &topology, &source)?;
     let plan = haven_replicate::plan(&topology, &policy);
     let say = |text: &str| match args.output {
         ReplicateOutput::Text => println!("{text}"),
         ReplicateOutput::Json => eprintln!("{text}"),
     };
-    say(&status_table(&plan, rpo_minutes));
+    say(&format!(
+        "scope: {} in {source} → {}{}",
+        policy.scope,
+        to.join(", "),
+        if policy.scope == Scope::All {
+            ""
+        } else {
+            " (--all for every resource of the Region)"
+        }
+    ));
+    say(&dr_table::text(&plan));
+    let blocked = blocked_message(&plan);
     if plan.operations.is_empty() {
-        say("nothing to do: every protected resource has a copy of its newest state");
+        let in_flight: Vec<String> = plan
+            .status
+            .rows
+            .iter()
+            .filter_map(|r| {
+                r.in_flight()
+                    .map(|c| format!("{} ({})", c.id, r.state.label()))
+            })
+            .collect();
+        if !in_flight.is_empty() {
+            say(&format!(
+                "nothing to start: {} cop{} still in flight: {}; run again to see them complete",
+                in_flight.len(),
+                if in_flight.len() == 1 {
+                    "y is"
+                } else {
+                    "ies are"
+                },
+                in_flight.join(", ")
+            ));
+        } else if blocked.is_none() {
+            say(
+                "nothing to do: every protected resource has a complete copy of its newest state \
+                 or a replica in each DR Region",
+            );
+        }
     }
     if args.dry_run || plan.operations.is_empty() {
         if args.output == ReplicateOutput::Json {
-            println!("{:#}", report_json(&plan, &[], args.dry_run));
+            println!("{:#}", report_json(&plan, &policy.scope, &[], args.dry_run));
         }
-        return Ok(());
+        return match blocked {
+            Some(message) if !args.dry_run => Err(Fatal { message, code: 1 }),
+            _ => Ok(()),
+        };
     }
     if read_only {
         return Err(usage(format!(
@@ -202,6 +246,9 @@ pub async fn run(global: &Global, config: &Config, args: &ReplicateArgs) -> Resu
             plan.operations[0].sentence(),
             plan.operations.len()
         )));
+    }
+    if !args.yes {
+        confirm(&plan)?;
     }
     let options = ExecuteOptions {
         max_wait: Duration::from_secs(args.wait_timeout),
@@ -235,7 +282,7 @@ pub async fn run(global: &Global, config: &Config, args: &ReplicateArgs) -> Resu
     )
     .await;
     if args.output == ReplicateOutput::Json {
-        println!("{:#}", report_json(&plan, &outcomes, false));
+        println!("{:#}", report_json(&plan, &policy.scope, &outcomes, false));
     }
     let failed: Vec<&Outcome> = outcomes.iter().filter(|o| o.result.is_err()).collect();
     say(&format!(
@@ -244,7 +291,10 @@ pub async fn run(global: &Global, config: &Config, args: &ReplicateArgs) -> Resu
         failed.len()
     ));
     match failed.first() {
-        None => Ok(()),
+        None => match blocked {
+            None => Ok(()),
+            Some(message) => Err(Fatal { message, code: 1 }),
+        },
         Some(first) => Err(Fatal {
             message: format!(
                 "{} of {} operation(s) failed; the first: {}: {}. Run `haven replicate` again \
@@ -267,41 +317,139 @@ pub async fn run(global: &Global, config: &Config, args: &ReplicateArgs) -> Resu
     }
 }
 
-/// Per protected resource and DR Region: the newest copy and its age against the RPO.
-fn status_table(plan: &Plan, rpo_minutes: u32) -> String {
-    let mut out = format!(
-        "{:<20} {:<24} {:<26} {:<12} {:<28} {}\n",
-        "KIND", "PROTECTS", "NEWEST SOURCE", "DR REGION", "NEWEST COPY", "AGE / RPO"
-    );
-    for protected in &plan.protected {
-        for copy in &protected.copies {
-            let age = match copy.age_minutes {
-                Some(minutes) => format!(
-                    "{minutes} min / {rpo_minutes} min{}",
-                    if copy.fresh { "" } else { "  STALE" }
-                ),
-                None => "no copy".to_string(),
-            };
-            out.push_str(&format!(
-                "{:<20} {:<24} {:<26} {:<12} {:<28} {age}\n",
-                protected.kind.as_str(),
-                protected.lineage,
-                protected.source,
-                copy.region,
-                copy.copy.as_deref().unwrap_or("-"),
-            ));
-        }
+/// The replication policy the flags (and the blueprint) ask for.
+pub(crate) fn policy(
+    args: &ReplicateArgs,
+    blueprint: Option<&haven_model::blueprint::Blueprint>,
+    source: &str,
+    to: Vec<String>,
+    kms_keys: BTreeMap<String, String>,
+) -> DrPolicy {
+    let dr = blueprint.and_then(|b| b.dr.as_ref());
+    let rpo_minutes = args
+        .rpo_minutes
+        .map(i64::from)
+        .or(dr.map(|d| i64::from(d.rpo_minutes)))
+        .unwrap_or(haven_model::dr::DEFAULT_RPO_MINUTES);
+    let scope = match (blueprint, &args.stack, args.all) {
+        (_, _, true) => Scope::All,
+        (Some(b), _, false) => Scope::Stack(b.name().to_string()),
+        (None, Some(stack), false) => Scope::Stack(stack.clone()),
+        (None, None, false) => Scope::HavenStacks,
+    };
+    DrPolicy {
+        source_region: source.to_string(),
+        destinations: to,
+        retention: usize::from(args.retention),
+        replicas: !args.no_replica,
+        rpo: chrono::Duration::minutes(rpo_minutes),
+        kms_keys,
+        scope,
     }
-    for op in &plan.operations {
-        out.push_str(&format!("will      {}\n", op.sentence()));
-    }
-    for note in &plan.notes {
-        out.push_str(&format!("note      {note}\n"));
-    }
-    out.trim_end().to_string()
 }
 
-fn report_json(plan: &Plan, outcomes: &[Outcome], dry_run: bool) -> Value {
+/// The scope names something the source Region has: without a haven stack there, protecting
+/// "every haven stack" would protect nothing, and widening to every resource is the user's
+/// call (`--all`), never a default.
+fn check_scope(scope: &Scope, topology: &haven_model::Topology, source: &str) -> Result<(), Fatal> {
+    let stacks = topology
+        .region(source)
+        .map(haven_model::dr::stacks)
+        .unwrap_or_default();
+    match scope {
+        Scope::All => Ok(()),
+        Scope::HavenStacks if stacks.is_empty() => Err(usage(format!(
+            "no haven stack in {source} (nothing is tagged haven:stack): give --blueprint FILE \
+             or --stack NAME for one stack, or --all to protect every launch template, volume \
+             and database of {source}, other teams' included. Nothing was sent"
+        ))),
+        Scope::Stack(name) if !stacks.contains(name.as_str()) => Err(usage(format!(
+            "stack {name} has nothing in {source}{}. Nothing was sent",
+            if stacks.is_empty() {
+                String::new()
+            } else {
+                format!(
+                    "; its stacks are {}",
+                    stacks.into_iter().collect::<Vec<_>>().join(", ")
+                )
+            }
+        ))),
+        _ => Ok(()),
+    }
+}
+
+/// The rows left unprotected that no operation protects, each with what blocks it: the run
+/// exits non-zero with them.
+fn blocked_message(plan: &Plan) -> Option<String> {
+    let blocked: Vec<String> = plan
+        .blocked()
+        .map(|row| {
+            let why = row.note.as_ref().map_or_else(
+                || "nothing haven can do: see the rows above".to_string(),
+                |n| n.sentence(row),
+            );
+            format!(
+                "{} of {} in {}: {why}",
+                row.protection, row.protects, row.region
+            )
+        })
+        .collect();
+    (!blocked.is_empty()).then(|| {
+        format!(
+            "{} protected resource(s) have no usable copy in their DR Region: {}",
+            blocked.len(),
+            blocked.join("; ")
+        )
+    })
+}
+
+/// Asks before anything that costs money starts: how many copies and replicas, and what they
+/// cost.
+fn confirm(plan: &Plan) -> Result<(), Fatal> {
+    let copies = plan
+        .operations
+        .iter()
+        .filter(|o| matches!(o, Operation::Copy(_)))
+        .count();
+    let replicas: Vec<String> = plan
+        .operations
+        .iter()
+        .filter_map(|o| match o {
+            Operation::Replica(r) => Some(format!(
+                "{} ({}) in {}",
+                r.identifier, r.class, r.destination_region
+            )),
+            _ => None,
+        })
+        .collect();
+    let deletes = plan.operations.len() - copies - replicas.len();
+    let mut what = format!(
+        "start {copies} cross-Region cop{} (billed per GB-month in the DR Region, plus the \
+         transfer)",
+        if copies == 1 { "y" } else { "ies" }
+    );
+    if !replicas.is_empty() {
+        what.push_str(&format!(
+            ", create {} cross-Region read replica(s), each a DB instance billed per hour like \
+             its source: {}",
+            replicas.len(),
+            replicas.join(", ")
+        ));
+    }
+    if deletes > 0 {
+        what.push_str(&format!(
+            ", and delete {deletes} failed or old haven-made cop(ies)"
+        ));
+    }
+    let answer = crate::cli::ask(&what, "Go on? [y/N]")?;
+    if matches!(answer.as_str(), "y" | "Y" | "yes") {
+        Ok(())
+    } else {
+        Err(usage("not confirmed: nothing was sent".to_string()))
+    }
+}
+
+fn report_json(plan: &Plan, scope: &Scope, outcomes: &[Outcome], dry_run: bool) -> Value {
     let results: Vec<Value> = outcomes
         .iter()
         .map(|o| {
@@ -318,9 +466,15 @@ fn report_json(plan: &Plan, outcomes: &[Outcome], dry_run: bool) -> Value {
         .collect();
     json!({
         "dry_run": dry_run,
-        "protected": plan.protected,
-        "operations": plan.operations.iter().map(|o: &Operation| serde_json::to_value(o).unwrap_or(Value::Null)).collect::<Vec<_>>(),
-        "notes": plan.notes,
+        "scope": scope,
+        "rows": plan.status.rows,
+        "operations": plan.operations.iter().map(|o: &Operation| json!({
+            "operation": o,
+            "api_calls": o.api_calls().iter().map(ToString::to_string).collect::<Vec<_>>(),
+        })).collect::<Vec<_>>(),
+        "notes": plan.status.notes.iter().map(ToString::to_string)
+            .chain(plan.status.rows.iter().filter_map(|r| r.note.as_ref().map(|n| n.sentence(r))))
+            .collect::<Vec<_>>(),
         "results": results,
     })
 }

@@ -2,7 +2,6 @@
 //! it. Both show the plan first, print a line per step as it finishes, and can be interrupted
 //! and run again: the next run discovers what exists and carries on from there.
 
-use std::io::{BufRead, IsTerminal, Write};
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
@@ -473,25 +472,12 @@ fn options(wait_timeout: u64) -> ExecuteOptions {
 
 /// Asks for the stack name on the terminal; without a terminal, `--yes` is required.
 fn confirm(stack: &str, what: &str) -> Result<(), Fatal> {
-    let stdin = std::io::stdin();
-    if !stdin.is_terminal() {
-        return Err(usage(format!(
-            "this would {what}: add --yes to confirm (no terminal to ask on). Nothing was sent."
-        )));
-    }
-    eprint!("This will {what}. Type the stack name ({stack}) to go on: ");
-    let _ = std::io::stderr().flush();
-    let mut answer = String::new();
-    stdin
-        .lock()
-        .read_line(&mut answer)
-        .map_err(|e| usage(format!("cannot read the confirmation: {e}")))?;
-    if answer.trim() == stack {
+    let answer = crate::cli::ask(what, &format!("Type the stack name ({stack}) to go on:"))?;
+    if answer == stack {
         Ok(())
     } else {
         Err(usage(format!(
-            "confirmation {:?} is not {stack:?}: nothing was sent",
-            answer.trim()
+            "confirmation {answer:?} is not {stack:?}: nothing was sent"
         )))
     }
 }

@@ -3,22 +3,17 @@
 //! per DR Region, their age against the RPO, replica state). They are lists like the resource
 //! lists, built from the topology and the policy when the topology changes.
 
-use chrono::Duration;
 use haven_model::Topology;
+use haven_model::dr::{DrPolicy, DrRow, DrState};
 use haven_model::findings::{
     self, DbOutcome, Estimate, Finding, Policy, RegionLossImpact, ResourceKind, Severity,
 };
 use haven_model::replication::Operation;
-use haven_replicate::DrPolicy;
 use serde::Serialize;
 
+use crate::dr_table;
+
 use super::tables::{Cell, ListKind, ListModel, Row, RowRef, Tone, col, finish};
-
-/// RPO of the DR view when the policy has no Region objective (as `haven replicate`'s default).
-const DEFAULT_DR_RPO_MINUTES: i64 = 60;
-
-/// Copies `haven replicate` keeps per resource and Region by default.
-const DEFAULT_RETENTION: usize = 3;
 
 fn region_index(topology: &Topology, code: Option<&str>) -> Option<usize> {
     let code = code?;
@@ -322,74 +317,32 @@ pub fn az_loss(topology: &Topology, policy: &Policy) -> ListModel {
     )
 }
 
-/// The replication policy the DR view judges against: the policy's primary and DR Regions (every
-/// other Region when it names none) and its Region RPO.
+/// The replication policy the DR view judges against (the model's one DR-Region rule).
 pub fn dr_policy(topology: &Topology, policy: &Policy) -> Option<DrPolicy> {
-    let source = policy.primary(topology)?.to_string();
-    let destinations: Vec<String> = if policy.dr_regions.is_empty() {
-        topology
-            .regions
-            .iter()
-            .map(|r| r.region.clone())
-            .filter(|r| *r != source)
-            .collect()
-    } else {
-        policy.dr_regions.clone()
-    };
-    if destinations.is_empty() {
-        return None;
-    }
-    let rpo = policy
-        .objectives
-        .region
-        .map_or(Duration::minutes(DEFAULT_DR_RPO_MINUTES), |o| {
-            Duration::seconds(i64::try_from(o.rpo_seconds).unwrap_or(i64::MAX / 1000))
-        });
-    Some(DrPolicy {
-        source_region: source,
-        destinations,
-        retention: DEFAULT_RETENTION,
-        replicas: true,
-        rpo,
-        kms_keys: Default::default(),
-    })
+    DrPolicy::from_policy(topology, policy)
 }
 
-/// One row of the DR view: a protected resource in one DR Region.
+/// One row of the DR view: a protected resource in one DR Region, what replication would do
+/// for it now, and what stands in the way.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct DrEntry {
-    /// What protects it (`AMI`, `EBS snapshot`, `DB snapshot`, `read replica`).
-    pub kind: String,
-    /// What is protected (launch template, volume, DB instance or cluster).
-    pub protects: String,
-    /// The newest source (or the source DB for a replica).
-    pub source: String,
-    /// The primary Region.
-    pub source_region: String,
-    /// The DR Region.
-    pub region: String,
-    /// The newest copy (or the replica), if any.
-    pub copy: Option<String>,
-    /// Its age in minutes, for copies.
-    pub age_minutes: Option<i64>,
-    /// `fresh`, `stale`, `missing`, or the replica's status.
-    pub status: String,
-    /// The RPO, in minutes.
-    pub rpo_minutes: i64,
+    /// The row, as `haven replicate` shows it.
+    #[serde(flatten)]
+    pub row: DrRow,
     /// What `haven replicate` would do for it now (the DR action).
     pub operation: Option<Operation>,
-    /// Why replication does nothing for it although it is missing or stale (the plan's note,
-    /// e.g. an encrypted DB that needs a KMS key in the DR Region).
-    pub note: Option<String>,
+    /// Why it stays unprotected, in a sentence.
+    pub why: Option<String>,
 }
 
 impl DrEntry {
     fn tone(&self) -> Tone {
-        match self.status.as_str() {
-            "fresh" => Tone::Good,
-            "stale" => Tone::Warn,
-            "missing" => Tone::Bad,
-            other => super::tables::status_tone(other),
+        match &self.row.state {
+            DrState::Fresh => Tone::Good,
+            DrState::Stale => Tone::Warn,
+            DrState::Copying { .. } => Tone::Busy,
+            DrState::Missing | DrState::Failed => Tone::Bad,
+            DrState::Replica { status } => super::tables::status_tone(status),
         }
     }
 }
@@ -400,112 +353,20 @@ pub fn dr_entries(topology: &Topology, policy: &Policy) -> Vec<DrEntry> {
         return Vec::new();
     };
     let plan = haven_replicate::plan(topology, &dr);
-    let rpo_minutes = dr.rpo.num_minutes();
-    // The plan's notes name the resource they are about; a note that names another Region is
-    // not about this row.
-    let note_for = |id: &str, region: &str, operation: &Option<Operation>, status: &str| {
-        if operation.is_some() || !matches!(status, "missing" | "stale") {
-            return None;
-        }
-        plan.notes
-            .iter()
-            .find(|n| {
-                n.contains(id)
-                    && dr
-                        .destinations
-                        .iter()
-                        .all(|d| d == region || !n.contains(d.as_str()))
-            })
-            .cloned()
-    };
-    let mut out = Vec::new();
-    for p in &plan.protected {
-        for c in &p.copies {
-            let operation = plan
-                .operations
-                .iter()
-                .find(|op| match op {
-                    Operation::Copy(copy) => {
-                        copy.destination_region == c.region && copy.source_id == p.source
-                    }
-                    _ => false,
-                })
-                .cloned();
-            let status = match (&c.copy, c.fresh) {
-                (None, _) => "missing",
-                (Some(_), true) => "fresh",
-                (Some(_), false) => "stale",
-            };
-            out.push(DrEntry {
-                kind: p.kind.as_str().to_string(),
-                protects: p.lineage.clone(),
-                source: p.source.clone(),
-                source_region: dr.source_region.clone(),
-                region: c.region.clone(),
-                copy: c.copy.clone(),
-                age_minutes: c.age_minutes,
-                status: status.to_string(),
-                rpo_minutes,
-                note: note_for(&p.source, &c.region, &operation, status).or_else(|| {
-                    // A copy of the newest source that is still stale: the source is old.
-                    (status == "stale" && operation.is_none()).then(|| {
-                        format!(
-                            "the newest source {} is itself older than the RPO: make a new one \
-                             in {}, then `haven replicate` copies it",
-                            p.source, dr.source_region
-                        )
-                    })
-                }),
-                operation,
-            });
-        }
-    }
-    // Cross-Region read replicas of every DB instance that is not itself a replica.
-    let Some(source) = topology.region(&dr.source_region) else {
-        return out;
-    };
-    for db in source
-        .db_instances
+    dr_entries_of(&plan)
+}
+
+/// The entries of a plan.
+pub fn dr_entries_of(plan: &haven_replicate::Plan) -> Vec<DrEntry> {
+    plan.status
+        .rows
         .iter()
-        .filter(|d| d.read_replica_source.is_none() && d.cluster_identifier.is_none())
-    {
-        for region in &dr.destinations {
-            let replica = topology.region(region).and_then(|r| {
-                r.db_instances.iter().find(|d| {
-                    d.read_replica_source
-                        .as_deref()
-                        .is_some_and(|s| s == db.arn || s == db.identifier)
-                })
-            });
-            let operation = plan
-                .operations
-                .iter()
-                .find(|op| match op {
-                    Operation::Replica(r) => {
-                        r.destination_region == *region && r.source_arn == db.arn
-                    }
-                    _ => false,
-                })
-                .cloned();
-            out.push(DrEntry {
-                kind: "read replica".into(),
-                protects: db.identifier.clone(),
-                source: db.identifier.clone(),
-                source_region: dr.source_region.clone(),
-                region: region.clone(),
-                copy: replica.map(|r| r.identifier.clone()),
-                age_minutes: None,
-                status: replica.map_or_else(|| "missing".to_string(), |r| r.status.clone()),
-                rpo_minutes,
-                note: match replica {
-                    Some(_) => None,
-                    None => note_for(&db.identifier, region, &operation, "missing"),
-                },
-                operation,
-            });
-        }
-    }
-    out
+        .map(|row| DrEntry {
+            operation: plan.creation_for(&row.key()).cloned(),
+            why: row.note.as_ref().map(|n| n.sentence(row)),
+            row: row.clone(),
+        })
+        .collect()
 }
 
 /// The DR list.
@@ -514,61 +375,47 @@ pub fn dr(topology: &Topology, policy: &Policy) -> ListModel {
         .iter()
         .enumerate()
         .map(|(i, e)| {
-            let age = match e.age_minutes {
-                Some(m) => format!("{} / RPO {}", minutes(m), minutes(e.rpo_minutes)),
-                None if e.kind == "read replica" && e.copy.is_some() => "replicating".into(),
-                None => "-".into(),
+            let tone = e.tone();
+            let [region, kind, protects, source, copy, age, state] = dr_table::cells(&e.row);
+            let state = match (&e.operation, &e.why) {
+                (Some(_), _) => format!("{state} (a: copy now)"),
+                (None, Some(_)) => format!("{state} (d: why)"),
+                (None, None) => state,
             };
             Row {
                 cells: vec![
-                    Cell::text(&e.region),
-                    Cell::text(&e.kind),
-                    Cell::text(&e.protects),
-                    Cell::text(&e.source),
-                    Cell::text(e.copy.as_deref().unwrap_or("-")),
-                    Cell::toned(age, e.tone()),
-                    Cell::toned(
-                        match (&e.operation, &e.note, e.status.as_str()) {
-                            (Some(_), _, s) => format!("{s} (a: copy now)"),
-                            (None, Some(_), s) => format!("{s} (d: why)"),
-                            (None, None, s) => s.to_string(),
-                        },
-                        e.tone(),
-                    ),
+                    Cell::text(region),
+                    Cell::text(kind),
+                    Cell::text(protects),
+                    Cell::text(source),
+                    Cell::text(copy),
+                    Cell::toned(age, tone),
+                    Cell::toned(state, tone),
                 ],
                 target: RowRef {
-                    region: region_index(topology, Some(&e.region)),
+                    region: region_index(topology, Some(&e.row.region)),
                     index: i,
                     iam: None,
                 },
                 haystack: String::new(),
-                key: format!("{}/{}/{}", e.kind, e.protects, e.region),
+                key: format!("{}/{}/{}", e.row.protection, e.row.protects, e.row.region),
             }
         })
         .collect();
+    let [h0, h1, h2, h3, h4, h5, h6] = dr_table::HEADERS;
     finish(
         ListKind::Dr,
         vec![
-            col("DR REGION", 15),
-            col("KIND", 14),
-            col("PROTECTS", 26),
-            col("NEWEST SOURCE", 26),
-            col("COPY IN DR", 26),
-            col("AGE / RPO", 18),
-            col("STATE", 20),
+            col(h0, 15),
+            col(h1, 14),
+            col(h2, 26),
+            col(h3, 26),
+            col(h4, 26),
+            col(h5, 18),
+            col(h6, 20),
         ],
         rows,
     )
-}
-
-fn minutes(m: i64) -> String {
-    if m < 120 {
-        format!("{m}m")
-    } else if m < 48 * 60 {
-        format!("{}h", m / 60)
-    } else {
-        format!("{}d", m / (24 * 60))
-    }
 }
 
 impl Tone {

@@ -6,7 +6,7 @@ use std::sync::Arc;
 use chrono::{DateTime, Utc};
 use futures::future::BoxFuture;
 use haven_model::action::{Action, Progress, Risk};
-use haven_model::replication::{CopyKind, Operation};
+use haven_model::replication::Operation;
 
 use super::state::JobId;
 
@@ -38,14 +38,7 @@ impl Work {
     pub fn cost(&self) -> Option<&'static str> {
         match self {
             Work::Act(action) => action.cost(),
-            Work::Replicate(Operation::Replica(_)) => Some(
-                "a cross-Region replica is a new DB instance, billed per hour plus the data \
-                 transferred between Regions",
-            ),
-            Work::Replicate(Operation::Copy(_)) => {
-                Some("copies are billed per GB-month in the destination Region")
-            }
-            Work::Replicate(Operation::Delete(_)) => None,
+            Work::Replicate(op) => op.cost(),
         }
     }
 
@@ -70,53 +63,7 @@ impl Work {
     pub fn calls(&self) -> Vec<String> {
         match self {
             Work::Act(action) => action.api_calls().iter().map(|c| c.to_string()).collect(),
-            Work::Replicate(Operation::Copy(c)) => {
-                let (service, operation, source, name) = match c.kind {
-                    CopyKind::Image => ("ec2", "CopyImage", "SourceImageId", "Name"),
-                    CopyKind::Snapshot => {
-                        ("ec2", "CopySnapshot", "SourceSnapshotId", "Description")
-                    }
-                    CopyKind::DbSnapshot => (
-                        "rds",
-                        "CopyDBSnapshot",
-                        "SourceDBSnapshotIdentifier",
-                        "TargetDBSnapshotIdentifier",
-                    ),
-                    CopyKind::DbClusterSnapshot => (
-                        "rds",
-                        "CopyDBClusterSnapshot",
-                        "SourceDBClusterSnapshotIdentifier",
-                        "TargetDBClusterSnapshotIdentifier",
-                    ),
-                };
-                let source_value = if service == "rds" {
-                    &c.source_arn
-                } else {
-                    &c.source_id
-                };
-                let name_value = if c.kind == CopyKind::Snapshot {
-                    &c.description
-                } else {
-                    &c.name
-                };
-                let mut line = format!(
-                    "{service} {operation} (in {}) SourceRegion={} {source}={source_value} \
-                     {name}={name_value}",
-                    c.destination_region, c.source_region
-                );
-                if let Some(key) = &c.kms_key_id {
-                    line.push_str(&format!(" KmsKeyId={key}"));
-                }
-                vec![line]
-            }
-            Work::Replicate(Operation::Replica(r)) => vec![format!(
-                "rds CreateDBInstanceReadReplica (in {}) SourceDBInstanceIdentifier={} \
-                 DBInstanceIdentifier={} DBInstanceClass={}",
-                r.destination_region, r.source_arn, r.identifier, r.class
-            )],
-            Work::Replicate(Operation::Delete(d)) => {
-                vec![format!("delete {} {} (in {})", d.kind, d.id, d.region)]
-            }
+            Work::Replicate(op) => op.api_calls().iter().map(|c| c.to_string()).collect(),
         }
     }
 

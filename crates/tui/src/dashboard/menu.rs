@@ -9,6 +9,7 @@
 
 use chrono::{DateTime, Utc};
 use haven_model::action::{ResourceKind, ResourceRef, Risk, applicable};
+use haven_model::dr::Protection;
 use haven_model::findings::Policy;
 use haven_model::replication::Operation;
 use haven_model::{RegionTopology, Topology, name_tag};
@@ -325,7 +326,7 @@ fn dr_entries(
             Operation::Replica(r) => {
                 format!("Create a cross-Region replica in {}", r.destination_region)
             }
-            Operation::Delete(d) => format!("Delete old copy {}", d.id),
+            Operation::Delete(d) => format!("Delete copy {} ({})", d.id, d.why),
         },
         risk: Risk::Safe,
         seed: Seed::Replicate(op.clone()),
@@ -335,16 +336,17 @@ fn dr_entries(
         let Some(entry) = entries.get(row.index) else {
             return out;
         };
-        *title = format!("{} of {} in {}", entry.kind, entry.protects, entry.region);
+        let row = &entry.row;
+        *title = format!("{} of {} in {}", row.protection, row.protects, row.region);
         out.extend(entry.operation.iter().map(op_entry));
-        if entry.kind == "read replica"
-            && let Some(replica) = &entry.copy
+        if row.protection == Protection::ReadReplica
+            && let Some(replica) = &row.usable
         {
             out.push(MenuEntry {
                 title: format!("Promote {replica} (Region failover of the database)"),
                 risk: Risk::Destructive,
                 seed: Seed::Act {
-                    region: entry.region.clone(),
+                    region: row.region.clone(),
                     line: format!("rds-promote {replica}"),
                 },
             });

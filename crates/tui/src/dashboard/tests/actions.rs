@@ -109,7 +109,7 @@ fn dr_view_shows_fresh_stale_and_missing_copies() {
             "stale",
             aged(10),
             "EBS snapshot",
-            "11d / RPO 4h       stale",
+            "11d / RPO 60m      stale",
         ),
         ("missing", without_copies(), "AMI", "missing (a: copy now)"),
     ] {
@@ -197,7 +197,9 @@ fn dr_actions_copy_a_missing_copy_and_promote_a_dr_replica() {
     press(&mut state, "\n");
     let text = screen(&state);
     assert!(
-        text.contains("ec2 CopyImage (in us-east-1) SourceRegion=ap-northeast-2"),
+        text.contains("in us-east-1, this call will be sent:")
+            && text.contains("ec2 CopyImage ")
+            && text.contains("SourceRegion=ap-northeast-2"),
         "{text}"
     );
     let commands = press(&mut state, "\n");
@@ -493,4 +495,67 @@ async fn input_stays_responsive_while_an_action_runs() {
     let text = text_of(&buffer);
     assert!(text.contains("read_replica_source"), "{text}");
     assert!(text.lines().next().unwrap().contains("⟳ 1 job"), "{text}");
+}
+
+/// The dashboard's `:dr` and `haven replicate` list the same rows, in the same order, with the
+/// same cells, for the same topology and objectives (S1: they used to disagree on which Regions
+/// are DR, and the CLI showed no replicas).
+#[test]
+fn the_dashboard_dr_view_and_haven_replicate_list_the_same_rows() {
+    use clap::Parser;
+
+    use crate::commands::replicate::{ReplicateArgs, policy};
+    use crate::dr_table;
+
+    #[derive(Parser)]
+    struct Replicate {
+        #[command(flatten)]
+        args: ReplicateArgs,
+    }
+    fn normalize(line: &str) -> String {
+        let line = line.trim_matches(|c: char| c == '│' || c.is_whitespace());
+        let cut = [" → ", " (a:", " (d:"]
+            .iter()
+            .filter_map(|m| line.find(m))
+            .min()
+            .unwrap_or(line.len());
+        line[..cut].split_whitespace().collect::<Vec<_>>().join(" ")
+    }
+
+    let topology = fixture("two-regions.json");
+    // As `haven --region ap-northeast-2 replicate --to us-east-1 --all --dry-run` (a stack built
+    // by hand: the dashboard protects every resource of a Region without haven stacks).
+    let args = Replicate::try_parse_from(["replicate", "--to", "us-east-1", "--all", "--dry-run"])
+        .expect("arguments")
+        .args;
+    let plan = haven_replicate::plan(
+        &topology,
+        &policy(
+            &args,
+            None,
+            "ap-northeast-2",
+            args.to.clone(),
+            Default::default(),
+        ),
+    );
+    let cli_rows: Vec<String> = dr_table::text(&plan)
+        .lines()
+        .skip(1)
+        .take_while(|l| !l.starts_with("will") && !l.starts_with("note"))
+        .map(normalize)
+        .collect();
+
+    let mut state = state_for(&topology, 200, 60);
+    press(&mut state, ":dr\n");
+    let dashboard_rows: Vec<String> = screen(&state)
+        .lines()
+        .filter(|l| l.starts_with("│us-east-1") || l.starts_with("│ap-northeast-2"))
+        .map(normalize)
+        .collect();
+    assert!(cli_rows.len() >= 4, "{cli_rows:#?}");
+    assert!(
+        cli_rows.iter().any(|r| r.contains("read replica")),
+        "{cli_rows:#?}"
+    );
+    assert_eq!(dashboard_rows, cli_rows);
 }
