@@ -142,6 +142,21 @@ pub fn moto_query(endpoint: &str, region: &str, service: &str, params: &[(&str, 
     xml.to_string()
 }
 
+/// A KMS key made in moto's `region`, by ARN (for encrypted DR copies).
+pub fn kms_key(endpoint: &str, region: &str) -> String {
+    let key = moto_json(
+        endpoint,
+        region,
+        "kms",
+        "TrentService.CreateKey",
+        &serde_json::json!({ "Description": "haven DR copies" }),
+    );
+    key["KeyMetadata"]["Arn"]
+        .as_str()
+        .expect("key ARN")
+        .to_string()
+}
+
 /// The text of the first `<tag>…</tag>` in `xml`.
 pub fn xml_value(xml: &str, tag: &str) -> Option<String> {
     let open = format!("<{tag}>");

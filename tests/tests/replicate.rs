@@ -11,7 +11,7 @@ use std::time::Duration;
 use haven_model::Topology;
 use haven_model::relations::SOURCE_TAG;
 use haven_testkit::{Faults, MotoServer, Proxy, RecordedRequest};
-use haven_tests::{haven, is_mutating, moto_json, text};
+use haven_tests::{haven, is_mutating, kms_key, text};
 
 const PRIMARY: &str = "ap-northeast-2";
 const DR: &str = "us-east-1";
@@ -69,20 +69,6 @@ fn calls(proxy: &Proxy) -> Vec<String> {
         .collect();
     calls.sort();
     calls
-}
-
-fn kms_key(endpoint: &str) -> String {
-    let key = moto_json(
-        endpoint,
-        DR,
-        "kms",
-        "TrentService.CreateKey",
-        &serde_json::json!({ "Description": "haven DR copies" }),
-    );
-    key["KeyMetadata"]["Arn"]
-        .as_str()
-        .expect("key ARN")
-        .to_string()
 }
 
 fn replicate(endpoint: &str, home: &tempfile::TempDir, key: &str, extra: &[&str]) -> Output {
@@ -155,7 +141,7 @@ fn replicate_copies_the_lab_keeps_the_newest_and_the_stack_fails_over_to_dr() {
         &home,
         &["rds-snapshot", "lab-db", "--snapshot-id", "lab-db-manual-1"],
     );
-    let key = kms_key(&endpoint);
+    let key = kms_key(&endpoint, DR);
 
     let first = replicate(&proxy.endpoint(), &home, &key, &[]);
     assert!(first.status.success(), "{}", text(&first));

@@ -212,6 +212,17 @@ impl Operation {
                     .param(format!("{prefix}.{}.Value", i + 1), v)
             })
         };
+        // EC2 tags the new resources by TagSpecification; RDS takes `Tags.Tag.N`.
+        let ec2_tags = |call: ApiCall, tags_of: &Tags, types: &[&str]| {
+            types.iter().enumerate().fold(call, |call, (i, kind)| {
+                let spec = format!("TagSpecification.{}", i + 1);
+                tags(
+                    call.param(format!("{spec}.ResourceType"), kind),
+                    tags_of,
+                    &format!("{spec}.Tag"),
+                )
+            })
+        };
         match self {
             Self::Copy(c) => {
                 let call = match c.kind {
@@ -239,7 +250,11 @@ impl Operation {
                         .param_opt("Encrypted", c.kms_key_id.as_ref().map(|_| true)),
                     _ => call,
                 };
-                vec![tags(call, &c.tags, "Tag")]
+                vec![match c.kind {
+                    CopyKind::Image => ec2_tags(call, &c.tags, &["image", "snapshot"]),
+                    CopyKind::Snapshot => ec2_tags(call, &c.tags, &["snapshot"]),
+                    _ => tags(call, &c.tags, "Tags.Tag"),
+                }]
             }
             Self::Replica(r) => {
                 let create = ApiCall::new(Service::Rds, "CreateDBInstanceReadReplica")
@@ -254,7 +269,7 @@ impl Operation {
                     .param("DBInstanceIdentifier", &r.identifier)
                     .param("BackupRetentionPeriod", r.backup_retention_days)
                     .param("ApplyImmediately", true);
-                vec![tags(create, &r.tags, "Tags.member"), backups]
+                vec![tags(create, &r.tags, "Tags.Tag"), backups]
             }
             Self::Delete(d) => {
                 let mut calls = Vec::new();
