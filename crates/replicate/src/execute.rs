@@ -1,6 +1,6 @@
 //! Runs a replication plan: the removal of failed copies first (their remake reuses the name),
-//! then copies and replicas, each destination Region with at most `concurrency` operations in
-//! flight (the copy quotas are per destination Region), every operation followed to completion;
+//! then copies and replicas, at most `concurrency` of each kind in flight per destination Region
+//! (AWS's copy quotas are per Region and kind), every operation followed to completion;
 //! then the retention deletes of each protected resource whose new copy succeeded. One failure
 //! does not stop the others.
 
@@ -85,14 +85,18 @@ async fn run_bounded(
     options: &ExecuteOptions,
     progress: &(dyn Fn(Event<'_>) + Send + Sync),
 ) -> Vec<Outcome> {
-    let mut regions: Vec<&str> = operations.iter().map(|o| o.region()).collect();
-    regions.sort_unstable();
-    regions.dedup();
-    let per_region = regions.into_iter().map(|region| {
+    // AWS bounds copies in flight per destination Region and per kind (AMI copies, EBS snapshot
+    // copies, RDS snapshot copies and replicas each have their own quota), so each kind gets
+    // its own `concurrency` in each Region.
+    let lane = |o: &Operation| (o.region().to_string(), o.row_key().protection);
+    let mut lanes: Vec<_> = operations.iter().map(|o| lane(o)).collect();
+    lanes.sort_unstable();
+    lanes.dedup();
+    let per_region = lanes.into_iter().map(|key| {
         let mine: Vec<&Operation> = operations
             .iter()
             .copied()
-            .filter(|o| o.region() == region)
+            .filter(|o| lane(o) == key)
             .collect();
         futures::stream::iter(mine)
             .map(|operation| async move {

@@ -143,6 +143,37 @@ impl<'a> DrContext<'a> {
         by_volume
     }
 
+    /// The complete copies in `dr` of a volume's snapshots, and when the data of the newest was
+    /// taken (the source's time when the source is still there, else the copy's own).
+    pub fn volume_copies(
+        &self,
+        snapshots: &[&crate::topology::Snapshot],
+        dr: &RegionTopology,
+    ) -> (Vec<&CopyLink>, Option<DateTime<Utc>>) {
+        let ids: HashSet<&str> = snapshots.iter().map(|s| s.id.as_str()).collect();
+        let copies: Vec<&CopyLink> = self
+            .snapshot_copies
+            .iter()
+            .filter(|c| {
+                c.copy.region == dr.region
+                    && c.source.region == self.primary.region
+                    && ids.contains(c.source.id.as_str())
+            })
+            .collect();
+        let time_of = |region: &RegionTopology, id: &str| {
+            region
+                .snapshots
+                .iter()
+                .find(|s| s.id == id)
+                .and_then(|s| s.started_at)
+        };
+        let newest = copies
+            .iter()
+            .filter_map(|c| time_of(self.primary, &c.source.id).or_else(|| time_of(dr, &c.copy.id)))
+            .max();
+        (copies, newest)
+    }
+
     /// Cross-Region replicas of a DB instance in a Region.
     pub fn replicas_in<'s>(
         &'s self,
@@ -247,12 +278,6 @@ pub(crate) fn check(topology: &Topology, policy: &Policy, out: &mut Vec<Finding>
     }
     let amis = ctx.primary_amis();
     let volumes = ctx.primary_volume_snapshots();
-    let snapshot_times: HashMap<&str, Option<DateTime<Utc>>> = ctx
-        .primary
-        .snapshots
-        .iter()
-        .map(|s| (s.id.as_str(), s.started_at))
-        .collect();
     for dr in &ctx.dr {
         let d = dr.region.as_str();
         for ami in &amis {
@@ -272,16 +297,7 @@ pub(crate) fn check(topology: &Topology, policy: &Policy, out: &mut Vec<Finding>
             }
         }
         for (volume, snapshots) in &volumes {
-            let ids: HashSet<&str> = snapshots.iter().map(|s| s.id.as_str()).collect();
-            let copies: Vec<&CopyLink> = ctx
-                .snapshot_copies
-                .iter()
-                .filter(|c| {
-                    c.copy.region == d
-                        && c.source.region == primary
-                        && ids.contains(c.source.id.as_str())
-                })
-                .collect();
+            let (copies, newest) = ctx.volume_copies(snapshots, dr);
             let name = snapshots
                 .iter()
                 .find_map(|s| name_tag(&s.tags).or(s.description.as_deref()));
@@ -298,21 +314,6 @@ pub(crate) fn check(topology: &Topology, policy: &Policy, out: &mut Vec<Finding>
                 ));
                 continue;
             }
-            let copy_times: HashMap<&str, Option<DateTime<Utc>>> = dr
-                .snapshots
-                .iter()
-                .map(|s| (s.id.as_str(), s.started_at))
-                .collect();
-            let newest = copies
-                .iter()
-                .filter_map(|c| {
-                    snapshot_times
-                        .get(c.source.id.as_str())
-                        .copied()
-                        .flatten()
-                        .or_else(|| copy_times.get(c.copy.id.as_str()).copied().flatten())
-                })
-                .max();
             if let (Some(rpo), Some(newest)) = (rpo, newest) {
                 let age = age_seconds(now, newest);
                 if age > rpo {

@@ -573,23 +573,8 @@ fn region_loss_with(topology: &Topology, policy: &Policy) -> RegionLossImpact {
     let now = policy.now_for(topology);
     compute_tier(&ctx, dr, &mut impact, &mut rto);
     // EBS data volumes.
-    let source_times: std::collections::HashMap<&str, Option<chrono::DateTime<chrono::Utc>>> = ctx
-        .primary
-        .snapshots
-        .iter()
-        .map(|s| (s.id.as_str(), s.started_at))
-        .collect();
     for (volume, snapshots) in ctx.primary_volume_snapshots() {
-        let ids: BTreeSet<&str> = snapshots.iter().map(|s| s.id.as_str()).collect();
-        let copies: Vec<_> = ctx
-            .snapshot_copies
-            .iter()
-            .filter(|c| {
-                c.copy.region == d
-                    && c.source.region == region
-                    && ids.contains(c.source.id.as_str())
-            })
-            .collect();
+        let (copies, newest) = ctx.volume_copies(&snapshots, dr);
         if copies.is_empty() {
             impact
                 .missing
@@ -600,21 +585,6 @@ fn region_loss_with(topology: &Topology, policy: &Policy) -> RegionLossImpact {
         impact
             .snapshot_copies
             .extend(copies.iter().map(|c| c.copy.id.clone()));
-        let copy_times: std::collections::HashMap<&str, Option<chrono::DateTime<chrono::Utc>>> = dr
-            .snapshots
-            .iter()
-            .map(|s| (s.id.as_str(), s.started_at))
-            .collect();
-        let newest = copies
-            .iter()
-            .filter_map(|c| {
-                source_times
-                    .get(c.source.id.as_str())
-                    .copied()
-                    .flatten()
-                    .or_else(|| copy_times.get(c.copy.id.as_str()).copied().flatten())
-            })
-            .max();
         let age = newest.map(|t| age_seconds(now, t));
         rpo.add(
             age,

@@ -41,7 +41,8 @@ pub struct ReplicateArgs {
     /// haven-made copies kept per protected resource and Region.
     #[arg(long, default_value_t = haven_model::dr::DEFAULT_RETENTION as u16, value_parser = clap::value_parser!(u16).range(1..))]
     pub retention: u16,
-    /// Copies in flight per destination Region (AWS allows 20 EBS and 20 RDS snapshot copies).
+    /// Copies in flight per destination Region and kind (AMI, EBS, RDS copies and replicas each
+    /// have their own AWS quota).
     #[arg(long, default_value_t = 20, value_parser = clap::value_parser!(u16).range(1..=300))]
     pub concurrency: u16,
     /// Recovery-point objective in minutes: older newest copies are reported stale (default 60,
