@@ -329,8 +329,11 @@ pub struct DrEntry {
     /// The row, as `haven replicate` shows it.
     #[serde(flatten)]
     pub row: DrRow,
-    /// What `haven replicate` would do for it now (the DR action).
+    /// What `haven replicate` would make for it now (the DR action).
     pub operation: Option<Operation>,
+    /// Everything `haven replicate` would do for it, in order (a failed copy's removal first).
+    #[serde(skip)]
+    pub operations: Vec<Operation>,
     /// Why it stays unprotected, in a sentence.
     pub why: Option<String>,
 }
@@ -363,6 +366,7 @@ pub fn dr_entries_of(plan: &haven_replicate::Plan) -> Vec<DrEntry> {
         .iter()
         .map(|row| DrEntry {
             operation: plan.creation_for(&row.key()).cloned(),
+            operations: plan.operations_for(&row.key()).cloned().collect(),
             why: row.note.as_ref().map(|n| n.sentence(row)),
             row: row.clone(),
         })

@@ -328,7 +328,7 @@ fn dr_entries(
             }
             Operation::Delete(d) => format!("Delete copy {} ({})", d.id, d.why),
         },
-        risk: Risk::Safe,
+        risk: Work::Replicate(op.clone()).risk(),
         seed: Seed::Replicate(op.clone()),
     };
     if kind == ListKind::Dr {
@@ -338,7 +338,8 @@ fn dr_entries(
         };
         let row = &entry.row;
         *title = format!("{} of {} in {}", row.protection, row.protects, row.region);
-        out.extend(entry.operation.iter().map(op_entry));
+        // A failed copy's removal comes first: its remake reuses the name.
+        out.extend(entry.operations.iter().map(op_entry));
         if row.protection == Protection::ReadReplica
             && let Some(replica) = &row.usable
         {

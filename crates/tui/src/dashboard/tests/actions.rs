@@ -1,7 +1,7 @@
 //! The judged views (Findings, AZ loss, DR), the action menu, the confirmation dialog and the
 //! Jobs view, driven by keys as a user would.
 
-use haven_model::action::{ActionKind, Progress};
+use haven_model::action::{ActionKind, Progress, Risk};
 use haven_model::replication::Operation;
 
 use super::*;
@@ -558,4 +558,43 @@ fn the_dashboard_dr_view_and_haven_replicate_list_the_same_rows() {
         "{cli_rows:#?}"
     );
     assert_eq!(dashboard_rows, cli_rows);
+}
+
+/// A copy that ended failed reads `failed`, and its row's actions remove it before copying
+/// again (the remake reuses its name), the removal needing confirmation like any deletion.
+#[test]
+fn a_failed_copy_row_offers_its_removal_then_the_copy() {
+    let mut topology = fixture("lab-healthy.json");
+    let dr = topology
+        .regions
+        .iter_mut()
+        .find(|r| r.region == "us-east-1")
+        .expect("DR Region");
+    let copy = dr
+        .images
+        .iter_mut()
+        .find(|i| i.id == "ami-061d616037b7a56b0")
+        .expect("the AMI copy");
+    copy.state = "failed".into();
+    copy.tags.insert(
+        haven_model::relations::SOURCE_TAG.into(),
+        "arn:aws:ec2:ap-northeast-2:123456789012:image/ami-0beac34a77b2be7a9".into(),
+    );
+    let mut state = state_for(&topology, 160, 48);
+    press(&mut state, ":dr\n/AMI\n");
+    let text = screen(&state);
+    let line = text
+        .lines()
+        .find(|l| l.contains("us-east-1       AMI"))
+        .unwrap_or_else(|| panic!("no AMI row in\n{text}"));
+    assert!(line.contains("failed (a: copy now)"), "{line}");
+    press(&mut state, "a");
+    let titles = menu_titles(&state);
+    assert!(
+        titles[0].starts_with("Delete copy ami-061d616037b7a56b0 (it ended failed"),
+        "{titles:?}"
+    );
+    assert_eq!(titles[1], "Copy to us-east-1", "{titles:?}");
+    let menu = state.menu.as_ref().expect("menu");
+    assert_eq!(menu.entries[0].risk, Risk::Destructive);
 }
