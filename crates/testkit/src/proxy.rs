@@ -23,6 +23,7 @@ use hyper_util::client::legacy::connect::HttpConnector;
 use hyper_util::rt::{TokioExecutor, TokioIo};
 use tokio::sync::oneshot;
 
+mod motofix;
 mod realism;
 
 pub use realism::{INSUFFICIENT_CAPACITY, Realism, RealismEvent, RealismKind};
@@ -426,6 +427,14 @@ async fn handle(
         .path_and_query()
         .map_or_else(|| parts.uri.path().to_owned(), |pq| pq.as_str().to_owned());
     let json = parts.headers.contains_key("x-amz-target");
+    // The same request line and headers (the credential scope names the Region) for a
+    // correction moto needs afterwards (see `motofix`).
+    let (follow_method, follow_uri, follow_headers) = (
+        parts.method.clone(),
+        parts.uri.clone(),
+        parts.headers.clone(),
+    );
+    let mut follow_up = None;
 
     let (response, injected, action, body) = match body.collect().await {
         Err(error) => {
@@ -441,6 +450,10 @@ async fn handle(
         Ok(collected) => {
             let body = collected.to_bytes();
             let action = action_of(&parts.headers, parts.uri.query(), &body);
+            follow_up = is_form(&parts.headers)
+                .then(|| std::str::from_utf8(&body).ok())
+                .flatten()
+                .and_then(|form| motofix::follow_up(&region, &action, form));
             let (faults, fail_action) = {
                 let mut faults = lock(&shared.faults);
                 let fail_action = match &mut faults.fail_action {
@@ -523,6 +536,18 @@ async fn handle(
         }
     };
 
+    if let Some(fix) = follow_up.filter(|_| response.status().is_success() && !injected) {
+        let mut request = Request::new(Full::new(Bytes::new()));
+        *request.method_mut() = follow_method;
+        *request.uri_mut() = follow_uri;
+        *request.headers_mut() = follow_headers;
+        let (mut parts, _) = request.into_parts();
+        parts
+            .headers
+            .insert(header::CONTENT_LENGTH, HeaderValue::from(fix.len()));
+        // moto does not check signatures; a failure here shows in the next describe.
+        let _ = forward(&shared.upstream, &client, parts, Bytes::from(fix)).await;
+    }
     lock(&shared.requests).push(RecordedRequest {
         method,
         path,

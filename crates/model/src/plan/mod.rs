@@ -1585,6 +1585,7 @@ fn plan_iam(b: &mut Builder<'_>, blueprint: &Blueprint, iam: Option<&Iam>) {
     }
 }
 
+pub mod dr_network;
 mod duplicates;
 #[cfg(test)]
 mod iam_tests;

@@ -9,10 +9,11 @@ use std::time::Duration;
 use clap::ValueEnum;
 use haven_aws::{Applied, ApplyError, Desired, ExecuteOptions, StepEvent, StepStatus};
 use haven_model::blueprint::Blueprint;
+use haven_model::plan::dr_network::{self, DrNetworkPlan};
 use haven_model::plan::{self, Op, Plan, TeardownOptions};
 use serde_json::{Value, json};
 
-use super::plan::{conflicts_message, discover_for, load_blueprint, table};
+use super::plan::{IamReads, conflicts_message, discover_for, discover_in, load_blueprint, table};
 use crate::cli::{Fatal, Global, connect, usage};
 use crate::config::Config;
 use haven_replicate::failover;
@@ -95,18 +96,32 @@ fn user_data(path: &Path, blueprint: &Blueprint) -> Result<Option<String>, Fatal
 pub async fn up(global: &Global, config: &Config, args: &UpArgs) -> Result<(), Fatal> {
     let blueprint = load_blueprint(&args.blueprint)?;
     let user_data = user_data(&args.blueprint, &blueprint)?;
-    let region = blueprint.region().to_string();
-    let (ctx, _, topology) =
-        discover_for(global, config, &blueprint, std::slice::from_ref(&region)).await?;
+    let regions = stack_regions(&blueprint);
+    let (ctx, _, topology) = discover_for(global, config, &blueprint, &regions).await?;
     let run = Converge {
         read_only: global.read_only || config.read_only,
         yes: args.yes,
         out: Printer::new(args.output),
         wait_timeout: args.wait_timeout,
         adopt: args.adopt,
+        skip_iam: false,
     };
     run.apply(&ctx, &blueprint, user_data.as_deref(), &topology, "up")
-        .await
+        .await?;
+    run.dr_networks(&ctx, &blueprint, &topology).await
+}
+
+/// The blueprint's Region, then its `[dr]` Regions.
+pub(crate) fn stack_regions(blueprint: &Blueprint) -> Vec<String> {
+    let mut regions = vec![blueprint.region().to_string()];
+    if let Some(dr) = &blueprint.dr {
+        for region in &dr.regions {
+            if !regions.contains(region) {
+                regions.push(region.clone());
+            }
+        }
+    }
+    regions
 }
 
 /// How a blueprint is brought about: shared by `up` and `failover-region`.
@@ -117,6 +132,9 @@ struct Converge {
     wait_timeout: u64,
     /// Take over same-named IAM entities that are not the stack's (`up --adopt`).
     adopt: bool,
+    /// Leave IAM out of the plan: a failover while IAM does not answer (IAM is global and was
+    /// built by `up` in the primary Region).
+    skip_iam: bool,
 }
 
 impl Converge {
@@ -129,10 +147,58 @@ impl Converge {
         topology: &haven_model::Topology,
         command: &str,
     ) -> Result<(), Fatal> {
+        let mut plan = plan::plan(blueprint, topology);
+        if self.skip_iam {
+            plan.steps.retain(|s| s.region.is_some());
+            plan.conflicts.clear();
+        }
+        self.carry_out(ctx, blueprint, user_data, topology, &plan, command)
+            .await
+    }
+
+    /// Builds the stack's DR network in each `[dr]` Region (see
+    /// [`haven_model::plan::dr_network`]): the data tier a cross-Region replica is created in
+    /// and a failover builds the app tier into.
+    async fn dr_networks(
+        &self,
+        ctx: &haven_aws::AwsContext,
+        blueprint: &Blueprint,
+        topology: &haven_model::Topology,
+    ) -> Result<(), Fatal> {
+        for region in stack_regions(blueprint).iter().skip(1) {
+            match dr_network::dr_network(blueprint, topology, region) {
+                DrNetworkPlan::Skip(why) => self.out.line(&why),
+                DrNetworkPlan::Build { blueprint, plan } => {
+                    self.out.line(&format!(
+                        "DR network of stack {} in {region}: VPC, private subnets, DB subnet \
+                         group and security groups, for the cross-Region replica and a failover",
+                        plan.stack
+                    ));
+                    let dr = Converge {
+                        out: self.out.without_summary(),
+                        ..*self
+                    };
+                    dr.carry_out(ctx, &blueprint, None, topology, &plan, "up")
+                        .await?;
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// Prints `plan` and carries it out.
+    async fn carry_out(
+        &self,
+        ctx: &haven_aws::AwsContext,
+        blueprint: &Blueprint,
+        user_data: Option<&str>,
+        topology: &haven_model::Topology,
+        plan: &Plan,
+        command: &str,
+    ) -> Result<(), Fatal> {
         let region = blueprint.region();
         let out = &self.out;
-        let plan = plan::plan(blueprint, topology);
-        out.plan(&table(&plan, region));
+        out.plan(&table(plan, region));
         let blockers: Vec<String> = plan
             .blockers()
             .map(|s| format!("{}: {}", s.resource, s.detail))
@@ -144,11 +210,11 @@ impl Converge {
             });
         }
         if !self.adopt
-            && let Some(message) = conflicts_message(&plan)
+            && let Some(message) = conflicts_message(plan)
         {
             return Err(Fatal { message, code: 1 });
         }
-        let protected = plan::deletion_protected(topology, &plan);
+        let protected = plan::deletion_protected(topology, plan);
         if !protected.is_empty() {
             return Err(Fatal {
                 message: format!(
@@ -178,7 +244,7 @@ impl Converge {
                 "stack {} is up to date: nothing to do",
                 plan.stack
             ));
-            out.summary(&plan, region, &Applied::default());
+            out.summary(plan, region, &Applied::default());
             return Ok(());
         }
         if self.read_only {
@@ -202,10 +268,10 @@ impl Converge {
         let options = options(self.wait_timeout);
         let progress = |event: StepEvent<'_>| out.progress(&event);
         let result = tokio::select! {
-            result = haven_aws::apply(ctx, desired, topology, &plan, &options, &progress) => result,
+            result = haven_aws::apply(ctx, desired, topology, plan, &options, &progress) => result,
             _ = tokio::signal::ctrl_c() => return Err(out.interrupted(command)),
         };
-        finish(out, &plan, region, result, command)
+        finish(out, plan, region, result, command)
     }
 }
 
@@ -265,11 +331,18 @@ pub async fn failover_region(
             blueprint.name()
         )));
     }
-    let (ctx, _, topology) =
-        discover_for(global, config, &blueprint, std::slice::from_ref(&to)).await?;
+    let started = std::time::Instant::now();
+    let out = Printer::new(args.output);
+    // Everything goes to the DR Region: STS is asked there, only it is discovered, and IAM
+    // (served from us-east-1, which may be the Region lost) may fail without stopping it.
+    let dr_only = std::slice::from_ref(&to);
+    let (ctx, _, topology, warnings) =
+        discover_in(global, config, &blueprint, &to, dr_only, IamReads::Optional).await?;
+    for warning in &warnings {
+        out.line(&format!("warning: {warning}"));
+    }
     let target = failover::target(&blueprint, &topology, &to)
         .map_err(|message| Fatal { message, code: 1 })?;
-    let out = Printer::new(args.output);
     out.line(&target.describe(&blueprint, &to));
     if !args.yes {
         confirm(
@@ -301,15 +374,17 @@ pub async fn failover_region(
                 fatal
             })?;
     }
-    // Read the DR Region again: the database changed, and IAM is needed for the plan.
+    // Read the DR Region again: the database changed.
     let dr = blueprint.failover_to(&to, &target.azs, target.image.as_deref(), &target.database);
-    let (ctx, _, topology) = discover_for(global, config, &dr, std::slice::from_ref(&to)).await?;
+    let (ctx, _, topology, warnings) =
+        discover_in(global, config, &dr, &to, dr_only, IamReads::Optional).await?;
     let run = Converge {
         read_only,
         yes: true,
         out,
         wait_timeout: args.wait_timeout,
         adopt: false,
+        skip_iam: !warnings.is_empty(),
     };
     run.apply(
         &ctx,
@@ -318,7 +393,15 @@ pub async fn failover_region(
         &topology,
         "failover-region",
     )
-    .await
+    .await?;
+    run.out.line(&format!(
+        "stack {} runs in {to}. RTO achieved: {} (from the start of failover-region until the \
+         app tier there was up). Data-loss window: {}",
+        blueprint.name(),
+        haven_model::wait::elapsed_words(started.elapsed()),
+        failover::data_loss_window(&target, &to)
+    ));
+    Ok(())
 }
 
 /// `haven down`: everything tagged with the stack, in dependency order, after confirmation.
@@ -534,6 +617,9 @@ fn finish(
 /// Where each kind of output goes: with `--output json` stdout holds only the final document.
 struct Printer {
     output: StackOutput,
+    /// Print the JSON summary (`--output json`): only the main plan's, so that stdout holds
+    /// one document.
+    json_summary: bool,
     /// The last state of every wait still going on, by step: what AWS is doing.
     waits: std::sync::Mutex<std::collections::BTreeMap<usize, String>>,
 }
@@ -542,7 +628,16 @@ impl Printer {
     fn new(output: StackOutput) -> Self {
         Self {
             output,
+            json_summary: true,
             waits: std::sync::Mutex::default(),
+        }
+    }
+
+    /// The same output, without a JSON summary of its own.
+    fn without_summary(&self) -> Self {
+        Self {
+            json_summary: false,
+            ..Self::new(self.output)
         }
     }
 
@@ -629,7 +724,7 @@ impl Printer {
     }
 
     fn summary(&self, plan: &Plan, region: &str, applied: &Applied) {
-        if self.output != StackOutput::Json {
+        if self.output != StackOutput::Json || !self.json_summary {
             return;
         }
         println!("{:#}", summary_json(plan, region, applied));
