@@ -244,3 +244,126 @@ fn failover_with_the_primary_region_silent_completes_in_the_dr_network() {
     fail_over_with_the_primary_silent(&proxy, &home);
     drop(moto);
 }
+
+#[test]
+fn failback_returns_the_stack_home_and_a_second_failover_works() {
+    let (moto, proxy, home) = lab_with_a_dr_replica();
+    fail_over_with_the_primary_silent(&proxy, &home);
+    let before = snapshot(&moto.endpoint(), &home, PRIMARY);
+    let old_primary = before
+        .db_instances
+        .iter()
+        .find(|d| d.identifier == "lab-db")
+        .expect("the old primary, left behind in the outage")
+        .clone();
+
+    // The primary Region answers again.
+    proxy.set_faults(realism());
+    let (primary_key, dr_key) = (
+        moto_json(
+            &moto.endpoint(),
+            PRIMARY,
+            "kms",
+            "TrentService.CreateKey",
+            &serde_json::json!({ "Description": "haven failback" }),
+        )["KeyMetadata"]["Arn"]
+            .as_str()
+            .expect("key ARN")
+            .to_string(),
+        kms_key(&moto.endpoint()),
+    );
+    let blueprint = lab();
+    let blueprint = blueprint.to_str().expect("path");
+    // Without --yes and no terminal to ask on, nothing happens.
+    proxy.clear_requests();
+    let refused = run(&proxy.endpoint(), &home, &["failback", blueprint]);
+    assert_eq!(refused.status.code(), Some(2), "{}", text(&refused));
+    assert!(
+        !proxy
+            .requests()
+            .iter()
+            .any(|r| haven_tests::is_mutating(&r.action)),
+        "nothing sent before the confirmation"
+    );
+    let said = ok(
+        &proxy.endpoint(),
+        &home,
+        &[
+            "failback",
+            blueprint,
+            "--yes",
+            "--catch-up",
+            "0",
+            "--kms-key",
+            &format!("{PRIMARY}={primary_key}"),
+            "--kms-key",
+            &format!("{DR}={dr_key}"),
+        ],
+    );
+
+    // Home: the stack's database is the promoted failback replica, in the stack's VPC there,
+    // with the app tier on it and its same-Region replica replicating it.
+    let at_home = snapshot(&proxy.endpoint(), &home, PRIMARY);
+    let primary = at_home
+        .db_instances
+        .iter()
+        .find(|d| in_stack(&d.tags) && d.tags.get(LOGICAL_TAG).map(String::as_str) == Some("db"))
+        .unwrap_or_else(|| panic!("the stack's database at home: {said}"));
+    assert_ne!(primary.identifier, "lab-db", "{said}");
+    assert_eq!(primary.read_replica_source, None, "promoted: {said}");
+    assert_eq!(primary.status, "available");
+    let vpc = stack_vpc(&at_home);
+    assert_eq!(db_vpc(&at_home, &primary.identifier), vpc);
+    let (alb, instances) = app_vpcs(&at_home);
+    assert_eq!(alb, vpc);
+    assert!(instances.iter().all(|i| *i == vpc), "{instances:?}");
+    assert!(
+        at_home.db_instances.iter().any(|d| in_stack(&d.tags)
+            && d.read_replica_source.as_deref() == Some(primary.identifier.as_str())),
+        "the blueprint's read replica replicates the new primary: {:#?}",
+        at_home.db_instances
+    );
+    // The old primary is kept, out of the stack, never deleted.
+    let kept = at_home
+        .db_instances
+        .iter()
+        .find(|d| d.arn == old_primary.arn || d.identifier == old_primary.identifier)
+        .unwrap_or_else(|| panic!("the old primary is kept: {said}"));
+    assert!(!in_stack(&kept.tags), "{:?}", kept.tags);
+    assert!(said.contains("kept: lab-db in ap-northeast-2"), "{said}");
+
+    // DR: a DR Region again: no app tier, the DR network kept, replication running the
+    // original way, inside it.
+    let dr = snapshot(&proxy.endpoint(), &home, DR);
+    assert!(dr.load_balancers.is_empty(), "{:?}", dr.load_balancers);
+    assert!(
+        !dr.auto_scaling_groups.iter().any(|a| in_stack(&a.tags)),
+        "{said}"
+    );
+    assert!(
+        !dr.db_instances
+            .iter()
+            .any(|d| d.identifier == "lab-db-us-east-1"),
+        "the database the failover adopted went (after a final snapshot)"
+    );
+    assert!(
+        dr.db_snapshots
+            .iter()
+            .any(|s| s.identifier.starts_with("lab-db-us-east-1-final-")),
+        "{:?}",
+        dr.db_snapshots
+    );
+    let replica = dr
+        .db_instances
+        .iter()
+        .find(|d| {
+            d.read_replica_source
+                .as_deref()
+                .is_some_and(|s| s.ends_with(&format!(":db:{}", primary.identifier)))
+        })
+        .unwrap_or_else(|| panic!("a DR replica of the new primary: {said}"));
+    assert_eq!(db_vpc(&dr, &replica.identifier), stack_vpc(&dr));
+
+    // The next disaster: the same failover works again.
+    fail_over_with_the_primary_silent(&proxy, &home);
+}

@@ -66,7 +66,6 @@ pub fn data_loss_window(target: &Target, region: &str) -> String {
 /// its primary (by replication source, or by the `haven:source` tag `haven replicate` puts on it,
 /// which survives promotion).
 fn database<'a>(instances: &'a [DbInstance], stack: &str) -> Option<&'a DbInstance> {
-    let suffix = format!(":db:{stack}-db");
     let adopted = instances.iter().find(|d| {
         d.tags.get(STACK_TAG).map(String::as_str) == Some(stack)
             && d.tags.get(LOGICAL_TAG).map(String::as_str) == Some("db")
@@ -76,7 +75,8 @@ fn database<'a>(instances: &'a [DbInstance], stack: &str) -> Option<&'a DbInstan
             d.read_replica_source
                 .as_deref()
                 .or(d.tags.get(SOURCE_TAG).map(String::as_str))
-                .is_some_and(|source| source.ends_with(&suffix))
+                .and_then(|source| source.rsplit_once(":db:"))
+                .is_some_and(|(_, source)| crate::failback::is_stack_primary(source, stack))
         })
     })
 }

@@ -11,7 +11,7 @@
 //! created in a VPC" haven builds
 //! (<https://docs.aws.amazon.com/AmazonRDS/latest/APIReference/API_CreateDBInstanceReadReplica.html>).
 
-use super::{Op, Plan, ResourceKind, adopted_by_failover, plan};
+use super::{Op, Plan, ResourceKind, TeardownOptions, adopted_by_failover, plan, teardown_region};
 use crate::blueprint::Blueprint;
 use crate::topology::{RegionTopology, Topology};
 
@@ -101,6 +101,36 @@ pub fn dr_network(blueprint: &Blueprint, topology: &Topology, region: &str) -> D
     DrNetworkPlan::Build {
         blueprint: Box::new(moved),
         plan: full,
+    }
+}
+
+/// What `haven failback` deletes in the DR Region once the stack runs at home again: everything
+/// tagged with the stack there but its DR network (VPC, private subnets, security groups with
+/// their rules, DB subnet group), which stays for the next cross-Region replica and failover.
+/// The database the failover adopted goes with a final snapshot (`keep_data`), its same-Region
+/// replicas before it.
+pub fn app_tier_teardown(topology: &Topology, stack: &str, region: &str, keep_data: bool) -> Plan {
+    let steps = topology
+        .region(region)
+        .map(|dr| {
+            let options = TeardownOptions {
+                keep_data,
+                ..TeardownOptions::default()
+            };
+            teardown_region(dr, stack, &options, topology.taken_at)
+        })
+        .unwrap_or_default()
+        .into_iter()
+        .filter(|(owner, _)| {
+            !in_dr_network(owner.kind, &owner.logical)
+                && owner.kind != ResourceKind::SecurityGroupReferences
+        })
+        .map(|(_, step)| step)
+        .collect();
+    Plan {
+        stack: stack.to_string(),
+        steps,
+        conflicts: Vec::new(),
     }
 }
 

@@ -82,7 +82,7 @@ pub struct DownArgs {
 }
 
 /// Reads the user-data script the blueprint names, next to the blueprint.
-fn user_data(path: &Path, blueprint: &Blueprint) -> Result<Option<String>, Fatal> {
+pub(super) fn user_data(path: &Path, blueprint: &Blueprint) -> Result<Option<String>, Fatal> {
     let Some(file) = &blueprint.compute.user_data_file else {
         return Ok(None);
     };
@@ -125,21 +125,21 @@ pub(crate) fn stack_regions(blueprint: &Blueprint) -> Vec<String> {
 }
 
 /// How a blueprint is brought about: shared by `up` and `failover-region`.
-struct Converge {
-    read_only: bool,
-    yes: bool,
-    out: Printer,
-    wait_timeout: u64,
+pub(super) struct Converge {
+    pub(super) read_only: bool,
+    pub(super) yes: bool,
+    pub(super) out: Printer,
+    pub(super) wait_timeout: u64,
     /// Take over same-named IAM entities that are not the stack's (`up --adopt`).
-    adopt: bool,
+    pub(super) adopt: bool,
     /// Leave IAM out of the plan: a failover while IAM does not answer (IAM is global and was
     /// built by `up` in the primary Region).
-    skip_iam: bool,
+    pub(super) skip_iam: bool,
 }
 
 impl Converge {
     /// Plans `blueprint` against `topology`, prints the plan and carries it out.
-    async fn apply(
+    pub(super) async fn apply(
         &self,
         ctx: &haven_aws::AwsContext,
         blueprint: &Blueprint,
@@ -187,7 +187,7 @@ impl Converge {
     }
 
     /// Prints `plan` and carries it out.
-    async fn carry_out(
+    pub(super) async fn carry_out(
         &self,
         ctx: &haven_aws::AwsContext,
         blueprint: &Blueprint,
@@ -547,7 +547,7 @@ pub async fn down(global: &Global, config: &Config, args: &DownArgs) -> Result<(
     done
 }
 
-fn options(wait_timeout: u64) -> ExecuteOptions {
+pub(super) fn options(wait_timeout: u64) -> ExecuteOptions {
     ExecuteOptions {
         max_wait: Duration::from_secs(wait_timeout),
         ..ExecuteOptions::default()
@@ -555,7 +555,7 @@ fn options(wait_timeout: u64) -> ExecuteOptions {
 }
 
 /// Asks for the stack name on the terminal; without a terminal, `--yes` is required.
-fn confirm(stack: &str, what: &str) -> Result<(), Fatal> {
+pub(super) fn confirm(stack: &str, what: &str) -> Result<(), Fatal> {
     let stdin = std::io::stdin();
     if !stdin.is_terminal() {
         return Err(usage(format!(
@@ -579,7 +579,7 @@ fn confirm(stack: &str, what: &str) -> Result<(), Fatal> {
     }
 }
 
-fn finish(
+pub(super) fn finish(
     out: &Printer,
     plan: &Plan,
     region: &str,
@@ -615,7 +615,7 @@ fn finish(
 }
 
 /// Where each kind of output goes: with `--output json` stdout holds only the final document.
-struct Printer {
+pub(super) struct Printer {
     output: StackOutput,
     /// Print the JSON summary (`--output json`): only the main plan's, so that stdout holds
     /// one document.
@@ -625,7 +625,7 @@ struct Printer {
 }
 
 impl Printer {
-    fn new(output: StackOutput) -> Self {
+    pub(super) fn new(output: StackOutput) -> Self {
         Self {
             output,
             json_summary: true,
@@ -667,18 +667,18 @@ impl Printer {
         }
     }
 
-    fn line(&self, text: &str) {
+    pub(super) fn line(&self, text: &str) {
         match self.output {
             StackOutput::Text => println!("{text}"),
             StackOutput::Json => eprintln!("{text}"),
         }
     }
 
-    fn plan(&self, table: &str) {
+    pub(super) fn plan(&self, table: &str) {
         self.line(table.trim_end());
     }
 
-    fn progress(&self, event: &StepEvent<'_>) {
+    pub(super) fn progress(&self, event: &StepEvent<'_>) {
         let width = event.total.to_string().len();
         let head = format!(
             "[{:>width$}/{}] {:<6} {}",
