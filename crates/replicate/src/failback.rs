@@ -259,3 +259,126 @@ pub fn is_stack_primary(identifier: &str, stack: &str) -> bool {
         None => false,
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use haven_model::Topology;
+    use haven_model::plan::haven_tags;
+    use haven_model::relations::SOURCE_TAG;
+
+    fn lab() -> Blueprint {
+        let text = include_str!("../../../assets/blueprints/lab.toml");
+        haven_model::blueprint::parse(text, "lab.toml", &|_| true).expect("lab blueprint")
+    }
+
+    /// After a failover: `lab-db` and its replica left behind at home, the promoted replica
+    /// adopted in us-east-1 with the app tier.
+    fn failed_over() -> Topology {
+        let mut topology =
+            Topology::from_json(include_str!("../../../assets/fixtures/lab-healthy.json"))
+                .expect("fixture");
+        let template = topology
+            .region("ap-northeast-2")
+            .and_then(|r| r.db_instances.first().cloned())
+            .expect("a DB instance");
+        let db = |id: &str, region: &str, tags: Tags| DbInstance {
+            identifier: id.to_string(),
+            arn: format!("arn:aws:rds:{region}:123456789012:db:{id}"),
+            read_replica_source: None,
+            tags,
+            ..template.clone()
+        };
+        for region in &mut topology.regions {
+            region.db_instances.clear();
+            if region.region == "ap-northeast-2" {
+                region.db_instances.push(db(
+                    "lab-db",
+                    "ap-northeast-2",
+                    haven_tags("lab", "db", "lab-db"),
+                ));
+                let mut replica = db(
+                    "lab-db-replica-1",
+                    "ap-northeast-2",
+                    haven_tags("lab", "lab-db-replica-1", "lab-db-replica-1"),
+                );
+                replica.read_replica_source = Some("lab-db".to_string());
+                region.db_instances.push(replica);
+            } else {
+                let mut tags = haven_tags("lab", "db", "lab-db-us-east-1");
+                tags.insert(
+                    SOURCE_TAG.to_string(),
+                    "arn:aws:rds:ap-northeast-2:123456789012:db:lab-db".to_string(),
+                );
+                region
+                    .db_instances
+                    .push(db("lab-db-us-east-1", &region.region, tags));
+            }
+        }
+        topology
+    }
+
+    #[test]
+    fn failback_sets_the_old_primary_aside_and_frees_the_replica_names() {
+        let now = chrono::DateTime::parse_from_rfc3339("2026-11-30T10:15:00Z")
+            .expect("time")
+            .with_timezone(&Utc);
+        let failback = plan(&lab(), &failed_over(), "us-east-1", now).expect("a failback");
+        assert_eq!(failback.current.identifier, "lab-db-us-east-1");
+        assert_eq!(failback.replica, "lab-db-202611301015");
+        assert!(failback.create_replica && failback.promote);
+        assert!(is_stack_primary(&failback.replica, "lab"));
+        assert_eq!(
+            failback.set_aside,
+            vec![
+                SetAside {
+                    identifier: "lab-db".into(),
+                    new_identifier: None,
+                    arn: "arn:aws:rds:ap-northeast-2:123456789012:db:lab-db".into(),
+                },
+                SetAside {
+                    identifier: "lab-db-replica-1".into(),
+                    new_identifier: Some("lab-db-replica-1-stale-202611301015".into()),
+                    arn: "arn:aws:rds:ap-northeast-2:123456789012:db:lab-db-replica-1".into(),
+                },
+            ],
+            "the old primary keeps its name and data; its replica's name is freed"
+        );
+        let said = failback.describe("lab").join("\n");
+        assert!(said.contains("kept, not deleted"), "{said}");
+
+        // A second run after the replica was made finds it instead of making another.
+        let mut topology = failed_over();
+        let home = topology
+            .regions
+            .iter_mut()
+            .find(|r| r.region == "ap-northeast-2")
+            .expect("home");
+        let mut made = home.db_instances[0].clone();
+        made.identifier = "lab-db-202611301015".into();
+        made.tags = Tags::from([(
+            FAILBACK_TAG.to_string(),
+            "arn:aws:rds:us-east-1:123456789012:db:lab-db-us-east-1".to_string(),
+        )]);
+        made.read_replica_source =
+            Some("arn:aws:rds:us-east-1:123456789012:db:lab-db-us-east-1".into());
+        home.db_instances.push(made);
+        let later = now + chrono::Duration::minutes(30);
+        let again = plan(&lab(), &topology, "us-east-1", later).expect("a failback");
+        assert_eq!(again.replica, "lab-db-202611301015");
+        assert!(!again.create_replica && again.promote);
+
+        // Not failed over: nothing to fail back.
+        let error = plan(&lab(), &Topology::new(now), "us-east-1", now).expect_err("none");
+        assert!(error.contains("not discovered"), "{error}");
+    }
+
+    #[test]
+    fn stack_primaries_are_named_by_up_or_by_failback() {
+        assert!(is_stack_primary("lab-db", "lab"));
+        assert!(is_stack_primary("lab-db-202611301015", "lab"));
+        assert!(!is_stack_primary("lab-db-replica-1", "lab"));
+        assert!(!is_stack_primary("lab-db-us-east-1", "lab"));
+        assert!(!is_stack_primary("shop-db", "lab"));
+    }
+}

@@ -159,3 +159,64 @@ pub fn target(blueprint: &Blueprint, topology: &Topology, region: &str) -> Resul
         azs,
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use haven_model::topology::Tags;
+
+    fn copy(id: &str, minutes: i64, tags: &[(&str, &str)]) -> Image {
+        Image {
+            id: id.to_string(),
+            name: None,
+            description: None,
+            state: "available".to_string(),
+            owner_id: None,
+            created_at: Some(chrono::Utc::now() - chrono::Duration::minutes(minutes)),
+            public: false,
+            snapshot_ids: Vec::new(),
+            source_image_id: None,
+            source_image_region: None,
+            tags: tags
+                .iter()
+                .map(|(k, v)| (k.to_string(), v.to_string()))
+                .collect::<Tags>(),
+        }
+    }
+
+    #[test]
+    fn a7_the_failover_launches_only_its_own_stacks_ami_copy() {
+        let ours_old = copy(
+            "ami-old",
+            60,
+            &[(STACK_TAG, "lab"), (LINEAGE_TAG, "lt-lab")],
+        );
+        let ours_new = copy("ami-new", 5, &[(STACK_TAG, "lab"), (LINEAGE_TAG, "lt-lab")]);
+        // Another stack's copy, newer: before, any `lt-` lineage matched.
+        let theirs = copy(
+            "ami-shop",
+            1,
+            &[(STACK_TAG, "shop"), (LINEAGE_TAG, "lt-shop")],
+        );
+        let images = vec![ours_old.clone(), theirs, ours_new];
+        assert_eq!(
+            image(&images, "lab", "ami-base", "us-east-1"),
+            Ok("ami-new".to_string())
+        );
+        // Two lineages of the same stack (two templates, or two source Regions): refused.
+        let mut other = ours_old;
+        other.id = "ami-other".to_string();
+        other
+            .tags
+            .insert(LINEAGE_TAG.to_string(), "lt-second".to_string());
+        let mut ambiguous = images.clone();
+        ambiguous.push(other);
+        let error = image(&ambiguous, "lab", "ami-base", "us-east-1").expect_err("ambiguous");
+        assert!(
+            error.contains("2 lineages") && error.contains("lt-lab") && error.contains("lt-second"),
+            "{error}"
+        );
+        let error = image(&[], "lab", "ami-base", "us-east-1").expect_err("none");
+        assert!(error.contains("haven replicate --to us-east-1"), "{error}");
+    }
+}

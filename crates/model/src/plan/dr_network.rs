@@ -262,4 +262,48 @@ mod tests {
             other => panic!("left alone, not {other:?}"),
         }
     }
+
+    #[test]
+    fn failback_removes_the_app_tier_and_keeps_the_dr_network() {
+        let (_, topology) = crate::plan::tests::tagged_lab();
+        let plan = app_tier_teardown(&topology, "lab", "ap-northeast-2", true);
+        let kinds: std::collections::BTreeSet<ResourceKind> =
+            plan.steps.iter().map(|s| s.resource.kind).collect();
+        for gone in [
+            ResourceKind::AutoScalingGroup,
+            ResourceKind::LoadBalancer,
+            ResourceKind::NatGateway,
+            ResourceKind::InternetGateway,
+            ResourceKind::DbInstance,
+        ] {
+            assert!(kinds.contains(&gone), "{gone} goes: {kinds:?}");
+        }
+        for kept in [
+            ResourceKind::Vpc,
+            ResourceKind::SecurityGroup,
+            ResourceKind::SecurityGroupReferences,
+            ResourceKind::DbSubnetGroup,
+        ] {
+            assert!(!kinds.contains(&kept), "{kept} stays: {kinds:?}");
+        }
+        let subnets: Vec<&str> = plan
+            .steps
+            .iter()
+            .filter(|s| s.resource.kind == ResourceKind::Subnet)
+            .map(|s| s.resource.logical.as_str())
+            .collect();
+        assert!(
+            !subnets.is_empty() && subnets.iter().all(|l| l.starts_with("public-")),
+            "{subnets:?}"
+        );
+        let db = plan
+            .step(ResourceKind::DbInstance, "db")
+            .expect("the database");
+        assert!(
+            db.retain
+                .as_ref()
+                .is_some_and(|r| r.final_snapshot.is_some()),
+            "a final snapshot first: {db:?}"
+        );
+    }
 }
