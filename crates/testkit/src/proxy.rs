@@ -500,6 +500,23 @@ async fn handle(
                 Fate::Fail(status) => Some(status),
                 _ => None,
             };
+            // moto replaces an instance when a read replica of its name is created; AWS
+            // refuses (see `motofix`).
+            let mut taken = None;
+            if let Some(describe) = is_form(&parts.headers)
+                .then(|| std::str::from_utf8(&body).ok())
+                .flatten()
+                .and_then(|form| motofix::name_check(&action, form))
+            {
+                let parts = request_parts(&follow_method, &follow_uri, &follow_headers, &describe);
+                if let Ok((answer, text)) =
+                    forward(&shared.upstream, &client, parts, Bytes::from(describe)).await
+                    && answer.status.is_success()
+                    && motofix::lists_an_instance(&text)
+                {
+                    taken = Some(());
+                }
+            }
             let failing = match (&faults.fail_region, fail_action.or(chaos_status)) {
                 (_, Some(status)) => Some(status),
                 (Some((failing, status)), None) if *failing == region => Some(*status),
@@ -511,6 +528,16 @@ async fn handle(
                         StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
                     let code = injected_error_code(status.as_u16(), &service);
                     let response = error_response(status, &service, json, code, INJECTED_MESSAGE);
+                    (response, true, action, body)
+                }
+                None if taken.is_some() => {
+                    let response = error_response(
+                        StatusCode::BAD_REQUEST,
+                        &service,
+                        json,
+                        "DBInstanceAlreadyExists",
+                        "DB instance already exists",
+                    );
                     (response, true, action, body)
                 }
                 None => match &faults.realism {
@@ -537,14 +564,7 @@ async fn handle(
     };
 
     if let Some(fix) = follow_up.filter(|_| response.status().is_success() && !injected) {
-        let mut request = Request::new(Full::new(Bytes::new()));
-        *request.method_mut() = follow_method;
-        *request.uri_mut() = follow_uri;
-        *request.headers_mut() = follow_headers;
-        let (mut parts, _) = request.into_parts();
-        parts
-            .headers
-            .insert(header::CONTENT_LENGTH, HeaderValue::from(fix.len()));
+        let parts = request_parts(&follow_method, &follow_uri, &follow_headers, &fix);
         // moto does not check signatures; a failure here shows in the next describe.
         let _ = forward(&shared.upstream, &client, parts, Bytes::from(fix)).await;
     }
@@ -561,6 +581,20 @@ async fn handle(
         body,
     });
     Ok(response)
+}
+
+/// A request line and headers like the client's (the credential scope names the Region) for a
+/// body of the proxy's own.
+fn request_parts(method: &hyper::Method, uri: &Uri, headers: &HeaderMap, body: &str) -> Parts {
+    let mut request = Request::new(());
+    *request.method_mut() = method.clone();
+    *request.uri_mut() = uri.clone();
+    *request.headers_mut() = headers.clone();
+    let (mut parts, ()) = request.into_parts();
+    parts
+        .headers
+        .insert(header::CONTENT_LENGTH, HeaderValue::from(body.len()));
+    parts
 }
 
 /// The answer to a request under `realism`, and whether the proxy gave it by itself.

@@ -13,6 +13,11 @@
 //! `ModifyDBInstance DBSubnetGroupName=… ApplyImmediately=true` in the destination Region, which
 //! moves the replica into the destination's group (measured), so that what haven then discovers
 //! is what AWS would have made. The follow-up is not recorded: haven did not send it.
+//!
+//! moto also *replaces* an existing DB instance when a read replica of the same identifier is
+//! created; AWS answers `DBInstanceAlreadyExists`
+//! (<https://docs.aws.amazon.com/AmazonRDS/latest/APIReference/API_CreateDBInstanceReadReplica.html#API_CreateDBInstanceReadReplica_Errors>).
+//! The proxy asks moto first ([`name_check`]) and gives AWS's answer when the name is taken.
 
 use super::percent_decode;
 
@@ -36,6 +41,27 @@ fn encode(text: &str) -> String {
             other => format!("%{other:02X}"),
         })
         .collect()
+}
+
+/// The `DescribeDBInstances` body that tells whether the identifier a
+/// `CreateDBInstanceReadReplica` asks for is taken.
+pub(super) fn name_check(action: &str, form: &str) -> Option<String> {
+    if action != "CreateDBInstanceReadReplica" {
+        return None;
+    }
+    let identifier = params(form)
+        .into_iter()
+        .find(|(key, _)| key == "DBInstanceIdentifier")?
+        .1;
+    Some(format!(
+        "Action=DescribeDBInstances&Version=2014-10-31&DBInstanceIdentifier={}",
+        encode(&identifier)
+    ))
+}
+
+/// Whether a `DescribeDBInstances` answer lists an instance.
+pub(super) fn lists_an_instance(answer: &[u8]) -> bool {
+    String::from_utf8_lossy(answer).contains("<DBInstanceIdentifier>")
 }
 
 /// The request body moto needs after `action` in `region` (form `form`) succeeded, if any.
