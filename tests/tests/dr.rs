@@ -138,6 +138,13 @@ fn lab_with_a_dr_replica() -> (MotoServer, Proxy, tempfile::TempDir) {
     let home = tempfile::tempdir().expect("temp dir");
     let blueprint = lab();
     let blueprint = blueprint.to_str().expect("path");
+    let planned = ok(&proxy.endpoint(), &home, &["plan", blueprint]);
+    assert!(
+        planned.contains("DR network (built by haven up):")
+            && planned.contains("plan for stack lab in us-east-1: 7 to create")
+            && planned.contains("db-subnet-group/db-subnet-group"),
+        "{planned}"
+    );
     let built = ok(&proxy.endpoint(), &home, &["up", blueprint, "--yes"]);
     assert!(
         built.contains("DR network of stack lab in us-east-1"),
@@ -193,10 +200,16 @@ fn lab_with_a_dr_replica() -> (MotoServer, Proxy, tempfile::TempDir) {
     (moto, proxy, home)
 }
 
-/// Fails the stack over with the primary Region silent and checks where everything landed.
-fn fail_over_with_the_primary_silent(proxy: &Proxy, home: &tempfile::TempDir) {
+/// Fails the stack over with the primary Region silent (and IAM failing, when `iam_fails`)
+/// and checks where everything landed.
+fn fail_over_with_the_primary_silent(proxy: &Proxy, home: &tempfile::TempDir, iam_fails: bool) {
     let blueprint = lab();
-    proxy.set_faults(Faults::none().with_realism(Realism::aws().silent_region(PRIMARY)));
+    let mut faults = Faults::none().with_realism(Realism::aws().silent_region(PRIMARY));
+    if iam_fails {
+        // IAM's control plane is in us-east-1: it may be the Region lost.
+        faults = faults.with_fail_action("ListRoles", 503, 1000);
+    }
+    proxy.set_faults(faults);
     proxy.clear_requests();
     let said = ok(
         &proxy.endpoint(),
@@ -216,6 +229,11 @@ fn fail_over_with_the_primary_silent(proxy: &Proxy, home: &tempfile::TempDir) {
     assert_eq!(asked_primary, Vec::<String>::new(), "{said}");
     assert!(
         said.contains("RTO achieved:") && said.contains("Data-loss window:"),
+        "{said}"
+    );
+    assert_eq!(
+        said.contains("warning: IAM could not be read"),
+        iam_fails,
         "{said}"
     );
     // Read through the proxy: moto keeps the replication link after a promotion, AWS (and the
@@ -241,14 +259,14 @@ fn fail_over_with_the_primary_silent(proxy: &Proxy, home: &tempfile::TempDir) {
 #[test]
 fn failover_with_the_primary_region_silent_completes_in_the_dr_network() {
     let (moto, proxy, home) = lab_with_a_dr_replica();
-    fail_over_with_the_primary_silent(&proxy, &home);
+    fail_over_with_the_primary_silent(&proxy, &home, true);
     drop(moto);
 }
 
 #[test]
 fn failback_returns_the_stack_home_and_a_second_failover_works() {
     let (moto, proxy, home) = lab_with_a_dr_replica();
-    fail_over_with_the_primary_silent(&proxy, &home);
+    fail_over_with_the_primary_silent(&proxy, &home, false);
     let before = snapshot(&moto.endpoint(), &home, PRIMARY);
     let old_primary = before
         .db_instances
@@ -365,5 +383,5 @@ fn failback_returns_the_stack_home_and_a_second_failover_works() {
     assert_eq!(db_vpc(&dr, &replica.identifier), stack_vpc(&dr));
 
     // The next disaster: the same failover works again.
-    fail_over_with_the_primary_silent(&proxy, &home);
+    fail_over_with_the_primary_silent(&proxy, &home, false);
 }
