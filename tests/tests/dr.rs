@@ -385,3 +385,33 @@ fn failback_returns_the_stack_home_and_a_second_failover_works() {
     // The next disaster: the same failover works again.
     fail_over_with_the_primary_silent(&proxy, &home, false);
 }
+
+#[test]
+fn a_dr_region_that_does_not_answer_does_not_stop_up_and_the_next_up_builds_its_network() {
+    let moto = MotoServer::start().expect("moto");
+    let proxy =
+        Proxy::start(&moto.endpoint(), Faults::none().with_fail_region(DR, 503)).expect("proxy");
+    let home = tempfile::tempdir().expect("temp dir");
+    let blueprint = lab();
+    let blueprint = blueprint.to_str().expect("path");
+    let first = ok(&proxy.endpoint(), &home, &["up", blueprint, "--yes"]);
+    assert!(
+        first.contains("warning: us-east-1 could not be read")
+            && first.contains("us-east-1: DR network not checked"),
+        "{first}"
+    );
+    assert!(
+        snapshot(&moto.endpoint(), &home, DR)
+            .vpcs
+            .iter()
+            .all(|v| !in_stack(&v.tags))
+    );
+    proxy.set_faults(Faults::none());
+    let second = ok(&proxy.endpoint(), &home, &["up", blueprint, "--yes"]);
+    assert!(
+        second.contains("stack lab is up to date")
+            && second.contains("DR network of stack lab in us-east-1"),
+        "{second}"
+    );
+    stack_vpc(&snapshot(&moto.endpoint(), &home, DR));
+}

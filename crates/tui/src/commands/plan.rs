@@ -62,20 +62,36 @@ pub async fn discover_for(
     blueprint: &Blueprint,
     regions: &[String],
 ) -> Result<(AwsContext, CallerIdentity, Topology), Fatal> {
-    let (ctx, identity, topology, _) = discover_in(
+    let discovered = discover_in(
         global,
         config,
         blueprint,
         blueprint.region(),
         regions,
         IamReads::Required,
+        &[],
     )
     .await?;
-    Ok((ctx, identity, topology))
+    Ok((discovered.ctx, discovered.identity, discovered.topology))
+}
+
+/// What [`discover_in`] found.
+pub struct Discovered {
+    /// The connection.
+    pub ctx: AwsContext,
+    /// Who the credentials are.
+    pub identity: CallerIdentity,
+    /// What exists in the Regions that answered.
+    pub topology: Topology,
+    /// What could not be read but was allowed not to be, for people.
+    pub warnings: Vec<String>,
+    /// The optional Regions that could not be read.
+    pub unreadable: Vec<String>,
 }
 
 /// [`discover_for`] connected through `home` (STS is asked there: the Region that must answer),
-/// reading `regions` only; with [`IamReads::Optional`] IAM errors come back as warnings.
+/// reading `regions` only; with [`IamReads::Optional`] IAM errors come back as warnings, and so
+/// do the errors of the `optional` Regions (listed in [`Discovered::unreadable`]).
 pub async fn discover_in(
     global: &Global,
     config: &Config,
@@ -83,7 +99,8 @@ pub async fn discover_in(
     home: &str,
     regions: &[String],
     iam: IamReads,
-) -> Result<(AwsContext, CallerIdentity, Topology, Vec<String>), Fatal> {
+    optional: &[String],
+) -> Result<Discovered, Fatal> {
     let global = Global {
         region: Some(home.to_string()),
         regions: Vec::new(),
@@ -97,6 +114,7 @@ pub async fn discover_in(
     };
     let mut topology = haven_aws::discover(&ctx, regions, &options).await;
     let mut warnings = Vec::new();
+    let optional_regions = optional;
     let optional = |e: &haven_model::topology::DiscoveryError| {
         iam == IamReads::Optional && e.service == haven_model::Service::Iam
     };
@@ -108,6 +126,24 @@ pub async fn discover_in(
         ));
     }
     topology.errors.retain(|e| !optional(e));
+    let mut unreadable: Vec<String> = Vec::new();
+    for error in &topology.errors {
+        if let Some(region) = error
+            .region
+            .as_ref()
+            .filter(|r| optional_regions.contains(r))
+            && !unreadable.contains(region)
+        {
+            warnings.push(format!(
+                "{region} could not be read ({} {}: {}): nothing is done there this time",
+                error.service, error.operation, error.message
+            ));
+            unreadable.push(region.clone());
+        }
+    }
+    topology
+        .errors
+        .retain(|e| e.region.as_ref().is_none_or(|r| !unreadable.contains(r)));
     if !topology.errors.is_empty() {
         let parts: Vec<String> = topology
             .errors
@@ -138,7 +174,13 @@ pub async fn discover_in(
             "the tags of the blueprint's IAM entities could not be read ({message}); going on"
         ));
     }
-    Ok((ctx, identity, topology, warnings))
+    Ok(Discovered {
+        ctx,
+        identity,
+        topology,
+        warnings,
+        unreadable,
+    })
 }
 
 /// The message that stops `plan` and `up` when the blueprint names IAM entities that exist but

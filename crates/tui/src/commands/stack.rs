@@ -13,7 +13,9 @@ use haven_model::plan::dr_network::{self, DrNetworkPlan};
 use haven_model::plan::{self, Op, Plan, TeardownOptions};
 use serde_json::{Value, json};
 
-use super::plan::{IamReads, conflicts_message, discover_for, discover_in, load_blueprint, table};
+use super::plan::{
+    Discovered, IamReads, conflicts_message, discover_for, discover_in, load_blueprint, table,
+};
 use crate::cli::{Fatal, Global, connect, usage};
 use crate::config::Config;
 use haven_replicate::failover;
@@ -97,7 +99,24 @@ pub async fn up(global: &Global, config: &Config, args: &UpArgs) -> Result<(), F
     let blueprint = load_blueprint(&args.blueprint)?;
     let user_data = user_data(&args.blueprint, &blueprint)?;
     let regions = stack_regions(&blueprint);
-    let (ctx, _, topology) = discover_for(global, config, &blueprint, &regions).await?;
+    // A DR Region that does not answer does not stop the stack's own `up`: its DR network
+    // waits for the next run.
+    let Discovered {
+        ctx,
+        topology,
+        warnings,
+        unreadable,
+        ..
+    } = discover_in(
+        global,
+        config,
+        &blueprint,
+        blueprint.region(),
+        &regions,
+        IamReads::Required,
+        &regions[1..],
+    )
+    .await?;
     let run = Converge {
         read_only: global.read_only || config.read_only,
         yes: args.yes,
@@ -106,9 +125,13 @@ pub async fn up(global: &Global, config: &Config, args: &UpArgs) -> Result<(), F
         adopt: args.adopt,
         skip_iam: false,
     };
+    for warning in &warnings {
+        run.out.line(&format!("warning: {warning}"));
+    }
     run.apply(&ctx, &blueprint, user_data.as_deref(), &topology, "up")
         .await?;
-    run.dr_networks(&ctx, &blueprint, &topology).await
+    run.dr_networks(&ctx, &blueprint, &topology, &unreadable)
+        .await
 }
 
 /// The blueprint's Region, then its `[dr]` Regions.
@@ -164,8 +187,16 @@ impl Converge {
         ctx: &haven_aws::AwsContext,
         blueprint: &Blueprint,
         topology: &haven_model::Topology,
+        unreadable: &[String],
     ) -> Result<(), Fatal> {
         for region in stack_regions(blueprint).iter().skip(1) {
+            if unreadable.contains(region) {
+                self.out.line(&format!(
+                    "{region}: DR network not checked ({region} could not be read); run `haven \
+                     up` again once it answers"
+                ));
+                continue;
+            }
             match dr_network::dr_network(blueprint, topology, region) {
                 DrNetworkPlan::Skip(why) => self.out.line(&why),
                 DrNetworkPlan::Build { blueprint, plan } => {
@@ -336,8 +367,21 @@ pub async fn failover_region(
     // Everything goes to the DR Region: STS is asked there, only it is discovered, and IAM
     // (served from us-east-1, which may be the Region lost) may fail without stopping it.
     let dr_only = std::slice::from_ref(&to);
-    let (ctx, _, topology, warnings) =
-        discover_in(global, config, &blueprint, &to, dr_only, IamReads::Optional).await?;
+    let Discovered {
+        ctx,
+        topology,
+        warnings,
+        ..
+    } = discover_in(
+        global,
+        config,
+        &blueprint,
+        &to,
+        dr_only,
+        IamReads::Optional,
+        &[],
+    )
+    .await?;
     for warning in &warnings {
         out.line(&format!("warning: {warning}"));
     }
@@ -376,8 +420,12 @@ pub async fn failover_region(
     }
     // Read the DR Region again: the database changed.
     let dr = blueprint.failover_to(&to, &target.azs, target.image.as_deref(), &target.database);
-    let (ctx, _, topology, warnings) =
-        discover_in(global, config, &dr, &to, dr_only, IamReads::Optional).await?;
+    let Discovered {
+        ctx,
+        topology,
+        warnings,
+        ..
+    } = discover_in(global, config, &dr, &to, dr_only, IamReads::Optional, &[]).await?;
     let run = Converge {
         read_only,
         yes: true,
