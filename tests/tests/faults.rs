@@ -191,7 +191,8 @@ fn up_replicate_and_down_under_faults_leave_no_duplicate_and_nothing_behind() {
             &proxy.endpoint(),
             &home,
             seed,
-            &["down", blueprint, "--yes"],
+            // The DR network stays while the DR replica does: both go.
+            &["down", blueprint, "--yes", "--include-dr-copies"],
         );
         let left = inventory(&topology(&direct, &home));
         assert_eq!(left, BTreeMap::new(), "seed {seed}: down left these behind");
