@@ -5,7 +5,7 @@ use std::path::{Path, PathBuf};
 use std::process::Output;
 
 use haven_model::Topology;
-use haven_testkit::{Faults, MotoServer, Proxy};
+use haven_testkit::{Faults, MotoServer, Proxy, Realism};
 use haven_tests::{haven, is_mutating, moto_query, text, xml_value};
 
 const PRIMARY: &str = "ap-northeast-2";
@@ -318,6 +318,7 @@ fn b7_down_lists_the_dr_copies_it_leaves_with_their_cost_and_include_dr_copies_p
             "replicate",
             "--to",
             DR,
+            "--yes",
             "--kms-key",
             &format!("{DR}={key}"),
         ],
@@ -413,12 +414,17 @@ fn b4_after_a_failover_down_leaves_the_dr_region_alone_unless_it_is_named() {
             "replicate",
             "--to",
             DR,
+            "--yes",
             "--kms-key",
             &format!("{DR}={key}"),
         ],
     );
+    // A promotion is done only when the replication link is gone, which moto never does: the
+    // realism layer plays it.
+    let proxy =
+        Proxy::start(&endpoint, Faults::none().with_realism(Realism::aws())).expect("proxy");
     ok(run(
-        &endpoint,
+        &proxy.endpoint(),
         &home,
         &["failover-region", lab, "--to", DR, "--yes"],
     ));

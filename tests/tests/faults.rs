@@ -176,6 +176,7 @@ fn up_replicate_and_down_under_faults_leave_no_duplicate_and_nothing_behind() {
                 "replicate",
                 "--to",
                 DR,
+                "--yes",
                 "--kms-key",
                 &kms,
             ],
@@ -191,7 +192,8 @@ fn up_replicate_and_down_under_faults_leave_no_duplicate_and_nothing_behind() {
             &proxy.endpoint(),
             &home,
             seed,
-            &["down", blueprint, "--yes"],
+            // The DR network stays while the DR replica does: both go.
+            &["down", blueprint, "--yes", "--include-dr-copies"],
         );
         let left = inventory(&topology(&direct, &home));
         assert_eq!(left, BTreeMap::new(), "seed {seed}: down left these behind");
@@ -293,7 +295,16 @@ async fn replicate_killed_at_seeded_points_and_run_again_copies_each_source_once
             );
         }
         proxy.clear_requests();
-        let args = ["--region", PRIMARY, "replicate", "--to", DR, "--no-replica"];
+        let args = [
+            "--region",
+            PRIMARY,
+            "replicate",
+            "--to",
+            DR,
+            "--no-replica",
+            "--all",
+            "--yes",
+        ];
         killed(&proxy, &home, &args, calls);
         run(&moto.endpoint(), &home, 0, &args);
         let copies = copies_per_source(&topology(&moto.endpoint(), &home));

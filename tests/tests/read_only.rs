@@ -23,8 +23,9 @@ fn read_only_sends_no_mutating_call_from_any_command() {
     assert!(built.status.success());
     let proxy = Proxy::start(&moto.endpoint(), Faults::none()).expect("proxy");
 
-    let refused: [&[&str]; 9] = [
+    let refused: [&[&str]; 10] = [
         &["down", blueprint, "--yes"],
+        &["failback", blueprint, "--yes", "--catch-up", "0"],
         &[
             "--region",
             PRIMARY,
@@ -50,6 +51,7 @@ fn read_only_sends_no_mutating_call_from_any_command() {
             "replicate",
             "--to",
             "us-east-1",
+            "--all",
             "--kms-key",
             "us-east-1=arn:aws:kms:us-east-1:123456789012:key/dr",
         ],
@@ -109,6 +111,7 @@ fn read_only_sends_no_mutating_call_from_any_command() {
             "replicate",
             "--to",
             "us-east-1",
+            "--all",
             "--dry-run",
         ],
     ];

@@ -10,7 +10,7 @@ use std::time::Duration;
 
 use haven_model::Topology;
 use haven_model::relations::SOURCE_TAG;
-use haven_testkit::{Faults, MotoServer, Proxy, RecordedRequest};
+use haven_testkit::{Faults, MotoServer, Proxy, Realism, RecordedRequest};
 use haven_tests::{haven, is_mutating, kms_key, text};
 
 const PRIMARY: &str = "ap-northeast-2";
@@ -250,7 +250,9 @@ fn replicate_copies_the_lab_keeps_the_newest_and_the_stack_fails_over_to_dr() {
         vec!["haven-lab-db-manual-2-from-ap-northeast-2"]
     );
 
-    // The primary Region is lost: run the stack in the DR Region.
+    // The primary Region is lost: run the stack in the DR Region. A promotion is done only
+    // when the replication link is gone, which moto never does: the realism layer plays it.
+    proxy.set_faults(Faults::none().with_realism(Realism::aws()));
     proxy.clear_requests();
     let failover = haven(&proxy.endpoint(), &home)
         .arg("failover-region")
@@ -299,13 +301,13 @@ fn replicate_copies_the_lab_keeps_the_newest_and_the_stack_fails_over_to_dr() {
     assert_eq!(calls(&proxy), Vec::<String>::new(), "{}", text(&again));
 
     // `haven promote` is the destructive rds-promote action: it needs --yes.
-    let unconfirmed = haven(&endpoint, &home)
+    let unconfirmed = haven(&proxy.endpoint(), &home)
         .args(["--region", PRIMARY, "promote", "lab-db-replica-1"])
         .output()
         .expect("run haven promote");
     assert_eq!(unconfirmed.status.code(), Some(2), "{}", text(&unconfirmed));
     let promoted = ok(
-        &endpoint,
+        &proxy.endpoint(),
         &home,
         &["--region", PRIMARY, "promote", "lab-db-replica-1", "--yes"],
     );

@@ -132,15 +132,29 @@ fn up_builds_the_lab_a_second_up_sends_nothing_and_down_removes_it() {
         stderr.contains("[31/31] create db-read-replica/lab-db-replica-1  done"),
         "a progress line per step: {stderr}"
     );
-    // Every mutating call went to the blueprint's Region or to IAM.
+    // Every mutating call went to the blueprint's Region or to IAM, but the DR network's in
+    // the `[dr]` Region: a VPC, subnets, security groups and a DB subnet group, nothing billed
+    // by the hour.
+    let dr_network = [
+        "CreateVpc",
+        "ModifyVpcAttribute",
+        "CreateSubnet",
+        "CreateSecurityGroup",
+        "AuthorizeSecurityGroupIngress",
+        "CreateDBSubnetGroup",
+    ];
+    let requests = proxy.requests();
+    let sent: Vec<&RecordedRequest> = requests.iter().filter(|r| is_mutating(&r.action)).collect();
     assert!(
-        proxy
-            .requests()
-            .iter()
-            .filter(|r| is_mutating(&r.action))
-            .all(|r| r.region == PRIMARY || r.service == "iam"),
-        "{:?}",
-        proxy.requests()
+        sent.iter().all(|r| r.region == PRIMARY
+            || r.service == "iam"
+            || (r.region == "us-east-1" && dr_network.contains(&r.action.as_str()))),
+        "{sent:?}"
+    );
+    assert!(
+        sent.iter()
+            .any(|r| r.region == "us-east-1" && r.action == "CreateDBSubnetGroup"),
+        "the DR network is built: {sent:?}"
     );
 
     let (topology, snapshot_json) = snapshot(&moto.endpoint(), &home);

@@ -101,6 +101,7 @@ fn zone(region: &str, letter: char, az_id: &str) -> AvailabilityZone {
         name: format!("{region}{letter}"),
         zone_id: Some(az_id.into()),
         state: "available".into(),
+        zone_type: None,
     }
 }
 

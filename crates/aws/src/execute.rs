@@ -411,24 +411,7 @@ impl<'a> Run<'a> {
             ActionKind::FailoverDbCluster { target_instance } => {
                 self.failover_cluster(id, target_instance.as_deref()).await
             }
-            ActionKind::PromoteReadReplica => {
-                let client = self.ctx.rds(self.region);
-                let out = client
-                    .promote_read_replica()
-                    .db_instance_identifier(id)
-                    .send()
-                    .await
-                    .map_err(|e| self.err(Service::Rds, "PromoteReadReplica", e))?;
-                self.sent("PromoteReadReplica", &out);
-                let db = self.wait_db(id, None, Typical::DbPromote).await?;
-                Ok(match db.read_replica_source_db_instance_identifier() {
-                    Some(source) => format!(
-                        "{id} was promoted and is available (RDS still lists {source} as its \
-                         source)"
-                    ),
-                    None => format!("{id} is a standalone DB instance"),
-                })
-            }
+            ActionKind::PromoteReadReplica => self.promote(id).await,
             ActionKind::CreateReadReplica {
                 replica_identifier,
                 availability_zone,
@@ -1466,6 +1449,72 @@ impl<'a> Run<'a> {
                 return db.ok_or_else(|| {
                     Self::missing(Service::Rds, "DescribeDBInstances", "DB instance")
                 });
+            }
+        }
+    }
+
+    /// Promotes a read replica and follows the promotion to its end. RDS refuses a replica in
+    /// `backing-up`, so that is waited out first; `BackupRetentionPeriod` is sent so that the
+    /// new primary keeps the replica's backups (at least 1 day). RDS changes the status
+    /// asynchronously, so a describe right after the call can still read `available` with the
+    /// source: the promotion is done only once the instance is `available` and names no
+    /// source (<https://docs.aws.amazon.com/AmazonRDS/latest/APIReference/API_PromoteReadReplica.html>).
+    async fn promote(&mut self, id: &str) -> Result<String, AwsError> {
+        let before = self.db(id).await?;
+        if before
+            .read_replica_source_db_instance_identifier()
+            .is_none()
+        {
+            return Ok(format!("{id} is already a standalone DB instance"));
+        }
+        if before.db_instance_status() != Some("available") {
+            self.wait_db(id, None, Typical::DbPromote).await?;
+        }
+        let retention = before.backup_retention_period().unwrap_or(0).max(1);
+        let out = self
+            .ctx
+            .rds(self.region)
+            .promote_read_replica()
+            .db_instance_identifier(id)
+            .backup_retention_period(retention)
+            .send()
+            .await
+            .map_err(|e| self.err(Service::Rds, "PromoteReadReplica", e))?;
+        self.sent("PromoteReadReplica", &out);
+        let client = self.ctx.rds(self.region);
+        let mut waiter = self.waiter(
+            Service::Rds,
+            format!("{id} to be promoted (standalone and available)"),
+            Typical::DbPromote,
+        );
+        loop {
+            let out = client
+                .describe_db_instances()
+                .db_instance_identifier(id)
+                .send()
+                .await
+                .map_err(|e| self.err(Service::Rds, "DescribeDBInstances", e))?;
+            let db = out.db_instances().first();
+            let status = db
+                .and_then(|d| d.db_instance_status())
+                .unwrap_or("modifying")
+                .to_string();
+            let source = db.and_then(|d| d.read_replica_source_db_instance_identifier());
+            let seen = match (status.as_str(), source) {
+                ("available", None) => Seen::Done,
+                ("failed" | "storage-full" | "inaccessible-encryption-credentials", _) => {
+                    Seen::Failed(status)
+                }
+                (s, _) if s.starts_with("incompatible-") => Seen::Failed(status),
+                ("available", Some(source)) => {
+                    Seen::Waiting(format!("available, still replicating {source}"), None)
+                }
+                _ => Seen::Waiting(status, None),
+            };
+            if waiter.seen(seen).await? {
+                return Ok(format!(
+                    "{id} is a standalone DB instance (automated backups {retention} day(s))"
+                ));
             }
         }
     }

@@ -7,6 +7,7 @@ pub mod context;
 pub mod discover;
 pub mod error;
 pub mod execute;
+pub mod failback;
 mod poll;
 pub mod replicate;
 mod tags;

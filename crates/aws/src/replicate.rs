@@ -83,6 +83,14 @@ fn db_copy_state(
     }
 }
 
+/// DB instance statuses RDS does not leave by itself.
+fn db_cannot_recover(status: &str) -> bool {
+    matches!(
+        status,
+        "failed" | "storage-full" | "inaccessible-encryption-credentials"
+    ) || status.starts_with("incompatible-")
+}
+
 fn code_is(error: &AwsError, codes: &[&str]) -> bool {
     error.code().is_some_and(|c| codes.contains(&c))
 }
@@ -313,6 +321,14 @@ impl Run<'_> {
         Ok(copy.name.clone())
     }
 
+    /// Creates the cross-Region replica inside the stack's DR network (its DB subnet group and
+    /// database security groups: without a subnet group "the new DB instance isn't created in a
+    /// VPC" haven builds,
+    /// <https://docs.aws.amazon.com/AmazonRDS/latest/APIReference/API_CreateDBInstanceReadReplica.html>),
+    /// waits until it is `available`, then turns its automated backups on: "all read replica DB
+    /// instances are created with backups disabled", and a replica with backups on is promoted
+    /// without a first backup in `backing-up`
+    /// (<https://docs.aws.amazon.com/AmazonRDS/latest/APIReference/API_PromoteReadReplica.html>).
     async fn replica(&self, replica: &ReplicaRequest) -> Result<String, AwsError> {
         let region = replica.destination_region.as_str();
         let rds = self.ctx.rds(region);
@@ -322,6 +338,8 @@ impl Run<'_> {
             .source_db_instance_identifier(&replica.source_arn)
             .db_instance_class(&replica.class)
             .set_kms_key_id(replica.kms_key_id.clone())
+            .db_subnet_group_name(&replica.db_subnet_group)
+            .set_vpc_security_group_ids(Some(replica.vpc_security_group_ids.clone()))
             .publicly_accessible(false)
             .set_tags(Some(crate::tags::rds(&replica.tags)))
             .send()
@@ -333,27 +351,113 @@ impl Run<'_> {
                 if code_is(
                     &e,
                     &["DBInstanceAlreadyExists", "DBInstanceAlreadyExistsFault"],
-                ) => {}
+                ) =>
+            {
+                // After a DR drill the promoted replica keeps this identifier but replicates
+                // nothing: only a replica of this very source counts as done.
+                let existing = self.describe_db(region, &replica.identifier).await?;
+                let source = existing
+                    .as_ref()
+                    .and_then(|d| d.read_replica_source_db_instance_identifier());
+                if source != Some(replica.source_arn.as_str()) {
+                    return Err(AwsError::Other {
+                        service: Service::Rds,
+                        operation: "CreateDBInstanceReadReplica".into(),
+                        detail: format!(
+                            "{} already exists in {region} but is not a replica of {} ({}): \
+                             it may be the database a failover promoted. Nothing was changed. \
+                             Delete or rename it (keep a final snapshot if it holds data), \
+                             then run again",
+                            replica.identifier,
+                            replica.source_arn,
+                            match source {
+                                Some(other) => format!("it replicates {other}"),
+                                None => "it is a standalone instance".to_string(),
+                            }
+                        ),
+                    });
+                }
+            }
             Err(e) => return Err(e),
         }
         let what = format!("replica {} in {region}", replica.identifier);
-        crate::poll::until(self.options, Service::Rds, &what, self.waiting, || async {
-            let out = rds
-                .describe_db_instances()
+        let db = self
+            .wait_available(region, &replica.identifier, &what)
+            .await?;
+        if db.backup_retention_period() != Some(replica.backup_retention_days) {
+            rds.modify_db_instance()
                 .db_instance_identifier(&replica.identifier)
+                .backup_retention_period(replica.backup_retention_days)
+                .apply_immediately(true)
                 .send()
                 .await
-                .map_err(|e| self.err(Service::Rds, region, "DescribeDBInstances", e))?;
-            let status = out
-                .db_instances()
-                .first()
+                .map_err(|e| self.err(Service::Rds, region, "ModifyDBInstance", e))?;
+            let what = format!(
+                "{what}: automated backups on ({} days)",
+                replica.backup_retention_days
+            );
+            self.wait_available(region, &replica.identifier, &what)
+                .await?;
+        }
+        Ok(replica.identifier.clone())
+    }
+
+    async fn describe_db(
+        &self,
+        region: &str,
+        identifier: &str,
+    ) -> Result<Option<aws_sdk_rds::types::DbInstance>, AwsError> {
+        let out = self
+            .ctx
+            .rds(region)
+            .describe_db_instances()
+            .db_instance_identifier(identifier)
+            .send()
+            .await
+            .map_err(|e| self.err(Service::Rds, region, "DescribeDBInstances", e))?;
+        Ok(out.db_instances().first().cloned())
+    }
+
+    /// Polls a DB instance until it is `available`; a status it cannot leave by itself ends
+    /// the wait at once instead of after `--wait-timeout`
+    /// (<https://docs.aws.amazon.com/AmazonRDS/latest/UserGuide/accessing-monitoring.html#Overview.DBInstance.Status>).
+    async fn wait_available(
+        &self,
+        region: &str,
+        identifier: &str,
+        what: &str,
+    ) -> Result<aws_sdk_rds::types::DbInstance, AwsError> {
+        let last = std::sync::Mutex::new(None);
+        crate::poll::until(self.options, Service::Rds, what, self.waiting, || async {
+            let db = self.describe_db(region, identifier).await?;
+            let status = db
+                .as_ref()
                 .and_then(|d| d.db_instance_status())
                 .unwrap_or("creating")
                 .to_string();
-            Ok((status != "available").then_some(status))
+            if db_cannot_recover(&status) {
+                return Err(AwsError::Other {
+                    service: Service::Rds,
+                    operation: "DescribeDBInstances".into(),
+                    detail: format!(
+                        "{what} is {status}: RDS will not make it available by itself. \
+                         Look at its events (aws rds describe-events --region {region} \
+                         --source-identifier {identifier} --source-type db-instance), delete \
+                         it and run again"
+                    ),
+                });
+            }
+            let done = status == "available";
+            if let Ok(mut last) = last.lock() {
+                *last = db;
+            }
+            Ok((!done).then_some(status))
         })
         .await?;
-        Ok(replica.identifier.clone())
+        last.lock()
+            .ok()
+            .and_then(|mut l| l.take())
+            .ok_or_else(|| missing(Service::Rds, "DescribeDBInstances", "DB instance"))
     }
 
     /// Deletes an old copy; "not found" means someone got there first.

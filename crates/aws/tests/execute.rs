@@ -11,7 +11,7 @@ use haven_model::action::{
 };
 use haven_model::{InstanceState, ListenerAction, RegionTopology, TargetHealthState};
 use haven_testkit::lab::{self, BASE_AMI, Lab, PRIMARY};
-use haven_testkit::{Faults, MotoServer, Proxy};
+use haven_testkit::{Faults, MotoServer, Proxy, Realism};
 
 /// moto makes every state final at once; short limits keep a regression from hanging the suite.
 fn quick() -> ExecuteOptions {
@@ -559,10 +559,18 @@ async fn rds_actions_reach_their_end_state() {
             .contains(&"lab-db-replica-2".to_string())
     );
 
-    // Promote: moto accepts it and keeps the replication link (see coverage.md); the action
-    // still follows the instance back to available and says what RDS reports.
+    // Promote: done only once the instance is available and names no source. moto keeps the
+    // replication link for good (see coverage.md); the realism layer ends it as AWS does.
+    let proxy = Proxy::start(
+        &moto.endpoint(),
+        Faults::none().with_realism(Realism::aws()),
+    )
+    .expect("proxy");
+    let through_realism = AwsContext::from_sdk_config(
+        haven_testkit::sdk_config_for(&proxy.endpoint(), PRIMARY).await,
+    );
     let promoted = run(
-        &ctx,
+        &through_realism,
         &act(
             ResourceKind::DbInstance,
             "lab-db-replica-2",
@@ -571,8 +579,20 @@ async fn rds_actions_reach_their_end_state() {
     )
     .await;
     assert!(
-        promoted.message.contains("lab-db-replica-2"),
+        promoted
+            .message
+            .contains("lab-db-replica-2 is a standalone DB instance"),
         "{promoted:?}"
+    );
+    let sent: Vec<String> = proxy
+        .requests()
+        .iter()
+        .filter(|r| r.action == "PromoteReadReplica")
+        .map(|r| String::from_utf8_lossy(&r.body).into_owned())
+        .collect();
+    assert!(
+        sent.len() == 1 && sent[0].contains("BackupRetentionPeriod="),
+        "the new primary keeps backups: {sent:?}"
     );
     assert_eq!(
         find(&primary(&ctx).await, "lab-db-replica-2").status,

@@ -812,12 +812,21 @@ fn sources<'a>(
         .iter()
         .flat_map(|i| i.snapshot_ids.iter().map(String::as_str))
         .collect();
-    let volume_tags = |volume: &str| {
-        region
-            .volumes
+    // A volume belongs to a stack by its own tags or by the instance it is attached to (Auto
+    // Scaling tags the instances it launches; their root volumes are tagged only when the
+    // launch template asks).
+    let volume_tags = |volume: &str| -> Option<&Tags> {
+        let volume = region.volumes.iter().find(|v| v.id == volume)?;
+        if volume.tags.contains_key(STACK_TAG) {
+            return Some(&volume.tags);
+        }
+        volume
+            .attached_instance_ids
             .iter()
-            .find(|v| v.id == volume)
-            .map(|v| &v.tags)
+            .filter_map(|id| region.instances.iter().find(|i| &i.id == id))
+            .map(|i| &i.tags)
+            .find(|t| t.contains_key(STACK_TAG))
+            .or(Some(&volume.tags))
     };
     let mut newest: BTreeMap<&str, &crate::topology::Snapshot> = BTreeMap::new();
     for snapshot in region.snapshots.iter().filter(|s| {

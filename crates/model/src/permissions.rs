@@ -166,6 +166,7 @@ pub const PERMISSIONS: &[Permission] = &[
     p("rds", "ModifyDBSubnetGroup"),
     p("rds", "PromoteReadReplica"),
     p("rds", "RebootDBInstance"),
+    p("rds", "RemoveTagsFromResource"),
     // The master password RDS creates and keeps; the KMS key of encrypted DR copies.
     p("secretsmanager", "CreateSecret"),
     p("secretsmanager", "TagResource"),

@@ -144,6 +144,12 @@ pub struct AvailabilityZone {
     pub zone_id: Option<String>,
     /// `available`, `impaired`, …
     pub state: String,
+    /// `availability-zone`, `local-zone` or `wavelength-zone` (`None` in topologies taken
+    /// before haven kept it). Only `availability-zone` zones hold a stack: Local Zones lack NAT
+    /// gateways and most instance and load-balancer types
+    /// (<https://docs.aws.amazon.com/AWSEC2/latest/APIReference/API_AvailabilityZone.html>).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub zone_type: Option<String>,
 }
 
 /// A VPC.

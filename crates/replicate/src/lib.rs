@@ -4,6 +4,7 @@
 #![warn(missing_docs)]
 
 pub mod execute;
+pub mod failback;
 pub mod failover;
 pub mod plan;
 

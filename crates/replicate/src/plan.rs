@@ -4,8 +4,8 @@
 //! failed copies (before they are made again), and the old complete copies retention lets go.
 //! Pure.
 //!
-//! Retention counts only complete copies and never removes the newest complete one: a copy in
-//! flight may still fail, and until it is complete the old one is all the DR Region has.
+//! Retention counts only complete copies, and the copy the run makes once it is complete: a copy
+//! in flight may still fail, and until it is complete the old one is all the DR Region has.
 
 use haven_model::dr::{
     self, Copy, CopyStatus, DrPolicy, DrRow, DrStatus, Note, Protection, RowKey,
@@ -84,10 +84,11 @@ pub fn plan(topology: &Topology, policy: &DrPolicy) -> Plan {
                         }),
                 );
                 let blocked = matches!(row.note, Some(Note::KmsKeyNeeded { .. }));
-                if !row.has_current() && !blocked {
+                let copying = !row.has_current() && !blocked;
+                if copying {
                     creations.push(Operation::Copy(copy_request(row, kind, policy)));
                 }
-                retention.extend(retained(row, kind, policy.retention));
+                retention.extend(retained(row, kind, policy.retention, copying));
             }
             Protection::ReadReplica => {
                 if row.usable.is_none()
@@ -138,20 +139,26 @@ fn copy_request(row: &DrRow, kind: CopyKind, policy: &DrPolicy) -> CopyRequest {
     }
 }
 
-/// The complete haven-made copies beyond the newest `keep` (the newest complete copy always
-/// stays; copies in flight are not counted).
-fn retained(row: &DrRow, kind: CopyKind, keep: usize) -> Vec<DeleteRequest> {
+/// The complete haven-made copies beyond the newest `keep`, counting the copy this run makes
+/// (`copying`): those deletions run only once that copy is complete ([`crate::execute()`] keeps
+/// them when it fails or is still in flight). Without a new copy the newest complete copy always
+/// stays, and copies in flight from earlier runs never count.
+fn retained(row: &DrRow, kind: CopyKind, keep: usize, copying: bool) -> Vec<DeleteRequest> {
     let complete: Vec<&Copy> = row
         .copies
         .iter()
         .filter(|c| c.status == CopyStatus::Complete)
         .collect();
+    let room = if copying {
+        keep.saturating_sub(1)
+    } else {
+        keep.max(1)
+    };
     complete
         .iter()
-        .enumerate()
-        .skip(keep.max(1))
-        .filter(|(_, c)| c.haven_made)
-        .map(|(_, c)| DeleteRequest {
+        .skip(room)
+        .filter(|c| c.haven_made)
+        .map(|c| DeleteRequest {
             kind,
             region: row.region.clone(),
             id: c.id.clone(),

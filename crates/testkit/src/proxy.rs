@@ -23,6 +23,7 @@ use hyper_util::client::legacy::connect::HttpConnector;
 use hyper_util::rt::{TokioExecutor, TokioIo};
 use tokio::sync::oneshot;
 
+mod motofix;
 mod realism;
 
 pub use realism::{INSUFFICIENT_CAPACITY, Realism, RealismEvent, RealismKind};
@@ -426,6 +427,14 @@ async fn handle(
         .path_and_query()
         .map_or_else(|| parts.uri.path().to_owned(), |pq| pq.as_str().to_owned());
     let json = parts.headers.contains_key("x-amz-target");
+    // The same request line and headers (the credential scope names the Region) for a
+    // correction moto needs afterwards (see `motofix`).
+    let (follow_method, follow_uri, follow_headers) = (
+        parts.method.clone(),
+        parts.uri.clone(),
+        parts.headers.clone(),
+    );
+    let mut follow_up = None;
 
     let (response, injected, action, body) = match body.collect().await {
         Err(error) => {
@@ -441,6 +450,10 @@ async fn handle(
         Ok(collected) => {
             let body = collected.to_bytes();
             let action = action_of(&parts.headers, parts.uri.query(), &body);
+            follow_up = is_form(&parts.headers)
+                .then(|| std::str::from_utf8(&body).ok())
+                .flatten()
+                .and_then(|form| motofix::follow_up(&region, &action, form));
             let (faults, fail_action) = {
                 let mut faults = lock(&shared.faults);
                 let fail_action = match &mut faults.fail_action {
@@ -487,6 +500,23 @@ async fn handle(
                 Fate::Fail(status) => Some(status),
                 _ => None,
             };
+            // moto replaces an instance when a read replica of its name is created; AWS
+            // refuses (see `motofix`).
+            let mut taken = None;
+            if let Some(describe) = is_form(&parts.headers)
+                .then(|| std::str::from_utf8(&body).ok())
+                .flatten()
+                .and_then(|form| motofix::name_check(&action, form))
+            {
+                let parts = request_parts(&follow_method, &follow_uri, &follow_headers, &describe);
+                if let Ok((answer, text)) =
+                    forward(&shared.upstream, &client, parts, Bytes::from(describe)).await
+                    && answer.status.is_success()
+                    && motofix::lists_an_instance(&text)
+                {
+                    taken = Some(());
+                }
+            }
             let failing = match (&faults.fail_region, fail_action.or(chaos_status)) {
                 (_, Some(status)) => Some(status),
                 (Some((failing, status)), None) if *failing == region => Some(*status),
@@ -498,6 +528,16 @@ async fn handle(
                         StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
                     let code = injected_error_code(status.as_u16(), &service);
                     let response = error_response(status, &service, json, code, INJECTED_MESSAGE);
+                    (response, true, action, body)
+                }
+                None if taken.is_some() => {
+                    let response = error_response(
+                        StatusCode::BAD_REQUEST,
+                        &service,
+                        json,
+                        "DBInstanceAlreadyExists",
+                        "DB instance already exists",
+                    );
                     (response, true, action, body)
                 }
                 None => match &faults.realism {
@@ -523,6 +563,11 @@ async fn handle(
         }
     };
 
+    if let Some(fix) = follow_up.filter(|_| response.status().is_success() && !injected) {
+        let parts = request_parts(&follow_method, &follow_uri, &follow_headers, &fix);
+        // moto does not check signatures; a failure here shows in the next describe.
+        let _ = forward(&shared.upstream, &client, parts, Bytes::from(fix)).await;
+    }
     lock(&shared.requests).push(RecordedRequest {
         method,
         path,
@@ -536,6 +581,20 @@ async fn handle(
         body,
     });
     Ok(response)
+}
+
+/// A request line and headers like the client's (the credential scope names the Region) for a
+/// body of the proxy's own.
+fn request_parts(method: &hyper::Method, uri: &Uri, headers: &HeaderMap, body: &str) -> Parts {
+    let mut request = Request::new(());
+    *request.method_mut() = method.clone();
+    *request.uri_mut() = uri.clone();
+    *request.headers_mut() = headers.clone();
+    let (mut parts, ()) = request.into_parts();
+    parts
+        .headers
+        .insert(header::CONTENT_LENGTH, HeaderValue::from(body.len()));
+    parts
 }
 
 /// The answer to a request under `realism`, and whether the proxy gave it by itself.

@@ -48,6 +48,9 @@ enum Command {
     },
     /// Run the stack in a DR Region: promote its replica, build the app tier from the AMI copy.
     FailoverRegion(haven_tui::commands::stack::FailoverArgs),
+    /// After a failover, once the primary Region answers: bring the stack home in a planned
+    /// switch and make the DR Region a DR Region again.
+    Failback(haven_tui::commands::failback::FailbackArgs),
     /// HA, DR and security findings, with an exit status by severity (for CI).
     Check(haven_tui::commands::check::CheckArgs),
     /// Discover the stack and print it: JSON for scripts, a table for people.
@@ -134,6 +137,9 @@ async fn run(cli: Cli) -> Result<(), Fatal> {
         }
         Some(Command::FailoverRegion(args)) => {
             haven_tui::commands::stack::failover_region(&cli.global, &config, args).await
+        }
+        Some(Command::Failback(args)) => {
+            haven_tui::commands::failback::failback(&cli.global, &config, args).await
         }
         Some(Command::Promote(args)) => {
             haven_tui::commands::replicate::promote(&cli.global, &config, args).await

@@ -359,10 +359,16 @@ impl Runner<'_> {
     /// parameters and answers a reuse with other parameters (the new build's subnet, Elastic
     /// IP or security group) with `IdempotentParameterMismatch`
     /// ([Ensuring idempotency](https://docs.aws.amazon.com/ec2/latest/devguide/ec2-api-idempotency.html)).
+    ///
+    /// A build is the VPC *and* its internet gateway: the DR network's VPC outlives the app
+    /// tier each failover builds into it (and `haven failback` removes), while every app tier
+    /// gets a new internet gateway first, so the second failover into the same VPC sends new
+    /// tokens too.
     fn token(&self, step: &Step, salt: &str) -> Result<String, AwsError> {
         let vpc = self.id(ResourceKind::Vpc, "vpc")?;
+        let igw = self.id(ResourceKind::InternetGateway, "igw")?;
         Ok(client_token(&format!(
-            "haven/{}/{vpc}/{}/{salt}",
+            "haven/{}/{vpc}/{igw}/{}/{salt}",
             self.stack, step.resource
         )))
     }
@@ -652,8 +658,17 @@ pub(super) mod tests {
         vpc: Option<&str>,
     ) -> Runner<'a> {
         let ids = vpc
-            .map(|id| (ResourceRef::new(ResourceKind::Vpc, "vpc"), id.to_string()))
+            .map(|id| {
+                [
+                    (ResourceRef::new(ResourceKind::Vpc, "vpc"), id.to_string()),
+                    (
+                        ResourceRef::new(ResourceKind::InternetGateway, "igw"),
+                        format!("igw-of-{id}"),
+                    ),
+                ]
+            })
             .into_iter()
+            .flatten()
             .collect();
         Runner {
             ctx,
@@ -708,6 +723,14 @@ pub(super) mod tests {
         // `up` after `down`: a new VPC, new tokens.
         let next = runner(&ctx, &topology, &options, Some("vpc-2222"));
         assert_ne!(first, next.token(&nat, "first").expect("token"));
+        // A second app tier in the same VPC (the second failover into the DR network): a new
+        // internet gateway, new tokens.
+        let again = runner(&ctx, &topology, &options, Some("vpc-1111"));
+        again.remember(
+            &ResourceRef::new(ResourceKind::InternetGateway, "igw"),
+            "igw-second",
+        );
+        assert_ne!(first, again.token(&nat, "first").expect("token"));
         // No VPC yet: no token to guess.
         let none = runner(&ctx, &topology, &options, None);
         assert!(none.token(&nat, "first").is_err());

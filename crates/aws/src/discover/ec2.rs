@@ -105,6 +105,7 @@ async fn availability_zones(c: &Client, s: &Scope<'_>) -> Result<Vec<model::Avai
                 .state()
                 .map(|s| s.as_str().to_string())
                 .unwrap_or_default(),
+            zone_type: z.zone_type().map(str::to_string),
         })
         .collect())
 }

@@ -68,15 +68,23 @@ impl Blueprint {
         image: Option<&str>,
         database: &str,
     ) -> Blueprint {
-        let mut dr = self.clone();
-        dr.stack.region = region.to_string();
-        dr.network.azs = azs.iter().take(self.network.azs.len()).cloned().collect();
+        let mut dr = self.in_region(region, azs);
         if let (Some(image), AmiSource::Id(_)) = (image, &self.compute.ami) {
             dr.compute.ami = AmiSource::Id(image.to_string());
         }
         dr.database.adopt = Some(database.to_string());
-        dr.dr = None;
         dr
+    }
+
+    /// The same stack in another Region, over `azs` there (as many as the blueprint has), with
+    /// no `[dr]` of its own: what the DR network of that Region is planned from (the same
+    /// names, CIDRs and security-group chain, so that a failover finds and keeps it).
+    pub fn in_region(&self, region: &str, azs: &[String]) -> Blueprint {
+        let mut other = self.clone();
+        other.stack.region = region.to_string();
+        other.network.azs = azs.iter().take(self.network.azs.len()).cloned().collect();
+        other.dr = None;
+        other
     }
 }
 

@@ -792,6 +792,8 @@ pub fn plan(blueprint: &Blueprint, topology: &Topology) -> Plan {
         vec![
             r(SecurityGroup, "app-sg"),
             r(InstanceProfile, &blueprint.iam.instance_profile),
+            // Its client token names the build by the VPC and its internet gateway.
+            r(InternetGateway, "igw"),
         ],
         changes,
         format!(
@@ -1585,6 +1587,7 @@ fn plan_iam(b: &mut Builder<'_>, blueprint: &Blueprint, iam: Option<&Iam>) {
     }
 }
 
+pub mod dr_network;
 mod duplicates;
 #[cfg(test)]
 mod iam_tests;

@@ -81,6 +81,7 @@ pub fn teardown(topology: &Topology, stack: &str) -> Plan {
 pub fn teardown_with(topology: &Topology, stack: &str, options: &TeardownOptions) -> Teardown {
     let mut steps = Vec::new();
     let mut kept_regions = Vec::new();
+    let (replicas, left_behind) = dr_copies(topology, stack, options.include_dr_copies);
     for region in &topology.regions {
         let adopted: Vec<&DbInstance> = region
             .db_instances
@@ -100,6 +101,31 @@ pub fn teardown_with(topology: &Topology, stack: &str, options: &TeardownOptions
             ));
             continue;
         }
+        // The DR network (VPC, subnets, DB subnet group, security groups) holds the DR replica
+        // that stays: RDS refuses to delete a subnet group in use, and EC2 a security group
+        // or subnet a network interface uses. It goes with the replica.
+        let replicas_kept: Vec<&str> = region
+            .db_instances
+            .iter()
+            .filter(|d| {
+                left_behind.iter().any(|c| {
+                    c.region == region.region
+                        && c.what
+                            .starts_with(&format!("DB instance {} ", d.identifier))
+                })
+            })
+            .map(|d| d.identifier.as_str())
+            .collect();
+        if !replicas_kept.is_empty() {
+            if region.vpcs.iter().any(|v| in_stack(&v.tags, stack)) {
+                kept_regions.push(format!(
+                    "{}: the DR network of stack {stack} (VPC, private subnets, DB subnet group,                      security groups) stays with the DR replica {} it holds;                      --include-dr-copies deletes both",
+                    region.region,
+                    replicas_kept.join(", ")
+                ));
+            }
+            continue;
+        }
         steps.extend(
             teardown_region(region, stack, options, topology.taken_at)
                 .into_iter()
@@ -109,7 +135,6 @@ pub fn teardown_with(topology: &Topology, stack: &str, options: &TeardownOptions
     if let Some(iam) = &topology.iam {
         steps.extend(teardown_iam(iam, stack));
     }
-    let (replicas, left_behind) = dr_copies(topology, stack, options.include_dr_copies);
     let mut all = replicas;
     all.extend(steps);
     Teardown {
@@ -1107,5 +1132,55 @@ mod tests {
         let step = db_step(&included.plan, "lab-db-dr");
         assert_eq!(step.region.as_deref(), Some("us-east-1"));
         assert_eq!(step.resource.kind, ResourceKind::DbReadReplica);
+    }
+
+    #[test]
+    fn a2_the_dr_network_stays_while_its_dr_replica_stays_and_goes_with_it() {
+        let mut topology = lab();
+        let dr = topology
+            .regions
+            .iter_mut()
+            .find(|r| r.region == "us-east-1")
+            .expect("DR Region");
+        dr.vpcs.push(crate::topology::Vpc {
+            id: "vpc-dr".into(),
+            cidr_block: "10.0.0.0/16".into(),
+            is_default: false,
+            state: "available".into(),
+            tags: super::super::haven_tags("lab", "vpc", "lab-vpc"),
+        });
+        let vpc_delete = |plan: &Plan| {
+            plan.steps
+                .iter()
+                .any(|s| s.id.as_deref() == Some("vpc-dr") && s.op == Op::Delete)
+        };
+        let kept = teardown_with(&topology, "lab", &TeardownOptions::default());
+        assert!(!vpc_delete(&kept.plan), "{:#?}", kept.plan.steps);
+        assert!(
+            kept.kept_regions
+                .iter()
+                .any(|k| k.starts_with("us-east-1: the DR network")
+                    && k.contains("lab-db-dr")
+                    && k.contains("--include-dr-copies")),
+            "{:?}",
+            kept.kept_regions
+        );
+        let all = teardown_with(
+            &topology,
+            "lab",
+            &TeardownOptions {
+                include_dr_copies: true,
+                ..TeardownOptions::default()
+            },
+        );
+        assert!(vpc_delete(&all.plan), "{:#?}", all.plan.steps);
+        let position = |id: &str| {
+            all.plan
+                .steps
+                .iter()
+                .position(|s| s.id.as_deref() == Some(id))
+                .unwrap_or_else(|| panic!("no step for {id}"))
+        };
+        assert!(position("lab-db-dr") < position("vpc-dr"));
     }
 }

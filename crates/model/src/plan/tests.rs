@@ -19,7 +19,7 @@ fn tag(tags: &mut Tags, logical: &str) {
 }
 
 /// The healthy lab fixture as haven would have built it: tagged, named by convention.
-fn tagged_lab() -> (Blueprint, Topology) {
+pub(super) fn tagged_lab() -> (Blueprint, Topology) {
     let mut topology = Topology::from_json(HEALTHY).expect("fixture");
     let region = topology
         .regions

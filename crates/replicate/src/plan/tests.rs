@@ -179,8 +179,8 @@ fn retention_deletes_only_the_oldest_haven_made_copies() {
         "the oldest haven copy only"
     );
 
-    // A newer source: its copy is made, but a copy in flight may still fail, so it does not
-    // count yet: the same complete copies stay.
+    // A newer source: its copy is made and counts once complete, so the newest existing haven
+    // copy alone stays (execute deletes the others only after the new copy completes).
     let primary = topology_new_source
         .regions
         .iter_mut()
@@ -192,7 +192,7 @@ fn retention_deletes_only_the_oldest_haven_made_copies() {
     primary.snapshots.push(newer);
     let plan_new = plan(&topology_new_source, &policy);
     assert!(copies(&plan_new).contains(&(CopyKind::Snapshot, "snap-newer".to_string())));
-    assert_eq!(deleted(&plan_new), vec!["snap-haven-0"]);
+    assert_eq!(deleted(&plan_new), vec!["snap-haven-1", "snap-haven-0"]);
     assert!(!deleted(&plan_new).contains(&"snap-0158edaccaeee54ee"));
 }
 

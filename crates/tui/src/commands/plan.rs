@@ -7,6 +7,7 @@ use clap::ValueEnum;
 use haven_aws::{AwsContext, CallerIdentity, DiscoverOptions};
 use haven_model::Topology;
 use haven_model::blueprint::{self, Blueprint};
+use haven_model::plan::dr_network::{DrNetworkPlan, dr_network};
 use haven_model::plan::{self, Op, Plan};
 
 use crate::cli::{Fatal, Global, connect, usage};
@@ -42,6 +43,16 @@ pub fn load_blueprint(path: &Path) -> Result<Blueprint, Fatal> {
         .map_err(|errors| usage(errors.to_string()))
 }
 
+/// Whether a command can go on without IAM.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum IamReads {
+    /// A plan that cannot see IAM would create what exists: an IAM error stops the command.
+    Required,
+    /// `failover-region`: IAM's control plane is served from us-east-1, which may be the lost
+    /// Region; an IAM error is a warning and the rest goes on.
+    Optional,
+}
+
 /// Connects for a blueprint (its Region; the global flags still choose profile and endpoint)
 /// and discovers `regions` and IAM. A partial discovery is an error: a plan made from it would
 /// create what exists or delete what it could not see.
@@ -51,8 +62,47 @@ pub async fn discover_for(
     blueprint: &Blueprint,
     regions: &[String],
 ) -> Result<(AwsContext, CallerIdentity, Topology), Fatal> {
+    let discovered = discover_in(
+        global,
+        config,
+        blueprint,
+        blueprint.region(),
+        regions,
+        IamReads::Required,
+        &[],
+    )
+    .await?;
+    Ok((discovered.ctx, discovered.identity, discovered.topology))
+}
+
+/// What [`discover_in`] found.
+pub struct Discovered {
+    /// The connection.
+    pub ctx: AwsContext,
+    /// Who the credentials are.
+    pub identity: CallerIdentity,
+    /// What exists in the Regions that answered.
+    pub topology: Topology,
+    /// What could not be read but was allowed not to be, for people.
+    pub warnings: Vec<String>,
+    /// The optional Regions that could not be read.
+    pub unreadable: Vec<String>,
+}
+
+/// [`discover_for`] connected through `home` (STS is asked there: the Region that must answer),
+/// reading `regions` only; with [`IamReads::Optional`] IAM errors come back as warnings, and so
+/// do the errors of the `optional` Regions (listed in [`Discovered::unreadable`]).
+pub async fn discover_in(
+    global: &Global,
+    config: &Config,
+    blueprint: &Blueprint,
+    home: &str,
+    regions: &[String],
+    iam: IamReads,
+    optional: &[String],
+) -> Result<Discovered, Fatal> {
     let global = Global {
-        region: Some(blueprint.region().to_string()),
+        region: Some(home.to_string()),
         regions: Vec::new(),
         ..global.clone()
     };
@@ -63,6 +113,37 @@ pub async fn discover_for(
         ..DiscoverOptions::default()
     };
     let mut topology = haven_aws::discover(&ctx, regions, &options).await;
+    let mut warnings = Vec::new();
+    let optional_regions = optional;
+    let optional = |e: &haven_model::topology::DiscoveryError| {
+        iam == IamReads::Optional && e.service == haven_model::Service::Iam
+    };
+    for error in topology.errors.iter().filter(|e| optional(e)) {
+        warnings.push(format!(
+            "IAM could not be read ({}: {}); going on without it: the IAM entities the \
+             blueprint names are assumed to exist as they are",
+            error.operation, error.message
+        ));
+    }
+    topology.errors.retain(|e| !optional(e));
+    let mut unreadable: Vec<String> = Vec::new();
+    for error in &topology.errors {
+        if let Some(region) = error
+            .region
+            .as_ref()
+            .filter(|r| optional_regions.contains(r))
+            && !unreadable.contains(region)
+        {
+            warnings.push(format!(
+                "{region} could not be read ({} {}: {}): nothing is done there this time",
+                error.service, error.operation, error.message
+            ));
+            unreadable.push(region.clone());
+        }
+    }
+    topology
+        .errors
+        .retain(|e| e.region.as_ref().is_none_or(|r| !unreadable.contains(r)));
     if !topology.errors.is_empty() {
         let parts: Vec<String> = topology
             .errors
@@ -78,17 +159,28 @@ pub async fn discover_for(
         });
     }
     // Whether a same-named IAM entity was adopted earlier shows only in its tags.
-    haven_aws::read_iam_tags(&ctx, blueprint, &mut topology)
-        .await
-        .map_err(|e| Fatal {
-            message: format!(
-                "the tags of the blueprint's IAM entities could not be read, so haven cannot \
-                 tell whether they are the stack's: {}",
-                Fatal::from(e).message
-            ),
-            code: 1,
-        })?;
-    Ok((ctx, identity, topology))
+    if let Err(e) = haven_aws::read_iam_tags(&ctx, blueprint, &mut topology).await {
+        let message = Fatal::from(e).message;
+        if iam == IamReads::Required {
+            return Err(Fatal {
+                message: format!(
+                    "the tags of the blueprint's IAM entities could not be read, so haven \
+                     cannot tell whether they are the stack's: {message}"
+                ),
+                code: 1,
+            });
+        }
+        warnings.push(format!(
+            "the tags of the blueprint's IAM entities could not be read ({message}); going on"
+        ));
+    }
+    Ok(Discovered {
+        ctx,
+        identity,
+        topology,
+        warnings,
+        unreadable,
+    })
 }
 
 /// The message that stops `plan` and `up` when the blueprint names IAM entities that exist but
@@ -121,19 +213,31 @@ pub fn conflicts_message(plan: &Plan) -> Option<String> {
     ))
 }
 
-/// Validates the blueprint, discovers its Region and IAM, and prints the plan. No mutating call.
+/// Validates the blueprint, discovers its Regions (its own and its `[dr]` ones) and IAM, and
+/// prints the plan, then the DR network's in each DR Region (table output). No mutating call.
 pub async fn run(global: &Global, config: &Config, args: &PlanArgs) -> Result<(), Fatal> {
     let blueprint = load_blueprint(&args.blueprint)?;
     let region = blueprint.region().to_string();
-    let (_, _, topology) =
-        discover_for(global, config, &blueprint, std::slice::from_ref(&region)).await?;
+    let regions = super::stack::stack_regions(&blueprint);
+    let (_, _, topology) = discover_for(global, config, &blueprint, &regions).await?;
     let plan = plan::plan(&blueprint, &topology);
     match args.output {
         PlanOutput::Json => println!(
             "{}",
             serde_json::to_string_pretty(&plan).unwrap_or_default()
         ),
-        PlanOutput::Table => print!("{}", table(&plan, &region)),
+        PlanOutput::Table => {
+            print!("{}", table(&plan, &region));
+            for dr in regions.iter().skip(1) {
+                match dr_network(&blueprint, &topology, dr) {
+                    DrNetworkPlan::Skip(why) => println!("{why}"),
+                    DrNetworkPlan::Build { plan, .. } => {
+                        println!("DR network (built by haven up):");
+                        print!("{}", table(&plan, dr));
+                    }
+                }
+            }
+        }
     }
     match conflicts_message(&plan) {
         Some(message) => Err(Fatal { message, code: 1 }),

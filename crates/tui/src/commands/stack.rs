@@ -8,10 +8,13 @@ use std::time::Duration;
 use clap::ValueEnum;
 use haven_aws::{Applied, ApplyError, Desired, ExecuteOptions, StepEvent, StepStatus};
 use haven_model::blueprint::Blueprint;
+use haven_model::plan::dr_network::{self, DrNetworkPlan};
 use haven_model::plan::{self, Op, Plan, TeardownOptions};
 use serde_json::{Value, json};
 
-use super::plan::{conflicts_message, discover_for, load_blueprint, table};
+use super::plan::{
+    Discovered, IamReads, conflicts_message, discover_for, discover_in, load_blueprint, table,
+};
 use crate::cli::{Fatal, Global, connect, usage};
 use crate::config::Config;
 use haven_replicate::failover;
@@ -80,7 +83,7 @@ pub struct DownArgs {
 }
 
 /// Reads the user-data script the blueprint names, next to the blueprint.
-fn user_data(path: &Path, blueprint: &Blueprint) -> Result<Option<String>, Fatal> {
+pub(super) fn user_data(path: &Path, blueprint: &Blueprint) -> Result<Option<String>, Fatal> {
     let Some(file) = &blueprint.compute.user_data_file else {
         return Ok(None);
     };
@@ -94,33 +97,71 @@ fn user_data(path: &Path, blueprint: &Blueprint) -> Result<Option<String>, Fatal
 pub async fn up(global: &Global, config: &Config, args: &UpArgs) -> Result<(), Fatal> {
     let blueprint = load_blueprint(&args.blueprint)?;
     let user_data = user_data(&args.blueprint, &blueprint)?;
-    let region = blueprint.region().to_string();
-    let (ctx, _, topology) =
-        discover_for(global, config, &blueprint, std::slice::from_ref(&region)).await?;
+    let regions = stack_regions(&blueprint);
+    // A DR Region that does not answer does not stop the stack's own `up`: its DR network
+    // waits for the next run.
+    let Discovered {
+        ctx,
+        topology,
+        warnings,
+        unreadable,
+        ..
+    } = discover_in(
+        global,
+        config,
+        &blueprint,
+        blueprint.region(),
+        &regions,
+        IamReads::Required,
+        &regions[1..],
+    )
+    .await?;
     let run = Converge {
         read_only: global.read_only || config.read_only,
         yes: args.yes,
         out: Printer::new(args.output),
         wait_timeout: args.wait_timeout,
         adopt: args.adopt,
+        skip_iam: false,
     };
+    for warning in &warnings {
+        run.out.line(&format!("warning: {warning}"));
+    }
     run.apply(&ctx, &blueprint, user_data.as_deref(), &topology, "up")
+        .await?;
+    run.dr_networks(&ctx, &blueprint, &topology, &unreadable)
         .await
 }
 
+/// The blueprint's Region, then its `[dr]` Regions.
+pub(crate) fn stack_regions(blueprint: &Blueprint) -> Vec<String> {
+    let mut regions = vec![blueprint.region().to_string()];
+    if let Some(dr) = &blueprint.dr {
+        for region in &dr.regions {
+            if !regions.contains(region) {
+                regions.push(region.clone());
+            }
+        }
+    }
+    regions
+}
+
 /// How a blueprint is brought about: shared by `up` and `failover-region`.
-struct Converge {
-    read_only: bool,
-    yes: bool,
-    out: Printer,
-    wait_timeout: u64,
+pub(super) struct Converge {
+    pub(super) read_only: bool,
+    pub(super) yes: bool,
+    pub(super) out: Printer,
+    pub(super) wait_timeout: u64,
     /// Take over same-named IAM entities that are not the stack's (`up --adopt`).
-    adopt: bool,
+    pub(super) adopt: bool,
+    /// Leave IAM out of the plan: a failover while IAM does not answer (IAM is global and was
+    /// built by `up` in the primary Region).
+    pub(super) skip_iam: bool,
 }
 
 impl Converge {
     /// Plans `blueprint` against `topology`, prints the plan and carries it out.
-    async fn apply(
+    pub(super) async fn apply(
         &self,
         ctx: &haven_aws::AwsContext,
         blueprint: &Blueprint,
@@ -128,10 +169,66 @@ impl Converge {
         topology: &haven_model::Topology,
         command: &str,
     ) -> Result<(), Fatal> {
+        let mut plan = plan::plan(blueprint, topology);
+        if self.skip_iam {
+            plan.steps.retain(|s| s.region.is_some());
+            plan.conflicts.clear();
+        }
+        self.carry_out(ctx, blueprint, user_data, topology, &plan, command)
+            .await
+    }
+
+    /// Builds the stack's DR network in each `[dr]` Region (see
+    /// [`haven_model::plan::dr_network`]): the data tier a cross-Region replica is created in
+    /// and a failover builds the app tier into.
+    async fn dr_networks(
+        &self,
+        ctx: &haven_aws::AwsContext,
+        blueprint: &Blueprint,
+        topology: &haven_model::Topology,
+        unreadable: &[String],
+    ) -> Result<(), Fatal> {
+        for region in stack_regions(blueprint).iter().skip(1) {
+            if unreadable.contains(region) {
+                self.out.line(&format!(
+                    "{region}: DR network not checked ({region} could not be read); run `haven \
+                     up` again once it answers"
+                ));
+                continue;
+            }
+            match dr_network::dr_network(blueprint, topology, region) {
+                DrNetworkPlan::Skip(why) => self.out.line(&why),
+                DrNetworkPlan::Build { blueprint, plan } => {
+                    self.out.line(&format!(
+                        "DR network of stack {} in {region}: VPC, private subnets, DB subnet \
+                         group and security groups, for the cross-Region replica and a failover",
+                        plan.stack
+                    ));
+                    let dr = Converge {
+                        out: self.out.without_summary(),
+                        ..*self
+                    };
+                    dr.carry_out(ctx, &blueprint, None, topology, &plan, "up")
+                        .await?;
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// Prints `plan` and carries it out.
+    pub(super) async fn carry_out(
+        &self,
+        ctx: &haven_aws::AwsContext,
+        blueprint: &Blueprint,
+        user_data: Option<&str>,
+        topology: &haven_model::Topology,
+        plan: &Plan,
+        command: &str,
+    ) -> Result<(), Fatal> {
         let region = blueprint.region();
         let out = &self.out;
-        let plan = plan::plan(blueprint, topology);
-        out.plan(&table(&plan, region));
+        out.plan(&table(plan, region));
         let blockers: Vec<String> = plan
             .blockers()
             .map(|s| format!("{}: {}", s.resource, s.detail))
@@ -143,11 +240,11 @@ impl Converge {
             });
         }
         if !self.adopt
-            && let Some(message) = conflicts_message(&plan)
+            && let Some(message) = conflicts_message(plan)
         {
             return Err(Fatal { message, code: 1 });
         }
-        let protected = plan::deletion_protected(topology, &plan);
+        let protected = plan::deletion_protected(topology, plan);
         if !protected.is_empty() {
             return Err(Fatal {
                 message: format!(
@@ -177,7 +274,7 @@ impl Converge {
                 "stack {} is up to date: nothing to do",
                 plan.stack
             ));
-            out.summary(&plan, region, &Applied::default());
+            out.summary(plan, region, &Applied::default());
             return Ok(());
         }
         if self.read_only {
@@ -201,10 +298,10 @@ impl Converge {
         let options = options(self.wait_timeout);
         let progress = |event: StepEvent<'_>| out.progress(&event);
         let result = tokio::select! {
-            result = haven_aws::apply(ctx, desired, topology, &plan, &options, &progress) => result,
+            result = haven_aws::apply(ctx, desired, topology, plan, &options, &progress) => result,
             _ = tokio::signal::ctrl_c() => return Err(out.interrupted(command)),
         };
-        finish(out, &plan, region, result, command)
+        finish(out, plan, region, result, command)
     }
 }
 
@@ -264,11 +361,31 @@ pub async fn failover_region(
             blueprint.name()
         )));
     }
-    let (ctx, _, topology) =
-        discover_for(global, config, &blueprint, std::slice::from_ref(&to)).await?;
+    let started = std::time::Instant::now();
+    let out = Printer::new(args.output);
+    // Everything goes to the DR Region: STS is asked there, only it is discovered, and IAM
+    // (served from us-east-1, which may be the Region lost) may fail without stopping it.
+    let dr_only = std::slice::from_ref(&to);
+    let Discovered {
+        ctx,
+        topology,
+        warnings,
+        ..
+    } = discover_in(
+        global,
+        config,
+        &blueprint,
+        &to,
+        dr_only,
+        IamReads::Optional,
+        &[],
+    )
+    .await?;
+    for warning in &warnings {
+        out.line(&format!("warning: {warning}"));
+    }
     let target = failover::target(&blueprint, &topology, &to)
         .map_err(|message| Fatal { message, code: 1 })?;
-    let out = Printer::new(args.output);
     out.line(&target.describe(&blueprint, &to));
     if !args.yes {
         confirm(
@@ -300,15 +417,21 @@ pub async fn failover_region(
                 fatal
             })?;
     }
-    // Read the DR Region again: the database changed, and IAM is needed for the plan.
+    // Read the DR Region again: the database changed.
     let dr = blueprint.failover_to(&to, &target.azs, target.image.as_deref(), &target.database);
-    let (ctx, _, topology) = discover_for(global, config, &dr, std::slice::from_ref(&to)).await?;
+    let Discovered {
+        ctx,
+        topology,
+        warnings,
+        ..
+    } = discover_in(global, config, &dr, &to, dr_only, IamReads::Optional, &[]).await?;
     let run = Converge {
         read_only,
         yes: true,
         out,
         wait_timeout: args.wait_timeout,
         adopt: false,
+        skip_iam: !warnings.is_empty(),
     };
     run.apply(
         &ctx,
@@ -317,7 +440,15 @@ pub async fn failover_region(
         &topology,
         "failover-region",
     )
-    .await
+    .await?;
+    run.out.line(&format!(
+        "stack {} runs in {to}. RTO achieved: {} (from the start of failover-region until the \
+         app tier there was up). Data-loss window: {}",
+        blueprint.name(),
+        haven_model::wait::elapsed_words(started.elapsed()),
+        failover::data_loss_window(&target, &to)
+    ));
+    Ok(())
 }
 
 /// `haven down`: everything tagged with the stack, in dependency order, after confirmation.
@@ -463,7 +594,7 @@ pub async fn down(global: &Global, config: &Config, args: &DownArgs) -> Result<(
     done
 }
 
-fn options(wait_timeout: u64) -> ExecuteOptions {
+pub(super) fn options(wait_timeout: u64) -> ExecuteOptions {
     ExecuteOptions {
         max_wait: Duration::from_secs(wait_timeout),
         ..ExecuteOptions::default()
@@ -471,7 +602,7 @@ fn options(wait_timeout: u64) -> ExecuteOptions {
 }
 
 /// Asks for the stack name on the terminal; without a terminal, `--yes` is required.
-fn confirm(stack: &str, what: &str) -> Result<(), Fatal> {
+pub(super) fn confirm(stack: &str, what: &str) -> Result<(), Fatal> {
     let answer = crate::cli::ask(what, &format!("Type the stack name ({stack}) to go on:"))?;
     if answer == stack {
         Ok(())
@@ -482,7 +613,7 @@ fn confirm(stack: &str, what: &str) -> Result<(), Fatal> {
     }
 }
 
-fn finish(
+pub(super) fn finish(
     out: &Printer,
     plan: &Plan,
     region: &str,
@@ -518,17 +649,29 @@ fn finish(
 }
 
 /// Where each kind of output goes: with `--output json` stdout holds only the final document.
-struct Printer {
+pub(super) struct Printer {
     output: StackOutput,
+    /// Print the JSON summary (`--output json`): only the main plan's, so that stdout holds
+    /// one document.
+    json_summary: bool,
     /// The last state of every wait still going on, by step: what AWS is doing.
     waits: std::sync::Mutex<std::collections::BTreeMap<usize, String>>,
 }
 
 impl Printer {
-    fn new(output: StackOutput) -> Self {
+    pub(super) fn new(output: StackOutput) -> Self {
         Self {
             output,
+            json_summary: true,
             waits: std::sync::Mutex::default(),
+        }
+    }
+
+    /// The same output, without a JSON summary of its own.
+    fn without_summary(&self) -> Self {
+        Self {
+            json_summary: false,
+            ..Self::new(self.output)
         }
     }
 
@@ -558,18 +701,18 @@ impl Printer {
         }
     }
 
-    fn line(&self, text: &str) {
+    pub(super) fn line(&self, text: &str) {
         match self.output {
             StackOutput::Text => println!("{text}"),
             StackOutput::Json => eprintln!("{text}"),
         }
     }
 
-    fn plan(&self, table: &str) {
+    pub(super) fn plan(&self, table: &str) {
         self.line(table.trim_end());
     }
 
-    fn progress(&self, event: &StepEvent<'_>) {
+    pub(super) fn progress(&self, event: &StepEvent<'_>) {
         let width = event.total.to_string().len();
         let head = format!(
             "[{:>width$}/{}] {:<6} {}",
@@ -615,7 +758,7 @@ impl Printer {
     }
 
     fn summary(&self, plan: &Plan, region: &str, applied: &Applied) {
-        if self.output != StackOutput::Json {
+        if self.output != StackOutput::Json || !self.json_summary {
             return;
         }
         println!("{:#}", summary_json(plan, region, applied));
