@@ -416,3 +416,38 @@ fn a_dr_region_that_does_not_answer_does_not_stop_up_and_the_next_up_builds_its_
     );
     stack_vpc(&snapshot(&moto.endpoint(), &home, DR));
 }
+
+/// `haven replicate --blueprint` builds the stack's DR network where `up` could not (the DR
+/// Region did not answer then), and creates the replica inside it, never in a default VPC.
+#[test]
+fn replicate_with_a_blueprint_builds_the_missing_dr_network_and_the_replica_goes_inside() {
+    let moto = MotoServer::start().expect("moto");
+    let proxy =
+        Proxy::start(&moto.endpoint(), Faults::none().with_fail_region(DR, 503)).expect("proxy");
+    let home = tempfile::tempdir().expect("temp dir");
+    let blueprint = lab();
+    let blueprint = blueprint.to_str().expect("path");
+    ok(&proxy.endpoint(), &home, &["up", blueprint, "--yes"]);
+    proxy.set_faults(Faults::none());
+    let key = format!("{DR}={}", kms_key(&moto.endpoint()));
+    // moto cannot copy the automated DB snapshot replicate also picks: that one copy may fail.
+    let replicated = run(
+        &proxy.endpoint(),
+        &home,
+        &[
+            "replicate",
+            "--yes",
+            "--blueprint",
+            blueprint,
+            "--kms-key",
+            &key,
+        ],
+    );
+    let out = text(&replicated);
+    assert!(
+        out.contains("DR network of stack lab in us-east-1"),
+        "{out}"
+    );
+    let dr = snapshot(&moto.endpoint(), &home, DR);
+    assert_eq!(db_vpc(&dr, "lab-db-us-east-1"), stack_vpc(&dr), "{out}");
+}

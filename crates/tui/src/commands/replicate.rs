@@ -187,7 +187,35 @@ pub async fn run(global: &Global, config: &Config, args: &ReplicateArgs) -> Resu
     }
     let policy = policy(args, blueprint.as_ref(), &source, to.clone(), kms_keys);
     check_scope(&policy.scope, &topology, &source)?;
-    let plan = haven_replicate::plan(&topology, &policy);
+    let mut plan = haven_replicate::plan(&topology, &policy);
+    // With a blueprint, the stack's DR network is built first where it is missing (as `haven
+    // up` does): the replica is created inside it, never in a default VPC.
+    let no_network = plan
+        .status
+        .rows
+        .iter()
+        .any(|r| matches!(r.note, Some(haven_model::dr::Note::NoDrNetwork { .. })));
+    if let Some(blueprint) = &blueprint
+        && no_network
+        && !args.dry_run
+        && !read_only
+    {
+        let out = super::stack::Printer::new(match args.output {
+            ReplicateOutput::Text => super::stack::StackOutput::Text,
+            ReplicateOutput::Json => super::stack::StackOutput::Json,
+        });
+        let build = super::stack::Converge {
+            read_only,
+            yes: args.yes,
+            out: out.without_summary(),
+            wait_timeout: args.wait_timeout,
+            adopt: false,
+            skip_iam: true,
+        };
+        build.dr_networks(&ctx, blueprint, &topology, &[]).await?;
+        let topology = haven_aws::discover(&ctx, &all, &options).await;
+        plan = haven_replicate::plan(&topology, &policy);
+    }
     let say = |text: &str| match args.output {
         ReplicateOutput::Text => println!("{text}"),
         ReplicateOutput::Json => eprintln!("{text}"),

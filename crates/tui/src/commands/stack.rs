@@ -181,7 +181,7 @@ impl Converge {
     /// Builds the stack's DR network in each `[dr]` Region (see
     /// [`haven_model::plan::dr_network`]): the data tier a cross-Region replica is created in
     /// and a failover builds the app tier into.
-    async fn dr_networks(
+    pub(super) async fn dr_networks(
         &self,
         ctx: &haven_aws::AwsContext,
         blueprint: &Blueprint,
@@ -668,7 +668,7 @@ impl Printer {
     }
 
     /// The same output, without a JSON summary of its own.
-    fn without_summary(&self) -> Self {
+    pub(super) fn without_summary(&self) -> Self {
         Self {
             json_summary: false,
             ..Self::new(self.output)
