@@ -309,7 +309,8 @@ fn a_missing_dr_copy_is_made_from_the_dr_view() {
     tmux.keys(&["Enter"]);
     tmux.wait_for(&[
         &format!("SourceImageId={ami}"),
-        "ec2 CopyImage (in us-east-1)",
+        "in us-east-1, this call will be sent:",
+        "ec2 CopyImage ",
     ]);
     tmux.keys(&["Enter"]);
     tmux.wait_for(&["job 1 done"]);
