@@ -1487,6 +1487,8 @@ impl<'a> Run<'a> {
             format!("{id} to be promoted (standalone and available)"),
             Typical::DbPromote,
         );
+        let sent_at = std::time::Instant::now();
+        let mut status_changed = false;
         loop {
             let out = client
                 .describe_db_instances()
@@ -1506,10 +1508,27 @@ impl<'a> Run<'a> {
                     Seen::Failed(status)
                 }
                 (s, _) if s.starts_with("incompatible-") => Seen::Failed(status),
+                // RDS moves a promoted replica out of `available` within seconds. One that
+                // never left it and still names its source after the unchanged grace did not go
+                // through RDS's promotion at all: an emulator (moto keeps the link for good).
+                // Say so rather than wait for the whole timeout.
+                ("available", Some(source))
+                    if !status_changed && sent_at.elapsed() > self.options.unchanged_grace =>
+                {
+                    return Ok(format!(
+                        "{id} accepted the promotion and is available, but after {} s it still \
+                         names {source} as its source and never changed status: RDS does not \
+                         behave so (an emulator does); check that replication has ended",
+                        self.options.unchanged_grace.as_secs()
+                    ));
+                }
                 ("available", Some(source)) => {
                     Seen::Waiting(format!("available, still replicating {source}"), None)
                 }
-                _ => Seen::Waiting(status, None),
+                _ => {
+                    status_changed = true;
+                    Seen::Waiting(status, None)
+                }
             };
             if waiter.seen(seen).await? {
                 return Ok(format!(

@@ -599,6 +599,19 @@ async fn rds_actions_reach_their_end_state() {
         "available"
     );
 
+    // On bare moto the link never ends and the status never changes: after the unchanged grace
+    // the promotion is reported as accepted, with what is odd about it, not waited for an hour.
+    let bare = run(
+        &ctx,
+        &act(
+            ResourceKind::DbInstance,
+            "lab-db-replica-1",
+            ActionKind::PromoteReadReplica,
+        ),
+    )
+    .await;
+    assert!(bare.message.contains("never changed status"), "{bare:?}");
+
     // Aurora: a cluster with a writer and a reader, failed over to the reader.
     let rds = aws_sdk_rds::Client::new(&moto.sdk_config(PRIMARY).await);
     rds.create_db_cluster()

@@ -78,9 +78,15 @@ pub fn text(plan: &Plan) -> String {
     for note in &plan.status.notes {
         out.push(format!("note      {note}"));
     }
+    // One line per distinct note: the DB snapshot and the replica of an encrypted database
+    // share the same missing key.
+    let mut said = std::collections::BTreeSet::new();
     for row in &plan.status.rows {
         if let Some(note) = &row.note {
-            out.push(format!("note      {}", note.sentence(row)));
+            let line = format!("note      {}", note.sentence(row));
+            if said.insert(line.clone()) {
+                out.push(line);
+            }
         }
     }
     out.join("\n")
