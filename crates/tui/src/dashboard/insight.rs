@@ -322,6 +322,23 @@ pub fn dr_policy(topology: &Topology, policy: &Policy) -> Option<DrPolicy> {
     DrPolicy::from_policy(topology, policy)
 }
 
+/// What an empty DR view says: there is no DR Region yet, or nothing in scope to protect.
+pub fn dr_empty_reason(topology: &Topology, policy: &Policy) -> String {
+    let primary = policy.primary(topology).unwrap_or("the primary Region");
+    match dr_policy(topology, policy) {
+        None => format!(
+            "no DR Region for {primary}: none is named (dr_regions in the config) and no other \
+             Region holds a copy, a replica or a DR network of its resources; `haven up` with a \
+             [dr] section, or `haven replicate --to REGION`, makes one"
+        ),
+        Some(dr) => format!(
+            "nothing to protect in {primary} ({}): no launch template, volume snapshot or \
+             database",
+            dr.scope
+        ),
+    }
+}
+
 /// One row of the DR view: a protected resource in one DR Region, what replication would do
 /// for it now, and what stands in the way.
 #[derive(Debug, Clone, PartialEq, Serialize)]

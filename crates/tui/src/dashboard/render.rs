@@ -773,18 +773,26 @@ fn draw_list(frame: &mut Frame, area: Rect, state: &State) {
     }
     frame.render_stateful_widget(table, inner, &mut table_state);
     if empty {
-        let text = if list.filter.is_empty() {
-            format!("no {} here", kind.title().to_lowercase())
-        } else {
+        let text = if !list.filter.is_empty() {
             format!("nothing matches /{} (Esc clears)", list.filter)
+        } else if kind == ListKind::Dr {
+            state.topology.as_ref().map_or_else(String::new, |t| {
+                super::insight::dr_empty_reason(t, &state.settings.policy)
+            })
+        } else {
+            format!("no {} here", kind.title().to_lowercase())
         };
-        let y = inner.y + 1;
-        if y < inner.y + inner.height {
-            frame.buffer_mut().set_line(
-                inner.x + 1,
-                y,
-                &Line::styled(text, dim()),
-                inner.width.saturating_sub(1),
+        // Under the header; wrapped, since a reason can be longer than the panel is wide.
+        let area = Rect {
+            x: inner.x + 1,
+            y: inner.y + 1,
+            width: inner.width.saturating_sub(2),
+            height: inner.height.saturating_sub(1),
+        };
+        if area.height > 0 {
+            frame.render_widget(
+                Paragraph::new(Line::styled(text, dim())).wrap(Wrap { trim: true }),
+                area,
             );
         }
     }

@@ -598,3 +598,18 @@ fn a_failed_copy_row_offers_its_removal_then_the_copy() {
     let menu = state.menu.as_ref().expect("menu");
     assert_eq!(menu.entries[0].risk, Risk::Destructive);
 }
+
+/// An empty DR view says why and what makes a DR Region, never "no disaster recovery here".
+#[test]
+fn an_empty_dr_view_says_there_is_no_dr_region_and_how_to_make_one() {
+    let mut topology = fixture("lab-healthy.json");
+    topology.regions.retain(|r| r.region == "ap-northeast-2");
+    let mut state = state_for(&topology, 200, 48);
+    press(&mut state, ":dr\n");
+    let text = screen(&state);
+    assert!(
+        text.contains("no DR Region for ap-northeast-2: none is named"),
+        "{text}"
+    );
+    assert!(text.contains("--to REGION`, makes one"), "{text}");
+}
