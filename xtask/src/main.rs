@@ -357,19 +357,25 @@ fn start_moto() -> Result<Moto, String> {
 
 fn demo(open_dashboard: bool) -> Result<(), String> {
     ensure_moto()?;
+    // One build of both binaries, then the binaries themselves: `cargo run -p` of each package
+    // resolves its own feature set, which compiled the AWS SDK three times on a first run.
+    println!(
+        "\nBuilding haven and the lab builder. The first build compiles the AWS SDK: 10–15 min \
+         on 2 cores, about 10 GB in {}; later runs take seconds.",
+        target_dir().display()
+    );
     run(
         "cargo",
-        &[
-            "build",
-            "--quiet",
-            "-p",
-            "haven-tui",
-            "-p",
-            "haven-testkit",
-            "--bins",
-        ],
+        &["build", "-p", "haven-tui", "-p", "haven-testkit", "--bins"],
         &[],
     )?;
+    let bin = |name: &str| {
+        target_dir()
+            .join("debug")
+            .join(format!("{name}{}", env::consts::EXE_SUFFIX))
+            .display()
+            .to_string()
+    };
     let moto = start_moto()?;
     let aws_env: [(&str, &str); 4] = [
         ("AWS_ACCESS_KEY_ID", "test"),
@@ -377,43 +383,18 @@ fn demo(open_dashboard: bool) -> Result<(), String> {
         ("AWS_MAX_ATTEMPTS", "1"),
         ("AWS_ENDPOINT_URL", &moto.endpoint),
     ];
-    run(
-        "cargo",
-        &[
-            "run",
-            "--quiet",
-            "-p",
-            "haven-testkit",
-            "--bin",
-            "haven-lab",
-            "--",
-            &moto.endpoint,
-        ],
-        &aws_env,
-    )?;
+    run(&bin("haven-lab"), &[&moto.endpoint], &aws_env)?;
     let regions = "ap-northeast-2,us-east-1";
     if open_dashboard {
-        run(
-            "cargo",
-            &[
-                "run",
-                "--quiet",
-                "-p",
-                "haven-tui",
-                "--bin",
-                "haven",
-                "--",
-                "--regions",
-                regions,
-            ],
-            &aws_env,
-        )?;
+        run(&bin("haven"), &["--regions", regions], &aws_env)?;
     } else {
         println!(
             "\nThe lab runs at {}. In another shell:\n  export AWS_ACCESS_KEY_ID=test \
-             AWS_SECRET_ACCESS_KEY=test AWS_MAX_ATTEMPTS=1 AWS_ENDPOINT_URL={}\n  cargo run -p \
-             haven-tui --bin haven -- snapshot --regions {regions}\nPress Enter to stop moto.",
-            moto.endpoint, moto.endpoint
+             AWS_SECRET_ACCESS_KEY=test AWS_MAX_ATTEMPTS=1 AWS_ENDPOINT_URL={}\n  {} snapshot \
+             --regions {regions}\nPress Enter to stop moto.",
+            moto.endpoint,
+            moto.endpoint,
+            bin("haven")
         );
         let mut line = String::new();
         let _ = std::io::stdin().read_line(&mut line);
