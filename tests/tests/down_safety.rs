@@ -299,16 +299,7 @@ fn b7_down_lists_the_dr_copies_it_leaves_with_their_cost_and_include_dr_copies_p
             "lab-db-manual-1",
         ],
     ));
-    let key = haven_tests::moto_json(
-        &endpoint,
-        DR,
-        "kms",
-        "TrentService.CreateKey",
-        &serde_json::json!({ "Description": "haven DR copies" }),
-    )["KeyMetadata"]["Arn"]
-        .as_str()
-        .expect("key ARN")
-        .to_string();
+    let key = haven_tests::kms_key(&endpoint, DR);
     ok(run(
         &endpoint,
         &home,
@@ -393,16 +384,7 @@ fn b4_after_a_failover_down_leaves_the_dr_region_alone_unless_it_is_named() {
     let lab = lab.to_str().expect("path");
     let endpoint = moto.endpoint();
     ok(run(&endpoint, &home, &["up", lab]));
-    let key = haven_tests::moto_json(
-        &endpoint,
-        DR,
-        "kms",
-        "TrentService.CreateKey",
-        &serde_json::json!({ "Description": "haven DR copies" }),
-    )["KeyMetadata"]["Arn"]
-        .as_str()
-        .expect("key ARN")
-        .to_string();
+    let key = haven_tests::kms_key(&endpoint, DR);
     // Only the cross-Region replica matters here (moto cannot copy the automated snapshot
     // replicate also picks, so the run reports that one failure).
     run(

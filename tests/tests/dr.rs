@@ -11,7 +11,7 @@ use haven_model::Topology;
 use haven_model::plan::{LOGICAL_TAG, STACK_TAG};
 use haven_model::topology::RegionTopology;
 use haven_testkit::{Faults, MotoServer, Proxy, Realism};
-use haven_tests::{haven, moto_json, text};
+use haven_tests::{haven, kms_key, text};
 
 const PRIMARY: &str = "ap-northeast-2";
 const DR: &str = "us-east-1";
@@ -118,19 +118,6 @@ fn app_vpcs(region: &RegionTopology) -> (String, Vec<String>) {
     (alb, instances)
 }
 
-fn kms_key(endpoint: &str) -> String {
-    moto_json(
-        endpoint,
-        DR,
-        "kms",
-        "TrentService.CreateKey",
-        &serde_json::json!({ "Description": "haven DR replica" }),
-    )["KeyMetadata"]["Arn"]
-        .as_str()
-        .expect("key ARN")
-        .to_string()
-}
-
 /// `haven up` with the DR network, then the cross-Region replica inside it: (moto, proxy, home).
 fn lab_with_a_dr_replica() -> (MotoServer, Proxy, tempfile::TempDir) {
     let moto = MotoServer::start().expect("moto");
@@ -167,7 +154,7 @@ fn lab_with_a_dr_replica() -> (MotoServer, Proxy, tempfile::TempDir) {
 
     // The replica, inside that network with backups on. (moto cannot copy the automated DB
     // snapshot `replicate` also picks, so the run may report that one failure.)
-    let key = kms_key(&moto.endpoint());
+    let key = kms_key(&moto.endpoint(), DR);
     let replicated = run(
         &proxy.endpoint(),
         &home,
@@ -279,17 +266,8 @@ fn failback_returns_the_stack_home_and_a_second_failover_works() {
     // The primary Region answers again.
     proxy.set_faults(realism());
     let (primary_key, dr_key) = (
-        moto_json(
-            &moto.endpoint(),
-            PRIMARY,
-            "kms",
-            "TrentService.CreateKey",
-            &serde_json::json!({ "Description": "haven failback" }),
-        )["KeyMetadata"]["Arn"]
-            .as_str()
-            .expect("key ARN")
-            .to_string(),
-        kms_key(&moto.endpoint()),
+        kms_key(&moto.endpoint(), PRIMARY),
+        kms_key(&moto.endpoint(), DR),
     );
     let blueprint = lab();
     let blueprint = blueprint.to_str().expect("path");
@@ -429,7 +407,7 @@ fn replicate_with_a_blueprint_builds_the_missing_dr_network_and_the_replica_goes
     let blueprint = blueprint.to_str().expect("path");
     ok(&proxy.endpoint(), &home, &["up", blueprint, "--yes"]);
     proxy.set_faults(Faults::none());
-    let key = format!("{DR}={}", kms_key(&moto.endpoint()));
+    let key = format!("{DR}={}", kms_key(&moto.endpoint(), DR));
     // moto cannot copy the automated DB snapshot replicate also picks: that one copy may fail.
     let replicated = run(
         &proxy.endpoint(),

@@ -13,7 +13,7 @@ use haven_model::Topology;
 use haven_testkit::lab::{self, DR, PRIMARY};
 use haven_testkit::{Chaos, Faults, MotoServer, Proxy};
 use haven_tests::{
-    Reliability, haven, haven_process, inventory, is_mutating, moto_json, record_reliability, text,
+    Reliability, haven, haven_process, inventory, is_mutating, record_reliability, text,
 };
 use serde_json::Value;
 
@@ -155,16 +155,7 @@ fn up_replicate_and_down_under_faults_leave_no_duplicate_and_nothing_behind() {
         };
         act(&["volume-snapshot", &volume]);
         act(&["rds-snapshot", "lab-db", "--snapshot-id", "lab-db-manual-1"]);
-        let key = moto_json(
-            &direct,
-            DR,
-            "kms",
-            "TrentService.CreateKey",
-            &serde_json::json!({}),
-        )["KeyMetadata"]["Arn"]
-            .as_str()
-            .expect("key")
-            .to_string();
+        let key = haven_tests::kms_key(&direct, DR);
         let kms = format!("{DR}={key}");
         run(
             &proxy.endpoint(),

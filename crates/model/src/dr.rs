@@ -26,7 +26,7 @@ use serde::Serialize;
 
 use crate::arn::Arn;
 use crate::findings::Policy;
-use crate::plan::{LOGICAL_TAG, STACK_TAG};
+use crate::plan::{STACK_TAG, owned};
 use crate::relations::{RegionalId, SOURCE_TAG, copy_source};
 use crate::replication::{CopyKind, LINEAGE_TAG, Operation};
 use crate::topology::{DbInstance, RegionTopology, Tags, Topology};
@@ -551,13 +551,6 @@ pub struct DrStatus {
     pub notes: Vec<RegionNote>,
 }
 
-impl DrStatus {
-    /// Rows that are not protected now and say why (a note), or have nothing at all.
-    pub fn unprotected(&self) -> impl Iterator<Item = &DrRow> {
-        self.rows.iter().filter(|r| !r.state.usable())
-    }
-}
-
 /// A source ready to copy.
 struct Source<'a> {
     kind: CopyKind,
@@ -865,7 +858,8 @@ fn sources<'a>(
         });
     }
     // The newest available snapshot of each DB instance and cluster in scope.
-    let mut db_newest: BTreeMap<(CopyKind, &str), &crate::topology::DbSnapshot> = BTreeMap::new();
+    let mut db_newest: BTreeMap<(CopyKind, &str), (&crate::topology::DbSnapshot, &Tags)> =
+        BTreeMap::new();
     for snapshot in region
         .db_snapshots
         .iter()
@@ -892,24 +886,13 @@ fn sources<'a>(
         if !scope.includes(tags) || snapshot.tags.contains_key(SOURCE_TAG) {
             continue;
         }
-        let entry = db_newest.entry(key).or_insert(snapshot);
-        if snapshot.created_at > entry.created_at {
-            *entry = snapshot;
+        let entry = db_newest.entry(key).or_insert((snapshot, tags));
+        if snapshot.created_at > entry.0.created_at {
+            *entry = (snapshot, tags);
         }
     }
-    for ((kind, lineage), snapshot) in db_newest {
-        let stack = match kind {
-            CopyKind::DbClusterSnapshot => region
-                .db_clusters
-                .iter()
-                .find(|c| c.identifier == lineage)
-                .and_then(|c| stack_of(&c.tags)),
-            _ => region
-                .db_instances
-                .iter()
-                .find(|d| d.identifier == lineage)
-                .and_then(|d| stack_of(&d.tags)),
-        };
+    for ((kind, lineage), (snapshot, tags)) in db_newest {
+        let stack = stack_of(tags);
         out.push(Source {
             kind,
             lineage: lineage.to_string(),
@@ -1129,11 +1112,6 @@ pub struct DrNetwork {
     pub db_subnet_group: String,
     /// The database security group (`db-sg`).
     pub security_group_ids: Vec<String>,
-}
-
-fn owned(tags: &Tags, stack: &str, logical: &str) -> bool {
-    tags.get(STACK_TAG).map(String::as_str) == Some(stack)
-        && tags.get(LOGICAL_TAG).map(String::as_str) == Some(logical)
 }
 
 /// The DR network of `stack` in `region`, when its VPC, DB subnet group and database security

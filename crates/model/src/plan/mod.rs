@@ -377,7 +377,8 @@ impl Plan {
     }
 }
 
-fn owned(tags: &Tags, stack: &str, logical: &str) -> bool {
+/// The resource is `stack`'s, in the role `logical` (its `haven:stack` and `haven:logical` tags).
+pub(crate) fn owned(tags: &Tags, stack: &str, logical: &str) -> bool {
     tags.get(STACK_TAG).map(String::as_str) == Some(stack)
         && tags.get(LOGICAL_TAG).map(String::as_str) == Some(logical)
 }
