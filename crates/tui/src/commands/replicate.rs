@@ -171,20 +171,7 @@ pub async fn run(global: &Global, config: &Config, args: &ReplicateArgs) -> Resu
         include_iam: false,
         ..DiscoverOptions::default()
     };
-    let topology = haven_aws::discover(&ctx, &all, &options).await;
-    if let Some(error) = topology.errors.first() {
-        return Err(Fatal {
-            message: format!(
-                "part of the Regions could not be read ({} {} in {}: {}), so copies could be \
-                 made twice; nothing was copied",
-                error.service,
-                error.operation,
-                error.region.as_deref().unwrap_or("?"),
-                error.message
-            ),
-            code: 1,
-        });
-    }
+    let topology = read_whole(haven_aws::discover(&ctx, &all, &options).await)?;
     let policy = policy(args, blueprint.as_ref(), &source, to.clone(), kms_keys);
     check_scope(&policy.scope, &topology, &source)?;
     let mut plan = haven_replicate::plan(&topology, &policy);
@@ -213,7 +200,7 @@ pub async fn run(global: &Global, config: &Config, args: &ReplicateArgs) -> Resu
             skip_iam: true,
         };
         build.dr_networks(&ctx, blueprint, &topology, &[]).await?;
-        let topology = haven_aws::discover(&ctx, &all, &options).await;
+        let topology = read_whole(haven_aws::discover(&ctx, &all, &options).await)?;
         plan = haven_replicate::plan(&topology, &policy);
     }
     let say = |text: &str| match args.output {
@@ -340,6 +327,25 @@ pub async fn run(global: &Global, config: &Config, args: &ReplicateArgs) -> Resu
                         .trim_end_matches('.')
                         .to_string())
                     .unwrap_or_default()
+            ),
+            code: 1,
+        }),
+    }
+}
+
+/// The topology, when every Region was read whole: with a part missing, copies that exist
+/// could look missing and be made twice.
+fn read_whole(topology: haven_model::Topology) -> Result<haven_model::Topology, Fatal> {
+    match topology.errors.first() {
+        None => Ok(topology),
+        Some(error) => Err(Fatal {
+            message: format!(
+                "part of the Regions could not be read ({} {} in {}: {}), so copies could be \
+                 made twice; nothing was copied",
+                error.service,
+                error.operation,
+                error.region.as_deref().unwrap_or("?"),
+                error.message
             ),
             code: 1,
         }),
