@@ -106,13 +106,33 @@ fn read_only_and_unconfirmed_destructive_actions_send_no_mutating_request() {
         stdout(&output)
     );
 
-    // --dry-run previews even in read-only mode.
+    // A disruptive action without --yes and without a terminal to ask on does the same.
+    let output = haven(&proxy.endpoint(), &home)
+        .args([
+            "--region",
+            PRIMARY,
+            "act",
+            "rds-reboot",
+            "lab-db",
+            "--failover",
+        ])
+        .output()
+        .expect("run haven");
+    assert_eq!(output.status.code(), Some(2), "{}", stderr(&output));
+    assert!(
+        stderr(&output).contains("interrupts or shifts traffic")
+            && stderr(&output).contains("add --yes"),
+        "{}",
+        stderr(&output)
+    );
+
     let output = haven(&proxy.endpoint(), &home)
         .args([
             "--read-only",
             "--region",
             PRIMARY,
             "act",
+            "--yes",
             "asg-set-capacity",
             "lab-asg",
             "--desired",
@@ -145,6 +165,7 @@ fn read_only_and_unconfirmed_destructive_actions_send_no_mutating_request() {
             "--region",
             PRIMARY,
             "act",
+            "--yes",
             "az-remove",
             "lab-asg",
         ])
@@ -176,6 +197,7 @@ fn a_failed_action_shows_the_aws_error_exits_1_and_is_logged() {
             "--region",
             PRIMARY,
             "act",
+            "--yes",
             "instance-stop",
             "i-00000000000000000",
         ])
@@ -212,7 +234,7 @@ async fn scaling_the_lab_group_from_2_to_3_shows_the_new_instance() {
     let home = tempfile::tempdir().expect("temp dir");
 
     let output = haven(&moto.endpoint(), &home)
-        .args(["--region", PRIMARY, "act", "asg-set-capacity"])
+        .args(["--region", PRIMARY, "act", "--yes", "asg-set-capacity"])
         .arg(&lab.asg_name)
         .args(["--desired", "3", "--output", "json"])
         .output()

@@ -19,7 +19,7 @@ async fn c6_ctrl_c_during_a_wait_leaves_a_sent_line_and_says_how_to_follow() {
     let home = tempfile::tempdir().expect("temp dir");
     // moto never shows a reboot under way, so haven keeps waiting for it (up to its grace).
     let mut child = haven_process(&moto.endpoint(), &home)
-        .args(["--region", PRIMARY, "act", "rds-reboot"])
+        .args(["--region", PRIMARY, "act", "--yes", "rds-reboot"])
         .arg(&lab.db_identifier)
         .stdout(Stdio::null())
         .stderr(Stdio::piped())

@@ -276,7 +276,7 @@ fn a_missing_dr_copy_is_made_from_the_dr_view() {
         .instance_id
         .clone();
     let act = |args: &[&str]| {
-        let mut all = vec!["--region", "ap-northeast-2", "act"];
+        let mut all = vec!["--region", "ap-northeast-2", "act", "--yes"];
         all.extend_from_slice(args);
         haven_ok(&endpoint, &home, &all)
     };

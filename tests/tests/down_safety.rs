@@ -293,6 +293,7 @@ fn b7_down_lists_the_dr_copies_it_leaves_with_their_cost_and_include_dr_copies_p
             "--region",
             PRIMARY,
             "act",
+            "--yes",
             "rds-snapshot",
             "lab-db",
             "--snapshot-id",

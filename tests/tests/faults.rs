@@ -149,7 +149,7 @@ fn up_replicate_and_down_under_faults_leave_no_duplicate_and_nothing_behind() {
         let volume = lab.region(PRIMARY).expect("primary").volumes[0].id.clone();
         let direct = moto.endpoint();
         let act = |args: &[&str]| {
-            let mut all = vec!["--region", PRIMARY, "act"];
+            let mut all = vec!["--region", PRIMARY, "act", "--yes"];
             all.extend_from_slice(args);
             run(&direct, &home, seed, &all)
         };
@@ -282,7 +282,14 @@ async fn replicate_killed_at_seeded_points_and_run_again_copies_each_source_once
                 &moto.endpoint(),
                 &home,
                 0,
-                &["--region", PRIMARY, "act", "volume-snapshot", volume],
+                &[
+                    "--region",
+                    PRIMARY,
+                    "act",
+                    "--yes",
+                    "volume-snapshot",
+                    volume,
+                ],
             );
         }
         proxy.clear_requests();

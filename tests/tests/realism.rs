@@ -247,6 +247,7 @@ async fn realism_a_failed_launch_fails_asg_set_capacity_within_a_minute_with_aws
             "--region",
             PRIMARY,
             "act",
+            "--yes",
             "asg-set-capacity",
             &lab.asg_name,
             "--desired",

@@ -31,7 +31,7 @@ fn ok(endpoint: &str, home: &tempfile::TempDir, args: &[&str]) -> String {
 }
 
 fn act(endpoint: &str, home: &tempfile::TempDir, args: &[&str]) -> String {
-    let mut all = vec!["--region", PRIMARY, "act"];
+    let mut all = vec!["--region", PRIMARY, "act", "--yes"];
     all.extend_from_slice(args);
     ok(endpoint, home, &all)
 }

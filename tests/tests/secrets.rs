@@ -70,11 +70,19 @@ async fn credentials_never_reach_output_logs_cache_or_the_action_log() {
         vec!["check", "--format", "sarif"],
         vec!["plan", blueprint],
         vec!["replicate", "--to", "us-east-1", "--all", "--dry-run"],
-        vec!["act", "asg-set-capacity", "lab-asg", "--desired", "3"],
-        // A failing action: its error and its log line.
-        vec!["act", "rds-reboot", "lab-db-gone"],
         vec![
             "act",
+            "--yes",
+            "asg-set-capacity",
+            "lab-asg",
+            "--desired",
+            "3",
+        ],
+        // A failing action: its error and its log line.
+        vec!["act", "--yes", "rds-reboot", "lab-db-gone"],
+        vec![
+            "act",
+            "--yes",
             "instance-terminate",
             "i-0123456789abcdef0",
             "--dry-run",

@@ -306,6 +306,7 @@ fn up_builds_the_lab_a_second_up_sends_nothing_and_down_removes_it() {
             "--region",
             PRIMARY,
             "act",
+            "--yes",
             "asg-set-capacity",
             "lab-asg",
             "--desired",

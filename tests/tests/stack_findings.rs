@@ -84,7 +84,7 @@ fn the_lab_passes_every_ha_check_and_the_weakened_lab_fails_exactly_its_weakness
         &path("fixtures/blueprints/weak/weak-lab.toml"),
     );
     let drill = haven(&moto.endpoint(), &home)
-        .args(["--region", PRIMARY, "act", "az-remove", "lab-asg"])
+        .args(["--region", PRIMARY, "act", "--yes", "az-remove", "lab-asg"])
         // The AZ-loss drill that leaves the instances running (Auto Scaling's AZRebalance is
         // suspended): what is judged is the group's AZs, not a replacement.
         .args(["--az", "ap-northeast-2b", "--keep-instances"])

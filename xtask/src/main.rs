@@ -1,5 +1,6 @@
 //! haven's developer commands. `cargo xtask ci` is what CI runs; `cargo xtask demo` starts a
-//! local AWS emulator, builds the lab stack in two Regions and opens the dashboard on it.
+//! local AWS emulator, builds the lab stack in two Regions with haven itself (`haven up` of the
+//! lab blueprint, `haven replicate`) and opens the dashboard on it.
 //! `cargo xtask acceptance` runs the issue-15 scenario suite (moto with realism, or a real
 //! account).
 
@@ -18,8 +19,9 @@ const USAGE: &str = "usage: cargo xtask <command>
 
 commands:
   ci         format check, clippy (warnings denied), every test, docs — what CI runs
-  demo       moto on loopback + the lab stack in ap-northeast-2 and us-east-1 + the dashboard
-  lab        moto on loopback + the lab stack, then wait (use haven against it from another shell)
+  demo       moto on loopback + the lab stack built from assets/blueprints/lab.toml with
+             `haven up` and `haven replicate` (ap-northeast-2, DR in us-east-1) + the dashboard
+  lab        the same without the dashboard, then wait (use haven from another shell)
   bench      release build; discovery, dashboard and apply benchmarks against moto, each a
              ratio with its target; writes docs/benchmarks.md (about 10 minutes)
   fixtures   regenerate the topology fixtures in assets/fixtures/
@@ -357,25 +359,20 @@ fn start_moto() -> Result<Moto, String> {
 
 fn demo(open_dashboard: bool) -> Result<(), String> {
     ensure_moto()?;
-    // One build of both binaries, then the binaries themselves: `cargo run -p` of each package
-    // resolves its own feature set, which compiled the AWS SDK three times on a first run.
+    // One build of the workspace's binaries with the workspace's feature set, then the binaries
+    // themselves: `cargo run -p` of each package resolves its own feature set, which compiled
+    // the AWS SDK three times on a first run.
     println!(
-        "\nBuilding haven and the lab builder. The first build compiles the AWS SDK: 10–15 min \
-         on 2 cores, about 10 GB in {}; later runs take seconds.",
+        "\nBuilding haven. The first build compiles the AWS SDK: 10–15 min on 2 cores, about 10 GB \
+         in {}; later runs take seconds.",
         target_dir().display()
     );
-    run(
-        "cargo",
-        &["build", "-p", "haven-tui", "-p", "haven-testkit", "--bins"],
-        &[],
-    )?;
-    let bin = |name: &str| {
-        target_dir()
-            .join("debug")
-            .join(format!("{name}{}", env::consts::EXE_SUFFIX))
-            .display()
-            .to_string()
-    };
+    run("cargo", &["build", "--workspace", "--bins"], &[])?;
+    let haven = target_dir()
+        .join("debug")
+        .join(format!("haven{}", env::consts::EXE_SUFFIX))
+        .display()
+        .to_string();
     let moto = start_moto()?;
     let aws_env: [(&str, &str); 4] = [
         ("AWS_ACCESS_KEY_ID", "test"),
@@ -383,22 +380,88 @@ fn demo(open_dashboard: bool) -> Result<(), String> {
         ("AWS_MAX_ATTEMPTS", "1"),
         ("AWS_ENDPOINT_URL", &moto.endpoint),
     ];
-    run(&bin("haven-lab"), &[&moto.endpoint], &aws_env)?;
-    let regions = "ap-northeast-2,us-east-1";
+    // The lab is built the way a user builds it: the blueprint, `haven up`, `haven replicate`.
+    let blueprint = root()
+        .join("assets/blueprints/lab.toml")
+        .display()
+        .to_string();
+    println!(
+        "\nThe lab stack in ap-northeast-2 and its DR network in us-east-1, from the blueprint:"
+    );
+    run(&haven, &["up", &blueprint, "--yes"], &aws_env)?;
+    let key = kms_key(&moto.endpoint, DR_REGION)?;
+    println!(
+        "\nA KMS key in {DR_REGION} for the encrypted DR copies (on AWS: `aws kms create-key \
+         --region {DR_REGION}`): {key}"
+    );
+    println!("\nThe DR copies and the cross-Region read replica:");
+    let kms = format!("{DR_REGION}={key}");
+    if let Err(error) = run(
+        &haven,
+        &[
+            "replicate",
+            "--blueprint",
+            &blueprint,
+            "--yes",
+            "--kms-key",
+            &kms,
+        ],
+        &aws_env,
+    ) {
+        println!(
+            "({error}: what moto cannot copy stays a gap in the dashboard's :dr view, as it \
+             would on AWS)"
+        );
+    }
+    let regions = format!("{},{DR_REGION}", "ap-northeast-2");
     if open_dashboard {
-        run(&bin("haven"), &["--regions", regions], &aws_env)?;
+        run(&haven, &["--regions", &regions], &aws_env)?;
     } else {
         println!(
             "\nThe lab runs at {}. In another shell:\n  export AWS_ACCESS_KEY_ID=test \
-             AWS_SECRET_ACCESS_KEY=test AWS_MAX_ATTEMPTS=1 AWS_ENDPOINT_URL={}\n  {} snapshot \
-             --regions {regions}\nPress Enter to stop moto.",
-            moto.endpoint,
-            moto.endpoint,
-            bin("haven")
+             AWS_SECRET_ACCESS_KEY=test AWS_MAX_ATTEMPTS=1 AWS_ENDPOINT_URL={}\n  {haven} --regions \
+             {regions}\nPress Enter to stop moto.",
+            moto.endpoint, moto.endpoint,
         );
         let mut line = String::new();
         let _ = std::io::stdin().read_line(&mut line);
     }
     drop(moto);
     Ok(())
+}
+
+/// The lab blueprint's DR Region.
+const DR_REGION: &str = "us-east-1";
+
+/// Creates a KMS key in moto (haven does not manage KMS; on AWS the operator makes it) and
+/// returns its ARN.
+fn kms_key(endpoint: &str, region: &str) -> Result<String, String> {
+    use std::io::{Read, Write};
+    let address = endpoint.trim_start_matches("http://").trim_end_matches('/');
+    let body = r#"{"Description":"haven demo: DR copies"}"#;
+    let request = format!(
+        "POST / HTTP/1.1\r\nHost: {address}\r\nContent-Type: application/x-amz-json-1.1\r\n\
+         X-Amz-Target: TrentService.CreateKey\r\nAuthorization: AWS4-HMAC-SHA256 \
+         Credential=test/20260101/{region}/kms/aws4_request, SignedHeaders=host, \
+         Signature=0\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+        body.len()
+    );
+    let failed = |e: &dyn std::fmt::Display| format!("creating a KMS key in moto: {e}");
+    let mut stream = std::net::TcpStream::connect(address).map_err(|e| failed(&e))?;
+    stream
+        .write_all(request.as_bytes())
+        .map_err(|e| failed(&e))?;
+    let mut response = String::new();
+    stream
+        .read_to_string(&mut response)
+        .map_err(|e| failed(&e))?;
+    let json = response
+        .split_once("\r\n\r\n")
+        .map(|(_, json)| json)
+        .unwrap_or_default();
+    let value: serde_json::Value = serde_json::from_str(json).map_err(|e| failed(&e))?;
+    value["KeyMetadata"]["Arn"]
+        .as_str()
+        .map(str::to_string)
+        .ok_or_else(|| failed(&format!("no key in the answer: {json}")))
 }

@@ -127,8 +127,23 @@ impl AwsContext {
     }
 
     /// Asks STS who the credentials belong to; the first call, and the reachability check.
+    ///
+    /// An endpoint that cannot be reached is named in the operating system's words (refused,
+    /// unresolvable, no route, silent): at once for an endpoint override, and after a failed
+    /// call for AWS itself.
     pub async fn caller_identity(&self) -> Result<CallerIdentity, AwsError> {
         let region = self.default_region().unwrap_or_else(|| "us-east-1".into());
+        let unreachable = |url: String, why: crate::reach::Unreachable| AwsError::Unreachable {
+            endpoint: url,
+            service: Service::Sts,
+            operation: "GetCallerIdentity".into(),
+            detail: why.to_string(),
+        };
+        if let Some(url) = self.endpoint_url() {
+            crate::reach::probe(url)
+                .await
+                .map_err(|why| unreachable(url.to_string(), why))?;
+        }
         let client = aws_sdk_sts::Client::from_conf(
             aws_sdk_sts::config::Builder::from(&self.sdk)
                 .region(Region::new(region.clone()))
@@ -140,14 +155,24 @@ impl AwsContext {
                 )
                 .build(),
         );
-        let output = client.get_caller_identity().send().await.map_err(|e| {
-            AwsError::from_sdk(
-                Service::Sts,
-                "GetCallerIdentity",
-                &self.endpoint_label(&region),
-                e,
-            )
-        })?;
+        let output = match client.get_caller_identity().send().await {
+            Ok(output) => output,
+            Err(e) => {
+                let error = AwsError::from_sdk(
+                    Service::Sts,
+                    "GetCallerIdentity",
+                    &self.endpoint_label(&region),
+                    e,
+                );
+                if error.is_unreachable() && self.endpoint_url().is_none() {
+                    let url = format!("https://sts.{region}.{}", dns_suffix(&region));
+                    if let Err(why) = crate::reach::probe(&url).await {
+                        return Err(unreachable(url, why));
+                    }
+                }
+                return Err(error);
+            }
+        };
         Ok(CallerIdentity {
             account: output.account().unwrap_or_default().to_string(),
             arn: output.arn().unwrap_or_default().to_string(),
@@ -293,5 +318,14 @@ mod tests {
         assert!(elapsed >= Duration::from_millis(2000), "{elapsed:?}");
         assert!(elapsed < Duration::from_secs(4), "{elapsed:?}");
         drop(listener);
+    }
+}
+
+/// The DNS suffix of AWS endpoints in a Region's partition.
+fn dns_suffix(region: &str) -> &'static str {
+    if region.starts_with("cn-") {
+        "amazonaws.com.cn"
+    } else {
+        "amazonaws.com"
     }
 }

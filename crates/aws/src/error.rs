@@ -2,8 +2,8 @@
 //! request id), never from display strings.
 
 use std::error::Error as StdError;
-use std::fmt::Debug;
 
+use aws_sdk_ec2::config::http::HttpResponse;
 use aws_sdk_ec2::error::{ProvideErrorMetadata, SdkError};
 use aws_sdk_ec2::operation::RequestId;
 use haven_model::{DiscoveryError, Service, regions};
@@ -37,6 +37,24 @@ pub enum AwsError {
         operation: String,
         /// What the connection attempt said.
         detail: String,
+    },
+    /// Something answered at the endpoint, but not as AWS does: no AWS error code, or a body no
+    /// AWS protocol reads (a web server, a captive portal, a proxy's error page, the wrong port).
+    #[error(
+        "{endpoint} answered {service} {operation} with HTTP {status} ({looked_like}), which is \
+         not an AWS answer: check --endpoint-url / AWS_ENDPOINT_URL (or the proxy between)"
+    )]
+    NotAws {
+        /// The endpoint or Region tried.
+        endpoint: String,
+        /// The service.
+        service: Service,
+        /// The operation.
+        operation: String,
+        /// The HTTP status of the answer.
+        status: u16,
+        /// What the answer looked like: its content type and first characters.
+        looked_like: String,
     },
     /// The call did not finish in time.
     #[error("{service} {operation} timed out")]
@@ -160,22 +178,31 @@ pub struct Endpoint {
 
 impl AwsError {
     /// Classifies an SDK error of any service by its kind and metadata.
-    pub(crate) fn from_sdk<E, R>(
+    pub(crate) fn from_sdk<E>(
         service: Service,
         operation: &str,
         endpoint: &Endpoint,
-        error: SdkError<E, R>,
+        error: SdkError<E, HttpResponse>,
     ) -> Self
     where
         E: ProvideErrorMetadata + StdError + Send + Sync + 'static,
-        R: Debug + Send + Sync + 'static,
     {
         let operation = operation.to_string();
+        let not_aws = |raw: &HttpResponse| Self::NotAws {
+            endpoint: endpoint.label.clone(),
+            service,
+            operation: operation.clone(),
+            status: raw.status().as_u16(),
+            looked_like: looked_like(raw),
+        };
         match &error {
             SdkError::ServiceError(context) => {
                 let inner = context.err();
                 let meta = inner.meta();
-                let code = meta.code().unwrap_or("Unknown").to_string();
+                // Every AWS error carries a code; an answer without one came from something else.
+                let Some(code) = meta.code().map(str::to_string) else {
+                    return not_aws(context.raw());
+                };
                 let message = meta
                     .message()
                     .map(str::to_string)
@@ -226,11 +253,7 @@ impl AwsError {
                     detail: root_cause(&error),
                 }
             }
-            SdkError::ResponseError(_) => Self::Other {
-                service,
-                operation,
-                detail: format!("unreadable response ({})", root_cause(&error)),
-            },
+            SdkError::ResponseError(context) => not_aws(context.raw()),
             _ => Self::Other {
                 service,
                 operation,
@@ -261,6 +284,9 @@ impl AwsError {
                 service, operation, ..
             }
             | Self::Timeout { service, operation }
+            | Self::NotAws {
+                service, operation, ..
+            }
             | Self::Service {
                 service, operation, ..
             }
@@ -286,6 +312,28 @@ impl AwsError {
             message: self.to_string(),
         }
     }
+}
+
+/// An answer's content type and first characters on one line, for a message: enough to tell
+/// an HTML page from JSON from nothing at all.
+fn looked_like(raw: &HttpResponse) -> String {
+    let kind = raw
+        .headers()
+        .get("content-type")
+        .map(|t| t.split(';').next().unwrap_or(t).trim().to_string())
+        .unwrap_or_else(|| "no content type".to_string());
+    let body = raw
+        .body()
+        .bytes()
+        .map(|b| String::from_utf8_lossy(b).into_owned())
+        .unwrap_or_default();
+    let words = body.split_whitespace().collect::<Vec<_>>().join(" ");
+    if words.is_empty() {
+        return format!("{kind}, empty body");
+    }
+    let start: String = words.chars().take(60).collect();
+    let cut = if start.len() < words.len() { "…" } else { "" };
+    format!("{kind} starting '{start}{cut}'")
 }
 
 /// The innermost cause of an error, which is the readable one (e.g. "Connection refused").

@@ -23,36 +23,7 @@ use crate::context::AwsContext;
 use crate::error::AwsError;
 use crate::poll::Poller;
 
-/// How an action is run: the read-only guard and the polling limits.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ExecuteOptions {
-    /// Refuse every mutating action before any call is made.
-    pub read_only: bool,
-    /// Longest time to follow an action to completion before giving up with
-    /// [`AwsError::WaitTimedOut`].
-    pub max_wait: Duration,
-    /// First pause between two polls.
-    pub first_poll: Duration,
-    /// Longest pause between two polls (the pause doubles up to this).
-    pub max_poll: Duration,
-    /// How long a change may go unseen before its end state is believed anyway: an RDS reboot
-    /// that still reads `available` (it can fall between two polls), an instance still in the
-    /// state it had before the call.
-    pub unchanged_grace: Duration,
-}
-
-impl Default for ExecuteOptions {
-    /// Generous enough for an RDS class change or a read replica.
-    fn default() -> Self {
-        Self {
-            read_only: false,
-            max_wait: Duration::from_secs(60 * 60),
-            first_poll: Duration::from_secs(2),
-            max_poll: Duration::from_secs(30),
-            unchanged_grace: Duration::from_secs(180),
-        }
-    }
-}
+pub use crate::options::ExecuteOptions;
 
 /// The callback that receives progress events.
 pub type ProgressSink<'a> = &'a (dyn Fn(Progress) + Send + Sync);
@@ -165,10 +136,14 @@ fn ratio(done: usize, total: usize) -> Option<f32> {
 }
 
 impl<'a> Run<'a> {
-    fn err<E, R>(&self, service: Service, operation: &str, error: SdkError<E, R>) -> AwsError
+    fn err<E>(
+        &self,
+        service: Service,
+        operation: &str,
+        error: SdkError<E, aws_sdk_ec2::config::http::HttpResponse>,
+    ) -> AwsError
     where
         E: ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
-        R: Debug + Send + Sync + 'static,
     {
         AwsError::from_sdk(
             service,

@@ -8,7 +8,9 @@ pub mod discover;
 pub mod error;
 pub mod execute;
 pub mod failback;
+mod options;
 mod poll;
+mod reach;
 pub mod replicate;
 mod tags;
 

@@ -10,7 +10,7 @@ use haven_model::Service;
 use haven_model::wait::{Typical, status_line};
 
 use crate::error::AwsError;
-use crate::execute::ExecuteOptions;
+use crate::options::ExecuteOptions;
 
 /// One thing being waited for: what, since when, and the next pause.
 pub(crate) struct Poller<'a> {

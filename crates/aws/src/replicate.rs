@@ -102,16 +102,15 @@ struct Run<'a> {
 }
 
 impl Run<'_> {
-    fn err<E, R>(
+    fn err<E>(
         &self,
         service: Service,
         region: &str,
         op: &str,
-        e: aws_sdk_ec2::error::SdkError<E, R>,
+        e: aws_sdk_ec2::error::SdkError<E, aws_sdk_ec2::config::http::HttpResponse>,
     ) -> AwsError
     where
         E: aws_sdk_ec2::error::ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
-        R: std::fmt::Debug + Send + Sync + 'static,
     {
         AwsError::from_sdk(service, op, &self.ctx.endpoint_label(region), e)
     }

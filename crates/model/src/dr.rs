@@ -25,7 +25,6 @@ use chrono::{DateTime, Duration, Utc};
 use serde::Serialize;
 
 use crate::arn::Arn;
-use crate::findings::Policy;
 use crate::plan::{STACK_TAG, owned};
 use crate::relations::{RegionalId, SOURCE_TAG, copy_source};
 use crate::replication::{CopyKind, LINEAGE_TAG, Operation};
@@ -88,38 +87,6 @@ pub struct DrPolicy {
     pub kms_keys: BTreeMap<String, String>,
     /// What is protected.
     pub scope: Scope,
-}
-
-impl DrPolicy {
-    /// The policy the judged views use: the policy's primary Region, its DR Regions
-    /// ([`dr_regions`]), its Region RPO, haven's default retention, replicas on, every haven
-    /// stack (or, in a Region no haven stack runs in, a stack built by hand, every resource).
-    /// `None` without a primary or a DR Region.
-    pub fn from_policy(topology: &Topology, policy: &Policy) -> Option<Self> {
-        let source = policy.primary(topology)?.to_string();
-        let destinations = dr_regions(topology, &source, &policy.dr_regions);
-        if destinations.is_empty() {
-            return None;
-        }
-        let rpo = policy
-            .objectives
-            .region
-            .map_or(Duration::minutes(DEFAULT_RPO_MINUTES), |o| {
-                Duration::seconds(i64::try_from(o.rpo_seconds).unwrap_or(i64::MAX / 1000))
-            });
-        Some(Self {
-            source_region: source,
-            destinations,
-            retention: DEFAULT_RETENTION,
-            replicas: true,
-            rpo,
-            kms_keys: BTreeMap::new(),
-            scope: topology
-                .region(policy.primary(topology)?)
-                .filter(|r| stacks(r).is_empty())
-                .map_or(Scope::HavenStacks, |_| Scope::All),
-        })
-    }
 }
 
 /// The haven stacks with resources in `region` (by their `haven:stack` tags).

@@ -118,15 +118,14 @@ pub async fn connect(
         requested.extend(cli.region.clone());
     }
     // Regions from config.toml were checked, and warned about, when it was read.
-    let from_command_line = requested.len();
     if requested.is_empty() {
         requested.extend(config.regions.iter().cloned());
     }
-    for region in &requested[..from_command_line] {
+    let given = (cli.regions.iter().map(|r| ("--regions", r)))
+        .chain(cli.region.iter().map(|r| ("--region", r)));
+    for (flag, region) in given {
         check_region_syntax(region)?;
-        if let regions::RegionCode::Unlisted { closest } = regions::classify(region) {
-            warn(&regions::unlisted_warning(region, closest));
-        }
+        check_region(flag, region)?;
     }
     let options = ConnectOptions {
         profile: cli.profile.clone(),
@@ -135,7 +134,13 @@ pub async fn connect(
     };
     let ctx = AwsContext::load(&options).await;
     if requested.is_empty() {
-        requested.extend(ctx.default_region());
+        if let Some(region) = ctx.default_region() {
+            check_region(
+                "the default Region (AWS_REGION or the profile's region)",
+                &region,
+            )?;
+            requested.push(region);
+        }
     }
     if requested.is_empty() {
         return Err(usage(AwsError::NoRegion.to_string()));

@@ -13,19 +13,13 @@ use std::ffi::OsString;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use haven_model::Topology;
 use haven_model::findings::Policy;
 use serde::Deserialize;
 use toml::Spanned;
 
 use crate::dashboard::keymap::{KeyMap, KeyMapError, Mode};
 
-/// The refresh interval when the config file does not set one.
-pub const DEFAULT_REFRESH_SECONDS: u64 = 30;
-
-/// How often the dashboard's auto-refresh reads IAM too, when the config file does not say:
-/// IAM is account-wide, costs several calls per user and role, and rarely changes.
-pub const DEFAULT_IAM_REFRESH_SECONDS: u64 = 600;
+pub use crate::dashboard::{DEFAULT_IAM_REFRESH_SECONDS, DEFAULT_REFRESH_SECONDS};
 
 /// Where haven keeps its files.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -387,38 +381,11 @@ fn toml_error(path: &Path, text: &str, error: &toml::de::Error) -> ConfigError {
     invalid_at(path, text, offset, error.message().trim().to_string())
 }
 
-/// Reads the cached topology; a missing file is `None`, a malformed one is `None` with a warning.
-pub fn read_cached_topology(path: &Path) -> Option<Topology> {
-    let text = match std::fs::read_to_string(path) {
-        Ok(text) => text,
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return None,
-        Err(e) => {
-            tracing::warn!(path = %path.display(), error = %e, "cannot read the cached topology");
-            return None;
-        }
-    };
-    match Topology::from_json(&text) {
-        Ok(topology) => Some(topology),
-        Err(e) => {
-            tracing::warn!(path = %path.display(), error = %e, "ignoring the cached topology");
-            None
-        }
-    }
-}
-
-/// Writes the topology to the cache file atomically (a temporary file renamed over it).
-pub fn write_cached_topology(path: &Path, topology: &Topology) -> std::io::Result<()> {
-    if let Some(dir) = path.parent() {
-        std::fs::create_dir_all(dir)?;
-    }
-    let temporary = path.with_extension("json.tmp");
-    std::fs::write(&temporary, topology.to_json())?;
-    std::fs::rename(&temporary, path)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::cache::{read_cached_topology, write_cached_topology};
+    use haven_model::Topology;
 
     fn paths(dir: &Path) -> Paths {
         let dir = dir.to_path_buf();

@@ -10,7 +10,7 @@ use haven_model::Topology;
 use haven_model::action::Progress;
 use haven_tui::cli::{Fatal, Global, connect, usage};
 use haven_tui::commands::act::execute_logged;
-use haven_tui::config::{self, Config};
+use haven_tui::config::Config;
 use haven_tui::dashboard::{
     self, DashboardOptions, Executor, JobError, ProgressFn, TopologySource, Work,
 };
@@ -112,8 +112,12 @@ async fn run(cli: Cli) -> Result<(), Fatal> {
                 Output::Table => print!("{}", haven_tui::report::table(&topology)),
             }
             if !topology.errors.is_empty() {
+                let see = match output {
+                    Output::Json => "the \"errors\" field",
+                    Output::Table => "the lines marked !",
+                };
                 eprintln!(
-                    "haven: {} part(s) of the stack could not be read; see \"errors\"",
+                    "haven: {} part(s) of the stack could not be read; see {see}",
                     topology.errors.len()
                 );
             }
@@ -283,14 +287,23 @@ fn cache_path(config: &Config, account: &str, endpoint: Option<&str>) -> PathBuf
 
 async fn open_dashboard(cli: &Global, config: Config) -> Result<(), Fatal> {
     let policy = haven_tui::cli::policy(cli, &config)?;
+    // Until the dashboard takes the terminal, say what is being waited for.
+    let endpoint = cli.endpoint_url.as_deref().unwrap_or("AWS");
+    eprintln!("haven: connecting to {endpoint}: credentials, then STS GetCallerIdentity…");
     let (ctx, regions, identity) = connect(cli, &config).await?;
+    eprintln!(
+        "haven: signed in to account {} as {}; opening the dashboard on {}…",
+        identity.account,
+        identity.arn,
+        regions.join(", ")
+    );
     let cache = cache_path(&config, &identity.account, ctx.endpoint_url());
     let options = DashboardOptions {
         regions,
         refresh: config.refresh,
         iam_refresh: config.iam_refresh,
         read_only: cli.read_only || config.read_only,
-        cached: config::read_cached_topology(&cache),
+        cached: haven_tui::cache::read_cached_topology(&cache),
         cache_path: Some(cache),
         keymap: config.keymap.clone(),
         endpoint_label: ctx.endpoint_url().map(str::to_string),

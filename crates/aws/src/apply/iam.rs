@@ -110,14 +110,18 @@ impl Runner<'_> {
     }
 
     /// Sends an IAM call that may answer "already exists" for work an earlier run did.
-    async fn iam_send<T, E, R>(
+    async fn iam_send<T, E>(
         &self,
         operation: &str,
-        call: impl std::future::Future<Output = Result<T, aws_sdk_iam::error::SdkError<E, R>>>,
+        call: impl std::future::Future<
+            Output = Result<
+                T,
+                aws_sdk_iam::error::SdkError<E, aws_sdk_iam::config::http::HttpResponse>,
+            >,
+        >,
     ) -> Result<(), AwsError>
     where
         E: aws_sdk_iam::error::ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
-        R: std::fmt::Debug + Send + Sync + 'static,
     {
         let result = self.send(IAM, GLOBAL, operation, call).await;
         if has_code(&result, EXISTS) {
@@ -397,26 +401,34 @@ impl Runner<'_> {
     }
 
     /// Sends an IAM delete; "no such entity" means it is already gone.
-    async fn iam_delete<T, E, R>(
+    async fn iam_delete<T, E>(
         &self,
         operation: &str,
-        call: impl std::future::Future<Output = Result<T, aws_sdk_iam::error::SdkError<E, R>>>,
+        call: impl std::future::Future<
+            Output = Result<
+                T,
+                aws_sdk_iam::error::SdkError<E, aws_sdk_iam::config::http::HttpResponse>,
+            >,
+        >,
     ) -> Result<(), AwsError>
     where
         E: aws_sdk_iam::error::ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
-        R: std::fmt::Debug + Send + Sync + 'static,
     {
         tolerate_gone(self.send(IAM, GLOBAL, operation, call).await).map(drop)
     }
 
-    async fn iam_read<T, E, R>(
+    async fn iam_read<T, E>(
         &self,
         operation: &str,
-        call: impl std::future::Future<Output = Result<T, aws_sdk_iam::error::SdkError<E, R>>>,
+        call: impl std::future::Future<
+            Output = Result<
+                T,
+                aws_sdk_iam::error::SdkError<E, aws_sdk_iam::config::http::HttpResponse>,
+            >,
+        >,
     ) -> Result<Option<T>, AwsError>
     where
         E: aws_sdk_iam::error::ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
-        R: std::fmt::Debug + Send + Sync + 'static,
     {
         tolerate_gone(self.read(IAM, GLOBAL, operation, call).await)
     }

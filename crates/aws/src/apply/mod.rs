@@ -374,16 +374,15 @@ impl Runner<'_> {
     }
 
     /// Sends a mutating call and counts it.
-    async fn send<T, E, R>(
+    async fn send<T, E>(
         &self,
         service: Service,
         region: &str,
         operation: &str,
-        call: impl Future<Output = Result<T, SdkError<E, R>>>,
+        call: impl Future<Output = Result<T, SdkError<E, aws_sdk_ec2::config::http::HttpResponse>>>,
     ) -> Result<T, AwsError>
     where
         E: ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
-        R: Debug + Send + Sync + 'static,
     {
         let result = call.await;
         self.calls.fetch_add(1, Ordering::Relaxed);
@@ -393,16 +392,15 @@ impl Runner<'_> {
     }
 
     /// Sends a read call (not counted).
-    async fn read<T, E, R>(
+    async fn read<T, E>(
         &self,
         service: Service,
         region: &str,
         operation: &str,
-        call: impl Future<Output = Result<T, SdkError<E, R>>>,
+        call: impl Future<Output = Result<T, SdkError<E, aws_sdk_ec2::config::http::HttpResponse>>>,
     ) -> Result<T, AwsError>
     where
         E: ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
-        R: Debug + Send + Sync + 'static,
     {
         call.await.map_err(|e| {
             AwsError::from_sdk(service, operation, &self.ctx.endpoint_label(region), e)

@@ -57,10 +57,13 @@ pub(crate) struct Scope<'a> {
 }
 
 impl Scope<'_> {
-    pub(crate) fn err<E, R>(&self, operation: &str, error: SdkError<E, R>) -> AwsError
+    pub(crate) fn err<E>(
+        &self,
+        operation: &str,
+        error: SdkError<E, aws_sdk_ec2::config::http::HttpResponse>,
+    ) -> AwsError
     where
         E: ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
-        R: Debug + Send + Sync + 'static,
     {
         AwsError::from_sdk(
             self.service,

@@ -1,4 +1,5 @@
 use super::*;
+use crate::findings::Policy;
 use crate::topology::RegionTopology;
 
 const TWO_REGIONS: &str = include_str!("../../../../assets/fixtures/two-regions.json");
@@ -41,7 +42,7 @@ fn scope_follows_the_stack_tag() {
 #[test]
 fn rows_of_the_two_region_fixture_are_typed_and_consistent() {
     let topology = two_regions();
-    let policy = DrPolicy::from_policy(&topology, &Policy::default()).expect("a DR Region");
+    let policy = Policy::default().dr(&topology).expect("a DR Region");
     assert_eq!(
         policy.scope,
         Scope::All,

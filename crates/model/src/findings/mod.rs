@@ -24,6 +24,7 @@ use std::str::FromStr;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
+use crate::dr::DrPolicy;
 use crate::topology::Topology;
 
 pub use catalogue::{Category, Check, catalogue, check};
@@ -365,6 +366,38 @@ impl Policy {
         self.primary_region
             .as_deref()
             .or_else(|| topology.regions.first().map(|r| r.region.as_str()))
+    }
+
+    /// The DR policy the judged views use: this policy's primary Region, its DR Regions
+    /// ([`crate::dr::dr_regions`]), its Region RPO, haven's default retention, replicas on,
+    /// every haven stack (or, in a Region no haven stack runs in, a stack built by hand, every
+    /// resource). `None` without a primary or a DR Region.
+    pub fn dr(&self, topology: &Topology) -> Option<DrPolicy> {
+        let source = self.primary(topology)?.to_string();
+        let destinations = crate::dr::dr_regions(topology, &source, &self.dr_regions);
+        if destinations.is_empty() {
+            return None;
+        }
+        let rpo = self.objectives.region.map_or(
+            chrono::Duration::minutes(crate::dr::DEFAULT_RPO_MINUTES),
+            |o| chrono::Duration::seconds(i64::try_from(o.rpo_seconds).unwrap_or(i64::MAX / 1000)),
+        );
+        let by_hand = topology
+            .region(&source)
+            .is_some_and(|r| crate::dr::stacks(r).is_empty());
+        Some(DrPolicy {
+            source_region: source,
+            destinations,
+            retention: crate::dr::DEFAULT_RETENTION,
+            replicas: true,
+            rpo,
+            kms_keys: std::collections::BTreeMap::new(),
+            scope: if by_hand {
+                crate::dr::Scope::All
+            } else {
+                crate::dr::Scope::HavenStacks
+            },
+        })
     }
 
     /// The finding is accepted.

@@ -1,5 +1,6 @@
 //! `haven act`: one action on the stack, headless. It prints what it will do and the exact API
-//! call(s), stops there with `--dry-run`, asks for `--yes` before anything destructive, refuses
+//! call(s), stops there with `--dry-run`, asks before anything disruptive or destructive (or takes
+//! `--yes`), refuses
 //! everything mutating with `--read-only`, follows the action to completion with progress on
 //! stderr, and appends one JSON line per run to the action log.
 
@@ -19,7 +20,7 @@ use haven_model::action::{
 };
 use serde_json::{Value, json};
 
-use crate::cli::{Fatal, Global, connect, usage};
+use crate::cli::{Fatal, Global, ask, connect, usage};
 use crate::config::Config;
 
 /// How the result is printed.
@@ -36,7 +37,8 @@ pub enum ActOutput {
 #[command(
     after_help = "Every action prints what it will do and the exact API call(s) first.\n\
                   Exit status: 0 done; 1 the action failed (AWS error code and message shown, \
-                  and logged); 2 bad input, a destructive action without --yes, or --read-only; \
+                  and logged); 2 bad input, a disruptive or destructive action not confirmed \
+                  (asked on a terminal; --yes in scripts), or --read-only; \
                   130 interrupted (Ctrl-C) while following: AWS carries on with what it \
                   accepted.\n\
                   The action log gets a `sent` line as soon as AWS accepts a call and an `ended` \
@@ -49,7 +51,8 @@ pub struct ActArgs {
     /// Print the sentence and the exact API call(s); send nothing.
     #[arg(long, global = true)]
     pub dry_run: bool,
-    /// Confirm a destructive action (terminate, promote).
+    /// Run without asking: a disruptive action (failover, reboot, stop) asks for `yes`, a
+    /// destructive one (terminate, promote) for its typed confirmation, unless this is given.
     #[arg(long, short = 'y', global = true)]
     pub yes: bool,
     /// Output format.
@@ -819,6 +822,40 @@ fn preview_json(action: &Action) -> Value {
     })
 }
 
+/// Asks before an action that interrupts traffic (`yes`) or cannot be undone (the same text the
+/// dashboard asks to be typed); without a terminal to ask on, `--yes` is required.
+fn confirm(action: &Action) -> Result<(), Fatal> {
+    let doing = action.sentence();
+    let expected = match action.risk() {
+        Risk::Safe => return Ok(()),
+        Risk::Disruptive => "yes".to_string(),
+        Risk::Destructive => action.confirmation_text().unwrap_or_else(|| "yes".into()),
+    };
+    let warning = match action.risk() {
+        Risk::Destructive => "it cannot be undone",
+        _ => "it interrupts or shifts traffic",
+    };
+    let answer = ask(
+        &format!("{} ({warning})", lowercase_first(&doing)),
+        &format!("Type {expected:?} to go on:"),
+    )?;
+    if answer == expected {
+        Ok(())
+    } else {
+        Err(usage(format!(
+            "not confirmed (expected {expected:?}); nothing was sent"
+        )))
+    }
+}
+
+fn lowercase_first(text: &str) -> String {
+    let mut chars = text.chars();
+    chars
+        .next()
+        .map(|c| c.to_lowercase().chain(chars).collect())
+        .unwrap_or_default()
+}
+
 /// Runs `haven act`.
 pub async fn run(global: &Global, config: &Config, args: &ActArgs) -> Result<(), Fatal> {
     let read_only = global.read_only || config.read_only;
@@ -859,12 +896,8 @@ pub async fn run(global: &Global, config: &Config, args: &ActArgs) -> Result<(),
     if read_only && action.is_mutating() {
         return Err(refuse_read_only(Some(&action)));
     }
-    if action.risk() == Risk::Destructive && !args.yes {
-        let confirm = action.confirmation_text().unwrap_or_default();
-        return Err(usage(format!(
-            "this action is destructive and cannot be undone: add --yes to run it (the \
-             dashboard asks you to type {confirm:?}). Nothing was sent."
-        )));
+    if !args.yes {
+        confirm(&action)?;
     }
 
     let (ctx, identity) = match connection {

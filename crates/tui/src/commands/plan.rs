@@ -218,7 +218,7 @@ pub fn conflicts_message(plan: &Plan) -> Option<String> {
 pub async fn run(global: &Global, config: &Config, args: &PlanArgs) -> Result<(), Fatal> {
     let blueprint = load_blueprint(&args.blueprint)?;
     let region = blueprint.region().to_string();
-    let regions = super::stack::stack_regions(&blueprint);
+    let regions = stack_regions(&blueprint);
     let (_, _, topology) = discover_for(global, config, &blueprint, &regions).await?;
     let plan = plan::plan(&blueprint, &topology);
     match args.output {
@@ -265,4 +265,17 @@ pub fn table(plan: &Plan, region: &str) -> String {
         ));
     }
     out
+}
+
+/// The blueprint's Region, then its `[dr]` Regions.
+pub(crate) fn stack_regions(blueprint: &Blueprint) -> Vec<String> {
+    let mut regions = vec![blueprint.region().to_string()];
+    if let Some(dr) = &blueprint.dr {
+        for region in &dr.regions {
+            if !regions.contains(region) {
+                regions.push(region.clone());
+            }
+        }
+    }
+    regions
 }

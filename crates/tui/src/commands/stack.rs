@@ -13,7 +13,8 @@ use haven_model::plan::{self, Op, Plan, TeardownOptions};
 use serde_json::{Value, json};
 
 use super::plan::{
-    Discovered, IamReads, conflicts_message, discover_for, discover_in, load_blueprint, table,
+    Discovered, IamReads, conflicts_message, discover_for, discover_in, load_blueprint,
+    stack_regions, table,
 };
 use crate::cli::{Fatal, Global, connect, usage};
 use crate::config::Config;
@@ -131,19 +132,6 @@ pub async fn up(global: &Global, config: &Config, args: &UpArgs) -> Result<(), F
         .await?;
     run.dr_networks(&ctx, &blueprint, &topology, &unreadable)
         .await
-}
-
-/// The blueprint's Region, then its `[dr]` Regions.
-pub(crate) fn stack_regions(blueprint: &Blueprint) -> Vec<String> {
-    let mut regions = vec![blueprint.region().to_string()];
-    if let Some(dr) = &blueprint.dr {
-        for region in &dr.regions {
-            if !regions.contains(region) {
-                regions.push(region.clone());
-            }
-        }
-    }
-    regions
 }
 
 /// How a blueprint is brought about: shared by `up` and `failover-region`.

@@ -319,7 +319,7 @@ pub fn az_loss(topology: &Topology, policy: &Policy) -> ListModel {
 
 /// The replication policy the DR view judges against (the model's one DR-Region rule).
 pub fn dr_policy(topology: &Topology, policy: &Policy) -> Option<DrPolicy> {
-    DrPolicy::from_policy(topology, policy)
+    policy.dr(topology)
 }
 
 /// What an empty DR view says: there is no DR Region yet, or nothing in scope to protect.

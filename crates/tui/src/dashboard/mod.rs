@@ -50,6 +50,13 @@ pub trait TopologySource: Send + Sync + 'static {
 /// The clock the dashboard reads on every tick (frozen in tests).
 pub type Clock = Arc<dyn Fn() -> DateTime<Utc> + Send + Sync>;
 
+/// The refresh interval when the config file does not set one.
+pub const DEFAULT_REFRESH_SECONDS: u64 = 30;
+
+/// How often the dashboard's auto-refresh reads IAM too, when the config file does not say:
+/// IAM is account-wide, costs several calls per user and role, and rarely changes.
+pub const DEFAULT_IAM_REFRESH_SECONDS: u64 = 600;
+
 /// How the dashboard runs.
 #[derive(Clone)]
 pub struct DashboardOptions {
@@ -85,8 +92,8 @@ impl Default for DashboardOptions {
     fn default() -> Self {
         Self {
             regions: Vec::new(),
-            refresh: Duration::from_secs(crate::config::DEFAULT_REFRESH_SECONDS),
-            iam_refresh: Duration::from_secs(crate::config::DEFAULT_IAM_REFRESH_SECONDS),
+            refresh: Duration::from_secs(DEFAULT_REFRESH_SECONDS),
+            iam_refresh: Duration::from_secs(DEFAULT_IAM_REFRESH_SECONDS),
             read_only: false,
             cached: None,
             cache_path: None,
@@ -224,7 +231,7 @@ where
                     Command::WriteCache { path, topology } => {
                         let tx = results_tx.clone();
                         tokio::task::spawn_blocking(move || {
-                            let result = crate::config::write_cached_topology(&path, &topology)
+                            let result = crate::cache::write_cached_topology(&path, &topology)
                                 .map_err(|e| format!("{}: {e}", path.display()));
                             let _ = tx.send(Action::CacheWritten(result));
                         });

@@ -839,7 +839,7 @@ async fn the_newest_topology_is_written_to_the_cache_file() {
     let running = run(&mut terminal, Box::pin(pending), source, opts);
     let wait = async {
         for _ in 0..200 {
-            if crate::config::read_cached_topology(&path).is_some() {
+            if crate::cache::read_cached_topology(&path).is_some() {
                 return;
             }
             tokio::time::sleep(Duration::from_millis(20)).await;
@@ -849,7 +849,7 @@ async fn the_newest_topology_is_written_to_the_cache_file() {
         _ = running => panic!("the loop does not end on its own"),
         () = wait => {}
     }
-    assert_eq!(crate::config::read_cached_topology(&path), Some(topology));
+    assert_eq!(crate::cache::read_cached_topology(&path), Some(topology));
 }
 
 mod actions;
