@@ -92,7 +92,8 @@ pub fn teardown_with(topology: &Topology, stack: &str, options: &TeardownOptions
             .collect();
         if !adopted.is_empty() && !options.named_regions.contains(&region.region) {
             kept_regions.push(format!(
-                "{}: left untouched, a failover made it the home of stack {stack} (database {}                  adopted from its DR replica); name it with --region {} to delete it there",
+                "{}: left untouched, a failover made it the home of stack {stack} (database {} \
+                 adopted from its DR replica); name it with --region {} to delete it there",
                 region.region,
                 adopted
                     .iter()
@@ -121,7 +122,9 @@ pub fn teardown_with(topology: &Topology, stack: &str, options: &TeardownOptions
         if !replicas_kept.is_empty() {
             if region.vpcs.iter().any(|v| in_stack(&v.tags, stack)) {
                 kept_regions.push(format!(
-                    "{}: the DR network of stack {stack} (VPC, private subnets, DB subnet group,                      security groups) stays with the DR replica {} it holds;                      --include-dr-copies deletes both",
+                    "{}: the DR network of stack {stack} (VPC, private subnets, DB subnet group, \
+                     security groups) stays with the DR replica {} it holds; \
+                     --include-dr-copies deletes both",
                     region.region,
                     replicas_kept.join(", ")
                 ));
@@ -1115,6 +1118,11 @@ mod tests {
         );
         assert_eq!(kept.kept_regions.len(), 1);
         assert!(
+            !kept.kept_regions[0].contains("  "),
+            "one space between words: {}",
+            kept.kept_regions[0]
+        );
+        assert!(
             kept.kept_regions[0].contains("lab-db-dr")
                 && kept.kept_regions[0].contains("--region us-east-1"),
             "{}",
@@ -1242,6 +1250,7 @@ mod tests {
             kept.kept_regions
                 .iter()
                 .any(|k| k.starts_with("us-east-1: the DR network")
+                    && !k.contains("  ")
                     && k.contains("lab-db-dr")
                     && k.contains("--include-dr-copies")),
             "{:?}",
