@@ -193,3 +193,36 @@ fn the_index_answers_as_relations_on_every_fixture_and_resource() {
         );
     }
 }
+
+/// What the index fix changes for a user: a group scaled to nothing leaves its old targets
+/// registered for a while; they serve nothing, so the load balancer has no healthy target in
+/// any AZ, as the dashboard (which reads `relations`) shows.
+#[test]
+fn targets_of_a_group_scaled_to_nothing_do_not_count_as_healthy() {
+    let healthy = Topology::from_json(FIXTURES[0].1).expect("fixture");
+    let alb_az = |t: &Topology| {
+        super::assess(t, &super::Policy::default())
+            .into_iter()
+            .find(|f| f.id == "HA-ALB-AZ" && f.resource.id == "lab-alb")
+    };
+    assert!(
+        alb_az(&healthy).is_none(),
+        "the lab fails HA-ALB-AZ already"
+    );
+    let mut scaled = healthy.clone();
+    let primary = scaled
+        .regions
+        .iter_mut()
+        .find(|r| r.region == "ap-northeast-2")
+        .expect("primary");
+    assert!(primary.target_groups.iter().any(|t| !t.targets.is_empty()));
+    for asg in &mut primary.auto_scaling_groups {
+        asg.instances.clear();
+    }
+    let finding = alb_az(&scaled).expect("HA-ALB-AZ on lab-alb");
+    assert!(
+        finding.evidence.contains("no healthy target in"),
+        "{}",
+        finding.evidence
+    );
+}
