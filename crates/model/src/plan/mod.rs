@@ -13,6 +13,13 @@
 //! `<stack>-tg`, the DB subnet group `<stack>-db-subnets`, listeners by port and the scaling
 //! policy by its metric. IAM entities are global and created under the path
 //! `/haven/<stack>/` ([`iam_path`]), which their ARN carries.
+//!
+//! # Tiers
+//! [`plan`] goes tier by tier, in the files `haven-aws`'s `apply/` has: `network.rs` (the VPC and
+//! everything in it, then the security groups), `iam.rs`, `compute.rs`, `database.rs`. Each tier
+//! reads one shared `Context` (blueprint, Region, stack) and adds its steps in dependency order;
+//! what a later tier needs of an earlier one is returned, not captured. `teardown.rs` deletes in
+//! the reverse order, one function per tier as well.
 
 use std::collections::BTreeSet;
 use std::fmt;
