@@ -9,6 +9,9 @@ use serde::{Deserialize, Serialize};
 
 use crate::topology::{AutoScalingGroup, InstanceState, RegionTopology, Service};
 
+mod calls;
+mod sentence;
+
 /// How much an action can hurt, which decides how it is confirmed.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
@@ -667,6 +670,53 @@ fn change(label: &str, from: Option<i32>, to: i32) -> String {
     }
 }
 
+/// The groups an action's sentence and calls are written in, one per service (the AZ drill,
+/// which spans Auto Scaling and load balancing, on its own).
+#[derive(Debug, Clone, Copy)]
+enum Family {
+    Ec2,
+    AutoScaling,
+    AzDrill,
+    Elb,
+    Rds,
+}
+
+impl ActionKind {
+    /// The group whose helpers describe it.
+    fn family(&self) -> Family {
+        use ActionKind::*;
+        match self {
+            StopInstance { .. }
+            | StartInstance
+            | RebootInstance
+            | TerminateInstance
+            | CreateImage { .. }
+            | CreateSnapshot { .. }
+            | CreateLaunchTemplateVersion { .. }
+            | SetDefaultLaunchTemplateVersion { .. } => Family::Ec2,
+            SetCapacity { .. }
+            | SuspendProcesses { .. }
+            | ResumeProcesses { .. }
+            | TerminateAsgInstance { .. }
+            | StartInstanceRefresh { .. }
+            | CancelInstanceRefresh
+            | EnterStandby { .. }
+            | ExitStandby { .. } => Family::AutoScaling,
+            RemoveAvailabilityZone { .. } | RestoreAvailabilityZone { .. } => Family::AzDrill,
+            RegisterTargets { .. }
+            | DeregisterTargets { .. }
+            | ModifyHealthCheck { .. }
+            | SetListenerWeights { .. } => Family::Elb,
+            RebootDbInstance { .. }
+            | FailoverDbCluster { .. }
+            | PromoteReadReplica
+            | CreateReadReplica { .. }
+            | CreateDbSnapshot { .. }
+            | ModifyDbInstanceClass { .. } => Family::Rds,
+        }
+    }
+}
+
 impl Action {
     /// An action on a resource in a Region.
     pub fn new(region: impl Into<String>, target: ResourceRef, kind: ActionKind) -> Self {
@@ -795,298 +845,13 @@ impl Action {
 
     /// A sentence saying what it will do, e.g. "Set desired capacity of lab-asg from 2 to 3".
     pub fn sentence(&self) -> String {
-        use ActionKind::*;
         let target = self.target.label();
-        match &self.kind {
-            StopInstance { group: None } => format!("Stop instance {target}"),
-            StopInstance { group: Some(group) } => format!(
-                "Stop instance {target} of {group}: Auto Scaling counts a stopped member as \
-                 unhealthy, terminates it and launches a replacement (to keep it, move it to \
-                 standby first: asg-enter-standby)"
-            ),
-            StartInstance => format!("Start instance {target}"),
-            RebootInstance => format!("Reboot instance {target}"),
-            TerminateInstance => {
-                format!("Terminate instance {target} (it cannot be started again)")
-            }
-            SetCapacity {
-                desired,
-                min,
-                max,
-                current,
-            } => {
-                if let (Some(desired), None, None) = (desired, min, max) {
-                    let from = current.map(|c| c.desired);
-                    return format!(
-                        "Set desired capacity of {target} {}",
-                        change("", from, *desired).trim_start()
-                    );
-                }
-                let mut parts = Vec::new();
-                if let Some(min) = min {
-                    parts.push(change("min", current.map(|c| c.min), *min));
-                }
-                if let Some(max) = max {
-                    parts.push(change("max", current.map(|c| c.max), *max));
-                }
-                if let Some(desired) = desired {
-                    parts.push(change("desired", current.map(|c| c.desired), *desired));
-                }
-                format!("Set capacity of {target}: {}", parts.join(", "))
-            }
-            SuspendProcesses { processes } => {
-                format!("Suspend {} of {target}", list_or_all(processes))
-            }
-            ResumeProcesses { processes } => {
-                format!("Resume {} of {target}", list_or_all(processes))
-            }
-            TerminateAsgInstance { decrement, group } => {
-                let group = group
-                    .as_ref()
-                    .map(|g| format!(" of {g}"))
-                    .unwrap_or_default();
-                if *decrement {
-                    format!(
-                        "Terminate instance {target}{group} and lower the desired capacity by one"
-                    )
-                } else {
-                    format!("Terminate instance {target}{group}; the group launches a replacement")
-                }
-            }
-            RemoveAvailabilityZone {
-                availability_zone,
-                remaining_subnet_ids,
-                instance_ids,
-                keep_instances: false,
-                ..
-            } => format!(
-                "AZ drill: remove {availability_zone} from {target} (keep subnets {}): its {} \
-                 instance(s) leave the load balancer, then Auto Scaling terminates them and \
-                 launches replacements in the other AZs (the group may go up to 10% over its \
-                 max meanwhile)",
-                join(remaining_subnet_ids),
-                instance_ids.len()
-            ),
-            RemoveAvailabilityZone {
-                availability_zone,
-                remaining_subnet_ids,
-                instance_ids,
-                keep_instances: true,
-                ..
-            } => format!(
-                "AZ loss drill: suspend AZRebalance of {target}, remove {availability_zone} (keep \
-                 subnets {}) and deregister its {} instance(s) from the load balancer; they keep \
-                 running",
-                join(remaining_subnet_ids),
-                instance_ids.len()
-            ),
-            RestoreAvailabilityZone {
-                availability_zone,
-                subnet_ids,
-                instance_ids,
-                resume_az_rebalance,
-                ..
-            } => {
-                let resume = if *resume_az_rebalance {
-                    ", then resume AZRebalance"
-                } else {
-                    ""
-                };
-                if instance_ids.is_empty() {
-                    format!(
-                        "End the AZ drill: put {availability_zone} back into {target} (subnets \
-                         {}){resume}; Auto Scaling rebalances: it launches instances in \
-                         {availability_zone} and terminates as many in the other AZs",
-                        join(subnet_ids)
-                    )
-                } else {
-                    format!(
-                        "End the AZ drill: put {availability_zone} back into {target} (subnets \
-                         {}) and register its {} instance(s) again{resume}",
-                        join(subnet_ids),
-                        instance_ids.len()
-                    )
-                }
-            }
-            RegisterTargets { instance_ids, port } => {
-                let port = port.map(|p| format!(" on port {p}")).unwrap_or_default();
-                format!(
-                    "Register {} with target group {target}{port}",
-                    join(instance_ids)
-                )
-            }
-            DeregisterTargets { instance_ids } => format!(
-                "Deregister {} from target group {target} (connections drain first)",
-                join(instance_ids)
-            ),
-            ModifyHealthCheck { change } => {
-                let mut parts = Vec::new();
-                if let Some(path) = &change.path {
-                    parts.push(format!("path {path}"));
-                }
-                if let Some(v) = change.interval_seconds {
-                    parts.push(format!("every {v} s"));
-                }
-                if let Some(v) = change.timeout_seconds {
-                    parts.push(format!("timeout {v} s"));
-                }
-                if let Some(v) = change.healthy_threshold {
-                    parts.push(format!("healthy after {v}"));
-                }
-                if let Some(v) = change.unhealthy_threshold {
-                    parts.push(format!("unhealthy after {v}"));
-                }
-                if let Some(v) = &change.matcher {
-                    parts.push(format!("expect HTTP {v}"));
-                }
-                format!(
-                    "Change the health check of target group {target}: {}",
-                    parts.join(", ")
-                )
-            }
-            SetListenerWeights { target_groups } => {
-                let weights: Vec<String> = target_groups
-                    .iter()
-                    .map(|t| {
-                        let name = t.name.as_deref().unwrap_or(&t.target_group_arn);
-                        format!("{name} {}", t.weight)
-                    })
-                    .collect();
-                format!("Forward listener {target} to {}", weights.join(" / "))
-            }
-            CreateLaunchTemplateVersion {
-                source_version,
-                image_id,
-                instance_type,
-                set_default,
-                ..
-            } => {
-                let mut changes = Vec::new();
-                if let Some(image) = image_id {
-                    changes.push(format!("AMI {image}"));
-                }
-                if let Some(kind) = instance_type {
-                    changes.push(format!("instance type {kind}"));
-                }
-                let changes = if changes.is_empty() {
-                    "no changes".to_string()
-                } else {
-                    changes.join(", ")
-                };
-                let default = if *set_default {
-                    " and make it the default"
-                } else {
-                    ""
-                };
-                format!(
-                    "Create a new version of launch template {target} from version \
-                     {source_version} with {changes}{default}"
-                )
-            }
-            SetDefaultLaunchTemplateVersion { version } => {
-                format!("Make version {version} the default of launch template {target}")
-            }
-            StartInstanceRefresh {
-                min_healthy_percentage,
-                version,
-                ..
-            } => {
-                let keep = min_healthy_percentage
-                    .map(|p| format!(", keeping {p}% healthy"))
-                    .unwrap_or_default();
-                let version = match version.as_deref() {
-                    None | Some("$Default") => "its launch template's default version".into(),
-                    Some("$Latest") => "its launch template's latest version".into(),
-                    Some(v) => format!("launch template version {v}"),
-                };
-                format!(
-                    "Start an instance refresh of {target} to {version}{keep}; instances already \
-                     on it are skipped"
-                )
-            }
-            CancelInstanceRefresh => format!("Cancel the instance refresh of {target}"),
-            EnterStandby {
-                group,
-                keep_capacity,
-            } => {
-                let group = group
-                    .as_ref()
-                    .map(|g| format!(" of {g}"))
-                    .unwrap_or_default();
-                let capacity = if *keep_capacity {
-                    "Auto Scaling launches a replacement meanwhile"
-                } else {
-                    "the desired capacity goes down by one"
-                };
-                format!(
-                    "Move instance {target}{group} to standby: out of the load balancer and of \
-                     health checks, so it can be stopped safely; {capacity}"
-                )
-            }
-            ExitStandby { group } => {
-                let group = group
-                    .as_ref()
-                    .map(|g| format!(" of {g}"))
-                    .unwrap_or_default();
-                format!(
-                    "Put standby instance {target}{group} back in service (it must be running; \
-                     the desired capacity goes up by one)"
-                )
-            }
-            CreateImage { name, no_reboot } => {
-                let reboot = if *no_reboot {
-                    "without rebooting it"
-                } else {
-                    "(the instance reboots)"
-                };
-                format!("Create AMI {name:?} from instance {target} {reboot}")
-            }
-            CreateSnapshot { .. } => format!("Create a snapshot of volume {target}"),
-            RebootDbInstance { force_failover } => {
-                if *force_failover {
-                    format!("Reboot DB instance {target} with a failover to its standby")
-                } else {
-                    format!("Reboot DB instance {target}")
-                }
-            }
-            FailoverDbCluster { target_instance } => match target_instance {
-                Some(reader) => format!("Fail DB cluster {target} over to reader {reader}"),
-                None => format!("Fail DB cluster {target} over to a reader RDS chooses"),
-            },
-            PromoteReadReplica => format!(
-                "Promote read replica {target} to a standalone DB instance (replication stops \
-                 for good)"
-            ),
-            CreateReadReplica {
-                replica_identifier,
-                availability_zone,
-                ..
-            } => {
-                let az = availability_zone
-                    .as_ref()
-                    .map(|az| format!(" in {az}"))
-                    .unwrap_or_default();
-                format!("Create read replica {replica_identifier} of {target}{az}")
-            }
-            CreateDbSnapshot {
-                snapshot_identifier,
-            } => format!("Create DB snapshot {snapshot_identifier} of {target}"),
-            ModifyDbInstanceClass {
-                class,
-                apply_immediately,
-                current,
-            } => {
-                let from = current
-                    .as_ref()
-                    .map(|c| format!(" from {c}"))
-                    .unwrap_or_default();
-                let when = if *apply_immediately {
-                    "now"
-                } else {
-                    "in the next maintenance window"
-                };
-                format!("Change the class of DB instance {target}{from} to {class}, {when}")
-            }
+        match self.kind.family() {
+            Family::Ec2 => sentence::ec2(&self.kind, &target),
+            Family::AutoScaling => sentence::auto_scaling(&self.kind, &target),
+            Family::AzDrill => sentence::az_drill(&self.kind, &target),
+            Family::Elb => sentence::elb(&self.kind, &target),
+            Family::Rds => sentence::rds(&self.kind, &target),
         }
     }
 
@@ -1120,339 +885,13 @@ impl Action {
     /// The exact calls it makes (reads the executor needs first included; the polling that
     /// follows it to completion is not).
     pub fn api_calls(&self) -> Vec<ApiCall> {
-        use ActionKind::*;
         let id = self.target.id.as_str();
-        let ec2 = |op: &str| ApiCall::new(Service::Ec2, op);
-        let asg = |op: &str| ApiCall::new(Service::AutoScaling, op);
-        let elb = |op: &str| ApiCall::new(Service::Elbv2, op);
-        let rds = |op: &str| ApiCall::new(Service::Rds, op);
-        let one = |op: &str| ec2(op).list("InstanceId", "", &[s(id)]);
-        let asg_subnets = |subnets: &[String]| {
-            asg("UpdateAutoScalingGroup")
-                .param("AutoScalingGroupName", id)
-                .param("VPCZoneIdentifier", subnets.join(","))
-        };
-        let targets = |op: &str, tg: &str, instances: &[String]| {
-            elb(op)
-                .param("TargetGroupArn", tg)
-                .list("Targets.member", ".Id", instances)
-        };
-        let az_rebalance = |op: &str| {
-            asg(op)
-                .param("AutoScalingGroupName", id)
-                .param("ScalingProcesses.member.1", "AZRebalance")
-        };
-        let group_lookup = |group: &Option<String>| {
-            group.is_none().then(|| {
-                asg("DescribeAutoScalingInstances").list("InstanceIds.member", "", &[s(id)])
-            })
-        };
-        let group_name = |group: &Option<String>| {
-            group
-                .clone()
-                .unwrap_or_else(|| "<the instance's group>".into())
-        };
-        let template_key = if id.starts_with("lt-") {
-            "LaunchTemplateId"
-        } else {
-            "LaunchTemplateName"
-        };
-        match &self.kind {
-            StopInstance { .. } => vec![one("StopInstances")],
-            StartInstance => vec![one("StartInstances")],
-            RebootInstance => vec![one("RebootInstances")],
-            TerminateInstance => vec![one("TerminateInstances")],
-            SetCapacity {
-                desired, min, max, ..
-            } => {
-                if let (Some(desired), None, None) = (desired, min, max) {
-                    vec![
-                        asg("SetDesiredCapacity")
-                            .param("AutoScalingGroupName", id)
-                            .param("DesiredCapacity", desired)
-                            .param("HonorCooldown", false),
-                    ]
-                } else {
-                    vec![
-                        asg("UpdateAutoScalingGroup")
-                            .param("AutoScalingGroupName", id)
-                            .param_opt("MinSize", *min)
-                            .param_opt("MaxSize", *max)
-                            .param_opt("DesiredCapacity", *desired),
-                    ]
-                }
-            }
-            SuspendProcesses { processes } => vec![
-                asg("SuspendProcesses")
-                    .param("AutoScalingGroupName", id)
-                    .list("ScalingProcesses.member", "", processes),
-            ],
-            ResumeProcesses { processes } => vec![
-                asg("ResumeProcesses")
-                    .param("AutoScalingGroupName", id)
-                    .list("ScalingProcesses.member", "", processes),
-            ],
-            TerminateAsgInstance { decrement, .. } => vec![
-                asg("TerminateInstanceInAutoScalingGroup")
-                    .param("InstanceId", id)
-                    .param("ShouldDecrementDesiredCapacity", decrement),
-            ],
-            RemoveAvailabilityZone {
-                remaining_subnet_ids,
-                target_group_arns,
-                instance_ids,
-                keep_instances,
-                ..
-            } => {
-                let mut calls = Vec::new();
-                if *keep_instances {
-                    calls.push(az_rebalance("SuspendProcesses"));
-                }
-                calls.push(asg_subnets(remaining_subnet_ids));
-                if !instance_ids.is_empty() {
-                    calls.extend(
-                        target_group_arns
-                            .iter()
-                            .map(|tg| targets("DeregisterTargets", tg, instance_ids)),
-                    );
-                }
-                calls
-            }
-            RestoreAvailabilityZone {
-                subnet_ids,
-                target_group_arns,
-                instance_ids,
-                resume_az_rebalance,
-                ..
-            } => {
-                let mut calls = vec![asg_subnets(subnet_ids)];
-                if !instance_ids.is_empty() {
-                    calls.extend(
-                        target_group_arns
-                            .iter()
-                            .map(|tg| targets("RegisterTargets", tg, instance_ids)),
-                    );
-                }
-                if *resume_az_rebalance {
-                    calls.push(az_rebalance("ResumeProcesses"));
-                }
-                calls
-            }
-            RegisterTargets { instance_ids, port } => {
-                let mut call = targets("RegisterTargets", id, instance_ids);
-                if let Some(port) = port {
-                    for i in 1..=instance_ids.len() {
-                        call = call.param(format!("Targets.member.{i}.Port"), port);
-                    }
-                }
-                vec![call]
-            }
-            DeregisterTargets { instance_ids } => {
-                vec![targets("DeregisterTargets", id, instance_ids)]
-            }
-            ModifyHealthCheck { change } => vec![
-                elb("ModifyTargetGroup")
-                    .param("TargetGroupArn", id)
-                    .param_opt("HealthCheckPath", change.path.as_deref())
-                    .param_opt("HealthCheckIntervalSeconds", change.interval_seconds)
-                    .param_opt("HealthCheckTimeoutSeconds", change.timeout_seconds)
-                    .param_opt("HealthyThresholdCount", change.healthy_threshold)
-                    .param_opt("UnhealthyThresholdCount", change.unhealthy_threshold)
-                    .param_opt("Matcher.HttpCode", change.matcher.as_deref()),
-            ],
-            SetListenerWeights { target_groups } => {
-                let prefix = "DefaultActions.member.1";
-                let mut call = elb("ModifyListener")
-                    .param("ListenerArn", id)
-                    .param(format!("{prefix}.Type"), "forward");
-                for (i, tg) in target_groups.iter().enumerate() {
-                    let member = format!("{prefix}.ForwardConfig.TargetGroups.member.{}", i + 1);
-                    call = call
-                        .param(format!("{member}.TargetGroupArn"), &tg.target_group_arn)
-                        .param(format!("{member}.Weight"), tg.weight);
-                }
-                vec![call]
-            }
-            CreateLaunchTemplateVersion {
-                source_version,
-                image_id,
-                instance_type,
-                description,
-                set_default,
-            } => {
-                let mut calls = vec![
-                    ec2("DescribeLaunchTemplateVersions")
-                        .param(template_key, id)
-                        .param("LaunchTemplateVersion.1", source_version),
-                    ec2("CreateLaunchTemplateVersion")
-                        .param(template_key, id)
-                        .param(
-                            "LaunchTemplateData",
-                            format!("<every setting of version {source_version}>"),
-                        )
-                        .param_opt("LaunchTemplateData.ImageId", image_id.as_deref())
-                        .param_opt("LaunchTemplateData.InstanceType", instance_type.as_deref())
-                        .param_opt("VersionDescription", description.as_deref()),
-                ];
-                if *set_default {
-                    calls.push(
-                        ec2("ModifyLaunchTemplate")
-                            .param(template_key, id)
-                            .param("SetDefaultVersion", "<the new version>"),
-                    );
-                }
-                calls
-            }
-            SetDefaultLaunchTemplateVersion { version } => vec![
-                ec2("ModifyLaunchTemplate")
-                    .param(template_key, id)
-                    .param("SetDefaultVersion", version),
-            ],
-            StartInstanceRefresh {
-                min_healthy_percentage,
-                instance_warmup_seconds,
-                version,
-            } => {
-                // Without a desired configuration a refresh replaces instances with the
-                // configuration last saved on the group, i.e. the version it is pinned to (
-                // https://docs.aws.amazon.com/autoscaling/ec2/userguide/asg-instance-refresh-skip-matching.html
-                // ); the end of a refresh with one saves it on the group.
-                let number = version
-                    .as_deref()
-                    .filter(|v| v.parse::<i64>().is_ok())
-                    .map(str::to_string);
-                let mut calls = vec![asg("DescribeAutoScalingGroups").list(
-                    "AutoScalingGroupNames.member",
-                    "",
-                    &[s(id)],
-                )];
-                if number.is_none() {
-                    calls.push(
-                        ec2("DescribeLaunchTemplates")
-                            .param("LaunchTemplateId.1", "<the group's launch template>"),
-                    );
-                }
-                let which = match version.as_deref() {
-                    Some("$Latest") => "<its latest version>",
-                    _ => "<its default version>",
-                };
-                calls.push(
-                    asg("StartInstanceRefresh")
-                        .param("AutoScalingGroupName", id)
-                        .param(
-                            "DesiredConfiguration.LaunchTemplate.LaunchTemplateId",
-                            "<the group's launch template>",
-                        )
-                        .param(
-                            "DesiredConfiguration.LaunchTemplate.Version",
-                            number.as_deref().unwrap_or(which),
-                        )
-                        .param("Preferences.SkipMatching", true)
-                        .param_opt("Preferences.MinHealthyPercentage", *min_healthy_percentage)
-                        .param_opt("Preferences.InstanceWarmup", *instance_warmup_seconds),
-                );
-                calls
-            }
-            CancelInstanceRefresh => {
-                vec![asg("CancelInstanceRefresh").param("AutoScalingGroupName", id)]
-            }
-            EnterStandby {
-                group,
-                keep_capacity,
-            } => {
-                let mut calls: Vec<ApiCall> = group_lookup(group).into_iter().collect();
-                if !keep_capacity {
-                    // The lower desired capacity is checked against the group's min first.
-                    calls.push(asg("DescribeAutoScalingGroups").list(
-                        "AutoScalingGroupNames.member",
-                        "",
-                        &[group_name(group)],
-                    ));
-                }
-                calls.push(
-                    asg("EnterStandby")
-                        .param("AutoScalingGroupName", group_name(group))
-                        .list("InstanceIds.member", "", &[s(id)])
-                        .param("ShouldDecrementDesiredCapacity", !keep_capacity),
-                );
-                calls
-            }
-            ExitStandby { group } => {
-                let mut calls: Vec<ApiCall> = group_lookup(group).into_iter().collect();
-                calls.push(
-                    asg("ExitStandby")
-                        .param("AutoScalingGroupName", group_name(group))
-                        .list("InstanceIds.member", "", &[s(id)]),
-                );
-                calls
-            }
-            // What haven makes is tagged like its source at creation, so that `down` and the
-            // dashboard know which stack it belongs to.
-            CreateImage { name, no_reboot } => vec![
-                one("DescribeInstances"),
-                ec2("CreateImage")
-                    .param("InstanceId", id)
-                    .param("Name", name)
-                    .param("NoReboot", no_reboot)
-                    .param("TagSpecification.1.ResourceType", "image")
-                    .param("TagSpecification.1.Tag", SOURCE_TAGS),
-                ec2("CreateTags")
-                    .param("ResourceId", "<the AMI's snapshots, once it is available>")
-                    .param("Tag", SOURCE_TAGS),
-            ],
-            CreateSnapshot { description } => vec![
-                ec2("DescribeVolumes").list("VolumeId", "", &[s(id)]),
-                ec2("CreateSnapshot")
-                    .param("VolumeId", id)
-                    .param_opt("Description", description.as_deref())
-                    .param("TagSpecification.1.ResourceType", "snapshot")
-                    .param("TagSpecification.1.Tag", SOURCE_TAGS),
-            ],
-            // The status and AZ before the call tell the reboot (or the failover) from an
-            // `available` read before RDS started it.
-            RebootDbInstance { force_failover } => vec![
-                rds("DescribeDBInstances").param("DBInstanceIdentifier", id),
-                rds("RebootDBInstance")
-                    .param("DBInstanceIdentifier", id)
-                    .param("ForceFailover", force_failover),
-            ],
-            FailoverDbCluster { target_instance } => vec![
-                rds("DescribeDBClusters").param("DBClusterIdentifier", id),
-                rds("FailoverDBCluster")
-                    .param("DBClusterIdentifier", id)
-                    .param_opt("TargetDBInstanceIdentifier", target_instance.as_deref()),
-            ],
-            PromoteReadReplica => {
-                vec![rds("PromoteReadReplica").param("DBInstanceIdentifier", id)]
-            }
-            CreateReadReplica {
-                replica_identifier,
-                availability_zone,
-                instance_class,
-            } => vec![
-                rds("CreateDBInstanceReadReplica")
-                    .param("DBInstanceIdentifier", replica_identifier)
-                    .param("SourceDBInstanceIdentifier", id)
-                    .param_opt("AvailabilityZone", availability_zone.as_deref())
-                    .param_opt("DBInstanceClass", instance_class.as_deref()),
-            ],
-            CreateDbSnapshot {
-                snapshot_identifier,
-            } => vec![
-                rds("CreateDBSnapshot")
-                    .param("DBInstanceIdentifier", id)
-                    .param("DBSnapshotIdentifier", snapshot_identifier),
-            ],
-            ModifyDbInstanceClass {
-                class,
-                apply_immediately,
-                ..
-            } => vec![
-                rds("ModifyDBInstance")
-                    .param("DBInstanceIdentifier", id)
-                    .param("DBInstanceClass", class)
-                    .param("ApplyImmediately", apply_immediately),
-            ],
+        match self.kind.family() {
+            Family::Ec2 => calls::ec2_calls(&self.kind, id),
+            Family::AutoScaling => calls::auto_scaling_calls(&self.kind, id),
+            Family::AzDrill => calls::az_drill_calls(&self.kind, id),
+            Family::Elb => calls::elb_calls(&self.kind, id),
+            Family::Rds => calls::rds_calls(&self.kind, id),
         }
     }
 

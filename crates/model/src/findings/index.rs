@@ -230,7 +230,8 @@ impl<'a> RegionIndex<'a> {
             Some(_) => self
                 .feeding_members
                 .get(tg.arn.as_str())
-                .is_none_or(|members| members.is_empty() || members.contains(target.id.as_str())),
+                // An attached group with no members (scaled to nothing) feeds none of them.
+                .is_none_or(|members| members.contains(target.id.as_str())),
         }
     }
 

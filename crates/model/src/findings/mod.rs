@@ -12,6 +12,8 @@ mod ec2;
 mod elb;
 mod iam;
 mod index;
+#[cfg(test)]
+mod index_tests;
 mod rds;
 mod resilience;
 

@@ -13,7 +13,9 @@ use super::{
 };
 use crate::relations::{ASG_NAME_TAG, SOURCE_TAG};
 use crate::replication::LINEAGE_TAG;
-use crate::topology::{DbInstance, Iam, RegionTopology, RouteTarget, RulePeer, Tags, Topology};
+use crate::topology::{
+    DbInstance, Iam, RegionTopology, RouteTarget, RulePeer, Tags, TargetGroup, Topology,
+};
 
 /// What `haven down` is asked to do beyond deleting what is tagged with the stack.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -90,7 +92,8 @@ pub fn teardown_with(topology: &Topology, stack: &str, options: &TeardownOptions
             .collect();
         if !adopted.is_empty() && !options.named_regions.contains(&region.region) {
             kept_regions.push(format!(
-                "{}: left untouched, a failover made it the home of stack {stack} (database {}                  adopted from its DR replica); name it with --region {} to delete it there",
+                "{}: left untouched, a failover made it the home of stack {stack} (database {} \
+                 adopted from its DR replica); name it with --region {} to delete it there",
                 region.region,
                 adopted
                     .iter()
@@ -119,7 +122,9 @@ pub fn teardown_with(topology: &Topology, stack: &str, options: &TeardownOptions
         if !replicas_kept.is_empty() {
             if region.vpcs.iter().any(|v| in_stack(&v.tags, stack)) {
                 kept_regions.push(format!(
-                    "{}: the DR network of stack {stack} (VPC, private subnets, DB subnet group,                      security groups) stays with the DR replica {} it holds;                      --include-dr-copies deletes both",
+                    "{}: the DR network of stack {stack} (VPC, private subnets, DB subnet group, \
+                     security groups) stays with the DR replica {} it holds; \
+                     --include-dr-copies deletes both",
                     region.region,
                     replicas_kept.join(", ")
                 ));
@@ -400,407 +405,487 @@ pub(super) fn teardown_region(
     options: &TeardownOptions,
     at: DateTime<Utc>,
 ) -> Vec<(ResourceRef, Step)> {
-    use ResourceKind::*;
-    let mut out: Vec<(ResourceRef, Step)> = Vec::new();
-    let mut add = |owner: ResourceRef,
-                   kind: ResourceKind,
-                   logical: String,
-                   name: String,
-                   id: String,
-                   detail: String| {
+    let td = RegionTeardown {
+        region,
+        stack,
+        vpc_ids: region
+            .vpcs
+            .iter()
+            .filter(|v| in_stack(&v.tags, stack))
+            .map(|v| v.id.as_str())
+            .collect(),
+    };
+    let mut out = Deletes {
+        region: &region.region,
+        steps: Vec::new(),
+    };
+    td.databases(&mut out, options, at);
+    td.compute(&mut out);
+    td.load_balancing(&mut out);
+    td.nat_gateways(&mut out);
+    td.route_tables(&mut out);
+    td.internet_gateways_and_subnets(&mut out);
+    td.security_groups(&mut out);
+    td.vpcs(&mut out);
+    link_dependencies(&mut out.steps);
+    out.steps
+}
+
+/// The deletes of one Region, each with the resource it belongs to.
+struct Deletes<'a> {
+    region: &'a str,
+    steps: Vec<(ResourceRef, Step)>,
+}
+
+impl Deletes<'_> {
+    /// Adds the delete of `kind`/`logical`, a part of `owner`; returns it for what RDS keeps.
+    fn delete_part(
+        &mut self,
+        owner: ResourceRef,
+        kind: ResourceKind,
+        logical: String,
+        name: String,
+        id: String,
+        detail: String,
+    ) -> &mut Step {
         let step = Step {
             op: Op::Delete,
             resource: ResourceRef::new(kind, logical),
             name,
             id: Some(id),
-            region: Some(region.region.clone()),
+            region: Some(self.region.to_string()),
             depends_on: Vec::new(),
             detail,
             retain: None,
         };
-        out.push((owner, step));
-    };
-    let vpc_ids: Vec<&str> = region
-        .vpcs
-        .iter()
-        .filter(|v| in_stack(&v.tags, stack))
-        .map(|v| v.id.as_str())
-        .collect();
-    let in_vpc = |id: &Option<String>| id.as_deref().is_some_and(|id| vpc_ids.contains(&id));
-    let name_of = |tags: &Tags, fallback: &str| {
-        tags.get("Name")
-            .cloned()
-            .unwrap_or_else(|| fallback.to_string())
-    };
-
-    // Databases: replicas first, then their sources, then the subnet group. What RDS keeps is
-    // in each step, and said in its detail.
-    let dbs: Vec<&crate::topology::DbInstance> = region
-        .db_instances
-        .iter()
-        .filter(|d| in_stack(&d.tags, stack))
-        .collect();
-    // The database steps are the first ones `add` makes, so their positions are known.
-    let mut retained: Vec<(usize, Retain)> = Vec::new();
-    // A promoted replica may still name its old source for a while (moto keeps it for good):
-    // the database a failover adopted is a primary, and gets its final snapshot.
-    let is_replica = |d: &crate::topology::DbInstance| {
-        d.read_replica_source.is_some() && !adopted_by_failover(d, stack)
-    };
-    for db in dbs.iter().filter(|d| is_replica(d)) {
-        let logical = logical_of(&db.tags);
-        // RDS takes no final snapshot of a read replica: its data is the source's.
-        let retain = Retain {
-            final_snapshot: None,
-            automated_backups: options.keep_data,
-        };
-        let mut detail = format!(
-            "delete replica of {} (a replica gets no final snapshot",
-            db.read_replica_source.as_deref().unwrap_or("?")
-        );
-        detail.push_str(if options.keep_data && db.backup_retention_days > 0 {
-            "; its automated backups are kept)"
-        } else {
-            ")"
-        });
-        if db.deletion_protection {
-            detail.insert_str(0, "turn deletion protection off (--force), then ");
-        }
-        add(
-            r(DbReadReplica, &logical),
-            DbReadReplica,
-            logical,
-            db.identifier.clone(),
-            db.identifier.clone(),
-            detail,
-        );
-        retained.push((retained.len(), retain));
-    }
-    for db in dbs.iter().filter(|d| !is_replica(d)) {
-        let logical = logical_of(&db.tags);
-        let retain = Retain {
-            final_snapshot: options
-                .keep_data
-                .then(|| final_snapshot_name(&db.identifier, at)),
-            automated_backups: options.keep_data,
-        };
-        let mut detail = String::new();
-        if db.deletion_protection {
-            detail.push_str("turn deletion protection off (--force), then ");
-        }
-        match &retain.final_snapshot {
-            Some(name) => detail.push_str(&format!(
-                "delete, keeping a final snapshot {name} and the automated backups"
-            )),
-            None => detail.push_str(
-                "delete with no final snapshot and its automated backups deleted \
-                 (--no-final-snapshot): its data is gone for good",
-            ),
-        }
-        add(
-            r(DbInstance, &logical),
-            DbInstance,
-            logical,
-            db.identifier.clone(),
-            db.identifier.clone(),
-            detail,
-        );
-        retained.push((retained.len(), retain));
-    }
-    for group in region
-        .db_subnet_groups
-        .iter()
-        .filter(|g| g.name == format!("{stack}-db-subnets") && in_vpc(&g.vpc_id))
-    {
-        add(
-            r(DbSubnetGroup, "db-subnet-group"),
-            DbSubnetGroup,
-            "db-subnet-group".to_string(),
-            group.name.clone(),
-            group.name.clone(),
-            "delete".to_string(),
-        );
+        self.steps.push((owner, step));
+        &mut self.steps.last_mut().expect("just pushed").1
     }
 
-    // Compute and load balancing.
-    let tgs: Vec<_> = region
-        .target_groups
-        .iter()
-        .filter(|t| t.name == format!("{stack}-tg") && in_vpc(&t.vpc_id))
-        .collect();
-    for tg in &tgs {
-        if !tg.targets.is_empty() {
-            add(
-                r(TargetGroup, "target-group"),
-                TargetRegistration,
-                "target-group".to_string(),
-                tg.name.clone(),
-                tg.arn.clone(),
-                format!("deregister {} target(s)", tg.targets.len()),
-            );
+    /// Adds the delete of `kind`/`logical`, a resource of its own.
+    fn delete(
+        &mut self,
+        kind: ResourceKind,
+        logical: String,
+        name: String,
+        id: String,
+        detail: String,
+    ) -> &mut Step {
+        self.delete_part(r(kind, &logical), kind, logical, name, id, detail)
+    }
+}
+
+/// What one Region's teardown reads: the Region, the stack, its VPCs there. Each tier adds its
+/// deletes in the order they can be carried out: the data tier, compute, load balancing, then
+/// the network inwards.
+struct RegionTeardown<'a> {
+    region: &'a RegionTopology,
+    stack: &'a str,
+    /// The stack's VPCs in the Region.
+    vpc_ids: Vec<&'a str>,
+}
+
+impl<'a> RegionTeardown<'a> {
+    /// A resource whose VPC id is `id` is in one of the stack's VPCs.
+    fn in_vpc(&self, id: &Option<String>) -> bool {
+        id.as_deref().is_some_and(|id| self.vpc_ids.contains(&id))
+    }
+
+    fn in_stack(&self, tags: &Tags) -> bool {
+        in_stack(tags, self.stack)
+    }
+
+    /// Databases: replicas first, then their sources, then the subnet group. What RDS keeps is
+    /// in each step, and said in its detail.
+    fn databases(&self, out: &mut Deletes<'_>, options: &TeardownOptions, at: DateTime<Utc>) {
+        use ResourceKind::{DbReadReplica, DbSubnetGroup};
+        let region = self.region;
+        let dbs: Vec<&DbInstance> = region
+            .db_instances
+            .iter()
+            .filter(|d| self.in_stack(&d.tags))
+            .collect();
+        // A promoted replica may still name its old source for a while (moto keeps it for
+        // good): the database a failover adopted is a primary, and gets its final snapshot.
+        let is_replica =
+            |d: &DbInstance| d.read_replica_source.is_some() && !adopted_by_failover(d, self.stack);
+        let (replicas, primaries): (Vec<&DbInstance>, Vec<&DbInstance>) =
+            dbs.into_iter().partition(|d| is_replica(d));
+        for db in replicas {
+            let (retain, detail) = replica_delete(db, options);
+            let logical = logical_of(&db.tags);
+            let id = db.identifier.clone();
+            out.delete(DbReadReplica, logical, id.clone(), id, detail)
+                .retain = Some(retain);
         }
-    }
-    let asgs: Vec<_> = region
-        .auto_scaling_groups
-        .iter()
-        .filter(|a| in_stack(&a.tags, stack))
-        .collect();
-    for asg in &asgs {
-        let logical = logical_of(&asg.tags);
-        add(
-            r(AutoScalingGroup, &logical),
-            AutoScalingGroup,
-            logical,
-            asg.name.clone(),
-            asg.name.clone(),
-            format!(
-                "force-delete (terminates its {} instance(s) and its scaling policies)",
-                asg.instances.len()
-            ),
-        );
-    }
-    for instance in region.instances.iter().filter(|i| {
-        in_stack(&i.tags, stack)
-            && !i.state.is_gone()
-            && !i
-                .tags
-                .get(ASG_NAME_TAG)
-                .is_some_and(|name| asgs.iter().any(|a| a.name == *name))
-    }) {
-        add(
-            r(Instance, &instance.id),
-            Instance,
-            instance.id.clone(),
-            name_of(&instance.tags, &instance.id),
-            instance.id.clone(),
-            "terminate".to_string(),
-        );
-    }
-    for template in region
-        .launch_templates
-        .iter()
-        .filter(|t| in_stack(&t.tags, stack))
-    {
-        let logical = logical_of(&template.tags);
-        add(
-            r(LaunchTemplate, &logical),
-            LaunchTemplate,
-            logical,
-            template.name.clone(),
-            template.id.clone(),
-            format!("delete with its {} version(s)", template.versions.len()),
-        );
-    }
-    let lbs: Vec<_> = region
-        .load_balancers
-        .iter()
-        .filter(|l| l.name == format!("{stack}-alb") && in_vpc(&l.vpc_id))
-        .collect();
-    for lb in &lbs {
-        for listener in &lb.listeners {
-            let logical = format!("listener-{}", listener.port.unwrap_or_default());
-            add(
-                r(Listener, &logical),
-                Listener,
-                logical,
-                format!("{}:{}", lb.name, listener.port.unwrap_or_default()),
-                listener.arn.clone(),
+        for db in primaries {
+            let (retain, detail) = primary_delete(db, options, at);
+            let logical = logical_of(&db.tags);
+            let id = db.identifier.clone();
+            out.delete(ResourceKind::DbInstance, logical, id.clone(), id, detail)
+                .retain = Some(retain);
+        }
+        let group_name = format!("{}-db-subnets", self.stack);
+        for group in region
+            .db_subnet_groups
+            .iter()
+            .filter(|g| g.name == group_name && self.in_vpc(&g.vpc_id))
+        {
+            out.delete(
+                DbSubnetGroup,
+                "db-subnet-group".to_string(),
+                group.name.clone(),
+                group.name.clone(),
                 "delete".to_string(),
             );
         }
     }
-    for lb in &lbs {
-        add(
-            r(LoadBalancer, "load-balancer"),
-            LoadBalancer,
-            "load-balancer".to_string(),
-            lb.name.clone(),
-            lb.arn.clone(),
-            "delete and wait until it is gone (it holds network interfaces in the subnets)"
-                .to_string(),
-        );
-    }
-    for tg in &tgs {
-        add(
-            r(TargetGroup, "target-group"),
-            TargetGroup,
-            "target-group".to_string(),
-            tg.name.clone(),
-            tg.arn.clone(),
-            "delete".to_string(),
-        );
+
+    /// The stack's target group(s), found by name in its VPC.
+    fn target_groups(&self) -> Vec<&'a TargetGroup> {
+        let name = format!("{}-tg", self.stack);
+        self.region
+            .target_groups
+            .iter()
+            .filter(|t| t.name == name && self.in_vpc(&t.vpc_id))
+            .collect()
     }
 
-    // Network.
-    for nat in region
-        .nat_gateways
-        .iter()
-        .filter(|n| in_stack(&n.tags, stack) && n.state != "deleted")
-    {
-        let logical = logical_of(&nat.tags);
-        add(
-            r(NatGateway, &logical),
-            NatGateway,
-            logical.clone(),
-            name_of(&nat.tags, &nat.id),
-            nat.id.clone(),
-            "delete and wait until deleted".to_string(),
-        );
+    /// Targets deregistered, the Auto Scaling groups (with their instances), the instances
+    /// outside them, the launch templates.
+    fn compute(&self, out: &mut Deletes<'_>) {
+        use ResourceKind::{AutoScalingGroup, Instance, LaunchTemplate, TargetGroup};
+        let region = self.region;
+        for tg in self.target_groups() {
+            if !tg.targets.is_empty() {
+                out.delete_part(
+                    r(TargetGroup, "target-group"),
+                    ResourceKind::TargetRegistration,
+                    "target-group".to_string(),
+                    tg.name.clone(),
+                    tg.arn.clone(),
+                    format!("deregister {} target(s)", tg.targets.len()),
+                );
+            }
+        }
+        let asgs: Vec<_> = region
+            .auto_scaling_groups
+            .iter()
+            .filter(|a| self.in_stack(&a.tags))
+            .collect();
+        for asg in &asgs {
+            out.delete(
+                AutoScalingGroup,
+                logical_of(&asg.tags),
+                asg.name.clone(),
+                asg.name.clone(),
+                format!(
+                    "force-delete (terminates its {} instance(s) and its scaling policies)",
+                    asg.instances.len()
+                ),
+            );
+        }
+        for instance in region.instances.iter().filter(|i| {
+            self.in_stack(&i.tags)
+                && !i.state.is_gone()
+                && !i
+                    .tags
+                    .get(ASG_NAME_TAG)
+                    .is_some_and(|name| asgs.iter().any(|a| a.name == *name))
+        }) {
+            out.delete(
+                Instance,
+                instance.id.clone(),
+                name_of(&instance.tags, &instance.id),
+                instance.id.clone(),
+                "terminate".to_string(),
+            );
+        }
+        for template in region
+            .launch_templates
+            .iter()
+            .filter(|t| self.in_stack(&t.tags))
+        {
+            out.delete(
+                LaunchTemplate,
+                logical_of(&template.tags),
+                template.name.clone(),
+                template.id.clone(),
+                format!("delete with its {} version(s)", template.versions.len()),
+            );
+        }
     }
-    for eip in region
-        .elastic_ips
-        .iter()
-        .filter(|e| in_stack(&e.tags, stack))
-    {
-        let logical = logical_of(&eip.tags);
-        add(
-            r(ElasticIp, &logical),
-            ElasticIp,
-            logical,
-            eip.public_ip.clone(),
-            eip.allocation_id.clone(),
-            format!("release {}", eip.public_ip),
-        );
-    }
-    let tables: Vec<_> = region
-        .route_tables
-        .iter()
-        .filter(|t| in_stack(&t.tags, stack) && !t.associations.iter().any(|a| a.main))
-        .collect();
-    let mut endpoints = BTreeSet::new();
-    for table in &tables {
-        for route in &table.routes {
-            if let RouteTarget::VpcEndpoint(id) = &route.target
-                && endpoints.insert(id.clone())
-            {
-                add(
-                    r(VpcEndpoint, "s3-endpoint"),
-                    VpcEndpoint,
-                    "s3-endpoint".to_string(),
-                    id.clone(),
-                    id.clone(),
+
+    /// The listeners, the load balancer, then the target group.
+    fn load_balancing(&self, out: &mut Deletes<'_>) {
+        use ResourceKind::{Listener, LoadBalancer, TargetGroup};
+        let name = format!("{}-alb", self.stack);
+        let lbs: Vec<_> = self
+            .region
+            .load_balancers
+            .iter()
+            .filter(|l| l.name == name && self.in_vpc(&l.vpc_id))
+            .collect();
+        for lb in &lbs {
+            for listener in &lb.listeners {
+                let port = listener.port.unwrap_or_default();
+                out.delete(
+                    Listener,
+                    format!("listener-{port}"),
+                    format!("{}:{port}", lb.name),
+                    listener.arn.clone(),
                     "delete".to_string(),
                 );
             }
         }
-    }
-    for table in &tables {
-        let logical = logical_of(&table.tags);
-        for association in table.associations.iter().filter(|a| a.subnet_id.is_some()) {
-            let subnet = association.subnet_id.clone().unwrap_or_default();
-            add(
-                r(RouteTable, &logical),
-                RouteTableAssociation,
-                format!("{logical}/{subnet}"),
-                association.id.clone(),
-                association.id.clone(),
-                format!("disassociate {subnet}"),
+        for lb in &lbs {
+            out.delete(
+                LoadBalancer,
+                "load-balancer".to_string(),
+                lb.name.clone(),
+                lb.arn.clone(),
+                "delete and wait until it is gone (it holds network interfaces in the subnets)"
+                    .to_string(),
             );
         }
-    }
-    for table in &tables {
-        let logical = logical_of(&table.tags);
-        add(
-            r(RouteTable, &logical),
-            RouteTable,
-            logical,
-            name_of(&table.tags, &table.id),
-            table.id.clone(),
-            "delete".to_string(),
-        );
-    }
-    for igw in region
-        .internet_gateways
-        .iter()
-        .filter(|g| in_stack(&g.tags, stack))
-    {
-        let logical = logical_of(&igw.tags);
-        for vpc in &igw.attached_vpc_ids {
-            add(
-                r(InternetGateway, &logical),
-                IgwAttachment,
-                logical.clone(),
-                name_of(&igw.tags, &igw.id),
-                igw.id.clone(),
-                format!("detach from {vpc}"),
-            );
+        for tg in self.target_groups() {
+            let (name, arn) = (tg.name.clone(), tg.arn.clone());
+            let logical = "target-group".to_string();
+            out.delete(TargetGroup, logical, name, arn, "delete".to_string());
         }
-        add(
-            r(InternetGateway, &logical),
-            InternetGateway,
-            logical,
-            name_of(&igw.tags, &igw.id),
-            igw.id.clone(),
-            "delete".to_string(),
-        );
     }
-    for subnet in region.subnets.iter().filter(|s| in_stack(&s.tags, stack)) {
-        let logical = logical_of(&subnet.tags);
-        add(
-            r(Subnet, &logical),
-            Subnet,
-            logical,
-            name_of(&subnet.tags, &subnet.id),
-            subnet.id.clone(),
-            format!("delete {}", subnet.cidr_block),
-        );
-    }
-    let groups: Vec<_> = region
-        .security_groups
-        .iter()
-        .filter(|g| in_stack(&g.tags, stack) && g.name != "default")
-        .collect();
-    let group_ids: Vec<&str> = groups.iter().map(|g| g.id.as_str()).collect();
-    for group in &groups {
-        let references: Vec<String> = group
-            .ingress
+
+    /// The NAT gateways, then their Elastic IPs.
+    fn nat_gateways(&self, out: &mut Deletes<'_>) {
+        let region = self.region;
+        for nat in region
+            .nat_gateways
             .iter()
-            .map(|rule| ("ingress", rule))
-            .chain(group.egress.iter().map(|rule| ("egress", rule)))
-            .filter(|(_, rule)| {
-                matches!(&rule.peer, RulePeer::SecurityGroup(id) if group_ids.contains(&id.as_str()))
-            })
-            .map(|(direction, rule)| format!("{direction} {}", describe_rule(rule, region, stack)))
+            .filter(|n| self.in_stack(&n.tags) && n.state != "deleted")
+        {
+            out.delete(
+                ResourceKind::NatGateway,
+                logical_of(&nat.tags),
+                name_of(&nat.tags, &nat.id),
+                nat.id.clone(),
+                "delete and wait until deleted".to_string(),
+            );
+        }
+        for eip in region.elastic_ips.iter().filter(|e| self.in_stack(&e.tags)) {
+            out.delete(
+                ResourceKind::ElasticIp,
+                logical_of(&eip.tags),
+                eip.public_ip.clone(),
+                eip.allocation_id.clone(),
+                format!("release {}", eip.public_ip),
+            );
+        }
+    }
+
+    /// The stack's route tables (not a VPC's main one): the gateway endpoints they route to,
+    /// their subnet associations, then the tables.
+    fn route_tables(&self, out: &mut Deletes<'_>) {
+        use ResourceKind::{RouteTable, RouteTableAssociation, VpcEndpoint};
+        let tables: Vec<_> = self
+            .region
+            .route_tables
+            .iter()
+            .filter(|t| self.in_stack(&t.tags) && !t.associations.iter().any(|a| a.main))
             .collect();
-        if !references.is_empty() {
-            let logical = logical_of(&group.tags);
-            add(
-                r(SecurityGroup, &logical),
-                SecurityGroupReferences,
-                logical,
+        let mut endpoints = BTreeSet::new();
+        for table in &tables {
+            for route in &table.routes {
+                if let RouteTarget::VpcEndpoint(id) = &route.target
+                    && endpoints.insert(id.clone())
+                {
+                    let logical = "s3-endpoint".to_string();
+                    out.delete(
+                        VpcEndpoint,
+                        logical,
+                        id.clone(),
+                        id.clone(),
+                        "delete".into(),
+                    );
+                }
+            }
+        }
+        for table in &tables {
+            let logical = logical_of(&table.tags);
+            for association in table.associations.iter().filter(|a| a.subnet_id.is_some()) {
+                let subnet = association.subnet_id.clone().unwrap_or_default();
+                out.delete_part(
+                    r(RouteTable, &logical),
+                    RouteTableAssociation,
+                    format!("{logical}/{subnet}"),
+                    association.id.clone(),
+                    association.id.clone(),
+                    format!("disassociate {subnet}"),
+                );
+            }
+        }
+        for table in &tables {
+            out.delete(
+                RouteTable,
+                logical_of(&table.tags),
+                name_of(&table.tags, &table.id),
+                table.id.clone(),
+                "delete".to_string(),
+            );
+        }
+    }
+
+    /// Each internet gateway detached then deleted; the subnets.
+    fn internet_gateways_and_subnets(&self, out: &mut Deletes<'_>) {
+        use ResourceKind::{IgwAttachment, InternetGateway, Subnet};
+        let region = self.region;
+        for igw in region
+            .internet_gateways
+            .iter()
+            .filter(|g| self.in_stack(&g.tags))
+        {
+            let logical = logical_of(&igw.tags);
+            let name = name_of(&igw.tags, &igw.id);
+            for vpc in &igw.attached_vpc_ids {
+                out.delete_part(
+                    r(InternetGateway, &logical),
+                    IgwAttachment,
+                    logical.clone(),
+                    name.clone(),
+                    igw.id.clone(),
+                    format!("detach from {vpc}"),
+                );
+            }
+            let (id, detail) = (igw.id.clone(), "delete".to_string());
+            out.delete(InternetGateway, logical, name, id, detail);
+        }
+        for subnet in region.subnets.iter().filter(|s| self.in_stack(&s.tags)) {
+            out.delete(
+                Subnet,
+                logical_of(&subnet.tags),
+                name_of(&subnet.tags, &subnet.id),
+                subnet.id.clone(),
+                format!("delete {}", subnet.cidr_block),
+            );
+        }
+    }
+
+    /// Rules referencing another group of the stack revoked first, then the groups (not a
+    /// VPC's `default`).
+    fn security_groups(&self, out: &mut Deletes<'_>) {
+        use ResourceKind::{SecurityGroup, SecurityGroupReferences};
+        let (region, stack) = (self.region, self.stack);
+        let groups: Vec<_> = region
+            .security_groups
+            .iter()
+            .filter(|g| self.in_stack(&g.tags) && g.name != "default")
+            .collect();
+        let group_ids: Vec<&str> = groups.iter().map(|g| g.id.as_str()).collect();
+        for group in &groups {
+            let references: Vec<String> = group
+                .ingress
+                .iter()
+                .map(|rule| ("ingress", rule))
+                .chain(group.egress.iter().map(|rule| ("egress", rule)))
+                .filter(|(_, rule)| {
+                    matches!(&rule.peer, RulePeer::SecurityGroup(id) if group_ids.contains(&id.as_str()))
+                })
+                .map(|(direction, rule)| {
+                    format!("{direction} {}", describe_rule(rule, region, stack))
+                })
+                .collect();
+            if !references.is_empty() {
+                let logical = logical_of(&group.tags);
+                out.delete_part(
+                    r(SecurityGroup, &logical),
+                    SecurityGroupReferences,
+                    logical,
+                    group.name.clone(),
+                    group.id.clone(),
+                    format!("revoke {}", references.join(", ")),
+                );
+            }
+        }
+        for group in &groups {
+            out.delete(
+                SecurityGroup,
+                logical_of(&group.tags),
                 group.name.clone(),
                 group.id.clone(),
-                format!("revoke {}", references.join(", ")),
+                "delete".to_string(),
             );
         }
     }
-    for group in &groups {
-        let logical = logical_of(&group.tags);
-        add(
-            r(SecurityGroup, &logical),
-            SecurityGroup,
-            logical,
-            group.name.clone(),
-            group.id.clone(),
-            "delete".to_string(),
-        );
+
+    fn vpcs(&self, out: &mut Deletes<'_>) {
+        let region = self.region;
+        for vpc in region.vpcs.iter().filter(|v| self.in_stack(&v.tags)) {
+            out.delete(
+                ResourceKind::Vpc,
+                logical_of(&vpc.tags),
+                name_of(&vpc.tags, &vpc.id),
+                vpc.id.clone(),
+                "delete".to_string(),
+            );
+        }
     }
-    for vpc in region.vpcs.iter().filter(|v| in_stack(&v.tags, stack)) {
-        let logical = logical_of(&vpc.tags);
-        add(
-            r(Vpc, &logical),
-            Vpc,
-            logical,
-            name_of(&vpc.tags, &vpc.id),
-            vpc.id.clone(),
-            "delete".to_string(),
-        );
+}
+
+/// What RDS keeps of a read replica it deletes, and the step's detail saying so.
+fn replica_delete(db: &DbInstance, options: &TeardownOptions) -> (Retain, String) {
+    // RDS takes no final snapshot of a read replica: its data is the source's.
+    let retain = Retain {
+        final_snapshot: None,
+        automated_backups: options.keep_data,
+    };
+    let mut detail = format!(
+        "delete replica of {} (a replica gets no final snapshot",
+        db.read_replica_source.as_deref().unwrap_or("?")
+    );
+    detail.push_str(if options.keep_data && db.backup_retention_days > 0 {
+        "; its automated backups are kept)"
+    } else {
+        ")"
+    });
+    if db.deletion_protection {
+        detail.insert_str(0, "turn deletion protection off (--force), then ");
     }
-    for (index, retain) in retained {
-        out[index].1.retain = Some(retain);
+    (retain, detail)
+}
+
+/// What RDS keeps of a primary it deletes (a final snapshot named for `at`, unless
+/// `--no-final-snapshot`), and the step's detail saying so.
+fn primary_delete(
+    db: &DbInstance,
+    options: &TeardownOptions,
+    at: DateTime<Utc>,
+) -> (Retain, String) {
+    let retain = Retain {
+        final_snapshot: options
+            .keep_data
+            .then(|| final_snapshot_name(&db.identifier, at)),
+        automated_backups: options.keep_data,
+    };
+    let mut detail = String::new();
+    if db.deletion_protection {
+        detail.push_str("turn deletion protection off (--force), then ");
     }
-    link_dependencies(&mut out);
-    out
+    match &retain.final_snapshot {
+        Some(name) => detail.push_str(&format!(
+            "delete, keeping a final snapshot {name} and the automated backups"
+        )),
+        None => detail.push_str(
+            "delete with no final snapshot and its automated backups deleted \
+             (--no-final-snapshot): its data is gone for good",
+        ),
+    }
+    (retain, detail)
+}
+
+/// A resource's `Name` tag, or `fallback`.
+fn name_of(tags: &Tags, fallback: &str) -> String {
+    tags.get("Name")
+        .cloned()
+        .unwrap_or_else(|| fallback.to_string())
 }
 
 /// Each deletion depends on the earlier deletions of the kinds that block it.
@@ -1033,6 +1118,11 @@ mod tests {
         );
         assert_eq!(kept.kept_regions.len(), 1);
         assert!(
+            !kept.kept_regions[0].contains("  "),
+            "one space between words: {}",
+            kept.kept_regions[0]
+        );
+        assert!(
             kept.kept_regions[0].contains("lab-db-dr")
                 && kept.kept_regions[0].contains("--region us-east-1"),
             "{}",
@@ -1160,6 +1250,7 @@ mod tests {
             kept.kept_regions
                 .iter()
                 .any(|k| k.starts_with("us-east-1: the DR network")
+                    && !k.contains("  ")
                     && k.contains("lab-db-dr")
                     && k.contains("--include-dr-copies")),
             "{:?}",
