@@ -393,3 +393,45 @@ fn the_planner_teardown_and_map_have_no_function_over_150_lines() {
         long.join("\n")
     );
 }
+
+/// Every non-test source file of a crate, with its text.
+fn sources(dir: &Path) -> Vec<(PathBuf, String)> {
+    let mut found = Vec::new();
+    for path in modules(dir).into_values() {
+        let text = std::fs::read_to_string(&path).expect("read a source file");
+        found.push((path, code(&text)));
+    }
+    found
+}
+
+#[test]
+fn haven_model_is_pure_no_io_and_no_clock() {
+    const IO: &[&str] = &[
+        "std::fs",
+        "std::process",
+        "std::env",
+        "std::io::stdin",
+        "std::io::stdout",
+        "tokio",
+        "Utc::now",
+        "SystemTime::now",
+        "Instant::now",
+        "println!",
+        "eprintln!",
+    ];
+    let files = sources(&root().join("crates/model/src"));
+    assert!(files.len() > 20, "the sources were read: {}", files.len());
+    let found: Vec<String> = files
+        .iter()
+        .flat_map(|(path, text)| {
+            IO.iter()
+                .filter(|needle| text.contains(*needle))
+                .map(move |needle| format!("{}: {needle}", path.display()))
+        })
+        .collect();
+    assert!(
+        found.is_empty(),
+        "haven-model is pure logic (I/O at the edges, the clock passed in):\n{}",
+        found.join("\n")
+    );
+}
