@@ -262,6 +262,15 @@ impl AwsError {
         }
     }
 
+    /// An answer without a field the call always returns (`what`, e.g. "snapshot id").
+    pub(crate) fn missing(service: Service, operation: &str, what: &str) -> Self {
+        Self::Other {
+            service,
+            operation: operation.to_string(),
+            detail: format!("the response has no {what}"),
+        }
+    }
+
     /// The AWS error code, when AWS returned one.
     pub fn code(&self) -> Option<&str> {
         match self {

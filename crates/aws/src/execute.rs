@@ -183,14 +183,6 @@ impl<'a> Run<'a> {
         }
     }
 
-    fn missing(service: Service, operation: &str, what: &str) -> AwsError {
-        AwsError::Other {
-            service,
-            operation: operation.to_string(),
-            detail: format!("the response has no {what}"),
-        }
-    }
-
     async fn dispatch(&mut self, action: &Action) -> Result<String, AwsError> {
         let id = action.target.id.as_str();
         let label = action.target.label();
@@ -1163,7 +1155,7 @@ impl<'a> Run<'a> {
             .first()
             .and_then(|v| v.launch_template_data())
             .ok_or_else(|| {
-                Self::missing(
+                AwsError::missing(
                     Service::Ec2,
                     "DescribeLaunchTemplateVersions",
                     &format!("version {source_version} of {template}"),
@@ -1192,7 +1184,7 @@ impl<'a> Run<'a> {
         self.sent("CreateLaunchTemplateVersion", &out);
         let created = out.launch_template_version();
         let version = created.and_then(|v| v.version_number()).ok_or_else(|| {
-            Self::missing(
+            AwsError::missing(
                 Service::Ec2,
                 "CreateLaunchTemplateVersion",
                 "version number",
@@ -1275,7 +1267,7 @@ impl<'a> Run<'a> {
         self.sent("CreateImage", &out);
         let image = out
             .image_id()
-            .ok_or_else(|| Self::missing(Service::Ec2, "CreateImage", "image id"))?
+            .ok_or_else(|| AwsError::missing(Service::Ec2, "CreateImage", "image id"))?
             .to_string();
         self.outcome.resulting_ids.push(image.clone());
         let mut waiter = self.waiter(
@@ -1348,7 +1340,7 @@ impl<'a> Run<'a> {
         self.sent("CreateSnapshot", &out);
         let snapshot = out
             .snapshot_id()
-            .ok_or_else(|| Self::missing(Service::Ec2, "CreateSnapshot", "snapshot id"))?
+            .ok_or_else(|| AwsError::missing(Service::Ec2, "CreateSnapshot", "snapshot id"))?
             .to_string();
         self.outcome.resulting_ids.push(snapshot.clone());
         let mut waiter = self.waiter(
@@ -1422,7 +1414,7 @@ impl<'a> Run<'a> {
             };
             if waiter.seen(seen).await? {
                 return db.ok_or_else(|| {
-                    Self::missing(Service::Rds, "DescribeDBInstances", "DB instance")
+                    AwsError::missing(Service::Rds, "DescribeDBInstances", "DB instance")
                 });
             }
         }
@@ -1526,7 +1518,7 @@ impl<'a> Run<'a> {
         out.db_instances()
             .first()
             .cloned()
-            .ok_or_else(|| Self::missing(Service::Rds, "DescribeDBInstances", "DB instance"))
+            .ok_or_else(|| AwsError::missing(Service::Rds, "DescribeDBInstances", "DB instance"))
     }
 
     /// `replica` exists and replicates from `source` (by identifier or ARN).
@@ -1827,7 +1819,7 @@ impl Run<'_> {
                 };
                 number
                     .ok_or_else(|| {
-                        Self::missing(Service::Ec2, "DescribeLaunchTemplates", "version number")
+                        AwsError::missing(Service::Ec2, "DescribeLaunchTemplates", "version number")
                     })?
                     .to_string()
             }
@@ -1861,7 +1853,7 @@ impl Run<'_> {
         out.launch_templates()
             .first()
             .cloned()
-            .ok_or_else(|| Self::missing(Service::Ec2, "DescribeLaunchTemplates", "template"))
+            .ok_or_else(|| AwsError::missing(Service::Ec2, "DescribeLaunchTemplates", "template"))
     }
 }
 
@@ -1905,7 +1897,7 @@ async fn start_instance_refresh(
     out.instance_refresh_id()
         .map(str::to_string)
         .ok_or_else(|| {
-            Run::missing(
+            AwsError::missing(
                 Service::AutoScaling,
                 "StartInstanceRefresh",
                 "instance refresh id",
@@ -1936,7 +1928,7 @@ async fn running_refresh(
         .and_then(|r| r.instance_refresh_id())
         .map(str::to_string)
         .ok_or_else(|| {
-            Run::missing(
+            AwsError::missing(
                 Service::AutoScaling,
                 "DescribeInstanceRefreshes",
                 "running instance refresh",
@@ -1959,7 +1951,7 @@ async fn cancel_instance_refresh(
     out.instance_refresh_id()
         .map(str::to_string)
         .ok_or_else(|| {
-            Run::missing(
+            AwsError::missing(
                 Service::AutoScaling,
                 "CancelInstanceRefresh",
                 "instance refresh id",

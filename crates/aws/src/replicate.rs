@@ -44,14 +44,6 @@ pub async fn run(
     }
 }
 
-fn missing(service: Service, operation: &str, what: &str) -> AwsError {
-    AwsError::Other {
-        service,
-        operation: operation.to_string(),
-        detail: format!("the response has no {what}"),
-    }
-}
-
 fn conflict(service: Service, operation: &str, detail: String) -> AwsError {
     AwsError::Other {
         service,
@@ -137,7 +129,7 @@ impl Run<'_> {
             .map_err(|e| self.err(Service::Ec2, region, "CopyImage", e))?;
         let id = out
             .image_id()
-            .ok_or_else(|| missing(Service::Ec2, "CopyImage", "image id"))?
+            .ok_or_else(|| AwsError::missing(Service::Ec2, "CopyImage", "image id"))?
             .to_string();
         let what = format!("AMI copy {id} in {region}");
         crate::poll::until(self.options, Service::Ec2, &what, self.waiting, || async {
@@ -183,7 +175,7 @@ impl Run<'_> {
             .map_err(|e| self.err(Service::Ec2, region, "CopySnapshot", e))?;
         let id = out
             .snapshot_id()
-            .ok_or_else(|| missing(Service::Ec2, "CopySnapshot", "snapshot id"))?
+            .ok_or_else(|| AwsError::missing(Service::Ec2, "CopySnapshot", "snapshot id"))?
             .to_string();
         let what = format!("snapshot copy {id} in {region}");
         crate::poll::until(self.options, Service::Ec2, &what, self.waiting, || async {
@@ -456,7 +448,7 @@ impl Run<'_> {
         last.lock()
             .ok()
             .and_then(|mut l| l.take())
-            .ok_or_else(|| missing(Service::Rds, "DescribeDBInstances", "DB instance"))
+            .ok_or_else(|| AwsError::missing(Service::Rds, "DescribeDBInstances", "DB instance"))
     }
 
     /// Deletes an old copy; "not found" means someone got there first.

@@ -57,17 +57,25 @@ async fn run(ctx: &AwsContext, action: &Action) -> Outcome {
     let last = events.last().expect("progress events");
     assert_eq!(last.step, "done", "{events:?}");
     assert_eq!(last.fraction, Some(1.0));
-    // Every call AWS accepted reported itself.
-    let sent = action
+    // Every call AWS accepted reported itself, and the preview (the dialog, `--dry-run`) named
+    // exactly those calls, in the order they were sent.
+    let previewed: Vec<String> = action
         .api_calls()
         .iter()
         .filter(|c| !c.operation.starts_with("Describe"))
-        .count();
-    let accepted = events
+        .map(|c| c.operation.clone())
+        .collect();
+    let accepted: Vec<String> = events
         .iter()
-        .filter(|p| p.message.starts_with("accepted"))
-        .count();
-    assert_eq!(accepted, sent, "{events:?}");
+        .filter_map(|p| p.accepted.as_ref())
+        .map(|call| call.operation.clone())
+        .collect();
+    assert_eq!(
+        accepted,
+        previewed,
+        "{}: the preview and the calls sent differ: {events:?}",
+        action.sentence()
+    );
     outcome
 }
 
