@@ -133,14 +133,14 @@ pub async fn connect(
         endpoint_url: cli.endpoint_url.clone(),
     };
     let ctx = AwsContext::load(&options).await;
-    if requested.is_empty() {
-        if let Some(region) = ctx.default_region() {
-            check_region(
-                "the default Region (AWS_REGION or the profile's region)",
-                &region,
-            )?;
-            requested.push(region);
-        }
+    if requested.is_empty()
+        && let Some(region) = ctx.default_region()
+    {
+        check_region(
+            "the default Region (AWS_REGION or the profile's region)",
+            &region,
+        )?;
+        requested.push(region);
     }
     if requested.is_empty() {
         return Err(usage(AwsError::NoRegion.to_string()));
