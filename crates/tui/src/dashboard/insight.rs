@@ -38,7 +38,11 @@ pub fn findings(topology: &Topology, policy: &Policy) -> ListModel {
                 Cell::text(f.region.as_deref().unwrap_or("global")),
                 Cell::toned(f.severity.as_str(), severity_tone(f.severity)),
                 Cell::text(&f.id),
-                Cell::text(f.resource.label()),
+                Cell::text(match (&f.resource.kind, &f.resource.name) {
+                    // An ASG's instances share a name: the id tells them apart.
+                    (ResourceKind::Instance, Some(name)) => format!("{name} {}", f.resource.id),
+                    _ => f.resource.label().to_string(),
+                }),
                 Cell::text(&f.title),
             ],
             target: RowRef {
@@ -113,11 +117,36 @@ fn estimate(e: &Estimate) -> String {
 }
 
 fn achievable(a: &findings::Achievable) -> Cell {
+    // An unknown estimate is explained in the row's describe (its basis names what is unknown).
+    let why = if a.rto.seconds.is_none() || a.rpo.seconds.is_none() {
+        " (d: why)"
+    } else {
+        ""
+    };
     Cell::text(format!(
-        "RTO {} / RPO {}",
+        "RTO {} / RPO {}{why}",
         estimate(&a.rto),
         estimate(&a.rpo)
     ))
+}
+
+/// The Region RPO the views judge against, and where it comes from.
+pub fn rpo_objective(policy: &Policy) -> String {
+    let default = findings::Objectives::default().region;
+    match policy.objectives.region {
+        Some(o) if Some(o) == default => format!(
+            "RPO {} (haven's default; policy.toml [objectives.region] rpo_seconds sets another)",
+            seconds(o.rpo_seconds)
+        ),
+        Some(o) => format!(
+            "RPO {} (the policy's Region objective)",
+            seconds(o.rpo_seconds)
+        ),
+        None => format!(
+            "RPO {} (haven's default: the policy sets no Region objective)",
+            seconds(haven_model::dr::DEFAULT_RPO_MINUTES.unsigned_abs() * 60)
+        ),
+    }
 }
 
 /// One row of the AZ-loss view: an AZ of the primary Region, or the primary Region itself.
@@ -300,21 +329,23 @@ pub fn az_loss(topology: &Topology, policy: &Policy) -> ListModel {
             }
         })
         .collect();
-    finish(
+    let mut model = finish(
         ListKind::AzLoss,
         // The short judgement first and the free text last, so 160 columns show every column
         // (`d` shows the whole analysis).
         vec![
             col("REGION", 15),
             col("IF LOST", 16),
-            col("ACHIEVABLE", 22),
+            col("ACHIEVABLE", 26),
             col("HEALTHY LEFT", 18),
             col("CAPACITY LEFT", 18),
             col("DATABASE", 36),
             col("NAT EGRESS / MISSING", 24),
         ],
         rows,
-    )
+    );
+    model.note = Some(rpo_objective(policy));
+    model
 }
 
 /// The replication policy the DR view judges against (the model's one DR-Region rule).
@@ -424,7 +455,7 @@ pub fn dr(topology: &Topology, policy: &Policy) -> ListModel {
         })
         .collect();
     let [h0, h1, h2, h3, h4, h5, h6] = dr_table::HEADERS;
-    finish(
+    let mut model = finish(
         ListKind::Dr,
         vec![
             col(h0, 15),
@@ -436,7 +467,9 @@ pub fn dr(topology: &Topology, policy: &Policy) -> ListModel {
             col(h6, 20),
         ],
         rows,
-    )
+    );
+    model.note = Some(rpo_objective(policy));
+    model
 }
 
 impl Tone {

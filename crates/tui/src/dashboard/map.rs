@@ -31,6 +31,9 @@ pub enum Seg {
     Text(String, Style),
     /// An age relative to the dashboard's clock (formatted when drawn).
     Age(DateTime<Utc>, Style),
+    /// A name: shortened (ending with `…`) before anything else on the line is cut, so the
+    /// ids, CIDRs and states after it stay whole.
+    Name(String, Style),
 }
 
 /// One line of the map.
@@ -54,6 +57,11 @@ impl Default for MapLine {
 impl MapLine {
     fn push(&mut self, text: impl Into<String>, style: Style) -> &mut Self {
         self.segs.push(Seg::Text(text.into(), style));
+        self
+    }
+
+    fn name(&mut self, name: impl Into<String>, style: Style) -> &mut Self {
+        self.segs.push(Seg::Name(name.into(), style));
         self
     }
 
@@ -137,6 +145,37 @@ impl RegionMap {
     pub fn height(&self, inner_width: u16) -> usize {
         let side = self.side_by_side(inner_width);
         self.blocks.iter().map(|b| b.height(side)).sum()
+    }
+}
+
+/// Every Region's map one after another in one panel, each under its own title: the map when
+/// every Region is asked for (`0`) and the panels do not fit side by side.
+pub fn stacked(maps: &[RegionMap]) -> RegionMap {
+    let mut blocks = Vec::new();
+    for (i, m) in maps.iter().enumerate() {
+        if i > 0 {
+            blocks.push(Block::Gap);
+        }
+        let mut heading = MapLine::default();
+        heading.push("▌", link());
+        heading
+            .segs
+            .extend(m.title.segs.iter().map(|seg| match seg {
+                Seg::Text(text, style) | Seg::Name(text, style) => {
+                    Seg::Text(text.clone(), style.add_modifier(Modifier::REVERSED))
+                }
+                other => other.clone(),
+            }));
+        blocks.push(Block::Line(heading));
+        blocks.extend(m.blocks.iter().cloned());
+    }
+    let mut title = MapLine::default();
+    title.push(format!(" all {} Regions ", maps.len()), bold());
+    RegionMap {
+        region: String::new(),
+        title,
+        columns: maps.iter().map(|m| m.columns).max().unwrap_or(1),
+        blocks,
     }
 }
 
@@ -542,13 +581,11 @@ fn vpc_blocks(
     // The VPC line.
     let mut line = MapLine::default();
     line.push("VPC ", bold())
-        .push(
-            format!(
-                "{} ",
-                name_tag(&v.tags).unwrap_or(if v.is_default { "default" } else { "-" })
-            ),
+        .name(
+            name_tag(&v.tags).unwrap_or(if v.is_default { "default" } else { "-" }),
             bold(),
         )
+        .push(" ", bold())
         .push(format!("{}  {}  ", v.id, v.cidr_block), dim());
     match region
         .internet_gateways
@@ -556,8 +593,8 @@ fn vpc_blocks(
         .find(|g| g.attached_vpc_ids.contains(&v.id))
     {
         Some(igw) => {
-            line.push("IGW ", bold()).push(
-                name_tag(&igw.tags).unwrap_or(igw.id.as_str()).to_string(),
+            line.push("IGW ", bold()).name(
+                name_tag(&igw.tags).unwrap_or(igw.id.as_str()),
                 tone_style(Tone::Good),
             );
         }
@@ -634,19 +671,15 @@ fn vpc_blocks(
                 Style::new().fg(Color::Blue).add_modifier(Modifier::BOLD),
             );
         }
-        l.push(
-            format!("{} ", name_tag(&s.tags).unwrap_or(s.id.as_str())),
-            Style::new(),
-        )
-        .push(s.cidr_block.clone(), dim());
+        l.name(name_tag(&s.tags).unwrap_or(s.id.as_str()), Style::new())
+            .push(" ", Style::new())
+            .push(s.cidr_block.clone(), dim());
         cell.push(l);
         for nat in region.nat_gateways.iter().filter(|g| g.subnet_id == s.id) {
             let mut l = MapLine::default();
             l.push("  NAT ", bold())
-                .push(
-                    format!("{} ", name_tag(&nat.tags).unwrap_or(nat.id.as_str())),
-                    Style::new(),
-                )
+                .name(name_tag(&nat.tags).unwrap_or(nat.id.as_str()), Style::new())
+                .push(" ", Style::new())
                 .push(status_text(&nat.state), tone_style(status_tone(&nat.state)))
                 .optional();
             if let Some(ip) = nat.public_ips.first() {
@@ -662,22 +695,23 @@ fn vpc_blocks(
             ) {
                 (Some(nat), Some(az)) if az == s.availability_zone => {
                     l.push("  → NAT ", dim())
-                        .push(
-                            name_tag(&nat.tags).unwrap_or(nat.id.as_str()).to_string(),
+                        .name(
+                            name_tag(&nat.tags).unwrap_or(nat.id.as_str()),
                             tone_style(Tone::Good),
                         )
                         .optional()
                         .push(" (same AZ)", dim());
                 }
                 (Some(nat), Some(az)) => {
-                    l.push(
-                        format!(
-                            "  ⚠ → NAT {} in {} (cross-AZ)",
+                    l.push("  ⚠ → NAT ", tone_style(Tone::Warn))
+                        .name(
                             name_tag(&nat.tags).unwrap_or(nat.id.as_str()),
-                            short_az(code, az)
-                        ),
-                        tone_style(Tone::Warn),
-                    );
+                            tone_style(Tone::Warn),
+                        )
+                        .push(
+                            format!(" in {} (cross-AZ)", short_az(code, az)),
+                            tone_style(Tone::Warn),
+                        );
                 }
                 (Some(nat), None) => {
                     l.push(format!("  → NAT {}", nat.id), dim());
@@ -729,7 +763,8 @@ fn vpc_blocks(
         let mut header = MapLine::default();
         header
             .push("ASG ", bold())
-            .push(format!("{}  ", g.name), bold());
+            .name(&g.name, bold())
+            .push("  ", bold());
         links.mark_busy(&mut header, &g.name);
         header
             .push(
@@ -745,11 +780,16 @@ fn vpc_blocks(
                 dim(),
             );
         if let Some(lt) = &g.launch_template {
+            // `$Latest` and `$Default` read as they are; a number is a version.
+            let version = match lt.version.as_deref() {
+                Some(v) if v.starts_with('$') => format!(" {v}"),
+                Some(v) => format!(" v{v}"),
+                None => String::new(),
+            };
             header.push(
                 format!(
-                    " · {} {}",
+                    " · template {}{version}",
                     lt.name.as_deref().or(lt.id.as_deref()).unwrap_or("-"),
-                    lt.version.as_deref().unwrap_or("")
                 ),
                 dim(),
             );
@@ -784,9 +824,10 @@ fn vpc_blocks(
                     } else {
                         Tone::Good
                     };
-                    l.push("asg ", dim())
-                        .push(format!("{} ", g.name), Style::new())
-                        .push(format!("{}/{live}", ids.len()), tone_style(tone));
+                    l.name(&g.name, Style::new()).push(
+                        format!(": {} of {live} instances here", ids.len()),
+                        tone_style(tone),
+                    );
                     if unhealthy > 0 {
                         l.push(format!(" ✗{unhealthy} unhealthy"), tone_style(Tone::Bad));
                     }
@@ -822,7 +863,8 @@ fn vpc_blocks(
         let mut header = MapLine::default();
         header
             .push(format!("{kind} "), bold())
-            .push(format!("{}  ", lb.name), bold())
+            .name(&lb.name, bold())
+            .push("  ", bold())
             .push(status_text(&lb.state), tone_style(status_tone(&lb.state)))
             .optional()
             .push(format!("  {}", lb.scheme), dim());
@@ -882,7 +924,7 @@ fn vpc_blocks(
                     ("◐", Tone::Warn)
                 };
                 l.push(
-                    format!("{symbol} {}/{} healthy", count.healthy, count.total),
+                    format!("{symbol} {}/{} targets healthy", count.healthy, count.total),
                     tone_style(tone),
                 );
             }
@@ -973,8 +1015,8 @@ fn db_cells(
         {
             let mut l = MapLine::default();
             l.push("◇ ", tone_style(Tone::Good))
-                .push(format!("{} ", db.identifier), Style::new())
-                .push("standby", dim());
+                .name(&db.identifier, Style::new())
+                .push(" standby", dim());
             cells[c].push(l);
         }
     }
@@ -991,7 +1033,8 @@ fn db_header(
     let mut header = MapLine::default();
     header
         .push("RDS ", bold())
-        .push(format!("{}  ", db.identifier), bold());
+        .name(&db.identifier, bold())
+        .push("  ", bold());
     if role == DbRole::Writer {
         if db.multi_az {
             header.push("Multi-AZ", tone_style(Tone::Good));
@@ -1045,7 +1088,8 @@ fn db_lines(
     let tone = status_tone(&db.status);
     let mut l = MapLine::default();
     l.push(symbol, tone_style(tone))
-        .push(format!("{} ", db.identifier), Style::new());
+        .name(&db.identifier, Style::new())
+        .push(" ", Style::new());
     links.mark_busy(&mut l, &db.identifier);
     l.push(format!("{role_text} "), dim())
         .push(status_text(&db.status), tone_style(tone));

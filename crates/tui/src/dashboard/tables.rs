@@ -128,6 +128,14 @@ impl ListKind {
         }
     }
 
+    /// A judged view: its cells are sentences haven writes (describe shows them whole first).
+    pub fn judged(self) -> bool {
+        matches!(
+            self,
+            ListKind::Findings | ListKind::AzLoss | ListKind::Dr | ListKind::Errors
+        )
+    }
+
     /// The title of the list.
     pub fn title(self) -> &'static str {
         match self {
@@ -264,6 +272,8 @@ pub struct ListModel {
     pub columns: Vec<Column>,
     /// Rows, in discovery order.
     pub rows: Vec<Row>,
+    /// What the rows are judged against, shown in the title (e.g. the RPO and its source).
+    pub note: Option<String>,
 }
 
 pub(super) fn col(name: &'static str, width: u16) -> Column {
@@ -356,6 +366,7 @@ pub(super) fn finish(kind: ListKind, columns: Vec<Column>, mut rows: Vec<Row>) -
         kind,
         columns,
         rows,
+        note: None,
     }
 }
 

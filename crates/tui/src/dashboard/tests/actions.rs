@@ -405,6 +405,129 @@ fn jobs_show_progress_then_the_result_and_the_map_marks_the_resource() {
 }
 
 #[test]
+fn d_in_jobs_shows_the_whole_job_with_request_ids_errors_and_the_action_log() {
+    let mut state = lab(160, 48);
+    let job = start_scale(&mut state);
+    let mut accepted = progress("SetDesiredCapacity", "accepted", None);
+    accepted.accepted = Some(haven_model::action::AcceptedCall {
+        operation: "SetDesiredCapacity".into(),
+        request_id: Some("req-4f1c2a".into()),
+    });
+    update(
+        &mut state,
+        Action::JobProgress {
+            job,
+            progress: accepted,
+        },
+    );
+    update(
+        &mut state,
+        Action::JobDone {
+            job,
+            result: Err(JobError {
+                code: Some("ScalingActivityInProgress".into()),
+                message: "autoscaling: a scaling activity is in progress".into(),
+            }),
+        },
+    );
+    press(&mut state, "J");
+    let jobs = screen(&state);
+    assert!(
+        jobs.contains("action log /home/me/.local/share/haven/actions.jsonl"),
+        "{jobs}"
+    );
+    assert_eq!(state.mode(), Mode::Jobs);
+    press(&mut state, "d");
+    let whole = screen(&state);
+    insta::assert_snapshot!("job_whole_160x48", whole);
+    for expected in [
+        "action: asg-set-capacity",
+        "lab-asg",
+        "SetDesiredCapacity",
+        "request_id: req-4f1c2a",
+        "status: failed",
+        "error_code: ScalingActivityInProgress",
+        "a scaling activity is in progress",
+        "/home/me/.local/share/haven/actions.jsonl",
+    ] {
+        assert!(whole.contains(expected), "`{expected}` missing:\n{whole}");
+    }
+    // Enter opens it too; Esc goes back to the list of jobs, then out.
+    press(&mut state, "\x1b");
+    assert_eq!(state.view, View::Jobs);
+    assert!(state.jobs_view.open.is_none());
+    press(&mut state, "\n");
+    assert!(state.jobs_view.open.is_some());
+    press(&mut state, "\x1b\x1b");
+    assert_ne!(state.view, View::Jobs);
+}
+
+#[test]
+fn a_menu_and_a_dialog_show_their_own_keys_and_follow_the_user_key_map() {
+    let topology = fixture("lab-healthy.json");
+    let mut keymap = KeyMap::default();
+    keymap
+        .apply_override("menu", "down", &["n".into()])
+        .expect("override");
+    keymap
+        .apply_override("menu", "back", &["x".into()])
+        .expect("override");
+    let mut state = state_with(
+        DashboardOptions {
+            keymap,
+            ..options(&topology)
+        },
+        &topology,
+        160,
+        48,
+    );
+    press(&mut state, ":asg\na");
+    assert_eq!(state.mode(), Mode::Menu);
+    let footer = screen(&state)
+        .lines()
+        .last()
+        .unwrap_or_default()
+        .to_string();
+    assert!(footer.contains("k/n select"), "{footer}");
+    assert!(footer.contains("x close"), "{footer}");
+    assert!(
+        !footer.contains("filter"),
+        "list keys while the menu is open: {footer}"
+    );
+    // `j` is no longer down, `n` is; `q` no longer closes (nor quits), `x` does.
+    let first = state.menu.as_ref().map(|m| m.selected);
+    press(&mut state, "j");
+    assert_eq!(state.menu.as_ref().map(|m| m.selected), first);
+    press(&mut state, "n");
+    assert_ne!(state.menu.as_ref().map(|m| m.selected), first);
+    press(&mut state, "q");
+    assert!(state.menu.is_some() && !state.quit);
+    press(&mut state, "x");
+    assert!(state.menu.is_none());
+    // The dialog's footer: its keys, and each of them works.
+    press(&mut state, "a\n");
+    assert_eq!(state.mode(), Mode::Dialog);
+    let footer = screen(&state)
+        .lines()
+        .last()
+        .unwrap_or_default()
+        .to_string();
+    assert!(footer.contains("enter run"), "{footer}");
+    assert!(footer.contains("esc cancel"), "{footer}");
+    press(&mut state, "\x1b");
+    assert!(state.dialog.is_none());
+    // The input line's keys are on the line itself.
+    press(&mut state, ":");
+    let footer = screen(&state)
+        .lines()
+        .last()
+        .unwrap_or_default()
+        .to_string();
+    assert!(footer.contains("tab completes"), "{footer}");
+    assert!(footer.contains("esc closes"), "{footer}");
+}
+
+#[test]
 fn a_failed_job_shows_the_aws_error_and_the_dashboard_stays_usable() {
     let mut state = lab(160, 48);
     let job = start_scale(&mut state);
