@@ -103,14 +103,7 @@ pub fn finding_location(finding: &Finding) -> Option<(ListKind, String)> {
     Some((kind, text))
 }
 
-fn seconds(s: u64) -> String {
-    match s {
-        0 => "0s".into(),
-        s if s < 120 => format!("{s}s"),
-        s if s < 2 * 3600 => format!("{}m", s / 60),
-        s => format!("{}h", s / 3600),
-    }
-}
+use haven_model::duration::seconds;
 
 fn estimate(e: &Estimate) -> String {
     e.seconds.map_or_else(|| "?".into(), seconds)

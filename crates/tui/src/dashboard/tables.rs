@@ -1540,13 +1540,7 @@ pub fn visible_rows(
     rows
 }
 
-/// A short age: `45s`, `12m`, `3h`, `9d`.
+/// A short age ([`haven_model::duration`]: `45s`, `12m`, `1h30m`, `9d`).
 pub fn age(now: DateTime<Utc>, then: DateTime<Utc>) -> String {
-    let seconds = (now - then).num_seconds().max(0);
-    match seconds {
-        s if s < 60 => format!("{s}s"),
-        s if s < 3_600 => format!("{}m", s / 60),
-        s if s < 86_400 * 2 => format!("{}h", s / 3_600),
-        s => format!("{}d", s / 86_400),
-    }
+    haven_model::duration::between(then, now)
 }

@@ -109,7 +109,7 @@ fn dr_view_shows_fresh_stale_and_missing_copies() {
             "stale",
             aged(10),
             "EBS snapshot",
-            "11d / RPO 60m      stale",
+            "11d / RPO 1h       stale",
         ),
         ("missing", without_copies(), "AMI", "missing (a: copy now)"),
     ] {
@@ -185,7 +185,7 @@ fn the_policy_sets_the_rpo_the_dr_view_judges_against() {
         "{month}"
     );
     let hour = ebs_row(3600);
-    assert!(hour.contains("RPO 60m") && hour.contains("stale"), "{hour}");
+    assert!(hour.contains("RPO 1h") && hour.contains("stale"), "{hour}");
 }
 
 #[test]
