@@ -15,7 +15,8 @@ use haven_model::{RegionTopology, Topology};
 
 use super::insight;
 use super::jobs::{Job, JobState, Work};
-use super::tables::{Cell, IamPart, ListKind, ListModel, Row, RowRef, age};
+use super::rows::{Cell, IamPart, ListKind, ListModel, Row, RowRef};
+use super::tables::age;
 
 /// A JSON value that keeps the order of object keys (serde_json's own map sorts them).
 #[derive(Debug, Clone, PartialEq)]

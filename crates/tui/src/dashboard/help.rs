@@ -4,7 +4,8 @@
 //! without building styled text, and `render` styles them.
 
 use super::keymap::{KeyAction, KeyMap, Mode};
-use super::tables::{ListKind, Tone};
+use super::rows::ListKind;
+use super::style::Tone;
 
 /// What a `:` command does.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -13,7 +13,8 @@ use serde::Serialize;
 
 use crate::dr_table;
 
-use super::tables::{Cell, ListKind, ListModel, Row, RowRef, Tone, col, finish};
+use super::rows::{Cell, ListKind, ListModel, Row, RowRef, col, finish};
+use super::style::{Tone, status_tone};
 
 fn region_index(topology: &Topology, code: Option<&str>) -> Option<usize> {
     let code = code?;
@@ -386,7 +387,7 @@ impl DrEntry {
             DrState::Stale => Tone::Warn,
             DrState::Copying { .. } => Tone::Busy,
             DrState::Missing | DrState::Failed => Tone::Bad,
-            DrState::Replica { status } => super::tables::status_tone(status),
+            DrState::Replica { status } => status_tone(status),
         }
     }
 }
@@ -463,21 +464,4 @@ pub fn dr(topology: &Topology, policy: &Policy) -> ListModel {
     );
     model.note = Some(rpo_objective(policy));
     model
-}
-
-impl Tone {
-    /// The worse of two tones (for a cell summing up several things).
-    fn max_with(self, other: Tone) -> Tone {
-        let rank = |t: Tone| match t {
-            Tone::Bad => 3,
-            Tone::Warn => 2,
-            Tone::Busy => 1,
-            _ => 0,
-        };
-        if rank(other) > rank(self) {
-            other
-        } else {
-            self
-        }
-    }
 }

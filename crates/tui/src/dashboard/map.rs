@@ -16,7 +16,8 @@ use haven_model::{
 };
 use ratatui::style::{Color, Modifier, Style};
 
-use super::tables::{Tone, instance_target_health, status_text, status_tone};
+use super::style::{Tone, status_text, status_tone, tone_style};
+use super::tables::instance_target_health;
 
 /// Instances shown per subnet before the rest is summed up (unless expanded).
 pub const INSTANCES_PER_SUBNET: usize = 6;
@@ -176,17 +177,6 @@ pub fn stacked(maps: &[RegionMap]) -> RegionMap {
         title,
         columns: maps.iter().map(|m| m.columns).max().unwrap_or(1),
         blocks,
-    }
-}
-
-/// Style of a tone.
-pub fn tone_style(tone: Tone) -> Style {
-    match tone {
-        Tone::Normal => Style::new(),
-        Tone::Good => Style::new().fg(Color::Green),
-        Tone::Busy | Tone::Warn => Style::new().fg(Color::Yellow),
-        Tone::Bad => Style::new().fg(Color::Red),
-        Tone::Dim => Style::new().fg(Color::DarkGray),
     }
 }
 

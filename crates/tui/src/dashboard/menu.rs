@@ -16,7 +16,7 @@ use haven_model::{RegionTopology, Topology, name_tag};
 
 use super::insight;
 use super::jobs::Work;
-use super::tables::{ListKind, RowRef};
+use super::rows::{ListKind, RowRef};
 use crate::commands::act::action_from_line;
 
 /// What an entry starts from.

@@ -12,10 +12,13 @@ pub mod insight;
 pub mod jobs;
 pub mod keymap;
 pub mod layout;
+pub mod lists;
 pub mod map;
 pub mod menu;
 pub mod render;
+pub mod rows;
 pub mod state;
+pub mod style;
 pub mod tables;
 
 #[cfg(test)]
@@ -40,8 +43,8 @@ use tokio::task::JoinHandle;
 pub use jobs::{Executor, Job, JobError, JobId, JobState, ProgressFn, Work};
 pub use keymap::{KeyAction, KeyMap, KeySpec, Mode};
 pub use render::draw;
+pub use rows::ListKind;
 pub use state::{Action, Command, Settings, State, View, update};
-pub use tables::ListKind;
 
 /// Where the dashboard gets its topology from (the AWS discovery in the binary, fixtures in tests).
 pub trait TopologySource: Send + Sync + 'static {
@@ -151,7 +154,7 @@ impl DashboardOptions {
         );
         state.message = self.notice.clone().map(|text| state::Message {
             text,
-            tone: tables::Tone::Warn,
+            tone: style::Tone::Warn,
         });
         state
     }

@@ -18,11 +18,12 @@ use super::keymap::{KeyAction, KeyMap, Mode};
 use super::layout::{self, MapLayout};
 use super::map::{
     self, Block, COLUMN_SEPARATOR, MapLine, RegionMap, SEPARATOR_WIDTH, Seg, column_width,
-    tone_style,
 };
 use super::menu::{Dialog, Menu};
+use super::rows::{Cell, ListKind};
 use super::state::{Describe, InputKind, State, View};
-use super::tables::{Cell, ListKind, age};
+use super::style::tone_style;
+use super::tables::age;
 
 const SPINNER: [char; 8] = ['⠋', '⠙', '⠹', '⠸', '⠼', '⠴', '⠦', '⠧'];
 

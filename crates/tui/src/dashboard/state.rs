@@ -10,7 +10,7 @@ use chrono::{DateTime, Utc};
 use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 use haven_model::action::Progress;
 use haven_model::findings::{self, Policy};
-use haven_model::{RegionTopology, Service, Topology};
+use haven_model::{Service, Topology};
 
 use super::describe::describe_lines;
 use super::help::{self, CommandRun};
@@ -20,9 +20,12 @@ use super::jobs::{Job, JobError, JobState, Work};
 use super::keymap::{KeyAction, KeyMap, Mode};
 use super::layout;
 pub use super::layout::RegionFocus;
+use super::lists;
 use super::map::{self, RegionMap};
 use super::menu::{self, Dialog, Menu};
-use super::tables::{self, ListKind, ListModel, RowRef, Tone};
+use super::rows::{ListKind, ListModel, RowRef};
+use super::style::Tone;
+use super::tables;
 
 /// Everything the dashboard reacts to.
 #[derive(Debug)]
@@ -409,8 +412,8 @@ impl State {
             return Arc::clone(model);
         }
         let model = Arc::new(match &self.topology {
-            Some(t) => tables::build(kind, t, &self.settings.policy),
-            None => tables::build(kind, &Topology::new(self.now), &self.settings.policy),
+            Some(t) => lists::build(kind, t, &self.settings.policy),
+            None => lists::build(kind, &Topology::new(self.now), &self.settings.policy),
         });
         self.lists.insert(kind, Arc::clone(&model));
         model
@@ -1211,117 +1214,6 @@ fn common_prefix(options: &[String]) -> Option<String> {
     Some(prefix)
 }
 
-/// Keeps the previous data of every service that failed in this refresh and came back empty, so
-/// an error never blanks what was shown. Returns what was kept.
-pub fn keep_last_good(
-    previous: Option<&Topology>,
-    mut new: Topology,
-) -> (Topology, Vec<(Option<String>, Service)>) {
-    let Some(previous) = previous else {
-        return (new, Vec::new());
-    };
-    let mut kept: Vec<(Option<String>, Service)> = Vec::new();
-    let failures: Vec<(Option<String>, Service)> = new
-        .errors
-        .iter()
-        .map(|e| (e.region.clone(), e.service))
-        .collect();
-    for (region, service) in failures {
-        if kept.contains(&(region.clone(), service)) {
-            continue;
-        }
-        let mut any = false;
-        match &region {
-            Some(code) => {
-                let Some(old) = previous.region(code) else {
-                    continue;
-                };
-                match new.regions.iter_mut().find(|r| &r.region == code) {
-                    Some(fresh) => any = keep_service(old, fresh, service),
-                    None => {
-                        new.regions.push(old.clone());
-                        any = true;
-                    }
-                }
-            }
-            None => match service {
-                haven_model::Service::Iam if new.iam.is_none() && previous.iam.is_some() => {
-                    new.iam = previous.iam.clone();
-                    any = true;
-                }
-                haven_model::Service::Sts if new.account_id.is_none() => {
-                    new.account_id = previous.account_id.clone();
-                    new.caller_arn = previous.caller_arn.clone();
-                    any = new.account_id.is_some();
-                }
-                _ => {}
-            },
-        }
-        if any {
-            kept.push((region, service));
-        }
-    }
-    (new, kept)
-}
-
-/// A refresh that did not read IAM shows the last IAM read, with the errors it had.
-fn keep_last_iam(previous: Option<&Topology>, new: &mut Topology) {
-    let Some(previous) = previous else {
-        return;
-    };
-    new.iam.clone_from(&previous.iam);
-    new.errors.extend(
-        previous
-            .errors
-            .iter()
-            .filter(|e| e.service == Service::Iam && e.region.is_none())
-            .cloned(),
-    );
-}
-
-fn keep_service(old: &RegionTopology, fresh: &mut RegionTopology, service: Service) -> bool {
-    fn keep<T: Clone>(old: &[T], fresh: &mut Vec<T>) -> bool {
-        if fresh.is_empty() && !old.is_empty() {
-            *fresh = old.to_vec();
-            true
-        } else {
-            false
-        }
-    }
-    let mut any = false;
-    match service {
-        Service::Ec2 => {
-            any |= keep(&old.availability_zones, &mut fresh.availability_zones);
-            any |= keep(&old.vpcs, &mut fresh.vpcs);
-            any |= keep(&old.subnets, &mut fresh.subnets);
-            any |= keep(&old.route_tables, &mut fresh.route_tables);
-            any |= keep(&old.internet_gateways, &mut fresh.internet_gateways);
-            any |= keep(&old.nat_gateways, &mut fresh.nat_gateways);
-            any |= keep(&old.security_groups, &mut fresh.security_groups);
-            any |= keep(&old.instances, &mut fresh.instances);
-            any |= keep(&old.volumes, &mut fresh.volumes);
-            any |= keep(&old.images, &mut fresh.images);
-            any |= keep(&old.snapshots, &mut fresh.snapshots);
-            any |= keep(&old.launch_templates, &mut fresh.launch_templates);
-        }
-        Service::AutoScaling => {
-            any |= keep(&old.auto_scaling_groups, &mut fresh.auto_scaling_groups);
-        }
-        Service::Elbv2 => {
-            any |= keep(&old.load_balancers, &mut fresh.load_balancers);
-            any |= keep(&old.target_groups, &mut fresh.target_groups);
-        }
-        Service::Rds => {
-            any |= keep(&old.db_instances, &mut fresh.db_instances);
-            any |= keep(&old.db_clusters, &mut fresh.db_clusters);
-            any |= keep(&old.db_snapshots, &mut fresh.db_snapshots);
-            any |= keep(&old.db_subnet_groups, &mut fresh.db_subnet_groups);
-        }
-        Service::Sts | Service::Iam => {}
-    }
-    any
-}
-
 /// Applies one action; returns the jobs to start. Pure: no I/O, no clock reads.
 pub fn update(state: &mut State, action: Action) -> Vec<Command> {
     match action {
@@ -1355,11 +1247,11 @@ pub fn update(state: &mut State, action: Action) -> Vec<Command> {
             let mut topology = *topology;
             if state.refresh.with_iam {
                 state.refresh.iam_at = Some(state.now);
-            } else {
-                keep_last_iam(state.topology.as_deref(), &mut topology);
+            } else if let Some(previous) = state.topology.as_deref() {
+                topology.keep_iam_of(previous);
             }
             let errors = topology.errors.len();
-            let (topology, kept) = keep_last_good(state.topology.as_deref(), topology);
+            let (topology, kept) = topology.keep_last_good(state.topology.as_deref());
             state.set_topology(topology, kept);
             if errors > 0 {
                 state.say(

@@ -197,7 +197,7 @@ fn every_cut_cell_ends_with_an_ellipsis_and_d_shows_it_whole() {
     let model = &state.list.as_ref().expect("a list").model;
     let database = model.columns.iter().position(|c| c.name == "DATABASE");
     let whole = match database.and_then(|c| model.rows[0].cells.get(c)) {
-        Some(tables::Cell::Text(text, _)) => text.clone(),
+        Some(rows::Cell::Text(text, _)) => text.clone(),
         other => panic!("no DATABASE cell: {other:?}"),
     };
     let shown: String = whole.chars().take(12).collect();

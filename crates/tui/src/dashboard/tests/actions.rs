@@ -37,7 +37,7 @@ fn findings_view_lists_worst_first_and_enter_opens_the_resource() {
     // Worst first: no row is more severe than the one above it.
     let list = state.list.as_ref().unwrap();
     let rank = |i: usize| match &list.model.rows[list.rows[i]].cells[1] {
-        tables::Cell::Text(s, _) => ["critical", "high", "medium", "low", "informational"]
+        rows::Cell::Text(s, _) => ["critical", "high", "medium", "low", "informational"]
             .iter()
             .position(|x| x == s)
             .unwrap(),
