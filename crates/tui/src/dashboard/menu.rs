@@ -17,7 +17,7 @@ use haven_model::{RegionTopology, Topology, name_tag};
 use super::insight;
 use super::jobs::Work;
 use super::rows::{ListKind, RowRef};
-use crate::commands::act::action_from_line;
+use crate::act_line::action_from_line;
 
 /// What an entry starts from.
 #[derive(Debug, Clone, PartialEq, Eq)]
