@@ -548,6 +548,34 @@ fn db_vpc<'a>(region: &'a RegionTopology, db: &'a DbInstance) -> Option<&'a str>
         .as_deref()
 }
 
+/// The AZ columns of a VPC: one per AZ its subnets are in.
+struct AzColumns<'a> {
+    /// AZ names, in column order.
+    azs: Vec<&'a str>,
+    /// The same, as the labels of stacked columns.
+    labels: Vec<String>,
+}
+
+impl<'a> AzColumns<'a> {
+    fn of(subnets: &[&'a Subnet]) -> Self {
+        let mut azs: Vec<&str> = subnets
+            .iter()
+            .map(|s| s.availability_zone.as_str())
+            .collect();
+        azs.sort_unstable();
+        azs.dedup();
+        let labels = azs.iter().map(|a| (*a).to_string()).collect();
+        Self { azs, labels }
+    }
+
+    /// The column of an AZ, if the VPC has one for it.
+    fn col(&self, az: &str) -> Option<usize> {
+        self.azs.iter().position(|a| *a == az)
+    }
+}
+
+/// A VPC's bands: its line, the AZ headers, its subnets, then what runs in it (ASGs, load
+/// balancers, databases), each in its AZ columns.
 fn vpc_blocks(
     region: &RegionTopology,
     v: &Vpc,
@@ -555,20 +583,24 @@ fn vpc_blocks(
     links: &CrossRegion,
     expand: bool,
 ) -> (Vec<Block>, usize) {
-    let code = region.region.as_str();
     let subnets: Vec<&Subnet> = region.subnets.iter().filter(|s| s.vpc_id == v.id).collect();
-    let mut azs: Vec<&str> = subnets
-        .iter()
-        .map(|s| s.availability_zone.as_str())
-        .collect();
-    azs.sort_unstable();
-    azs.dedup();
-    let col = |az: &str| azs.iter().position(|a| *a == az);
-    let n = azs.len().max(1);
-    let labels: Vec<String> = azs.iter().map(|a| (*a).to_string()).collect();
-    let mut blocks = Vec::new();
+    let columns = AzColumns::of(&subnets);
+    let mut blocks = vec![
+        Block::Line(vpc_line(region, v)),
+        az_headers(region, &columns),
+    ];
+    blocks.extend(subnet_blocks(
+        region, &subnets, &columns, health, links, expand,
+    ));
+    blocks.push(Block::Gap);
+    blocks.extend(asg_blocks(region, &subnets, &columns, links));
+    blocks.extend(load_balancer_blocks(region, v, &columns));
+    blocks.extend(database_blocks(region, v, &columns, links));
+    (blocks, columns.azs.len().max(1))
+}
 
-    // The VPC line.
+/// The VPC line: name, id, CIDR and its internet gateway.
+fn vpc_line(region: &RegionTopology, v: &Vpc) -> MapLine {
     let mut line = MapLine::default();
     line.push("VPC ", bold())
         .name(
@@ -592,9 +624,13 @@ fn vpc_blocks(
             line.push("no IGW (private only)", dim());
         }
     }
-    blocks.push(Block::Line(line));
+    line
+}
 
-    // AZ headers.
+/// The AZ headers, with the zone id and a zone that is not available.
+fn az_headers(region: &RegionTopology, columns: &AzColumns) -> Block {
+    let labels = &columns.labels;
+    let azs = &columns.azs;
     let headers: Vec<Vec<MapLine>> = azs
         .iter()
         .map(|az| {
@@ -610,16 +646,30 @@ fn vpc_blocks(
             vec![l]
         })
         .collect();
-    blocks.push(Block::Columns {
+    Block::Columns {
         labels: labels.clone(),
         cells: headers,
-    });
+    }
+}
 
-    // Subnets with their NAT, egress and instances: public ones, then private ones, so each tier
-    // lines up across the AZ columns.
+/// Subnets with their NAT, egress and instances: public ones, then private ones, so each tier
+/// lines up across the AZ columns.
+fn subnet_blocks(
+    region: &RegionTopology,
+    subnets: &[&Subnet],
+    columns: &AzColumns,
+    health: &HashMap<&str, TargetHealthState>,
+    links: &CrossRegion,
+    expand: bool,
+) -> Vec<Block> {
+    let code = region.region.as_str();
+    let col = |az: &str| columns.col(az);
+    let n = columns.azs.len().max(1);
+    let labels = &columns.labels;
+    let mut blocks = Vec::new();
     let mut public_cells: Vec<Vec<MapLine>> = vec![Vec::new(); n];
     let mut private_cells: Vec<Vec<MapLine>> = vec![Vec::new(); n];
-    let mut ordered = subnets.clone();
+    let mut ordered = subnets.to_vec();
     let publics: HashMap<&str, bool> = subnets
         .iter()
         .map(|s| (s.id.as_str(), region.subnet_is_public(&s.id)))
@@ -724,11 +774,21 @@ fn vpc_blocks(
             });
         }
     }
+    blocks
+}
 
-    // What runs on the network: ASGs, load balancers, databases.
-    blocks.push(Block::Gap);
-
-    // Auto Scaling groups launching into this VPC.
+/// Auto Scaling groups launching into the VPC: the group's line, then its instances per AZ.
+fn asg_blocks(
+    region: &RegionTopology,
+    subnets: &[&Subnet],
+    columns: &AzColumns,
+    links: &CrossRegion,
+) -> Vec<Block> {
+    let col = |az: &str| columns.col(az);
+    let n = columns.azs.len().max(1);
+    let labels = &columns.labels;
+    let azs = &columns.azs;
+    let mut blocks = Vec::new();
     let vpc_subnet_ids: Vec<&str> = subnets.iter().map(|s| s.id.as_str()).collect();
     for g in region.auto_scaling_groups.iter().filter(|g| {
         g.subnet_ids
@@ -836,8 +896,16 @@ fn vpc_blocks(
             cells,
         });
     }
+    blocks
+}
 
-    // Load balancers: healthy/total per AZ.
+/// Load balancers in the VPC: the balancer's line, then healthy/total targets per AZ.
+fn load_balancer_blocks(region: &RegionTopology, v: &Vpc, columns: &AzColumns) -> Vec<Block> {
+    let col = |az: &str| columns.col(az);
+    let n = columns.azs.len().max(1);
+    let labels = &columns.labels;
+    let azs = &columns.azs;
+    let mut blocks = Vec::new();
     for lb in region
         .load_balancers
         .iter()
@@ -925,8 +993,20 @@ fn vpc_blocks(
             cells,
         });
     }
+    blocks
+}
 
-    // Databases in this VPC, each in its AZ.
+/// Databases in the VPC, each in its AZ.
+fn database_blocks(
+    region: &RegionTopology,
+    v: &Vpc,
+    columns: &AzColumns,
+    links: &CrossRegion,
+) -> Vec<Block> {
+    let col = |az: &str| columns.col(az);
+    let n = columns.azs.len().max(1);
+    let labels = &columns.labels;
+    let mut blocks = Vec::new();
     let dbs: Vec<&DbInstance> = region
         .db_instances
         .iter()
@@ -982,7 +1062,7 @@ fn vpc_blocks(
         });
         blocks.extend(spanning.into_iter().map(Block::Line));
     }
-    (blocks, n)
+    blocks
 }
 
 /// The AZ cells of some databases (and the lines of those outside the columns).
