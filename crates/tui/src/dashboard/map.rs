@@ -572,6 +572,19 @@ impl<'a> AzColumns<'a> {
     fn col(&self, az: &str) -> Option<usize> {
         self.azs.iter().position(|a| *a == az)
     }
+
+    /// One empty cell per column.
+    fn empty(&self) -> Vec<Vec<MapLine>> {
+        vec![Vec::new(); self.azs.len().max(1)]
+    }
+
+    /// A band of these columns.
+    fn band(&self, cells: Vec<Vec<MapLine>>) -> Block {
+        Block::Columns {
+            labels: self.labels.clone(),
+            cells,
+        }
+    }
 }
 
 /// A VPC's bands: its line, the AZ headers, its subnets, then what runs in it (ASGs, load
@@ -629,7 +642,6 @@ fn vpc_line(region: &RegionTopology, v: &Vpc) -> MapLine {
 
 /// The AZ headers, with the zone id and a zone that is not available.
 fn az_headers(region: &RegionTopology, columns: &AzColumns) -> Block {
-    let labels = &columns.labels;
     let azs = &columns.azs;
     let headers: Vec<Vec<MapLine>> = azs
         .iter()
@@ -646,10 +658,7 @@ fn az_headers(region: &RegionTopology, columns: &AzColumns) -> Block {
             vec![l]
         })
         .collect();
-    Block::Columns {
-        labels: labels.clone(),
-        cells: headers,
-    }
+    columns.band(headers)
 }
 
 /// Subnets with their NAT, egress and instances: public ones, then private ones, so each tier
@@ -664,11 +673,9 @@ fn subnet_blocks(
 ) -> Vec<Block> {
     let code = region.region.as_str();
     let col = |az: &str| columns.col(az);
-    let n = columns.azs.len().max(1);
-    let labels = &columns.labels;
     let mut blocks = Vec::new();
-    let mut public_cells: Vec<Vec<MapLine>> = vec![Vec::new(); n];
-    let mut private_cells: Vec<Vec<MapLine>> = vec![Vec::new(); n];
+    let mut public_cells: Vec<Vec<MapLine>> = columns.empty();
+    let mut private_cells: Vec<Vec<MapLine>> = columns.empty();
     let mut ordered = subnets.to_vec();
     let publics: HashMap<&str, bool> = subnets
         .iter()
@@ -768,10 +775,7 @@ fn subnet_blocks(
     }
     for cells in [public_cells, private_cells] {
         if cells.iter().any(|c| !c.is_empty()) {
-            blocks.push(Block::Columns {
-                labels: labels.clone(),
-                cells,
-            });
+            blocks.push(columns.band(cells));
         }
     }
     blocks
@@ -785,8 +789,6 @@ fn asg_blocks(
     links: &CrossRegion,
 ) -> Vec<Block> {
     let col = |az: &str| columns.col(az);
-    let n = columns.azs.len().max(1);
-    let labels = &columns.labels;
     let azs = &columns.azs;
     let mut blocks = Vec::new();
     let vpc_subnet_ids: Vec<&str> = subnets.iter().map(|s| s.id.as_str()).collect();
@@ -848,7 +850,7 @@ fn asg_blocks(
             header.push(format!("  {status}…"), tone_style(Tone::Busy));
         }
         blocks.push(Block::Line(header));
-        let mut cells: Vec<Vec<MapLine>> = vec![Vec::new(); n];
+        let mut cells: Vec<Vec<MapLine>> = columns.empty();
         for (c, az) in azs.iter().enumerate() {
             let mut l = MapLine::default();
             match by_az.get(*az) {
@@ -891,10 +893,7 @@ fn asg_blocks(
             }
             cells[c].push(l);
         }
-        blocks.push(Block::Columns {
-            labels: labels.clone(),
-            cells,
-        });
+        blocks.push(columns.band(cells));
     }
     blocks
 }
@@ -902,8 +901,6 @@ fn asg_blocks(
 /// Load balancers in the VPC: the balancer's line, then healthy/total targets per AZ.
 fn load_balancer_blocks(region: &RegionTopology, v: &Vpc, columns: &AzColumns) -> Vec<Block> {
     let col = |az: &str| columns.col(az);
-    let n = columns.azs.len().max(1);
-    let labels = &columns.labels;
     let azs = &columns.azs;
     let mut blocks = Vec::new();
     for lb in region
@@ -958,7 +955,7 @@ fn load_balancer_blocks(region: &RegionTopology, v: &Vpc, columns: &AzColumns) -
             .iter()
             .map(|z| z.availability_zone.as_str())
             .collect();
-        let mut cells: Vec<Vec<MapLine>> = vec![Vec::new(); n];
+        let mut cells: Vec<Vec<MapLine>> = columns.empty();
         for (c, az) in azs.iter().enumerate() {
             let mut l = MapLine::default();
             let count = by_az.get(*az).copied().unwrap_or_default();
@@ -988,10 +985,7 @@ fn load_balancer_blocks(region: &RegionTopology, v: &Vpc, columns: &AzColumns) -
             }
             cells[c].push(l);
         }
-        blocks.push(Block::Columns {
-            labels: labels.clone(),
-            cells,
-        });
+        blocks.push(columns.band(cells));
     }
     blocks
 }
@@ -1003,9 +997,6 @@ fn database_blocks(
     columns: &AzColumns,
     links: &CrossRegion,
 ) -> Vec<Block> {
-    let col = |az: &str| columns.col(az);
-    let n = columns.azs.len().max(1);
-    let labels = &columns.labels;
     let mut blocks = Vec::new();
     let dbs: Vec<&DbInstance> = region
         .db_instances
@@ -1041,11 +1032,8 @@ fn database_blocks(
             region.db_role(head),
             links,
         )));
-        let (cells, spanning) = db_cells(region, &members, links, n, &col);
-        blocks.push(Block::Columns {
-            labels: labels.clone(),
-            cells,
-        });
+        let (cells, spanning) = db_cells(region, &members, links, columns);
+        blocks.push(columns.band(cells));
         blocks.extend(spanning.into_iter().map(Block::Line));
         placed.extend(members.iter().map(|d| d.identifier.as_str()));
     }
@@ -1055,11 +1043,8 @@ fn database_blocks(
         .filter(|d| !placed.contains(&d.identifier.as_str()))
         .collect();
     if !rest.is_empty() {
-        let (cells, spanning) = db_cells(region, &rest, links, n, &col);
-        blocks.push(Block::Columns {
-            labels: labels.clone(),
-            cells,
-        });
+        let (cells, spanning) = db_cells(region, &rest, links, columns);
+        blocks.push(columns.band(cells));
         blocks.extend(spanning.into_iter().map(Block::Line));
     }
     blocks
@@ -1070,10 +1055,10 @@ fn db_cells(
     region: &RegionTopology,
     members: &[&DbInstance],
     links: &CrossRegion,
-    n: usize,
-    col: &dyn Fn(&str) -> Option<usize>,
+    columns: &AzColumns,
 ) -> (Vec<Vec<MapLine>>, Vec<MapLine>) {
-    let mut cells: Vec<Vec<MapLine>> = vec![Vec::new(); n];
+    let col = |az: &str| columns.col(az);
+    let mut cells: Vec<Vec<MapLine>> = columns.empty();
     let mut spanning = Vec::new();
     for db in members {
         match db.availability_zone.as_deref().and_then(col) {
