@@ -224,6 +224,39 @@ fn every_cut_cell_ends_with_an_ellipsis_and_d_shows_it_whole() {
 }
 
 #[test]
+fn the_map_shortens_long_names_and_keeps_cidrs_and_states() {
+    let mut topology = fixture("lab-healthy.json");
+    let long = "lab-public-subnet-of-the-web-tier-in-the-first-zone";
+    let region = &mut topology.regions[0];
+    let nat = &mut region.nat_gateways[0];
+    let subnet = region
+        .subnets
+        .iter_mut()
+        .find(|s| s.id == nat.subnet_id)
+        .expect("the NAT gateway's subnet");
+    let cidr = subnet.cidr_block.clone();
+    subnet.tags.insert("Name".into(), long.into());
+    nat.tags.insert(
+        "Name".into(),
+        "lab-nat-gateway-of-the-first-zone-egress".into(),
+    );
+    let state_text = nat.state.clone();
+    let text = screen(&state_for(&topology, 160, 48));
+    let subnet_line = text
+        .lines()
+        .find(|l| l.contains(&cidr))
+        .unwrap_or_else(|| panic!("the CIDR {cidr} is cut:\n{text}"));
+    assert!(!subnet_line.contains(long), "{subnet_line}");
+    assert!(subnet_line.contains("lab-pub"), "{subnet_line}");
+    assert!(subnet_line.contains('…'), "{subnet_line}");
+    assert!(
+        text.lines()
+            .any(|l| l.contains("NAT lab-nat") && l.contains(&format!("… {state_text}"))),
+        "the NAT's state is kept:\n{text}"
+    );
+}
+
+#[test]
 fn every_command_of_the_table_runs_and_is_in_the_help() {
     let topology = fixture("lab-healthy.json");
     let help = screen(&{
