@@ -311,6 +311,10 @@ fn draw_jobs(frame: &mut Frame, area: Rect, state: &State) {
             lines.push(Line::from(Span::styled(format!("       {text}"), style)));
         }
     }
+    let lines: Vec<Line> = lines
+        .into_iter()
+        .map(|line| fit_spans(line, area.width.saturating_sub(2)))
+        .collect();
     let running = state.jobs.iter().filter(|j| j.running()).count();
     let log = state.settings.action_log.as_ref().map_or_else(
         || "no action log".to_string(),
@@ -437,7 +441,10 @@ fn draw_header(frame: &mut Frame, area: Rect, state: &State) {
                 .add_modifier(Modifier::BOLD),
         ));
     }
-    frame.render_widget(Paragraph::new(Line::from(spans)), area);
+    frame.render_widget(
+        Paragraph::new(fit_spans(Line::from(spans), area.width)),
+        area,
+    );
 }
 
 fn draw_tabs(frame: &mut Frame, area: Rect, state: &State) {
@@ -483,7 +490,10 @@ fn draw_tabs(frame: &mut Frame, area: Rect, state: &State) {
         spans.push(Span::styled("0", key_style()));
         spans.push(Span::styled(" all ", style));
     }
-    frame.render_widget(Paragraph::new(Line::from(spans)), area);
+    frame.render_widget(
+        Paragraph::new(fit_spans(Line::from(spans), area.width)),
+        area,
+    );
 }
 
 fn map_line(line: &MapLine, state: &State) -> Line<'static> {
@@ -537,23 +547,30 @@ fn fit_line(line: &MapLine, width: u16, state: &State) -> Line<'static> {
         let short = fit(&out.spans[i].content, target).into_owned();
         out.spans[i].content = short.into();
     }
-    if out.width() > width && width > 0 {
-        let mut used = 0;
-        let mut kept = Vec::new();
-        for span in out.spans {
-            let w = span.width();
-            if used + w < width {
-                used += w;
-                kept.push(span);
-                continue;
-            }
-            let cut = fit(&span.content, width - used).into_owned();
-            kept.push(Span::styled(cut, span.style));
-            break;
-        }
-        out.spans = kept;
+    fit_spans(out, width)
+}
+
+/// A line cut to `width` columns, ending with `…` when something was cut.
+fn fit_spans(mut line: Line<'static>, width: impl Into<usize>) -> Line<'static> {
+    let width = width.into();
+    if line.width() <= width || width == 0 {
+        return line;
     }
-    out
+    let mut used = 0;
+    let mut kept = Vec::new();
+    for span in line.spans {
+        let w = span.width();
+        if used + w < width {
+            used += w;
+            kept.push(span);
+            continue;
+        }
+        let cut = fit(&span.content, width - used).into_owned();
+        kept.push(Span::styled(cut, span.style));
+        break;
+    }
+    line.spans = kept;
+    line
 }
 
 fn draw_map(frame: &mut Frame, area: Rect, state: &State) {
@@ -599,7 +616,9 @@ fn draw_map(frame: &mut Frame, area: Rect, state: &State) {
                 ));
             }
         }
-        let panel = Panel::new().borders(Borders::ALL).title(title);
+        let panel = Panel::new()
+            .borders(Borders::ALL)
+            .title(fit_spans(title, rect.width.saturating_sub(2)));
         let inner = content_area(panel.inner(rect));
         frame.render_widget(panel, rect);
         render_region(frame.buffer_mut(), inner, region, state);
@@ -762,7 +781,9 @@ fn draw_list(frame: &mut Frame, area: Rect, state: &State) {
     if let Some(note) = &list.model.note {
         title.push(Span::styled(format!("· {note} "), dim()));
     }
-    let panel = Panel::new().borders(Borders::ALL).title(Line::from(title));
+    let panel = Panel::new()
+        .borders(Borders::ALL)
+        .title(fit_spans(Line::from(title), area.width.saturating_sub(2)));
     let inner = panel.inner(area);
     frame.render_widget(panel, area);
 
@@ -1067,14 +1088,17 @@ fn draw_footer(frame: &mut Frame, area: Rect, state: &State) {
             )
         };
         spans.push(Span::styled(format!("   ({keys})"), dim()));
-        frame.render_widget(Paragraph::new(Line::from(spans)), area);
+        frame.render_widget(
+            Paragraph::new(fit_spans(Line::from(spans), area.width)),
+            area,
+        );
         return;
     }
     if let Some(message) = &state.message {
         frame.render_widget(
-            Paragraph::new(Line::styled(
-                format!(" {}", message.text),
-                tone_style(message.tone),
+            Paragraph::new(fit_spans(
+                Line::styled(format!(" {}", message.text), tone_style(message.tone)),
+                area.width,
             )),
             area,
         );
@@ -1085,5 +1109,8 @@ fn draw_footer(frame: &mut Frame, area: Rect, state: &State) {
         spans.push(Span::styled(format!(" {keys}"), key_style()));
         spans.push(Span::styled(format!(" {label} "), dim()));
     }
-    frame.render_widget(Paragraph::new(Line::from(spans)), area);
+    frame.render_widget(
+        Paragraph::new(fit_spans(Line::from(spans), area.width)),
+        area,
+    );
 }
