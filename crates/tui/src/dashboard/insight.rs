@@ -262,11 +262,15 @@ fn region_row(impact: &RegionLossImpact) -> Vec<Cell> {
         Cell::toned("whole Region", Tone::Warn),
         achievable(&impact.achievable),
         Cell::toned(format!("→ {dr}"), tone),
-        Cell::text(format!("{} AMI copies", impact.image_copies.len())),
+        Cell::text(count(impact.image_copies.len(), "AMI copy", "AMI copies")),
         Cell::toned(
             match impact.replicas_to_promote.first() {
                 Some(r) => format!("promote {r}"),
-                None => format!("{} DB snapshot copies", impact.db_snapshot_copies.len()),
+                None => count(
+                    impact.db_snapshot_copies.len(),
+                    "DB snapshot copy",
+                    "DB snapshot copies",
+                ),
             },
             if impact.replicas_to_promote.is_empty() {
                 Tone::Warn
@@ -283,6 +287,11 @@ fn region_row(impact: &RegionLossImpact) -> Vec<Cell> {
             tone,
         ),
     ]
+}
+
+/// `1 AMI copy`, `2 AMI copies`.
+fn count(n: usize, one: &str, many: &str) -> String {
+    format!("{n} {}", if n == 1 { one } else { many })
 }
 
 fn or_dash(parts: &[String]) -> String {
