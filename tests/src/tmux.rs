@@ -14,6 +14,11 @@ pub struct Tmux {
 impl Tmux {
     /// Starts `command` in a 160×48 window.
     pub fn start(command: &str) -> Self {
+        Self::start_sized(command, 160, 48)
+    }
+
+    /// Starts `command` in a window of `columns` × `rows`.
+    pub fn start_sized(command: &str, columns: u16, rows: u16) -> Self {
         static NEXT: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
         let n = NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         let socket = format!("haven-test-{}-{n}", std::process::id());
@@ -26,15 +31,34 @@ impl Tmux {
                 "-s",
                 "t",
                 "-x",
-                "160",
+                &columns.to_string(),
                 "-y",
-                "48",
+                &rows.to_string(),
             ])
             .arg(command)
             .status()
             .expect("tmux is required for this test: apt-get install tmux");
         assert!(status.success(), "tmux new-session failed");
         Self { socket }
+    }
+
+    /// Gives the window a new size (the program sees a resize).
+    pub fn resize(&self, columns: u16, rows: u16) {
+        let status = Command::new("tmux")
+            .args([
+                "-L",
+                &self.socket,
+                "resize-window",
+                "-t",
+                "t",
+                "-x",
+                &columns.to_string(),
+                "-y",
+                &rows.to_string(),
+            ])
+            .status()
+            .expect("tmux resize-window");
+        assert!(status.success(), "tmux resize-window failed");
     }
 
     /// The visible screen.

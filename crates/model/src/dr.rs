@@ -498,15 +498,9 @@ impl Operation {
     }
 }
 
-/// Minutes as people read them: `45m`, `3h`, `2d`.
+/// Minutes as people read them ([`crate::duration`]: `45m`, `1h30m`, `3d`).
 pub fn minutes(m: i64) -> String {
-    if m < 120 {
-        format!("{m}m")
-    } else if m < 48 * 60 {
-        format!("{}h", m / 60)
-    } else {
-        format!("{}d", m / (24 * 60))
-    }
+    crate::duration::minutes(m)
 }
 
 /// Every protected resource per DR Region, and what is said about the Region.

@@ -6,6 +6,7 @@ pub mod action;
 pub mod arn;
 pub mod blueprint;
 pub mod dr;
+pub mod duration;
 pub mod findings;
 pub mod permissions;
 pub mod plan;

@@ -9,6 +9,8 @@ use std::collections::BTreeMap;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
+mod merge;
+
 /// The version of the JSON document written by [`Topology::to_json`].
 pub const SCHEMA_VERSION: u32 = 1;
 

@@ -1,6 +1,7 @@
 //! The `haven` command: subcommands for scripts and the ratatui dashboard.
 #![warn(missing_docs)]
 
+pub mod act_line;
 pub mod cache;
 pub mod cli;
 pub mod commands;

@@ -80,7 +80,7 @@ fn copying_reads_as_progress_and_replicas_as_replicating() {
         }
         .usable()
     );
-    assert_eq!(minutes(90), "90m");
+    assert_eq!(minutes(90), "1h30m");
     assert_eq!(minutes(300), "5h");
     assert_eq!(minutes(3 * 24 * 60), "3d");
 }

@@ -239,15 +239,7 @@ pub(crate) fn age_seconds(now: DateTime<Utc>, then: DateTime<Utc>) -> u64 {
 }
 
 pub(crate) fn human(seconds: u64) -> String {
-    if seconds >= 2 * 86_400 {
-        format!("{} d", seconds / 86_400)
-    } else if seconds >= 2 * 3600 {
-        format!("{} h {} min", seconds / 3600, seconds % 3600 / 60)
-    } else if seconds >= 120 {
-        format!("{} min", seconds / 60)
-    } else {
-        format!("{seconds} s")
-    }
+    crate::duration::seconds(seconds)
 }
 
 pub(crate) fn check(topology: &Topology, policy: &Policy, out: &mut Vec<Finding>) {

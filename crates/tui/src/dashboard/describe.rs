@@ -4,8 +4,19 @@
 
 use std::fmt;
 
+use std::path::Path;
+
+use chrono::{DateTime, SecondsFormat, Utc};
 use serde::Serialize;
 use serde::de::{Deserialize, Deserializer, MapAccess, SeqAccess, Visitor};
+
+use haven_model::findings::{self, Policy};
+use haven_model::{RegionTopology, Topology};
+
+use super::insight;
+use super::jobs::{Job, JobState, Work};
+use super::rows::{Cell, IamPart, ListKind, ListModel, Row, RowRef};
+use super::tables::age;
 
 /// A JSON value that keeps the order of object keys (serde_json's own map sorts them).
 #[derive(Debug, Clone, PartialEq)]
@@ -177,6 +188,182 @@ fn needs_quotes(s: &str) -> bool {
         return !(first == '-' && s.len() > 1 && !s.starts_with("- "));
     }
     s.contains(": ") || s.contains(" #") || s.chars().any(char::is_control)
+}
+
+/// A judged row's cells whole, as `COLUMN: text` lines under `shown:`, then what the rows are
+/// judged against.
+pub fn row_lines(model: &ListModel, row: &Row, now: DateTime<Utc>) -> Vec<String> {
+    let mut lines = vec!["shown:".to_string()];
+    for (column, cell) in model.columns.iter().zip(&row.cells) {
+        let text = match cell {
+            Cell::Text(text, _) => text.clone(),
+            Cell::Number(n) => n.to_string(),
+            Cell::Time(Some(at)) => age(now, *at),
+            Cell::Time(None) => "-".to_string(),
+        };
+        let text = if needs_quotes(&text) {
+            quoted(&text)
+        } else {
+            text
+        };
+        lines.push(format!("  {}: {text}", key_text(column.name)));
+    }
+    if let Some(note) = &model.note {
+        lines.push(format!("judged against: {}", quoted(note)));
+    }
+    lines.push(String::new());
+    lines
+}
+
+/// A job as the Jobs view shows it whole: what it ran and on what, every call AWS accepted
+/// with its request id, how it ended, and where it is logged.
+#[derive(Serialize)]
+struct JobRecord<'a> {
+    job: u64,
+    action: &'a str,
+    sentence: String,
+    region: &'a str,
+    #[serde(flatten)]
+    what: JobTarget<'a>,
+    status: &'static str,
+    started: String,
+    finished: Option<String>,
+    took: String,
+    /// What the dialog showed before it ran.
+    planned_calls: Vec<String>,
+    /// What AWS accepted, in order.
+    accepted_calls: Vec<AcceptedCallRecord<'a>>,
+    last_progress: Option<String>,
+    result: Option<&'a str>,
+    error_code: Option<&'a str>,
+    error: Option<&'a str>,
+    action_log: String,
+}
+
+#[derive(Serialize)]
+#[serde(untagged)]
+enum JobTarget<'a> {
+    Act {
+        target: &'a haven_model::action::ResourceRef,
+        parameters: &'a haven_model::action::ActionKind,
+    },
+    Replicate {
+        operation: &'a haven_model::replication::Operation,
+    },
+}
+
+#[derive(Serialize)]
+struct AcceptedCallRecord<'a> {
+    operation: &'a str,
+    request_id: &'a str,
+}
+
+/// The lines of a job shown whole; `action_log` is where `haven act` runs are logged.
+pub fn job_lines(job: &Job, action_log: Option<&Path>, now: DateTime<Utc>) -> Vec<String> {
+    let (status, result, error) = match &job.state {
+        JobState::Running => ("running", None, None),
+        JobState::Done(message) => ("done", Some(message.as_str()), None),
+        JobState::Failed(e) => ("failed", None, Some(e)),
+    };
+    let what = match &job.work {
+        Work::Act(action) => JobTarget::Act {
+            target: &action.target,
+            parameters: &action.kind,
+        },
+        Work::Replicate(operation) => JobTarget::Replicate { operation },
+    };
+    let action_log = match (&job.work, action_log) {
+        (Work::Act(_), Some(path)) => format!("{} (a sent and an ended line)", path.display()),
+        (Work::Act(_), None) => "not written (no data directory)".to_string(),
+        (Work::Replicate(_), _) => {
+            "not written: DR copies are not actions (haven replicate --dry-run shows them)"
+                .to_string()
+        }
+    };
+    let record = JobRecord {
+        job: job.id,
+        action: job.work.name(),
+        sentence: job.work.sentence(),
+        region: job.work.region(),
+        what,
+        status,
+        started: job.started.to_rfc3339_opts(SecondsFormat::Secs, true),
+        finished: job
+            .finished
+            .map(|t| t.to_rfc3339_opts(SecondsFormat::Secs, true)),
+        took: age(job.started, job.finished.unwrap_or(now)),
+        planned_calls: job.work.calls(),
+        accepted_calls: job
+            .accepted
+            .iter()
+            .map(|c| AcceptedCallRecord {
+                operation: &c.operation,
+                request_id: c.request_id.as_deref().unwrap_or("(none returned)"),
+            })
+            .collect(),
+        last_progress: job
+            .progress
+            .as_ref()
+            .map(|p| format!("{}: {}", p.step, p.message)),
+        result,
+        error_code: error.and_then(|e| e.code.as_deref()),
+        error: error.map(|e| e.message.as_str()),
+        action_log,
+    };
+    to_yaml_lines(&record)
+}
+
+/// The YAML of the object a row stands for.
+pub fn describe_lines(
+    topology: &Topology,
+    policy: &Policy,
+    kind: ListKind,
+    target: RowRef,
+) -> Option<Vec<String>> {
+    let i = target.index;
+    match kind {
+        ListKind::Errors => return topology.errors.get(i).map(to_yaml_lines),
+        ListKind::Findings => {
+            return findings::assess(topology, policy).get(i).map(to_yaml_lines);
+        }
+        ListKind::AzLoss => return insight::losses(topology, policy).get(i).map(to_yaml_lines),
+        ListKind::Dr => {
+            return insight::dr_entries(topology, policy)
+                .get(i)
+                .map(to_yaml_lines);
+        }
+        _ => {}
+    }
+    if kind == ListKind::Iam {
+        let iam = topology.iam.as_ref()?;
+        return match target.iam? {
+            IamPart::User => iam.users.get(i).map(to_yaml_lines),
+            IamPart::Group => iam.groups.get(i).map(to_yaml_lines),
+            IamPart::Role => iam.roles.get(i).map(to_yaml_lines),
+            IamPart::Profile => iam.instance_profiles.get(i).map(to_yaml_lines),
+            IamPart::PasswordPolicy => Some(to_yaml_lines(&(&iam.password_policy, &iam.account))),
+        };
+    }
+    let r: &RegionTopology = topology.regions.get(target.region?)?;
+    match kind {
+        ListKind::Ec2 => r.instances.get(i).map(to_yaml_lines),
+        ListKind::Asg => r.auto_scaling_groups.get(i).map(to_yaml_lines),
+        ListKind::Lb => r.load_balancers.get(i).map(to_yaml_lines),
+        ListKind::Tg => r.target_groups.get(i).map(to_yaml_lines),
+        ListKind::Rds => r.db_instances.get(i).map(to_yaml_lines),
+        ListKind::DbSnap => r.db_snapshots.get(i).map(to_yaml_lines),
+        ListKind::Ami => r.images.get(i).map(to_yaml_lines),
+        ListKind::Snap => r.snapshots.get(i).map(to_yaml_lines),
+        ListKind::Sg => r.security_groups.get(i).map(to_yaml_lines),
+        ListKind::Subnet => r.subnets.get(i).map(to_yaml_lines),
+        ListKind::Vpc => r.vpcs.get(i).map(to_yaml_lines),
+        ListKind::Nat => r.nat_gateways.get(i).map(to_yaml_lines),
+        ListKind::Rtb => r.route_tables.get(i).map(to_yaml_lines),
+        ListKind::Lt => r.launch_templates.get(i).map(to_yaml_lines),
+        ListKind::Iam | ListKind::Errors | ListKind::Findings | ListKind::AzLoss | ListKind::Dr => {
+            None
+        }
+    }
 }
 
 #[cfg(test)]

@@ -13,7 +13,8 @@ use serde::Serialize;
 
 use crate::dr_table;
 
-use super::tables::{Cell, ListKind, ListModel, Row, RowRef, Tone, col, finish};
+use super::rows::{Cell, ListKind, ListModel, Row, RowRef, col, finish};
+use super::style::{Tone, status_tone};
 
 fn region_index(topology: &Topology, code: Option<&str>) -> Option<usize> {
     let code = code?;
@@ -38,7 +39,11 @@ pub fn findings(topology: &Topology, policy: &Policy) -> ListModel {
                 Cell::text(f.region.as_deref().unwrap_or("global")),
                 Cell::toned(f.severity.as_str(), severity_tone(f.severity)),
                 Cell::text(&f.id),
-                Cell::text(f.resource.label()),
+                Cell::text(match (&f.resource.kind, &f.resource.name) {
+                    // An ASG's instances share a name: the id tells them apart.
+                    (ResourceKind::Instance, Some(name)) => format!("{name} {}", f.resource.id),
+                    _ => f.resource.label().to_string(),
+                }),
                 Cell::text(&f.title),
             ],
             target: RowRef {
@@ -99,25 +104,43 @@ pub fn finding_location(finding: &Finding) -> Option<(ListKind, String)> {
     Some((kind, text))
 }
 
-fn seconds(s: u64) -> String {
-    match s {
-        0 => "0s".into(),
-        s if s < 120 => format!("{s}s"),
-        s if s < 2 * 3600 => format!("{}m", s / 60),
-        s => format!("{}h", s / 3600),
-    }
-}
+use haven_model::duration::seconds;
 
 fn estimate(e: &Estimate) -> String {
     e.seconds.map_or_else(|| "?".into(), seconds)
 }
 
 fn achievable(a: &findings::Achievable) -> Cell {
+    // An unknown estimate is explained in the row's describe (its basis names what is unknown).
+    let why = if a.rto.seconds.is_none() || a.rpo.seconds.is_none() {
+        " (d: why)"
+    } else {
+        ""
+    };
     Cell::text(format!(
-        "RTO {} / RPO {}",
+        "RTO {} / RPO {}{why}",
         estimate(&a.rto),
         estimate(&a.rpo)
     ))
+}
+
+/// The Region RPO the views judge against, and where it comes from.
+pub fn rpo_objective(policy: &Policy) -> String {
+    let default = findings::Objectives::default().region;
+    match policy.objectives.region {
+        Some(o) if Some(o) == default => format!(
+            "RPO {} (haven's default; policy.toml [objectives.region] rpo_seconds sets another)",
+            seconds(o.rpo_seconds)
+        ),
+        Some(o) => format!(
+            "RPO {} (the policy's Region objective)",
+            seconds(o.rpo_seconds)
+        ),
+        None => format!(
+            "RPO {} (haven's default: the policy sets no Region objective)",
+            seconds(haven_model::dr::DEFAULT_RPO_MINUTES.unsigned_abs() * 60)
+        ),
+    }
 }
 
 /// One row of the AZ-loss view: an AZ of the primary Region, or the primary Region itself.
@@ -239,11 +262,15 @@ fn region_row(impact: &RegionLossImpact) -> Vec<Cell> {
         Cell::toned("whole Region", Tone::Warn),
         achievable(&impact.achievable),
         Cell::toned(format!("→ {dr}"), tone),
-        Cell::text(format!("{} AMI copies", impact.image_copies.len())),
+        Cell::text(count(impact.image_copies.len(), "AMI copy", "AMI copies")),
         Cell::toned(
             match impact.replicas_to_promote.first() {
                 Some(r) => format!("promote {r}"),
-                None => format!("{} DB snapshot copies", impact.db_snapshot_copies.len()),
+                None => count(
+                    impact.db_snapshot_copies.len(),
+                    "DB snapshot copy",
+                    "DB snapshot copies",
+                ),
             },
             if impact.replicas_to_promote.is_empty() {
                 Tone::Warn
@@ -260,6 +287,11 @@ fn region_row(impact: &RegionLossImpact) -> Vec<Cell> {
             tone,
         ),
     ]
+}
+
+/// `1 AMI copy`, `2 AMI copies`.
+fn count(n: usize, one: &str, many: &str) -> String {
+    format!("{n} {}", if n == 1 { one } else { many })
 }
 
 fn or_dash(parts: &[String]) -> String {
@@ -300,21 +332,23 @@ pub fn az_loss(topology: &Topology, policy: &Policy) -> ListModel {
             }
         })
         .collect();
-    finish(
+    let mut model = finish(
         ListKind::AzLoss,
         // The short judgement first and the free text last, so 160 columns show every column
         // (`d` shows the whole analysis).
         vec![
             col("REGION", 15),
             col("IF LOST", 16),
-            col("ACHIEVABLE", 22),
+            col("ACHIEVABLE", 26),
             col("HEALTHY LEFT", 18),
             col("CAPACITY LEFT", 18),
             col("DATABASE", 36),
             col("NAT EGRESS / MISSING", 24),
         ],
         rows,
-    )
+    );
+    model.note = Some(rpo_objective(policy));
+    model
 }
 
 /// The replication policy the DR view judges against (the model's one DR-Region rule).
@@ -362,7 +396,7 @@ impl DrEntry {
             DrState::Stale => Tone::Warn,
             DrState::Copying { .. } => Tone::Busy,
             DrState::Missing | DrState::Failed => Tone::Bad,
-            DrState::Replica { status } => super::tables::status_tone(status),
+            DrState::Replica { status } => status_tone(status),
         }
     }
 }
@@ -424,7 +458,7 @@ pub fn dr(topology: &Topology, policy: &Policy) -> ListModel {
         })
         .collect();
     let [h0, h1, h2, h3, h4, h5, h6] = dr_table::HEADERS;
-    finish(
+    let mut model = finish(
         ListKind::Dr,
         vec![
             col(h0, 15),
@@ -436,22 +470,7 @@ pub fn dr(topology: &Topology, policy: &Policy) -> ListModel {
             col(h6, 20),
         ],
         rows,
-    )
-}
-
-impl Tone {
-    /// The worse of two tones (for a cell summing up several things).
-    fn max_with(self, other: Tone) -> Tone {
-        let rank = |t: Tone| match t {
-            Tone::Bad => 3,
-            Tone::Warn => 2,
-            Tone::Busy => 1,
-            _ => 0,
-        };
-        if rank(other) > rank(self) {
-            other
-        } else {
-            self
-        }
-    }
+    );
+    model.note = Some(rpo_objective(policy));
+    model
 }

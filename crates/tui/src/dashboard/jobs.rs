@@ -5,10 +5,11 @@ use std::sync::Arc;
 
 use chrono::{DateTime, Utc};
 use futures::future::BoxFuture;
-use haven_model::action::{Action, Progress, Risk};
+use haven_model::action::{AcceptedCall, Action, Progress, Risk};
 use haven_model::replication::Operation;
 
-use super::state::JobId;
+/// Identifies a background job; a result whose id is no longer awaited is dropped.
+pub type JobId = u64;
 
 /// What a job does.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -48,6 +49,14 @@ impl Work {
             Work::Act(action) => action.risk(),
             Work::Replicate(Operation::Delete(_)) => Risk::Destructive,
             Work::Replicate(_) => Risk::Safe,
+        }
+    }
+
+    /// The `haven act` action name, or `replicate` for a DR copy or replica.
+    pub fn name(&self) -> &str {
+        match self {
+            Work::Act(action) => action.kind.name(),
+            Work::Replicate(_) => "replicate",
         }
     }
 
@@ -140,6 +149,8 @@ pub struct Job {
     pub progress: Option<Progress>,
     /// Progress events seen.
     pub events: usize,
+    /// The mutating calls AWS accepted, in order, with their request ids.
+    pub accepted: Vec<AcceptedCall>,
     /// Where it is.
     pub state: JobState,
 }

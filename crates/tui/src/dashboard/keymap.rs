@@ -19,17 +19,50 @@ pub enum Mode {
     Describe,
     /// The help screen.
     Help,
+    /// The Jobs view.
+    Jobs,
+    /// The action menu over a list.
+    Menu,
+    /// The confirmation dialog of an action.
+    Dialog,
+    /// The `:` command line or the `/` filter being typed.
+    Input,
 }
 
 impl Mode {
     /// Every mode, in help order.
-    pub const ALL: [Mode; 5] = [
+    pub const ALL: [Mode; 9] = [
         Mode::Global,
         Mode::Map,
         Mode::List,
         Mode::Describe,
+        Mode::Jobs,
+        Mode::Menu,
+        Mode::Dialog,
+        Mode::Input,
         Mode::Help,
     ];
+
+    /// A mode that takes every key while it is open: global bindings do not apply (typed text
+    /// goes into the dialog or the input line).
+    pub fn modal(self) -> bool {
+        matches!(self, Mode::Menu | Mode::Dialog | Mode::Input)
+    }
+
+    /// Its section title in the help.
+    pub fn title(self) -> &'static str {
+        match self {
+            Mode::Global => "GLOBAL",
+            Mode::Map => "MAP",
+            Mode::List => "LIST",
+            Mode::Describe => "DESCRIBE",
+            Mode::Help => "HELP",
+            Mode::Jobs => "JOBS",
+            Mode::Menu => "ACTION MENU (1…9 choose an entry)",
+            Mode::Dialog => "CONFIRM DIALOG (typing edits the line)",
+            Mode::Input => "COMMAND LINE AND FILTER",
+        }
+    }
 
     /// The name used in the key map file (`[keymap.<name>]`).
     pub fn name(self) -> &'static str {
@@ -39,6 +72,10 @@ impl Mode {
             Mode::List => "list",
             Mode::Describe => "describe",
             Mode::Help => "help",
+            Mode::Jobs => "jobs",
+            Mode::Menu => "menu",
+            Mode::Dialog => "dialog",
+            Mode::Input => "input",
         }
     }
 
@@ -97,6 +134,8 @@ pub enum KeyAction {
     Actions,
     /// The Jobs view (running and finished actions).
     Jobs,
+    /// Complete the command being typed.
+    Complete,
 }
 
 impl KeyAction {
@@ -128,6 +167,7 @@ impl KeyAction {
             KeyAction::Select,
             KeyAction::Actions,
             KeyAction::Jobs,
+            KeyAction::Complete,
         ]);
         all
     }
@@ -158,6 +198,7 @@ impl KeyAction {
             KeyAction::Select => "select",
             KeyAction::Actions => "actions",
             KeyAction::Jobs => "jobs",
+            KeyAction::Complete => "complete",
         };
         fixed.to_string()
     }
@@ -193,8 +234,39 @@ impl KeyAction {
             KeyAction::Select => "open (describe; a finding: go to its resource)",
             KeyAction::Actions => "actions on the selected resource",
             KeyAction::Jobs => "jobs (running and finished actions)",
+            KeyAction::Complete => "complete the command",
         };
         fixed.to_string()
+    }
+
+    /// The description in one mode's help section (Enter and Esc mean that mode's own thing).
+    pub fn description_in(self, mode: Mode) -> String {
+        let special = match (mode, self) {
+            (Mode::Menu, KeyAction::Select) => "choose the entry (nothing is sent yet)",
+            (Mode::Menu, KeyAction::Back) => "close the menu",
+            (Mode::Dialog, KeyAction::Select) => "run it (a destructive one asks for its name)",
+            (Mode::Dialog, KeyAction::Back) => "cancel: nothing is sent",
+            (Mode::Input, KeyAction::Select) => "run the command / keep the filter",
+            (Mode::Input, KeyAction::Back) => "close (a filter is cleared)",
+            (Mode::Jobs, KeyAction::Select | KeyAction::Describe) => {
+                "the whole job (request ids, log)"
+            }
+            _ => return self.description(),
+        };
+        special.to_string()
+    }
+
+    /// A one-word label for the footer of a mode.
+    fn short_in(self, mode: Mode) -> &'static str {
+        match (mode, self) {
+            (Mode::Menu, KeyAction::Select) => "choose",
+            (Mode::Menu | Mode::Input, KeyAction::Back) => "close",
+            (Mode::Dialog, KeyAction::Select) => "run",
+            (Mode::Dialog, KeyAction::Back) => "cancel",
+            (Mode::Input, KeyAction::Select) => "run",
+            (Mode::Jobs, KeyAction::Describe) => "the whole job",
+            _ => self.short(),
+        }
     }
 
     /// A one-word label for the footer.
@@ -215,6 +287,7 @@ impl KeyAction {
             KeyAction::Select => "open",
             KeyAction::Actions => "actions",
             KeyAction::Jobs => "jobs",
+            KeyAction::Complete => "complete",
             _ => "",
         }
     }
@@ -463,6 +536,37 @@ impl Default for KeyMap {
         );
         modes.insert(Mode::Describe, vec![b(KeyAction::Actions, &["a"])]);
         modes.insert(Mode::Help, Vec::new());
+        modes.insert(
+            Mode::Jobs,
+            vec![
+                b(KeyAction::Describe, &["d"]),
+                b(KeyAction::Select, &["enter"]),
+            ],
+        );
+        modes.insert(
+            Mode::Menu,
+            vec![
+                b(KeyAction::Up, &["k", "up"]),
+                b(KeyAction::Down, &["j", "down"]),
+                b(KeyAction::Select, &["enter"]),
+                b(KeyAction::Back, &["esc", "q"]),
+            ],
+        );
+        modes.insert(
+            Mode::Dialog,
+            vec![
+                b(KeyAction::Select, &["enter"]),
+                b(KeyAction::Back, &["esc", "ctrl-c"]),
+            ],
+        );
+        modes.insert(
+            Mode::Input,
+            vec![
+                b(KeyAction::Select, &["enter"]),
+                b(KeyAction::Back, &["esc", "ctrl-c"]),
+                b(KeyAction::Complete, &["tab"]),
+            ],
+        );
         Self { modes }
     }
 }
@@ -482,6 +586,7 @@ fn mode_actions(mode: Mode) -> Vec<KeyAction> {
                         | KeyAction::SortNext
                         | KeyAction::SortReverse
                         | KeyAction::Expand
+                        | KeyAction::Complete
                 )
             })
             .collect(),
@@ -496,11 +601,21 @@ fn mode_actions(mode: Mode) -> Vec<KeyAction> {
         ],
         Mode::Describe => vec![KeyAction::Actions],
         Mode::Help => Vec::new(),
+        Mode::Jobs => vec![KeyAction::Describe, KeyAction::Select],
+        Mode::Menu => vec![
+            KeyAction::Up,
+            KeyAction::Down,
+            KeyAction::Select,
+            KeyAction::Back,
+        ],
+        Mode::Dialog => vec![KeyAction::Select, KeyAction::Back],
+        Mode::Input => vec![KeyAction::Select, KeyAction::Back, KeyAction::Complete],
     }
 }
 
 impl KeyMap {
-    /// The action a key triggers in a mode: the mode's own binding first, then the global one.
+    /// The action a key triggers in a mode: the mode's own binding first, then the global one
+    /// (except in a modal mode, which takes only its own).
     pub fn action(&self, mode: Mode, event: &KeyEvent) -> Option<KeyAction> {
         let spec = KeySpec::from_event(event);
         let find = |m: Mode| {
@@ -510,7 +625,13 @@ impl KeyMap {
                 .find(|b| b.keys.contains(&spec))
                 .map(|b| b.action)
         };
-        find(mode).or_else(|| find(Mode::Global))
+        find(mode).or_else(|| {
+            if mode.modal() {
+                None
+            } else {
+                find(Mode::Global)
+            }
+        })
     }
 
     /// The bindings of one mode, in table order.
@@ -518,9 +639,14 @@ impl KeyMap {
         self.modes.get(&mode).map_or(&[], Vec::as_slice)
     }
 
-    /// The keys bound to an action in a mode (or globally).
+    /// The keys bound to an action in a mode (or globally, unless the mode is modal).
     pub fn keys_for(&self, mode: Mode, action: KeyAction) -> Vec<KeySpec> {
-        [mode, Mode::Global]
+        let modes: &[Mode] = if mode.modal() {
+            &[mode]
+        } else {
+            &[mode, Mode::Global]
+        };
+        modes
             .iter()
             .filter_map(|m| self.bindings(*m).iter().find(|b| b.action == action))
             .map(|b| b.keys.clone())
@@ -595,6 +721,22 @@ impl KeyMap {
                 KeyAction::Help,
                 KeyAction::Quit,
             ],
+            Mode::Jobs => &[
+                KeyAction::Up,
+                KeyAction::Down,
+                KeyAction::Describe,
+                KeyAction::Back,
+                KeyAction::Help,
+                KeyAction::Quit,
+            ],
+            Mode::Menu => &[
+                KeyAction::Up,
+                KeyAction::Down,
+                KeyAction::Select,
+                KeyAction::Back,
+            ],
+            Mode::Dialog => &[KeyAction::Select, KeyAction::Back],
+            Mode::Input => &[KeyAction::Complete, KeyAction::Select, KeyAction::Back],
             Mode::Describe | Mode::Help | Mode::Global => &[
                 KeyAction::Up,
                 KeyAction::Down,
@@ -615,12 +757,17 @@ impl KeyMap {
                 }
                 KeyAction::Down => {
                     if let (Some(u), Some(d)) = (first(KeyAction::Up), first(*action)) {
-                        out.push((format!("{u}/{d}"), "scroll"));
+                        let label = if matches!(mode, Mode::Menu | Mode::Jobs) {
+                            "select"
+                        } else {
+                            "scroll"
+                        };
+                        out.push((format!("{u}/{d}"), label));
                     }
                 }
                 other => {
                     if let Some(key) = first(*other) {
-                        out.push((key, other.short()));
+                        out.push((key, other.short_in(mode)));
                     }
                 }
             }

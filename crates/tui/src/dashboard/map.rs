@@ -16,7 +16,8 @@ use haven_model::{
 };
 use ratatui::style::{Color, Modifier, Style};
 
-use super::tables::{Tone, instance_target_health, status_text, status_tone};
+use super::style::{Tone, status_text, status_tone, tone_style};
+use super::tables::instance_target_health;
 
 /// Instances shown per subnet before the rest is summed up (unless expanded).
 pub const INSTANCES_PER_SUBNET: usize = 6;
@@ -31,6 +32,9 @@ pub enum Seg {
     Text(String, Style),
     /// An age relative to the dashboard's clock (formatted when drawn).
     Age(DateTime<Utc>, Style),
+    /// A name: shortened (ending with `…`) before anything else on the line is cut, so the
+    /// ids, CIDRs and states after it stay whole.
+    Name(String, Style),
 }
 
 /// One line of the map.
@@ -54,6 +58,11 @@ impl Default for MapLine {
 impl MapLine {
     fn push(&mut self, text: impl Into<String>, style: Style) -> &mut Self {
         self.segs.push(Seg::Text(text.into(), style));
+        self
+    }
+
+    fn name(&mut self, name: impl Into<String>, style: Style) -> &mut Self {
+        self.segs.push(Seg::Name(name.into(), style));
         self
     }
 
@@ -140,14 +149,34 @@ impl RegionMap {
     }
 }
 
-/// Style of a tone.
-pub fn tone_style(tone: Tone) -> Style {
-    match tone {
-        Tone::Normal => Style::new(),
-        Tone::Good => Style::new().fg(Color::Green),
-        Tone::Busy | Tone::Warn => Style::new().fg(Color::Yellow),
-        Tone::Bad => Style::new().fg(Color::Red),
-        Tone::Dim => Style::new().fg(Color::DarkGray),
+/// Every Region's map one after another in one panel, each under its own title: the map when
+/// every Region is asked for (`0`) and the panels do not fit side by side.
+pub fn stacked(maps: &[RegionMap]) -> RegionMap {
+    let mut blocks = Vec::new();
+    for (i, m) in maps.iter().enumerate() {
+        if i > 0 {
+            blocks.push(Block::Gap);
+        }
+        let mut heading = MapLine::default();
+        heading.push("▌", link());
+        heading
+            .segs
+            .extend(m.title.segs.iter().map(|seg| match seg {
+                Seg::Text(text, style) | Seg::Name(text, style) => {
+                    Seg::Text(text.clone(), style.add_modifier(Modifier::REVERSED))
+                }
+                other => other.clone(),
+            }));
+        blocks.push(Block::Line(heading));
+        blocks.extend(m.blocks.iter().cloned());
+    }
+    let mut title = MapLine::default();
+    title.push(format!(" all {} Regions ", maps.len()), bold());
+    RegionMap {
+        region: String::new(),
+        title,
+        columns: maps.iter().map(|m| m.columns).max().unwrap_or(1),
+        blocks,
     }
 }
 
@@ -519,6 +548,47 @@ fn db_vpc<'a>(region: &'a RegionTopology, db: &'a DbInstance) -> Option<&'a str>
         .as_deref()
 }
 
+/// The AZ columns of a VPC: one per AZ its subnets are in.
+struct AzColumns<'a> {
+    /// AZ names, in column order.
+    azs: Vec<&'a str>,
+    /// The same, as the labels of stacked columns.
+    labels: Vec<String>,
+}
+
+impl<'a> AzColumns<'a> {
+    fn of(subnets: &[&'a Subnet]) -> Self {
+        let mut azs: Vec<&str> = subnets
+            .iter()
+            .map(|s| s.availability_zone.as_str())
+            .collect();
+        azs.sort_unstable();
+        azs.dedup();
+        let labels = azs.iter().map(|a| (*a).to_string()).collect();
+        Self { azs, labels }
+    }
+
+    /// The column of an AZ, if the VPC has one for it.
+    fn col(&self, az: &str) -> Option<usize> {
+        self.azs.iter().position(|a| *a == az)
+    }
+
+    /// One empty cell per column.
+    fn empty(&self) -> Vec<Vec<MapLine>> {
+        vec![Vec::new(); self.azs.len().max(1)]
+    }
+
+    /// A band of these columns.
+    fn band(&self, cells: Vec<Vec<MapLine>>) -> Block {
+        Block::Columns {
+            labels: self.labels.clone(),
+            cells,
+        }
+    }
+}
+
+/// A VPC's bands: its line, the AZ headers, its subnets, then what runs in it (ASGs, load
+/// balancers, databases), each in its AZ columns.
 fn vpc_blocks(
     region: &RegionTopology,
     v: &Vpc,
@@ -526,29 +596,31 @@ fn vpc_blocks(
     links: &CrossRegion,
     expand: bool,
 ) -> (Vec<Block>, usize) {
-    let code = region.region.as_str();
     let subnets: Vec<&Subnet> = region.subnets.iter().filter(|s| s.vpc_id == v.id).collect();
-    let mut azs: Vec<&str> = subnets
-        .iter()
-        .map(|s| s.availability_zone.as_str())
-        .collect();
-    azs.sort_unstable();
-    azs.dedup();
-    let col = |az: &str| azs.iter().position(|a| *a == az);
-    let n = azs.len().max(1);
-    let labels: Vec<String> = azs.iter().map(|a| (*a).to_string()).collect();
-    let mut blocks = Vec::new();
+    let columns = AzColumns::of(&subnets);
+    let mut blocks = vec![
+        Block::Line(vpc_line(region, v)),
+        az_headers(region, &columns),
+    ];
+    blocks.extend(subnet_blocks(
+        region, &subnets, &columns, health, links, expand,
+    ));
+    blocks.push(Block::Gap);
+    blocks.extend(asg_blocks(region, &subnets, &columns, links));
+    blocks.extend(load_balancer_blocks(region, v, &columns));
+    blocks.extend(database_blocks(region, v, &columns, links));
+    (blocks, columns.azs.len().max(1))
+}
 
-    // The VPC line.
+/// The VPC line: name, id, CIDR and its internet gateway.
+fn vpc_line(region: &RegionTopology, v: &Vpc) -> MapLine {
     let mut line = MapLine::default();
     line.push("VPC ", bold())
-        .push(
-            format!(
-                "{} ",
-                name_tag(&v.tags).unwrap_or(if v.is_default { "default" } else { "-" })
-            ),
+        .name(
+            name_tag(&v.tags).unwrap_or(if v.is_default { "default" } else { "-" }),
             bold(),
         )
+        .push(" ", bold())
         .push(format!("{}  {}  ", v.id, v.cidr_block), dim());
     match region
         .internet_gateways
@@ -556,8 +628,8 @@ fn vpc_blocks(
         .find(|g| g.attached_vpc_ids.contains(&v.id))
     {
         Some(igw) => {
-            line.push("IGW ", bold()).push(
-                name_tag(&igw.tags).unwrap_or(igw.id.as_str()).to_string(),
+            line.push("IGW ", bold()).name(
+                name_tag(&igw.tags).unwrap_or(igw.id.as_str()),
                 tone_style(Tone::Good),
             );
         }
@@ -565,9 +637,12 @@ fn vpc_blocks(
             line.push("no IGW (private only)", dim());
         }
     }
-    blocks.push(Block::Line(line));
+    line
+}
 
-    // AZ headers.
+/// The AZ headers, with the zone id and a zone that is not available.
+fn az_headers(region: &RegionTopology, columns: &AzColumns) -> Block {
+    let azs = &columns.azs;
     let headers: Vec<Vec<MapLine>> = azs
         .iter()
         .map(|az| {
@@ -583,16 +658,25 @@ fn vpc_blocks(
             vec![l]
         })
         .collect();
-    blocks.push(Block::Columns {
-        labels: labels.clone(),
-        cells: headers,
-    });
+    columns.band(headers)
+}
 
-    // Subnets with their NAT, egress and instances: public ones, then private ones, so each tier
-    // lines up across the AZ columns.
-    let mut public_cells: Vec<Vec<MapLine>> = vec![Vec::new(); n];
-    let mut private_cells: Vec<Vec<MapLine>> = vec![Vec::new(); n];
-    let mut ordered = subnets.clone();
+/// Subnets with their NAT, egress and instances: public ones, then private ones, so each tier
+/// lines up across the AZ columns.
+fn subnet_blocks(
+    region: &RegionTopology,
+    subnets: &[&Subnet],
+    columns: &AzColumns,
+    health: &HashMap<&str, TargetHealthState>,
+    links: &CrossRegion,
+    expand: bool,
+) -> Vec<Block> {
+    let code = region.region.as_str();
+    let col = |az: &str| columns.col(az);
+    let mut blocks = Vec::new();
+    let mut public_cells: Vec<Vec<MapLine>> = columns.empty();
+    let mut private_cells: Vec<Vec<MapLine>> = columns.empty();
+    let mut ordered = subnets.to_vec();
     let publics: HashMap<&str, bool> = subnets
         .iter()
         .map(|s| (s.id.as_str(), region.subnet_is_public(&s.id)))
@@ -634,19 +718,15 @@ fn vpc_blocks(
                 Style::new().fg(Color::Blue).add_modifier(Modifier::BOLD),
             );
         }
-        l.push(
-            format!("{} ", name_tag(&s.tags).unwrap_or(s.id.as_str())),
-            Style::new(),
-        )
-        .push(s.cidr_block.clone(), dim());
+        l.name(name_tag(&s.tags).unwrap_or(s.id.as_str()), Style::new())
+            .push(" ", Style::new())
+            .push(s.cidr_block.clone(), dim());
         cell.push(l);
         for nat in region.nat_gateways.iter().filter(|g| g.subnet_id == s.id) {
             let mut l = MapLine::default();
             l.push("  NAT ", bold())
-                .push(
-                    format!("{} ", name_tag(&nat.tags).unwrap_or(nat.id.as_str())),
-                    Style::new(),
-                )
+                .name(name_tag(&nat.tags).unwrap_or(nat.id.as_str()), Style::new())
+                .push(" ", Style::new())
                 .push(status_text(&nat.state), tone_style(status_tone(&nat.state)))
                 .optional();
             if let Some(ip) = nat.public_ips.first() {
@@ -662,22 +742,23 @@ fn vpc_blocks(
             ) {
                 (Some(nat), Some(az)) if az == s.availability_zone => {
                     l.push("  → NAT ", dim())
-                        .push(
-                            name_tag(&nat.tags).unwrap_or(nat.id.as_str()).to_string(),
+                        .name(
+                            name_tag(&nat.tags).unwrap_or(nat.id.as_str()),
                             tone_style(Tone::Good),
                         )
                         .optional()
                         .push(" (same AZ)", dim());
                 }
                 (Some(nat), Some(az)) => {
-                    l.push(
-                        format!(
-                            "  ⚠ → NAT {} in {} (cross-AZ)",
+                    l.push("  ⚠ → NAT ", tone_style(Tone::Warn))
+                        .name(
                             name_tag(&nat.tags).unwrap_or(nat.id.as_str()),
-                            short_az(code, az)
-                        ),
-                        tone_style(Tone::Warn),
-                    );
+                            tone_style(Tone::Warn),
+                        )
+                        .push(
+                            format!(" in {} (cross-AZ)", short_az(code, az)),
+                            tone_style(Tone::Warn),
+                        );
                 }
                 (Some(nat), None) => {
                     l.push(format!("  → NAT {}", nat.id), dim());
@@ -694,17 +775,22 @@ fn vpc_blocks(
     }
     for cells in [public_cells, private_cells] {
         if cells.iter().any(|c| !c.is_empty()) {
-            blocks.push(Block::Columns {
-                labels: labels.clone(),
-                cells,
-            });
+            blocks.push(columns.band(cells));
         }
     }
+    blocks
+}
 
-    // What runs on the network: ASGs, load balancers, databases.
-    blocks.push(Block::Gap);
-
-    // Auto Scaling groups launching into this VPC.
+/// Auto Scaling groups launching into the VPC: the group's line, then its instances per AZ.
+fn asg_blocks(
+    region: &RegionTopology,
+    subnets: &[&Subnet],
+    columns: &AzColumns,
+    links: &CrossRegion,
+) -> Vec<Block> {
+    let col = |az: &str| columns.col(az);
+    let azs = &columns.azs;
+    let mut blocks = Vec::new();
     let vpc_subnet_ids: Vec<&str> = subnets.iter().map(|s| s.id.as_str()).collect();
     for g in region.auto_scaling_groups.iter().filter(|g| {
         g.subnet_ids
@@ -729,7 +815,8 @@ fn vpc_blocks(
         let mut header = MapLine::default();
         header
             .push("ASG ", bold())
-            .push(format!("{}  ", g.name), bold());
+            .name(&g.name, bold())
+            .push("  ", bold());
         links.mark_busy(&mut header, &g.name);
         header
             .push(
@@ -745,11 +832,16 @@ fn vpc_blocks(
                 dim(),
             );
         if let Some(lt) = &g.launch_template {
+            // `$Latest` and `$Default` read as they are; a number is a version.
+            let version = match lt.version.as_deref() {
+                Some(v) if v.starts_with('$') => format!(" {v}"),
+                Some(v) => format!(" v{v}"),
+                None => String::new(),
+            };
             header.push(
                 format!(
-                    " · {} {}",
+                    " · template {}{version}",
                     lt.name.as_deref().or(lt.id.as_deref()).unwrap_or("-"),
-                    lt.version.as_deref().unwrap_or("")
                 ),
                 dim(),
             );
@@ -758,7 +850,7 @@ fn vpc_blocks(
             header.push(format!("  {status}…"), tone_style(Tone::Busy));
         }
         blocks.push(Block::Line(header));
-        let mut cells: Vec<Vec<MapLine>> = vec![Vec::new(); n];
+        let mut cells: Vec<Vec<MapLine>> = columns.empty();
         for (c, az) in azs.iter().enumerate() {
             let mut l = MapLine::default();
             match by_az.get(*az) {
@@ -784,9 +876,10 @@ fn vpc_blocks(
                     } else {
                         Tone::Good
                     };
-                    l.push("asg ", dim())
-                        .push(format!("{} ", g.name), Style::new())
-                        .push(format!("{}/{live}", ids.len()), tone_style(tone));
+                    l.name(&g.name, Style::new()).push(
+                        format!(": {} of {live} instances here", ids.len()),
+                        tone_style(tone),
+                    );
                     if unhealthy > 0 {
                         l.push(format!(" ✗{unhealthy} unhealthy"), tone_style(Tone::Bad));
                     }
@@ -800,13 +893,16 @@ fn vpc_blocks(
             }
             cells[c].push(l);
         }
-        blocks.push(Block::Columns {
-            labels: labels.clone(),
-            cells,
-        });
+        blocks.push(columns.band(cells));
     }
+    blocks
+}
 
-    // Load balancers: healthy/total per AZ.
+/// Load balancers in the VPC: the balancer's line, then healthy/total targets per AZ.
+fn load_balancer_blocks(region: &RegionTopology, v: &Vpc, columns: &AzColumns) -> Vec<Block> {
+    let col = |az: &str| columns.col(az);
+    let azs = &columns.azs;
+    let mut blocks = Vec::new();
     for lb in region
         .load_balancers
         .iter()
@@ -822,7 +918,8 @@ fn vpc_blocks(
         let mut header = MapLine::default();
         header
             .push(format!("{kind} "), bold())
-            .push(format!("{}  ", lb.name), bold())
+            .name(&lb.name, bold())
+            .push("  ", bold())
             .push(status_text(&lb.state), tone_style(status_tone(&lb.state)))
             .optional()
             .push(format!("  {}", lb.scheme), dim());
@@ -858,7 +955,7 @@ fn vpc_blocks(
             .iter()
             .map(|z| z.availability_zone.as_str())
             .collect();
-        let mut cells: Vec<Vec<MapLine>> = vec![Vec::new(); n];
+        let mut cells: Vec<Vec<MapLine>> = columns.empty();
         for (c, az) in azs.iter().enumerate() {
             let mut l = MapLine::default();
             let count = by_az.get(*az).copied().unwrap_or_default();
@@ -882,19 +979,25 @@ fn vpc_blocks(
                     ("◐", Tone::Warn)
                 };
                 l.push(
-                    format!("{symbol} {}/{} healthy", count.healthy, count.total),
+                    format!("{symbol} {}/{} targets healthy", count.healthy, count.total),
                     tone_style(tone),
                 );
             }
             cells[c].push(l);
         }
-        blocks.push(Block::Columns {
-            labels: labels.clone(),
-            cells,
-        });
+        blocks.push(columns.band(cells));
     }
+    blocks
+}
 
-    // Databases in this VPC, each in its AZ.
+/// Databases in the VPC, each in its AZ.
+fn database_blocks(
+    region: &RegionTopology,
+    v: &Vpc,
+    columns: &AzColumns,
+    links: &CrossRegion,
+) -> Vec<Block> {
+    let mut blocks = Vec::new();
     let dbs: Vec<&DbInstance> = region
         .db_instances
         .iter()
@@ -929,11 +1032,8 @@ fn vpc_blocks(
             region.db_role(head),
             links,
         )));
-        let (cells, spanning) = db_cells(region, &members, links, n, &col);
-        blocks.push(Block::Columns {
-            labels: labels.clone(),
-            cells,
-        });
+        let (cells, spanning) = db_cells(region, &members, links, columns);
+        blocks.push(columns.band(cells));
         blocks.extend(spanning.into_iter().map(Block::Line));
         placed.extend(members.iter().map(|d| d.identifier.as_str()));
     }
@@ -943,14 +1043,11 @@ fn vpc_blocks(
         .filter(|d| !placed.contains(&d.identifier.as_str()))
         .collect();
     if !rest.is_empty() {
-        let (cells, spanning) = db_cells(region, &rest, links, n, &col);
-        blocks.push(Block::Columns {
-            labels: labels.clone(),
-            cells,
-        });
+        let (cells, spanning) = db_cells(region, &rest, links, columns);
+        blocks.push(columns.band(cells));
         blocks.extend(spanning.into_iter().map(Block::Line));
     }
-    (blocks, n)
+    blocks
 }
 
 /// The AZ cells of some databases (and the lines of those outside the columns).
@@ -958,10 +1055,10 @@ fn db_cells(
     region: &RegionTopology,
     members: &[&DbInstance],
     links: &CrossRegion,
-    n: usize,
-    col: &dyn Fn(&str) -> Option<usize>,
+    columns: &AzColumns,
 ) -> (Vec<Vec<MapLine>>, Vec<MapLine>) {
-    let mut cells: Vec<Vec<MapLine>> = vec![Vec::new(); n];
+    let col = |az: &str| columns.col(az);
+    let mut cells: Vec<Vec<MapLine>> = columns.empty();
     let mut spanning = Vec::new();
     for db in members {
         match db.availability_zone.as_deref().and_then(col) {
@@ -973,8 +1070,8 @@ fn db_cells(
         {
             let mut l = MapLine::default();
             l.push("◇ ", tone_style(Tone::Good))
-                .push(format!("{} ", db.identifier), Style::new())
-                .push("standby", dim());
+                .name(&db.identifier, Style::new())
+                .push(" standby", dim());
             cells[c].push(l);
         }
     }
@@ -991,7 +1088,8 @@ fn db_header(
     let mut header = MapLine::default();
     header
         .push("RDS ", bold())
-        .push(format!("{}  ", db.identifier), bold());
+        .name(&db.identifier, bold())
+        .push("  ", bold());
     if role == DbRole::Writer {
         if db.multi_az {
             header.push("Multi-AZ", tone_style(Tone::Good));
@@ -1045,7 +1143,8 @@ fn db_lines(
     let tone = status_tone(&db.status);
     let mut l = MapLine::default();
     l.push(symbol, tone_style(tone))
-        .push(format!("{} ", db.identifier), Style::new());
+        .name(&db.identifier, Style::new())
+        .push(" ", Style::new());
     links.mark_busy(&mut l, &db.identifier);
     l.push(format!("{role_text} "), dim())
         .push(status_text(&db.status), tone_style(tone));

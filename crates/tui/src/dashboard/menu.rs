@@ -16,8 +16,8 @@ use haven_model::{RegionTopology, Topology, name_tag};
 
 use super::insight;
 use super::jobs::Work;
-use super::tables::{ListKind, RowRef};
-use crate::commands::act::action_from_line;
+use super::rows::{ListKind, RowRef};
+use crate::act_line::action_from_line;
 
 /// What an entry starts from.
 #[derive(Debug, Clone, PartialEq, Eq)]

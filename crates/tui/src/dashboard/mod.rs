@@ -6,13 +6,19 @@
 //! inputs and comes back tagged with its job id, so input never waits on AWS.
 
 pub mod describe;
+pub mod fit;
+pub mod help;
 pub mod insight;
 pub mod jobs;
 pub mod keymap;
+pub mod layout;
+pub mod lists;
 pub mod map;
 pub mod menu;
 pub mod render;
+pub mod rows;
 pub mod state;
+pub mod style;
 pub mod tables;
 
 #[cfg(test)]
@@ -34,11 +40,11 @@ use ratatui::layout::Rect;
 use tokio::sync::mpsc;
 use tokio::task::JoinHandle;
 
-pub use jobs::{Executor, Job, JobError, JobState, ProgressFn, Work};
+pub use jobs::{Executor, Job, JobError, JobId, JobState, ProgressFn, Work};
 pub use keymap::{KeyAction, KeyMap, KeySpec, Mode};
 pub use render::draw;
-pub use state::{Action, Command, JobId, Settings, State, View, update};
-pub use tables::ListKind;
+pub use rows::ListKind;
+pub use state::{Action, Command, Settings, State, View, update};
 
 /// Where the dashboard gets its topology from (the AWS discovery in the binary, fixtures in tests).
 pub trait TopologySource: Send + Sync + 'static {
@@ -86,6 +92,9 @@ pub struct DashboardOptions {
     pub executor: Option<Arc<dyn Executor>>,
     /// A warning shown in the footer at start (e.g. an ignored key map).
     pub notice: Option<String>,
+    /// Where the executor logs actions (shown in the Jobs view); by default the action log of
+    /// the data directory, where `haven act` writes too.
+    pub action_log: Option<PathBuf>,
 }
 
 impl Default for DashboardOptions {
@@ -104,6 +113,9 @@ impl Default for DashboardOptions {
             policy: Policy::default(),
             executor: None,
             notice: None,
+            action_log: crate::config::Paths::discover()
+                .ok()
+                .map(|paths| paths.action_log_file()),
         }
     }
 }
@@ -119,6 +131,7 @@ impl std::fmt::Debug for DashboardOptions {
             .field("cache_path", &self.cache_path)
             .field("endpoint_label", &self.endpoint_label)
             .field("executor", &self.executor.is_some())
+            .field("action_log", &self.action_log)
             .finish_non_exhaustive()
     }
 }
@@ -140,6 +153,7 @@ impl DashboardOptions {
                 cache_path: self.cache_path.clone(),
                 endpoint_label: self.endpoint_label.clone(),
                 policy: self.policy.clone(),
+                action_log: self.action_log.clone(),
             },
             self.keymap.clone(),
             cached,
@@ -147,7 +161,7 @@ impl DashboardOptions {
         );
         state.message = self.notice.clone().map(|text| state::Message {
             text,
-            tone: tables::Tone::Warn,
+            tone: style::Tone::Warn,
         });
         state
     }

@@ -11,17 +11,19 @@ use ratatui::widgets::{
     Block as Panel, Borders, Cell as TableCell, Clear, Paragraph, Row, Table, TableState, Wrap,
 };
 
+use super::fit::{self, fit};
+use super::help::{self, HelpLine};
 use super::jobs::JobState;
-use super::keymap::{KeyMap, Mode};
+use super::keymap::{KeyAction, KeyMap, Mode};
+use super::layout::{self, MapLayout};
 use super::map::{
-    Block, COLUMN_SEPARATOR, MapLine, RegionMap, SEPARATOR_WIDTH, Seg, column_width, tone_style,
+    self, Block, COLUMN_SEPARATOR, MapLine, RegionMap, SEPARATOR_WIDTH, Seg, column_width,
 };
 use super::menu::{Dialog, Menu};
-use super::state::{InputKind, State, View};
-use super::tables::{Cell, ListKind, Tone, age};
-
-/// Width a Region panel needs to be shown next to another.
-pub const REGION_PANEL_WIDTH: u16 = 80;
+use super::rows::{Cell, ListKind};
+use super::state::{Describe, InputKind, State, View};
+use super::style::tone_style;
+use super::tables::age;
 
 const SPINNER: [char; 8] = ['⠋', '⠙', '⠹', '⠸', '⠼', '⠴', '⠦', '⠧'];
 
@@ -56,10 +58,10 @@ pub fn draw(frame: &mut Frame, state: &State) {
         View::Jobs => draw_jobs(frame, body, state),
     }
     if let Some(menu) = &state.menu {
-        draw_menu(frame, body, menu);
+        draw_menu(frame, body, menu, &state.keymap);
     }
     if let Some(dialog) = &state.dialog {
-        draw_dialog(frame, body, dialog);
+        draw_dialog(frame, body, dialog, &state.keymap);
     }
     draw_footer(frame, footer, state);
 }
@@ -84,7 +86,19 @@ fn risk_style(risk: Risk) -> Style {
     }
 }
 
-fn draw_menu(frame: &mut Frame, area: Rect, menu: &Menu) {
+/// `enter choose · esc close`: a mode's keys for some actions, from the key map.
+fn key_hint(keymap: &KeyMap, mode: Mode, entries: &[(KeyAction, &str)]) -> String {
+    entries
+        .iter()
+        .filter_map(|(action, label)| {
+            let key = keymap.keys_for(mode, *action).first()?.to_string();
+            Some(format!("{key} {label}"))
+        })
+        .collect::<Vec<_>>()
+        .join(" · ")
+}
+
+fn draw_menu(frame: &mut Frame, area: Rect, menu: &Menu, keymap: &KeyMap) {
     let mut lines: Vec<Line> = Vec::new();
     for (i, entry) in menu.entries.iter().enumerate() {
         let marker = if i == menu.selected { "▶ " } else { "  " };
@@ -106,8 +120,13 @@ fn draw_menu(frame: &mut Frame, area: Rect, menu: &Menu) {
             Span::styled(format!("[{}]", entry.risk), risk_style(entry.risk)),
         ]));
     }
+    let hint = key_hint(
+        keymap,
+        Mode::Menu,
+        &[(KeyAction::Select, "choose"), (KeyAction::Back, "close")],
+    );
     lines.push(Line::from(Span::styled(
-        "Enter choose · Esc close · nothing is sent before the next step",
+        format!("1…9 or {hint} · nothing is sent before the next step"),
         dim(),
     )));
     let width = lines.iter().map(Line::width).max().unwrap_or(20) as u16 + 4;
@@ -123,7 +142,14 @@ fn draw_menu(frame: &mut Frame, area: Rect, menu: &Menu) {
     );
 }
 
-fn draw_dialog(frame: &mut Frame, area: Rect, dialog: &Dialog) {
+fn draw_dialog(frame: &mut Frame, area: Rect, dialog: &Dialog, keymap: &KeyMap) {
+    let hint = |select: &str, back: &str| {
+        key_hint(
+            keymap,
+            Mode::Dialog,
+            &[(KeyAction::Select, select), (KeyAction::Back, back)],
+        )
+    };
     let mut lines: Vec<Line> = Vec::new();
     if dialog.editable() || !dialog.line.is_empty() {
         lines.push(Line::from(vec![
@@ -169,16 +195,19 @@ fn draw_dialog(frame: &mut Frame, area: Rect, dialog: &Dialog) {
                         Span::styled("▏", key_style()),
                     ]));
                     lines.push(Line::from(Span::styled(
-                        "Enter runs it once the name matches · Esc cancels",
+                        hint("runs it once the name matches", "cancels"),
                         dim(),
                     )));
                 }
                 (None, Some(_)) => lines.push(Line::from(Span::styled(
-                    "Enter: continue to the typed confirmation · Esc cancels",
+                    hint("continues to the typed confirmation", "cancels"),
                     dim(),
                 ))),
                 _ => lines.push(Line::from(Span::styled(
-                    "Enter runs it · edit the line to change parameters · Esc cancels",
+                    format!(
+                        "{} · edit the line to change parameters",
+                        hint("runs it", "cancels")
+                    ),
                     dim(),
                 ))),
             }
@@ -189,7 +218,10 @@ fn draw_dialog(frame: &mut Frame, area: Rect, dialog: &Dialog) {
                 Style::new().fg(Color::Red),
             )));
             lines.push(Line::from(Span::styled(
-                "edit the line · Esc cancels",
+                format!(
+                    "edit the line · {}",
+                    key_hint(keymap, Mode::Dialog, &[(KeyAction::Back, "cancels")])
+                ),
                 dim(),
             )));
         }
@@ -206,6 +238,15 @@ fn draw_dialog(frame: &mut Frame, area: Rect, dialog: &Dialog) {
 }
 
 fn draw_jobs(frame: &mut Frame, area: Rect, state: &State) {
+    if let Some(job) = state.open_job() {
+        let describe = Describe {
+            title: format!("job #{}", job.id),
+            lines: state.open_job_lines(),
+            scroll: state.jobs_view.scroll,
+        };
+        draw_describe(frame, area, &describe);
+        return;
+    }
     let mut lines: Vec<Line> = Vec::new();
     if state.jobs.is_empty() {
         lines.push(Line::from(Span::styled(
@@ -213,8 +254,13 @@ fn draw_jobs(frame: &mut Frame, area: Rect, state: &State) {
             dim(),
         )));
     }
-    for job in state.jobs.iter().rev() {
+    for (position, job) in state.jobs.iter().rev().enumerate() {
         let took = age(job.started, job.finished.unwrap_or(state.now));
+        let cursor = if position == state.jobs_view.selected {
+            Style::new().add_modifier(Modifier::REVERSED)
+        } else {
+            Style::new()
+        };
         let (mark, status, style) = match &job.state {
             JobState::Running => {
                 let spinner = SPINNER[(state.ticks % SPINNER.len() as u64) as usize];
@@ -240,7 +286,7 @@ fn draw_jobs(frame: &mut Frame, area: Rect, state: &State) {
             Span::styled(format!("#{:<3} ", job.id), dim()),
             Span::styled(format!("{status:<18} "), style),
             Span::styled(format!("{:<15} ", job.work.region()), dim()),
-            Span::raw(job.work.sentence()),
+            Span::styled(job.work.sentence(), cursor),
         ]));
         let detail = match &job.state {
             JobState::Running => job.progress.as_ref().map(|p| {
@@ -265,12 +311,30 @@ fn draw_jobs(frame: &mut Frame, area: Rect, state: &State) {
             lines.push(Line::from(Span::styled(format!("       {text}"), style)));
         }
     }
+    let lines: Vec<Line> = lines
+        .into_iter()
+        .map(|line| fit_spans(line, area.width.saturating_sub(2)))
+        .collect();
     let running = state.jobs.iter().filter(|j| j.running()).count();
+    let log = state.settings.action_log.as_ref().map_or_else(
+        || "no action log".to_string(),
+        |path| format!("action log {}", path.display()),
+    );
+    let keys = key_hint(
+        &state.keymap,
+        Mode::Jobs,
+        &[(KeyAction::Describe, "shows a job whole")],
+    );
     frame.render_widget(
-        Paragraph::new(lines).block(Panel::default().borders(Borders::ALL).title(format!(
-            " Jobs: {running} running, {} finished ",
-            state.jobs.len() - running
-        ))),
+        Paragraph::new(lines).block(
+            Panel::default()
+                .borders(Borders::ALL)
+                .title(format!(
+                    " Jobs: {running} running, {} finished · {keys} ",
+                    state.jobs.len() - running
+                ))
+                .title_bottom(Line::styled(format!(" {log} "), dim())),
+        ),
         area,
     );
 }
@@ -377,7 +441,10 @@ fn draw_header(frame: &mut Frame, area: Rect, state: &State) {
                 .add_modifier(Modifier::BOLD),
         ));
     }
-    frame.render_widget(Paragraph::new(Line::from(spans)), area);
+    frame.render_widget(
+        Paragraph::new(fit_spans(Line::from(spans), area.width)),
+        area,
+    );
 }
 
 fn draw_tabs(frame: &mut Frame, area: Rect, state: &State) {
@@ -400,7 +467,8 @@ fn draw_tabs(frame: &mut Frame, area: Rect, state: &State) {
         ),
         Span::raw("  "),
     ];
-    let shown = shown_regions(state, area.width);
+    let shown = layout::map_layout(&state.map, state.region, area.width);
+    let shown = shown.regions();
     for (i, name) in state.region_names().iter().enumerate() {
         let style = if shown.contains(&i) && (state.view == View::Map || !state.region.all) {
             Style::new().add_modifier(Modifier::REVERSED | Modifier::BOLD)
@@ -422,51 +490,10 @@ fn draw_tabs(frame: &mut Frame, area: Rect, state: &State) {
         spans.push(Span::styled("0", key_style()));
         spans.push(Span::styled(" all ", style));
     }
-    frame.render_widget(Paragraph::new(Line::from(spans)), area);
-}
-
-/// Indices of the Regions the map shows at this width.
-pub fn shown_regions(state: &State, width: u16) -> Vec<usize> {
-    let n = state.map.len();
-    if n == 0 {
-        return Vec::new();
-    }
-    let current = state.region.current.min(n - 1);
-    let fits = usize::from(width) >= usize::from(REGION_PANEL_WIDTH) * n;
-    if state.region.all && fits {
-        (0..n).collect()
-    } else {
-        vec![current]
-    }
-}
-
-fn panel_rects(area: Rect, count: usize) -> Vec<Rect> {
-    let count = count.max(1) as u16;
-    let width = area.width / count;
-    (0..count)
-        .map(|i| {
-            let x = area.x + i * width;
-            let w = if i + 1 == count {
-                area.width - i * width
-            } else {
-                width
-            };
-            Rect::new(x, area.y, w, area.height)
-        })
-        .collect()
-}
-
-/// Lines the map needs at this width, borders included.
-pub fn map_content_height(state: &State, width: u16) -> usize {
-    let shown = shown_regions(state, width);
-    let area = Rect::new(0, 0, width, 1);
-    shown
-        .iter()
-        .zip(panel_rects(area, shown.len()))
-        .filter_map(|(i, r)| Some(state.map.get(*i)?.height(r.width.saturating_sub(4))))
-        .max()
-        .unwrap_or(0)
-        + 2
+    frame.render_widget(
+        Paragraph::new(fit_spans(Line::from(spans), area.width)),
+        area,
+    );
 }
 
 fn map_line(line: &MapLine, state: &State) -> Line<'static> {
@@ -474,38 +501,76 @@ fn map_line(line: &MapLine, state: &State) -> Line<'static> {
         line.segs
             .iter()
             .map(|seg| match seg {
-                Seg::Text(text, style) => Span::styled(text.clone(), *style),
+                Seg::Text(text, style) | Seg::Name(text, style) => {
+                    Span::styled(text.clone(), *style)
+                }
                 Seg::Age(at, style) => Span::styled(age(state.now, *at), *style),
             })
             .collect::<Vec<_>>(),
     )
 }
 
-/// The line made to fit `width`: optional pieces left out first, then cut with `…`.
+/// Names are not shortened below this many columns (`…` included).
+const MIN_NAME_WIDTH: usize = 6;
+
+/// The line made to fit `width`: optional pieces left out first, then names shortened (ids,
+/// CIDRs and states after them stay whole), then the line cut with `…`.
 fn fit_line(line: &MapLine, width: u16, state: &State) -> Line<'static> {
     let mut out = map_line(line, state);
     let width = usize::from(width);
     while out.width() > width && out.spans.len() > line.essential {
         out.spans.pop();
     }
-    if out.width() > width && width > 0 {
-        let mut used = 0;
-        let mut kept = Vec::new();
-        for span in out.spans {
-            let w = span.width();
-            if used + w < width {
-                used += w;
-                kept.push(span);
-                continue;
-            }
-            let room = width - 1 - used;
-            let cut: String = span.content.chars().take(room).collect();
-            kept.push(Span::styled(format!("{cut}…"), span.style));
+    let names: Vec<usize> = line
+        .segs
+        .iter()
+        .take(out.spans.len())
+        .enumerate()
+        .filter(|(_, seg)| matches!(seg, Seg::Name(..)))
+        .map(|(i, _)| i)
+        .collect();
+    while out.width() > width {
+        // The longest name that can still give something.
+        let Some(i) = names
+            .iter()
+            .copied()
+            .filter(|i| out.spans[*i].width() > MIN_NAME_WIDTH)
+            .max_by_key(|i| out.spans[*i].width())
+        else {
             break;
-        }
-        out.spans = kept;
+        };
+        let excess = out.width() - width;
+        let target = out.spans[i]
+            .width()
+            .saturating_sub(excess)
+            .max(MIN_NAME_WIDTH);
+        let short = fit(&out.spans[i].content, target).into_owned();
+        out.spans[i].content = short.into();
     }
-    out
+    fit_spans(out, width)
+}
+
+/// A line cut to `width` columns, ending with `…` when something was cut.
+fn fit_spans(mut line: Line<'static>, width: impl Into<usize>) -> Line<'static> {
+    let width = width.into();
+    if line.width() <= width || width == 0 {
+        return line;
+    }
+    let mut used = 0;
+    let mut kept = Vec::new();
+    for span in line.spans {
+        let w = span.width();
+        if used + w < width {
+            used += w;
+            kept.push(span);
+            continue;
+        }
+        let cut = fit(&span.content, width - used).into_owned();
+        kept.push(Span::styled(cut, span.style));
+        break;
+    }
+    line.spans = kept;
+    line
 }
 
 fn draw_map(frame: &mut Frame, area: Rect, state: &State) {
@@ -522,15 +587,23 @@ fn draw_map(frame: &mut Frame, area: Rect, state: &State) {
         );
         return;
     };
-    let shown = shown_regions(state, area.width);
-    let last = shown.len().saturating_sub(1);
-    for (n, (index, rect)) in shown.iter().zip(panel_rects(area, shown.len())).enumerate() {
-        let Some(region) = state.map.get(*index) else {
-            continue;
-        };
+    let stacked;
+    let panels: Vec<&RegionMap> = match layout::map_layout(&state.map, state.region, area.width) {
+        MapLayout::Stacked(_) => {
+            stacked = map::stacked(&state.map);
+            vec![&stacked]
+        }
+        MapLayout::Panels(shown) => shown.iter().filter_map(|i| state.map.get(*i)).collect(),
+    };
+    let last = panels.len().saturating_sub(1);
+    for (n, (region, rect)) in panels
+        .iter()
+        .zip(layout::panel_rects(area, panels.len()))
+        .enumerate()
+    {
         let mut title = map_line(&region.title, state);
         if n == last {
-            let total = region.height(rect.width.saturating_sub(4));
+            let total = region.height(layout::panel_content_width(rect.width));
             let inner = usize::from(rect.height.saturating_sub(2));
             if total > inner || state.map_scroll > 0 {
                 title.spans.push(Span::styled(
@@ -543,7 +616,9 @@ fn draw_map(frame: &mut Frame, area: Rect, state: &State) {
                 ));
             }
         }
-        let panel = Panel::new().borders(Borders::ALL).title(title);
+        let panel = Panel::new()
+            .borders(Borders::ALL)
+            .title(fit_spans(title, rect.width.saturating_sub(2)));
         let inner = content_area(panel.inner(rect));
         frame.render_widget(panel, rect);
         render_region(frame.buffer_mut(), inner, region, state);
@@ -673,7 +748,7 @@ fn draw_list(frame: &mut Frame, area: Rect, state: &State) {
     };
     let kind = list.model.kind;
     if let Some(describe) = &list.describe {
-        draw_describe(frame, area, state, describe);
+        draw_describe(frame, area, describe);
         return;
     }
     let region_scope = match state.shown_region() {
@@ -703,7 +778,12 @@ fn draw_list(frame: &mut Frame, area: Rect, state: &State) {
             dim(),
         ));
     }
-    let panel = Panel::new().borders(Borders::ALL).title(Line::from(title));
+    if let Some(note) = &list.model.note {
+        title.push(Span::styled(format!("· {note} "), dim()));
+    }
+    let panel = Panel::new()
+        .borders(Borders::ALL)
+        .title(fit_spans(Line::from(title), area.width.saturating_sub(2)));
     let inner = panel.inner(area);
     frame.render_widget(panel, area);
 
@@ -751,14 +831,31 @@ fn draw_list(frame: &mut Frame, area: Rect, state: &State) {
         .skip(list.offset)
         .take(page)
         .map(|i| &list.model.rows[*i]);
+    // What each shown column gets: its preferred width, the last one what is left.
+    let fixed: u16 = columns
+        .iter()
+        .take(columns.len().saturating_sub(1))
+        .map(|i| list.model.columns[*i].width + 1)
+        .sum();
+    let cell_widths: Vec<usize> = columns
+        .iter()
+        .enumerate()
+        .map(|(n, i)| {
+            usize::from(if n + 1 == columns.len() {
+                inner.width.saturating_sub(fixed)
+            } else {
+                list.model.columns[*i].width
+            })
+        })
+        .collect();
     let rows: Vec<Row> = visible
         .map(|row| {
-            Row::new(columns.iter().map(|c| {
+            Row::new(columns.iter().zip(&cell_widths).map(|(c, width)| {
                 let (text, style) = row
                     .cells
                     .get(*c)
                     .map_or((String::new(), Style::new()), |cell| cell_text(cell, state));
-                TableCell::from(Span::styled(text, style))
+                TableCell::from(Span::styled(fit(&text, *width).into_owned(), style))
             }))
         })
         .collect();
@@ -798,7 +895,7 @@ fn draw_list(frame: &mut Frame, area: Rect, state: &State) {
     }
 }
 
-fn draw_describe(frame: &mut Frame, area: Rect, state: &State, describe: &super::state::Describe) {
+fn draw_describe(frame: &mut Frame, area: Rect, describe: &Describe) {
     let title = Line::from(vec![
         Span::styled(" describe ", Style::new().add_modifier(Modifier::BOLD)),
         Span::styled(format!("{} ", describe.title), Style::new().fg(Color::Cyan)),
@@ -814,22 +911,50 @@ fn draw_describe(frame: &mut Frame, area: Rect, state: &State, describe: &super:
     let panel = Panel::new().borders(Borders::ALL).title(title);
     let inner = panel.inner(area);
     frame.render_widget(panel, area);
-    let _ = state;
-    for (row, text) in describe
-        .lines
-        .iter()
-        .skip(describe.scroll)
-        .take(usize::from(inner.height))
-        .enumerate()
-    {
-        let line = yaml_line(text);
-        frame.buffer_mut().set_line(
-            inner.x + 1,
-            inner.y + row as u16,
-            &line,
-            inner.width.saturating_sub(1),
-        );
+    // Long lines wrap: the describe pane is where a cut cell is read whole.
+    let width = inner.width.saturating_sub(1);
+    let mut row = 0u16;
+    for text in describe.lines.iter().skip(describe.scroll) {
+        for part in wrap_line(yaml_line(text), usize::from(width)) {
+            if row >= inner.height {
+                return;
+            }
+            frame
+                .buffer_mut()
+                .set_line(inner.x + 1, inner.y + row, &part, width);
+            row += 1;
+        }
     }
+}
+
+/// A line split into rows of at most `width` columns, styles kept.
+fn wrap_line(line: Line<'static>, width: usize) -> Vec<Line<'static>> {
+    if width == 0 || line.width() <= width {
+        return vec![line];
+    }
+    let mut rows = vec![Line::default()];
+    let mut used = 0;
+    for span in line.spans {
+        let mut piece = String::new();
+        for c in span.content.chars() {
+            let mut buf = [0u8; 4];
+            let w = fit::width(c.encode_utf8(&mut buf));
+            if used + w > width {
+                if let Some(last) = rows.last_mut() {
+                    last.spans
+                        .push(Span::styled(std::mem::take(&mut piece), span.style));
+                }
+                rows.push(Line::default());
+                used = 0;
+            }
+            piece.push(c);
+            used += w;
+        }
+        if let Some(last) = rows.last_mut() {
+            last.spans.push(Span::styled(piece, span.style));
+        }
+    }
+    rows
 }
 
 /// Colours a YAML line: keys cyan, list dashes dim.
@@ -860,116 +985,35 @@ fn yaml_line(text: &str) -> Line<'static> {
     Line::from(spans)
 }
 
-/// The help text: every binding of every mode, then commands and the map's symbols.
-pub fn help_lines(keymap: &KeyMap) -> Vec<Line<'static>> {
-    let mut lines = Vec::new();
-    for mode in Mode::ALL {
-        let bindings = keymap.bindings(mode);
-        if bindings.iter().all(|b| b.keys.is_empty()) {
-            continue;
-        }
-        lines.push(Line::styled(
-            mode.name().to_uppercase(),
-            Style::new().add_modifier(Modifier::BOLD | Modifier::UNDERLINED),
-        ));
-        // Region 1..9 fold into one line.
-        let mut regions = Vec::new();
-        for b in bindings {
-            if b.keys.is_empty() {
-                continue;
-            }
-            let keys: Vec<String> = b.keys.iter().map(ToString::to_string).collect();
-            if let super::keymap::KeyAction::Region(_) = b.action {
-                regions.extend(keys);
-                continue;
-            }
-            lines.push(Line::from(vec![
-                Span::styled(format!("  {:<22}", keys.join(", ")), key_style()),
-                Span::raw(b.action.description()),
-            ]));
-        }
-        if !regions.is_empty() {
-            lines.push(Line::from(vec![
+fn heading_style() -> Style {
+    Style::new().add_modifier(Modifier::BOLD | Modifier::UNDERLINED)
+}
+
+/// The help, styled: key bindings, commands and map symbols from [`help::help_lines`].
+fn help_text(keymap: &KeyMap) -> Vec<Line<'static>> {
+    help::help_lines(keymap)
+        .into_iter()
+        .map(|line| match line {
+            HelpLine::Heading(text) => Line::styled(text, heading_style()),
+            HelpLine::Keys { keys, text } => Line::from(vec![
+                Span::styled(format!("  {keys:<22}"), key_style()),
+                Span::raw(text),
+            ]),
+            HelpLine::Command { name, text } => Line::from(vec![
+                Span::styled(format!("  {name:<12}"), key_style()),
+                Span::raw(text),
+            ]),
+            HelpLine::Symbol { symbol, tone, text } => Line::from(vec![
                 Span::styled(
-                    format!(
-                        "  {:<22}",
-                        format!("{}…{}", regions[0], regions[regions.len() - 1])
-                    ),
-                    key_style(),
+                    format!("  {symbol:<8}"),
+                    tone_style(tone).add_modifier(Modifier::BOLD),
                 ),
-                Span::raw("Region by number"),
-            ]));
-        }
-        lines.push(Line::raw(""));
-    }
-    lines.push(Line::styled(
-        "COMMANDS",
-        Style::new().add_modifier(Modifier::BOLD | Modifier::UNDERLINED),
-    ));
-    let mut commands: Vec<String> = vec![":map".into()];
-    commands.extend(ListKind::ALL.iter().map(|k| format!(":{}", k.command())));
-    commands.extend([
-        ":<region>".to_string(),
-        ":all".into(),
-        ":help".into(),
-        ":quit".into(),
-    ]);
-    for chunk in commands.chunks(8) {
-        lines.push(Line::styled(format!("  {}", chunk.join(" ")), key_style()));
-    }
-    lines.push(Line::raw(
-        "  Tab completes; in a list / filters, Esc clears the filter.",
-    ));
-    lines.push(Line::raw(""));
-    lines.push(Line::styled(
-        "MAP SYMBOLS",
-        Style::new().add_modifier(Modifier::BOLD | Modifier::UNDERLINED),
-    ));
-    let legend: [(&str, Tone, &str); 9] = [
-        ("✓", Tone::Good, "target healthy"),
-        (
-            "✗",
-            Tone::Bad,
-            "target unhealthy / no healthy target in the AZ",
-        ),
-        (
-            "○",
-            Tone::Warn,
-            "target unused (stopped, AZ not enabled, …)",
-        ),
-        (
-            "…",
-            Tone::Busy,
-            "changing: pending, stopping, initial, draining, modifying…",
-        ),
-        (
-            "·",
-            Tone::Dim,
-            "instance not registered in any target group",
-        ),
-        ("◆", Tone::Good, "database writer"),
-        ("◇", Tone::Good, "standby, reader or read replica"),
-        (
-            "⚠",
-            Tone::Warn,
-            "needs attention (cross-AZ NAT, Single-AZ database, …)",
-        ),
-        (
-            "PUB PRV",
-            Tone::Normal,
-            "public subnet (route to an IGW) / private subnet",
-        ),
-    ];
-    for (symbol, tone, text) in legend {
-        lines.push(Line::from(vec![
-            Span::styled(
-                format!("  {symbol:<8}"),
-                tone_style(tone).add_modifier(Modifier::BOLD),
-            ),
-            Span::raw(text),
-        ]));
-    }
-    lines
+                Span::raw(text),
+            ]),
+            HelpLine::Note(text) => Line::raw(text),
+            HelpLine::Blank => Line::raw(""),
+        })
+        .collect()
 }
 
 fn draw_help(frame: &mut Frame, area: Rect, state: &State) {
@@ -979,11 +1023,15 @@ fn draw_help(frame: &mut Frame, area: Rect, state: &State) {
     ));
     let inner = panel.inner(area);
     frame.render_widget(panel, area);
-    let lines = help_lines(&state.keymap);
+    let lines = help_text(&state.keymap);
     // Two columns when wide enough: key bindings left, commands and symbols right.
     let split = lines
         .iter()
-        .position(|l| l.spans.first().is_some_and(|s| s.content == "COMMANDS"))
+        .position(|l| {
+            l.spans
+                .first()
+                .is_some_and(|s| s.content == help::COMMANDS_HEADING)
+        })
         .unwrap_or(lines.len());
     if inner.width >= 120 {
         let [left, right] =
@@ -1016,27 +1064,41 @@ fn draw_footer(frame: &mut Frame, area: Rect, state: &State) {
             Span::raw(input.text.clone()),
             Span::styled("█", Style::new().fg(Color::Cyan)),
         ];
-        if input.kind == InputKind::Command {
+        let keys = if input.kind == InputKind::Command {
             let options = state.completions();
             if !options.is_empty() && !input.text.is_empty() {
                 spans.push(Span::styled(format!("   {}", options.join(" ")), dim()));
             } else if input.text.is_empty() {
-                spans.push(Span::styled(
-                    "   ec2 asg lb tg rds ami snap sg subnet vpc iam … (Tab completes)",
-                    dim(),
-                ));
+                spans.push(Span::styled(format!("   {}", help::command_hint()), dim()));
             }
+            key_hint(
+                &state.keymap,
+                Mode::Input,
+                &[
+                    (KeyAction::Complete, "completes"),
+                    (KeyAction::Select, "runs"),
+                    (KeyAction::Back, "closes"),
+                ],
+            )
         } else {
-            spans.push(Span::styled("   Enter keeps · Esc clears", dim()));
-        }
-        frame.render_widget(Paragraph::new(Line::from(spans)), area);
+            key_hint(
+                &state.keymap,
+                Mode::Input,
+                &[(KeyAction::Select, "keeps"), (KeyAction::Back, "clears")],
+            )
+        };
+        spans.push(Span::styled(format!("   ({keys})"), dim()));
+        frame.render_widget(
+            Paragraph::new(fit_spans(Line::from(spans), area.width)),
+            area,
+        );
         return;
     }
     if let Some(message) = &state.message {
         frame.render_widget(
-            Paragraph::new(Line::styled(
-                format!(" {}", message.text),
-                tone_style(message.tone),
+            Paragraph::new(fit_spans(
+                Line::styled(format!(" {}", message.text), tone_style(message.tone)),
+                area.width,
             )),
             area,
         );
@@ -1047,5 +1109,8 @@ fn draw_footer(frame: &mut Frame, area: Rect, state: &State) {
         spans.push(Span::styled(format!(" {keys}"), key_style()));
         spans.push(Span::styled(format!(" {label} "), dim()));
     }
-    frame.render_widget(Paragraph::new(Line::from(spans)), area);
+    frame.render_widget(
+        Paragraph::new(fit_spans(Line::from(spans), area.width)),
+        area,
+    );
 }

@@ -10,18 +10,22 @@ use chrono::{DateTime, Utc};
 use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 use haven_model::action::Progress;
 use haven_model::findings::{self, Policy};
-use haven_model::{RegionTopology, Service, Topology};
+use haven_model::{Service, Topology};
 
-use super::describe::to_yaml_lines;
+use super::describe::describe_lines;
+use super::help::{self, CommandRun};
 use super::insight;
+pub use super::jobs::JobId;
 use super::jobs::{Job, JobError, JobState, Work};
 use super::keymap::{KeyAction, KeyMap, Mode};
+use super::layout;
+pub use super::layout::RegionFocus;
+use super::lists;
 use super::map::{self, RegionMap};
 use super::menu::{self, Dialog, Menu};
-use super::tables::{self, IamPart, ListKind, ListModel, RowRef, Tone};
-
-/// Identifies a background job; a result whose id is no longer awaited is dropped.
-pub type JobId = u64;
+use super::rows::{ListKind, ListModel, RowRef};
+use super::style::Tone;
+use super::tables;
 
 /// Everything the dashboard reacts to.
 #[derive(Debug)]
@@ -106,6 +110,8 @@ pub struct Settings {
     pub endpoint_label: Option<String>,
     /// What findings, AZ loss and DR are judged against.
     pub policy: Policy,
+    /// Where the actions run from the dashboard are logged (shown in the Jobs view).
+    pub action_log: Option<PathBuf>,
 }
 
 /// The views.
@@ -169,13 +175,15 @@ pub struct Input {
     pub text: String,
 }
 
-/// Which Regions are shown.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct RegionFocus {
-    /// The Region shown when only one fits (index into the topology's Regions).
-    pub current: usize,
-    /// Show every Region (side by side when the terminal is wide enough).
-    pub all: bool,
+/// The Jobs view: the job under the cursor and the one shown whole.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct JobsView {
+    /// Position of the job under the cursor, newest first.
+    pub selected: usize,
+    /// The job shown whole (`d` or Enter).
+    pub open: Option<JobId>,
+    /// First line shown of the job shown whole.
+    pub scroll: usize,
 }
 
 /// The refresh in flight and the last one done.
@@ -257,6 +265,8 @@ pub struct State {
     pub dialog: Option<Dialog>,
     /// Jobs started in this session, oldest first.
     pub jobs: Vec<Job>,
+    /// The Jobs view's cursor and open job.
+    pub jobs_view: JobsView,
     /// The next job id to hand out.
     next_job: JobId,
 }
@@ -298,6 +308,7 @@ impl State {
             menu: None,
             dialog: None,
             jobs: Vec::new(),
+            jobs_view: JobsView::default(),
             next_job: 1,
         };
         if let Some(topology) = cached {
@@ -307,11 +318,22 @@ impl State {
         state
     }
 
-    /// The key map mode of the current view.
+    /// The key map mode: the open dialog, menu or input line, else the current view's.
     pub fn mode(&self) -> Mode {
+        if self.dialog.is_some() {
+            return Mode::Dialog;
+        }
+        if self.menu.is_some() {
+            return Mode::Menu;
+        }
+        if self.input.is_some() {
+            return Mode::Input;
+        }
         match self.view {
             View::Map => Mode::Map,
-            View::Help | View::Jobs => Mode::Help,
+            View::Help => Mode::Help,
+            View::Jobs if self.jobs_view.open.is_some() => Mode::Describe,
+            View::Jobs => Mode::Jobs,
             View::List(_) => {
                 if self.list.as_ref().is_some_and(|l| l.describe.is_some()) {
                     Mode::Describe
@@ -342,12 +364,25 @@ impl State {
 
     /// Rows of the body (between the two header lines and the footer).
     pub fn body_height(&self) -> usize {
-        usize::from(self.screen.1.saturating_sub(3))
+        layout::body_height(self.screen.1)
     }
 
     /// Rows a list shows at once (body less borders and the column header).
     pub fn list_page(&self) -> usize {
-        self.body_height().saturating_sub(3).max(1)
+        layout::list_page(self.screen.1)
+    }
+
+    /// The job shown whole in the Jobs view, if one is.
+    pub fn open_job(&self) -> Option<&Job> {
+        let id = self.jobs_view.open?;
+        self.jobs.iter().find(|j| j.id == id)
+    }
+
+    /// The lines of the job shown whole.
+    pub fn open_job_lines(&self) -> Vec<String> {
+        self.open_job().map_or_else(Vec::new, |job| {
+            super::describe::job_lines(job, self.settings.action_log.as_deref(), self.now)
+        })
     }
 
     fn set_topology(&mut self, topology: Topology, stale: Vec<(Option<String>, Service)>) {
@@ -377,8 +412,8 @@ impl State {
             return Arc::clone(model);
         }
         let model = Arc::new(match &self.topology {
-            Some(t) => tables::build(kind, t, &self.settings.policy),
-            None => tables::build(kind, &Topology::new(self.now), &self.settings.policy),
+            Some(t) => lists::build(kind, t, &self.settings.policy),
+            None => lists::build(kind, &Topology::new(self.now), &self.settings.policy),
         });
         self.lists.insert(kind, Arc::clone(&model));
         model
@@ -458,7 +493,7 @@ impl State {
 
     /// Lines the map has at the current size.
     pub fn map_height(&self) -> usize {
-        super::render::map_content_height(self, self.screen.0)
+        layout::map_content_height(&self.map, self.region, self.screen.0)
     }
 
     fn clamp_map_scroll(&mut self) {
@@ -488,11 +523,17 @@ impl State {
             View::Map | View::Help | View::Jobs => {
                 self.list = None;
                 self.help_scroll = 0;
+                self.jobs_view.open = None;
+                self.jobs_view.scroll = 0;
             }
         }
     }
 
     fn go_back(&mut self) {
+        if self.view == View::Jobs && self.jobs_view.open.is_some() {
+            self.jobs_view.open = None;
+            return;
+        }
         if let Some(list) = &mut self.list {
             if list.describe.is_some() {
                 list.describe = None;
@@ -527,7 +568,18 @@ impl State {
             &self.settings.policy,
             list.model.kind,
             row.target,
-        );
+        )
+        .map(|object| {
+            // The judged views' cells are sentences haven wrote, not fields of the object:
+            // they come first, whole, however narrow their columns were.
+            if list.model.kind.judged() {
+                let mut lines = super::describe::row_lines(&list.model, row, self.now);
+                lines.extend(object);
+                lines
+            } else {
+                object
+            }
+        });
         list.describe = lines.map(|lines| Describe {
             title: format!("{} {}", list.model.kind.command(), row.key),
             lines,
@@ -572,15 +624,12 @@ impl State {
         });
     }
 
-    /// Commands the `:` line knows (first names, then Region codes).
+    /// Commands the `:` line knows (the command table, then Region codes).
     pub fn command_names(&self) -> Vec<String> {
-        let mut names: Vec<String> = ["map", "help", "quit", "all", "jobs"]
+        let mut names: Vec<String> = help::commands()
             .iter()
-            .map(|s| (*s).to_string())
+            .map(|c| c.name.to_string())
             .collect();
-        for kind in ListKind::ALL {
-            names.push(kind.command().to_string());
-        }
         names.extend(self.region_names());
         names
     }
@@ -607,36 +656,36 @@ impl State {
         if name.is_empty() {
             return Vec::new();
         }
-        match name {
-            "q" | "quit" | "q!" | "exit" => {
+        match help::command(name).map(|c| c.run) {
+            Some(CommandRun::Quit) => {
                 self.quit = true;
                 return vec![Command::Quit];
             }
-            "map" | "home" => self.open_view(View::Map),
-            "help" | "h" | "?" => self.open_view(View::Help),
-            "jobs" | "job" => self.open_view(View::Jobs),
-            "all" => {
-                self.region.all = true;
-                self.refilter();
-                self.clamp_map_scroll();
-            }
-            _ => {
-                if let Some(kind) = ListKind::ALL
-                    .into_iter()
-                    .find(|k| k.command() == name || k.aliases().contains(&name))
-                {
-                    self.open_view(View::List(kind));
-                } else if let Some(index) = self.region_names().iter().position(|r| r == name) {
+            Some(CommandRun::Map) => self.open_view(View::Map),
+            Some(CommandRun::Help) => self.open_view(View::Help),
+            Some(CommandRun::Jobs) => self.open_view(View::Jobs),
+            Some(CommandRun::AllRegions) => self.show_all_regions(),
+            Some(CommandRun::List(kind)) => self.open_view(View::List(kind)),
+            None => {
+                if let Some(index) = self.region_names().iter().position(|r| r == name) {
                     self.select_region(index);
                 } else {
                     self.say(
-                        format!("unknown command :{name} — Tab completes, :help lists keys"),
+                        format!("unknown command :{name} — Tab completes, :help lists them"),
                         Tone::Bad,
                     );
                 }
             }
         }
         Vec::new()
+    }
+
+    /// Every Region: side by side when they fit, else one after another.
+    fn show_all_regions(&mut self) {
+        self.region.all = true;
+        self.map_scroll = 0;
+        self.refilter();
+        self.clamp_map_scroll();
     }
 
     fn select_region(&mut self, index: usize) {
@@ -668,12 +717,13 @@ impl State {
     }
 
     fn key_input(&mut self, key: KeyEvent) -> Vec<Command> {
+        let bound = self.keymap.action(Mode::Input, &key);
         let Some(input) = &mut self.input else {
             return Vec::new();
         };
         let kind = input.kind;
-        match key.code {
-            KeyCode::Esc => {
+        match bound {
+            Some(KeyAction::Back) => {
                 self.input = None;
                 if kind == InputKind::Filter {
                     if let Some(list) = &mut self.list {
@@ -681,22 +731,30 @@ impl State {
                     }
                     self.refilter();
                 }
+                return Vec::new();
             }
-            KeyCode::Enter => {
+            Some(KeyAction::Select) => {
                 let text = input.text.clone();
                 self.input = None;
                 if kind == InputKind::Command {
                     return self.run_command(&text);
                 }
+                return Vec::new();
             }
-            KeyCode::Tab if kind == InputKind::Command => {
-                let options = self.completions();
-                if let Some(input) = &mut self.input
-                    && let Some(common) = common_prefix(&options)
-                {
-                    input.text = common;
+            Some(KeyAction::Complete) => {
+                if kind == InputKind::Command {
+                    let options = self.completions();
+                    if let Some(input) = &mut self.input
+                        && let Some(common) = common_prefix(&options)
+                    {
+                        input.text = common;
+                    }
                 }
+                return Vec::new();
             }
+            _ => {}
+        }
+        match key.code {
             KeyCode::Backspace => {
                 if input.text.pop().is_none() {
                     self.input = None;
@@ -716,9 +774,6 @@ impl State {
                 if kind == InputKind::Filter {
                     self.sync_filter();
                 }
-            }
-            KeyCode::Char('c') => {
-                self.input = None;
             }
             _ => {}
         }
@@ -745,10 +800,25 @@ impl State {
                 self.map_scroll = self.map_scroll.saturating_add_signed(delta);
                 self.clamp_map_scroll();
             }
-            View::Jobs => {}
+            View::Jobs => {
+                if self.jobs_view.open.is_some() {
+                    let page = self.body_height().saturating_sub(2);
+                    let max =
+                        layout::describe_max_scroll(&self.open_job_lines(), self.screen.0, page);
+                    self.jobs_view.scroll =
+                        self.jobs_view.scroll.saturating_add_signed(delta).min(max);
+                } else {
+                    let last = self.jobs.len().saturating_sub(1);
+                    self.jobs_view.selected = self
+                        .jobs_view
+                        .selected
+                        .saturating_add_signed(delta)
+                        .min(last);
+                }
+            }
             View::Help => {
                 self.help_scroll = self.help_scroll.saturating_add_signed(delta);
-                let max = super::render::help_lines(&self.keymap).len();
+                let max = help::help_lines(&self.keymap).len();
                 self.help_scroll = self
                     .help_scroll
                     .min(max.saturating_sub(self.body_height().saturating_sub(2)));
@@ -759,7 +829,7 @@ impl State {
                     return;
                 };
                 if let Some(d) = &mut list.describe {
-                    let max = d.lines.len().saturating_sub(page);
+                    let max = layout::describe_max_scroll(&d.lines, self.screen.0, page);
                     d.scroll = d.scroll.saturating_add_signed(delta).min(max);
                     return;
                 }
@@ -810,11 +880,7 @@ impl State {
             }
             KeyAction::NextRegion => self.step_region(true),
             KeyAction::PrevRegion => self.step_region(false),
-            KeyAction::AllRegions => {
-                self.region.all = true;
-                self.map_scroll = 0;
-                self.refilter();
-            }
+            KeyAction::AllRegions => self.show_all_regions(),
             KeyAction::Region(n) => self.select_region(usize::from(n).saturating_sub(1)),
             KeyAction::Up => self.move_by(-1),
             KeyAction::Down => self.move_by(1),
@@ -822,6 +888,7 @@ impl State {
             KeyAction::PageDown => self.move_by(self.page()),
             KeyAction::Top => self.move_by(isize::MIN / 2),
             KeyAction::Bottom => self.move_by(isize::MAX / 2),
+            KeyAction::Describe if self.view == View::Jobs => self.open_job_record(),
             KeyAction::Describe => self.open_describe(),
             KeyAction::SortNext => {
                 if let Some(list) = &mut self.list {
@@ -854,6 +921,7 @@ impl State {
                 self.expand = !self.expand;
                 self.rebuild_map();
             }
+            KeyAction::Select if self.view == View::Jobs => self.open_job_record(),
             KeyAction::Select => {
                 if self.list.as_ref().map(|l| l.model.kind) == Some(ListKind::Findings) {
                     self.jump_to_finding();
@@ -863,8 +931,22 @@ impl State {
             }
             KeyAction::Actions => self.open_menu(),
             KeyAction::Jobs => self.open_view(View::Jobs),
+            KeyAction::Complete => {}
         }
         Vec::new()
+    }
+
+    /// Shows the job under the cursor whole.
+    fn open_job_record(&mut self) {
+        let Some(job) = self.jobs.iter().rev().nth(self.jobs_view.selected) else {
+            self.say(
+                "no job yet: in a list (:asg, :ec2, :rds, :dr …), a opens the actions of a row",
+                Tone::Dim,
+            );
+            return;
+        };
+        self.jobs_view.open = Some(job.id);
+        self.jobs_view.scroll = 0;
     }
 
     fn rebuild_map(&mut self) {
@@ -950,23 +1032,26 @@ impl State {
     }
 
     fn key_menu(&mut self, key: KeyEvent) -> Vec<Command> {
+        let bound = self.keymap.action(Mode::Menu, &key);
         let Some(menu) = &mut self.menu else {
             return Vec::new();
         };
         let last = menu.entries.len().saturating_sub(1);
-        match key.code {
-            KeyCode::Esc | KeyCode::Char('q') => self.menu = None,
-            KeyCode::Up | KeyCode::Char('k') => menu.selected = menu.selected.saturating_sub(1),
-            KeyCode::Down | KeyCode::Char('j') => menu.selected = (menu.selected + 1).min(last),
-            KeyCode::Char(c) if c.is_ascii_digit() && c != '0' => {
-                let n = (c as usize) - ('1' as usize);
-                if n <= last {
-                    menu.selected = n;
-                    return self.choose_entry();
+        match bound {
+            Some(KeyAction::Back) => self.menu = None,
+            Some(KeyAction::Up) => menu.selected = menu.selected.saturating_sub(1),
+            Some(KeyAction::Down) => menu.selected = (menu.selected + 1).min(last),
+            Some(KeyAction::Select) => return self.choose_entry(),
+            _ => {
+                // The entry numbers drawn in the menu choose directly.
+                if let KeyCode::Char(c @ '1'..='9') = key.code {
+                    let n = (c as usize) - ('1' as usize);
+                    if n <= last {
+                        menu.selected = n;
+                        return self.choose_entry();
+                    }
                 }
             }
-            KeyCode::Enter => return self.choose_entry(),
-            _ => {}
         }
         Vec::new()
     }
@@ -982,21 +1067,21 @@ impl State {
     }
 
     fn key_dialog(&mut self, key: KeyEvent) -> Vec<Command> {
+        match self.keymap.action(Mode::Dialog, &key) {
+            Some(KeyAction::Back) => {
+                self.dialog = None;
+                self.say("cancelled: nothing was sent", Tone::Dim);
+                return Vec::new();
+            }
+            Some(KeyAction::Select) => return self.confirm_dialog(),
+            _ => {}
+        }
         let topology = self.topology.clone();
         let Some(dialog) = &mut self.dialog else {
             return Vec::new();
         };
         let ctrl = key.modifiers.contains(KeyModifiers::CONTROL);
         match key.code {
-            KeyCode::Esc => {
-                self.dialog = None;
-                self.say("cancelled: nothing was sent", Tone::Dim);
-            }
-            KeyCode::Char('c') if ctrl => {
-                self.dialog = None;
-                self.say("cancelled: nothing was sent", Tone::Dim);
-            }
-            KeyCode::Enter => return self.confirm_dialog(),
             KeyCode::Backspace => {
                 if let Some(typed) = &mut dialog.typed {
                     typed.pop();
@@ -1062,8 +1147,16 @@ impl State {
         }
         let job = self.next_job;
         self.next_job += 1;
+        let jobs_key = self
+            .keymap
+            .keys_for(Mode::Map, KeyAction::Jobs)
+            .first()
+            .map_or_else(String::new, |k| format!("{k} or "));
         self.say(
-            format!("job {job} started: {} — J shows jobs", work.sentence()),
+            format!(
+                "job {job} started: {} — {jobs_key}:jobs shows it",
+                work.sentence()
+            ),
             Tone::Busy,
         );
         self.jobs.push(Job {
@@ -1073,8 +1166,10 @@ impl State {
             finished: None,
             progress: None,
             events: 0,
+            accepted: Vec::new(),
             state: JobState::Running,
         });
+        self.jobs_view.selected = 0;
         self.rebuild_map();
         vec![Command::Run { job, work }]
     }
@@ -1119,170 +1214,6 @@ fn common_prefix(options: &[String]) -> Option<String> {
     Some(prefix)
 }
 
-/// The YAML of the object a row stands for.
-pub fn describe_lines(
-    topology: &Topology,
-    policy: &Policy,
-    kind: ListKind,
-    target: RowRef,
-) -> Option<Vec<String>> {
-    let i = target.index;
-    match kind {
-        ListKind::Errors => return topology.errors.get(i).map(to_yaml_lines),
-        ListKind::Findings => {
-            return findings::assess(topology, policy).get(i).map(to_yaml_lines);
-        }
-        ListKind::AzLoss => return insight::losses(topology, policy).get(i).map(to_yaml_lines),
-        ListKind::Dr => {
-            return insight::dr_entries(topology, policy)
-                .get(i)
-                .map(to_yaml_lines);
-        }
-        _ => {}
-    }
-    if kind == ListKind::Iam {
-        let iam = topology.iam.as_ref()?;
-        return match target.iam? {
-            IamPart::User => iam.users.get(i).map(to_yaml_lines),
-            IamPart::Group => iam.groups.get(i).map(to_yaml_lines),
-            IamPart::Role => iam.roles.get(i).map(to_yaml_lines),
-            IamPart::Profile => iam.instance_profiles.get(i).map(to_yaml_lines),
-            IamPart::PasswordPolicy => Some(to_yaml_lines(&(&iam.password_policy, &iam.account))),
-        };
-    }
-    let r: &RegionTopology = topology.regions.get(target.region?)?;
-    match kind {
-        ListKind::Ec2 => r.instances.get(i).map(to_yaml_lines),
-        ListKind::Asg => r.auto_scaling_groups.get(i).map(to_yaml_lines),
-        ListKind::Lb => r.load_balancers.get(i).map(to_yaml_lines),
-        ListKind::Tg => r.target_groups.get(i).map(to_yaml_lines),
-        ListKind::Rds => r.db_instances.get(i).map(to_yaml_lines),
-        ListKind::DbSnap => r.db_snapshots.get(i).map(to_yaml_lines),
-        ListKind::Ami => r.images.get(i).map(to_yaml_lines),
-        ListKind::Snap => r.snapshots.get(i).map(to_yaml_lines),
-        ListKind::Sg => r.security_groups.get(i).map(to_yaml_lines),
-        ListKind::Subnet => r.subnets.get(i).map(to_yaml_lines),
-        ListKind::Vpc => r.vpcs.get(i).map(to_yaml_lines),
-        ListKind::Nat => r.nat_gateways.get(i).map(to_yaml_lines),
-        ListKind::Rtb => r.route_tables.get(i).map(to_yaml_lines),
-        ListKind::Lt => r.launch_templates.get(i).map(to_yaml_lines),
-        ListKind::Iam | ListKind::Errors | ListKind::Findings | ListKind::AzLoss | ListKind::Dr => {
-            None
-        }
-    }
-}
-
-/// Keeps the previous data of every service that failed in this refresh and came back empty, so
-/// an error never blanks what was shown. Returns what was kept.
-pub fn keep_last_good(
-    previous: Option<&Topology>,
-    mut new: Topology,
-) -> (Topology, Vec<(Option<String>, Service)>) {
-    let Some(previous) = previous else {
-        return (new, Vec::new());
-    };
-    let mut kept: Vec<(Option<String>, Service)> = Vec::new();
-    let failures: Vec<(Option<String>, Service)> = new
-        .errors
-        .iter()
-        .map(|e| (e.region.clone(), e.service))
-        .collect();
-    for (region, service) in failures {
-        if kept.contains(&(region.clone(), service)) {
-            continue;
-        }
-        let mut any = false;
-        match &region {
-            Some(code) => {
-                let Some(old) = previous.region(code) else {
-                    continue;
-                };
-                match new.regions.iter_mut().find(|r| &r.region == code) {
-                    Some(fresh) => any = keep_service(old, fresh, service),
-                    None => {
-                        new.regions.push(old.clone());
-                        any = true;
-                    }
-                }
-            }
-            None => match service {
-                haven_model::Service::Iam if new.iam.is_none() && previous.iam.is_some() => {
-                    new.iam = previous.iam.clone();
-                    any = true;
-                }
-                haven_model::Service::Sts if new.account_id.is_none() => {
-                    new.account_id = previous.account_id.clone();
-                    new.caller_arn = previous.caller_arn.clone();
-                    any = new.account_id.is_some();
-                }
-                _ => {}
-            },
-        }
-        if any {
-            kept.push((region, service));
-        }
-    }
-    (new, kept)
-}
-
-/// A refresh that did not read IAM shows the last IAM read, with the errors it had.
-fn keep_last_iam(previous: Option<&Topology>, new: &mut Topology) {
-    let Some(previous) = previous else {
-        return;
-    };
-    new.iam.clone_from(&previous.iam);
-    new.errors.extend(
-        previous
-            .errors
-            .iter()
-            .filter(|e| e.service == Service::Iam && e.region.is_none())
-            .cloned(),
-    );
-}
-
-fn keep_service(old: &RegionTopology, fresh: &mut RegionTopology, service: Service) -> bool {
-    fn keep<T: Clone>(old: &[T], fresh: &mut Vec<T>) -> bool {
-        if fresh.is_empty() && !old.is_empty() {
-            *fresh = old.to_vec();
-            true
-        } else {
-            false
-        }
-    }
-    let mut any = false;
-    match service {
-        Service::Ec2 => {
-            any |= keep(&old.availability_zones, &mut fresh.availability_zones);
-            any |= keep(&old.vpcs, &mut fresh.vpcs);
-            any |= keep(&old.subnets, &mut fresh.subnets);
-            any |= keep(&old.route_tables, &mut fresh.route_tables);
-            any |= keep(&old.internet_gateways, &mut fresh.internet_gateways);
-            any |= keep(&old.nat_gateways, &mut fresh.nat_gateways);
-            any |= keep(&old.security_groups, &mut fresh.security_groups);
-            any |= keep(&old.instances, &mut fresh.instances);
-            any |= keep(&old.volumes, &mut fresh.volumes);
-            any |= keep(&old.images, &mut fresh.images);
-            any |= keep(&old.snapshots, &mut fresh.snapshots);
-            any |= keep(&old.launch_templates, &mut fresh.launch_templates);
-        }
-        Service::AutoScaling => {
-            any |= keep(&old.auto_scaling_groups, &mut fresh.auto_scaling_groups);
-        }
-        Service::Elbv2 => {
-            any |= keep(&old.load_balancers, &mut fresh.load_balancers);
-            any |= keep(&old.target_groups, &mut fresh.target_groups);
-        }
-        Service::Rds => {
-            any |= keep(&old.db_instances, &mut fresh.db_instances);
-            any |= keep(&old.db_clusters, &mut fresh.db_clusters);
-            any |= keep(&old.db_snapshots, &mut fresh.db_snapshots);
-            any |= keep(&old.db_subnet_groups, &mut fresh.db_subnet_groups);
-        }
-        Service::Sts | Service::Iam => {}
-    }
-    any
-}
-
 /// Applies one action; returns the jobs to start. Pure: no I/O, no clock reads.
 pub fn update(state: &mut State, action: Action) -> Vec<Command> {
     match action {
@@ -1316,11 +1247,11 @@ pub fn update(state: &mut State, action: Action) -> Vec<Command> {
             let mut topology = *topology;
             if state.refresh.with_iam {
                 state.refresh.iam_at = Some(state.now);
-            } else {
-                keep_last_iam(state.topology.as_deref(), &mut topology);
+            } else if let Some(previous) = state.topology.as_deref() {
+                topology.keep_iam_of(previous);
             }
             let errors = topology.errors.len();
-            let (topology, kept) = keep_last_good(state.topology.as_deref(), topology);
+            let (topology, kept) = topology.keep_last_good(state.topology.as_deref());
             state.set_topology(topology, kept);
             if errors > 0 {
                 state.say(
@@ -1348,6 +1279,9 @@ pub fn update(state: &mut State, action: Action) -> Vec<Command> {
         Action::JobProgress { job, progress } => {
             if let Some(j) = state.jobs.iter_mut().find(|j| j.id == job) {
                 j.events += 1;
+                if let Some(call) = &progress.accepted {
+                    j.accepted.push(call.clone());
+                }
                 j.progress = Some(progress);
             }
             Vec::new()

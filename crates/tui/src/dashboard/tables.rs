@@ -5,270 +5,11 @@ use std::cmp::Ordering;
 use std::collections::HashMap;
 
 use chrono::{DateTime, Utc};
-use haven_model::findings::Policy;
 use haven_model::relations::DbRole;
 use haven_model::{RegionTopology, Topology, name_tag};
 
-use super::insight;
-
-/// The kinds of resource with a list view.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub enum ListKind {
-    /// EC2 instances.
-    Ec2,
-    /// Auto Scaling groups.
-    Asg,
-    /// Load balancers.
-    Lb,
-    /// Target groups.
-    Tg,
-    /// RDS DB instances.
-    Rds,
-    /// RDS snapshots.
-    DbSnap,
-    /// AMIs.
-    Ami,
-    /// EBS snapshots.
-    Snap,
-    /// Security groups.
-    Sg,
-    /// Subnets.
-    Subnet,
-    /// VPCs.
-    Vpc,
-    /// NAT gateways.
-    Nat,
-    /// Route tables.
-    Rtb,
-    /// Launch templates.
-    Lt,
-    /// IAM users, groups, roles and instance profiles.
-    Iam,
-    /// Discovery errors.
-    Errors,
-    /// HA, DR and security findings, worst first.
-    Findings,
-    /// What losing each AZ (and the primary Region) would do.
-    AzLoss,
-    /// DR copies and replicas per protected resource and DR Region.
-    Dr,
-}
-
-impl ListKind {
-    /// Every kind, in command-completion order.
-    pub const ALL: [ListKind; 19] = [
-        ListKind::Ec2,
-        ListKind::Asg,
-        ListKind::Lb,
-        ListKind::Tg,
-        ListKind::Rds,
-        ListKind::DbSnap,
-        ListKind::Ami,
-        ListKind::Snap,
-        ListKind::Sg,
-        ListKind::Subnet,
-        ListKind::Vpc,
-        ListKind::Nat,
-        ListKind::Rtb,
-        ListKind::Lt,
-        ListKind::Iam,
-        ListKind::Errors,
-        ListKind::Findings,
-        ListKind::AzLoss,
-        ListKind::Dr,
-    ];
-
-    /// The command that opens the list (without `:`).
-    pub fn command(self) -> &'static str {
-        match self {
-            ListKind::Ec2 => "ec2",
-            ListKind::Asg => "asg",
-            ListKind::Lb => "lb",
-            ListKind::Tg => "tg",
-            ListKind::Rds => "rds",
-            ListKind::DbSnap => "dbsnap",
-            ListKind::Ami => "ami",
-            ListKind::Snap => "snap",
-            ListKind::Sg => "sg",
-            ListKind::Subnet => "subnet",
-            ListKind::Vpc => "vpc",
-            ListKind::Nat => "nat",
-            ListKind::Rtb => "rtb",
-            ListKind::Lt => "lt",
-            ListKind::Iam => "iam",
-            ListKind::Errors => "errors",
-            ListKind::Findings => "findings",
-            ListKind::AzLoss => "azloss",
-            ListKind::Dr => "dr",
-        }
-    }
-
-    /// Other names the command line accepts.
-    pub fn aliases(self) -> &'static [&'static str] {
-        match self {
-            ListKind::Ec2 => &["instances", "instance", "i"],
-            ListKind::Asg => &["autoscaling"],
-            ListKind::Lb => &["alb", "elb", "loadbalancers"],
-            ListKind::Tg => &["targetgroups"],
-            ListKind::Rds => &["db", "dbs"],
-            ListKind::DbSnap => &["rdssnap"],
-            ListKind::Ami => &["images"],
-            ListKind::Snap => &["snapshots", "ebs"],
-            ListKind::Sg => &["securitygroups"],
-            ListKind::Subnet => &["subnets"],
-            ListKind::Vpc => &["vpcs"],
-            ListKind::Nat => &["natgw"],
-            ListKind::Rtb => &["routes", "routetables"],
-            ListKind::Lt => &["launchtemplates"],
-            ListKind::Iam => &[],
-            ListKind::Errors => &["err", "error"],
-            ListKind::Findings => &["check", "f"],
-            ListKind::AzLoss => &["az", "whatif"],
-            ListKind::Dr => &["copies"],
-        }
-    }
-
-    /// The title of the list.
-    pub fn title(self) -> &'static str {
-        match self {
-            ListKind::Ec2 => "EC2 instances",
-            ListKind::Asg => "Auto Scaling groups",
-            ListKind::Lb => "Load balancers",
-            ListKind::Tg => "Target groups",
-            ListKind::Rds => "RDS DB instances",
-            ListKind::DbSnap => "RDS snapshots",
-            ListKind::Ami => "AMIs",
-            ListKind::Snap => "EBS snapshots",
-            ListKind::Sg => "Security groups",
-            ListKind::Subnet => "Subnets",
-            ListKind::Vpc => "VPCs",
-            ListKind::Nat => "NAT gateways",
-            ListKind::Rtb => "Route tables",
-            ListKind::Lt => "Launch templates",
-            ListKind::Iam => "IAM",
-            ListKind::Errors => "Discovery errors",
-            ListKind::Findings => "Findings",
-            ListKind::AzLoss => "If an AZ (or the Region) fails",
-            ListKind::Dr => "Disaster recovery",
-        }
-    }
-}
-
-/// How a cell is coloured; the text always says the same on its own.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-pub enum Tone {
-    /// Plain.
-    #[default]
-    Normal,
-    /// Healthy, running, available.
-    Good,
-    /// Changing state.
-    Busy,
-    /// Needs attention.
-    Warn,
-    /// Broken, stopped, unhealthy.
-    Bad,
-    /// Secondary information.
-    Dim,
-}
-
-/// One cell of a row.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Cell {
-    /// Text with a tone.
-    Text(String, Tone),
-    /// A number (sorted numerically).
-    Number(i64),
-    /// A moment, shown as an age relative to the dashboard's clock.
-    Time(Option<DateTime<Utc>>),
-}
-
-impl Cell {
-    pub(super) fn text(s: impl Into<String>) -> Self {
-        Cell::Text(s.into(), Tone::Normal)
-    }
-
-    pub(super) fn toned(s: impl Into<String>, tone: Tone) -> Self {
-        Cell::Text(s.into(), tone)
-    }
-
-    fn opt(s: Option<&str>) -> Self {
-        Cell::Text(s.unwrap_or("-").to_string(), Tone::Normal)
-    }
-
-    fn compare(&self, other: &Cell) -> Ordering {
-        match (self, other) {
-            (Cell::Number(a), Cell::Number(b)) => a.cmp(b),
-            // Newest first reads as "youngest age first".
-            (Cell::Time(a), Cell::Time(b)) => b.cmp(a),
-            (Cell::Text(a, _), Cell::Text(b, _)) => a.cmp(b),
-            _ => Ordering::Equal,
-        }
-    }
-}
-
-/// Which model object a row stands for, so the describe pane can find it.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct RowRef {
-    /// Index into `Topology::regions` (`None` for account-wide rows).
-    pub region: Option<usize>,
-    /// Index into the kind's collection (for IAM: see [`IamPart`]).
-    pub index: usize,
-    /// For IAM rows, which collection.
-    pub iam: Option<IamPart>,
-}
-
-/// The IAM collections.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum IamPart {
-    /// Users.
-    User,
-    /// Groups.
-    Group,
-    /// Roles.
-    Role,
-    /// Instance profiles.
-    Profile,
-    /// The password policy.
-    PasswordPolicy,
-}
-
-/// One row.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Row {
-    /// Cells, one per column (the first is the Region).
-    pub cells: Vec<Cell>,
-    /// The object described by Enter.
-    pub target: RowRef,
-    /// Lowercase text of the row, for the filter.
-    pub haystack: String,
-    /// A stable key to keep the selection across refreshes.
-    pub key: String,
-}
-
-/// A column.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Column {
-    /// Header.
-    pub name: &'static str,
-    /// Preferred width (the last column takes what is left).
-    pub width: u16,
-}
-
-/// The rows of one kind.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ListModel {
-    /// The kind.
-    pub kind: ListKind,
-    /// Columns.
-    pub columns: Vec<Column>,
-    /// Rows, in discovery order.
-    pub rows: Vec<Row>,
-}
-
-pub(super) fn col(name: &'static str, width: u16) -> Column {
-    Column { name, width }
-}
+use super::rows::{Cell, IamPart, ListKind, ListModel, Row, RowRef, col, finish};
+use super::style::{Tone, health_tone, status_text, status_tone};
 
 fn instance_state_tone(state: haven_model::InstanceState) -> Tone {
     use haven_model::InstanceState as S;
@@ -280,83 +21,8 @@ fn instance_state_tone(state: haven_model::InstanceState) -> Tone {
     }
 }
 
-/// Tone of an AWS status word (`available`, `active`, `modifying`, `failed`, …).
-pub fn status_tone(status: &str) -> Tone {
-    match status.to_ascii_lowercase().as_str() {
-        "available" | "active" | "completed" | "running" | "inservice" | "healthy" | "in-use"
-        | "complete" => Tone::Good,
-        "pending"
-        | "creating"
-        | "modifying"
-        | "rebooting"
-        | "backing-up"
-        | "copying"
-        | "provisioning"
-        | "deleting"
-        | "stopping"
-        | "starting"
-        | "upgrading"
-        | "renaming"
-        | "maintenance"
-        | "configuring-enhanced-monitoring"
-        | "storage-optimization"
-        | "resetting-master-credentials"
-        | "moving-to-vpc"
-        | "failing-over"
-        | "initial"
-        | "draining"
-        | "shutting-down"
-        | "active_impaired" => Tone::Busy,
-        "failed"
-        | "error"
-        | "stopped"
-        | "unhealthy"
-        | "incompatible-parameters"
-        | "incompatible-network"
-        | "incompatible-restore"
-        | "inaccessible-encryption-credentials"
-        | "storage-full"
-        | "deleted"
-        | "blackhole" => Tone::Bad,
-        _ => Tone::Normal,
-    }
-}
-
-/// A status word marked when it is changing: `modifying…`.
-pub fn status_text(status: &str) -> String {
-    if status_tone(status) == Tone::Busy {
-        format!("{status}…")
-    } else {
-        status.to_string()
-    }
-}
-
 fn status_cell(status: &str) -> Cell {
     Cell::toned(status_text(status), status_tone(status))
-}
-
-fn short_az(az: &str) -> String {
-    az.to_string()
-}
-
-pub(super) fn finish(kind: ListKind, columns: Vec<Column>, mut rows: Vec<Row>) -> ListModel {
-    for row in &mut rows {
-        let mut hay = String::new();
-        for cell in &row.cells {
-            match cell {
-                Cell::Text(t, _) => hay.push_str(t),
-                Cell::Number(n) => hay.push_str(&n.to_string()),
-                Cell::Time(_) => {}
-            }
-            hay.push(' ');
-        }
-        row.haystack = hay.to_lowercase();
-    }
-    ListModel {
-        kind,
-        columns,
-        rows,
-    }
 }
 
 fn row(region: usize, index: usize, key: String, cells: Vec<Cell>) -> Row {
@@ -421,44 +87,7 @@ pub fn instance_target_health(
     by_instance
 }
 
-/// Tone of a target health state.
-pub fn health_tone(health: haven_model::TargetHealthState) -> Tone {
-    use haven_model::TargetHealthState as H;
-    match health {
-        H::Healthy => Tone::Good,
-        H::Initial | H::Draining => Tone::Busy,
-        H::Unhealthy => Tone::Bad,
-        H::Unused => Tone::Warn,
-        H::Unavailable | H::Unknown => Tone::Dim,
-    }
-}
-
-/// Builds the rows of a kind; the judged kinds (findings, AZ loss, DR) apply the policy.
-pub fn build(kind: ListKind, topology: &Topology, policy: &Policy) -> ListModel {
-    match kind {
-        ListKind::Findings => insight::findings(topology, policy),
-        ListKind::AzLoss => insight::az_loss(topology, policy),
-        ListKind::Dr => insight::dr(topology, policy),
-        ListKind::Ec2 => ec2(topology),
-        ListKind::Asg => asg(topology),
-        ListKind::Lb => lb(topology),
-        ListKind::Tg => tg(topology),
-        ListKind::Rds => rds(topology),
-        ListKind::DbSnap => db_snapshots(topology),
-        ListKind::Ami => ami(topology),
-        ListKind::Snap => snap(topology),
-        ListKind::Sg => sg(topology),
-        ListKind::Subnet => subnet(topology),
-        ListKind::Vpc => vpc(topology),
-        ListKind::Nat => nat(topology),
-        ListKind::Rtb => rtb(topology),
-        ListKind::Lt => lt(topology),
-        ListKind::Iam => iam(topology),
-        ListKind::Errors => errors(topology),
-    }
-}
-
-fn ec2(topology: &Topology) -> ListModel {
+pub(super) fn ec2(topology: &Topology) -> ListModel {
     let mut rows = Vec::new();
     for (ri, region) in regional(topology) {
         let health = instance_target_health(region);
@@ -501,7 +130,7 @@ fn ec2(topology: &Topology) -> ListModel {
                     Cell::opt(name_tag(&inst.tags)),
                     Cell::toned(state_text, instance_state_tone(state)),
                     Cell::toned(health_text, health_tone_),
-                    Cell::text(short_az(&inst.availability_zone)),
+                    Cell::text(&inst.availability_zone),
                     Cell::opt(
                         inst.subnet_id
                             .as_deref()
@@ -534,7 +163,7 @@ fn ec2(topology: &Topology) -> ListModel {
     )
 }
 
-fn asg(topology: &Topology) -> ListModel {
+pub(super) fn asg(topology: &Topology) -> ListModel {
     let mut rows = Vec::new();
     for (ri, region) in regional(topology) {
         for (i, g) in region.auto_scaling_groups.iter().enumerate() {
@@ -551,7 +180,7 @@ fn asg(topology: &Topology) -> ListModel {
             } else {
                 Tone::Warn
             };
-            let azs: Vec<String> = g.availability_zones.iter().map(|a| short_az(a)).collect();
+            let azs: Vec<String> = g.availability_zones.iter().map(|a| a.to_string()).collect();
             rows.push(row(
                 ri,
                 i,
@@ -593,7 +222,7 @@ fn asg(topology: &Topology) -> ListModel {
     )
 }
 
-fn lb(topology: &Topology) -> ListModel {
+pub(super) fn lb(topology: &Topology) -> ListModel {
     let mut rows = Vec::new();
     for (ri, region) in regional(topology) {
         for (i, lb) in region.load_balancers.iter().enumerate() {
@@ -656,7 +285,7 @@ fn lb(topology: &Topology) -> ListModel {
     )
 }
 
-fn tg(topology: &Topology) -> ListModel {
+pub(super) fn tg(topology: &Topology) -> ListModel {
     use haven_model::TargetHealthState as H;
     let mut rows = Vec::new();
     for (ri, region) in regional(topology) {
@@ -729,7 +358,7 @@ fn tg(topology: &Topology) -> ListModel {
     )
 }
 
-fn rds(topology: &Topology) -> ListModel {
+pub(super) fn rds(topology: &Topology) -> ListModel {
     let mut rows = Vec::new();
     for (ri, region) in regional(topology) {
         for (i, db) in region.db_instances.iter().enumerate() {
@@ -795,7 +424,7 @@ fn rds(topology: &Topology) -> ListModel {
     )
 }
 
-fn db_snapshots(topology: &Topology) -> ListModel {
+pub(super) fn db_snapshots(topology: &Topology) -> ListModel {
     let mut rows = Vec::new();
     for (ri, region) in regional(topology) {
         for (i, s) in region.db_snapshots.iter().enumerate() {
@@ -839,7 +468,7 @@ fn db_snapshots(topology: &Topology) -> ListModel {
     )
 }
 
-fn ami(topology: &Topology) -> ListModel {
+pub(super) fn ami(topology: &Topology) -> ListModel {
     let copies: HashMap<(String, String), String> = topology
         .image_copies()
         .into_iter()
@@ -892,7 +521,7 @@ fn ami(topology: &Topology) -> ListModel {
     )
 }
 
-fn snap(topology: &Topology) -> ListModel {
+pub(super) fn snap(topology: &Topology) -> ListModel {
     let copies: HashMap<(String, String), String> = topology
         .snapshot_copies()
         .into_iter()
@@ -968,7 +597,7 @@ fn rule_text(rule: &haven_model::SecurityGroupRule, sg_names: &HashMap<&str, &st
     format!("{ports}←{peer}")
 }
 
-fn sg(topology: &Topology) -> ListModel {
+pub(super) fn sg(topology: &Topology) -> ListModel {
     let mut rows = Vec::new();
     for (ri, region) in regional(topology) {
         let names: HashMap<&str, &str> = region
@@ -1028,7 +657,7 @@ fn sg(topology: &Topology) -> ListModel {
     )
 }
 
-fn subnet(topology: &Topology) -> ListModel {
+pub(super) fn subnet(topology: &Topology) -> ListModel {
     let mut rows = Vec::new();
     for (ri, region) in regional(topology) {
         let vpc_names = vpc_labels(region);
@@ -1088,7 +717,7 @@ fn subnet(topology: &Topology) -> ListModel {
     )
 }
 
-fn vpc(topology: &Topology) -> ListModel {
+pub(super) fn vpc(topology: &Topology) -> ListModel {
     let mut rows = Vec::new();
     for (ri, region) in regional(topology) {
         for (i, v) in region.vpcs.iter().enumerate() {
@@ -1152,7 +781,7 @@ fn vpc(topology: &Topology) -> ListModel {
     )
 }
 
-fn nat(topology: &Topology) -> ListModel {
+pub(super) fn nat(topology: &Topology) -> ListModel {
     let mut rows = Vec::new();
     for (ri, region) in regional(topology) {
         for (i, n) in region.nat_gateways.iter().enumerate() {
@@ -1195,7 +824,7 @@ fn nat(topology: &Topology) -> ListModel {
     )
 }
 
-fn rtb(topology: &Topology) -> ListModel {
+pub(super) fn rtb(topology: &Topology) -> ListModel {
     let mut rows = Vec::new();
     for (ri, region) in regional(topology) {
         for (i, rt) in region.route_tables.iter().enumerate() {
@@ -1252,7 +881,7 @@ fn rtb(topology: &Topology) -> ListModel {
     )
 }
 
-fn lt(topology: &Topology) -> ListModel {
+pub(super) fn lt(topology: &Topology) -> ListModel {
     let mut rows = Vec::new();
     for (ri, region) in regional(topology) {
         for (i, t) in region.launch_templates.iter().enumerate() {
@@ -1298,7 +927,7 @@ fn lt(topology: &Topology) -> ListModel {
     )
 }
 
-fn iam(topology: &Topology) -> ListModel {
+pub(super) fn iam(topology: &Topology) -> ListModel {
     let mut rows = Vec::new();
     let mut push = |part: IamPart, index: usize, key: String, cells: Vec<Cell>| {
         rows.push(Row {
@@ -1451,7 +1080,7 @@ fn iam(topology: &Topology) -> ListModel {
     )
 }
 
-fn errors(topology: &Topology) -> ListModel {
+pub(super) fn errors(topology: &Topology) -> ListModel {
     let rows = topology
         .errors
         .iter()
@@ -1529,13 +1158,7 @@ pub fn visible_rows(
     rows
 }
 
-/// A short age: `45s`, `12m`, `3h`, `9d`.
+/// A short age ([`haven_model::duration`]: `45s`, `12m`, `1h30m`, `9d`).
 pub fn age(now: DateTime<Utc>, then: DateTime<Utc>) -> String {
-    let seconds = (now - then).num_seconds().max(0);
-    match seconds {
-        s if s < 60 => format!("{s}s"),
-        s if s < 3_600 => format!("{}m", s / 60),
-        s if s < 86_400 * 2 => format!("{}h", s / 3_600),
-        s => format!("{}d", s / 86_400),
-    }
+    haven_model::duration::between(then, now)
 }

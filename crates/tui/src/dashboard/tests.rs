@@ -36,6 +36,7 @@ fn options(topology: &Topology) -> DashboardOptions {
     DashboardOptions {
         regions: topology.regions.iter().map(|r| r.region.clone()).collect(),
         clock: Arc::new(move || frozen),
+        action_log: Some("/home/me/.local/share/haven/actions.jsonl".into()),
         ..DashboardOptions::default()
     }
 }
@@ -143,12 +144,147 @@ fn map_healthy_lab_160x48() {
 fn map_healthy_lab_100x30_one_region_at_a_time() {
     let topology = fixture("lab-healthy.json");
     let mut state = state_for(&topology, 100, 30);
+    press(&mut state, "1");
     insta::assert_snapshot!("map_healthy_lab_100x30_primary", screen(&state));
     press(&mut state, "]");
     assert_eq!(state.region.current, 1);
     insta::assert_snapshot!("map_healthy_lab_100x30_dr", screen(&state));
     press(&mut state, "1");
     assert_eq!(state.region.current, 0);
+}
+
+#[test]
+fn zero_shows_every_region_at_every_width() {
+    let topology = fixture("lab-healthy.json");
+    for width in [100, 160, 250] {
+        let mut state = state_for(&topology, width, 48);
+        press(&mut state, "1");
+        let one = screen(&state);
+        assert!(!one.contains("DR of ap-northeast-2"), "{one}");
+        press(&mut state, "0");
+        assert!(state.region.all);
+        // Side by side when they fit, else one after another: either way both are on screen.
+        let all = screen(&state);
+        for title in [
+            "ap-northeast-2 · primary",
+            "us-east-1 · DR of ap-northeast-2",
+        ] {
+            assert!(
+                all.contains(title),
+                "{width} columns, `0` lacks {title}:\n{all}"
+            );
+        }
+    }
+}
+
+#[test]
+fn map_and_a_judged_list_at_three_sizes() {
+    let topology = fixture("lab-healthy.json");
+    for (width, height) in [(100, 30), (160, 48), (250, 70)] {
+        let mut state = state_for(&topology, width, height);
+        insta::assert_snapshot!(format!("sizes_map_{width}x{height}"), screen(&state));
+        press(&mut state, ":azloss\n");
+        insta::assert_snapshot!(format!("sizes_azloss_{width}x{height}"), screen(&state));
+    }
+}
+
+#[test]
+fn every_cut_cell_ends_with_an_ellipsis_and_d_shows_it_whole() {
+    let topology = fixture("lab-degraded.json");
+    let mut state = state_for(&topology, 160, 48);
+    press(&mut state, ":azloss\n");
+    let list = screen(&state);
+    let model = &state.list.as_ref().expect("a list").model;
+    let database = model.columns.iter().position(|c| c.name == "DATABASE");
+    let whole = match database.and_then(|c| model.rows[0].cells.get(c)) {
+        Some(rows::Cell::Text(text, _)) => text.clone(),
+        other => panic!("no DATABASE cell: {other:?}"),
+    };
+    let shown: String = whole.chars().take(12).collect();
+    let row = list
+        .lines()
+        .find(|l| l.contains(&shown))
+        .unwrap_or_else(|| panic!("`{shown}` not on screen:\n{list}"));
+    assert!(
+        !row.contains(&whole),
+        "the cell fits; the test proves nothing:\n{row}"
+    );
+    assert!(row.trim_end_matches('│').trim_end().ends_with('…'), "{row}");
+    press(&mut state, "d");
+    let describe = screen(&state).replace(['│', '\n'], "");
+    let compact: String = whole.split_whitespace().collect();
+    assert!(
+        describe
+            .split_whitespace()
+            .collect::<String>()
+            .contains(&compact),
+        "describe shows the whole cell `{whole}`:\n{}",
+        screen(&state)
+    );
+}
+
+#[test]
+fn the_map_shortens_long_names_and_keeps_cidrs_and_states() {
+    let mut topology = fixture("lab-healthy.json");
+    let long = "lab-public-subnet-of-the-web-tier-in-the-first-zone";
+    let region = &mut topology.regions[0];
+    let nat = &mut region.nat_gateways[0];
+    let subnet = region
+        .subnets
+        .iter_mut()
+        .find(|s| s.id == nat.subnet_id)
+        .expect("the NAT gateway's subnet");
+    let cidr = subnet.cidr_block.clone();
+    subnet.tags.insert("Name".into(), long.into());
+    nat.tags.insert(
+        "Name".into(),
+        "lab-nat-gateway-of-the-first-zone-egress".into(),
+    );
+    let state_text = nat.state.clone();
+    let text = screen(&state_for(&topology, 160, 48));
+    let subnet_line = text
+        .lines()
+        .find(|l| l.contains(&cidr))
+        .unwrap_or_else(|| panic!("the CIDR {cidr} is cut:\n{text}"));
+    assert!(!subnet_line.contains(long), "{subnet_line}");
+    assert!(subnet_line.contains("lab-pub"), "{subnet_line}");
+    assert!(subnet_line.contains('…'), "{subnet_line}");
+    assert!(
+        text.lines()
+            .any(|l| l.contains("NAT lab-nat") && l.contains(&format!("… {state_text}"))),
+        "the NAT's state is kept:\n{text}"
+    );
+}
+
+#[test]
+fn every_command_of_the_table_runs_and_is_in_the_help() {
+    let topology = fixture("lab-healthy.json");
+    let help = screen(&{
+        let mut s = state_for(&topology, 250, 70);
+        press(&mut s, "?");
+        s
+    });
+    for command in help::commands() {
+        assert!(
+            help.contains(&format!(":{}", command.name)),
+            ":{} is not in the help:\n{help}",
+            command.name
+        );
+        for name in std::iter::once(command.name).chain(command.aliases.iter().copied()) {
+            let mut state = state_for(&topology, 160, 48);
+            press(&mut state, "1");
+            let commands = press(&mut state, &format!(":{name}\n"));
+            let reached = match command.run {
+                help::CommandRun::Map => state.view == View::Map,
+                help::CommandRun::List(kind) => state.view == View::List(kind),
+                help::CommandRun::Jobs => state.view == View::Jobs,
+                help::CommandRun::Help => state.view == View::Help,
+                help::CommandRun::AllRegions => state.region.all,
+                help::CommandRun::Quit => state.quit && commands.contains(&Command::Quit),
+            };
+            assert!(reached, ":{name} did not run {:?}", command.run);
+        }
+    }
 }
 
 #[test]
@@ -189,6 +325,7 @@ fn map_large_stack_scrolls_and_expands() {
 fn map_degraded_and_two_regions_100x30() {
     for name in ["lab-degraded", "two-regions"] {
         let mut state = state_for(&fixture(&format!("{name}.json")), 100, 30);
+        press(&mut state, "1");
         insta::assert_snapshot!(format!("map_{name}_100x30_primary"), screen(&state));
         press(&mut state, "2");
         insta::assert_snapshot!(format!("map_{name}_100x30_dr"), screen(&state));
@@ -235,7 +372,7 @@ fn map_large_stack_100x30() {
 #[test]
 fn healthy_targets_are_green_and_an_az_without_healthy_target_is_red() {
     let healthy = buffer_of(&state_for(&fixture("lab-healthy.json"), 160, 48));
-    assert_eq!(cell_at(&healthy, "✓ 1/1 healthy").fg, Color::Green);
+    assert_eq!(cell_at(&healthy, "✓ 1/1 targets healthy").fg, Color::Green);
     let instance = fixture("lab-healthy.json").regions[0].instances[0]
         .id
         .clone();
@@ -243,8 +380,8 @@ fn healthy_targets_are_green_and_an_az_without_healthy_target_is_red() {
 
     let degraded_topology = fixture("lab-degraded.json");
     let degraded = buffer_of(&state_for(&degraded_topology, 160, 48));
-    assert_eq!(cell_at(&degraded, "✓ 1/1 healthy").fg, Color::Green);
-    assert_eq!(cell_at(&degraded, "✗ 0/1 healthy").fg, Color::Red);
+    assert_eq!(cell_at(&degraded, "✓ 1/1 targets healthy").fg, Color::Green);
+    assert_eq!(cell_at(&degraded, "✗ 0/1 targets healthy").fg, Color::Red);
     let stopped = &degraded_topology.regions[0].instances[1].id;
     assert_eq!(
         cell_at(&degraded, &format!("○ {stopped}")).fg,

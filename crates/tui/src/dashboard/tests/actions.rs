@@ -37,7 +37,7 @@ fn findings_view_lists_worst_first_and_enter_opens_the_resource() {
     // Worst first: no row is more severe than the one above it.
     let list = state.list.as_ref().unwrap();
     let rank = |i: usize| match &list.model.rows[list.rows[i]].cells[1] {
-        tables::Cell::Text(s, _) => ["critical", "high", "medium", "low", "informational"]
+        rows::Cell::Text(s, _) => ["critical", "high", "medium", "low", "informational"]
             .iter()
             .position(|x| x == s)
             .unwrap(),
@@ -109,7 +109,7 @@ fn dr_view_shows_fresh_stale_and_missing_copies() {
             "stale",
             aged(10),
             "EBS snapshot",
-            "11d / RPO 60m      stale",
+            "11d / RPO 1h       stale",
         ),
         ("missing", without_copies(), "AMI", "missing (a: copy now)"),
     ] {
@@ -185,7 +185,7 @@ fn the_policy_sets_the_rpo_the_dr_view_judges_against() {
         "{month}"
     );
     let hour = ebs_row(3600);
-    assert!(hour.contains("RPO 60m") && hour.contains("stale"), "{hour}");
+    assert!(hour.contains("RPO 1h") && hour.contains("stale"), "{hour}");
 }
 
 #[test]
@@ -402,6 +402,129 @@ fn jobs_show_progress_then_the_result_and_the_map_marks_the_resource() {
     );
     press(&mut state, ":map\n");
     assert!(!screen(&state).contains("⟳ job"));
+}
+
+#[test]
+fn d_in_jobs_shows_the_whole_job_with_request_ids_errors_and_the_action_log() {
+    let mut state = lab(160, 48);
+    let job = start_scale(&mut state);
+    let mut accepted = progress("SetDesiredCapacity", "accepted", None);
+    accepted.accepted = Some(haven_model::action::AcceptedCall {
+        operation: "SetDesiredCapacity".into(),
+        request_id: Some("req-4f1c2a".into()),
+    });
+    update(
+        &mut state,
+        Action::JobProgress {
+            job,
+            progress: accepted,
+        },
+    );
+    update(
+        &mut state,
+        Action::JobDone {
+            job,
+            result: Err(JobError {
+                code: Some("ScalingActivityInProgress".into()),
+                message: "autoscaling: a scaling activity is in progress".into(),
+            }),
+        },
+    );
+    press(&mut state, "J");
+    let jobs = screen(&state);
+    assert!(
+        jobs.contains("action log /home/me/.local/share/haven/actions.jsonl"),
+        "{jobs}"
+    );
+    assert_eq!(state.mode(), Mode::Jobs);
+    press(&mut state, "d");
+    let whole = screen(&state);
+    insta::assert_snapshot!("job_whole_160x48", whole);
+    for expected in [
+        "action: asg-set-capacity",
+        "lab-asg",
+        "SetDesiredCapacity",
+        "request_id: req-4f1c2a",
+        "status: failed",
+        "error_code: ScalingActivityInProgress",
+        "a scaling activity is in progress",
+        "/home/me/.local/share/haven/actions.jsonl",
+    ] {
+        assert!(whole.contains(expected), "`{expected}` missing:\n{whole}");
+    }
+    // Enter opens it too; Esc goes back to the list of jobs, then out.
+    press(&mut state, "\x1b");
+    assert_eq!(state.view, View::Jobs);
+    assert!(state.jobs_view.open.is_none());
+    press(&mut state, "\n");
+    assert!(state.jobs_view.open.is_some());
+    press(&mut state, "\x1b\x1b");
+    assert_ne!(state.view, View::Jobs);
+}
+
+#[test]
+fn a_menu_and_a_dialog_show_their_own_keys_and_follow_the_user_key_map() {
+    let topology = fixture("lab-healthy.json");
+    let mut keymap = KeyMap::default();
+    keymap
+        .apply_override("menu", "down", &["n".into()])
+        .expect("override");
+    keymap
+        .apply_override("menu", "back", &["x".into()])
+        .expect("override");
+    let mut state = state_with(
+        DashboardOptions {
+            keymap,
+            ..options(&topology)
+        },
+        &topology,
+        160,
+        48,
+    );
+    press(&mut state, ":asg\na");
+    assert_eq!(state.mode(), Mode::Menu);
+    let footer = screen(&state)
+        .lines()
+        .last()
+        .unwrap_or_default()
+        .to_string();
+    assert!(footer.contains("k/n select"), "{footer}");
+    assert!(footer.contains("x close"), "{footer}");
+    assert!(
+        !footer.contains("filter"),
+        "list keys while the menu is open: {footer}"
+    );
+    // `j` is no longer down, `n` is; `q` no longer closes (nor quits), `x` does.
+    let first = state.menu.as_ref().map(|m| m.selected);
+    press(&mut state, "j");
+    assert_eq!(state.menu.as_ref().map(|m| m.selected), first);
+    press(&mut state, "n");
+    assert_ne!(state.menu.as_ref().map(|m| m.selected), first);
+    press(&mut state, "q");
+    assert!(state.menu.is_some() && !state.quit);
+    press(&mut state, "x");
+    assert!(state.menu.is_none());
+    // The dialog's footer: its keys, and each of them works.
+    press(&mut state, "a\n");
+    assert_eq!(state.mode(), Mode::Dialog);
+    let footer = screen(&state)
+        .lines()
+        .last()
+        .unwrap_or_default()
+        .to_string();
+    assert!(footer.contains("enter run"), "{footer}");
+    assert!(footer.contains("esc cancel"), "{footer}");
+    press(&mut state, "\x1b");
+    assert!(state.dialog.is_none());
+    // The input line's keys are on the line itself.
+    press(&mut state, ":");
+    let footer = screen(&state)
+        .lines()
+        .last()
+        .unwrap_or_default()
+        .to_string();
+    assert!(footer.contains("tab completes"), "{footer}");
+    assert!(footer.contains("esc closes"), "{footer}");
 }
 
 #[test]

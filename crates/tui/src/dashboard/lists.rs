@@ -1,0 +1,34 @@
+//! Which builder makes each list: the resource lists from the topology, the judged views
+//! (findings, AZ loss, DR) from the topology and the policy.
+
+use haven_model::Topology;
+use haven_model::findings::Policy;
+
+use super::insight;
+use super::rows::{ListKind, ListModel};
+use super::tables;
+
+/// Builds the rows of a kind; the judged kinds (findings, AZ loss, DR) apply the policy.
+pub fn build(kind: ListKind, topology: &Topology, policy: &Policy) -> ListModel {
+    match kind {
+        ListKind::Findings => insight::findings(topology, policy),
+        ListKind::AzLoss => insight::az_loss(topology, policy),
+        ListKind::Dr => insight::dr(topology, policy),
+        ListKind::Ec2 => tables::ec2(topology),
+        ListKind::Asg => tables::asg(topology),
+        ListKind::Lb => tables::lb(topology),
+        ListKind::Tg => tables::tg(topology),
+        ListKind::Rds => tables::rds(topology),
+        ListKind::DbSnap => tables::db_snapshots(topology),
+        ListKind::Ami => tables::ami(topology),
+        ListKind::Snap => tables::snap(topology),
+        ListKind::Sg => tables::sg(topology),
+        ListKind::Subnet => tables::subnet(topology),
+        ListKind::Vpc => tables::vpc(topology),
+        ListKind::Nat => tables::nat(topology),
+        ListKind::Rtb => tables::rtb(topology),
+        ListKind::Lt => tables::lt(topology),
+        ListKind::Iam => tables::iam(topology),
+        ListKind::Errors => tables::errors(topology),
+    }
+}
