@@ -116,7 +116,7 @@ fn modules(src: &Path) -> BTreeMap<Vec<String>, PathBuf> {
             }
             // Binaries are crates of their own; tests may reach anywhere.
             let test = |m: &String| m == "tests" || m.ends_with("_tests");
-            if module.first().is_some_and(|m| m == "bin") || module.last().is_some_and(test) {
+            if module.first().is_some_and(|m| m == "bin") || module.iter().any(test) {
                 continue;
             }
             found.insert(module, path);

@@ -265,6 +265,15 @@ fn source_chain(error: &(dyn std::error::Error + 'static)) -> String {
     parts.join(": ")
 }
 
+/// The DNS suffix of AWS endpoints in a Region's partition.
+fn dns_suffix(region: &str) -> &'static str {
+    if region.starts_with("cn-") {
+        "amazonaws.com.cn"
+    } else {
+        "amazonaws.com"
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use std::time::Instant;
@@ -318,14 +327,5 @@ mod tests {
         assert!(elapsed >= Duration::from_millis(2000), "{elapsed:?}");
         assert!(elapsed < Duration::from_secs(4), "{elapsed:?}");
         drop(listener);
-    }
-}
-
-/// The DNS suffix of AWS endpoints in a Region's partition.
-fn dns_suffix(region: &str) -> &'static str {
-    if region.starts_with("cn-") {
-        "amazonaws.com.cn"
-    } else {
-        "amazonaws.com"
     }
 }

@@ -8,7 +8,7 @@ use haven_model::action::{
     Action, ActionKind, Capacity, HealthCheckChange, ResourceKind, ResourceRef, WeightedForward,
 };
 
-use crate::cli::{Fatal, usage};
+use crate::fatal::{Fatal, usage};
 
 /// The actions, named `<resource>-<verb>`.
 #[derive(Debug, Clone, Subcommand)]

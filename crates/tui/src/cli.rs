@@ -7,6 +7,7 @@ use haven_model::findings::Policy;
 use haven_model::regions;
 
 use crate::config::{Config, read_policy};
+pub use crate::fatal::{Fatal, usage};
 
 /// Flags every subcommand takes.
 #[derive(Debug, Clone, Default, Args)]
@@ -33,34 +34,6 @@ pub struct Global {
     pub policy: Option<std::path::PathBuf>,
 }
 
-/// A failure the user must act on: one message, a non-zero exit.
-#[derive(Debug)]
-pub struct Fatal {
-    /// What to tell the user.
-    pub message: String,
-    /// The exit status: 1 for failures, 2 for bad input.
-    pub code: u8,
-}
-
-impl From<AwsError> for Fatal {
-    fn from(error: AwsError) -> Self {
-        let message = match &error {
-            AwsError::Unreachable {
-                endpoint, detail, ..
-            } => format!(
-                "cannot reach {endpoint}: {detail}. Check --endpoint-url / AWS_ENDPOINT_URL and \
-                 your network"
-            ),
-            AwsError::Timeout { .. } => format!(
-                "{error}: the endpoint did not answer. Check --endpoint-url / AWS_ENDPOINT_URL \
-                 and your network"
-            ),
-            _ => error.to_string(),
-        };
-        Fatal { message, code: 1 }
-    }
-}
-
 /// Asks a question on the terminal and returns the answer, trimmed. Without a terminal (a
 /// script, CI) it refuses, telling the user to confirm with `--yes`: `doing` is what would
 /// happen, e.g. "start 3 copies".
@@ -80,11 +53,6 @@ pub fn ask(doing: &str, question: &str) -> Result<String, Fatal> {
         .read_line(&mut answer)
         .map_err(|e| usage(format!("cannot read the confirmation: {e}")))?;
     Ok(answer.trim().to_string())
-}
-
-/// Bad input: exit status 2.
-pub fn usage(message: String) -> Fatal {
-    Fatal { message, code: 2 }
 }
 
 /// The policy findings and the DR view are judged against: `--policy FILE`, else the config

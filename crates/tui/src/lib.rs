@@ -8,4 +8,5 @@ pub mod commands;
 pub mod config;
 pub mod dashboard;
 pub mod dr_table;
+pub mod fatal;
 pub mod report;

@@ -308,6 +308,7 @@ async fn open_dashboard(cli: &Global, config: Config) -> Result<(), Fatal> {
         keymap: config.keymap.clone(),
         endpoint_label: ctx.endpoint_url().map(str::to_string),
         notice: config.warnings.first().cloned(),
+        action_log: Some(config.paths.action_log_file()),
         policy,
         ..DashboardOptions::default()
     };

@@ -92,8 +92,8 @@ pub struct DashboardOptions {
     pub executor: Option<Arc<dyn Executor>>,
     /// A warning shown in the footer at start (e.g. an ignored key map).
     pub notice: Option<String>,
-    /// Where the executor logs actions (shown in the Jobs view); by default the action log of
-    /// the data directory, where `haven act` writes too.
+    /// Where the executor logs actions (shown in the Jobs view): the data directory's action
+    /// log, where `haven act` writes too; `None` when nothing is logged.
     pub action_log: Option<PathBuf>,
 }
 
@@ -113,9 +113,7 @@ impl Default for DashboardOptions {
             policy: Policy::default(),
             executor: None,
             notice: None,
-            action_log: crate::config::Paths::discover()
-                .ok()
-                .map(|paths| paths.action_log_file()),
+            action_log: None,
         }
     }
 }
