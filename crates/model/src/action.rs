@@ -1104,7 +1104,13 @@ pub fn applicable(region: &RegionTopology, target: &ResourceRef) -> Vec<ActionTe
                     "AZ drill: remove an AZ (its instances are replaced)",
                     Destructive,
                 ),
-                template("az-restore", "AZ drill: put the AZ back", Safe),
+            ]);
+            // Only when there is an AZ to put back.
+            let group = region.auto_scaling_groups.iter().find(|g| g.name == id);
+            if group.is_some_and(|g| !region.restorable_azs(g).is_empty()) {
+                out.push(template("az-restore", "AZ drill: put the AZ back", Safe));
+            }
+            out.extend([
                 template("asg-start-refresh", "Start an instance refresh", Disruptive),
                 template("asg-cancel-refresh", "Cancel the instance refresh", Safe),
             ]);

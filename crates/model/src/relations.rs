@@ -361,6 +361,27 @@ impl RegionTopology {
     pub fn subnets_in_vpc<'a>(&'a self, vpc_id: &'a str) -> impl Iterator<Item = &'a Subnet> {
         self.subnets.iter().filter(move |s| s.vpc_id == vpc_id)
     }
+
+    /// The Availability Zones a group could launch into again: those with a subnet in its VPC
+    /// that it does not use now (an AZ drill took them out, or they were never added), sorted.
+    pub fn restorable_azs<'a>(&'a self, group: &'a AutoScalingGroup) -> Vec<&'a str> {
+        let Some(vpc) = group
+            .subnet_ids
+            .iter()
+            .find_map(|id| self.subnet(id))
+            .map(|s| s.vpc_id.as_str())
+        else {
+            return Vec::new();
+        };
+        let mut azs: Vec<&str> = self
+            .subnets_in_vpc(vpc)
+            .map(|s| s.availability_zone.as_str())
+            .filter(|az| !group.availability_zones.iter().any(|used| used == az))
+            .collect();
+        azs.sort_unstable();
+        azs.dedup();
+        azs
+    }
 }
 
 impl Topology {
@@ -542,6 +563,30 @@ mod tests {
             .find(|s| s.tags.get("Name").map(String::as_str) == Some(name))
             .map(|s| s.id.as_str())
             .expect("subnet")
+    }
+
+    #[test]
+    fn an_az_taken_out_of_a_group_is_the_one_to_put_back() {
+        let topology = fixture("healthy");
+        let mut region = topology.regions[0].clone();
+        let group = region.auto_scaling_groups[0].clone();
+        assert!(region.restorable_azs(&group).is_empty(), "{group:?}");
+        // The drill: the group keeps only its subnets in ap-northeast-2a.
+        let kept: Vec<String> = group
+            .subnet_ids
+            .iter()
+            .filter(|id| {
+                region
+                    .subnet(id)
+                    .is_some_and(|s| s.availability_zone == "ap-northeast-2a")
+            })
+            .cloned()
+            .collect();
+        let drilled = &mut region.auto_scaling_groups[0];
+        drilled.subnet_ids = kept;
+        drilled.availability_zones = vec!["ap-northeast-2a".into()];
+        let drilled = region.auto_scaling_groups[0].clone();
+        assert_eq!(region.restorable_azs(&drilled), ["ap-northeast-2b"]);
     }
 
     #[test]

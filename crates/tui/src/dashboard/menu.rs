@@ -168,10 +168,16 @@ fn default_line(
                 _ => format!("--desired {desired}"),
             }
         }
-        "az-remove" | "az-restore" => {
+        "az-remove" => {
             let az = group
                 .and_then(|g| g.availability_zones.last().cloned())
                 .or_else(|| region.availability_zones.first().map(|z| z.name.clone()))
+                .unwrap_or_default();
+            format!("--az {az}")
+        }
+        "az-restore" => {
+            let az = group
+                .and_then(|g| region.restorable_azs(g).first().copied())
                 .unwrap_or_default();
             format!("--az {az}")
         }
@@ -200,7 +206,8 @@ fn default_line(
             .map(|t| t.id.clone())
             .unwrap_or_else(|| "i-…".into()),
         "tg-health-check" => "--path /health --interval 10".into(),
-        "listener-weights" => "--weight TG=100".into(),
+        // The weights it has now, to edit (e.g. blue=100 green=0 → blue=90 green=10).
+        "listener-weights" => listener_weights(region, id),
         "lt-new-version" => "--description rollout".into(),
         "lt-set-default" => {
             let latest = region
@@ -230,6 +237,33 @@ fn default_line(
     } else {
         format!("{name} {id} {args}")
     }
+}
+
+/// A listener's forward weights as `--weight NAME=W` flags, names for target groups it knows.
+fn listener_weights(region: &RegionTopology, listener_arn: &str) -> String {
+    use haven_model::ListenerAction;
+    let listener = region
+        .load_balancers
+        .iter()
+        .flat_map(|lb| &lb.listeners)
+        .find(|l| l.arn == listener_arn);
+    let forwards = listener
+        .into_iter()
+        .flat_map(|l| &l.default_actions)
+        .filter_map(|a| match a {
+            ListenerAction::Forward { target_groups } => Some(target_groups),
+            _ => None,
+        })
+        .flatten();
+    forwards
+        .map(|tg| {
+            let name = region
+                .target_group(&tg.arn)
+                .map_or(tg.arn.as_str(), |t| t.name.as_str());
+            format!("--weight {name}={}", tg.weight.unwrap_or(100))
+        })
+        .collect::<Vec<_>>()
+        .join(" ")
 }
 
 /// The menu for the selected row of a list, `None` when nothing applies.

@@ -240,6 +240,11 @@ fn action_menu_lists_only_the_actions_that_apply() {
     let titles = menu_titles(&state);
     assert!(titles.contains(&"Set capacity".to_string()), "{titles:?}");
     assert!(!titles.iter().any(|t| t.contains("Promote")), "{titles:?}");
+    // The group uses every AZ of its VPC: there is no AZ to put back.
+    assert!(
+        !titles.iter().any(|t| t.contains("put the AZ back")),
+        "{titles:?}"
+    );
     insta::assert_snapshot!("menu_asg_160x48", screen(&state));
 
     // A writer cannot be promoted; its same-Region replica can.
@@ -735,4 +740,62 @@ fn an_empty_dr_view_says_there_is_no_dr_region_and_how_to_make_one() {
         "{text}"
     );
     assert!(text.contains("--to REGION`, makes one"), "{text}");
+}
+
+/// The action names live in the model's list, the menu's templates, the menu's default lines
+/// and the `haven act` grammar: every entry the menu offers on every row of every fixture must
+/// open a dialog whose line is a valid action of the same name.
+#[test]
+fn every_menu_entry_on_every_fixture_opens_a_valid_action_of_its_name() {
+    use rows::{ListKind, RowRef};
+    let mut checked = 0;
+    for name in ["lab-healthy.json", "lab-degraded.json", "two-regions.json"] {
+        let topology = fixture(name);
+        let now = now(&topology);
+        for (r, region) in topology.regions.iter().enumerate() {
+            let lists = [
+                (ListKind::Ec2, region.instances.len()),
+                (ListKind::Asg, region.auto_scaling_groups.len()),
+                (ListKind::Tg, region.target_groups.len()),
+                (ListKind::Lb, region.load_balancers.len()),
+                (ListKind::Lt, region.launch_templates.len()),
+                (ListKind::Rds, region.db_instances.len()),
+            ];
+            for (kind, rows) in lists {
+                for index in 0..rows {
+                    let row = RowRef {
+                        region: Some(r),
+                        index,
+                        iam: None,
+                    };
+                    let policy = haven_model::findings::Policy::default();
+                    let Some(found) = menu::for_row(&topology, &policy, kind, row, now) else {
+                        continue;
+                    };
+                    for entry in found.entries {
+                        let menu::Seed::Act { line, .. } = &entry.seed else {
+                            continue;
+                        };
+                        let action_name = line.split_whitespace().next().unwrap_or_default();
+                        assert!(
+                            ActionKind::NAMES.contains(&action_name),
+                            "{name} {kind:?} row {index}: {line:?} is not an action name"
+                        );
+                        let dialog = menu::Dialog::open(entry.seed.clone(), &topology);
+                        match &dialog.work {
+                            Ok(Work::Act(action)) => {
+                                assert_eq!(action.kind.name(), action_name, "{name}: {line:?}")
+                            }
+                            other => panic!(
+                                "{name} {kind:?} row {index}: {:?} opens {other:?}",
+                                entry.title
+                            ),
+                        }
+                        checked += 1;
+                    }
+                }
+            }
+        }
+    }
+    assert!(checked > 40, "menu entries checked: {checked}");
 }
