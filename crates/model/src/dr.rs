@@ -955,13 +955,9 @@ fn copies_in(region: &RegionTopology, kind: CopyKind, source_region: &str) -> Ve
             .map(|s| Found {
                 copy: Copy {
                     id: s.identifier.clone(),
-                    source_id: s
-                        .tags
-                        .get(SOURCE_TAG)
-                        .or(s.source_snapshot.as_ref())
-                        .and_then(|arn| Arn::parse(arn))
-                        .filter(|a| a.region == source_region)
-                        .map(|a| a.resource_id().to_string()),
+                    source_id: crate::relations::db_snapshot_source(s)
+                        .filter(|src| src.region == source_region)
+                        .map(|src| src.id),
                     data_time: s.created_at,
                     status: match s.status.as_str() {
                         "available" => CopyStatus::Complete,

@@ -8,8 +8,8 @@ use serde::Serialize;
 
 use crate::arn::Arn;
 use crate::topology::{
-    AutoScalingGroup, DbInstance, Image, Instance, InstanceState, LoadBalancer, NatGateway,
-    RegionTopology, RouteTable, RouteTarget, Snapshot, Subnet, Target, TargetGroup,
+    AutoScalingGroup, DbInstance, DbSnapshot, Image, Instance, InstanceState, LoadBalancer,
+    NatGateway, RegionTopology, RouteTable, RouteTarget, Snapshot, Subnet, Target, TargetGroup,
     TargetHealthState, Topology,
 };
 
@@ -469,6 +469,17 @@ impl Topology {
         self.copies(|r| r.snapshots.iter().map(snapshot_source).collect())
     }
 
+    /// Copies of DB snapshots, linked to their source by haven's `haven:source` tag or RDS's
+    /// source snapshot ARN.
+    pub fn db_snapshot_copies(&self) -> Vec<CopyLink> {
+        self.copies(|r| {
+            r.db_snapshots
+                .iter()
+                .map(|s| (s.identifier.as_str(), db_snapshot_source(s)))
+                .collect()
+        })
+    }
+
     fn copies<'a>(
         &'a self,
         sources: impl Fn(&'a RegionTopology) -> Vec<(&'a str, Option<RegionalId>)>,
@@ -512,6 +523,19 @@ fn snapshot_source(snapshot: &Snapshot) -> (&str, Option<RegionalId>) {
         &snapshot.id,
         copy_source(&snapshot.tags, snapshot.description.as_deref(), "snap-"),
     )
+}
+
+/// The source of a DB snapshot copy: haven's `haven:source` tag, else RDS's source ARN.
+pub(crate) fn db_snapshot_source(snapshot: &DbSnapshot) -> Option<RegionalId> {
+    let arn = snapshot
+        .tags
+        .get(SOURCE_TAG)
+        .or(snapshot.source_snapshot.as_ref())?;
+    let arn = Arn::parse(arn)?;
+    Some(RegionalId {
+        region: arn.region.to_string(),
+        id: arn.resource_id().to_string(),
+    })
 }
 
 /// The source of a copy, by haven's `haven:source` tag or the console's `[Copied <prefix>… from
@@ -563,6 +587,48 @@ mod tests {
             .find(|s| s.tags.get("Name").map(String::as_str) == Some(name))
             .map(|s| s.id.as_str())
             .expect("subnet")
+    }
+
+    #[test]
+    fn a_db_snapshot_copy_is_linked_to_its_source_by_tag_or_by_rds() {
+        let mut topology = fixture("healthy");
+        let copy = |id: &str, tags: &[(&str, &str)], source: Option<&str>| DbSnapshot {
+            identifier: id.into(),
+            arn: format!("arn:aws:rds:us-east-1:123456789012:snapshot:{id}"),
+            instance_identifier: Some("lab-db".into()),
+            cluster_identifier: None,
+            snapshot_type: "manual".into(),
+            status: "available".into(),
+            engine: "mysql".into(),
+            created_at: None,
+            encrypted: true,
+            percent_progress: None,
+            source_snapshot: source.map(str::to_string),
+            source_region: source.map(|_| "ap-northeast-2".to_string()),
+            tags: tags
+                .iter()
+                .map(|(k, v)| (k.to_string(), v.to_string()))
+                .collect(),
+        };
+        let source = "arn:aws:rds:ap-northeast-2:123456789012:snapshot:lab-db-1";
+        let mut dr = RegionTopology {
+            region: "us-east-1".into(),
+            ..RegionTopology::default()
+        };
+        dr.db_snapshots = vec![
+            copy("by-tag", &[(SOURCE_TAG, source)], None),
+            copy("by-rds", &[], Some(source)),
+            copy("not-a-copy", &[], None),
+        ];
+        topology.regions.push(dr);
+        let links = topology.db_snapshot_copies();
+        let copies: Vec<&str> = links.iter().map(|l| l.copy.id.as_str()).collect();
+        assert_eq!(copies, ["by-rds", "by-tag"]);
+        assert!(links.iter().all(|l| l.source
+            == RegionalId {
+                region: "ap-northeast-2".into(),
+                id: "lab-db-1".into(),
+            }));
     }
 
     #[test]

@@ -330,6 +330,7 @@ impl CrossRegion {
         for (kind, copies) in [
             ("AMI ", topology.image_copies()),
             ("snap ", topology.snapshot_copies()),
+            ("DB snap ", topology.db_snapshot_copies()),
         ] {
             for c in copies {
                 if c.source.region == c.copy.region {
@@ -398,6 +399,18 @@ fn copy_state(
                     Some((status_text(&i.state), status_tone(&i.state))),
                     i.created_at,
                 )
+            })
+    } else if kind.starts_with("DB") {
+        r.db_snapshots
+            .iter()
+            .find(|s| s.identifier == id)
+            .map_or((None, None), |s| {
+                let tone = status_tone(&s.status);
+                let state = match (s.percent_progress, tone) {
+                    (Some(p), Tone::Busy) => format!("{} {p}%", status_text(&s.status)),
+                    _ => status_text(&s.status),
+                };
+                (Some((state, tone)), s.created_at)
             })
     } else {
         r.snapshots
