@@ -26,9 +26,9 @@ pub fn haven_bin() -> PathBuf {
     let bin = profile_dir.join(format!("haven{}", std::env::consts::EXE_SUFFIX));
     if !bin.exists() {
         let status = StdCommand::new(env!("CARGO"))
-            .args(["build", "--quiet", "-p", "haven-tui", "--bin", "haven"])
+            .args(["build", "--quiet", "--workspace", "--bins"])
             .status()
-            .expect("cargo build -p haven-tui");
+            .expect("cargo build --workspace --bins");
         assert!(status.success(), "building the haven binary failed");
     }
     bin
