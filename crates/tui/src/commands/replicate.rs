@@ -217,6 +217,11 @@ pub async fn run(global: &Global, config: &Config, args: &ReplicateArgs) -> Resu
             " (--all for every resource of the Region)"
         }
     ));
+    say(&format!(
+        "RPO {} ({})",
+        haven_model::duration::minutes(policy.rpo.num_minutes()),
+        rpo_source(args, blueprint.as_ref())
+    ));
     say(&dr_table::text(&plan));
     let blocked = blocked_message(&plan);
     if plan.operations.is_empty() {
@@ -349,6 +354,20 @@ fn read_whole(topology: haven_model::Topology) -> Result<haven_model::Topology, 
             ),
             code: 1,
         }),
+    }
+}
+
+/// Where the RPO comes from, for people: the flag, the blueprint, or haven's default.
+fn rpo_source(
+    args: &ReplicateArgs,
+    blueprint: Option<&haven_model::blueprint::Blueprint>,
+) -> String {
+    match (args.rpo_minutes, blueprint.and_then(|b| b.dr.as_ref())) {
+        (Some(_), _) => "--rpo-minutes".to_string(),
+        (None, Some(_)) => "the blueprint's [dr] rpo".to_string(),
+        (None, None) => {
+            "haven's default; --rpo-minutes or a blueprint's [dr] rpo sets another".to_string()
+        }
     }
 }
 
