@@ -288,7 +288,9 @@ fn cache_path(config: &Config, account: &str, endpoint: Option<&str>) -> PathBuf
 async fn open_dashboard(cli: &Global, config: Config) -> Result<(), Fatal> {
     let policy = haven_tui::cli::policy(cli, &config)?;
     // Until the dashboard takes the terminal, say what is being waited for.
-    let endpoint = cli.endpoint_url.as_deref().unwrap_or("AWS");
+    let endpoint = (cli.endpoint_url.clone())
+        .or_else(|| std::env::var("AWS_ENDPOINT_URL").ok())
+        .unwrap_or_else(|| "AWS".to_string());
     eprintln!("haven: connecting to {endpoint}: credentials, then STS GetCallerIdentity…");
     let (ctx, regions, identity) = connect(cli, &config).await?;
     eprintln!(
