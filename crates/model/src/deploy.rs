@@ -31,7 +31,7 @@ pub use gates::{Gate, GateResult, GateStatus, Signals, evaluate};
 pub const DEPLOY_TAG: &str = "haven:deploy";
 /// The tag holding a group's role: `blue`, `green` or `rolling`.
 pub const ROLE_TAG: &str = "haven:deploy-role";
-/// The tag holding the step: `creating`, `shift-<percent>`, `watch`, `rolling`,
+/// The tag holding the step: `creating`, `shift-<percent>`, `watch`, `rolling`, `refreshing`,
 /// `rolling-back`, then `finished` or `rolled-back`.
 pub const STEP_TAG: &str = "haven:deploy-step";
 /// The tag holding when the step began (RFC 3339): bake and health deadlines count from it.
@@ -53,6 +53,7 @@ const ROLLING_BACK: &str = "rolling-back";
 const CREATING: &str = "creating";
 const WATCH: &str = "watch";
 const ROLLING: &str = "rolling";
+const REFRESHING: &str = "refreshing";
 
 /// How a rolling deploy replaces instances.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -359,7 +360,7 @@ impl DeployState {
 
 fn step_rank(step: &str) -> u8 {
     match step {
-        CREATING | ROLLING => 1,
+        CREATING | ROLLING | REFRESHING => 1,
         s if s.starts_with("shift-") => 2,
         WATCH => 3,
         ROLLING_BACK => 4,
@@ -714,6 +715,28 @@ impl Ctx<'_> {
         )
     }
 
+    /// Pin blue to the number it launches now (a group on `$Latest` would otherwise launch the
+    /// new version as soon as it exists, and a rollback would not restore the old one), then
+    /// make the new version.
+    fn pin_and_new_version(&self, blue: &Blue, ami: &str) -> Vec<DeployCall> {
+        let pinned = blue
+            .group
+            .launch_template
+            .as_ref()
+            .and_then(|r| r.version.as_deref())
+            .is_some_and(|v| v.parse::<i64>().is_ok());
+        let mut calls = Vec::new();
+        if let (false, Some(current)) = (pinned, blue.current) {
+            calls.push(DeployCall::PointGroupAt {
+                group: blue.group.name.clone(),
+                launch_template_id: blue.template.id.clone(),
+                version: current.to_string(),
+            });
+        }
+        calls.push(self.new_template_version(blue, ami));
+        calls
+    }
+
     fn weights(&self, listener: &str, weights: Vec<WeightedForward>) -> DeployCall {
         self.act(
             ResourceKind::Listener,
@@ -747,7 +770,7 @@ pub fn plan(
         (None, NewVersion::Image(ami)) => {
             steps.push(Step {
                 title: format!("make a launch template version with {ami}"),
-                calls: vec![ctx.new_template_version(&blue, ami)],
+                calls: ctx.pin_and_new_version(&blue, ami),
                 wait: None,
             });
             "<the new version>".to_string()
@@ -809,7 +832,7 @@ fn start(ctx: &Ctx, signals: &Signals) -> Next {
         (Ok(None), NewVersion::Image(ami)) => {
             return Next::Run {
                 step: format!("make a launch template version with {ami}"),
-                calls: vec![ctx.new_template_version(&blue, ami)],
+                calls: ctx.pin_and_new_version(&blue, ami),
             };
         }
         (Ok(None), NewVersion::LaunchTemplateVersion(v)) => *v,

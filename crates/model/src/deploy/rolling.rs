@@ -3,10 +3,10 @@
 use std::collections::BTreeMap;
 
 use super::{
-    Blue, Ctx, DeployCall, DeployState, FINISHED, Gate, GateResult, GateStatus, Next, ROLLED_BACK,
-    ROLLING, ROLLING_BACK, Refusal, RollingMode, Side, Signals, Step, Strategy, capacity_of,
-    evaluate, healthy_floor, is_healthy_target, next_batch, plus, rolling_batches, side,
-    template_of,
+    Blue, Ctx, DeployCall, DeployState, FINISHED, Gate, GateResult, GateStatus, Next, REFRESHING,
+    ROLLED_BACK, ROLLING, ROLLING_BACK, Refusal, RollingMode, Side, Signals, Step, Strategy,
+    capacity_of, evaluate, healthy_floor, is_healthy_target, next_batch, plus, rolling_batches,
+    side, template_of,
 };
 use crate::action::{ActionKind, Capacity, ResourceKind};
 use crate::topology::{AsgInstance, AutoScalingGroup, RegionTopology};
@@ -59,20 +59,26 @@ fn by_az(members: &[&AsgInstance]) -> BTreeMap<String, Vec<String>> {
 }
 
 fn start_calls(ctx: &Ctx, blue: &Blue, version: &str, mode: RollingMode) -> Vec<DeployCall> {
-    let (_, min_healthy) = parameters(&ctx.spec.strategy);
     let group = side(blue.group);
-    let mut calls = vec![ctx.tag(&group, ctx.start_tags(ROLLING, ROLLING, blue, version))];
     match mode {
-        RollingMode::InstanceRefresh => calls.push(ctx.act(
-            ResourceKind::AutoScalingGroup,
-            &group.group,
-            ActionKind::StartInstanceRefresh {
-                version: Some(version.to_string()),
-                min_healthy_percentage: Some(i32::from(min_healthy)),
-                instance_warmup_seconds: None,
-            },
-        )),
+        RollingMode::InstanceRefresh => {
+            let surge = thin_azs(ctx.region, blue.group);
+            if surge > 0 {
+                // An instance refresh takes instances out before their replacements are in
+                // service: with one instance in an AZ, that AZ would be left without a target.
+                vec![
+                    ctx.tag(&group, ctx.start_tags(ROLLING, ROLLING, blue, version)),
+                    surge_call(ctx, &group, group.capacity, surge),
+                ]
+            } else {
+                let mut calls =
+                    vec![ctx.tag(&group, ctx.start_tags(ROLLING, REFRESHING, blue, version))];
+                calls.push(refresh_call(ctx, &group, version));
+                calls
+            }
+        }
         RollingMode::Batches => {
+            let mut calls = vec![ctx.tag(&group, ctx.start_tags(ROLLING, ROLLING, blue, version))];
             if blue.current.map(|c| c.to_string()).as_deref() != Some(version) {
                 calls.push(DeployCall::PointGroupAt {
                     group: group.group.clone(),
@@ -80,9 +86,30 @@ fn start_calls(ctx: &Ctx, blue: &Blue, version: &str, mode: RollingMode) -> Vec<
                     version: version.to_string(),
                 });
             }
+            calls
         }
     }
-    calls
+}
+
+/// AZs of the group with a single live member.
+fn thin_azs(region: &RegionTopology, group: &AutoScalingGroup) -> usize {
+    by_az(&live(region, group))
+        .values()
+        .filter(|ids| ids.len() == 1)
+        .count()
+}
+
+fn refresh_call(ctx: &Ctx, group: &Side, version: &str) -> DeployCall {
+    let (_, min_healthy) = parameters(&ctx.spec.strategy);
+    ctx.act(
+        ResourceKind::AutoScalingGroup,
+        &group.group,
+        ActionKind::StartInstanceRefresh {
+            version: Some(version.to_string()),
+            min_healthy_percentage: Some(i32::from(min_healthy)),
+            instance_warmup_seconds: None,
+        },
+    )
 }
 
 /// The first step: tag the group, then start the refresh or point the group at the version.
@@ -118,6 +145,16 @@ pub(super) fn plan(
     }];
     let group = side(blue.group);
     if mode == RollingMode::InstanceRefresh {
+        if thin_azs(ctx.region, blue.group) > 0 {
+            steps.push(Step {
+                title: "start the instance refresh".into(),
+                calls: vec![
+                    ctx.tag(&group, ctx.step_tags(REFRESHING)),
+                    refresh_call(ctx, &group, version),
+                ],
+                wait: None,
+            });
+        }
         steps.push(Step {
             title: "instance refresh".into(),
             calls: Vec::new(),
@@ -127,6 +164,13 @@ pub(super) fn plan(
                 group.group
             )),
         });
+        if thin_azs(ctx.region, blue.group) > 0 {
+            steps.push(Step {
+                title: "scale back".into(),
+                calls: vec![capacity_call(ctx, &group, capacity_of(blue.group))],
+                wait: None,
+            });
+        }
         steps.push(finish_step(ctx, &group));
         return steps;
     }
@@ -272,6 +316,16 @@ pub(super) fn next(ctx: &Ctx, state: &DeployState, signals: &Signals) -> Next {
         };
     }
     if mode == RollingMode::InstanceRefresh {
+        if state.step == ROLLING {
+            // The surge is in service: now the refresh.
+            return Next::Run {
+                step: format!("start the instance refresh to version {version}"),
+                calls: vec![
+                    ctx.tag(side, ctx.step_tags(REFRESHING)),
+                    refresh_call(ctx, side, &version.to_string()),
+                ],
+            };
+        }
         return Next::Wait {
             what: format!(
                 "instance refresh: {} of {} instance(s) on version {version}",
@@ -302,7 +356,7 @@ fn wait_for_new(
         .copied()
         .filter(|m| on_version(m, version) && !is_healthy_target(ctx.region, group, &m.instance_id))
         .collect();
-    let launching = members.len() < usize::try_from(group.desired_capacity).unwrap_or(0)
+    let launching = members.len() != usize::try_from(group.desired_capacity).unwrap_or(0)
         || group.instances.iter().any(|m| {
             m.lifecycle_state.starts_with("Terminat") || m.lifecycle_state.starts_with("Pending")
         });
@@ -319,12 +373,18 @@ fn wait_for_new(
     let deadline = plus(started, ctx.spec.health_timeout);
     let ids: Vec<&str> = unhealthy.iter().map(|m| m.instance_id.as_str()).collect();
     let what = if ids.is_empty() {
-        format!("{}'s replacements to launch", group.name)
+        format!(
+            "{} to reach its desired capacity ({} of {})",
+            group.name,
+            members.len(),
+            group.desired_capacity
+        )
     } else {
         format!("{} on version {version} healthy", ids.join(", "))
     };
     // An instance refresh runs at AWS's pace: only instances already launched have a deadline.
-    let late = ctx.now >= deadline && (mode == RollingMode::Batches || !ids.is_empty());
+    let late = ctx.now >= deadline
+        && (mode == RollingMode::Batches || state.step == ROLLING || !ids.is_empty());
     if late {
         let failed = GateResult {
             gate: Gate::HealthyPerAz,
