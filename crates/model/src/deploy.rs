@@ -491,6 +491,8 @@ pub enum Next {
     Done {
         /// Where it ended.
         message: String,
+        /// It ended rolled back (the command exits non-zero).
+        rolled_back: bool,
     },
     /// The deploy cannot start or go on.
     Refused(Refusal),
@@ -811,6 +813,22 @@ pub fn next(
         return Next::Refused(refusal);
     }
     let ctx = Ctx { spec, region, now };
+    // A deploy that is over stays over: running `haven deploy` again reports how it ended.
+    if let Some(over) = DeployState::all(region, &spec.stack)
+        .into_iter()
+        .find(|d| d.id == spec.id && !d.is_running())
+    {
+        let rolled_back = over.step == ROLLED_BACK;
+        let how = if rolled_back {
+            "was rolled back"
+        } else {
+            "is finished"
+        };
+        return Next::Done {
+            message: format!("deploy {} of stack {} {how}", over.id, over.stack),
+            rolled_back,
+        };
+    }
     match state.filter(|s| s.is_running()) {
         None => start(&ctx, signals),
         Some(state) if matches!(spec.strategy, Strategy::Rolling { .. }) => {

@@ -237,6 +237,7 @@ pub(super) fn next(ctx: &Ctx, state: &DeployState, signals: &Signals) -> Next {
                 since.to_rfc3339(),
                 blue.group
             ),
+            rolled_back: false,
         };
     }
     let Some(target) = state.shift_step() else {

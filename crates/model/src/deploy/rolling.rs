@@ -121,6 +121,7 @@ pub(super) fn start(ctx: &Ctx, blue: &Blue, version: i64, mode: RollingMode) -> 
                 "every instance of {} is on version {version}",
                 blue.group.name
             ),
+            rolled_back: false,
         };
     }
     Next::Run {

@@ -574,7 +574,9 @@ fn blue_green_on_the_lab_shifts_10_50_100_with_bakes_and_keeps_blue_until_finish
             "watch",
         ]
     );
-    assert!(matches!(seen.last(), Some(Next::Done { message }) if message.contains("--finish")));
+    assert!(
+        matches!(seen.last(), Some(Next::Done { message, rolled_back: false }) if message.contains("--finish"))
+    );
     // Traffic only went up, through the steps asked.
     let mut percents = world.percents.clone();
     percents.dedup();
@@ -621,6 +623,24 @@ fn blue_green_on_the_lab_shifts_10_50_100_with_bakes_and_keeps_blue_until_finish
     let record = DeployState::all(&world.region, "lab");
     assert_eq!(record.len(), 1);
     assert_eq!(record[0].step, FINISHED);
+    assert!(matches!(
+        next(&spec, None, &world.region, &Signals::default(), world.now),
+        Next::Done {
+            rolled_back: false,
+            ..
+        }
+    ));
+    // The next deploy starts from green, now the stack's only group.
+    let Next::Run { calls, .. } = next(
+        &spec_with_version("d2", 1),
+        None,
+        &world.region,
+        &Signals::default(),
+        world.now,
+    ) else {
+        panic!("the next deploy starts");
+    };
+    assert!(matches!(&calls[0], DeployCall::Tag { group, .. } if group == "lab-asg-d1"));
 }
 
 fn spec_with_version(id: &str, version: i64) -> DeploySpec {
@@ -689,6 +709,11 @@ fn green_never_healthy_rolls_back_to_blue_and_names_the_gate() {
     assert_eq!(DeployState::all(&world.region, "lab")[0].step, ROLLED_BACK);
     // Traffic never went to green.
     assert!(world.percents.iter().all(|p| *p == 0));
+    // Running the same deploy again reports the rollback instead of starting over.
+    assert!(matches!(
+        next(&spec, None, &world.region, &Signals::default(), world.now),
+        Next::Done { rolled_back: true, message } if message.contains("rolled back")
+    ));
 }
 
 #[test]
