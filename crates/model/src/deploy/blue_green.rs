@@ -2,9 +2,9 @@
 //! listener weights in steps with a bake at each, blue kept until `--finish`.
 
 use super::{
-    Blue, CREATING, Ctx, DeployCall, DeployState, GateResult, GateStatus, GroupSettings, Next,
-    ROLLED_BACK, ROLLING_BACK, Refusal, STACK_TAG, Side, Signals, Step, TargetGroupSettings, WATCH,
-    capacity_of, evaluate, forward_all_to, judge, plus, prepare, side, tg_name,
+    Blue, CREATING, Ctx, DeployCall, DeployState, Gate, GateResult, GateStatus, GroupSettings,
+    Next, ROLLED_BACK, ROLLING_BACK, Refusal, STACK_TAG, Side, Signals, Step, TargetGroupSettings,
+    WATCH, capacity_of, evaluate, forward_all_to, judge, plus, prepare, side, tg_name,
 };
 use crate::action::{ActionKind, ResourceKind, WeightedForward};
 use crate::topology::HealthCheck;
@@ -186,7 +186,7 @@ pub(super) fn plan(ctx: &Ctx, blue: &Blue, version: &str) -> Vec<Step> {
 /// What to do now in a running blue/green or canary deploy.
 pub(super) fn next(ctx: &Ctx, state: &DeployState, signals: &Signals) -> Next {
     if state.step == ROLLING_BACK {
-        return rollback(ctx, state, None);
+        return resume_rollback(ctx, state, signals);
     }
     let Some(blue) = &state.blue else {
         return Next::Refused(Refusal::Invalid(format!(
@@ -230,6 +230,10 @@ pub(super) fn next(ctx: &Ctx, state: &DeployState, signals: &Signals) -> Next {
         };
     }
     if state.step == WATCH {
+        // Blue is watched as long as it is kept: a gate failing now still rolls back.
+        if let Some(failed) = results.iter().find(|r| !r.passes()) {
+            return rollback(ctx, state, Some(as_failure(failed, 100)));
+        }
         return Next::Done {
             message: format!(
                 "100 % on {} since {}; {} kept until `haven deploy --finish`",
@@ -259,14 +263,7 @@ pub(super) fn next(ctx: &Ctx, state: &DeployState, signals: &Signals) -> Next {
     }
     // With traffic on green, anything short of a pass is a failure.
     if let Some(bad) = results.iter().find(|r| !r.passes()) {
-        let failed = match &bad.status {
-            GateStatus::Pending(why) => GateResult {
-                gate: bad.gate.clone(),
-                status: GateStatus::Fail(format!("{why} while green takes {target} %")),
-            },
-            _ => bad.clone(),
-        };
-        return rollback(ctx, state, Some(failed));
+        return rollback(ctx, state, Some(as_failure(bad, target)));
     }
     let bake = shifts
         .iter()
@@ -293,6 +290,47 @@ pub(super) fn next(ctx: &Ctx, state: &DeployState, signals: &Signals) -> Next {
     }
 }
 
+/// A gate short of a pass while green takes traffic, as a failure.
+fn as_failure(result: &GateResult, percent: u8) -> GateResult {
+    match &result.status {
+        GateStatus::Pending(why) => GateResult {
+            gate: result.gate.clone(),
+            status: GateStatus::Fail(format!("{why} while green takes {percent} %")),
+        },
+        _ => result.clone(),
+    }
+}
+
+/// A rollback under way: once blue (scaled back up if it was scaled in) is healthy in every AZ,
+/// traffic goes back to it.
+fn resume_rollback(ctx: &Ctx, state: &DeployState, signals: &Signals) -> Next {
+    let Some(blue) = &state.blue else {
+        return rollback(ctx, state, None);
+    };
+    if scaled_in(state, blue) {
+        return rollback(ctx, state, None);
+    }
+    let blue_health = evaluate(&[Gate::HealthyPerAz], ctx.region, &blue.group, signals);
+    if blue_health.iter().all(GateResult::passes) {
+        return rollback(ctx, state, None);
+    }
+    Next::Wait {
+        what: format!(
+            "{} healthy in every AZ before traffic goes back to it",
+            blue.group
+        ),
+        until: None,
+        gates: blue_health,
+    }
+}
+
+/// Blue was scaled in after the shift and has not been scaled back yet.
+fn scaled_in(state: &DeployState, blue: &Side) -> bool {
+    state
+        .capacity_before
+        .is_some_and(|before| before.desired > blue.capacity.desired)
+}
+
 fn rollback(ctx: &Ctx, state: &DeployState, failed: Option<GateResult>) -> Next {
     let reason = match &failed {
         Some(f) => format!("gate {} failed", f.line()),
@@ -305,26 +343,21 @@ fn rollback(ctx: &Ctx, state: &DeployState, failed: Option<GateResult>) -> Next 
     }
 }
 
-/// 100 % back on blue, blue at its size again, green deleted.
+/// 100 % back on blue and green deleted; when blue was scaled in, first only blue scaled back
+/// up (traffic returns once it is healthy: call `next` again).
 pub(super) fn rollback_calls(ctx: &Ctx, state: &DeployState) -> Vec<DeployCall> {
     let mut calls = Vec::new();
     let Some(blue) = &state.blue else {
         return calls;
     };
     // Tagged first: a rollback killed half-way resumes as a rollback, never as a shift.
-    calls.push(ctx.tag(blue, ctx.step_tags(ROLLING_BACK)));
-    if let Some(green) = &state.green {
-        calls.push(ctx.tag(green, ctx.step_tags(ROLLING_BACK)));
+    if state.step != ROLLING_BACK {
+        calls.push(ctx.tag(blue, ctx.step_tags(ROLLING_BACK)));
+        if let Some(green) = &state.green {
+            calls.push(ctx.tag(green, ctx.step_tags(ROLLING_BACK)));
+        }
     }
-    calls.extend(
-        state
-            .listeners
-            .iter()
-            .map(|l| ctx.weights(l, forward_all_to(ctx.region, blue))),
-    );
-    if let Some(before) = state.capacity_before
-        && before.desired > blue.capacity.desired
-    {
+    if let Some(before) = state.capacity_before.filter(|_| scaled_in(state, blue)) {
         calls.push(ctx.act(
             ResourceKind::AutoScalingGroup,
             &blue.group,
@@ -335,7 +368,14 @@ pub(super) fn rollback_calls(ctx: &Ctx, state: &DeployState) -> Vec<DeployCall> 
                 current: Some(blue.capacity),
             },
         ));
+        return calls;
     }
+    calls.extend(
+        state
+            .listeners
+            .iter()
+            .map(|l| ctx.weights(l, forward_all_to(ctx.region, blue))),
+    );
     if let Some(green) = &state.green {
         calls.push(DeployCall::DeleteGroup {
             group: green.group.clone(),

@@ -681,6 +681,88 @@ fn canary_takes_a_small_step_bakes_long_then_all() {
 }
 
 #[test]
+fn rolling_back_a_scaled_in_blue_brings_it_back_before_the_traffic() {
+    let mut world = World::new(lab());
+    let spec = spec(
+        "c1",
+        Strategy::Canary {
+            first: 5,
+            bake: minutes(1),
+            keep_blue: false,
+        },
+    );
+    world.drive(&spec, &Signals::default());
+    world.settle();
+    assert_eq!(world.group("lab-asg").instances.len(), 0);
+    // --rollback during the watch: blue first, traffic once it is healthy.
+    let state = DeployState::read(&world.region, "lab").expect("watched");
+    let calls = rollback(&spec, &state, &world.region, world.now);
+    let names: Vec<&str> = calls.iter().map(DeployCall::name).collect();
+    assert_eq!(names, ["deploy-tag", "deploy-tag", "asg-set-capacity"]);
+    calls.iter().for_each(|c| world.apply(c));
+    let state = DeployState::read(&world.region, "lab").expect("rolling back");
+    assert!(matches!(
+        next(&spec, Some(&state), &world.region, &Signals::default(), world.now),
+        Next::Wait { what, .. } if what.contains("before traffic goes back")
+    ));
+    assert_eq!(
+        world.green_percent(),
+        100,
+        "traffic stays on green meanwhile"
+    );
+    let mut resumed = None;
+    for _ in 0..5 {
+        world.settle();
+        let state = DeployState::read(&world.region, "lab").expect("rolling back");
+        match next(
+            &spec,
+            Some(&state),
+            &world.region,
+            &Signals::default(),
+            world.now,
+        ) {
+            Next::Wait { .. } => continue,
+            other => {
+                resumed = Some(other);
+                break;
+            }
+        }
+    }
+    let Some(Next::Rollback { calls, .. }) = resumed else {
+        panic!("the rollback goes on: {resumed:#?}");
+    };
+    // World::apply checks after each call that every AZ is served.
+    calls.iter().for_each(|c| world.apply(c));
+    assert_eq!(world.listener_arns(), [BLUE_TG]);
+    assert_eq!(DeployState::all(&world.region, "lab")[0].step, ROLLED_BACK);
+}
+
+#[test]
+fn a_gate_failing_while_blue_is_watched_still_rolls_back() {
+    let mut world = World::new(lab());
+    let spec = spec("d1", blue_green(&[100]));
+    world.drive(&spec, &Signals::default());
+    let state = DeployState::read(&world.region, "lab").expect("watched");
+    let failing = Signals {
+        failed_launches: Some(BTreeMap::from([(
+            "lab-asg-d1".to_string(),
+            vec!["Launching a new EC2 instance. Status Reason: quota".to_string()],
+        )])),
+        alarms_firing: None,
+    };
+    let Next::Rollback { failed, reason, .. } =
+        next(&spec, Some(&state), &world.region, &failing, world.now)
+    else {
+        panic!("expected a rollback");
+    };
+    assert_eq!(failed.map(|f| f.gate), Some(Gate::NoFailedLaunches));
+    assert!(
+        reason.contains("lab-asg-d1 failed to launch: Launching"),
+        "{reason}"
+    );
+}
+
+#[test]
 fn green_never_healthy_rolls_back_to_blue_and_names_the_gate() {
     let mut world = World::new(lab());
     world.never_healthy = true;
