@@ -1409,3 +1409,61 @@ proptest! {
         }
     }
 }
+
+#[test]
+fn the_batches_plan_on_the_lab_surges_replaces_one_by_one_and_scales_back() {
+    let steps = plan(
+        &spec("r1", batches(1, 50)),
+        &lab(),
+        &Signals::default(),
+        t0(),
+    )
+    .expect("a plan");
+    let titles: Vec<&str> = steps.iter().map(|s| s.title.as_str()).collect();
+    assert_eq!(
+        titles,
+        [
+            "make a launch template version with ami-0new",
+            "start rolling to version <the new version>",
+            "surge 2 instance(s)",
+            "batch 1 of 2",
+            "batch 2 of 2",
+            "scale back",
+            "finish",
+        ]
+    );
+    let batch: Vec<String> = steps[3]
+        .calls
+        .iter()
+        .flat_map(DeployCall::api_calls)
+        .map(|c| c.to_string())
+        .collect();
+    assert!(batch[2].contains("DeregisterTargets"), "{batch:?}");
+    assert!(
+        batch[3].contains("TerminateInstanceInAutoScalingGroup")
+            && batch[3].contains("ShouldDecrementDesiredCapacity=false"),
+        "{batch:?}"
+    );
+}
+
+#[test]
+fn blue_green_needs_a_listener_forwarding_to_blue() {
+    let mut region = lab();
+    region.load_balancers[0].listeners[0].default_actions = vec![ListenerAction::FixedResponse {
+        status_code: Some("503".into()),
+    }];
+    assert!(matches!(
+        plan(&spec("d1", blue_green(&[100])), &region, &Signals::default(), t0()),
+        Err(Refusal::NoListener(group)) if group == "lab-asg"
+    ));
+    // A rolling deploy does not touch the listener.
+    assert!(
+        plan(
+            &spec("r1", batches(1, 50)),
+            &region,
+            &Signals::default(),
+            t0()
+        )
+        .is_ok()
+    );
+}
