@@ -5,6 +5,7 @@
 pub mod action;
 pub mod arn;
 pub mod blueprint;
+pub mod deploy;
 pub mod dr;
 pub mod duration;
 pub mod findings;
