@@ -294,10 +294,8 @@ async fn open_dashboard(cli: &Global, config: Config) -> Result<(), Fatal> {
     eprintln!("haven: connecting to {endpoint}: credentials, then STS GetCallerIdentity…");
     let (ctx, regions, identity) = connect(cli, &config).await?;
     eprintln!(
-        "haven: signed in to account {} as {}; opening the dashboard on {}…",
-        identity.account,
-        identity.arn,
-        regions.join(", ")
+        "haven: signed in to account {} as {}; opening the dashboard…",
+        identity.account, identity.arn
     );
     let cache = cache_path(&config, &identity.account, ctx.endpoint_url());
     let options = DashboardOptions {

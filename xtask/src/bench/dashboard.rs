@@ -108,7 +108,14 @@ fn open_until(session: &str, line: &str) -> Result<f64, String> {
         if screen.contains(FIRST_FRAME_TEXT) {
             return Ok(millis(started.elapsed()));
         }
-        if screen.contains("haven:") || Instant::now() > deadline {
+        // haven's own lines before the dashboard opens say what it connects to; any other
+        // `haven:` line is an error.
+        let failed = screen.lines().any(|l| {
+            l.starts_with("haven:")
+                && !l.starts_with("haven: connecting to")
+                && !l.starts_with("haven: signed in")
+        });
+        if failed || Instant::now() > deadline {
             return Err(format!(
                 "the pane showed no {FIRST_FRAME_TEXT} within 20 s:\n{screen}"
             ));
