@@ -13,9 +13,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::action::{Action, ActionKind, Capacity, ResourceKind, ResourceRef, WeightedForward};
 use crate::plan::STACK_TAG;
-use crate::topology::{
-    AutoScalingGroup, LaunchTemplate, ListenerAction, RegionTopology, Tags, TargetHealthState,
-};
+use crate::topology::{AutoScalingGroup, LaunchTemplate, RegionTopology, Tags, TargetHealthState};
 
 mod batches;
 mod calls;
@@ -414,14 +412,7 @@ fn listeners_forwarding_to(region: &RegionTopology, arns: &[String]) -> Vec<Stri
         .load_balancers
         .iter()
         .flat_map(|lb| &lb.listeners)
-        .filter(|l| {
-            l.default_actions.iter().any(|a| match a {
-                ListenerAction::Forward { target_groups } => {
-                    target_groups.iter().any(|tg| arns.contains(&tg.arn))
-                }
-                _ => false,
-            })
-        })
+        .filter(|l| l.forwards().any(|tg| arns.contains(&tg.arn)))
         .map(|l| l.arn.clone())
         .collect()
 }
@@ -433,12 +424,7 @@ fn weights_of(region: &RegionTopology, listener: &str) -> Vec<WeightedForward> {
         .iter()
         .flat_map(|lb| &lb.listeners)
         .filter(|l| l.arn == listener)
-        .flat_map(|l| &l.default_actions)
-        .filter_map(|a| match a {
-            ListenerAction::Forward { target_groups } => Some(target_groups),
-            _ => None,
-        })
-        .flatten()
+        .flat_map(|l| l.forwards())
         .map(|tg| WeightedForward {
             target_group_arn: tg.arn.clone(),
             name: region.target_group(&tg.arn).map(|t| t.name.clone()),

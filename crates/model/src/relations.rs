@@ -277,15 +277,9 @@ impl RegionTopology {
     /// Target groups a load balancer's listeners forward to, in listener order, without repeats.
     pub fn target_groups_of<'a>(&'a self, lb: &'a LoadBalancer) -> Vec<&'a TargetGroup> {
         let mut arns: Vec<&str> = Vec::new();
-        for listener in &lb.listeners {
-            for action in &listener.default_actions {
-                if let crate::topology::ListenerAction::Forward { target_groups } = action {
-                    for tg in target_groups {
-                        if !arns.contains(&tg.arn.as_str()) {
-                            arns.push(&tg.arn);
-                        }
-                    }
-                }
+        for tg in lb.listeners.iter().flat_map(|l| l.forwards()) {
+            if !arns.contains(&tg.arn.as_str()) {
+                arns.push(&tg.arn);
             }
         }
         // Target groups that name the LB but are not in a listener action (rules) come after.

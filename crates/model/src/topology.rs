@@ -702,6 +702,19 @@ pub struct Listener {
     pub default_actions: Vec<ListenerAction>,
 }
 
+impl Listener {
+    /// The target groups its default actions forward to, with their weights.
+    pub fn forwards(&self) -> impl Iterator<Item = &WeightedTargetGroup> {
+        self.default_actions
+            .iter()
+            .filter_map(|a| match a {
+                ListenerAction::Forward { target_groups } => Some(target_groups),
+                _ => None,
+            })
+            .flatten()
+    }
+}
+
 /// What a listener does.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "type", rename_all = "snake_case")]

@@ -5,7 +5,7 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use serde::{Deserialize, Serialize};
 
-use crate::topology::{ListenerAction, RegionTopology, TargetHealthState};
+use crate::topology::{RegionTopology, TargetHealthState};
 
 /// A condition checked at every step of a deploy; one that fails rolls the deploy back.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -169,14 +169,10 @@ fn no_az_without_healthy(region: &RegionTopology, group_name: &str) -> GateStatu
         return GateStatus::Fail(format!("group {group_name} is not in {}", region.region));
     };
     let forwards_to_group = |lb: &&crate::topology::LoadBalancer| {
-        lb.listeners.iter().any(|l| {
-            l.default_actions.iter().any(|a| match a {
-                ListenerAction::Forward { target_groups } => target_groups
-                    .iter()
-                    .any(|tg| group.target_group_arns.contains(&tg.arn)),
-                _ => false,
-            })
-        })
+        lb.listeners
+            .iter()
+            .flat_map(|l| l.forwards())
+            .any(|tg| group.target_group_arns.contains(&tg.arn))
     };
     let mut empty = Vec::new();
     for lb in region.load_balancers.iter().filter(forwards_to_group) {

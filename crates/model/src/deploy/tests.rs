@@ -10,6 +10,7 @@ use proptest::prelude::{Strategy as _, prop_assert, prop_assert_eq, proptest};
 
 use super::*;
 use crate::action::ActionKind;
+use crate::topology::ListenerAction;
 use crate::topology::{
     AsgInstance, InstanceState, LaunchTemplateRef, LaunchTemplateVersion, LoadBalancer, Target,
     TargetGroup, Topology, WeightedTargetGroup,

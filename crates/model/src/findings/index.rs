@@ -6,8 +6,8 @@ use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 use crate::relations::HealthCount;
 use crate::topology::{
     AutoScalingGroup, DbInstance, Instance, LaunchTemplate, LaunchTemplateRef,
-    LaunchTemplateVersion, ListenerAction, LoadBalancer, NatGateway, RegionTopology, RouteTable,
-    RouteTarget, SecurityGroup, Subnet, Target, TargetGroup, TargetHealthState,
+    LaunchTemplateVersion, LoadBalancer, NatGateway, RegionTopology, RouteTable, RouteTarget,
+    SecurityGroup, Subnet, Target, TargetGroup, TargetHealthState,
 };
 
 /// One Region with its lookups.
@@ -63,15 +63,9 @@ impl<'a> RegionIndex<'a> {
         let mut lbs_of_tg: HashMap<&str, Vec<&LoadBalancer>> = HashMap::new();
         for lb in &region.load_balancers {
             let mut arns: Vec<&str> = Vec::new();
-            for listener in &lb.listeners {
-                for action in &listener.default_actions {
-                    if let ListenerAction::Forward { target_groups } = action {
-                        for tg in target_groups {
-                            if !arns.contains(&tg.arn.as_str()) {
-                                arns.push(&tg.arn);
-                            }
-                        }
-                    }
+            for tg in lb.listeners.iter().flat_map(|l| l.forwards()) {
+                if !arns.contains(&tg.arn.as_str()) {
+                    arns.push(&tg.arn);
                 }
             }
             let groups: Vec<&TargetGroup> = arns

@@ -241,21 +241,14 @@ fn default_line(
 
 /// A listener's forward weights as `--weight NAME=W` flags, names for target groups it knows.
 fn listener_weights(region: &RegionTopology, listener_arn: &str) -> String {
-    use haven_model::ListenerAction;
     let listener = region
         .load_balancers
         .iter()
         .flat_map(|lb| &lb.listeners)
         .find(|l| l.arn == listener_arn);
-    let forwards = listener
+    listener
         .into_iter()
-        .flat_map(|l| &l.default_actions)
-        .filter_map(|a| match a {
-            ListenerAction::Forward { target_groups } => Some(target_groups),
-            _ => None,
-        })
-        .flatten();
-    forwards
+        .flat_map(|l| l.forwards())
         .map(|tg| {
             let name = region
                 .target_group(&tg.arn)
