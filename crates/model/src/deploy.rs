@@ -42,6 +42,9 @@ pub const VERSION_TAG: &str = "haven:deploy-version";
 pub const FROM_TAG: &str = "haven:deploy-from";
 /// The tag holding the group's sizes before the deploy, `min/max/desired`.
 pub const CAPACITY_TAG: &str = "haven:deploy-capacity";
+/// The tag that pauses a deploy (`true`): no step starts until it is `false` again; a failing
+/// gate still rolls back.
+pub const PAUSED_TAG: &str = "haven:deploy-paused";
 
 /// Steps after which a deploy is over (its tags stay, for the record).
 pub const FINISHED: &str = "finished";
@@ -247,6 +250,8 @@ pub struct DeployState {
     pub listeners: Vec<String>,
     /// The weights of the first of them.
     pub weights: Vec<WeightedForward>,
+    /// Paused ([`PAUSED_TAG`]): no step starts until it is resumed.
+    pub paused: bool,
 }
 
 impl DeployState {
@@ -326,6 +331,7 @@ impl DeployState {
             green,
             listeners,
             weights,
+            paused: tag(PAUSED_TAG).as_deref() == Some("true"),
         }
     }
 
@@ -815,13 +821,37 @@ pub fn next(
             rolled_back,
         };
     }
-    match state.filter(|s| s.is_running()) {
+    let next = match state.filter(|s| s.is_running()) {
         None => start(&ctx, signals),
         Some(state) if matches!(spec.strategy, Strategy::Rolling { .. }) => {
             rolling::next(&ctx, state, signals)
         }
         Some(state) => blue_green::next(&ctx, state, signals),
+    };
+    match (next, state.is_some_and(|s| s.paused)) {
+        // Paused: no step starts; waits, rollbacks and the end go on as they would.
+        (Next::Run { step, .. }, true) => Next::Wait {
+            what: format!("paused before the step \"{step}\" (resume it to go on)"),
+            until: None,
+            gates: Vec::new(),
+        },
+        (next, _) => next,
     }
+}
+
+/// Pauses (or resumes) a running deploy: a tag on its groups, read by every run of
+/// `haven deploy` and by the dashboard.
+pub fn pause(state: &DeployState, paused: bool) -> Vec<DeployCall> {
+    let tags = Tags::from([(PAUSED_TAG.to_string(), paused.to_string())]);
+    [&state.blue, &state.green]
+        .into_iter()
+        .flatten()
+        .map(|side| DeployCall::Tag {
+            group: side.group.clone(),
+            target_group_arns: side.target_group_arns.clone(),
+            tags: tags.clone(),
+        })
+        .collect()
 }
 
 /// The first step of a deploy (after a new launch template version when one is needed).

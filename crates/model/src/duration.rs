@@ -36,9 +36,59 @@ pub fn between(then: DateTime<Utc>, now: DateTime<Utc>) -> String {
     seconds(u64::try_from((now - then).num_seconds()).unwrap_or(0))
 }
 
+/// Reads a duration as people write it, in the units [`seconds`] prints (`90s`, `5m`, `1h30m`,
+/// `2d`, `500ms`); a bare number is seconds. The error names what was wrong and what is valid.
+pub fn parse(text: &str) -> Result<std::time::Duration, String> {
+    let invalid = || format!("{text:?} is not a duration; expected e.g. 30s, 5m, 1h30m or 500ms");
+    let text = text.trim();
+    if text.is_empty() {
+        return Err(invalid());
+    }
+    if let Ok(secs) = text.parse::<u64>() {
+        return Ok(std::time::Duration::from_secs(secs));
+    }
+    let mut total = std::time::Duration::ZERO;
+    let mut rest = text;
+    while !rest.is_empty() {
+        let digits = rest
+            .find(|c: char| !c.is_ascii_digit())
+            .unwrap_or(rest.len());
+        let number: u64 = rest[..digits].parse().map_err(|_| invalid())?;
+        rest = &rest[digits..];
+        let unit_len = rest
+            .find(|c: char| c.is_ascii_digit())
+            .unwrap_or(rest.len());
+        let millis = match &rest[..unit_len] {
+            "ms" => 1,
+            "s" => 1_000,
+            "m" => 60_000,
+            "h" => 3_600_000,
+            "d" => 86_400_000,
+            _ => return Err(invalid()),
+        };
+        total += std::time::Duration::from_millis(number.saturating_mul(millis));
+        rest = &rest[unit_len..];
+    }
+    Ok(total)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn durations_read_back_as_they_print() {
+        use std::time::Duration;
+        for secs in [0, 45, 90, 120, 3600, 5400, 26 * 3600, 4 * 86400] {
+            assert_eq!(parse(&seconds(secs)), Ok(Duration::from_secs(secs)));
+        }
+        assert_eq!(parse("500ms"), Ok(Duration::from_millis(500)));
+        assert_eq!(parse("30"), Ok(Duration::from_secs(30)));
+        for bad in ["", "5 minutes", "m5", "1.5h", "-3s"] {
+            let error = parse(bad).expect_err(bad);
+            assert!(error.contains("expected e.g. 30s"), "{error}");
+        }
+    }
 
     #[test]
     fn ninety_minutes_reads_the_same_whichever_unit_it_comes_in() {

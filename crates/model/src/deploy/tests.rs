@@ -1468,3 +1468,70 @@ fn blue_green_needs_a_listener_forwarding_to_blue() {
         .is_ok()
     );
 }
+
+#[test]
+fn a_paused_deploy_starts_no_step_until_resumed_but_still_rolls_back() {
+    let mut world = World::new(lab());
+    let spec = spec("d1", blue_green(&[10, 100]));
+    // Run until 10 % is on green.
+    for _ in 0..50 {
+        if world.green_percent() == 10 {
+            break;
+        }
+        let state = DeployState::read(&world.region, "lab");
+        match next(
+            &spec,
+            state.as_ref(),
+            &world.region,
+            &Signals::default(),
+            world.now,
+        ) {
+            Next::Run { calls, .. } => calls.iter().for_each(|c| world.apply(c)),
+            Next::Wait { .. } => world.settle(),
+            other => panic!("unexpected {other:?}"),
+        }
+    }
+    assert_eq!(world.green_percent(), 10);
+    let state = DeployState::read(&world.region, "lab").expect("running");
+    for call in pause(&state, true) {
+        world.apply(&call);
+    }
+    let state = DeployState::read(&world.region, "lab").expect("running");
+    assert!(state.paused);
+    // Long after the bake, still 10 %: the next shift waits for the resume.
+    world.now += TimeDelta::hours(2);
+    let waiting = next(
+        &spec,
+        Some(&state),
+        &world.region,
+        &Signals::default(),
+        world.now,
+    );
+    assert!(
+        matches!(&waiting, Next::Wait { what, .. } if what.contains("paused") && what.contains("shift 100 %")),
+        "{waiting:?}"
+    );
+    // A failing gate still rolls back while paused.
+    let firing = Signals {
+        alarms_firing: Some(BTreeSet::from(["lab-5xx".to_string()])),
+        ..Signals::default()
+    };
+    let with_alarm = DeploySpec {
+        gates: vec![Gate::Alarm("lab-5xx".into())],
+        ..spec.clone()
+    };
+    assert!(matches!(
+        next(&with_alarm, Some(&state), &world.region, &firing, world.now),
+        Next::Rollback { .. }
+    ));
+    // Resumed, it goes on to 100 %.
+    for call in pause(&state, false) {
+        world.apply(&call);
+    }
+    let state = DeployState::read(&world.region, "lab").expect("running");
+    assert!(!state.paused);
+    assert!(matches!(
+        next(&spec, Some(&state), &world.region, &Signals::default(), world.now),
+        Next::Run { step, .. } if step == "shift 100 % to green"
+    ));
+}
