@@ -23,7 +23,7 @@ mod tests;
 
 pub use batches::{RollingPlan, healthy_floor, next_batch, rolling_batches};
 pub use calls::{DeployCall, GroupSettings, TargetGroupSettings};
-pub use gates::{Gate, GateResult, GateStatus, Signals, evaluate};
+pub use gates::{Gate, GateResult, GateStatus, RefreshSeen, Signals, evaluate};
 
 /// The tag holding the deploy's id, on every group (and target group) it involves.
 pub const DEPLOY_TAG: &str = "haven:deploy";

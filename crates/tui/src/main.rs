@@ -51,6 +51,9 @@ enum Command {
     /// After a failover, once the primary Region answers: bring the stack home in a planned
     /// switch and make the DR Region a DR Region again.
     Failback(haven_tui::commands::failback::FailbackArgs),
+    /// Deploy a new version without downtime: rolling, blue/green or canary, with health gates
+    /// and automatic rollback; resumable (the state lives in AWS).
+    Deploy(haven_tui::commands::deploy::DeployArgs),
     /// HA, DR and security findings, with an exit status by severity (for CI).
     Check(haven_tui::commands::check::CheckArgs),
     /// Discover the stack and print it: JSON for scripts, a table for people.
@@ -150,6 +153,9 @@ async fn run(cli: Cli) -> Result<(), Fatal> {
         }
         Some(Command::Check(args)) => {
             haven_tui::commands::check::run(&cli.global, &config, args).await
+        }
+        Some(Command::Deploy(args)) => {
+            haven_tui::commands::deploy::run(&cli.global, &config, args).await
         }
         None => open_dashboard(&cli.global, config).await,
     }

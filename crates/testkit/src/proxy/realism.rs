@@ -18,6 +18,7 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use bytes::Bytes;
 
+mod user_data;
 mod xml;
 
 use xml::{Edits, child_text, children, content, descendant, escape, first_text, section};
@@ -450,6 +451,8 @@ pub(super) struct State {
     /// `(target group ARN, target id)` → its registration.
     targets: HashMap<(String, String), Target>,
     groups: HashMap<(String, String), Group>,
+    /// The user data of launch template versions, kept from moto (see `user_data`).
+    user_data: user_data::UserData,
 }
 
 fn key(region: &str, id: &str) -> (String, String) {
@@ -623,6 +626,11 @@ impl State {
                 if let Some(answer) = self.not_found_window(realism, call, now) {
                     return Before::Answer(answer);
                 }
+                if call.action == "CreateLaunchTemplateVersion"
+                    && call.param(user_data::PARAM).is_some()
+                {
+                    return Before::ForwardBody(call.without(user_data::PARAM));
+                }
                 Before::Forward
             }
             "autoscaling" => {
@@ -661,6 +669,30 @@ impl State {
             }
             return None;
         }
+        let mut rewritten = self.rewrite(realism, call, text, body, now);
+        let kept = match (call.action.as_str(), call.param(user_data::PARAM)) {
+            ("CreateLaunchTemplateVersion", Some(data)) => {
+                let data = data.to_owned();
+                self.user_data
+                    .created(&call.region, &data, rewritten.as_deref().unwrap_or(text))
+            }
+            ("DescribeLaunchTemplateVersions", _) => self
+                .user_data
+                .described(&call.region, rewritten.as_deref().unwrap_or(text)),
+            _ => None,
+        };
+        rewritten = kept.or(rewritten);
+        rewritten
+    }
+
+    fn rewrite(
+        &mut self,
+        realism: &Realism,
+        call: &Call,
+        text: &str,
+        body: &Bytes,
+        now: Instant,
+    ) -> Option<String> {
         match call.service.as_str() {
             "ec2" => self.ec2_after(realism, call, text, body, now),
             "iam" => {
