@@ -102,6 +102,15 @@ pub struct Realism {
     pub silent_region: Option<String>,
     /// How long a silent Region holds a connection before closing it.
     pub silent_hold: Duration,
+    /// AMIs of a broken version: a target whose instance was launched from one of them fails
+    /// the load balancer's health checks. After its `initial` window (healthy threshold ×
+    /// interval, as every new target) `DescribeTargetHealth` reports it `unhealthy`
+    /// (`Target.FailedHealthChecks`), forever
+    /// (<https://docs.aws.amazon.com/elasticloadbalancing/latest/application/target-group-health-checks.html>).
+    /// moto launches Auto Scaling instances internally, so the image of an instance is learned
+    /// from the `DescribeInstances` and `RunInstances` answers that pass the proxy; while it is
+    /// unknown (and this list is not empty) the target stays `initial`, never `healthy`.
+    pub unhealthy_images: Vec<String>,
 }
 
 impl Eq for Realism {}
@@ -135,7 +144,15 @@ impl Realism {
             failing_copies: false,
             silent_region: None,
             silent_hold: Duration::ZERO,
+            unhealthy_images: Vec::new(),
         }
+    }
+
+    /// Instances launched from `ami` fail their health checks (see
+    /// [`Realism::unhealthy_images`]).
+    pub fn unhealthy_image(mut self, ami: impl Into<String>) -> Self {
+        self.unhealthy_images.push(ami.into());
+        self
     }
 
     /// Launches fail with `message` (see [`Realism::failing_launches`]; AWS-like text:
@@ -201,6 +218,9 @@ pub enum RealismKind {
     LaunchFailed,
     /// A copy ended failed.
     CopyFailed,
+    /// An instance that left its Auto Scaling group was deregistered from the group's target
+    /// groups, as Auto Scaling does (moto leaves it `healthy` there).
+    TargetLeft,
     /// A connection to the silent Region got no answer.
     Silenced,
 }
@@ -416,6 +436,23 @@ struct Group {
     wanted: Option<i64>,
     /// Failed scaling activities, oldest first.
     activities: Vec<String>,
+    /// Its instances and target groups in moto's last answer (`None`: never listed).
+    members: Option<Members>,
+}
+
+#[derive(Debug, Default)]
+struct Members {
+    instances: Vec<String>,
+    target_groups: Vec<String>,
+}
+
+/// A request the proxy sends moto on its own (not recorded: haven did not send it).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(super) struct FollowUp {
+    /// The service to sign it for (`elasticloadbalancing`).
+    pub(super) service: &'static str,
+    /// The form body.
+    pub(super) body: String,
 }
 
 #[derive(Debug, Default)]
@@ -449,6 +486,13 @@ pub(super) struct State {
     target_groups: HashMap<String, TargetGroupTiming>,
     /// `(target group ARN, target id)` → its registration.
     targets: HashMap<(String, String), Target>,
+    /// `(region, instance id)` → the AMI it was launched from, as EC2 answers said.
+    instance_images: HashMap<(String, String), String>,
+    /// `(region, instance id)` → the launch template version its group named when it was
+    /// first listed (what Auto Scaling reports for the instance).
+    instance_versions: HashMap<(String, String), String>,
+    /// Requests for moto that the proxy sends after the current one.
+    follow_ups: Vec<FollowUp>,
     groups: HashMap<(String, String), Group>,
 }
 
@@ -676,7 +720,7 @@ impl State {
             }
             "rds" => self.rds_after(realism, call, text, now),
             "elasticloadbalancing" => self.elb_after(realism, call, text, now),
-            "autoscaling" => self.autoscaling_after(call, text),
+            "autoscaling" => self.autoscaling_after(realism, call, text, now),
             _ => None,
         }
     }
@@ -731,6 +775,10 @@ impl State {
                 self.learn_template(call, text);
                 None
             }
+            "DescribeInstances" | "RunInstances" => {
+                self.learn_images(call, text);
+                None
+            }
             "CreateNatGateway" => {
                 let id = first_text(text, "natGatewayId")?.to_owned();
                 let until = now + realism.scaled(realism.nat_create);
@@ -772,6 +820,35 @@ impl State {
             "DescribeImages" => self.rewrite_copies(call, text, CopyKind::Image, now),
             "DescribeSnapshots" => self.rewrite_copies(call, text, CopyKind::Snapshot, now),
             _ => None,
+        }
+    }
+
+    /// Learns the image of every instance of a `DescribeInstances` (reservations) or
+    /// `RunInstances` (one reservation) answer.
+    fn learn_images(&mut self, call: &Call, text: &str) {
+        let whole = 0..text.len();
+        let sets: Vec<_> = match section(text, "reservationSet") {
+            Some(reservations) if call.action == "DescribeInstances" => {
+                children(text, reservations, "item")
+                    .into_iter()
+                    .filter_map(|item| descendant(text, content(text, item), "instancesSet"))
+                    .collect()
+            }
+            _ => descendant(text, whole, "instancesSet")
+                .into_iter()
+                .collect(),
+        };
+        for set in sets {
+            for item in children(text, content(text, set), "item") {
+                let inner = content(text, item);
+                if let (Some(id), Some(image)) = (
+                    child_text(text, inner.clone(), "instanceId"),
+                    child_text(text, inner, "imageId"),
+                ) {
+                    self.instance_images
+                        .insert(key(&call.region, id), image.to_owned());
+                }
+            }
         }
     }
 
@@ -1223,34 +1300,47 @@ impl State {
             }
             "DeregisterTargets" => {
                 let arn = call.param("TargetGroupArn")?;
-                let delay = Duration::from_secs(
-                    self.target_groups
-                        .get(arn)
-                        .copied()
-                        .unwrap_or_default()
-                        .deregistration_delay,
-                );
-                let until = now + realism.scaled(delay);
                 let ports = call.list("Targets.member", "Port");
                 for (index, id) in call.list("Targets.member", "Id").iter().enumerate() {
-                    let target = self
-                        .targets
-                        .entry((arn.to_owned(), (*id).to_owned()))
-                        .or_insert(Target {
-                            port: None,
-                            initial_until: now,
-                            draining_until: None,
-                        });
-                    target.draining_until = Some(until);
-                    target.initial_until = now;
-                    if let Some(port) = ports.get(index) {
-                        target.port = Some((*port).to_owned());
-                    }
+                    let port = ports.get(index).copied();
+                    self.start_draining(realism, arn, id, port, now);
                 }
                 None
             }
             "DescribeTargetHealth" => self.rewrite_target_health(realism, call, text, now),
             _ => None,
+        }
+    }
+
+    /// A deregistered target is `draining` for the deregistration delay of its group.
+    fn start_draining(
+        &mut self,
+        realism: &Realism,
+        arn: &str,
+        id: &str,
+        port: Option<&str>,
+        now: Instant,
+    ) {
+        let delay = Duration::from_secs(
+            self.target_groups
+                .get(arn)
+                .copied()
+                .unwrap_or_default()
+                .deregistration_delay,
+        );
+        let until = now + realism.scaled(delay);
+        let target = self
+            .targets
+            .entry((arn.to_owned(), id.to_owned()))
+            .or_insert(Target {
+                port: None,
+                initial_until: now,
+                draining_until: None,
+            });
+        target.draining_until = Some(until);
+        target.initial_until = now;
+        if let Some(port) = port {
+            target.port = Some(port.to_owned());
         }
     }
 
@@ -1295,12 +1385,22 @@ impl State {
                     initial_until: now + window,
                     draining_until: None,
                 });
+            let image = self.instance_images.get(&key(&call.region, id));
+            let moto_healthy = descendant(text, inner.clone(), "State")
+                .is_some_and(|state| &text[content(text, state)] == "healthy");
             let health = if seen.draining_until.is_some_and(|until| until > now) {
                 Some(DRAINING)
             } else if seen.initial_until > now {
                 Some(INITIAL)
-            } else {
+            } else if realism.unhealthy_images.is_empty() || !moto_healthy {
                 None
+            } else {
+                match image {
+                    // Not known yet: AWS would still be checking it; never healthy.
+                    None => Some(INITIAL),
+                    Some(image) if realism.unhealthy_images.contains(image) => Some(UNHEALTHY),
+                    Some(_) => None,
+                }
             };
             if let Some(health) = health
                 && let Some(element) = children(text, inner, "TargetHealth").into_iter().next()
@@ -1392,7 +1492,13 @@ impl State {
         before
     }
 
-    fn autoscaling_after(&mut self, call: &Call, text: &str) -> Option<String> {
+    fn autoscaling_after(
+        &mut self,
+        realism: &Realism,
+        call: &Call,
+        text: &str,
+        now: Instant,
+    ) -> Option<String> {
         match call.action.as_str() {
             "CreateAutoScalingGroup" | "UpdateAutoScalingGroup" | "SetDesiredCapacity" => {
                 if let (Some(name), Some(desired)) = (
@@ -1406,25 +1512,7 @@ impl State {
                 }
                 None
             }
-            "DescribeAutoScalingGroups" => {
-                let within = section(text, "AutoScalingGroups")?;
-                let mut edits = Edits::default();
-                for member in children(text, within, "member") {
-                    let inner = content(text, member);
-                    let Some(name) = child_text(text, inner.clone(), "AutoScalingGroupName") else {
-                        continue;
-                    };
-                    let group = self.groups.entry(key(&call.region, name)).or_default();
-                    group.desired = child_text(text, inner.clone(), "DesiredCapacity")
-                        .and_then(|d| d.parse().ok());
-                    if let Some(wanted) = group.wanted {
-                        edits.set_child(text, inner, "DesiredCapacity", &wanted.to_string());
-                        self.events
-                            .push(call.event(RealismKind::StateRewritten, name));
-                    }
-                }
-                (!edits.is_empty()).then(|| edits.apply(text))
-            }
+            "DescribeAutoScalingGroups" => self.rewrite_groups(realism, call, text, now),
             "DescribeScalingActivities" => {
                 let asked = call.param("AutoScalingGroupName");
                 let mut activities: Vec<&String> = self
@@ -1451,7 +1539,200 @@ impl State {
         }
     }
 
-    // --- 8. Copies -------------------------------------------------------------------------
+    // --- 8. Auto Scaling members and target groups ---------------------------------------
+
+    /// The `DescribeAutoScalingGroups` the proxy sends moto after `call` changed a group's
+    /// members, so that realism knows them at once (see [`State::rewrite_groups`]).
+    pub(super) fn look_after(&self, call: &Call, status: u16) -> Option<String> {
+        let changes_members = matches!(
+            call.action.as_str(),
+            "CreateAutoScalingGroup"
+                | "UpdateAutoScalingGroup"
+                | "SetDesiredCapacity"
+                | "TerminateInstanceInAutoScalingGroup"
+                | "DeleteAutoScalingGroup"
+                | "AttachInstances"
+                | "DetachInstances"
+                | "ExecutePolicy"
+        );
+        if call.service != "autoscaling" || status != 200 || !changes_members {
+            return None;
+        }
+        let mut body = "Action=DescribeAutoScalingGroups&Version=2011-01-01".to_owned();
+        if let Some(name) = call.param("AutoScalingGroupName") {
+            body.push_str(&format!("&AutoScalingGroupNames.member.1={}", encode(name)));
+        }
+        Some(body)
+    }
+
+    /// The requests for moto that the proxy must send now.
+    pub(super) fn take_follow_ups(&mut self) -> Vec<FollowUp> {
+        std::mem::take(&mut self.follow_ups)
+    }
+
+    /// Learns each group's members and target groups from moto's answer, and corrects two
+    /// things moto gets wrong:
+    /// - every instance reports the template's *default* version in moto; Auto Scaling
+    ///   reports the version its group named when it was launched (a number, or `$Latest`
+    ///   when the group says so), which is what tells an old instance from a new one
+    ///   (<https://docs.aws.amazon.com/autoscaling/ec2/APIReference/API_Instance.html>);
+    /// - an instance that left its group (terminated, scaled in, the group deleted) stays
+    ///   `healthy` in the group's target groups in moto; Auto Scaling deregisters it first
+    ///   ("Before the instances are terminated, they are deregistered from the load balancer",
+    ///   <https://docs.aws.amazon.com/autoscaling/ec2/userguide/attach-load-balancer-asg.html>),
+    ///   so the proxy deregisters it in moto and it is `draining` for the deregistration delay.
+    fn rewrite_groups(
+        &mut self,
+        realism: &Realism,
+        call: &Call,
+        text: &str,
+        now: Instant,
+    ) -> Option<String> {
+        let within = section(text, "AutoScalingGroups")?;
+        let mut edits = Edits::default();
+        let mut listed = Vec::new();
+        let mut left: Vec<(Vec<String>, Vec<String>)> = Vec::new();
+        for member in children(text, within, "member") {
+            let inner = content(text, member);
+            let Some(name) = child_text(text, inner.clone(), "AutoScalingGroupName") else {
+                continue;
+            };
+            listed.push(name.to_owned());
+            let group_version = children(text, inner.clone(), "LaunchTemplate")
+                .into_iter()
+                .next()
+                .and_then(|template| child_text(text, content(text, template), "Version"))
+                .map(str::to_owned);
+            let target_groups: Vec<String> = children(text, inner.clone(), "TargetGroupARNs")
+                .into_iter()
+                .next()
+                .map(|list| {
+                    children(text, content(text, list), "member")
+                        .into_iter()
+                        .map(|arn| text[content(text, arn)].to_owned())
+                        .collect()
+                })
+                .unwrap_or_default();
+            let mut instances = Vec::new();
+            if let Some(list) = children(text, inner.clone(), "Instances")
+                .into_iter()
+                .next()
+            {
+                for instance in children(text, content(text, list), "member") {
+                    let inner = content(text, instance);
+                    let Some(id) = child_text(text, inner.clone(), "InstanceId") else {
+                        continue;
+                    };
+                    instances.push(id.to_owned());
+                    let launched = match (
+                        self.instance_versions.get(&key(&call.region, id)),
+                        &group_version,
+                    ) {
+                        (Some(version), _) => Some(version.clone()),
+                        (None, Some(version)) => {
+                            self.instance_versions
+                                .insert(key(&call.region, id), version.clone());
+                            Some(version.clone())
+                        }
+                        (None, None) => None,
+                    };
+                    if let Some(version) = launched
+                        && let Some(template) =
+                            children(text, inner, "LaunchTemplate").into_iter().next()
+                        && child_text(text, content(text, template.clone()), "Version")
+                            != Some(version.as_str())
+                    {
+                        edits.set_child(text, content(text, template), "Version", &version);
+                        self.events
+                            .push(call.event(RealismKind::StateRewritten, id));
+                    }
+                }
+            }
+            let group = self.groups.entry(key(&call.region, name)).or_default();
+            group.desired =
+                child_text(text, inner.clone(), "DesiredCapacity").and_then(|d| d.parse().ok());
+            if let Some(wanted) = group.wanted {
+                edits.set_child(text, inner, "DesiredCapacity", &wanted.to_string());
+                self.events
+                    .push(call.event(RealismKind::StateRewritten, name));
+            }
+            let before = group.members.replace(Members {
+                instances: instances.clone(),
+                target_groups: target_groups.clone(),
+            });
+            if let Some(before) = before {
+                let gone: Vec<String> = before
+                    .instances
+                    .into_iter()
+                    .filter(|id| !instances.contains(id))
+                    .collect();
+                left.push((gone, target_groups));
+            }
+        }
+        // Groups moto no longer has: asked by name and missing, or missing from a whole listing.
+        let asked: Vec<&str> = call
+            .params
+            .iter()
+            .filter(|(key, _)| key.starts_with("AutoScalingGroupNames.member."))
+            .map(|(_, value)| value.as_str())
+            .collect();
+        let whole = asked.is_empty()
+            && call.param("NextToken").is_none()
+            && !call
+                .params
+                .iter()
+                .any(|(key, _)| key.starts_with("Filters."))
+            && first_text(text, "NextToken").is_none();
+        for ((region, name), group) in &mut self.groups {
+            if *region == call.region
+                && !listed.contains(name)
+                && (whole || asked.contains(&name.as_str()))
+                && let Some(members) = group.members.take()
+            {
+                left.push((members.instances, members.target_groups));
+            }
+        }
+        for (instances, target_groups) in left {
+            self.deregister_left(realism, call, &instances, &target_groups, now);
+        }
+        (!edits.is_empty()).then(|| edits.apply(text))
+    }
+
+    /// Deregisters instances that left their group from its target groups (unless haven did
+    /// already), in moto and in what realism shows.
+    fn deregister_left(
+        &mut self,
+        realism: &Realism,
+        call: &Call,
+        instances: &[String],
+        target_groups: &[String],
+        now: Instant,
+    ) {
+        for arn in target_groups {
+            for id in instances {
+                let deregistered = self
+                    .targets
+                    .get(&(arn.clone(), id.clone()))
+                    .is_some_and(|target| target.draining_until.is_some());
+                if deregistered {
+                    continue;
+                }
+                self.start_draining(realism, arn, id, None, now);
+                self.follow_ups.push(FollowUp {
+                    service: "elasticloadbalancing",
+                    body: format!(
+                        "Action=DeregisterTargets&Version=2015-12-01&TargetGroupArn={}\
+                         &Targets.member.1.Id={}",
+                        encode(arn),
+                        encode(id)
+                    ),
+                });
+                self.note(call, RealismKind::TargetLeft, id);
+            }
+        }
+    }
+
+    // --- 9. Copies -------------------------------------------------------------------------
 
     fn start_copy(
         &mut self,
@@ -1539,6 +1820,8 @@ impl State {
 
 const INITIAL: &str = "<State>initial</State><Reason>Elb.RegistrationInProgress</Reason>\
     <Description>Target registration is in progress</Description>";
+const UNHEALTHY: &str = "<State>unhealthy</State><Reason>Target.FailedHealthChecks</Reason>\
+    <Description>Health checks failed</Description>";
 const DRAINING: &str = "<State>draining</State><Reason>Target.DeregistrationInProgress</Reason>\
     <Description>Target deregistration is in progress</Description>";
 
