@@ -607,9 +607,37 @@ async fn with_realism(
     body: Bytes,
 ) -> (Response<Full<Bytes>>, bool) {
     let json = parts.headers.contains_key("x-amz-target");
+    let (method, uri, headers) = (
+        parts.method.clone(),
+        parts.uri.clone(),
+        parts.headers.clone(),
+    );
+    let own = OwnRequests {
+        shared,
+        client,
+        method: &method,
+        uri: &uri,
+        headers: &headers,
+    };
     let before = lock(&shared.realism).before(realism, &call);
+    let mut after = Vec::new();
     let body = match before {
         realism::Before::Forward => body,
+        realism::Before::Prepared {
+            before,
+            body: changed,
+            after: then,
+        } => {
+            for prepare in before {
+                // moto's answer is not the client's; a failure shows in the call itself.
+                let _ = own.send(&call.service, &prepare).await;
+            }
+            after = then;
+            parts
+                .headers
+                .insert(header::CONTENT_LENGTH, HeaderValue::from(changed.len()));
+            changed
+        }
         realism::Before::ForwardBody(changed) => {
             parts
                 .headers
@@ -644,23 +672,16 @@ async fn with_realism(
             return (response, true);
         }
     };
-    let (method, uri, headers) = (
-        parts.method.clone(),
-        parts.uri.clone(),
-        parts.headers.clone(),
-    );
     match forward(&shared.upstream, client, parts, body).await {
         Err(message) => (upstream_error(&call.service, json, &message), false),
         Ok((mut parts, body)) => {
             let status = parts.status.as_u16();
             let rewritten = lock(&shared.realism).after(realism, &call, status, &body);
-            let own = OwnRequests {
-                shared,
-                client,
-                method: &method,
-                uri: &uri,
-                headers: &headers,
-            };
+            if status == 200 {
+                for then in after {
+                    let _ = own.send(&call.service, &then).await;
+                }
+            }
             own.look_and_follow_up(realism, &call, status).await;
             let body = match rewritten {
                 Some(text) => {

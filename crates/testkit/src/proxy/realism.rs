@@ -111,6 +111,16 @@ pub struct Realism {
     /// from the `DescribeInstances` and `RunInstances` answers that pass the proxy; while it is
     /// unknown (and this list is not empty) the target stays `initial`, never `healthy`.
     pub unhealthy_images: Vec<String>,
+    /// Auto Scaling keeps a group's instances balanced over its AZs: it launches into the AZ
+    /// with the fewest instances ("Amazon EC2 Auto Scaling attempts to distribute instances
+    /// evenly between the Availability Zones",
+    /// <https://docs.aws.amazon.com/autoscaling/ec2/userguide/ec2-auto-scaling-availability-zone-balanced.html>).
+    /// moto launches every instance into the first subnet of `VPCZoneIdentifier`. With this on,
+    /// the proxy has moto launch one instance at a time with the subnet of the emptiest AZ
+    /// first, then puts the group's subnet list back as it was (a subnet's AZ is learned from
+    /// `CreateSubnet` and `DescribeSubnets` answers). Off in [`Realism::aws`] for now: tests
+    /// written for moto's single-AZ groups would change.
+    pub spread_launches: bool,
 }
 
 impl Eq for Realism {}
@@ -145,7 +155,14 @@ impl Realism {
             silent_region: None,
             silent_hold: Duration::ZERO,
             unhealthy_images: Vec::new(),
+            spread_launches: false,
         }
+    }
+
+    /// Auto Scaling launches spread over the group's AZs (see [`Realism::spread_launches`]).
+    pub fn spread_launches(mut self) -> Self {
+        self.spread_launches = true;
+        self
     }
 
     /// Instances launched from `ami` fail their health checks (see
@@ -303,6 +320,21 @@ impl Call {
         Bytes::from(kept.join("&"))
     }
 
+    /// The form body with parameters `set` replaced (or added when missing).
+    fn with(&self, set: &[(&str, &str)]) -> Bytes {
+        let mut pairs: Vec<String> = self
+            .params
+            .iter()
+            .filter(|(key, _)| !set.iter().any(|(name, _)| name == key))
+            .map(|(key, value)| format!("{}={}", encode(key), encode(value)))
+            .collect();
+        pairs.extend(
+            set.iter()
+                .map(|(key, value)| format!("{}={}", encode(key), encode(value))),
+        );
+        Bytes::from(pairs.join("&"))
+    }
+
     fn event(&self, kind: RealismKind, subject: &str) -> RealismEvent {
         RealismEvent {
             kind,
@@ -348,6 +380,13 @@ pub(super) enum Before {
     ForwardBody(Bytes),
     /// Answer by itself.
     Answer(Answer),
+    /// Send moto the `before` bodies (same service, answers dropped), then forward `body` (its
+    /// answer is the client's), then the `after` bodies.
+    Prepared {
+        before: Vec<String>,
+        body: Bytes,
+        after: Vec<String>,
+    },
     /// Answer by itself now, and send the original request to moto after `delay`; then call
     /// [`State::replayed`] with `db`.
     Defer {
@@ -443,7 +482,11 @@ struct Group {
 #[derive(Debug, Default)]
 struct Members {
     instances: Vec<String>,
+    /// The AZ of each instance.
+    azs: Vec<String>,
     target_groups: Vec<String>,
+    /// Its subnets, as moto lists them.
+    zone_identifier: Option<String>,
 }
 
 /// A request the proxy sends moto on its own (not recorded: haven did not send it).
@@ -493,6 +536,8 @@ pub(super) struct State {
     instance_versions: HashMap<(String, String), String>,
     /// Requests for moto that the proxy sends after the current one.
     follow_ups: Vec<FollowUp>,
+    /// `(region, subnet id)` → its AZ.
+    subnet_azs: HashMap<(String, String), String>,
     groups: HashMap<(String, String), Group>,
 }
 
@@ -677,7 +722,15 @@ impl State {
                 {
                     return Before::Answer(answer);
                 }
-                self.failing_launch(realism, call)
+                if realism.failing_launches.is_some() {
+                    return self.failing_launch(realism, call);
+                }
+                if realism.spread_launches
+                    && let Some(spread) = self.spread(call)
+                {
+                    return spread;
+                }
+                Before::Forward
             }
             "rds" => self.rds_before(realism, call, now),
             _ => Before::Forward,
@@ -779,6 +832,10 @@ impl State {
                 self.learn_images(call, text);
                 None
             }
+            "CreateSubnet" | "DescribeSubnets" => {
+                self.learn_subnets(call, text);
+                None
+            }
             "CreateNatGateway" => {
                 let id = first_text(text, "natGatewayId")?.to_owned();
                 let until = now + realism.scaled(realism.nat_create);
@@ -848,6 +905,25 @@ impl State {
                     self.instance_images
                         .insert(key(&call.region, id), image.to_owned());
                 }
+            }
+        }
+    }
+
+    /// Learns the AZ of every subnet of a `CreateSubnet` or `DescribeSubnets` answer.
+    fn learn_subnets(&mut self, call: &Call, text: &str) {
+        let subnets = match section(text, "subnetSet") {
+            Some(set) => children(text, set, "item"),
+            None => descendant(text, 0..text.len(), "subnet")
+                .into_iter()
+                .collect(),
+        };
+        for subnet in subnets {
+            let inner = content(text, subnet);
+            if let (Some(id), Some(az)) = (
+                child_text(text, inner.clone(), "subnetId"),
+                child_text(text, inner, "availabilityZone"),
+            ) {
+                self.subnet_azs.insert(key(&call.region, id), az.to_owned());
             }
         }
     }
@@ -1613,7 +1689,10 @@ impl State {
                         .collect()
                 })
                 .unwrap_or_default();
+            let zone_identifier =
+                child_text(text, inner.clone(), "VPCZoneIdentifier").map(str::to_owned);
             let mut instances = Vec::new();
+            let mut azs = Vec::new();
             if let Some(list) = children(text, inner.clone(), "Instances")
                 .into_iter()
                 .next()
@@ -1624,6 +1703,11 @@ impl State {
                         continue;
                     };
                     instances.push(id.to_owned());
+                    azs.push(
+                        child_text(text, inner.clone(), "AvailabilityZone")
+                            .unwrap_or_default()
+                            .to_owned(),
+                    );
                     let launched = match (
                         self.instance_versions.get(&key(&call.region, id)),
                         &group_version,
@@ -1658,7 +1742,9 @@ impl State {
             }
             let before = group.members.replace(Members {
                 instances: instances.clone(),
+                azs,
                 target_groups: target_groups.clone(),
+                zone_identifier,
             });
             if let Some(before) = before {
                 let gone: Vec<String> = before
@@ -1696,6 +1782,160 @@ impl State {
             self.deregister_left(realism, call, &instances, &target_groups, now);
         }
         (!edits.is_empty()).then(|| edits.apply(text))
+    }
+
+    /// Has moto launch into the emptiest AZ (see [`Realism::spread_launches`]): one instance at
+    /// a time, each after an `UpdateAutoScalingGroup` that puts the subnet of the AZ with the
+    /// fewest instances first; the group's subnet list is put back afterwards. `None` when the
+    /// call launches nothing or a subnet's AZ is unknown.
+    fn spread(&self, call: &Call) -> Option<Before> {
+        let number = |name: &str| call.param(name).and_then(|v| v.parse::<i64>().ok());
+        let update = |name: &str, zones: &str, extra: &str| {
+            format!(
+                "Action=UpdateAutoScalingGroup&Version=2011-01-01&AutoScalingGroupName={}\
+                 &VPCZoneIdentifier={}{extra}",
+                encode(name),
+                encode(zones)
+            )
+        };
+        match call.action.as_str() {
+            "CreateAutoScalingGroup" => {
+                let name = call.param("AutoScalingGroupName")?;
+                let zones = call.param("VPCZoneIdentifier")?;
+                let min = number("MinSize")?;
+                let desired = number("DesiredCapacity").unwrap_or(min);
+                let mut counts = self.az_counts(call, zones, None)?;
+                if desired < 2 || counts.len() < 2 {
+                    return None;
+                }
+                // Created empty, then filled one instance at a time.
+                let body = call.with(&[("MinSize", "0"), ("DesiredCapacity", "0")]);
+                let mut after = Vec::new();
+                for size in 1..=desired {
+                    let order = self.emptiest_first(call, zones, &mut counts)?;
+                    after.push(update(name, &order, &format!("&DesiredCapacity={size}")));
+                }
+                after.push(update(name, zones, &format!("&MinSize={min}")));
+                Some(Before::Prepared {
+                    before: Vec::new(),
+                    body,
+                    after,
+                })
+            }
+            "SetDesiredCapacity" | "UpdateAutoScalingGroup" => {
+                let name = call.param("AutoScalingGroupName")?;
+                let desired = number("DesiredCapacity")?;
+                let members = self
+                    .groups
+                    .get(&key(&call.region, name))?
+                    .members
+                    .as_ref()?;
+                let zones = call
+                    .param("VPCZoneIdentifier")
+                    .or(members.zone_identifier.as_deref())?;
+                let current = i64::try_from(members.instances.len()).ok()?;
+                let mut counts = self.az_counts(call, zones, Some(members))?;
+                if desired <= current || counts.len() < 2 {
+                    return None;
+                }
+                let mut before = Vec::new();
+                for size in current + 1..desired {
+                    let order = self.emptiest_first(call, zones, &mut counts)?;
+                    before.push(update(name, &order, &format!("&DesiredCapacity={size}")));
+                }
+                let last = self.emptiest_first(call, zones, &mut counts)?;
+                let body = if call.action == "SetDesiredCapacity" {
+                    before.push(update(name, &last, ""));
+                    call.with(&[])
+                } else {
+                    call.with(&[("VPCZoneIdentifier", &last)])
+                };
+                Some(Before::Prepared {
+                    before,
+                    body,
+                    after: vec![update(name, zones, "")],
+                })
+            }
+            "TerminateInstanceInAutoScalingGroup" => {
+                if call.param("ShouldDecrementDesiredCapacity") == Some("true") {
+                    return None;
+                }
+                let victim = call.param("InstanceId")?;
+                let (name, members) = self.groups.iter().find_map(|((region, name), group)| {
+                    let members = group.members.as_ref()?;
+                    (*region == call.region && members.instances.iter().any(|i| i == victim))
+                        .then_some((name, members))
+                })?;
+                let zones = members.zone_identifier.as_deref()?;
+                let mut counts = self.az_counts(call, zones, Some(members))?;
+                if let Some(index) = members.instances.iter().position(|i| i == victim)
+                    && let Some(count) = members.azs.get(index).and_then(|az| counts.get_mut(az))
+                {
+                    *count = count.saturating_sub(1);
+                }
+                if counts.len() < 2 {
+                    return None;
+                }
+                let order = self.emptiest_first(call, zones, &mut counts)?;
+                Some(Before::Prepared {
+                    before: vec![update(name, &order, "")],
+                    body: call.with(&[]),
+                    after: vec![update(name, zones, "")],
+                })
+            }
+            _ => None,
+        }
+    }
+
+    /// Instances per AZ of the subnets `zones` (`None` when a subnet's AZ is unknown).
+    fn az_counts(
+        &self,
+        call: &Call,
+        zones: &str,
+        members: Option<&Members>,
+    ) -> Option<BTreeMap<String, usize>> {
+        let mut counts = BTreeMap::new();
+        for subnet in zones.split(',').filter(|s| !s.is_empty()) {
+            let az = self.subnet_azs.get(&key(&call.region, subnet))?;
+            counts.insert(az.clone(), 0);
+        }
+        for az in members.map(|m| m.azs.as_slice()).unwrap_or_default() {
+            if let Some(count) = counts.get_mut(az) {
+                *count += 1;
+            }
+        }
+        Some(counts)
+    }
+
+    /// `zones` with the subnet of the AZ with the fewest instances first (the first such on a
+    /// tie), counting the instance moto will launch there.
+    fn emptiest_first(
+        &self,
+        call: &Call,
+        zones: &str,
+        counts: &mut BTreeMap<String, usize>,
+    ) -> Option<String> {
+        let subnets: Vec<&str> = zones.split(',').filter(|s| !s.is_empty()).collect();
+        let mut best: Option<(usize, usize)> = None;
+        for (index, subnet) in subnets.iter().enumerate() {
+            let az = self.subnet_azs.get(&key(&call.region, subnet))?;
+            let count = counts.get(az).copied().unwrap_or(0);
+            if best.is_none_or(|(_, fewest)| count < fewest) {
+                best = Some((index, count));
+            }
+        }
+        let (chosen, _) = best?;
+        let az = self.subnet_azs.get(&key(&call.region, subnets[chosen]))?;
+        *counts.entry(az.clone()).or_default() += 1;
+        let mut order = vec![subnets[chosen]];
+        order.extend(
+            subnets
+                .iter()
+                .enumerate()
+                .filter(|(index, _)| *index != chosen)
+                .map(|(_, subnet)| *subnet),
+        );
+        Some(order.join(","))
     }
 
     /// Deregisters instances that left their group from its target groups (unless haven did

@@ -1125,6 +1125,151 @@ async fn instances_report_their_launch_version_and_leave_the_target_group_with_t
     );
 }
 
+/// `(instance, AZ)` of each member of a group, and its subnets and minimum size as listed.
+async fn placement(
+    asg: &aws_sdk_autoscaling::Client,
+    name: &str,
+) -> (Vec<(String, String)>, String, i32) {
+    let groups = asg
+        .describe_auto_scaling_groups()
+        .auto_scaling_group_names(name)
+        .send()
+        .await
+        .expect("describe group");
+    let group = &groups.auto_scaling_groups()[0];
+    let members = group
+        .instances()
+        .iter()
+        .map(|i| {
+            (
+                i.instance_id().unwrap_or_default().to_owned(),
+                i.availability_zone().unwrap_or_default().to_owned(),
+            )
+        })
+        .collect();
+    (
+        members,
+        group.vpc_zone_identifier().unwrap_or_default().to_owned(),
+        group.min_size().unwrap_or_default(),
+    )
+}
+
+fn per_az(members: &[(String, String)]) -> BTreeMap<String, usize> {
+    let mut counts = BTreeMap::new();
+    for (_, az) in members {
+        *counts.entry(az.clone()).or_default() += 1;
+    }
+    counts
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn launches_spread_over_the_group_s_azs() {
+    let aws = aws(settled().spread_launches()).await;
+    let (vpc, subnet_a, target_group) = checked_target_group(&aws, "web").await;
+    let subnet_b = aws
+        .ec2
+        .create_subnet()
+        .vpc_id(&vpc)
+        .cidr_block("10.0.1.0/24")
+        .availability_zone("ap-northeast-2b")
+        .send()
+        .await
+        .expect("subnet b")
+        .subnet()
+        .and_then(|s| s.subnet_id())
+        .expect("subnet id")
+        .to_owned();
+    aws.ec2
+        .create_launch_template()
+        .launch_template_name("web")
+        .launch_template_data(template_data(None))
+        .send()
+        .await
+        .expect("template");
+    let zones = format!("{subnet_a},{subnet_b}");
+    aws.asg
+        .create_auto_scaling_group()
+        .auto_scaling_group_name("web")
+        .launch_template(
+            aws_sdk_autoscaling::types::LaunchTemplateSpecification::builder()
+                .launch_template_name("web")
+                .version("1")
+                .build(),
+        )
+        .vpc_zone_identifier(&zones)
+        .target_group_arns(&target_group)
+        .min_size(2)
+        .max_size(6)
+        .desired_capacity(2)
+        .send()
+        .await
+        .expect("group");
+    let a = || "ap-northeast-2a".to_owned();
+    let b = || "ap-northeast-2b".to_owned();
+    let (members, listed_zones, min) = placement(&aws.asg, "web").await;
+    assert_eq!(per_az(&members), BTreeMap::from([(a(), 1), (b(), 1)]));
+    assert_eq!(
+        (listed_zones.as_str(), min),
+        (zones.as_str(), 2),
+        "as created"
+    );
+
+    aws.asg
+        .set_desired_capacity()
+        .auto_scaling_group_name("web")
+        .desired_capacity(4)
+        .send()
+        .await
+        .expect("raise");
+    let (members, listed_zones, _) = placement(&aws.asg, "web").await;
+    assert_eq!(per_az(&members), BTreeMap::from([(a(), 2), (b(), 2)]));
+    assert_eq!(listed_zones, zones);
+
+    // A replacement goes where its instance was: the AZ now short of one.
+    let in_b = members
+        .iter()
+        .find(|(_, az)| *az == b())
+        .map(|(id, _)| id.clone())
+        .expect("an instance in b");
+    aws.asg
+        .terminate_instance_in_auto_scaling_group()
+        .instance_id(&in_b)
+        .should_decrement_desired_capacity(false)
+        .send()
+        .await
+        .expect("terminate");
+    let (members, _, _) = placement(&aws.asg, "web").await;
+    assert!(!members.iter().any(|(id, _)| *id == in_b));
+    assert_eq!(per_az(&members), BTreeMap::from([(a(), 2), (b(), 2)]));
+
+    aws.asg
+        .update_auto_scaling_group()
+        .auto_scaling_group_name("web")
+        .desired_capacity(6)
+        .send()
+        .await
+        .expect("raise by update");
+    let (members, listed_zones, _) = placement(&aws.asg, "web").await;
+    assert_eq!(per_az(&members), BTreeMap::from([(a(), 3), (b(), 3)]));
+    assert_eq!(listed_zones, zones);
+    let registered: Vec<String> = target_health(&aws.elb, &target_group)
+        .await
+        .into_iter()
+        .filter(|(_, state, _)| state != "draining")
+        .map(|(id, _, _)| id)
+        .collect();
+    assert_eq!(registered.len(), 6, "every member in the target group");
+    // The proxy's own calls are not haven's.
+    assert_eq!(
+        aws.proxy
+            .requests()
+            .iter()
+            .filter(|r| r.action == "UpdateAutoScalingGroup")
+            .count(),
+        1
+    );
+}
+
 async fn group(asg: &aws_sdk_autoscaling::Client, name: &str) -> (i32, usize) {
     let groups = asg
         .describe_auto_scaling_groups()
