@@ -109,10 +109,11 @@ fn stack(realism: Realism) -> Stack {
 fn deploy(stack: &Stack, extra: &[&str]) -> Command {
     let blueprint = lab_blueprint();
     let mut command = haven(&stack.proxy, &stack.home, &["deploy"]);
-    command
-        .arg(&blueprint)
-        .args(["--poll", "200ms", "--health-timeout", "30s", "--yes"])
-        .args(extra);
+    command.arg(&blueprint).args(["--poll", "200ms", "--yes"]);
+    if !extra.contains(&"--health-timeout") {
+        command.args(["--health-timeout", "30s"]);
+    }
+    command.args(extra);
     command
 }
 
@@ -514,4 +515,37 @@ fn bad_flags_and_read_only_send_nothing() {
     assert_eq!(output.status.code(), Some(2), "{}", text(&output));
     assert!(text(&output).contains("read-only"), "{}", text(&output));
     assert!(proxy.requests().is_empty(), "{:?}", proxy.requests());
+}
+
+#[test]
+fn a_green_that_never_becomes_healthy_is_rolled_back_on_its_own_naming_the_gate() {
+    let stack = stack(Realism::aws().spread_launches());
+    // The new image is broken: its instances fail the load balancer's health checks.
+    stack.proxy.set_faults(
+        Faults::none().with_realism(Realism::aws().spread_launches().unhealthy_image(&stack.ami)),
+    );
+    let output = run(
+        deploy(
+            &stack,
+            &["--image", &stack.ami, "--health-timeout", "3s", "--bake", "1s"],
+        ),
+        Duration::from_secs(300),
+    );
+    let said = text(&output);
+    assert_eq!(output.status.code(), Some(1), "{said}");
+    assert!(said.contains("ROLLING BACK"), "{said}");
+    assert!(said.contains("healthy-per-az"), "the failed gate is named: {said}");
+    assert!(said.contains("rolled back"), "{said}");
+    // Everything on blue, green gone.
+    assert_eq!(green_share(&stack.moto), 0, "{:?}", weights(&stack.moto));
+    let groups = group_names(&stack.moto);
+    assert!(
+        groups.iter().all(|g| !g.starts_with("lab-asg-d")),
+        "green removed: {groups:?}"
+    );
+    assert_eq!(instance_ids(&stack.moto, "lab-asg").len(), 2);
+    // Running it again reports the rollback; it does not start again.
+    let again = run(deploy(&stack, &["--image", &stack.ami]), Duration::from_secs(60));
+    assert_eq!(again.status.code(), Some(1), "{}", text(&again));
+    assert!(text(&again).contains("was rolled back"), "{}", text(&again));
 }
