@@ -527,14 +527,24 @@ fn a_green_that_never_becomes_healthy_is_rolled_back_on_its_own_naming_the_gate(
     let output = run(
         deploy(
             &stack,
-            &["--image", &stack.ami, "--health-timeout", "3s", "--bake", "1s"],
+            &[
+                "--image",
+                &stack.ami,
+                "--health-timeout",
+                "3s",
+                "--bake",
+                "1s",
+            ],
         ),
         Duration::from_secs(300),
     );
     let said = text(&output);
     assert_eq!(output.status.code(), Some(1), "{said}");
     assert!(said.contains("ROLLING BACK"), "{said}");
-    assert!(said.contains("healthy-per-az"), "the failed gate is named: {said}");
+    assert!(
+        said.contains("healthy-per-az"),
+        "the failed gate is named: {said}"
+    );
     assert!(said.contains("rolled back"), "{said}");
     // Everything on blue, green gone.
     assert_eq!(green_share(&stack.moto), 0, "{:?}", weights(&stack.moto));
@@ -545,7 +555,10 @@ fn a_green_that_never_becomes_healthy_is_rolled_back_on_its_own_naming_the_gate(
     );
     assert_eq!(instance_ids(&stack.moto, "lab-asg").len(), 2);
     // Running it again reports the rollback; it does not start again.
-    let again = run(deploy(&stack, &["--image", &stack.ami]), Duration::from_secs(60));
+    let again = run(
+        deploy(&stack, &["--image", &stack.ami]),
+        Duration::from_secs(60),
+    );
     assert_eq!(again.status.code(), Some(1), "{}", text(&again));
     assert!(text(&again).contains("was rolled back"), "{}", text(&again));
 }
