@@ -258,7 +258,7 @@ impl Session {
             identity: Some(self.identity.clone()),
             ..DiscoverOptions::default()
         };
-        let topology = haven_aws::discover(&self.ctx, &[self.region.clone()], &options).await;
+        let topology = haven_aws::discover(&self.ctx, std::slice::from_ref(&self.region), &options).await;
         if let Some(error) = topology.errors.first() {
             return Err(Fatal {
                 message: format!(
