@@ -295,6 +295,19 @@ fn blue_green_deploy_of_a_new_ami_ends_on_green_and_keeps_blue_until_finish() {
     let status = run(deploy(&stack, &["--status"]), Duration::from_secs(60));
     assert!(text(&status).contains("step watch"), "{}", text(&status));
 
+    // `haven up` now would change what the deploy is changing: refused, nothing sent.
+    let before = stack.proxy.requests().len();
+    let mut up = haven(&stack.proxy, &stack.home, &["up", "--yes"]);
+    up.arg(lab_blueprint());
+    let refused = run(up, Duration::from_secs(120));
+    assert_eq!(refused.status.code(), Some(2), "{}", text(&refused));
+    assert!(text(&refused).contains("is running"), "{}", text(&refused));
+    assert!(
+        stack.proxy.requests()[before..]
+            .iter()
+            .all(|r| !haven_tests::is_mutating(&r.action))
+    );
+
     // --finish deletes blue and its target group; the listener forwards to green alone.
     let finish = run(deploy(&stack, &["--finish"]), Duration::from_secs(120));
     assert!(finish.status.success(), "{}", text(&finish));
@@ -304,6 +317,30 @@ fn blue_green_deploy_of_a_new_ami_ends_on_green_and_keeps_blue_until_finish() {
             .iter()
             .all(|(name, _)| name != "lab-tg")
     );
+    // The blueprint's plan takes green (and its target group) for the stack's group: nothing
+    // to create or delete, the target group and the listener as they are. (The blueprint still
+    // names the old image: its plan would take the group back to it until the blueprint says
+    // the new one, which the finish line asks for.)
+    assert!(text(&finish).contains("[compute] ami"), "{}", text(&finish));
+    let mut plan = haven(&stack.proxy, &stack.home, &["plan"]);
+    plan.arg(lab_blueprint());
+    let planned = text(&run(plan, Duration::from_secs(120)));
+    assert!(
+        planned.contains("0 to create") && planned.contains("0 to delete"),
+        "{planned}"
+    );
+    for kind in [
+        "target-group/target-group",
+        "listener/listener-80",
+        "scaling-policy/cpu-target",
+    ] {
+        assert!(
+            planned
+                .lines()
+                .any(|l| l.contains(kind) && l.starts_with("unchanged")),
+            "{kind} after the deploy: {planned}"
+        );
+    }
     let log = action_log(&stack.home);
     for name in [
         "deploy-create-group",

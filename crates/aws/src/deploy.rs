@@ -291,6 +291,7 @@ impl DeployRun<'_> {
     ) -> Result<String, AwsError> {
         if let Some(found) = self.find_group(name).await? {
             return if found.get(DEPLOY_TAG) == tags.get(DEPLOY_TAG) {
+                self.policies(name, settings).await?;
                 Ok(format!("group {name} exists already"))
             } else {
                 Err(not_ours("Auto Scaling group", name, tags))
@@ -338,10 +339,39 @@ impl DeployRun<'_> {
             .map_err(|e| self.err(Service::AutoScaling, "CreateAutoScalingGroup", e))?;
         self.sent("CreateAutoScalingGroup", &out);
         self.outcome.resulting_ids.push(name.to_string());
+        self.policies(name, settings).await?;
         Ok(format!(
             "group {name} created on {} version {}, {} instance(s) launching",
             settings.launch_template_id, settings.version, settings.capacity.desired
         ))
+    }
+
+    /// Blue's target-tracking policies on the new group (`PutScalingPolicy` creates or
+    /// replaces: a repeated run is harmless).
+    async fn policies(&mut self, group: &str, settings: &GroupSettings) -> Result<(), AwsError> {
+        let client = self.ctx.autoscaling(self.region);
+        for policy in &settings.policies {
+            let target: f64 = policy.target.parse().unwrap_or(50.0);
+            let configuration = asg::TargetTrackingConfiguration::builder()
+                .predefined_metric_specification(
+                    asg::PredefinedMetricSpecification::builder()
+                        .predefined_metric_type(asg::MetricType::from(policy.metric.as_str()))
+                        .build(),
+                )
+                .target_value(target)
+                .build();
+            let out = client
+                .put_scaling_policy()
+                .auto_scaling_group_name(group)
+                .policy_name(&policy.name)
+                .policy_type("TargetTrackingScaling")
+                .target_tracking_configuration(configuration)
+                .send()
+                .await
+                .map_err(|e| self.err(Service::AutoScaling, "PutScalingPolicy", e))?;
+            self.sent("PutScalingPolicy", &out);
+        }
+        Ok(())
     }
 
     async fn point_group(

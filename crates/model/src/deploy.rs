@@ -12,8 +12,9 @@ use chrono::{DateTime, TimeDelta, Utc};
 use serde::{Deserialize, Serialize};
 
 use crate::action::{Action, ActionKind, Capacity, ResourceKind, ResourceRef, WeightedForward};
-use crate::plan::STACK_TAG;
-use crate::topology::{AutoScalingGroup, LaunchTemplate, RegionTopology, Tags, TargetHealthState};
+use crate::topology::{
+    AutoScalingGroup, LaunchTemplate, RegionTopology, STACK_TAG, Tags, TargetHealthState,
+};
 
 mod batches;
 mod calls;
@@ -22,7 +23,7 @@ mod gates;
 mod tests;
 
 pub use batches::{RollingPlan, healthy_floor, next_batch, rolling_batches};
-pub use calls::{DeployCall, GroupSettings, TargetGroupSettings};
+pub use calls::{DeployCall, GroupSettings, TargetGroupSettings, TrackingPolicy};
 pub use gates::{Gate, GateResult, GateStatus, RefreshSeen, Signals, evaluate};
 
 /// The tag holding the deploy's id, on every group (and target group) it involves.
@@ -400,6 +401,19 @@ fn parse_capacity(text: &str) -> Option<Capacity> {
 
 fn format_capacity(c: Capacity) -> String {
     format!("{}/{}/{}", c.min, c.max, c.desired)
+}
+
+/// The stack's group after its deploys: the one group of `stack` (not being deleted) that a
+/// deploy has tagged, when no deploy runs — a finished blue/green leaves green in blue's place,
+/// under another name. `haven up` takes it (and its target group) for the blueprint's group.
+pub fn deployed_group<'a>(region: &'a RegionTopology, stack: &str) -> Option<&'a AutoScalingGroup> {
+    if !DeployState::running(region, stack).is_empty() {
+        return None;
+    }
+    match stack_groups(region, stack).as_slice() {
+        [one] if one.tags.contains_key(DEPLOY_TAG) => Some(*one),
+        _ => None,
+    }
 }
 
 /// The stack's groups that are not being deleted.

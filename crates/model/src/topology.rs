@@ -36,6 +36,9 @@ pub struct Topology {
     pub errors: Vec<DiscoveryError>,
 }
 
+/// The tag naming the stack a resource belongs to.
+pub const STACK_TAG: &str = "haven:stack";
+
 /// The AWS services haven discovers.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]

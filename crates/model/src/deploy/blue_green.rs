@@ -4,7 +4,8 @@
 use super::{
     Blue, CREATING, Ctx, DeployCall, DeployState, Gate, GateResult, GateStatus, GroupSettings,
     Next, ROLLED_BACK, ROLLING_BACK, Refusal, STACK_TAG, Side, Signals, Step, TargetGroupSettings,
-    WATCH, capacity_of, evaluate, forward_all_to, judge, plus, prepare, side, tg_name,
+    TrackingPolicy, WATCH, capacity_of, evaluate, forward_all_to, judge, plus, prepare, side,
+    tg_name,
 };
 use crate::action::{ActionKind, ResourceKind, WeightedForward};
 use crate::topology::HealthCheck;
@@ -76,6 +77,19 @@ pub(super) fn create_green(ctx: &Ctx, blue: &Blue, version: &str) -> Vec<DeployC
                 health_check_grace_period: blue.group.health_check_grace_period,
                 launch_template_id: blue.template.id.clone(),
                 version: version.to_string(),
+                policies: blue
+                    .group
+                    .policies
+                    .iter()
+                    .filter(|p| p.policy_type == "TargetTrackingScaling" && p.enabled)
+                    .filter_map(|p| {
+                        Some(TrackingPolicy {
+                            name: p.name.clone(),
+                            metric: p.metric.clone()?,
+                            target: format!("{:?}", p.target_value?),
+                        })
+                    })
+                    .collect(),
             },
             tags: green_tags,
         },

@@ -37,6 +37,20 @@ pub struct GroupSettings {
     pub launch_template_id: String,
     /// The version launched: a number (`<the new version>` until created).
     pub version: String,
+    /// Blue's target-tracking policies, given to green as they are.
+    #[serde(default)]
+    pub policies: Vec<TrackingPolicy>,
+}
+
+/// A target-tracking scaling policy copied from blue to green.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TrackingPolicy {
+    /// Policy name.
+    pub name: String,
+    /// The predefined metric, e.g. `ASGAverageCPUUtilization`.
+    pub metric: String,
+    /// The target value, as AWS gave it (e.g. `50.0`).
+    pub target: String,
 }
 
 /// One operation of a deploy step.
@@ -246,12 +260,25 @@ impl DeployCall {
                         "TargetGroupARNs.member.1",
                         format!("<the ARN of {target_group}>"),
                     );
-                vec![tag_list(
+                let mut calls = vec![tag_list(
                     call,
                     "Tags.member",
                     tags,
                     &[("PropagateAtLaunch", "true")],
-                )]
+                )];
+                calls.extend(settings.policies.iter().map(|p| {
+                    asg("PutScalingPolicy")
+                        .param("AutoScalingGroupName", name)
+                        .param("PolicyName", &p.name)
+                        .param("PolicyType", "TargetTrackingScaling")
+                        .param(
+                            "TargetTrackingConfiguration.PredefinedMetricSpecification.\
+                             PredefinedMetricType",
+                            &p.metric,
+                        )
+                        .param("TargetTrackingConfiguration.TargetValue", &p.target)
+                }));
+                calls
             }
             Self::PointGroupAt {
                 group,

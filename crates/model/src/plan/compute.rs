@@ -106,7 +106,13 @@ fn target_group<'a>(
         .region
         .target_groups
         .iter()
-        .find(|t| t.name == tg_name && net.in_vpc(&t.vpc_id));
+        .find(|t| t.name == tg_name && net.in_vpc(&t.vpc_id))
+        .or_else(|| {
+            // After a blue/green deploy, green's target group took the place of blue's.
+            let group = crate::deploy::deployed_group(cx.region, cx.stack)?;
+            let arn = group.target_group_arns.first()?;
+            cx.region.target_group(arn)
+        });
     let hc = &cx.blueprint.load_balancer.health_check;
     let app_port = cx.blueprint.security.app_port;
     let mut changes = Vec::new();
@@ -280,7 +286,8 @@ fn auto_scaling_group<'a>(
         .region
         .auto_scaling_groups
         .iter()
-        .find(|a| owned(&a.tags, cx.stack, "asg"));
+        .find(|a| owned(&a.tags, cx.stack, "asg"))
+        .or_else(|| crate::deploy::deployed_group(cx.region, cx.stack));
     let changes = asg
         .map(|asg| asg_drift(cx, &b.steps, asg, template, tg))
         .unwrap_or_default();

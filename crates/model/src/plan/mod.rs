@@ -33,8 +33,7 @@ use crate::topology::{Iam, SecurityGroup, name_tag};
 use crate::topology::{RegionTopology, RulePeer, SecurityGroupRule, Tags, Topology};
 use crate::wait::Typical;
 
-/// The tag naming the stack a resource belongs to.
-pub const STACK_TAG: &str = "haven:stack";
+pub use crate::topology::STACK_TAG;
 /// The tag naming the role a resource plays in its stack's blueprint.
 pub const LOGICAL_TAG: &str = "haven:logical";
 /// The end of an update's detail that no API call can make: the resource must be rebuilt.

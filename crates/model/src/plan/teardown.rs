@@ -541,13 +541,21 @@ impl<'a> RegionTeardown<'a> {
         }
     }
 
-    /// The stack's target group(s), found by name in its VPC.
+    /// The stack's target group(s): found by name in its VPC, and those its groups register
+    /// with (a blue/green deploy's green target group has another name).
     fn target_groups(&self) -> Vec<&'a TargetGroup> {
         let name = format!("{}-tg", self.stack);
+        let registered: Vec<&String> = self
+            .region
+            .auto_scaling_groups
+            .iter()
+            .filter(|a| self.in_stack(&a.tags))
+            .flat_map(|a| &a.target_group_arns)
+            .collect();
         self.region
             .target_groups
             .iter()
-            .filter(|t| t.name == name && self.in_vpc(&t.vpc_id))
+            .filter(|t| (t.name == name || registered.contains(&&t.arn)) && self.in_vpc(&t.vpc_id))
             .collect()
     }
 
@@ -573,10 +581,16 @@ impl<'a> RegionTeardown<'a> {
             .iter()
             .filter(|a| self.in_stack(&a.tags))
             .collect();
+        // The group a blue/green deploy left in the blueprint's group's place plays its role.
+        let deployed = crate::deploy::deployed_group(region, self.stack).map(|g| g.name.as_str());
         for asg in &asgs {
+            let logical = match logical_of(&asg.tags) {
+                none if none.is_empty() && deployed == Some(asg.name.as_str()) => "asg".into(),
+                logical => logical,
+            };
             out.delete(
                 AutoScalingGroup,
-                logical_of(&asg.tags),
+                logical,
                 asg.name.clone(),
                 asg.name.clone(),
                 format!(

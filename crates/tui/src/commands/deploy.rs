@@ -258,7 +258,8 @@ impl Session {
             identity: Some(self.identity.clone()),
             ..DiscoverOptions::default()
         };
-        let topology = haven_aws::discover(&self.ctx, std::slice::from_ref(&self.region), &options).await;
+        let topology =
+            haven_aws::discover(&self.ctx, std::slice::from_ref(&self.region), &options).await;
         if let Some(error) = topology.errors.first() {
             return Err(Fatal {
                 message: format!(
@@ -640,7 +641,12 @@ async fn on_running(
             }
         }
         session.run(&calls, out).await?;
-        return Ok(format!("deploy {} finished: blue deleted", state.id));
+        let green = state.green.as_ref().map_or("green", |g| g.group.as_str());
+        return Ok(format!(
+            "deploy {} finished: blue deleted; {green} is the stack's group now. Set the \
+             blueprint's [compute] ami to the version deployed, so that `haven up` keeps it",
+            state.id
+        ));
     }
     out.line(&format!("rolling deploy {} back, as asked", state.id));
     session

@@ -128,10 +128,35 @@ pub async fn up(global: &Global, config: &Config, args: &UpArgs) -> Result<(), F
     for warning in &warnings {
         run.out.line(&format!("warning: {warning}"));
     }
+    refuse_during_deploy(&topology, &blueprint, &args.blueprint)?;
     run.apply(&ctx, &blueprint, user_data.as_deref(), &topology, "up")
         .await?;
     run.dr_networks(&ctx, &blueprint, &topology, &unreadable)
         .await
+}
+
+/// `haven up` while a deploy runs would change the groups and weights the deploy is changing.
+fn refuse_during_deploy(
+    topology: &haven_model::Topology,
+    blueprint: &Blueprint,
+    path: &Path,
+) -> Result<(), Fatal> {
+    let running = topology
+        .regions
+        .iter()
+        .filter(|r| r.region == blueprint.region())
+        .flat_map(|r| haven_model::deploy::DeployState::running(r, blueprint.name()))
+        .next();
+    match running {
+        None => Ok(()),
+        Some(deploy) => Err(usage(format!(
+            "deploy {} of stack {} is running (step {}): `haven up` would change what it is              changing. Finish it or roll it back first (`haven deploy {} --finish` or              `--rollback`). Nothing was sent.",
+            deploy.id,
+            blueprint.name(),
+            deploy.step,
+            path.display()
+        ))),
+    }
 }
 
 /// How a blueprint is brought about: shared by `up` and `failover-region`.
