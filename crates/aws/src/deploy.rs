@@ -626,8 +626,15 @@ pub async fn alarm_states(
     region: &str,
     names: &[String],
 ) -> Result<BTreeMap<String, String>, AwsError> {
+    alarm_states_with(&ctx.cloudwatch(region), &ctx.endpoint_label(region), names).await
+}
+
+async fn alarm_states_with(
+    client: &aws_sdk_cloudwatch::Client,
+    label: &crate::error::Endpoint,
+    names: &[String],
+) -> Result<BTreeMap<String, String>, AwsError> {
     use aws_sdk_cloudwatch::types::AlarmType;
-    let client = ctx.cloudwatch(region);
     let mut states = BTreeMap::new();
     // DescribeAlarms takes at most 100 names per call.
     for chunk in names.chunks(100) {
@@ -638,14 +645,7 @@ pub async fn alarm_states(
             .alarm_types(AlarmType::CompositeAlarm)
             .send()
             .await
-            .map_err(|e| {
-                AwsError::from_sdk(
-                    Service::CloudWatch,
-                    "DescribeAlarms",
-                    &ctx.endpoint_label(region),
-                    e,
-                )
-            })?;
+            .map_err(|e| AwsError::from_sdk(Service::CloudWatch, "DescribeAlarms", label, e))?;
         let metric = out
             .metric_alarms()
             .iter()
@@ -659,4 +659,70 @@ pub async fn alarm_states(
         }
     }
     Ok(states)
+}
+
+#[cfg(test)]
+mod tests {
+    use aws_sdk_cloudwatch::operation::describe_alarms::DescribeAlarmsOutput;
+    use aws_sdk_cloudwatch::types::{CompositeAlarm, MetricAlarm, StateValue};
+    use aws_smithy_mocks::{RuleMode, mock, mock_client};
+
+    use super::*;
+
+    /// The alarm gate reads metric and composite alarms by name, 100 names a call; an alarm in
+    /// `ALARM` is what fails the gate, and an unknown name is simply absent.
+    #[tokio::test]
+    async fn alarm_states_read_metric_and_composite_alarms_in_chunks_of_100() {
+        let first = mock!(aws_sdk_cloudwatch::Client::describe_alarms)
+            .match_requests(|r| {
+                r.alarm_names().len() == 100
+                    && r.alarm_types().len() == 2
+                    && r.alarm_names()[0] == "alarm-0"
+            })
+            .then_output(|| {
+                DescribeAlarmsOutput::builder()
+                    .metric_alarms(
+                        MetricAlarm::builder()
+                            .alarm_name("alarm-0")
+                            .state_value(StateValue::Alarm)
+                            .build(),
+                    )
+                    .composite_alarms(
+                        CompositeAlarm::builder()
+                            .alarm_name("alarm-1")
+                            .state_value(StateValue::Ok)
+                            .build(),
+                    )
+                    .build()
+            });
+        let second = mock!(aws_sdk_cloudwatch::Client::describe_alarms)
+            .match_requests(|r| r.alarm_names() == ["alarm-100".to_string()])
+            .then_output(|| {
+                DescribeAlarmsOutput::builder()
+                    .metric_alarms(
+                        MetricAlarm::builder()
+                            .alarm_name("alarm-100")
+                            .state_value(StateValue::InsufficientData)
+                            .build(),
+                    )
+                    .build()
+            });
+        let client = mock_client!(aws_sdk_cloudwatch, RuleMode::Sequential, &[&first, &second]);
+        let names: Vec<String> = (0..=100).map(|i| format!("alarm-{i}")).collect();
+        let label = crate::error::Endpoint {
+            label: "AWS (ap-northeast-2)".into(),
+            region: "ap-northeast-2".into(),
+        };
+        let states = alarm_states_with(&client, &label, &names)
+            .await
+            .expect("read");
+        assert_eq!(states.get("alarm-0").map(String::as_str), Some("ALARM"));
+        assert_eq!(states.get("alarm-1").map(String::as_str), Some("OK"));
+        assert_eq!(
+            states.get("alarm-100").map(String::as_str),
+            Some("INSUFFICIENT_DATA")
+        );
+        assert!(!states.contains_key("alarm-2"), "unknown alarms are absent");
+        assert_eq!(first.num_calls() + second.num_calls(), 2);
+    }
 }

@@ -475,10 +475,42 @@ async fn act(
     if args.dry_run {
         return dry_run(&spec, &region, current.as_ref());
     }
-    if current.is_none() && !args.yes {
-        confirm(&spec, &region)?;
+    if current.is_none() {
+        check_alarms(session, &args.alarms).await?;
+        if !args.yes {
+            confirm(&spec, &region)?;
+        }
     }
     drive(session, &spec, request, out).await
+}
+
+/// The alarms a new deploy is gated on exist and can be read: a gate that cannot be judged
+/// would not stop a bad version.
+async fn check_alarms(session: &Session, alarms: &[String]) -> Result<(), Fatal> {
+    if alarms.is_empty() {
+        return Ok(());
+    }
+    let states = haven_aws::deploy::alarm_states(&session.ctx, &session.region, alarms)
+        .await
+        .map_err(|e| Fatal {
+            message: format!(
+                "cannot read the CloudWatch alarms given with --alarm ({e}): their gates could                  not be checked, so the deploy did not start. Nothing was sent."
+            ),
+            code: 1,
+        })?;
+    let missing: Vec<&str> = alarms
+        .iter()
+        .filter(|a| !states.contains_key(a.as_str()))
+        .map(String::as_str)
+        .collect();
+    if missing.is_empty() {
+        return Ok(());
+    }
+    Err(usage(format!(
+        "--alarm {}: no CloudWatch alarm of that name in {}; expected one of the alarms          `aws cloudwatch describe-alarms` lists there. Nothing was sent.",
+        missing.join(", "),
+        session.region
+    )))
 }
 
 /// The deploy to start or resume.
