@@ -11,12 +11,10 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::time::Duration;
 
 use aws_sdk_autoscaling::types as asg;
-use aws_sdk_ec2::error::{ProvideErrorMetadata, SdkError};
-use aws_sdk_ec2::operation::RequestId;
 use aws_sdk_elasticloadbalancingv2::types as elb;
 use chrono::{DateTime, Utc};
 use haven_model::Service;
-use haven_model::action::{AcceptedCall, ActionKind, Outcome, Progress};
+use haven_model::action::{ActionKind, Outcome, Progress};
 use haven_model::deploy::{
     DEPLOY_TAG, DeployCall, GroupSettings, RefreshSeen, Signals, TargetGroupSettings,
 };
@@ -24,7 +22,7 @@ use haven_model::topology::Tags;
 
 use crate::context::AwsContext;
 use crate::error::AwsError;
-use crate::execute::{ExecuteOptions, ProgressSink, execute, start_instance_refresh_only};
+use crate::execute::{ExecuteOptions, ProgressSink, Run, execute, start_instance_refresh_only};
 
 /// How long a target group still named by a listener a moment ago may answer `ResourceInUse`:
 /// a listener change takes a few seconds to reach every load balancer node.
@@ -44,12 +42,7 @@ pub async fn run_call(
             action: call.sentence(),
         });
     }
-    let mut run = DeployRun {
-        ctx,
-        region,
-        progress,
-        outcome: Outcome::default(),
-    };
+    let mut run = Run::new(ctx, region, options, progress);
     let message = match call {
         DeployCall::Act(action) => {
             return if matches!(action.kind, ActionKind::StartInstanceRefresh { .. }) {
@@ -80,57 +73,14 @@ pub async fn run_call(
             version,
         } => run.point_group(group, launch_template_id, version).await?,
         DeployCall::DeleteGroup { group } => run.delete_group(group).await?,
-        DeployCall::DeleteTargetGroup { arn, name } => {
-            run.delete_target_group(arn, name, options).await?
-        }
+        DeployCall::DeleteTargetGroup { arn, name } => run.delete_target_group(arn, name).await?,
     };
     run.outcome.message = message.clone();
     (run.progress)(Progress::new("done", message, Some(1.0)));
     Ok(run.outcome)
 }
 
-struct DeployRun<'a> {
-    ctx: &'a AwsContext,
-    region: &'a str,
-    progress: ProgressSink<'a>,
-    outcome: Outcome,
-}
-
-impl DeployRun<'_> {
-    fn err<E>(
-        &self,
-        service: Service,
-        operation: &str,
-        error: SdkError<E, aws_sdk_ec2::config::http::HttpResponse>,
-    ) -> AwsError
-    where
-        E: ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
-    {
-        AwsError::from_sdk(
-            service,
-            operation,
-            &self.ctx.endpoint_label(self.region),
-            error,
-        )
-    }
-
-    /// Records and reports a call AWS accepted (the action log's `sent` line).
-    fn sent(&mut self, operation: &str, output: &impl RequestId) {
-        let id = output.request_id().map(str::to_string);
-        self.outcome.request_ids.extend(id.clone());
-        let message = match &id {
-            Some(id) => format!("accepted (request id {id})"),
-            None => "accepted".to_string(),
-        };
-        (self.progress)(Progress {
-            accepted: Some(AcceptedCall {
-                operation: operation.to_string(),
-                request_id: id,
-            }),
-            ..Progress::new(operation, message, None)
-        });
-    }
-
+impl Run<'_> {
     async fn tag(
         &mut self,
         group: &str,
@@ -426,12 +376,8 @@ impl DeployRun<'_> {
 
     /// Deletes a target group no listener forwards to any more. A listener changed a moment
     /// ago may still hold it for a few seconds: `ResourceInUse` is retried for a while.
-    async fn delete_target_group(
-        &mut self,
-        arn: &str,
-        name: &str,
-        options: &ExecuteOptions,
-    ) -> Result<String, AwsError> {
+    async fn delete_target_group(&mut self, arn: &str, name: &str) -> Result<String, AwsError> {
+        let options = self.options;
         let client = self.ctx.elbv2(self.region);
         let started = std::time::Instant::now();
         let mut pause = options.first_poll;

@@ -43,13 +43,7 @@ pub async fn execute(
             action: lowercase_first(&action.sentence()),
         });
     }
-    let mut run = Run {
-        ctx,
-        region: &action.region,
-        options,
-        progress,
-        outcome: Outcome::default(),
-    };
+    let mut run = Run::new(ctx, &action.region, options, progress);
     // Boxed: the state machine of every action's calls and waits is large, and a caller's
     // stack (a test thread's 2 MiB) should not have to hold it.
     let message = Box::pin(run.dispatch(action)).await?;
@@ -79,13 +73,7 @@ pub async fn start_instance_refresh_only(
             action: lowercase_first(&action.sentence()),
         });
     }
-    let mut run = Run {
-        ctx,
-        region: &action.region,
-        options,
-        progress,
-        outcome: Outcome::default(),
-    };
+    let mut run = Run::new(ctx, &action.region, options, progress);
     let preferences = RefreshPreferences {
         min_healthy_percentage: *min_healthy_percentage,
         instance_warmup_seconds: *instance_warmup_seconds,
@@ -109,12 +97,12 @@ fn lowercase_first(text: &str) -> String {
 }
 
 /// One action in flight: where, how long to wait, and what was collected so far.
-struct Run<'a> {
-    ctx: &'a AwsContext,
-    region: &'a str,
-    options: &'a ExecuteOptions,
-    progress: ProgressSink<'a>,
-    outcome: Outcome,
+pub(crate) struct Run<'a> {
+    pub(crate) ctx: &'a AwsContext,
+    pub(crate) region: &'a str,
+    pub(crate) options: &'a ExecuteOptions,
+    pub(crate) progress: ProgressSink<'a>,
+    pub(crate) outcome: Outcome,
 }
 
 /// What one poll saw.
@@ -178,7 +166,22 @@ fn ratio(done: usize, total: usize) -> Option<f32> {
 }
 
 impl<'a> Run<'a> {
-    fn err<E>(
+    pub(crate) fn new(
+        ctx: &'a AwsContext,
+        region: &'a str,
+        options: &'a ExecuteOptions,
+        progress: ProgressSink<'a>,
+    ) -> Self {
+        Run {
+            ctx,
+            region,
+            options,
+            progress,
+            outcome: Outcome::default(),
+        }
+    }
+
+    pub(crate) fn err<E>(
         &self,
         service: Service,
         operation: &str,
@@ -197,7 +200,7 @@ impl<'a> Run<'a> {
 
     /// Records a call that AWS accepted, and reports it at once: from here on AWS carries the
     /// change out whatever happens to haven (the action log's `sent` line).
-    fn sent(&mut self, operation: &str, output: &impl RequestId) {
+    pub(crate) fn sent(&mut self, operation: &str, output: &impl RequestId) {
         let id = output.request_id().map(str::to_string);
         let message = match &id {
             Some(id) => format!("accepted (request id {id})"),

@@ -29,33 +29,32 @@ fn answer(action: &str, result: &str) -> String {
     )
 }
 
-fn ok(body: String) -> ReplayEvent {
+/// A recorded answer (the replay answers in order; the request recorded is what was sent).
+fn recorded(status: u16, body: String) -> ReplayEvent {
     ReplayEvent::new(
         http::Request::builder()
             .uri("https://autoscaling.ap-northeast-2.amazonaws.com/")
             .body(SdkBody::empty())
             .expect("request"),
         http::Response::builder()
-            .status(200)
+            .status(status)
             .body(SdkBody::from(body))
             .expect("response"),
     )
 }
 
+fn ok(body: String) -> ReplayEvent {
+    recorded(200, body)
+}
+
 fn error(code: &str, message: &str) -> ReplayEvent {
-    ReplayEvent::new(
-        http::Request::builder()
-            .uri("https://autoscaling.ap-northeast-2.amazonaws.com/")
-            .body(SdkBody::empty())
-            .expect("request"),
-        http::Response::builder()
-            .status(400)
-            .body(SdkBody::from(format!(
-                "<ErrorResponse xmlns=\"{NS}\"><Error><Type>Sender</Type><Code>{code}</Code>\
-                 <Message>{message}</Message></Error>\
-                 <RequestId>8d6e177f-f082-11e1-ac58-3714bEXAMPLE</RequestId></ErrorResponse>"
-            )))
-            .expect("response"),
+    recorded(
+        400,
+        format!(
+            "<ErrorResponse xmlns=\"{NS}\"><Error><Type>Sender</Type><Code>{code}</Code>\
+             <Message>{message}</Message></Error>\
+             <RequestId>8d6e177f-f082-11e1-ac58-3714bEXAMPLE</RequestId></ErrorResponse>"
+        ),
     )
 }
 

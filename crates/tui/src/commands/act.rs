@@ -393,18 +393,24 @@ impl ActionLog {
         identity: &CallerIdentity,
         endpoint: Option<&str>,
     ) -> Self {
+        let mut line = Self::with(path, identity, endpoint, &action.region);
+        line.base["action"] = json!(action.kind.name());
+        line.base["target"] = json!(action.target);
+        line.base["parameters"] = json!(action.kind);
+        line.base["sentence"] = json!(action.sentence());
+        line.base["risk"] = json!(action.risk());
+        line
+    }
+
+    /// A log whose lines name the caller, the endpoint and the Region.
+    fn with(path: &Path, identity: &CallerIdentity, endpoint: Option<&str>, region: &str) -> Self {
         Self {
             path: path.to_path_buf(),
             base: json!({
                 "caller_arn": identity.arn,
                 "account": identity.account,
                 "endpoint": endpoint,
-                "region": action.region,
-                "action": action.kind.name(),
-                "target": action.target,
-                "parameters": action.kind,
-                "sentence": action.sentence(),
-                "risk": action.risk(),
+                "region": region,
             }),
             accepted: Mutex::new(Vec::new()),
             error: Mutex::new(None),
@@ -423,21 +429,12 @@ impl ActionLog {
         if let DeployCall::Act(action) = call {
             return Self::new(path, action, identity, endpoint);
         }
-        Self {
-            path: path.to_path_buf(),
-            base: json!({
-                "caller_arn": identity.arn,
-                "account": identity.account,
-                "endpoint": endpoint,
-                "region": region,
-                "action": call.name(),
-                "parameters": call,
-                "sentence": call.sentence(),
-                "risk": call.risk(),
-            }),
-            accepted: Mutex::new(Vec::new()),
-            error: Mutex::new(None),
-        }
+        let mut line = Self::with(path, identity, endpoint, region);
+        line.base["action"] = json!(call.name());
+        line.base["parameters"] = json!(call);
+        line.base["sentence"] = json!(call.sentence());
+        line.base["risk"] = json!(call.risk());
+        line
     }
 
     /// The `sent` line of a call AWS has just accepted.
