@@ -236,6 +236,36 @@ fn action_log(home: &tempfile::TempDir) -> String {
 #[test]
 fn blue_green_deploy_of_a_new_ami_ends_on_green_and_keeps_blue_until_finish() {
     let stack = stack(Realism::aws().spread_launches());
+    // --dry-run: every step and its API calls, nothing sent.
+    let before = stack.proxy.requests().len();
+    let dry = run(
+        deploy(
+            &stack,
+            &["--image", &stack.ami, "--steps", "50,100", "--dry-run"],
+        ),
+        Duration::from_secs(60),
+    );
+    let planned = text(&dry);
+    assert!(dry.status.success(), "{planned}");
+    for line in [
+        "create green",
+        "shift 50 % to green",
+        "CreateAutoScalingGroup",
+        "ModifyListener",
+        "PutScalingPolicy",
+        "nothing was sent",
+    ] {
+        assert!(
+            planned.contains(line),
+            "no {line:?} in the dry run: {planned}"
+        );
+    }
+    assert!(
+        stack.proxy.requests()[before..]
+            .iter()
+            .all(|r| !haven_tests::is_mutating(&r.action)),
+        "{planned}"
+    );
     let output = run(
         deploy(
             &stack,

@@ -623,9 +623,10 @@ fn prepare<'a>(
     {
         return Err(Refusal::NoListener(group.name.clone()));
     }
+    // A gate still pending (targets `initial` right after a launch) is waited for by `start`.
     let failing: Vec<String> = evaluate(&spec.gates, region, &group.name, signals)
         .iter()
-        .filter(|r| !r.passes())
+        .filter(|r| matches!(r.status, GateStatus::Fail(_)))
         .map(GateResult::line)
         .collect();
     if !failing.is_empty() {
@@ -874,6 +875,14 @@ fn start(ctx: &Ctx, signals: &Signals) -> Next {
         Ok(blue) => blue,
         Err(refusal) => return Next::Refused(refusal),
     };
+    let gates = evaluate(&ctx.spec.gates, ctx.region, &blue.group.name, signals);
+    if gates.iter().any(|g| !g.passes()) {
+        return Next::Wait {
+            what: format!("{} healthy before the deploy starts", blue.group.name),
+            until: None,
+            gates,
+        };
+    }
     let version = match (target_version(ctx.spec, &blue), &ctx.spec.version) {
         (Err(refusal), _) => return Next::Refused(refusal),
         (Ok(Some(v)), _) => v,

@@ -223,6 +223,7 @@ fn no_az_without_healthy(region: &RegionTopology, group_name: &str) -> GateStatu
             .any(|tg| group.target_group_arns.contains(&tg.arn))
     };
     let mut empty = Vec::new();
+    let mut registering = false;
     for lb in region.load_balancers.iter().filter(forwards_to_group) {
         for (az, count) in region.load_balancer_health_by_az(lb) {
             if count.healthy == 0 {
@@ -232,11 +233,18 @@ fn no_az_without_healthy(region: &RegionTopology, group_name: &str) -> GateStatu
                 ));
             }
         }
+        registering |= region.target_groups_of(lb).iter().any(|tg| {
+            tg.targets
+                .iter()
+                .any(|t| t.health == TargetHealthState::Initial)
+        });
     }
-    if empty.is_empty() {
-        GateStatus::Pass
-    } else {
-        GateStatus::Fail(format!("no healthy target in {}", empty.join("; ")))
+    let why = format!("no healthy target in {}", empty.join("; "));
+    match (empty.is_empty(), registering) {
+        (true, _) => GateStatus::Pass,
+        // Targets still in their first health checks may yet fill the AZ.
+        (false, true) => GateStatus::Pending(format!("{why} (targets still initial)")),
+        (false, false) => GateStatus::Fail(why),
     }
 }
 

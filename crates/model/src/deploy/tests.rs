@@ -1620,3 +1620,26 @@ fn an_instance_refresh_that_aws_fails_or_rolls_back_rolls_the_deploy_back() {
         Next::Wait { .. }
     ));
 }
+
+#[test]
+fn a_stack_whose_targets_are_still_initial_is_waited_for_not_refused() {
+    let mut region = lab();
+    for tg in &mut region.target_groups {
+        for target in &mut tg.targets {
+            target.health = TargetHealthState::Initial;
+        }
+    }
+    let spec = spec("d1", blue_green(&[50, 100]));
+    let waiting = next(&spec, None, &region, &Signals::default(), t0());
+    assert!(
+        matches!(&waiting, Next::Wait { what, .. } if what.contains("healthy before the deploy starts")),
+        "{waiting:?}"
+    );
+    // The dry run still shows the plan.
+    assert!(plan(&spec, &region, &Signals::default(), t0()).is_ok());
+    // A degraded stack (an AZ without a healthy target behind the load balancer) is refused.
+    assert!(matches!(
+        next(&spec, None, &degraded(), &Signals::default(), t0()),
+        Next::Refused(Refusal::Unhealthy(_))
+    ));
+}

@@ -703,6 +703,7 @@ async fn drive(
     let mut failed: Option<GateResult> = None;
     let mut said = String::new();
     let mut repeats = 0;
+    let waited_since = std::time::Instant::now();
     loop {
         let region = session.topology().await?;
         let state = DeployState::running(&region, &spec.stack)
@@ -764,6 +765,13 @@ async fn drive(
                 session.run(&calls, out).await?;
             }
             Next::Wait { what, until, gates } => {
+                // Before the start, the stack gets the health timeout to become healthy.
+                if state.is_none() && waited_since.elapsed() > request.health_timeout {
+                    return Err(usage(format!(
+                        "the stack is not healthy before the deploy: {}. Nothing was sent.",
+                        wait_line(&what, until, &gates, now)
+                    )));
+                }
                 let line = wait_line(&what, until, &gates, now);
                 if line != said {
                     out.line(&format!("deploy {}: {line}", spec.id));
