@@ -267,6 +267,15 @@ impl Executor for AwsExecutor {
                         .map(|id| format!("{step}: {id}"))
                         .map_err(|e| failed(&e))
                 }
+                // Until `commands::deploy::run_calls_logged` lands, the dashboard previews deploy
+                // calls but cannot send them: `haven deploy --rollback` / `--finish` can.
+                Work::Deploy { title, .. } => Err(JobError {
+                    code: None,
+                    message: format!(
+                        "{title}: not sent, this haven cannot run deploy calls from the dashboard \
+                         yet (haven deploy --rollback / --finish can)"
+                    ),
+                }),
             }
         })
     }
