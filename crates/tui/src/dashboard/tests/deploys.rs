@@ -318,3 +318,45 @@ fn the_map_labels_blue_and_green_and_shows_the_listener_weights() {
     insta::assert_snapshot!("deploy_map_100x30", text);
     assert!(text.contains("lab-web-tg 50 · lab-d1 50"), "{text}");
 }
+
+#[test]
+fn running_deploys_come_first_and_a_finished_one_stays_listed_but_takes_no_key() {
+    let mut topology = fixture("lab-deploy.json");
+    let region = &mut topology.regions[0];
+    // Another stack's deploy that finished an hour ago: its tags stay on its group.
+    let mut old = region.auto_scaling_groups[0].clone();
+    old.name = "shop-asg".into();
+    old.target_group_arns.clear();
+    old.tags = [
+        ("haven:stack", "shop"),
+        ("haven:deploy", "d0"),
+        ("haven:deploy-role", "green"),
+        ("haven:deploy-step", "finished"),
+        ("haven:deploy-since", "2026-03-02T08:00:00Z"),
+        ("haven:deploy-strategy", "blue-green"),
+    ]
+    .into_iter()
+    .map(|(k, v)| (k.to_string(), v.to_string()))
+    .collect();
+    region.auto_scaling_groups.insert(0, old);
+    let mut state = state_for(&topology, 160, 48);
+    press(&mut state, ":deploy\n");
+    let text = screen(&state);
+    let d1 = text.find(" d1 ").expect("d1 listed");
+    let d0 = text.find(" d0 ").expect("the finished deploy stays listed");
+    assert!(d1 < d0, "running first:\n{text}");
+    assert!(text.contains("finished"), "{text}");
+    // The finished one takes no key.
+    let commands = press(&mut state, "jp");
+    assert!(runs(&commands).is_empty() && state.dialog.is_none());
+    assert!(
+        screen(&state).contains("deploy d0 of stack shop is over (finished)"),
+        "{}",
+        screen(&state)
+    );
+    // From the describe pane of the running one, p opens the dialog too.
+    press(&mut state, "kd");
+    assert!(screen(&state).contains("KEYS  p pause/resume · b roll back · f finish"));
+    press(&mut state, "p");
+    assert!(state.dialog.is_some(), "{}", screen(&state));
+}
