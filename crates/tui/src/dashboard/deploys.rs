@@ -387,14 +387,21 @@ pub fn work(
         ),
         DeployOp::Rollback => {
             let spec = DeploySpec::resume_of(&state, &region.region).map_err(|e| e.to_string())?;
+            let calls = deploy::rollback(&spec, &state, region, now);
+            let shifts = calls.iter().any(|c| c.is("listener-weights"));
             let back_to = match (&state.green, &state.blue) {
-                (Some(_), Some(blue)) => format!("all traffic back on blue {}", blue.group),
+                (Some(_), Some(blue)) if shifts => {
+                    format!("all traffic back on blue {}", blue.group)
+                }
+                // Blue was scaled in: it comes back to its size first; `haven deploy` then
+                // shifts the traffic once its targets are healthy.
+                (Some(_), Some(blue)) => format!(
+                    "blue {} back to its size first (then `haven deploy` moves the traffic)",
+                    blue.group
+                ),
                 _ => "the old version back".to_string(),
             };
-            (
-                format!("Roll back {name}: {back_to}"),
-                deploy::rollback(&spec, &state, region, now),
-            )
+            (format!("Roll back {name}: {back_to}"), calls)
         }
         DeployOp::Finish => {
             let spec = DeploySpec::resume_of(&state, &region.region).map_err(|e| e.to_string())?;

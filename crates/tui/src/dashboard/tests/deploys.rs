@@ -360,3 +360,25 @@ fn running_deploys_come_first_and_a_finished_one_stays_listed_but_takes_no_key()
     press(&mut state, "p");
     assert!(state.dialog.is_some(), "{}", screen(&state));
 }
+
+#[test]
+fn rolling_back_with_blue_scaled_in_says_blue_comes_back_first() {
+    let mut topology = fixture("lab-deploy.json");
+    let region = &mut topology.regions[0];
+    for g in &mut region.auto_scaling_groups {
+        g.tags.insert(STEP_TAG.into(), "watch".into());
+    }
+    let blue = &mut region.auto_scaling_groups[0];
+    blue.min_size = 0;
+    blue.desired_capacity = 0;
+    let mut state = state_for(&topology, 160, 48);
+    press(&mut state, ":deploy\nb");
+    let text = screen(&state);
+    assert!(
+        text.contains("blue lab-asg back to its size first") && !text.contains("ModifyListener"),
+        "{text}"
+    );
+    let commands = press(&mut state, "\nlab\n");
+    let calls = deploy_calls(runs(&commands)[0]);
+    assert!(calls.iter().any(|c| c.is("asg-set-capacity")), "{calls:?}");
+}
