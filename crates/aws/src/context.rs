@@ -203,6 +203,14 @@ impl AwsContext {
         )
     }
 
+    pub(crate) fn cloudwatch(&self, region: &str) -> aws_sdk_cloudwatch::Client {
+        aws_sdk_cloudwatch::Client::from_conf(
+            aws_sdk_cloudwatch::config::Builder::from(&self.sdk)
+                .region(Region::new(region.to_string()))
+                .build(),
+        )
+    }
+
     pub(crate) fn rds(&self, region: &str) -> aws_sdk_rds::Client {
         aws_sdk_rds::Client::from_conf(
             aws_sdk_rds::config::Builder::from(&self.sdk)

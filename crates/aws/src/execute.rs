@@ -58,6 +58,48 @@ pub async fn execute(
     Ok(run.outcome)
 }
 
+/// Starts the instance refresh of an `asg-start-refresh` action and returns as soon as AWS has
+/// accepted it, without following it: a deploy watches its own gates meanwhile.
+pub async fn start_instance_refresh_only(
+    ctx: &AwsContext,
+    action: &Action,
+    options: &ExecuteOptions,
+    progress: ProgressSink<'_>,
+) -> Result<Outcome, AwsError> {
+    let ActionKind::StartInstanceRefresh {
+        min_healthy_percentage,
+        instance_warmup_seconds,
+        version,
+    } = &action.kind
+    else {
+        return execute(ctx, action, options, progress).await;
+    };
+    if options.read_only {
+        return Err(AwsError::ReadOnly {
+            action: lowercase_first(&action.sentence()),
+        });
+    }
+    let mut run = Run {
+        ctx,
+        region: &action.region,
+        options,
+        progress,
+        outcome: Outcome::default(),
+    };
+    let preferences = RefreshPreferences {
+        min_healthy_percentage: *min_healthy_percentage,
+        instance_warmup_seconds: *instance_warmup_seconds,
+    };
+    let group = action.target.id.as_str();
+    let (refresh, desired) =
+        Box::pin(run.start_refresh(group, version.as_deref(), &preferences)).await?;
+    run.outcome.message = format!(
+        "instance refresh {refresh} of {group} to version {} started",
+        desired.version
+    );
+    Ok(run.outcome)
+}
+
 fn lowercase_first(text: &str) -> String {
     let mut chars = text.chars();
     match chars.next() {
@@ -181,6 +223,37 @@ impl<'a> Run<'a> {
             poller: Poller::new(self.options, service, what, Some(typical)),
             progress: self.progress,
         }
+    }
+
+    /// Starts an instance refresh of `group` to `version` (or follows the one already running,
+    /// when a run is repeated) and returns its id and the version it goes to.
+    async fn start_refresh(
+        &mut self,
+        group: &str,
+        version: Option<&str>,
+        preferences: &RefreshPreferences,
+    ) -> Result<(String, DesiredVersion), AwsError> {
+        let client = self.ctx.autoscaling(self.region);
+        let desired = self.refresh_version(&client, group, version).await?;
+        let refresh =
+            match start_instance_refresh(self, &client, group, &desired, preferences).await {
+                Ok(refresh) => refresh,
+                // Running the command again follows the refresh it started.
+                Err(AwsError::Service { code, .. }) if code == "InstanceRefreshInProgress" => {
+                    let running = running_refresh(self, &client, group).await?;
+                    self.note(
+                        "StartInstanceRefresh",
+                        format!(
+                            "instance refresh {running} is already running: following it instead \
+                         of starting another"
+                        ),
+                    );
+                    running
+                }
+                Err(error) => return Err(error),
+            };
+        self.outcome.resulting_ids.push(refresh.clone());
+        Ok((refresh, desired))
     }
 
     async fn dispatch(&mut self, action: &Action) -> Result<String, AwsError> {
@@ -325,34 +398,14 @@ impl<'a> Run<'a> {
                 instance_warmup_seconds,
                 version,
             } => {
-                let client = self.ctx.autoscaling(self.region);
-                let desired = self
-                    .refresh_version(&client, id, version.as_deref())
-                    .await?;
                 let preferences = RefreshPreferences {
                     min_healthy_percentage: *min_healthy_percentage,
                     instance_warmup_seconds: *instance_warmup_seconds,
                 };
-                let refresh =
-                    match start_instance_refresh(self, &client, id, &desired, &preferences).await {
-                        Ok(refresh) => refresh,
-                        // Running the command again follows the refresh it started.
-                        Err(AwsError::Service { code, .. })
-                            if code == "InstanceRefreshInProgress" =>
-                        {
-                            let running = running_refresh(self, &client, id).await?;
-                            self.note(
-                                "StartInstanceRefresh",
-                                format!(
-                                    "instance refresh {running} is already running: following it \
-                                     instead of starting another"
-                                ),
-                            );
-                            running
-                        }
-                        Err(error) => return Err(error),
-                    };
-                self.outcome.resulting_ids.push(refresh.clone());
+                let (refresh, desired) = self
+                    .start_refresh(id, version.as_deref(), &preferences)
+                    .await?;
+                let client = self.ctx.autoscaling(self.region);
                 follow_instance_refresh(self, &client, id, &refresh, false).await?;
                 Ok(format!(
                     "instance refresh {refresh} of {id} finished: its instances run version {} \
@@ -362,7 +415,16 @@ impl<'a> Run<'a> {
             }
             ActionKind::CancelInstanceRefresh => {
                 let client = self.ctx.autoscaling(self.region);
-                let refresh = cancel_instance_refresh(self, &client, id).await?;
+                let refresh = match cancel_instance_refresh(self, &client, id).await {
+                    Ok(refresh) => refresh,
+                    // Nothing to cancel: the refresh ended (or was cancelled) already.
+                    Err(AwsError::Service { code, .. })
+                        if code == "ActiveInstanceRefreshNotFound" =>
+                    {
+                        return Ok(format!("no instance refresh of {id} is running"));
+                    }
+                    Err(error) => return Err(error),
+                };
                 follow_instance_refresh(self, &client, id, &refresh, true).await?;
                 Ok(format!("instance refresh {refresh} of {id} cancelled"))
             }

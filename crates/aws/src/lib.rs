@@ -4,6 +4,7 @@
 
 pub mod apply;
 pub mod context;
+pub mod deploy;
 pub mod discover;
 pub mod error;
 pub mod execute;

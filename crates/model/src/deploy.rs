@@ -23,7 +23,7 @@ mod tests;
 
 pub use batches::{RollingPlan, healthy_floor, next_batch, rolling_batches};
 pub use calls::{DeployCall, GroupSettings, TargetGroupSettings};
-pub use gates::{Gate, GateResult, GateStatus, Signals, evaluate};
+pub use gates::{Gate, GateResult, GateStatus, RefreshSeen, Signals, evaluate};
 
 /// The tag holding the deploy's id, on every group (and target group) it involves.
 pub const DEPLOY_TAG: &str = "haven:deploy";
@@ -156,14 +156,15 @@ pub struct DeploySpec {
 }
 
 impl Strategy {
-    /// The strategy of that name with haven's default parameters: blue/green 10 → 50 → 100 with
-    /// a 5-minute bake, canary 10 % baked 15 minutes, rolling one instance at a time with 90 %
-    /// kept healthy (in batches, or by instance refresh when `refreshing`); blue is kept.
+    /// The strategy of that name with `haven deploy`'s default parameters: blue/green
+    /// 10 → 50 → 100 baked 5 minutes, canary 10 % baked 30 minutes, rolling one instance at a
+    /// time keeping 100 % healthy (by instance refresh when `refreshing`, else in batches); blue
+    /// is kept until `--finish`.
     pub fn default_named(name: &str, refreshing: bool) -> Option<Strategy> {
         match name {
             "rolling" => Some(Strategy::Rolling {
                 batch: 1,
-                min_healthy_percent: 90,
+                min_healthy_percent: 100,
                 mode: if refreshing {
                     RollingMode::InstanceRefresh
                 } else {
@@ -177,7 +178,7 @@ impl Strategy {
             }),
             "canary" => Some(Strategy::Canary {
                 first: 10,
-                bake: Duration::from_secs(15 * 60),
+                bake: Duration::from_secs(30 * 60),
                 keep_blue: true,
             }),
             _ => None,
@@ -188,8 +189,8 @@ impl Strategy {
 impl DeploySpec {
     /// The spec a running deploy was started with, as far as AWS shows it: its id, stack and
     /// strategy (by name, with the defaults: the parameters are not stored) in `region`, the
-    /// version it deploys and the default gates. What the dashboard's pause, roll back and
-    /// finish send is built from it.
+    /// version it deploys and the default gates (and the instance refresh's, for a refresh).
+    /// What the dashboard's pause, roll back and finish send is built from it.
     pub fn resume_of(state: &DeployState, region: &str) -> Result<DeploySpec, Refusal> {
         let strategy = Strategy::default_named(&state.strategy, state.step == REFRESHING)
             .ok_or_else(|| {
@@ -198,13 +199,21 @@ impl DeploySpec {
                     state.id, state.strategy
                 ))
             })?;
+        let mut gates = Gate::defaults();
+        if let Strategy::Rolling {
+            mode: RollingMode::InstanceRefresh,
+            ..
+        } = strategy
+        {
+            gates.push(Gate::InstanceRefresh);
+        }
         Ok(DeploySpec {
             id: state.id.clone(),
             stack: state.stack.clone(),
             region: region.to_string(),
             version: NewVersion::LaunchTemplateVersion(state.version.or(state.from).unwrap_or(0)),
             strategy,
-            gates: Gate::defaults(),
+            gates,
             health_timeout: Duration::from_secs(10 * 60),
         })
     }

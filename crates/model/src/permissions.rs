@@ -136,6 +136,7 @@ pub const PERMISSIONS: &[Permission] = &[
     p("elasticloadbalancing", "DescribeListeners"),
     p("elasticloadbalancing", "DescribeLoadBalancerAttributes"),
     p("elasticloadbalancing", "DescribeLoadBalancers"),
+    p("elasticloadbalancing", "DescribeTags"),
     p("elasticloadbalancing", "DescribeTargetGroupAttributes"),
     p("elasticloadbalancing", "DescribeTargetGroups"),
     p("elasticloadbalancing", "DescribeTargetHealth"),
@@ -144,6 +145,8 @@ pub const PERMISSIONS: &[Permission] = &[
     p("elasticloadbalancing", "ModifyTargetGroupAttributes"),
     p("elasticloadbalancing", "RegisterTargets"),
     p("elasticloadbalancing", "SetSubnets"),
+    // CloudWatch: the alarms a deploy is gated on.
+    p("cloudwatch", "DescribeAlarms"),
     // RDS.
     p("rds", "AddTagsToResource"),
     p("rds", "CopyDBClusterSnapshot"),

@@ -52,6 +52,8 @@ pub enum Service {
     Rds,
     /// IAM.
     Iam,
+    /// CloudWatch (alarms; its endpoint is `monitoring`).
+    CloudWatch,
 }
 
 impl std::fmt::Display for Service {
@@ -70,6 +72,7 @@ impl Service {
             Service::Elbv2 => "elasticloadbalancing",
             Service::Rds => "rds",
             Service::Iam => "iam",
+            Service::CloudWatch => "cloudwatch",
         }
     }
 }

@@ -607,9 +607,37 @@ async fn with_realism(
     body: Bytes,
 ) -> (Response<Full<Bytes>>, bool) {
     let json = parts.headers.contains_key("x-amz-target");
+    let (method, uri, headers) = (
+        parts.method.clone(),
+        parts.uri.clone(),
+        parts.headers.clone(),
+    );
+    let own = OwnRequests {
+        shared,
+        client,
+        method: &method,
+        uri: &uri,
+        headers: &headers,
+    };
     let before = lock(&shared.realism).before(realism, &call);
+    let mut after = Vec::new();
     let body = match before {
         realism::Before::Forward => body,
+        realism::Before::Prepared {
+            before,
+            body: changed,
+            after: then,
+        } => {
+            for prepare in before {
+                // moto's answer is not the client's; a failure shows in the call itself.
+                let _ = own.send(&call.service, &prepare).await;
+            }
+            after = then;
+            parts
+                .headers
+                .insert(header::CONTENT_LENGTH, HeaderValue::from(changed.len()));
+            changed
+        }
         realism::Before::ForwardBody(changed) => {
             parts
                 .headers
@@ -649,6 +677,12 @@ async fn with_realism(
         Ok((mut parts, body)) => {
             let status = parts.status.as_u16();
             let rewritten = lock(&shared.realism).after(realism, &call, status, &body);
+            if status == 200 {
+                for then in after {
+                    let _ = own.send(&call.service, &then).await;
+                }
+            }
+            own.look_and_follow_up(realism, &call, status).await;
             let body = match rewritten {
                 Some(text) => {
                     parts
@@ -660,6 +694,71 @@ async fn with_realism(
             };
             (Response::from_parts(parts, Full::new(body)), false)
         }
+    }
+}
+
+/// What the proxy needs to send moto requests of its own in the name of a client request.
+struct OwnRequests<'a> {
+    shared: &'a Arc<Shared>,
+    client: &'a UpstreamClient,
+    method: &'a hyper::Method,
+    uri: &'a Uri,
+    headers: &'a HeaderMap,
+}
+
+impl OwnRequests<'_> {
+    /// Lets realism look at what `call` changed and sends moto the corrections it asks for
+    /// (see `realism::State::look_after`); none of these is recorded.
+    async fn look_and_follow_up(&self, realism: &Realism, call: &realism::Call, status: u16) {
+        let look = lock(&self.shared.realism).look_after(call, status);
+        if let Some(look) = look
+            && let Ok((answer, text)) = self.send(&call.service, &look).await
+            && answer.status.is_success()
+        {
+            let seen = realism::Call::new(
+                &call.service,
+                &call.region,
+                "DescribeAutoScalingGroups",
+                Some(&look),
+            );
+            lock(&self.shared.realism).after(realism, &seen, 200, &text);
+        }
+        let follow_ups = lock(&self.shared.realism).take_follow_ups();
+        for follow_up in follow_ups {
+            // moto answers in the next describe; an error (already gone) changes nothing.
+            let _ = self.send(follow_up.service, &follow_up.body).await;
+        }
+    }
+
+    /// Sends `body` signed (in the credential scope only: moto checks no signature) for
+    /// `service`.
+    async fn send(
+        &self,
+        service: &str,
+        body: &str,
+    ) -> Result<(hyper::http::response::Parts, Bytes), String> {
+        let mut parts = request_parts(self.method, self.uri, self.headers, body);
+        if let Some(authorization) = parts
+            .headers
+            .get(header::AUTHORIZATION)
+            .and_then(|value| value.to_str().ok())
+        {
+            let (region, signed_for) = credential_scope(&parts.headers, None);
+            let rescoped = authorization.replace(
+                &format!("/{region}/{signed_for}/aws4_request"),
+                &format!("/{region}/{service}/aws4_request"),
+            );
+            if let Ok(value) = HeaderValue::from_str(&rescoped) {
+                parts.headers.insert(header::AUTHORIZATION, value);
+            }
+        }
+        forward(
+            &self.shared.upstream,
+            self.client,
+            parts,
+            Bytes::from(body.to_owned()),
+        )
+        .await
     }
 }
 

@@ -2,6 +2,7 @@
 
 pub mod act;
 pub mod check;
+pub mod deploy;
 pub mod failback;
 pub mod plan;
 pub mod replicate;

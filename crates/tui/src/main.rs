@@ -10,6 +10,7 @@ use haven_model::Topology;
 use haven_model::action::Progress;
 use haven_tui::cli::{Fatal, Global, connect, usage};
 use haven_tui::commands::act::execute_logged;
+use haven_tui::commands::deploy::run_calls_logged;
 use haven_tui::config::Config;
 use haven_tui::dashboard::{
     self, DashboardOptions, Executor, JobError, ProgressFn, TopologySource, Work,
@@ -51,6 +52,9 @@ enum Command {
     /// After a failover, once the primary Region answers: bring the stack home in a planned
     /// switch and make the DR Region a DR Region again.
     Failback(haven_tui::commands::failback::FailbackArgs),
+    /// Deploy a new version without downtime: rolling, blue/green or canary, with health gates
+    /// and automatic rollback; resumable (the state lives in AWS).
+    Deploy(haven_tui::commands::deploy::DeployArgs),
     /// HA, DR and security findings, with an exit status by severity (for CI).
     Check(haven_tui::commands::check::CheckArgs),
     /// Discover the stack and print it: JSON for scripts, a table for people.
@@ -150,6 +154,9 @@ async fn run(cli: Cli) -> Result<(), Fatal> {
         }
         Some(Command::Check(args)) => {
             haven_tui::commands::check::run(&cli.global, &config, args).await
+        }
+        Some(Command::Deploy(args)) => {
+            haven_tui::commands::deploy::run(&cli.global, &config, args).await
         }
         None => open_dashboard(&cli.global, config).await,
     }
@@ -267,15 +274,25 @@ impl Executor for AwsExecutor {
                         .map(|id| format!("{step}: {id}"))
                         .map_err(|e| failed(&e))
                 }
-                // Until `commands::deploy::run_calls_logged` lands, the dashboard previews deploy
-                // calls but cannot send them: `haven deploy --rollback` / `--finish` can.
-                Work::Deploy { title, .. } => Err(JobError {
-                    code: None,
-                    message: format!(
-                        "{title}: not sent, this haven cannot run deploy calls from the dashboard \
-                         yet (haven deploy --rollback / --finish can)"
-                    ),
-                }),
+                // Pause, resume, roll back or finish: the same calls `haven deploy --pause /
+                // --resume / --rollback / --finish` sends, logged the same way.
+                Work::Deploy {
+                    region,
+                    title,
+                    calls,
+                    ..
+                } => {
+                    let sink = |p: Progress| progress(p);
+                    let (result, log_error) =
+                        run_calls_logged(&ctx, &identity, &log, &options, &region, &calls, &sink)
+                            .await;
+                    if let Some(e) = log_error {
+                        tracing::warn!(error = %e, "cannot write the action log");
+                    }
+                    result
+                        .map(|outcomes| format!("{title}: {} step(s) done", outcomes.len()))
+                        .map_err(|e| failed(&e))
+                }
             }
         })
     }

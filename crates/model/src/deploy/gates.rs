@@ -19,6 +19,9 @@ pub enum Gate {
     NoFailedLaunches,
     /// The CloudWatch alarm of that name is not in the `ALARM` state.
     Alarm(String),
+    /// The group's instance refresh has not failed, been cancelled or rolled back by AWS
+    /// (rolling deploys by instance refresh).
+    InstanceRefresh,
 }
 
 impl Gate {
@@ -38,6 +41,7 @@ impl Gate {
             Gate::NoAzWithoutHealthy => "no-az-without-healthy".into(),
             Gate::NoFailedLaunches => "no-failed-launches".into(),
             Gate::Alarm(name) => format!("alarm {name}"),
+            Gate::InstanceRefresh => "instance-refresh".into(),
         }
     }
 }
@@ -51,6 +55,49 @@ pub struct Signals {
     pub failed_launches: Option<BTreeMap<String, Vec<String>>>,
     /// Names of the alarms in the `ALARM` state.
     pub alarms_firing: Option<BTreeSet<String>>,
+    /// The newest instance refresh of each group read (`DescribeInstanceRefreshes`).
+    pub refreshes: Option<BTreeMap<String, RefreshSeen>>,
+}
+
+/// An instance refresh as `DescribeInstanceRefreshes` shows it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RefreshSeen {
+    /// Its id.
+    pub id: String,
+    /// `Pending`, `InProgress`, `Baking`, `Successful`, `Failed`, `Cancelling`, `Cancelled`,
+    /// `RollbackInProgress`, `RollbackSuccessful`, `RollbackFailed`.
+    pub status: String,
+    /// Why, when AWS says.
+    pub reason: Option<String>,
+    /// How far along, in percent.
+    pub percent: Option<i32>,
+    /// When it started.
+    pub started: Option<chrono::DateTime<chrono::Utc>>,
+}
+
+impl RefreshSeen {
+    /// It ended without replacing the instances: failed, cancelled or rolled back (by AWS).
+    pub fn failed(&self) -> bool {
+        matches!(
+            self.status.as_str(),
+            "Failed"
+                | "Cancelled"
+                | "Cancelling"
+                | "RollbackInProgress"
+                | "RollbackSuccessful"
+                | "RollbackFailed"
+        )
+    }
+
+    /// A line, e.g. `instance refresh 0a1b… Failed (…)`.
+    pub fn line(&self) -> String {
+        let reason = self
+            .reason
+            .as_deref()
+            .map(|r| format!(": {r}"))
+            .unwrap_or_default();
+        format!("instance refresh {} is {}{reason}", self.id, self.status)
+    }
 }
 
 /// What a gate concluded.
@@ -110,6 +157,7 @@ pub fn evaluate(
                 Gate::NoAzWithoutHealthy => no_az_without_healthy(region, group),
                 Gate::NoFailedLaunches => no_failed_launches(group, signals),
                 Gate::Alarm(name) => alarm(name, signals),
+                Gate::InstanceRefresh => refresh(group, signals),
             },
         })
         .collect()
@@ -211,5 +259,14 @@ fn alarm(name: &str, signals: &Signals) -> GateStatus {
             GateStatus::Fail(format!("alarm {name} is in ALARM"))
         }
         Some(_) => GateStatus::Pass,
+    }
+}
+
+fn refresh(group: &str, signals: &Signals) -> GateStatus {
+    match signals.refreshes.as_ref().map(|r| r.get(group)) {
+        None => GateStatus::Unknown("instance refreshes were not read".into()),
+        Some(None) => GateStatus::Pass,
+        Some(Some(seen)) if seen.failed() => GateStatus::Fail(seen.line()),
+        Some(Some(_)) => GateStatus::Pass,
     }
 }

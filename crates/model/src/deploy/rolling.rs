@@ -293,8 +293,11 @@ pub(super) fn next(ctx: &Ctx, state: &DeployState, signals: &Signals) -> Next {
     {
         return rollback(ctx, state, mode, Some(failed.clone()));
     }
-    let members = live(ctx.region, group);
     let since = state.since.unwrap_or(ctx.now);
+    if let Some(failed) = refresh_failure(state, &group.name, signals, since) {
+        return rollback(ctx, state, mode, Some(failed));
+    }
+    let members = live(ctx.region, group);
     if let Some(next) = wait_for_new(ctx, state, group, &members, version, since, &results, mode) {
         return next;
     }
@@ -338,6 +341,28 @@ pub(super) fn next(ctx: &Ctx, state: &DeployState, signals: &Signals) -> Next {
         };
     }
     next_batch_step(ctx, state, group, &members, &old, before, since, results)
+}
+
+/// The deploy's instance refresh ended without replacing the instances: AWS failed, cancelled
+/// or rolled it back (its own checks, or someone else's hand). Refreshes older than the step
+/// are another story.
+fn refresh_failure(
+    state: &DeployState,
+    group: &str,
+    signals: &Signals,
+    since: chrono::DateTime<chrono::Utc>,
+) -> Option<GateResult> {
+    if state.step != REFRESHING {
+        return None;
+    }
+    let seen = signals.refreshes.as_ref()?.get(group)?;
+    let ours = seen
+        .started
+        .is_none_or(|started| started >= since - chrono::TimeDelta::minutes(1));
+    (ours && seen.failed()).then(|| GateResult {
+        gate: Gate::InstanceRefresh,
+        status: GateStatus::Fail(seen.line()),
+    })
 }
 
 /// A wait while new instances launch or become healthy; a rollback once they are late.
@@ -435,7 +460,7 @@ fn next_batch_step(
         .keys()
         .filter(|az| healthy_by_az.get(*az).copied().unwrap_or(0) <= 1)
         .count();
-    let surge = thin_azs + usize::from(healthy.len() <= floor);
+    let surge = thin_azs + usize::from(healthy.len() + thin_azs <= floor);
     if !surged && surge > 0 {
         return Next::Run {
             step: format!("surge {surge} instance(s) so that no AZ is emptied"),

@@ -749,7 +749,7 @@ fn a_gate_failing_while_blue_is_watched_still_rolls_back() {
             "lab-asg-d1".to_string(),
             vec!["Launching a new EC2 instance. Status Reason: quota".to_string()],
         )])),
-        alarms_firing: None,
+        ..Signals::default()
     };
     let Next::Rollback { failed, reason, .. } =
         next(&spec, Some(&state), &world.region, &failing, world.now)
@@ -807,6 +807,7 @@ fn an_alarm_during_a_bake_rolls_back_with_its_name() {
     let quiet = Signals {
         failed_launches: Some(BTreeMap::new()),
         alarms_firing: Some(BTreeSet::new()),
+        refreshes: None,
     };
     // Up to the 50 % step.
     for _ in 0..200 {
@@ -1251,7 +1252,7 @@ fn rolling_by_instance_refresh_starts_it_with_the_new_version_and_rolls_back_by_
             "lab-asg".to_string(),
             vec!["InsufficientInstanceCapacity".to_string()],
         )])),
-        alarms_firing: None,
+        ..Signals::default()
     };
     for _ in 0..3 {
         let state = DeployState::read(&world.region, "lab");
@@ -1588,9 +1589,15 @@ fn resume_of_refuses_an_unknown_strategy_and_reads_a_refresh_as_instance_refresh
         spec.strategy,
         Strategy::Rolling {
             mode: RollingMode::InstanceRefresh,
+            min_healthy_percent: 100,
             ..
         }
     ));
+    assert!(
+        spec.gates.contains(&Gate::InstanceRefresh),
+        "{:?}",
+        spec.gates
+    );
     state.step = "rolling".into();
     let spec = DeploySpec::resume_of(&state, "ap-northeast-2").expect("rolling");
     assert!(matches!(
@@ -1599,5 +1606,89 @@ fn resume_of_refuses_an_unknown_strategy_and_reads_a_refresh_as_instance_refresh
             mode: RollingMode::Batches,
             ..
         }
+    ));
+}
+
+#[test]
+fn an_instance_refresh_that_aws_fails_or_rolls_back_rolls_the_deploy_back() {
+    let mut world = World::new(lab());
+    let spec = DeploySpec {
+        version: NewVersion::Image("ami-0new".into()),
+        ..spec(
+            "r1",
+            Strategy::Rolling {
+                batch: 1,
+                min_healthy_percent: 50,
+                mode: RollingMode::InstanceRefresh,
+            },
+        )
+    };
+    // Up to the refresh (the lab's single-instance AZs get a surge first).
+    for _ in 0..20 {
+        let state = DeployState::read(&world.region, "lab");
+        if state.as_ref().is_some_and(|s| s.step == "refreshing") {
+            break;
+        }
+        match next(
+            &spec,
+            state.as_ref(),
+            &world.region,
+            &Signals::default(),
+            world.now,
+        ) {
+            Next::Run { calls, .. } => calls
+                .iter()
+                .filter(|c| !c.is("asg-start-refresh"))
+                .for_each(|c| world.apply(c)),
+            Next::Wait { .. } => world.settle(),
+            other => panic!("unexpected {other:?}"),
+        }
+    }
+    let state = DeployState::read(&world.region, "lab").expect("running");
+    assert_eq!(state.step, "refreshing");
+    let seen = |status: &str, started| Signals {
+        refreshes: Some(BTreeMap::from([(
+            "lab-asg".to_string(),
+            RefreshSeen {
+                id: "0a1b".into(),
+                status: status.into(),
+                reason: Some("Instances failed to reach a healthy state".into()),
+                percent: Some(50),
+                started: Some(started),
+            },
+        )])),
+        ..Signals::default()
+    };
+    // AWS rolled its refresh back: the deploy rolls back and names why.
+    let Next::Rollback { failed, reason, .. } = next(
+        &spec,
+        Some(&state),
+        &world.region,
+        &seen("RollbackSuccessful", world.now),
+        world.now,
+    ) else {
+        panic!("expected a rollback");
+    };
+    assert_eq!(failed.map(|f| f.gate), Some(Gate::InstanceRefresh));
+    assert!(
+        reason.contains("RollbackSuccessful") && reason.contains("healthy state"),
+        "{reason}"
+    );
+    // A refresh of an earlier deploy that failed is not this deploy's.
+    let old = seen("Failed", world.now - TimeDelta::hours(3));
+    assert!(matches!(
+        next(&spec, Some(&state), &world.region, &old, world.now),
+        Next::Wait { .. }
+    ));
+    // One in progress is waited for.
+    assert!(matches!(
+        next(
+            &spec,
+            Some(&state),
+            &world.region,
+            &seen("InProgress", world.now),
+            world.now
+        ),
+        Next::Wait { .. }
     ));
 }

@@ -109,7 +109,7 @@ fn keep_service(old: &RegionTopology, fresh: &mut RegionTopology, service: Servi
             any |= keep(&old.db_snapshots, &mut fresh.db_snapshots);
             any |= keep(&old.db_subnet_groups, &mut fresh.db_subnet_groups);
         }
-        Service::Sts | Service::Iam => {}
+        Service::Sts | Service::Iam | Service::CloudWatch => {}
     }
     any
 }

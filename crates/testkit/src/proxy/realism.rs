@@ -18,6 +18,7 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use bytes::Bytes;
 
+mod user_data;
 mod xml;
 
 use xml::{Edits, child_text, children, content, descendant, escape, first_text, section};
@@ -102,6 +103,25 @@ pub struct Realism {
     pub silent_region: Option<String>,
     /// How long a silent Region holds a connection before closing it.
     pub silent_hold: Duration,
+    /// AMIs of a broken version: a target whose instance was launched from one of them fails
+    /// the load balancer's health checks. After its `initial` window (healthy threshold ×
+    /// interval, as every new target) `DescribeTargetHealth` reports it `unhealthy`
+    /// (`Target.FailedHealthChecks`), forever
+    /// (<https://docs.aws.amazon.com/elasticloadbalancing/latest/application/target-group-health-checks.html>).
+    /// moto launches Auto Scaling instances internally, so the image of an instance is learned
+    /// from the `DescribeInstances` and `RunInstances` answers that pass the proxy; while it is
+    /// unknown (and this list is not empty) the target stays `initial`, never `healthy`.
+    pub unhealthy_images: Vec<String>,
+    /// Auto Scaling keeps a group's instances balanced over its AZs: it launches into the AZ
+    /// with the fewest instances ("Amazon EC2 Auto Scaling attempts to distribute instances
+    /// evenly between the Availability Zones",
+    /// <https://docs.aws.amazon.com/autoscaling/ec2/userguide/ec2-auto-scaling-availability-zone-balanced.html>).
+    /// moto launches every instance into the first subnet of `VPCZoneIdentifier`. With this on,
+    /// the proxy has moto launch one instance at a time with the subnet of the emptiest AZ
+    /// first, then puts the group's subnet list back as it was (a subnet's AZ is learned from
+    /// `CreateSubnet` and `DescribeSubnets` answers). Off in [`Realism::aws`] for now: tests
+    /// written for moto's single-AZ groups would change.
+    pub spread_launches: bool,
 }
 
 impl Eq for Realism {}
@@ -135,7 +155,22 @@ impl Realism {
             failing_copies: false,
             silent_region: None,
             silent_hold: Duration::ZERO,
+            unhealthy_images: Vec::new(),
+            spread_launches: false,
         }
+    }
+
+    /// Auto Scaling launches spread over the group's AZs (see [`Realism::spread_launches`]).
+    pub fn spread_launches(mut self) -> Self {
+        self.spread_launches = true;
+        self
+    }
+
+    /// Instances launched from `ami` fail their health checks (see
+    /// [`Realism::unhealthy_images`]).
+    pub fn unhealthy_image(mut self, ami: impl Into<String>) -> Self {
+        self.unhealthy_images.push(ami.into());
+        self
     }
 
     /// Launches fail with `message` (see [`Realism::failing_launches`]; AWS-like text:
@@ -201,6 +236,9 @@ pub enum RealismKind {
     LaunchFailed,
     /// A copy ended failed.
     CopyFailed,
+    /// An instance that left its Auto Scaling group was deregistered from the group's target
+    /// groups, as Auto Scaling does (moto leaves it `healthy` there).
+    TargetLeft,
     /// A connection to the silent Region got no answer.
     Silenced,
 }
@@ -283,6 +321,21 @@ impl Call {
         Bytes::from(kept.join("&"))
     }
 
+    /// The form body with parameters `set` replaced (or added when missing).
+    fn with(&self, set: &[(&str, &str)]) -> Bytes {
+        let mut pairs: Vec<String> = self
+            .params
+            .iter()
+            .filter(|(key, _)| !set.iter().any(|(name, _)| name == key))
+            .map(|(key, value)| format!("{}={}", encode(key), encode(value)))
+            .collect();
+        pairs.extend(
+            set.iter()
+                .map(|(key, value)| format!("{}={}", encode(key), encode(value))),
+        );
+        Bytes::from(pairs.join("&"))
+    }
+
     fn event(&self, kind: RealismKind, subject: &str) -> RealismEvent {
         RealismEvent {
             kind,
@@ -328,6 +381,13 @@ pub(super) enum Before {
     ForwardBody(Bytes),
     /// Answer by itself.
     Answer(Answer),
+    /// Send moto the `before` bodies (same service, answers dropped), then forward `body` (its
+    /// answer is the client's), then the `after` bodies.
+    Prepared {
+        before: Vec<String>,
+        body: Bytes,
+        after: Vec<String>,
+    },
     /// Answer by itself now, and send the original request to moto after `delay`; then call
     /// [`State::replayed`] with `db`.
     Defer {
@@ -416,6 +476,27 @@ struct Group {
     wanted: Option<i64>,
     /// Failed scaling activities, oldest first.
     activities: Vec<String>,
+    /// Its instances and target groups in moto's last answer (`None`: never listed).
+    members: Option<Members>,
+}
+
+#[derive(Debug, Default)]
+struct Members {
+    instances: Vec<String>,
+    /// The AZ of each instance.
+    azs: Vec<String>,
+    target_groups: Vec<String>,
+    /// Its subnets, as moto lists them.
+    zone_identifier: Option<String>,
+}
+
+/// A request the proxy sends moto on its own (not recorded: haven did not send it).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(super) struct FollowUp {
+    /// The service to sign it for (`elasticloadbalancing`).
+    pub(super) service: &'static str,
+    /// The form body.
+    pub(super) body: String,
 }
 
 #[derive(Debug, Default)]
@@ -449,7 +530,18 @@ pub(super) struct State {
     target_groups: HashMap<String, TargetGroupTiming>,
     /// `(target group ARN, target id)` → its registration.
     targets: HashMap<(String, String), Target>,
+    /// `(region, instance id)` → the AMI it was launched from, as EC2 answers said.
+    instance_images: HashMap<(String, String), String>,
+    /// `(region, instance id)` → the launch template version its group named when it was
+    /// first listed (what Auto Scaling reports for the instance).
+    instance_versions: HashMap<(String, String), String>,
+    /// Requests for moto that the proxy sends after the current one.
+    follow_ups: Vec<FollowUp>,
+    /// `(region, subnet id)` → its AZ.
+    subnet_azs: HashMap<(String, String), String>,
     groups: HashMap<(String, String), Group>,
+    /// The user data of launch template versions, kept from moto (see `user_data`).
+    user_data: user_data::UserData,
 }
 
 fn key(region: &str, id: &str) -> (String, String) {
@@ -623,6 +715,11 @@ impl State {
                 if let Some(answer) = self.not_found_window(realism, call, now) {
                     return Before::Answer(answer);
                 }
+                if call.action == "CreateLaunchTemplateVersion"
+                    && call.param(user_data::PARAM).is_some()
+                {
+                    return Before::ForwardBody(call.without(user_data::PARAM));
+                }
                 Before::Forward
             }
             "autoscaling" => {
@@ -633,7 +730,15 @@ impl State {
                 {
                     return Before::Answer(answer);
                 }
-                self.failing_launch(realism, call)
+                if realism.failing_launches.is_some() {
+                    return self.failing_launch(realism, call);
+                }
+                if realism.spread_launches
+                    && let Some(spread) = self.spread(call)
+                {
+                    return spread;
+                }
+                Before::Forward
             }
             "rds" => self.rds_before(realism, call, now),
             _ => Before::Forward,
@@ -661,6 +766,30 @@ impl State {
             }
             return None;
         }
+        let mut rewritten = self.rewrite(realism, call, text, body, now);
+        let kept = match (call.action.as_str(), call.param(user_data::PARAM)) {
+            ("CreateLaunchTemplateVersion", Some(data)) => {
+                let data = data.to_owned();
+                self.user_data
+                    .created(&call.region, &data, rewritten.as_deref().unwrap_or(text))
+            }
+            ("DescribeLaunchTemplateVersions", _) => self
+                .user_data
+                .described(&call.region, rewritten.as_deref().unwrap_or(text)),
+            _ => None,
+        };
+        rewritten = kept.or(rewritten);
+        rewritten
+    }
+
+    fn rewrite(
+        &mut self,
+        realism: &Realism,
+        call: &Call,
+        text: &str,
+        body: &Bytes,
+        now: Instant,
+    ) -> Option<String> {
         match call.service.as_str() {
             "ec2" => self.ec2_after(realism, call, text, body, now),
             "iam" => {
@@ -676,7 +805,7 @@ impl State {
             }
             "rds" => self.rds_after(realism, call, text, now),
             "elasticloadbalancing" => self.elb_after(realism, call, text, now),
-            "autoscaling" => self.autoscaling_after(call, text),
+            "autoscaling" => self.autoscaling_after(realism, call, text, now),
             _ => None,
         }
     }
@@ -731,6 +860,14 @@ impl State {
                 self.learn_template(call, text);
                 None
             }
+            "DescribeInstances" | "RunInstances" => {
+                self.learn_images(call, text);
+                None
+            }
+            "CreateSubnet" | "DescribeSubnets" => {
+                self.learn_subnets(call, text);
+                None
+            }
             "CreateNatGateway" => {
                 let id = first_text(text, "natGatewayId")?.to_owned();
                 let until = now + realism.scaled(realism.nat_create);
@@ -772,6 +909,54 @@ impl State {
             "DescribeImages" => self.rewrite_copies(call, text, CopyKind::Image, now),
             "DescribeSnapshots" => self.rewrite_copies(call, text, CopyKind::Snapshot, now),
             _ => None,
+        }
+    }
+
+    /// Learns the image of every instance of a `DescribeInstances` (reservations) or
+    /// `RunInstances` (one reservation) answer.
+    fn learn_images(&mut self, call: &Call, text: &str) {
+        let whole = 0..text.len();
+        let sets: Vec<_> = match section(text, "reservationSet") {
+            Some(reservations) if call.action == "DescribeInstances" => {
+                children(text, reservations, "item")
+                    .into_iter()
+                    .filter_map(|item| descendant(text, content(text, item), "instancesSet"))
+                    .collect()
+            }
+            _ => descendant(text, whole, "instancesSet")
+                .into_iter()
+                .collect(),
+        };
+        for set in sets {
+            for item in children(text, content(text, set), "item") {
+                let inner = content(text, item);
+                if let (Some(id), Some(image)) = (
+                    child_text(text, inner.clone(), "instanceId"),
+                    child_text(text, inner, "imageId"),
+                ) {
+                    self.instance_images
+                        .insert(key(&call.region, id), image.to_owned());
+                }
+            }
+        }
+    }
+
+    /// Learns the AZ of every subnet of a `CreateSubnet` or `DescribeSubnets` answer.
+    fn learn_subnets(&mut self, call: &Call, text: &str) {
+        let subnets = match section(text, "subnetSet") {
+            Some(set) => children(text, set, "item"),
+            None => descendant(text, 0..text.len(), "subnet")
+                .into_iter()
+                .collect(),
+        };
+        for subnet in subnets {
+            let inner = content(text, subnet);
+            if let (Some(id), Some(az)) = (
+                child_text(text, inner.clone(), "subnetId"),
+                child_text(text, inner, "availabilityZone"),
+            ) {
+                self.subnet_azs.insert(key(&call.region, id), az.to_owned());
+            }
         }
     }
 
@@ -1223,34 +1408,47 @@ impl State {
             }
             "DeregisterTargets" => {
                 let arn = call.param("TargetGroupArn")?;
-                let delay = Duration::from_secs(
-                    self.target_groups
-                        .get(arn)
-                        .copied()
-                        .unwrap_or_default()
-                        .deregistration_delay,
-                );
-                let until = now + realism.scaled(delay);
                 let ports = call.list("Targets.member", "Port");
                 for (index, id) in call.list("Targets.member", "Id").iter().enumerate() {
-                    let target = self
-                        .targets
-                        .entry((arn.to_owned(), (*id).to_owned()))
-                        .or_insert(Target {
-                            port: None,
-                            initial_until: now,
-                            draining_until: None,
-                        });
-                    target.draining_until = Some(until);
-                    target.initial_until = now;
-                    if let Some(port) = ports.get(index) {
-                        target.port = Some((*port).to_owned());
-                    }
+                    let port = ports.get(index).copied();
+                    self.start_draining(realism, arn, id, port, now);
                 }
                 None
             }
             "DescribeTargetHealth" => self.rewrite_target_health(realism, call, text, now),
             _ => None,
+        }
+    }
+
+    /// A deregistered target is `draining` for the deregistration delay of its group.
+    fn start_draining(
+        &mut self,
+        realism: &Realism,
+        arn: &str,
+        id: &str,
+        port: Option<&str>,
+        now: Instant,
+    ) {
+        let delay = Duration::from_secs(
+            self.target_groups
+                .get(arn)
+                .copied()
+                .unwrap_or_default()
+                .deregistration_delay,
+        );
+        let until = now + realism.scaled(delay);
+        let target = self
+            .targets
+            .entry((arn.to_owned(), id.to_owned()))
+            .or_insert(Target {
+                port: None,
+                initial_until: now,
+                draining_until: None,
+            });
+        target.draining_until = Some(until);
+        target.initial_until = now;
+        if let Some(port) = port {
+            target.port = Some(port.to_owned());
         }
     }
 
@@ -1295,12 +1493,22 @@ impl State {
                     initial_until: now + window,
                     draining_until: None,
                 });
+            let image = self.instance_images.get(&key(&call.region, id));
+            let moto_healthy = descendant(text, inner.clone(), "State")
+                .is_some_and(|state| &text[content(text, state)] == "healthy");
             let health = if seen.draining_until.is_some_and(|until| until > now) {
                 Some(DRAINING)
             } else if seen.initial_until > now {
                 Some(INITIAL)
-            } else {
+            } else if realism.unhealthy_images.is_empty() || !moto_healthy {
                 None
+            } else {
+                match image {
+                    // Not known yet: AWS would still be checking it; never healthy.
+                    None => Some(INITIAL),
+                    Some(image) if realism.unhealthy_images.contains(image) => Some(UNHEALTHY),
+                    Some(_) => None,
+                }
             };
             if let Some(health) = health
                 && let Some(element) = children(text, inner, "TargetHealth").into_iter().next()
@@ -1392,7 +1600,13 @@ impl State {
         before
     }
 
-    fn autoscaling_after(&mut self, call: &Call, text: &str) -> Option<String> {
+    fn autoscaling_after(
+        &mut self,
+        realism: &Realism,
+        call: &Call,
+        text: &str,
+        now: Instant,
+    ) -> Option<String> {
         match call.action.as_str() {
             "CreateAutoScalingGroup" | "UpdateAutoScalingGroup" | "SetDesiredCapacity" => {
                 if let (Some(name), Some(desired)) = (
@@ -1406,25 +1620,7 @@ impl State {
                 }
                 None
             }
-            "DescribeAutoScalingGroups" => {
-                let within = section(text, "AutoScalingGroups")?;
-                let mut edits = Edits::default();
-                for member in children(text, within, "member") {
-                    let inner = content(text, member);
-                    let Some(name) = child_text(text, inner.clone(), "AutoScalingGroupName") else {
-                        continue;
-                    };
-                    let group = self.groups.entry(key(&call.region, name)).or_default();
-                    group.desired = child_text(text, inner.clone(), "DesiredCapacity")
-                        .and_then(|d| d.parse().ok());
-                    if let Some(wanted) = group.wanted {
-                        edits.set_child(text, inner, "DesiredCapacity", &wanted.to_string());
-                        self.events
-                            .push(call.event(RealismKind::StateRewritten, name));
-                    }
-                }
-                (!edits.is_empty()).then(|| edits.apply(text))
-            }
+            "DescribeAutoScalingGroups" => self.rewrite_groups(realism, call, text, now),
             "DescribeScalingActivities" => {
                 let asked = call.param("AutoScalingGroupName");
                 let mut activities: Vec<&String> = self
@@ -1451,7 +1647,364 @@ impl State {
         }
     }
 
-    // --- 8. Copies -------------------------------------------------------------------------
+    // --- 8. Auto Scaling members and target groups ---------------------------------------
+
+    /// The `DescribeAutoScalingGroups` the proxy sends moto after `call` changed a group's
+    /// members, so that realism knows them at once (see [`State::rewrite_groups`]).
+    pub(super) fn look_after(&self, call: &Call, status: u16) -> Option<String> {
+        let changes_members = matches!(
+            call.action.as_str(),
+            "CreateAutoScalingGroup"
+                | "UpdateAutoScalingGroup"
+                | "SetDesiredCapacity"
+                | "TerminateInstanceInAutoScalingGroup"
+                | "DeleteAutoScalingGroup"
+                | "AttachInstances"
+                | "DetachInstances"
+                | "ExecutePolicy"
+        );
+        if call.service != "autoscaling" || status != 200 || !changes_members {
+            return None;
+        }
+        let mut body = "Action=DescribeAutoScalingGroups&Version=2011-01-01".to_owned();
+        if let Some(name) = call.param("AutoScalingGroupName") {
+            body.push_str(&format!("&AutoScalingGroupNames.member.1={}", encode(name)));
+        }
+        Some(body)
+    }
+
+    /// The requests for moto that the proxy must send now.
+    pub(super) fn take_follow_ups(&mut self) -> Vec<FollowUp> {
+        std::mem::take(&mut self.follow_ups)
+    }
+
+    /// Learns each group's members and target groups from moto's answer, and corrects two
+    /// things moto gets wrong:
+    /// - every instance reports the template's *default* version in moto; Auto Scaling
+    ///   reports the version its group named when it was launched (a number, or `$Latest`
+    ///   when the group says so), which is what tells an old instance from a new one
+    ///   (<https://docs.aws.amazon.com/autoscaling/ec2/APIReference/API_Instance.html>);
+    /// - an instance that left its group (terminated, scaled in, the group deleted) stays
+    ///   `healthy` in the group's target groups in moto; Auto Scaling deregisters it first
+    ///   ("Before the instances are terminated, they are deregistered from the load balancer",
+    ///   <https://docs.aws.amazon.com/autoscaling/ec2/userguide/attach-load-balancer-asg.html>),
+    ///   so the proxy deregisters it in moto and it is `draining` for the deregistration delay.
+    fn rewrite_groups(
+        &mut self,
+        realism: &Realism,
+        call: &Call,
+        text: &str,
+        now: Instant,
+    ) -> Option<String> {
+        let within = section(text, "AutoScalingGroups")?;
+        let mut edits = Edits::default();
+        let mut listed = Vec::new();
+        let mut left: Vec<(Vec<String>, Vec<String>)> = Vec::new();
+        for member in children(text, within, "member") {
+            let inner = content(text, member);
+            let Some(name) = child_text(text, inner.clone(), "AutoScalingGroupName") else {
+                continue;
+            };
+            listed.push(name.to_owned());
+            let group_version = children(text, inner.clone(), "LaunchTemplate")
+                .into_iter()
+                .next()
+                .and_then(|template| child_text(text, content(text, template), "Version"))
+                .map(str::to_owned);
+            let target_groups: Vec<String> = children(text, inner.clone(), "TargetGroupARNs")
+                .into_iter()
+                .next()
+                .map(|list| {
+                    children(text, content(text, list), "member")
+                        .into_iter()
+                        .map(|arn| text[content(text, arn)].to_owned())
+                        .collect()
+                })
+                .unwrap_or_default();
+            let zone_identifier =
+                child_text(text, inner.clone(), "VPCZoneIdentifier").map(str::to_owned);
+            let mut instances = Vec::new();
+            let mut azs = Vec::new();
+            if let Some(list) = children(text, inner.clone(), "Instances")
+                .into_iter()
+                .next()
+            {
+                for instance in children(text, content(text, list), "member") {
+                    let inner = content(text, instance);
+                    let Some(id) = child_text(text, inner.clone(), "InstanceId") else {
+                        continue;
+                    };
+                    instances.push(id.to_owned());
+                    azs.push(
+                        child_text(text, inner.clone(), "AvailabilityZone")
+                            .unwrap_or_default()
+                            .to_owned(),
+                    );
+                    let launched = match (
+                        self.instance_versions.get(&key(&call.region, id)),
+                        &group_version,
+                    ) {
+                        (Some(version), _) => Some(version.clone()),
+                        (None, Some(version)) => {
+                            self.instance_versions
+                                .insert(key(&call.region, id), version.clone());
+                            Some(version.clone())
+                        }
+                        (None, None) => None,
+                    };
+                    if let Some(version) = launched
+                        && let Some(template) =
+                            children(text, inner, "LaunchTemplate").into_iter().next()
+                        && child_text(text, content(text, template.clone()), "Version")
+                            != Some(version.as_str())
+                    {
+                        edits.set_child(text, content(text, template), "Version", &version);
+                        self.events
+                            .push(call.event(RealismKind::StateRewritten, id));
+                    }
+                }
+            }
+            let group = self.groups.entry(key(&call.region, name)).or_default();
+            group.desired =
+                child_text(text, inner.clone(), "DesiredCapacity").and_then(|d| d.parse().ok());
+            if let Some(wanted) = group.wanted {
+                edits.set_child(text, inner, "DesiredCapacity", &wanted.to_string());
+                self.events
+                    .push(call.event(RealismKind::StateRewritten, name));
+            }
+            let before = group.members.replace(Members {
+                instances: instances.clone(),
+                azs,
+                target_groups: target_groups.clone(),
+                zone_identifier,
+            });
+            if let Some(before) = before {
+                let gone: Vec<String> = before
+                    .instances
+                    .into_iter()
+                    .filter(|id| !instances.contains(id))
+                    .collect();
+                left.push((gone, target_groups));
+            }
+        }
+        // Groups moto no longer has: asked by name and missing, or missing from a whole listing.
+        let asked: Vec<&str> = call
+            .params
+            .iter()
+            .filter(|(key, _)| key.starts_with("AutoScalingGroupNames.member."))
+            .map(|(_, value)| value.as_str())
+            .collect();
+        let whole = asked.is_empty()
+            && call.param("NextToken").is_none()
+            && !call
+                .params
+                .iter()
+                .any(|(key, _)| key.starts_with("Filters."))
+            && first_text(text, "NextToken").is_none();
+        for ((region, name), group) in &mut self.groups {
+            if *region == call.region
+                && !listed.contains(name)
+                && (whole || asked.contains(&name.as_str()))
+                && let Some(members) = group.members.take()
+            {
+                left.push((members.instances, members.target_groups));
+            }
+        }
+        for (instances, target_groups) in left {
+            self.deregister_left(realism, call, &instances, &target_groups, now);
+        }
+        (!edits.is_empty()).then(|| edits.apply(text))
+    }
+
+    /// Has moto launch into the emptiest AZ (see [`Realism::spread_launches`]): one instance at
+    /// a time, each after an `UpdateAutoScalingGroup` that puts the subnet of the AZ with the
+    /// fewest instances first; the group's subnet list is put back afterwards. `None` when the
+    /// call launches nothing or a subnet's AZ is unknown.
+    fn spread(&self, call: &Call) -> Option<Before> {
+        let number = |name: &str| call.param(name).and_then(|v| v.parse::<i64>().ok());
+        let update = |name: &str, zones: &str, extra: &str| {
+            format!(
+                "Action=UpdateAutoScalingGroup&Version=2011-01-01&AutoScalingGroupName={}\
+                 &VPCZoneIdentifier={}{extra}",
+                encode(name),
+                encode(zones)
+            )
+        };
+        match call.action.as_str() {
+            "CreateAutoScalingGroup" => {
+                let name = call.param("AutoScalingGroupName")?;
+                let zones = call.param("VPCZoneIdentifier")?;
+                let min = number("MinSize")?;
+                let desired = number("DesiredCapacity").unwrap_or(min);
+                let mut counts = self.az_counts(call, zones, None)?;
+                if desired < 2 || counts.len() < 2 {
+                    return None;
+                }
+                // Created empty, then filled one instance at a time.
+                let body = call.with(&[("MinSize", "0"), ("DesiredCapacity", "0")]);
+                let mut after = Vec::new();
+                for size in 1..=desired {
+                    let order = self.emptiest_first(call, zones, &mut counts)?;
+                    after.push(update(name, &order, &format!("&DesiredCapacity={size}")));
+                }
+                after.push(update(name, zones, &format!("&MinSize={min}")));
+                Some(Before::Prepared {
+                    before: Vec::new(),
+                    body,
+                    after,
+                })
+            }
+            "SetDesiredCapacity" | "UpdateAutoScalingGroup" => {
+                let name = call.param("AutoScalingGroupName")?;
+                let desired = number("DesiredCapacity")?;
+                let members = self
+                    .groups
+                    .get(&key(&call.region, name))?
+                    .members
+                    .as_ref()?;
+                let zones = call
+                    .param("VPCZoneIdentifier")
+                    .or(members.zone_identifier.as_deref())?;
+                let current = i64::try_from(members.instances.len()).ok()?;
+                let mut counts = self.az_counts(call, zones, Some(members))?;
+                if desired <= current || counts.len() < 2 {
+                    return None;
+                }
+                let mut before = Vec::new();
+                for size in current + 1..desired {
+                    let order = self.emptiest_first(call, zones, &mut counts)?;
+                    before.push(update(name, &order, &format!("&DesiredCapacity={size}")));
+                }
+                let last = self.emptiest_first(call, zones, &mut counts)?;
+                let body = if call.action == "SetDesiredCapacity" {
+                    before.push(update(name, &last, ""));
+                    call.with(&[])
+                } else {
+                    call.with(&[("VPCZoneIdentifier", &last)])
+                };
+                Some(Before::Prepared {
+                    before,
+                    body,
+                    after: vec![update(name, zones, "")],
+                })
+            }
+            "TerminateInstanceInAutoScalingGroup" => {
+                if call.param("ShouldDecrementDesiredCapacity") == Some("true") {
+                    return None;
+                }
+                let victim = call.param("InstanceId")?;
+                let (name, members) = self.groups.iter().find_map(|((region, name), group)| {
+                    let members = group.members.as_ref()?;
+                    (*region == call.region && members.instances.iter().any(|i| i == victim))
+                        .then_some((name, members))
+                })?;
+                let zones = members.zone_identifier.as_deref()?;
+                let mut counts = self.az_counts(call, zones, Some(members))?;
+                if let Some(index) = members.instances.iter().position(|i| i == victim)
+                    && let Some(count) = members.azs.get(index).and_then(|az| counts.get_mut(az))
+                {
+                    *count = count.saturating_sub(1);
+                }
+                if counts.len() < 2 {
+                    return None;
+                }
+                let order = self.emptiest_first(call, zones, &mut counts)?;
+                Some(Before::Prepared {
+                    before: vec![update(name, &order, "")],
+                    body: call.with(&[]),
+                    after: vec![update(name, zones, "")],
+                })
+            }
+            _ => None,
+        }
+    }
+
+    /// Instances per AZ of the subnets `zones` (`None` when a subnet's AZ is unknown).
+    fn az_counts(
+        &self,
+        call: &Call,
+        zones: &str,
+        members: Option<&Members>,
+    ) -> Option<BTreeMap<String, usize>> {
+        let mut counts = BTreeMap::new();
+        for subnet in zones.split(',').filter(|s| !s.is_empty()) {
+            let az = self.subnet_azs.get(&key(&call.region, subnet))?;
+            counts.insert(az.clone(), 0);
+        }
+        for az in members.map(|m| m.azs.as_slice()).unwrap_or_default() {
+            if let Some(count) = counts.get_mut(az) {
+                *count += 1;
+            }
+        }
+        Some(counts)
+    }
+
+    /// `zones` with the subnet of the AZ with the fewest instances first (the first such on a
+    /// tie), counting the instance moto will launch there.
+    fn emptiest_first(
+        &self,
+        call: &Call,
+        zones: &str,
+        counts: &mut BTreeMap<String, usize>,
+    ) -> Option<String> {
+        let subnets: Vec<&str> = zones.split(',').filter(|s| !s.is_empty()).collect();
+        let mut best: Option<(usize, usize)> = None;
+        for (index, subnet) in subnets.iter().enumerate() {
+            let az = self.subnet_azs.get(&key(&call.region, subnet))?;
+            let count = counts.get(az).copied().unwrap_or(0);
+            if best.is_none_or(|(_, fewest)| count < fewest) {
+                best = Some((index, count));
+            }
+        }
+        let (chosen, _) = best?;
+        let az = self.subnet_azs.get(&key(&call.region, subnets[chosen]))?;
+        *counts.entry(az.clone()).or_default() += 1;
+        let mut order = vec![subnets[chosen]];
+        order.extend(
+            subnets
+                .iter()
+                .enumerate()
+                .filter(|(index, _)| *index != chosen)
+                .map(|(_, subnet)| *subnet),
+        );
+        Some(order.join(","))
+    }
+
+    /// Deregisters instances that left their group from its target groups (unless haven did
+    /// already), in moto and in what realism shows.
+    fn deregister_left(
+        &mut self,
+        realism: &Realism,
+        call: &Call,
+        instances: &[String],
+        target_groups: &[String],
+        now: Instant,
+    ) {
+        for arn in target_groups {
+            for id in instances {
+                let deregistered = self
+                    .targets
+                    .get(&(arn.clone(), id.clone()))
+                    .is_some_and(|target| target.draining_until.is_some());
+                if deregistered {
+                    continue;
+                }
+                self.start_draining(realism, arn, id, None, now);
+                self.follow_ups.push(FollowUp {
+                    service: "elasticloadbalancing",
+                    body: format!(
+                        "Action=DeregisterTargets&Version=2015-12-01&TargetGroupArn={}\
+                         &Targets.member.1.Id={}",
+                        encode(arn),
+                        encode(id)
+                    ),
+                });
+                self.note(call, RealismKind::TargetLeft, id);
+            }
+        }
+    }
+
+    // --- 9. Copies -------------------------------------------------------------------------
 
     fn start_copy(
         &mut self,
@@ -1539,6 +2092,8 @@ impl State {
 
 const INITIAL: &str = "<State>initial</State><Reason>Elb.RegistrationInProgress</Reason>\
     <Description>Target registration is in progress</Description>";
+const UNHEALTHY: &str = "<State>unhealthy</State><Reason>Target.FailedHealthChecks</Reason>\
+    <Description>Health checks failed</Description>";
 const DRAINING: &str = "<State>draining</State><Reason>Target.DeregistrationInProgress</Reason>\
     <Description>Target deregistration is in progress</Description>";
 

@@ -15,6 +15,7 @@ use haven_aws::{
 };
 use haven_model::RegionTopology;
 use haven_model::action::{AcceptedCall, Action, ActionKind, Outcome, Progress, Risk};
+use haven_model::deploy::DeployCall;
 use serde_json::{Value, json};
 
 use crate::cli::{Fatal, Global, ask, connect, usage};
@@ -404,6 +405,35 @@ impl ActionLog {
                 "parameters": action.kind,
                 "sentence": action.sentence(),
                 "risk": action.risk(),
+            }),
+            accepted: Mutex::new(Vec::new()),
+            error: Mutex::new(None),
+        }
+    }
+
+    /// The log of one step of a deploy (`haven deploy`, the dashboard's deploy keys): an
+    /// action's own line, or the deploy call's name, sentence and parameters.
+    pub fn for_deploy(
+        path: &Path,
+        region: &str,
+        call: &DeployCall,
+        identity: &CallerIdentity,
+        endpoint: Option<&str>,
+    ) -> Self {
+        if let DeployCall::Act(action) = call {
+            return Self::new(path, action, identity, endpoint);
+        }
+        Self {
+            path: path.to_path_buf(),
+            base: json!({
+                "caller_arn": identity.arn,
+                "account": identity.account,
+                "endpoint": endpoint,
+                "region": region,
+                "action": call.name(),
+                "parameters": call,
+                "sentence": call.sentence(),
+                "risk": call.risk(),
             }),
             accepted: Mutex::new(Vec::new()),
             error: Mutex::new(None),

@@ -326,27 +326,29 @@ pub fn describe(topology: &Topology, row: RowRef, now: DateTime<Utc>) -> Option<
     out.push(String::new());
     gate_lines(region, &state, &mut out);
     out.push(String::new());
-    command_lines(region, &state, &mut out);
+    command_lines(&state, &mut out);
     Some(out)
 }
 
-fn command_lines(region: &RegionTopology, state: &DeployState, out: &mut Vec<String>) {
+fn command_lines(state: &DeployState, out: &mut Vec<String>) {
     out.push(format!(
-        "HAVEN DEPLOY (BLUEPRINT: the blueprint of stack {})",
+        "HAVEN DEPLOY (BLUEPRINT: the blueprint of stack {}, which names its Region)",
         state.stack
     ));
-    let base = format!("haven deploy BLUEPRINT --region {}", region.region);
+    let base = "haven deploy BLUEPRINT";
+    out.push(format!("  where it stands: {base} --status"));
     if !state.is_running() {
-        out.push(format!(
-            "  report:     {base}   (says how deploy {} ended)",
-            state.id
-        ));
         return;
     }
-    out.push(format!("  go on:      {base}"));
-    out.push(format!("  roll back:  {base} --rollback"));
+    if state.paused {
+        out.push(format!("  resume:          {base} --resume"));
+    } else {
+        out.push(format!("  go on:           {base}"));
+        out.push(format!("  pause:           {base} --pause"));
+    }
+    out.push(format!("  roll back:       {base} --rollback"));
     out.push(format!(
-        "  finish:     {base} --finish   (at step watch: green has 100 %, blue is deleted)"
+        "  finish:          {base} --finish   (at step watch: green keeps 100 %, blue is deleted)"
     ));
 }
 

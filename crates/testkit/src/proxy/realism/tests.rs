@@ -744,6 +744,532 @@ async fn targets_are_initial_then_healthy_and_draining_for_the_deregistration_de
     assert_eq!(target_health(&aws.elb, &group).await, []);
 }
 
+/// An AMI of a broken version (moto does not check that images exist).
+const BROKEN_AMI: &str = "ami-0b0ken0000000001";
+
+/// A target group with healthy threshold 3 × interval 10 s: (VPC, subnet, group ARN).
+async fn checked_target_group(aws: &Aws, name: &str) -> (String, String, String) {
+    let (vpc, subnet) = network(&aws.ec2).await;
+    let group = aws
+        .elb
+        .create_target_group()
+        .name(name)
+        .protocol(aws_sdk_elasticloadbalancingv2::types::ProtocolEnum::Http)
+        .port(80)
+        .vpc_id(&vpc)
+        .health_check_interval_seconds(10)
+        .healthy_threshold_count(3)
+        .send()
+        .await
+        .expect("target group")
+        .target_groups()
+        .first()
+        .and_then(|g| g.target_group_arn())
+        .expect("ARN")
+        .to_owned();
+    (vpc, subnet, group)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn targets_of_a_broken_image_fail_their_health_checks_forever() {
+    // 1/30: the initial window (3 × 10 s) is 1 s.
+    let aws = aws(settled()
+        .with_time_scale(1.0 / 30.0)
+        .unhealthy_image(BROKEN_AMI))
+    .await;
+    let (_, subnet, group) = checked_target_group(&aws, "green").await;
+    let launch = |image: &'static str| {
+        aws.ec2
+            .run_instances()
+            .image_id(image)
+            .subnet_id(&subnet)
+            .min_count(1)
+            .max_count(1)
+            .send()
+    };
+    let id = |answer: aws_sdk_ec2::operation::run_instances::RunInstancesOutput| {
+        answer.instances()[0]
+            .instance_id()
+            .expect("instance id")
+            .to_owned()
+    };
+    let good = id(launch(BASE_AMI).await.expect("good instance"));
+    let broken = id(launch(BROKEN_AMI).await.expect("broken instance"));
+    for instance in [&good, &broken] {
+        aws.elb
+            .register_targets()
+            .target_group_arn(&group)
+            .targets(
+                aws_sdk_elasticloadbalancingv2::types::TargetDescription::builder()
+                    .id(instance)
+                    .port(80)
+                    .build(),
+            )
+            .send()
+            .await
+            .expect("register");
+    }
+    let initial = || {
+        (
+            "initial".to_owned(),
+            Some("Elb.RegistrationInProgress".to_owned()),
+        )
+    };
+    let unhealthy = || {
+        (
+            "unhealthy".to_owned(),
+            Some("Target.FailedHealthChecks".to_owned()),
+        )
+    };
+    let states = |health: Vec<(String, String, Option<String>)>, id: &str| {
+        health
+            .into_iter()
+            .find(|(target, _, _)| target == id)
+            .map(|(_, state, reason)| (state, reason))
+            .expect("listed")
+    };
+    let health = target_health(&aws.elb, &group).await;
+    assert_eq!(states(health.clone(), &good), initial());
+    assert_eq!(
+        states(health, &broken),
+        initial(),
+        "new targets are initial first"
+    );
+
+    tokio::time::sleep(Duration::from_millis(1200)).await;
+    let health = target_health(&aws.elb, &group).await;
+    assert_eq!(states(health.clone(), &good), ("healthy".to_owned(), None));
+    assert_eq!(states(health, &broken), unhealthy());
+    let description = aws
+        .elb
+        .describe_target_health()
+        .target_group_arn(&group)
+        .targets(
+            aws_sdk_elasticloadbalancingv2::types::TargetDescription::builder()
+                .id(&broken)
+                .build(),
+        )
+        .send()
+        .await
+        .expect("target health")
+        .target_health_descriptions()[0]
+        .target_health()
+        .and_then(|h| h.description())
+        .map(str::to_owned);
+    assert_eq!(description.as_deref(), Some("Health checks failed"));
+    tokio::time::sleep(Duration::from_millis(1200)).await;
+    assert_eq!(
+        states(target_health(&aws.elb, &group).await, &broken),
+        unhealthy(),
+        "forever"
+    );
+    assert!(count(&aws.proxy, RealismKind::StateRewritten) >= 5);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_auto_scaling_instance_is_initial_until_its_image_is_known() {
+    let aws = aws(settled()
+        .with_time_scale(1.0 / 30.0)
+        .unhealthy_image(BROKEN_AMI))
+    .await;
+    let (_, subnet, group) = checked_target_group(&aws, "green").await;
+    aws.ec2
+        .create_launch_template()
+        .launch_template_name("green")
+        .launch_template_data(
+            RequestLaunchTemplateData::builder()
+                .image_id(BROKEN_AMI)
+                .instance_type(aws_sdk_ec2::types::InstanceType::T3Micro)
+                .build(),
+        )
+        .send()
+        .await
+        .expect("template");
+    aws.asg
+        .create_auto_scaling_group()
+        .auto_scaling_group_name("green")
+        .launch_template(
+            aws_sdk_autoscaling::types::LaunchTemplateSpecification::builder()
+                .launch_template_name("green")
+                .version("1")
+                .build(),
+        )
+        .vpc_zone_identifier(&subnet)
+        .target_group_arns(&group)
+        .min_size(1)
+        .max_size(2)
+        .desired_capacity(1)
+        .send()
+        .await
+        .expect("group");
+    // moto registered the instance itself: no RunInstances passed the proxy.
+    tokio::time::sleep(Duration::from_millis(1200)).await;
+    let [(instance, state, reason)] = &target_health(&aws.elb, &group).await[..] else {
+        panic!("one target");
+    };
+    assert_eq!(
+        (state.as_str(), reason.as_deref()),
+        ("initial", Some("Elb.RegistrationInProgress")),
+        "its image is not known yet: not healthy"
+    );
+    tokio::time::sleep(Duration::from_millis(1200)).await;
+    assert_eq!(target_health(&aws.elb, &group).await[0].1, "initial");
+
+    aws.ec2
+        .describe_instances()
+        .instance_ids(instance)
+        .send()
+        .await
+        .expect("describe instances");
+    assert_eq!(
+        target_health(&aws.elb, &group).await,
+        [(
+            instance.clone(),
+            "unhealthy".to_owned(),
+            Some("Target.FailedHealthChecks".to_owned())
+        )]
+    );
+}
+
+/// `(instance, launch template version)` of each member of a group.
+async fn members(asg: &aws_sdk_autoscaling::Client, name: &str) -> Vec<(String, String)> {
+    let groups = asg
+        .describe_auto_scaling_groups()
+        .auto_scaling_group_names(name)
+        .send()
+        .await
+        .expect("describe group");
+    groups.auto_scaling_groups()[0]
+        .instances()
+        .iter()
+        .map(|i| {
+            (
+                i.instance_id().unwrap_or_default().to_owned(),
+                i.launch_template()
+                    .and_then(|t| t.version())
+                    .unwrap_or_default()
+                    .to_owned(),
+            )
+        })
+        .collect()
+}
+
+fn state_of(health: &[(String, String, Option<String>)], id: &str) -> Option<String> {
+    health
+        .iter()
+        .find(|(target, _, _)| target == id)
+        .map(|(_, state, _)| state.clone())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn instances_report_their_launch_version_and_leave_the_target_group_with_their_group() {
+    // 1/30: initial for 1 s (3 × 10 s), draining for 2 s (60 s).
+    let aws = aws(settled().with_time_scale(1.0 / 30.0)).await;
+    let (_, subnet, target_group) = checked_target_group(&aws, "web").await;
+    aws.elb
+        .modify_target_group_attributes()
+        .target_group_arn(&target_group)
+        .attributes(
+            aws_sdk_elasticloadbalancingv2::types::TargetGroupAttribute::builder()
+                .key("deregistration_delay.timeout_seconds")
+                .value("60")
+                .build(),
+        )
+        .send()
+        .await
+        .expect("attributes");
+    aws.ec2
+        .create_launch_template()
+        .launch_template_name("web")
+        .launch_template_data(template_data(None))
+        .send()
+        .await
+        .expect("template");
+    aws.ec2
+        .create_launch_template_version()
+        .launch_template_name("web")
+        .launch_template_data(
+            RequestLaunchTemplateData::builder()
+                .image_id(BROKEN_AMI)
+                .instance_type(aws_sdk_ec2::types::InstanceType::T3Micro)
+                .build(),
+        )
+        .send()
+        .await
+        .expect("version 2");
+    let template = |version: &str| {
+        aws_sdk_autoscaling::types::LaunchTemplateSpecification::builder()
+            .launch_template_name("web")
+            .version(version)
+            .build()
+    };
+    aws.asg
+        .create_auto_scaling_group()
+        .auto_scaling_group_name("web")
+        .launch_template(template("1"))
+        .vpc_zone_identifier(&subnet)
+        .target_group_arns(&target_group)
+        .min_size(1)
+        .max_size(4)
+        .desired_capacity(2)
+        .send()
+        .await
+        .expect("group");
+    let old = members(&aws.asg, "web").await;
+    assert_eq!(old.len(), 2);
+    assert!(old.iter().all(|(_, version)| version == "1"), "{old:?}");
+
+    // Pointed at version 2, the group launches on it; moto would say 1 (the default) for all.
+    aws.asg
+        .update_auto_scaling_group()
+        .auto_scaling_group_name("web")
+        .launch_template(template("2"))
+        .desired_capacity(3)
+        .send()
+        .await
+        .expect("update");
+    let now = members(&aws.asg, "web").await;
+    let new: Vec<&(String, String)> = now.iter().filter(|m| !old.contains(m)).collect();
+    assert_eq!(new.len(), 1, "{now:?}");
+    assert_eq!(new[0].1, "2");
+    assert_eq!(
+        now.iter().filter(|(_, v)| v == "1").count(),
+        2,
+        "the old ones keep 1"
+    );
+
+    // Terminated in the group: deregistered (draining), not healthy; its replacement is on 2.
+    let victim = old[0].0.clone();
+    aws.asg
+        .terminate_instance_in_auto_scaling_group()
+        .instance_id(&victim)
+        .should_decrement_desired_capacity(false)
+        .send()
+        .await
+        .expect("terminate");
+    let health = target_health(&aws.elb, &target_group).await;
+    assert_eq!(
+        state_of(&health, &victim).as_deref(),
+        Some("draining"),
+        "{health:?}"
+    );
+    let after = members(&aws.asg, "web").await;
+    assert_eq!(after.len(), 3);
+    assert!(!after.iter().any(|(id, _)| *id == victim));
+    assert_eq!(
+        after.iter().filter(|(_, v)| v == "2").count(),
+        2,
+        "{after:?}"
+    );
+
+    // Scaled in: whatever left is draining too; none of them is ever healthy again.
+    aws.asg
+        .set_desired_capacity()
+        .auto_scaling_group_name("web")
+        .desired_capacity(1)
+        .send()
+        .await
+        .expect("scale in");
+    let kept = members(&aws.asg, "web").await;
+    assert_eq!(kept.len(), 1);
+    let health = target_health(&aws.elb, &target_group).await;
+    for (id, _) in after.iter().filter(|m| !kept.contains(m)) {
+        assert_eq!(
+            state_of(&health, id).as_deref(),
+            Some("draining"),
+            "{health:?}"
+        );
+    }
+    tokio::time::sleep(Duration::from_millis(2300)).await;
+    let health = target_health(&aws.elb, &target_group).await;
+    assert_eq!(
+        health
+            .iter()
+            .map(|(id, _, _)| id.clone())
+            .collect::<Vec<_>>(),
+        [kept[0].0.clone()],
+        "only the member is left: {health:?}"
+    );
+
+    // Deleted with its instances: its last member leaves the target group too.
+    aws.asg
+        .delete_auto_scaling_group()
+        .auto_scaling_group_name("web")
+        .force_delete(true)
+        .send()
+        .await
+        .expect("delete");
+    let health = target_health(&aws.elb, &target_group).await;
+    assert_eq!(state_of(&health, &kept[0].0).as_deref(), Some("draining"));
+    assert!(count(&aws.proxy, RealismKind::TargetLeft) >= 4);
+
+    // A group on $Latest: its instances say so.
+    aws.asg
+        .create_auto_scaling_group()
+        .auto_scaling_group_name("latest")
+        .launch_template(template("$Latest"))
+        .vpc_zone_identifier(&subnet)
+        .min_size(1)
+        .max_size(1)
+        .desired_capacity(1)
+        .send()
+        .await
+        .expect("group on $Latest");
+    assert_eq!(members(&aws.asg, "latest").await[0].1, "$Latest");
+    // The proxy's own describes are not haven's calls.
+    assert!(
+        aws.proxy
+            .requests()
+            .iter()
+            .all(|r| r.action != "DeregisterTargets")
+    );
+}
+
+/// `(instance, AZ)` of each member of a group, and its subnets and minimum size as listed.
+async fn placement(
+    asg: &aws_sdk_autoscaling::Client,
+    name: &str,
+) -> (Vec<(String, String)>, String, i32) {
+    let groups = asg
+        .describe_auto_scaling_groups()
+        .auto_scaling_group_names(name)
+        .send()
+        .await
+        .expect("describe group");
+    let group = &groups.auto_scaling_groups()[0];
+    let members = group
+        .instances()
+        .iter()
+        .map(|i| {
+            (
+                i.instance_id().unwrap_or_default().to_owned(),
+                i.availability_zone().unwrap_or_default().to_owned(),
+            )
+        })
+        .collect();
+    (
+        members,
+        group.vpc_zone_identifier().unwrap_or_default().to_owned(),
+        group.min_size().unwrap_or_default(),
+    )
+}
+
+fn per_az(members: &[(String, String)]) -> BTreeMap<String, usize> {
+    let mut counts = BTreeMap::new();
+    for (_, az) in members {
+        *counts.entry(az.clone()).or_default() += 1;
+    }
+    counts
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn launches_spread_over_the_group_s_azs() {
+    let aws = aws(settled().spread_launches()).await;
+    let (vpc, subnet_a, target_group) = checked_target_group(&aws, "web").await;
+    let subnet_b = aws
+        .ec2
+        .create_subnet()
+        .vpc_id(&vpc)
+        .cidr_block("10.0.1.0/24")
+        .availability_zone("ap-northeast-2b")
+        .send()
+        .await
+        .expect("subnet b")
+        .subnet()
+        .and_then(|s| s.subnet_id())
+        .expect("subnet id")
+        .to_owned();
+    aws.ec2
+        .create_launch_template()
+        .launch_template_name("web")
+        .launch_template_data(template_data(None))
+        .send()
+        .await
+        .expect("template");
+    let zones = format!("{subnet_a},{subnet_b}");
+    aws.asg
+        .create_auto_scaling_group()
+        .auto_scaling_group_name("web")
+        .launch_template(
+            aws_sdk_autoscaling::types::LaunchTemplateSpecification::builder()
+                .launch_template_name("web")
+                .version("1")
+                .build(),
+        )
+        .vpc_zone_identifier(&zones)
+        .target_group_arns(&target_group)
+        .min_size(2)
+        .max_size(6)
+        .desired_capacity(2)
+        .send()
+        .await
+        .expect("group");
+    let a = || "ap-northeast-2a".to_owned();
+    let b = || "ap-northeast-2b".to_owned();
+    let (members, listed_zones, min) = placement(&aws.asg, "web").await;
+    assert_eq!(per_az(&members), BTreeMap::from([(a(), 1), (b(), 1)]));
+    assert_eq!(
+        (listed_zones.as_str(), min),
+        (zones.as_str(), 2),
+        "as created"
+    );
+
+    aws.asg
+        .set_desired_capacity()
+        .auto_scaling_group_name("web")
+        .desired_capacity(4)
+        .send()
+        .await
+        .expect("raise");
+    let (members, listed_zones, _) = placement(&aws.asg, "web").await;
+    assert_eq!(per_az(&members), BTreeMap::from([(a(), 2), (b(), 2)]));
+    assert_eq!(listed_zones, zones);
+
+    // A replacement goes where its instance was: the AZ now short of one.
+    let in_b = members
+        .iter()
+        .find(|(_, az)| *az == b())
+        .map(|(id, _)| id.clone())
+        .expect("an instance in b");
+    aws.asg
+        .terminate_instance_in_auto_scaling_group()
+        .instance_id(&in_b)
+        .should_decrement_desired_capacity(false)
+        .send()
+        .await
+        .expect("terminate");
+    let (members, _, _) = placement(&aws.asg, "web").await;
+    assert!(!members.iter().any(|(id, _)| *id == in_b));
+    assert_eq!(per_az(&members), BTreeMap::from([(a(), 2), (b(), 2)]));
+
+    aws.asg
+        .update_auto_scaling_group()
+        .auto_scaling_group_name("web")
+        .desired_capacity(6)
+        .send()
+        .await
+        .expect("raise by update");
+    let (members, listed_zones, _) = placement(&aws.asg, "web").await;
+    assert_eq!(per_az(&members), BTreeMap::from([(a(), 3), (b(), 3)]));
+    assert_eq!(listed_zones, zones);
+    let registered: Vec<String> = target_health(&aws.elb, &target_group)
+        .await
+        .into_iter()
+        .filter(|(_, state, _)| state != "draining")
+        .map(|(id, _, _)| id)
+        .collect();
+    assert_eq!(registered.len(), 6, "every member in the target group");
+    // The proxy's own calls are not haven's.
+    assert_eq!(
+        aws.proxy
+            .requests()
+            .iter()
+            .filter(|r| r.action == "UpdateAutoScalingGroup")
+            .count(),
+        1
+    );
+}
+
 async fn group(asg: &aws_sdk_autoscaling::Client, name: &str) -> (i32, usize) {
     let groups = asg
         .describe_auto_scaling_groups()

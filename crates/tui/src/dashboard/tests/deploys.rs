@@ -119,8 +119,10 @@ fn describe_shows_both_sides_the_weights_the_gates_and_the_commands() {
         "✓ healthy-per-az: ok",
         "… healthy-per-az:",
         "? no-failed-launches: unknown",
-        "haven deploy BLUEPRINT --region ap-northeast-2 --rollback",
-        "haven deploy BLUEPRINT --region ap-northeast-2 --finish",
+        "haven deploy BLUEPRINT --status",
+        "haven deploy BLUEPRINT --pause",
+        "haven deploy BLUEPRINT --rollback",
+        "haven deploy BLUEPRINT --finish",
     ] {
         assert!(all.contains(expected), "`{expected}` missing:\n{all}");
     }
