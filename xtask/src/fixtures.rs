@@ -7,6 +7,9 @@
 //!   shared NAT and a database without standby.
 //! - `two-regions.json`: the healthy lab with two cross-Region replicas and more copies.
 //! - `large-10k.json`: about 10,000 resources over three Regions (compact JSON).
+//! - `lab-deploy.json`: the healthy lab in the middle of blue/green deploy `d1` of stack `lab`
+//!   (step shift-50 for 3 minutes, the listener at 50/50, green's target in 2b still
+//!   registering).
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -38,6 +41,7 @@ pub fn write_all(dir: &Path) -> std::io::Result<Vec<PathBuf>> {
         ("lab-degraded.json", lab_degraded(), true),
         ("two-regions.json", two_regions(), true),
         ("large-10k.json", large_10k(), false),
+        ("lab-deploy.json", lab_deploy(), true),
     ] {
         let path = dir.join(name);
         let mut text = if pretty {
@@ -1245,6 +1249,131 @@ pub fn lab_healthy() -> Topology {
     })
 }
 
+/// The healthy lab in the middle of blue/green deploy `d1` of stack `lab`: green (`lab-asg-d1`,
+/// target group `lab-d1`, launch template version 2 on a new AMI) beside blue, the listener
+/// forwarding 50/50, step `shift-50` since 3 minutes, green's instance in 2b still `initial`.
+pub fn lab_deploy() -> Topology {
+    let mut topology = lab_healthy();
+    let Some(r) = topology.regions.iter_mut().find(|r| r.region == PRIMARY) else {
+        return topology;
+    };
+    let deploy_tags = |role: &str| -> BTreeMap<String, String> {
+        [
+            ("haven:stack", "lab"),
+            ("haven:deploy", "d1"),
+            ("haven:deploy-role", role),
+            ("haven:deploy-step", "shift-50"),
+            ("haven:deploy-since", "2026-03-02T08:57:00Z"),
+            ("haven:deploy-strategy", "blue-green"),
+            ("haven:deploy-version", "2"),
+            ("haven:deploy-from", "1"),
+            ("haven:deploy-capacity", "2/4/2"),
+        ]
+        .into_iter()
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect()
+    };
+    let new_ami = "ami-0d1e2f3a4b5c6d7e8";
+    let lt = &mut r.launch_templates[0];
+    let mut v2 = lt.versions[0].clone();
+    v2.number = 2;
+    v2.description = Some("haven deploy d1".into());
+    v2.is_default = false;
+    v2.created_at = Some(taken_at() - Duration::minutes(10));
+    v2.image_id = Some(new_ami.into());
+    lt.versions.push(v2);
+    lt.latest_version = Some(2);
+
+    let blue = &mut r.auto_scaling_groups[0];
+    blue.tags.extend(deploy_tags("blue"));
+    if let Some(lt) = &mut blue.launch_template {
+        lt.version = Some("1".into());
+    }
+    let mut green = blue.clone();
+    let blue_tg = r.target_groups[0].clone();
+    let green_tg_arn = blue_tg
+        .arn
+        .replace("lab-web-tg/7a90e8168e7730ff", "lab-d1/3c1d2e3f4a5b6c7d");
+    green.name = "lab-asg-d1".into();
+    green.arn = green.arn.map(|arn| {
+        arn.replace(
+            "7da027c3-82f3-7d10-7da0-27c382f37d10",
+            "5b8e1d20-6a0c-4f3b-9d7e-1c2b3a4d5e6f",
+        )
+        .replace("lab-asg", "lab-asg-d1")
+    });
+    if let Some(lt) = &mut green.launch_template {
+        lt.version = Some("2".into());
+    }
+    green.target_group_arns = vec![green_tg_arn.clone()];
+    green.created_at = Some(taken_at() - Duration::minutes(9));
+    green.tags = deploy_tags("green");
+    green.tags.insert("Name".into(), "lab-web".into());
+
+    let ids = ["i-0a1b2c3d4e5f60718", "i-0b2c3d4e5f6071829"];
+    let mut targets = Vec::new();
+    for (n, (id, health)) in ids
+        .into_iter()
+        .zip([TargetHealthState::Healthy, TargetHealthState::Initial])
+        .enumerate()
+    {
+        let mut instance = r.instances[n].clone();
+        instance.id = id.into();
+        instance.image_id = Some(new_ami.into());
+        instance.launch_time = Some(taken_at() - Duration::minutes(8));
+        if let Some(lt) = &mut instance.launch_template {
+            lt.version = Some("2".into());
+        }
+        instance.private_ip = instance.private_ip.as_deref().map(|ip| {
+            let net = ip.rsplit_once('.').map_or(ip, |(net, _)| net);
+            format!("{net}.{}", 91 + n)
+        });
+        instance
+            .tags
+            .insert("aws:autoscaling:groupName".into(), green.name.clone());
+        instance.volume_ids.clear();
+        r.instances.push(instance);
+        if let Some(member) = green.instances.get_mut(n) {
+            member.instance_id = id.into();
+            if let Some(lt) = &mut member.launch_template {
+                lt.version = Some("2".into());
+            }
+        }
+        let registering = health == TargetHealthState::Initial;
+        targets.push(Target {
+            id: id.into(),
+            port: Some(80),
+            availability_zone: None,
+            health,
+            reason: registering.then(|| "Elb.RegistrationInProgress".into()),
+            description: registering.then(|| "Target registration is in progress".into()),
+        });
+    }
+    let mut green_tg = blue_tg.clone();
+    green_tg.arn = green_tg_arn.clone();
+    green_tg.name = "lab-d1".into();
+    green_tg.targets = targets;
+    r.auto_scaling_groups.push(green);
+    r.target_groups.push(green_tg);
+    for listener in r.load_balancers.iter_mut().flat_map(|lb| &mut lb.listeners) {
+        for action in &mut listener.default_actions {
+            if let ListenerAction::Forward { target_groups } = action {
+                *target_groups = vec![
+                    WeightedTargetGroup {
+                        arn: blue_tg.arn.clone(),
+                        weight: Some(50),
+                    },
+                    WeightedTargetGroup {
+                        arn: green_tg_arn.clone(),
+                        weight: Some(50),
+                    },
+                ];
+            }
+        }
+    }
+    topology
+}
+
 /// The lab with AZ b serving nothing, one shared NAT and a Single-AZ database.
 pub fn lab_degraded() -> Topology {
     lab(LabShape {
@@ -1710,6 +1839,14 @@ mod tests {
         let lb = &primary.load_balancers[0];
         let by_az = primary.load_balancer_health_by_az(lb);
         assert_eq!(by_az["ap-northeast-2b"].healthy, 0);
+        let deploy = lab_deploy();
+        let primary = deploy.region(PRIMARY).expect("primary");
+        let d1 = haven_model::deploy::DeployState::read(primary, "lab").expect("d1 runs");
+        assert_eq!(
+            (d1.step.as_str(), d1.green_percent()),
+            ("shift-50", Some(50))
+        );
+        assert_eq!(d1.green.map(|g| g.group), Some("lab-asg-d1".to_string()));
         let large = large_10k();
         let count: usize = large
             .regions

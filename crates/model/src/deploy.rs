@@ -156,6 +156,70 @@ pub struct DeploySpec {
     pub health_timeout: Duration,
 }
 
+impl Strategy {
+    /// The strategy of that name with `haven deploy`'s default parameters: blue/green
+    /// 10 → 50 → 100 baked 5 minutes, canary 10 % baked 30 minutes, rolling one instance at a
+    /// time keeping 100 % healthy (by instance refresh when `refreshing`, else in batches); blue
+    /// is kept until `--finish`.
+    pub fn default_named(name: &str, refreshing: bool) -> Option<Strategy> {
+        match name {
+            "rolling" => Some(Strategy::Rolling {
+                batch: 1,
+                min_healthy_percent: 100,
+                mode: if refreshing {
+                    RollingMode::InstanceRefresh
+                } else {
+                    RollingMode::Batches
+                },
+            }),
+            "blue-green" => Some(Strategy::BlueGreen {
+                steps: vec![10, 50, 100],
+                bake: Duration::from_secs(5 * 60),
+                keep_blue: true,
+            }),
+            "canary" => Some(Strategy::Canary {
+                first: 10,
+                bake: Duration::from_secs(30 * 60),
+                keep_blue: true,
+            }),
+            _ => None,
+        }
+    }
+}
+
+impl DeploySpec {
+    /// The spec a running deploy was started with, as far as AWS shows it: its id, stack and
+    /// strategy (by name, with the defaults: the parameters are not stored) in `region`, the
+    /// version it deploys and the default gates (and the instance refresh's, for a refresh).
+    /// What the dashboard's pause, roll back and finish send is built from it.
+    pub fn resume_of(state: &DeployState, region: &str) -> Result<DeploySpec, Refusal> {
+        let strategy = Strategy::default_named(&state.strategy, state.step == REFRESHING)
+            .ok_or_else(|| {
+                Refusal::Invalid(format!(
+                    "deploy {} has no known strategy (tag {STRATEGY_TAG}={:?})",
+                    state.id, state.strategy
+                ))
+            })?;
+        let mut gates = Gate::defaults();
+        if let Strategy::Rolling {
+            mode: RollingMode::InstanceRefresh,
+            ..
+        } = strategy
+        {
+            gates.push(Gate::InstanceRefresh);
+        }
+        Ok(DeploySpec {
+            id: state.id.clone(),
+            stack: state.stack.clone(),
+            region: region.to_string(),
+            version: NewVersion::LaunchTemplateVersion(state.version.or(state.from).unwrap_or(0)),
+            strategy,
+            gates,
+            health_timeout: Duration::from_secs(10 * 60),
+        })
+    }
+}
+
 /// Why a deploy does not start (or cannot go on).
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error, Serialize)]
 pub enum Refusal {

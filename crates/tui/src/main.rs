@@ -10,6 +10,7 @@ use haven_model::Topology;
 use haven_model::action::Progress;
 use haven_tui::cli::{Fatal, Global, connect, usage};
 use haven_tui::commands::act::execute_logged;
+use haven_tui::commands::deploy::run_calls_logged;
 use haven_tui::config::Config;
 use haven_tui::dashboard::{
     self, DashboardOptions, Executor, JobError, ProgressFn, TopologySource, Work,
@@ -271,6 +272,25 @@ impl Executor for AwsExecutor {
                     haven_aws::replicate::run(&ctx, &operation, &options, &sink)
                         .await
                         .map(|id| format!("{step}: {id}"))
+                        .map_err(|e| failed(&e))
+                }
+                // Pause, resume, roll back or finish: the same calls `haven deploy --pause /
+                // --resume / --rollback / --finish` sends, logged the same way.
+                Work::Deploy {
+                    region,
+                    title,
+                    calls,
+                    ..
+                } => {
+                    let sink = |p: Progress| progress(p);
+                    let (result, log_error) =
+                        run_calls_logged(&ctx, &identity, &log, &options, &region, &calls, &sink)
+                            .await;
+                    if let Some(e) = log_error {
+                        tracing::warn!(error = %e, "cannot write the action log");
+                    }
+                    result
+                        .map(|outcomes| format!("{title}: {} step(s) done", outcomes.len()))
                         .map_err(|e| failed(&e))
                 }
             }

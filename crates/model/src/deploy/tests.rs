@@ -1537,6 +1537,78 @@ fn a_paused_deploy_starts_no_step_until_resumed_but_still_rolls_back() {
     ));
 }
 
+fn mid_deploy() -> RegionTopology {
+    let topology = Topology::from_json(include_str!("../../../../assets/fixtures/lab-deploy.json"))
+        .expect("the fixture reads");
+    topology.regions[0].clone()
+}
+
+#[test]
+fn resume_of_rebuilds_the_spec_of_a_deploy_from_its_tags_and_its_rollback_puts_all_on_blue() {
+    let region = mid_deploy();
+    let state = DeployState::read(&region, "lab").expect("deploy d1 runs in the fixture");
+    assert_eq!(
+        (state.step.as_str(), state.green_percent()),
+        ("shift-50", Some(50))
+    );
+    let spec = DeploySpec::resume_of(&state, "ap-northeast-2").expect("a known strategy");
+    assert_eq!(
+        (spec.id.as_str(), spec.stack.as_str(), spec.region.as_str()),
+        ("d1", "lab", "ap-northeast-2")
+    );
+    assert_eq!(spec.strategy.name(), "blue-green");
+    assert_eq!(spec.version, NewVersion::LaunchTemplateVersion(2));
+    assert_eq!(spec.gates, Gate::defaults());
+    let calls = rollback(&spec, &state, &region, t0());
+    let weights = calls
+        .iter()
+        .find_map(|c| match c {
+            DeployCall::Act(a) => match &a.kind {
+                ActionKind::SetListenerWeights { target_groups } => Some(target_groups.clone()),
+                _ => None,
+            },
+            _ => None,
+        })
+        .expect("the rollback sets the listener's weights");
+    assert_eq!(weights.len(), 1, "{weights:?}");
+    assert_eq!(weights[0].target_group_arn, BLUE_TG);
+    assert_eq!(weights[0].weight, 100);
+}
+
+#[test]
+fn resume_of_refuses_an_unknown_strategy_and_reads_a_refresh_as_instance_refresh() {
+    let region = mid_deploy();
+    let mut state = DeployState::read(&region, "lab").expect("deploy d1 runs");
+    state.strategy = "big-bang".into();
+    let refused = DeploySpec::resume_of(&state, "ap-northeast-2").expect_err("unknown");
+    assert!(refused.to_string().contains("big-bang"), "{refused}");
+    state.strategy = "rolling".into();
+    state.step = "refreshing".into();
+    let spec = DeploySpec::resume_of(&state, "ap-northeast-2").expect("rolling");
+    assert!(matches!(
+        spec.strategy,
+        Strategy::Rolling {
+            mode: RollingMode::InstanceRefresh,
+            min_healthy_percent: 100,
+            ..
+        }
+    ));
+    assert!(
+        spec.gates.contains(&Gate::InstanceRefresh),
+        "{:?}",
+        spec.gates
+    );
+    state.step = "rolling".into();
+    let spec = DeploySpec::resume_of(&state, "ap-northeast-2").expect("rolling");
+    assert!(matches!(
+        spec.strategy,
+        Strategy::Rolling {
+            mode: RollingMode::Batches,
+            ..
+        }
+    ));
+}
+
 #[test]
 fn an_instance_refresh_that_aws_fails_or_rolls_back_rolls_the_deploy_back() {
     let mut world = World::new(lab());

@@ -250,6 +250,10 @@ enum JobTarget<'a> {
     Replicate {
         operation: &'a haven_model::replication::Operation,
     },
+    Deploy {
+        stack: &'a str,
+        steps: Vec<String>,
+    },
 }
 
 #[derive(Serialize)]
@@ -271,10 +275,17 @@ pub fn job_lines(job: &Job, action_log: Option<&Path>, now: DateTime<Utc>) -> Ve
             parameters: &action.kind,
         },
         Work::Replicate(operation) => JobTarget::Replicate { operation },
+        Work::Deploy { stack, calls, .. } => JobTarget::Deploy {
+            stack,
+            steps: calls.iter().map(|c| c.sentence()).collect(),
+        },
     };
     let action_log = match (&job.work, action_log) {
         (Work::Act(_), Some(path)) => format!("{} (a sent and an ended line)", path.display()),
-        (Work::Act(_), None) => "not written (no data directory)".to_string(),
+        (Work::Deploy { .. }, Some(path)) => {
+            format!("{} (a sent and an ended line per call)", path.display())
+        }
+        (Work::Act(_) | Work::Deploy { .. }, None) => "not written (no data directory)".to_string(),
         (Work::Replicate(_), _) => {
             "not written: DR copies are not actions (haven replicate --dry-run shows them)"
                 .to_string()
@@ -360,6 +371,8 @@ pub fn describe_lines(
         ListKind::Nat => r.nat_gateways.get(i).map(to_yaml_lines),
         ListKind::Rtb => r.route_tables.get(i).map(to_yaml_lines),
         ListKind::Lt => r.launch_templates.get(i).map(to_yaml_lines),
+        // The dashboard shows `deploys::describe` (with the time in the step); this is the state.
+        ListKind::Deploy => super::deploys::deploys_in(r).get(i).map(to_yaml_lines),
         ListKind::Iam | ListKind::Errors | ListKind::Findings | ListKind::AzLoss | ListKind::Dr => {
             None
         }

@@ -33,6 +33,14 @@ pub fn fit(text: &str, max: usize) -> Cow<'_, str> {
     Cow::Owned(out)
 }
 
+/// `ap-northeast-2a` → `2a`, the way people say it.
+pub fn short_az(region: &str, az: &str) -> String {
+    match (az.strip_prefix(region), region.chars().last()) {
+        (Some(letter), Some(digit)) if !letter.is_empty() => format!("{digit}{letter}"),
+        _ => az.to_string(),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -1,11 +1,13 @@
-//! Work started from the dashboard: an [`Action`] on the stack or a replication [`Operation`],
-//! run in the background by an [`Executor`], followed in the **Jobs** view.
+//! Work started from the dashboard: an [`Action`] on the stack, a replication [`Operation`] or
+//! the calls that pause, roll back or finish a deploy, run in the background by an [`Executor`],
+//! followed in the **Jobs** view.
 
 use std::sync::Arc;
 
 use chrono::{DateTime, Utc};
 use futures::future::BoxFuture;
 use haven_model::action::{AcceptedCall, Action, Progress, Risk};
+use haven_model::deploy::DeployCall;
 use haven_model::replication::Operation;
 
 /// Identifies a background job; a result whose id is no longer awaited is dropped.
@@ -18,6 +20,18 @@ pub enum Work {
     Act(Action),
     /// A DR copy or replica (the same as one operation of `haven replicate`).
     Replicate(Operation),
+    /// Calls on a running deploy of a stack: pause or resume it, roll it back, finish it (what
+    /// `haven deploy --rollback` / `--finish` send).
+    Deploy {
+        /// The Region.
+        region: String,
+        /// The stack.
+        stack: String,
+        /// What it does, e.g. `Roll back deploy d1 of stack lab`.
+        title: String,
+        /// The calls, in order.
+        calls: Vec<DeployCall>,
+    },
 }
 
 impl Work {
@@ -32,6 +46,7 @@ impl Work {
                 }
                 s
             }
+            Work::Deploy { title, .. } => title.clone(),
         }
     }
 
@@ -40,6 +55,7 @@ impl Work {
         match self {
             Work::Act(action) => action.cost(),
             Work::Replicate(op) => op.cost(),
+            Work::Deploy { .. } => None,
         }
     }
 
@@ -49,14 +65,21 @@ impl Work {
             Work::Act(action) => action.risk(),
             Work::Replicate(Operation::Delete(_)) => Risk::Destructive,
             Work::Replicate(_) => Risk::Safe,
+            Work::Deploy { calls, .. } => calls
+                .iter()
+                .map(DeployCall::risk)
+                .max()
+                .unwrap_or(Risk::Safe),
         }
     }
 
-    /// The `haven act` action name, or `replicate` for a DR copy or replica.
+    /// The `haven act` action name, `replicate` for a DR copy or replica, `deploy` for calls on
+    /// a deploy.
     pub fn name(&self) -> &str {
         match self {
             Work::Act(action) => action.kind.name(),
             Work::Replicate(_) => "replicate",
+            Work::Deploy { .. } => "deploy",
         }
     }
 
@@ -65,6 +88,7 @@ impl Work {
         match self {
             Work::Act(action) => &action.region,
             Work::Replicate(op) => op.region(),
+            Work::Deploy { region, .. } => region,
         }
     }
 
@@ -73,6 +97,11 @@ impl Work {
         match self {
             Work::Act(action) => action.api_calls().iter().map(|c| c.to_string()).collect(),
             Work::Replicate(op) => op.api_calls().iter().map(|c| c.to_string()).collect(),
+            Work::Deploy { calls, .. } => calls
+                .iter()
+                .flat_map(DeployCall::api_calls)
+                .map(|c| c.to_string())
+                .collect(),
         }
     }
 
@@ -82,6 +111,9 @@ impl Work {
             Work::Act(action) => action.confirmation_text(),
             Work::Replicate(Operation::Delete(d)) => Some(d.id.clone()),
             Work::Replicate(_) => None,
+            // Anything beyond tags shifts traffic or deletes a side: the stack's name is typed.
+            Work::Deploy { stack, .. } if self.risk() > Risk::Safe => Some(stack.clone()),
+            Work::Deploy { .. } => None,
         }
     }
 
@@ -99,6 +131,24 @@ impl Work {
                 vec![source.to_string(), r.identifier.clone()]
             }
             Work::Replicate(Operation::Delete(d)) => vec![d.id.clone()],
+            Work::Deploy { calls, .. } => {
+                let mut ids: Vec<String> = Vec::new();
+                for call in calls {
+                    let id = match call {
+                        DeployCall::Act(action) => action.target.id.clone(),
+                        DeployCall::Tag { group, .. }
+                        | DeployCall::PointGroupAt { group, .. }
+                        | DeployCall::DeleteGroup { group } => group.clone(),
+                        DeployCall::CreateGroup { name, .. }
+                        | DeployCall::CreateTargetGroup { name, .. }
+                        | DeployCall::DeleteTargetGroup { name, .. } => name.clone(),
+                    };
+                    if !ids.contains(&id) {
+                        ids.push(id);
+                    }
+                }
+                ids
+            }
         }
     }
 }

@@ -136,6 +136,12 @@ pub enum KeyAction {
     Jobs,
     /// Complete the command being typed.
     Complete,
+    /// Pause the selected deploy, or resume it (`:deploy`).
+    PauseDeploy,
+    /// Roll the selected deploy back (`:deploy`).
+    RollbackDeploy,
+    /// Finish the selected deploy: delete blue (`:deploy`, at step `watch`).
+    FinishDeploy,
 }
 
 impl KeyAction {
@@ -168,6 +174,9 @@ impl KeyAction {
             KeyAction::Actions,
             KeyAction::Jobs,
             KeyAction::Complete,
+            KeyAction::PauseDeploy,
+            KeyAction::RollbackDeploy,
+            KeyAction::FinishDeploy,
         ]);
         all
     }
@@ -199,6 +208,9 @@ impl KeyAction {
             KeyAction::Actions => "actions",
             KeyAction::Jobs => "jobs",
             KeyAction::Complete => "complete",
+            KeyAction::PauseDeploy => "pause_deploy",
+            KeyAction::RollbackDeploy => "rollback_deploy",
+            KeyAction::FinishDeploy => "finish_deploy",
         };
         fixed.to_string()
     }
@@ -235,6 +247,9 @@ impl KeyAction {
             KeyAction::Actions => "actions on the selected resource",
             KeyAction::Jobs => "jobs (running and finished actions)",
             KeyAction::Complete => "complete the command",
+            KeyAction::PauseDeploy => "pause / resume the deploy (:deploy)",
+            KeyAction::RollbackDeploy => "roll the deploy back (:deploy)",
+            KeyAction::FinishDeploy => "finish the deploy, delete blue (:deploy)",
         };
         fixed.to_string()
     }
@@ -288,6 +303,9 @@ impl KeyAction {
             KeyAction::Actions => "actions",
             KeyAction::Jobs => "jobs",
             KeyAction::Complete => "complete",
+            KeyAction::PauseDeploy => "pause",
+            KeyAction::RollbackDeploy => "roll back",
+            KeyAction::FinishDeploy => "finish",
             _ => "",
         }
     }
@@ -532,9 +550,20 @@ impl Default for KeyMap {
                 b(KeyAction::Actions, &["a"]),
                 b(KeyAction::SortNext, &["s"]),
                 b(KeyAction::SortReverse, &["S"]),
+                b(KeyAction::PauseDeploy, &["p"]),
+                b(KeyAction::RollbackDeploy, &["b"]),
+                b(KeyAction::FinishDeploy, &["f"]),
             ],
         );
-        modes.insert(Mode::Describe, vec![b(KeyAction::Actions, &["a"])]);
+        modes.insert(
+            Mode::Describe,
+            vec![
+                b(KeyAction::Actions, &["a"]),
+                b(KeyAction::PauseDeploy, &["p"]),
+                b(KeyAction::RollbackDeploy, &["b"]),
+                b(KeyAction::FinishDeploy, &["f"]),
+            ],
+        );
         modes.insert(Mode::Help, Vec::new());
         modes.insert(
             Mode::Jobs,
@@ -587,6 +616,9 @@ fn mode_actions(mode: Mode) -> Vec<KeyAction> {
                         | KeyAction::SortReverse
                         | KeyAction::Expand
                         | KeyAction::Complete
+                        | KeyAction::PauseDeploy
+                        | KeyAction::RollbackDeploy
+                        | KeyAction::FinishDeploy
                 )
             })
             .collect(),
@@ -598,8 +630,16 @@ fn mode_actions(mode: Mode) -> Vec<KeyAction> {
             KeyAction::Actions,
             KeyAction::SortNext,
             KeyAction::SortReverse,
+            KeyAction::PauseDeploy,
+            KeyAction::RollbackDeploy,
+            KeyAction::FinishDeploy,
         ],
-        Mode::Describe => vec![KeyAction::Actions],
+        Mode::Describe => vec![
+            KeyAction::Actions,
+            KeyAction::PauseDeploy,
+            KeyAction::RollbackDeploy,
+            KeyAction::FinishDeploy,
+        ],
         Mode::Help => Vec::new(),
         Mode::Jobs => vec![KeyAction::Describe, KeyAction::Select],
         Mode::Menu => vec![
@@ -652,6 +692,22 @@ impl KeyMap {
             .map(|b| b.keys.clone())
             .find(|k| !k.is_empty())
             .unwrap_or_default()
+    }
+
+    /// The keys on a deploy row, e.g. `p pause/resume · b roll back · f finish`.
+    pub fn deploy_keys(&self, mode: Mode) -> String {
+        [
+            (KeyAction::PauseDeploy, "pause/resume"),
+            (KeyAction::RollbackDeploy, "roll back"),
+            (KeyAction::FinishDeploy, "finish"),
+        ]
+        .into_iter()
+        .filter_map(|(action, label)| {
+            let key = self.keys_for(mode, action).first()?.to_string();
+            Some(format!("{key} {label}"))
+        })
+        .collect::<Vec<_>>()
+        .join(" · ")
     }
 
     /// Action names valid in a mode's override table.

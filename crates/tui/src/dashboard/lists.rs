@@ -4,6 +4,7 @@
 use haven_model::Topology;
 use haven_model::findings::Policy;
 
+use super::deploys;
 use super::insight;
 use super::rows::{ListKind, ListModel};
 use super::tables;
@@ -14,6 +15,7 @@ pub fn build(kind: ListKind, topology: &Topology, policy: &Policy) -> ListModel 
         ListKind::Findings => insight::findings(topology, policy),
         ListKind::AzLoss => insight::az_loss(topology, policy),
         ListKind::Dr => insight::dr(topology, policy),
+        ListKind::Deploy => deploys::list(topology),
         ListKind::Ec2 => tables::ec2(topology),
         ListKind::Asg => tables::asg(topology),
         ListKind::Lb => tables::lb(topology),

@@ -16,6 +16,8 @@ use haven_model::{
 };
 use ratatui::style::{Color, Modifier, Style};
 
+use super::deploys;
+use super::fit::short_az;
 use super::style::{Tone, status_text, status_tone, tone_style};
 use super::tables::instance_target_health;
 
@@ -220,14 +222,6 @@ fn instance_state(state: InstanceState) -> (String, Tone) {
         state.as_str().to_string()
     };
     (text, tone)
-}
-
-/// `ap-northeast-2a` → `2a`, the way people say it.
-fn short_az(region: &str, az: &str) -> String {
-    match (az.strip_prefix(region), region.chars().last()) {
-        (Some(letter), Some(digit)) if !letter.is_empty() => format!("{digit}{letter}"),
-        _ => az.to_string(),
-    }
 }
 
 /// Builds the map of every Region. `stale` lists the services whose data was kept from an
@@ -862,6 +856,14 @@ fn asg_blocks(
         if let Some(status) = &g.status {
             header.push(format!("  {status}…"), tone_style(Tone::Busy));
         }
+        // A group of a running deploy says which side it is: `blue · deploy d1 shift-50`.
+        if let Some((label, tone)) = deploys::group_label(region, &g.name) {
+            header.segs.insert(
+                header.essential.min(header.segs.len()),
+                Seg::Text(format!("  [{label}]"), tone_style(tone)),
+            );
+            header.essential = header.essential.saturating_add(1);
+        }
         blocks.push(Block::Line(header));
         let mut cells: Vec<Vec<MapLine>> = columns.empty();
         for (c, az) in azs.iter().enumerate() {
@@ -937,6 +939,7 @@ fn load_balancer_blocks(region: &RegionTopology, v: &Vpc, columns: &AzColumns) -
             .optional()
             .push(format!("  {}", lb.scheme), dim());
         let tgs = region.target_groups_of(lb);
+        let mut weighted = false;
         for listener in &lb.listeners {
             header.push(
                 format!(
@@ -946,8 +949,16 @@ fn load_balancer_blocks(region: &RegionTopology, v: &Vpc, columns: &AzColumns) -
                 ),
                 Style::new(),
             );
+            // Traffic split between target groups (a blue/green shift): the weights, in order.
+            if listener.forwards().count() > 1
+                && listener.forwards().any(|tg| tg.weight.is_some())
+                && let Some(weights) = deploys::weights_text(region, &listener.arn)
+            {
+                header.push(format!(" → {weights}"), tone_style(Tone::Busy));
+                weighted = true;
+            }
         }
-        if !tgs.is_empty() {
+        if !tgs.is_empty() && !weighted {
             let names: Vec<&str> = tgs.iter().map(|t| t.name.as_str()).collect();
             header.push(format!(" → {}", names.join(", ")), dim());
         }

@@ -14,6 +14,7 @@ use haven_model::findings::Policy;
 use haven_model::replication::Operation;
 use haven_model::{RegionTopology, Topology, name_tag};
 
+use super::deploys::{self, DeployOp};
 use super::insight;
 use super::jobs::Work;
 use super::rows::{ListKind, RowRef};
@@ -31,6 +32,8 @@ pub enum Seed {
     },
     /// A replication operation, fixed.
     Replicate(Operation),
+    /// Calls on a running deploy (pause, resume, roll back, finish), fixed.
+    Deploy(Work),
 }
 
 /// One entry of the menu.
@@ -73,7 +76,7 @@ impl Dialog {
     pub fn open(seed: Seed, topology: &Topology) -> Self {
         let line = match &seed {
             Seed::Act { line, .. } => line.clone(),
-            Seed::Replicate(_) => String::new(),
+            Seed::Replicate(_) | Seed::Deploy(_) => String::new(),
         };
         let mut dialog = Self {
             seed,
@@ -92,6 +95,7 @@ impl Dialog {
                 action_from_line(&self.line, region, topology.region(region)).map(Work::Act)
             }
             Seed::Replicate(op) => Ok(Work::Replicate(op.clone())),
+            Seed::Deploy(work) => Ok(work.clone()),
         };
     }
 
@@ -267,6 +271,9 @@ pub fn for_row(
     row: RowRef,
     now: DateTime<Utc>,
 ) -> Option<Menu> {
+    if kind == ListKind::Deploy {
+        return deploy_menu(topology, row, now);
+    }
     let mut entries = Vec::new();
     let mut title = String::new();
     if let Some((region_code, target)) = target_of(topology, kind, row) {
@@ -330,6 +337,36 @@ pub fn for_row(
     if entries.is_empty() {
         return None;
     }
+    Some(Menu {
+        title,
+        entries,
+        selected: 0,
+    })
+}
+
+/// The entries on a deploy row: pause or resume, roll back, and finish once it can be.
+fn deploy_menu(topology: &Topology, row: RowRef, now: DateTime<Utc>) -> Option<Menu> {
+    let ops = [
+        DeployOp::PauseOrResume,
+        DeployOp::Rollback,
+        DeployOp::Finish,
+    ];
+    let works: Vec<Work> = ops
+        .into_iter()
+        .filter_map(|op| deploys::work(topology, row, op, now).ok())
+        .collect();
+    let title = match works.first()? {
+        Work::Deploy { stack, region, .. } => format!("deploy of stack {stack} in {region}"),
+        _ => String::new(),
+    };
+    let entries = works
+        .into_iter()
+        .map(|work| MenuEntry {
+            title: work.sentence(),
+            risk: work.risk(),
+            seed: Seed::Deploy(work),
+        })
+        .collect();
     Some(Menu {
         title,
         entries,

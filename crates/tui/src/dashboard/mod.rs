@@ -5,6 +5,7 @@
 //! [`draw`] renders the state and nothing else. Discovery runs in a spawned task with owned
 //! inputs and comes back tagged with its job id, so input never waits on AWS.
 
+pub mod deploys;
 pub mod describe;
 pub mod fit;
 pub mod help;

@@ -172,15 +172,48 @@ fn draw_dialog(frame: &mut Frame, area: Rect, dialog: &Dialog, keymap: &KeyMap) 
                     Style::new().fg(Color::Yellow),
                 )));
             }
+            let calls = work.calls();
+            let these = if calls.len() == 1 {
+                "this call".to_string()
+            } else {
+                format!("these {} calls", calls.len())
+            };
             lines.push(Line::from(Span::styled(
-                format!("in {}, this call will be sent:", work.region()),
+                format!("in {}, {these} will be sent:", work.region()),
                 dim(),
             )));
-            for call in work.calls() {
-                lines.push(Line::from(Span::styled(
-                    format!("  {call}"),
-                    Style::new().fg(Color::Cyan),
-                )));
+            if calls.len() == 1 {
+                for call in calls {
+                    lines.push(Line::from(Span::styled(
+                        format!("  {call}"),
+                        Style::new().fg(Color::Cyan),
+                    )));
+                }
+            } else {
+                // Several calls (a deploy's): one line each, so that the confirmation below
+                // stays on screen; the Jobs view shows each whole.
+                let width = usize::from(area.width.saturating_sub(8));
+                let room = usize::from(area.height.saturating_sub(lines.len() as u16 + 9)).max(1);
+                let shown = if calls.len() > room {
+                    room.saturating_sub(1)
+                } else {
+                    calls.len()
+                };
+                for call in calls.iter().take(shown) {
+                    lines.push(Line::from(Span::styled(
+                        fit(&format!("  {call}"), width).into_owned(),
+                        Style::new().fg(Color::Cyan),
+                    )));
+                }
+                if shown < calls.len() {
+                    lines.push(Line::from(Span::styled(
+                        format!(
+                            "  … and {} more (the job in :jobs lists every call whole)",
+                            calls.len() - shown
+                        ),
+                        dim(),
+                    )));
+                }
             }
             lines.push(Line::from(""));
             match (&dialog.typed, work.confirmation_text()) {
@@ -203,6 +236,9 @@ fn draw_dialog(frame: &mut Frame, area: Rect, dialog: &Dialog, keymap: &KeyMap) 
                     hint("continues to the typed confirmation", "cancels"),
                     dim(),
                 ))),
+                _ if !dialog.editable() => {
+                    lines.push(Line::from(Span::styled(hint("runs it", "cancels"), dim())))
+                }
                 _ => lines.push(Line::from(Span::styled(
                     format!(
                         "{} · edit the line to change parameters",
@@ -781,6 +817,12 @@ fn draw_list(frame: &mut Frame, area: Rect, state: &State) {
     if let Some(note) = &list.model.note {
         title.push(Span::styled(format!("· {note} "), dim()));
     }
+    if kind == ListKind::Deploy {
+        title.push(Span::styled(
+            format!("· {} ", state.keymap.deploy_keys(Mode::List)),
+            dim(),
+        ));
+    }
     let panel = Panel::new()
         .borders(Borders::ALL)
         .title(fit_spans(Line::from(title), area.width.saturating_sub(2)));
@@ -872,6 +914,8 @@ fn draw_list(frame: &mut Frame, area: Rect, state: &State) {
     if empty {
         let text = if !list.filter.is_empty() {
             format!("nothing matches /{} (Esc clears)", list.filter)
+        } else if kind == ListKind::Deploy {
+            super::deploys::EMPTY.to_string()
         } else if kind == ListKind::Dr {
             state.topology.as_ref().map_or_else(String::new, |t| {
                 super::insight::dr_empty_reason(t, &state.settings.policy)

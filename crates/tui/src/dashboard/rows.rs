@@ -49,11 +49,13 @@ pub enum ListKind {
     AzLoss,
     /// DR copies and replicas per protected resource and DR Region.
     Dr,
+    /// Deploys of every stack, running first (`haven deploy`).
+    Deploy,
 }
 
 impl ListKind {
     /// Every kind, in command-completion order.
-    pub const ALL: [ListKind; 19] = [
+    pub const ALL: [ListKind; 20] = [
         ListKind::Ec2,
         ListKind::Asg,
         ListKind::Lb,
@@ -73,6 +75,7 @@ impl ListKind {
         ListKind::Findings,
         ListKind::AzLoss,
         ListKind::Dr,
+        ListKind::Deploy,
     ];
 
     /// The command that opens the list (without `:`).
@@ -97,6 +100,7 @@ impl ListKind {
             ListKind::Findings => "findings",
             ListKind::AzLoss => "azloss",
             ListKind::Dr => "dr",
+            ListKind::Deploy => "deploy",
         }
     }
 
@@ -122,6 +126,7 @@ impl ListKind {
             ListKind::Findings => &["check", "f"],
             ListKind::AzLoss => &["az", "whatif"],
             ListKind::Dr => &["copies"],
+            ListKind::Deploy => &["deploys", "rollout"],
         }
     }
 
@@ -155,6 +160,7 @@ impl ListKind {
             ListKind::Findings => "Findings",
             ListKind::AzLoss => "If an AZ (or the Region) fails",
             ListKind::Dr => "Disaster recovery",
+            ListKind::Deploy => "Deploys",
         }
     }
 }

@@ -12,6 +12,7 @@ use haven_model::action::Progress;
 use haven_model::findings::{self, Policy};
 use haven_model::{Service, Topology};
 
+use super::deploys::{self, DeployOp};
 use super::describe::describe_lines;
 use super::help::{self, CommandRun};
 use super::insight;
@@ -22,7 +23,7 @@ use super::layout;
 pub use super::layout::RegionFocus;
 use super::lists;
 use super::map::{self, RegionMap};
-use super::menu::{self, Dialog, Menu};
+use super::menu::{self, Dialog, Menu, Seed};
 use super::rows::{ListKind, ListModel, RowRef};
 use super::style::Tone;
 use super::tables;
@@ -563,12 +564,20 @@ impl State {
         else {
             return;
         };
-        let lines = describe_lines(
-            &topology,
-            &self.settings.policy,
-            list.model.kind,
-            row.target,
-        )
+        let lines = if list.model.kind == ListKind::Deploy {
+            deploys::describe(&topology, row.target, self.now).map(|mut lines| {
+                lines.push(String::new());
+                lines.push(format!("KEYS  {}", self.keymap.deploy_keys(Mode::Describe)));
+                lines
+            })
+        } else {
+            describe_lines(
+                &topology,
+                &self.settings.policy,
+                list.model.kind,
+                row.target,
+            )
+        }
         .map(|object| {
             // The judged views' cells are sentences haven wrote, not fields of the object:
             // they come first, whole, however narrow their columns were.
@@ -932,8 +941,34 @@ impl State {
             KeyAction::Actions => self.open_menu(),
             KeyAction::Jobs => self.open_view(View::Jobs),
             KeyAction::Complete => {}
+            KeyAction::PauseDeploy => self.deploy_key(DeployOp::PauseOrResume),
+            KeyAction::RollbackDeploy => self.deploy_key(DeployOp::Rollback),
+            KeyAction::FinishDeploy => self.deploy_key(DeployOp::Finish),
         }
         Vec::new()
+    }
+
+    /// Pause, resume, roll back or finish the deploy under the cursor: opens the confirmation
+    /// dialog with every call it will send, or says why it cannot.
+    fn deploy_key(&mut self, op: DeployOp) {
+        if self.settings.read_only {
+            self.say(
+                "read-only: deploys cannot be paused, rolled back or finished (haven was started \
+                 with --read-only)",
+                Tone::Warn,
+            );
+            return;
+        }
+        let (Some(topology), Some((ListKind::Deploy, row))) =
+            (self.topology.clone(), self.selected_row())
+        else {
+            self.say("select a deploy in :deploy first", Tone::Dim);
+            return;
+        };
+        match deploys::work(&topology, row, op, self.now) {
+            Ok(work) => self.dialog = Some(Dialog::open(Seed::Deploy(work), &topology)),
+            Err(why) => self.say(why, Tone::Bad),
+        }
     }
 
     /// Shows the job under the cursor whole.
