@@ -306,6 +306,26 @@ fn blue_green_deploy_of_a_new_ami_ends_on_green_and_keeps_blue_until_finish() {
         groups.contains(&"lab-asg".to_string()),
         "blue kept: {groups:?}"
     );
+    // Green's target group drains like blue's (the blueprint's 30 s, not AWS's 300 s).
+    let green_tg = weights(&stack.moto)
+        .into_iter()
+        .map(|(name, _)| name)
+        .find(|name| name != "lab-tg")
+        .expect("green's target group");
+    let attributes = query(
+        &stack.moto,
+        "elasticloadbalancing",
+        &[
+            ("Action", "DescribeTargetGroupAttributes"),
+            ("Version", "2015-12-01"),
+            ("TargetGroupArn", &target_group_arn(&stack.moto, &green_tg)),
+        ],
+    );
+    let delay = attributes
+        .split("<member>")
+        .find(|m| m.contains("deregistration_delay.timeout_seconds"))
+        .and_then(|m| values(m, "Value").into_iter().next());
+    assert_eq!(delay.as_deref(), Some("30"), "{attributes}");
     assert_eq!(instance_ids(&stack.moto, "lab-asg").len(), 2);
 
     // Run again: it reports where the deploy stands and sends nothing.

@@ -170,6 +170,7 @@ impl Run<'_> {
         // A run killed after the create finds the target group it made.
         if let Some((arn, found)) = self.find_target_group(name).await? {
             return if found.get(DEPLOY_TAG) == tags.get(DEPLOY_TAG) {
+                self.target_group_attributes(&arn, settings).await?;
                 self.outcome.resulting_ids.push(arn.clone());
                 Ok(format!("target group {name} exists already: {arn}"))
             } else {
@@ -211,8 +212,42 @@ impl Run<'_> {
                 AwsError::missing(Service::Elbv2, "CreateTargetGroup", "target group ARN")
             })?
             .to_string();
+        self.target_group_attributes(&arn, settings).await?;
         self.outcome.resulting_ids.push(arn.clone());
         Ok(format!("target group {name} created: {arn}"))
+    }
+
+    /// Blue's draining, slow start, stickiness and algorithm on green's target group (AWS
+    /// would give it its defaults: 300 s of draining, no stickiness).
+    async fn target_group_attributes(
+        &mut self,
+        arn: &str,
+        settings: &TargetGroupSettings,
+    ) -> Result<(), AwsError> {
+        if settings.attributes.is_empty() {
+            return Ok(());
+        }
+        let attributes = settings
+            .attributes
+            .iter()
+            .map(|(key, value)| {
+                elb::TargetGroupAttribute::builder()
+                    .key(key)
+                    .value(value)
+                    .build()
+            })
+            .collect();
+        let out = self
+            .ctx
+            .elbv2(self.region)
+            .modify_target_group_attributes()
+            .target_group_arn(arn)
+            .set_attributes(Some(attributes))
+            .send()
+            .await
+            .map_err(|e| self.err(Service::Elbv2, "ModifyTargetGroupAttributes", e))?;
+        self.sent("ModifyTargetGroupAttributes", &out);
+        Ok(())
     }
 
     /// The group named `name`'s tags, if it exists (and is not being deleted).

@@ -36,6 +36,15 @@ pub(super) fn create_green(ctx: &Ctx, blue: &Blue, version: &str) -> Vec<DeployC
         port: blue_tg.and_then(|t| t.port),
         vpc_id: blue_tg.and_then(|t| t.vpc_id.clone()),
         target_type: blue_tg.map_or_else(|| "instance".into(), |t| t.target_type.clone()),
+        attributes: blue_tg
+            .map(|t| {
+                t.attributes
+                    .iter()
+                    .filter(|(key, _)| super::calls::COPIED_ATTRIBUTES.contains(&key.as_str()))
+                    .map(|(k, v)| (k.clone(), v.clone()))
+                    .collect()
+            })
+            .unwrap_or_default(),
         health_check: blue_tg.map_or_else(
             || HealthCheck {
                 enabled: true,

@@ -2,6 +2,8 @@
 //! makes (its tags, the green group and target group, deleting blue or green), each with the
 //! exact API calls it previews.
 
+use std::collections::BTreeMap;
+
 use serde::{Deserialize, Serialize};
 
 use crate::action::{Action, ApiCall, Capacity, Risk};
@@ -20,7 +22,21 @@ pub struct TargetGroupSettings {
     pub target_type: String,
     /// Health check.
     pub health_check: HealthCheck,
+    /// Blue's attributes that shape how targets come and go ([`COPIED_ATTRIBUTES`]).
+    #[serde(default)]
+    pub attributes: BTreeMap<String, String>,
 }
+
+/// The target group attributes green takes from blue: how long a leaving target drains, slow
+/// start, stickiness and the algorithm — what users notice when traffic moves to green.
+pub const COPIED_ATTRIBUTES: &[&str] = &[
+    "deregistration_delay.timeout_seconds",
+    "slow_start.duration_seconds",
+    "stickiness.enabled",
+    "stickiness.type",
+    "stickiness.lb_cookie.duration_seconds",
+    "load_balancing.algorithm.type",
+];
 
 /// The settings of the group green copies from blue, with the new version.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -235,7 +251,18 @@ impl DeployCall {
                     .param_opt("HealthyThresholdCount", hc.healthy_threshold)
                     .param_opt("UnhealthyThresholdCount", hc.unhealthy_threshold)
                     .param_opt("Matcher.HttpCode", hc.matcher.as_deref());
-                vec![tag_list(call, "Tags.member", tags, &[])]
+                let mut calls = vec![tag_list(call, "Tags.member", tags, &[])];
+                if !settings.attributes.is_empty() {
+                    let mut modify = elb("ModifyTargetGroupAttributes")
+                        .param("TargetGroupArn", format!("<the ARN of {name}>"));
+                    for (i, (key, value)) in settings.attributes.iter().enumerate() {
+                        modify = modify
+                            .param(format!("Attributes.member.{}.Key", i + 1), key)
+                            .param(format!("Attributes.member.{}.Value", i + 1), value);
+                    }
+                    calls.push(modify);
+                }
+                calls
             }
             Self::CreateGroup {
                 name,
