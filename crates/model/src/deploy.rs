@@ -23,7 +23,9 @@ mod gates;
 mod tests;
 
 pub use batches::{RollingPlan, healthy_floor, next_batch, rolling_batches};
-pub use calls::{DeployCall, GroupSettings, TargetGroupSettings, TrackingPolicy};
+pub use calls::{
+    COPIED_ATTRIBUTES, DeployCall, GroupSettings, TargetGroupSettings, TrackingPolicy,
+};
 pub use gates::{Gate, GateResult, GateStatus, RefreshSeen, Signals, evaluate};
 
 /// The tag holding the deploy's id, on every group (and target group) it involves.

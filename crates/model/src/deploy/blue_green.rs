@@ -40,7 +40,7 @@ pub(super) fn create_green(ctx: &Ctx, blue: &Blue, version: &str) -> Vec<DeployC
             .map(|t| {
                 t.attributes
                     .iter()
-                    .filter(|(key, _)| super::calls::COPIED_ATTRIBUTES.contains(&key.as_str()))
+                    .filter(|(key, _)| super::COPIED_ATTRIBUTES.contains(&key.as_str()))
                     .map(|(k, v)| (k.clone(), v.clone()))
                     .collect()
             })
