@@ -483,7 +483,7 @@ pub fn deployed_group<'a>(region: &'a RegionTopology, stack: &str) -> Option<&'a
 }
 
 /// The stack's groups that are not being deleted.
-fn stack_groups<'a>(region: &'a RegionTopology, stack: &str) -> Vec<&'a AutoScalingGroup> {
+pub fn stack_groups<'a>(region: &'a RegionTopology, stack: &str) -> Vec<&'a AutoScalingGroup> {
     region
         .auto_scaling_groups
         .iter()

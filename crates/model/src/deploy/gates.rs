@@ -163,13 +163,22 @@ pub fn evaluate(
         .collect()
 }
 
-fn healthy_per_az(region: &RegionTopology, group_name: &str) -> GateStatus {
-    let Some(group) = region
+/// The group a gate judges, or the failure that it is gone.
+fn group_of<'a>(
+    region: &'a RegionTopology,
+    group_name: &str,
+) -> Result<&'a crate::topology::AutoScalingGroup, GateStatus> {
+    region
         .auto_scaling_groups
         .iter()
         .find(|g| g.name == group_name)
-    else {
-        return GateStatus::Fail(format!("group {group_name} is not in {}", region.region));
+        .ok_or_else(|| GateStatus::Fail(format!("group {group_name} is not in {}", region.region)))
+}
+
+fn healthy_per_az(region: &RegionTopology, group_name: &str) -> GateStatus {
+    let group = match group_of(region, group_name) {
+        Ok(group) => group,
+        Err(status) => return status,
     };
     if group.target_group_arns.is_empty() {
         return GateStatus::Fail(format!("group {group_name} registers with no target group"));
@@ -209,12 +218,9 @@ fn healthy_per_az(region: &RegionTopology, group_name: &str) -> GateStatus {
 }
 
 fn no_az_without_healthy(region: &RegionTopology, group_name: &str) -> GateStatus {
-    let Some(group) = region
-        .auto_scaling_groups
-        .iter()
-        .find(|g| g.name == group_name)
-    else {
-        return GateStatus::Fail(format!("group {group_name} is not in {}", region.region));
+    let group = match group_of(region, group_name) {
+        Ok(group) => group,
+        Err(status) => return status,
     };
     let forwards_to_group = |lb: &&crate::topology::LoadBalancer| {
         lb.listeners

@@ -766,7 +766,7 @@ impl State {
             }
             return None;
         }
-        let mut rewritten = self.rewrite(realism, call, text, body, now);
+        let rewritten = self.rewrite(realism, call, text, body, now);
         let kept = match (call.action.as_str(), call.param(user_data::PARAM)) {
             ("CreateLaunchTemplateVersion", Some(data)) => {
                 let data = data.to_owned();
@@ -778,8 +778,7 @@ impl State {
                 .described(&call.region, rewritten.as_deref().unwrap_or(text)),
             _ => None,
         };
-        rewritten = kept.or(rewritten);
-        rewritten
+        kept.or(rewritten)
     }
 
     fn rewrite(

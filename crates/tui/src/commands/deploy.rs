@@ -715,13 +715,8 @@ async fn drive(
                 .flatten()
                 .map(|side| side.group.clone())
                 .collect(),
-            None => region
-                .auto_scaling_groups
-                .iter()
-                .filter(|g| {
-                    g.tags.get(haven_model::plan::STACK_TAG).map(String::as_str)
-                        == Some(spec.stack.as_str())
-                })
+            None => deploy::stack_groups(&region, &spec.stack)
+                .into_iter()
                 .map(|g| g.name.clone())
                 .collect(),
         };
