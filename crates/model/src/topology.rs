@@ -32,8 +32,173 @@ pub struct Topology {
     pub regions: Vec<RegionTopology>,
     /// Account-wide identity and access management.
     pub iam: Option<Iam>,
+    /// Route 53 (global): hosted zones with the records that route to load balancers, and health
+    /// checks. `None` when not read.
+    #[serde(default)]
+    pub dns: Option<Dns>,
     /// What failed while discovering; what succeeded is still in the rest of the document.
     pub errors: Vec<DiscoveryError>,
+}
+
+/// Route 53, which is global: public and private hosted zones and health checks.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct Dns {
+    /// Hosted zones, each with the records haven reads (see [`HostedZone::records`]).
+    pub hosted_zones: Vec<HostedZone>,
+    /// Health checks, with the status Route 53's checkers report.
+    pub health_checks: Vec<DnsHealthCheck>,
+}
+
+/// A Route 53 hosted zone.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct HostedZone {
+    /// Its id without the `/hostedzone/` prefix, e.g. `Z0123456789ABCDEFGHIJ`.
+    pub id: String,
+    /// Its name as Route 53 spells it, with the final dot: `example.com.`.
+    pub name: String,
+    /// Private (answers inside associated VPCs only).
+    pub private: bool,
+    /// How many records the zone holds in all (not only those in [`HostedZone::records`]).
+    pub record_count: Option<i64>,
+    /// The records that matter to an HA stack: aliases and CNAMEs to load balancers, records
+    /// with a routing policy (failover, weighted, latency) or a health check, and ACM
+    /// validation CNAMEs. Others (MX, TXT, …) are not kept.
+    pub records: Vec<DnsRecord>,
+    /// Tags.
+    pub tags: Tags,
+}
+
+/// A record set of a hosted zone.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DnsRecord {
+    /// Its name as Route 53 spells it, with the final dot: `lab.example.com.`.
+    pub name: String,
+    /// `A`, `AAAA`, `CNAME`, …
+    pub record_type: String,
+    /// Tells records of the same name and type apart (failover, weighted, latency routing).
+    pub set_identifier: Option<String>,
+    /// `PRIMARY` or `SECONDARY` for failover routing.
+    pub failover: Option<String>,
+    /// The weight (0–255) for weighted routing.
+    pub weight: Option<i64>,
+    /// The Region for latency routing.
+    pub latency_region: Option<String>,
+    /// Seconds resolvers cache the answer; `None` for an alias (the target's TTL applies: 60 s
+    /// for a load balancer).
+    pub ttl: Option<i64>,
+    /// The AWS resource an alias record answers with.
+    pub alias: Option<AliasTarget>,
+    /// The values of a plain record (addresses, a CNAME target).
+    pub values: Vec<String>,
+    /// The Route 53 health check that decides whether the record is answered.
+    pub health_check_id: Option<String>,
+}
+
+impl DnsRecord {
+    /// The DNS name it answers with: the alias target or the CNAME value, lowercase and
+    /// without the final dot (`dualstack.` dropped), for matching a load balancer's DNS name.
+    pub fn target(&self) -> Option<String> {
+        let raw = match &self.alias {
+            Some(alias) => alias.dns_name.as_str(),
+            None if self.record_type == "CNAME" => self.values.first()?.as_str(),
+            None => return None,
+        };
+        let name = raw.trim_end_matches('.').to_ascii_lowercase();
+        Some(
+            name.strip_prefix("dualstack.")
+                .map(str::to_string)
+                .unwrap_or(name),
+        )
+    }
+}
+
+/// Where an alias record points.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AliasTarget {
+    /// The target's hosted zone (for a load balancer: its canonical hosted zone id).
+    pub hosted_zone_id: String,
+    /// The target's DNS name, e.g. `lab-alb-123.ap-northeast-2.elb.amazonaws.com.`.
+    pub dns_name: String,
+    /// Route 53 answers the record only while the target has healthy targets.
+    pub evaluate_target_health: bool,
+}
+
+/// A Route 53 health check.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DnsHealthCheck {
+    /// Its id (a UUID).
+    pub id: String,
+    /// The caller reference it was created with.
+    pub caller_reference: Option<String>,
+    /// `HTTP`, `HTTPS`, `HTTP_STR_MATCH`, `TCP`, `CALCULATED`, `CLOUDWATCH_METRIC`, …
+    pub check_type: String,
+    /// The endpoint's DNS name.
+    pub fqdn: Option<String>,
+    /// The endpoint's IP address.
+    pub ip_address: Option<String>,
+    /// Port.
+    pub port: Option<i32>,
+    /// Path requested (HTTP checks).
+    pub resource_path: Option<String>,
+    /// Seconds between checks by each checker (10 or 30).
+    pub request_interval: Option<i32>,
+    /// Consecutive failures before the endpoint is unhealthy (1–10).
+    pub failure_threshold: Option<i32>,
+    /// The result is inverted.
+    pub inverted: bool,
+    /// Disabled (Route 53 then considers it healthy).
+    pub disabled: bool,
+    /// What the checkers report: `healthy` when most checkers succeed, `unhealthy` when most
+    /// fail, `None` when no status was read.
+    pub status: Option<String>,
+    /// The newest checker report, e.g. `Failure: Connection timed out…`.
+    pub last_report: Option<String>,
+    /// Tags.
+    pub tags: Tags,
+}
+
+/// An ACM certificate.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Certificate {
+    /// ARN.
+    pub arn: String,
+    /// The main domain name.
+    pub domain_name: String,
+    /// Every name it covers, the main one included.
+    pub subject_alternative_names: Vec<String>,
+    /// `PENDING_VALIDATION`, `ISSUED`, `INACTIVE`, `EXPIRED`, `VALIDATION_TIMED_OUT`, `REVOKED`,
+    /// `FAILED`.
+    pub status: String,
+    /// `AMAZON_ISSUED`, `IMPORTED` or `PRIVATE`.
+    pub certificate_type: Option<String>,
+    /// e.g. `RSA_2048`, `EC_prime256v1`.
+    pub key_algorithm: Option<String>,
+    /// End of validity.
+    pub not_after: Option<DateTime<Utc>>,
+    /// `ELIGIBLE` when ACM renews it by itself.
+    pub renewal_eligibility: Option<String>,
+    /// ARNs of what uses it (load balancers, CloudFront distributions, …).
+    pub in_use_by: Vec<String>,
+    /// One entry per domain validated by DNS: the CNAME ACM looks for.
+    pub validations: Vec<CertificateValidation>,
+    /// Tags.
+    pub tags: Tags,
+}
+
+/// How one domain of a certificate is validated.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CertificateValidation {
+    /// The domain.
+    pub domain_name: String,
+    /// `PENDING_VALIDATION`, `SUCCESS` or `FAILED`.
+    pub status: Option<String>,
+    /// `DNS` or `EMAIL`.
+    pub method: Option<String>,
+    /// The CNAME record's name ACM looks for (DNS validation; appears a few seconds after the
+    /// request).
+    pub record_name: Option<String>,
+    /// The value that record must have.
+    pub record_value: Option<String>,
 }
 
 /// The tag naming the stack a resource belongs to.
@@ -57,6 +222,10 @@ pub enum Service {
     Iam,
     /// CloudWatch (alarms; its endpoint is `monitoring`).
     CloudWatch,
+    /// Route 53 (global; called in `us-east-1`).
+    Route53,
+    /// Certificate Manager.
+    Acm,
 }
 
 impl std::fmt::Display for Service {
@@ -76,6 +245,8 @@ impl Service {
             Service::Rds => "rds",
             Service::Iam => "iam",
             Service::CloudWatch => "cloudwatch",
+            Service::Route53 => "route53",
+            Service::Acm => "acm",
         }
     }
 }
@@ -141,6 +312,9 @@ pub struct RegionTopology {
     pub db_snapshots: Vec<DbSnapshot>,
     /// DB subnet groups.
     pub db_subnet_groups: Vec<DbSubnetGroup>,
+    /// ACM certificates of the Region (every key type), with what uses them.
+    #[serde(default)]
+    pub certificates: Vec<Certificate>,
 }
 
 /// An Availability Zone.
@@ -706,6 +880,12 @@ pub struct Listener {
     pub protocol: Option<String>,
     /// What it does with requests no rule matches.
     pub default_actions: Vec<ListenerAction>,
+    /// Its certificates (ARNs), the default one first: HTTPS and TLS listeners only.
+    #[serde(default)]
+    pub certificates: Vec<String>,
+    /// Its TLS security policy, e.g. `ELBSecurityPolicy-TLS13-1-2-2021-06`: HTTPS and TLS only.
+    #[serde(default)]
+    pub ssl_policy: Option<String>,
 }
 
 impl Listener {
@@ -1192,6 +1372,7 @@ impl Topology {
             caller_arn: None,
             regions: Vec::new(),
             iam: None,
+            dns: None,
             errors: Vec::new(),
         }
     }

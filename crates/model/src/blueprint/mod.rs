@@ -44,6 +44,10 @@ pub struct Blueprint {
     pub database: DatabaseSpec,
     /// `[dr]`: disaster-recovery targets, when given.
     pub dr: Option<DrSpec>,
+    /// `[dns]`: the stack's name in Route 53, when given.
+    pub dns: Option<DnsSpec>,
+    /// `[https]`: the HTTPS listener and its ACM certificate, when given.
+    pub https: Option<HttpsSpec>,
 }
 
 impl Blueprint {
@@ -357,6 +361,74 @@ pub struct DrSpec {
     pub regions: Vec<String>,
     /// Recovery-point objective in minutes.
     pub rpo_minutes: u32,
+}
+
+/// How Route 53 chooses between the Regions' load balancers.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum DnsRouting {
+    /// Failover records: PRIMARY in the stack's Region, SECONDARY in the DR Region, each with a
+    /// health check; Route 53 answers the SECONDARY while the PRIMARY is unhealthy.
+    Failover,
+    /// Weighted records, one per Region, each with a health check.
+    Weighted,
+}
+
+impl DnsRouting {
+    /// The spelling used in blueprints.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Failover => "failover",
+            Self::Weighted => "weighted",
+        }
+    }
+}
+
+/// `[dns]`: the name users reach the stack by, in a Route 53 hosted zone.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct DnsSpec {
+    /// The hosted zone's name, e.g. `example.com` (no final dot).
+    pub zone: String,
+    /// Create the (public) hosted zone when none of that name exists, and delete it with the
+    /// stack; otherwise the zone must exist already.
+    pub create_zone: bool,
+    /// The record's full name, inside the zone, e.g. `lab.example.com` (no final dot).
+    pub record: String,
+    /// Failover or weighted.
+    pub routing: DnsRouting,
+    /// Alias records to the load balancers (the default; the load balancer's 60 s TTL applies)
+    /// or, when `false`, CNAME records with [`DnsSpec::ttl`].
+    pub alias: bool,
+    /// TTL in seconds of the records haven writes that are not aliases.
+    pub ttl: u32,
+    /// The path Route 53's health checks request on each Region's load balancer.
+    pub health_check_path: String,
+    /// Weighted routing: the weight (0–255) of the stack's Region, then of the DR Region.
+    pub weights: [u8; 2],
+}
+
+/// Where the HTTPS listener's certificate comes from.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(tag = "kind", content = "value", rename_all = "snake_case")]
+pub enum CertificateSource {
+    /// Requested from ACM for the `[dns]` record and validated by DNS through the same zone,
+    /// in each Region that has a load balancer (ACM certificates are Regional).
+    Request,
+    /// An existing ACM certificate, in the stack's Region.
+    Arn(String),
+}
+
+/// `[https]`: an HTTPS listener on the load balancer, and plain HTTP redirected to it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct HttpsSpec {
+    /// The certificate.
+    pub certificate: CertificateSource,
+    /// The HTTPS listener's port (443).
+    pub port: u16,
+    /// The listener's TLS security policy, e.g. `ELBSecurityPolicy-TLS13-1-2-2021-06`.
+    pub tls_policy: String,
+    /// The `[load_balancer]` listener answers with a 301 to HTTPS instead of forwarding.
+    pub redirect_http: bool,
 }
 
 /// One problem in a blueprint: where, what is wrong, and what would be valid.

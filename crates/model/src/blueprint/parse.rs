@@ -525,6 +525,8 @@ impl<'a> Reader<'a> {
             auto_scaling,
             database,
             dr,
+            dns: None,
+            https: None,
         }
     }
 

@@ -43,6 +43,10 @@ impl Topology {
                         new.iam = previous.iam.clone();
                         any = true;
                     }
+                    Service::Route53 if new.dns.is_none() && previous.dns.is_some() => {
+                        new.dns = previous.dns.clone();
+                        any = true;
+                    }
                     Service::Sts if new.account_id.is_none() => {
                         new.account_id = previous.account_id.clone();
                         new.caller_arn = previous.caller_arn.clone();
@@ -109,7 +113,10 @@ fn keep_service(old: &RegionTopology, fresh: &mut RegionTopology, service: Servi
             any |= keep(&old.db_snapshots, &mut fresh.db_snapshots);
             any |= keep(&old.db_subnet_groups, &mut fresh.db_subnet_groups);
         }
-        Service::Sts | Service::Iam | Service::CloudWatch => {}
+        Service::Acm => {
+            any |= keep(&old.certificates, &mut fresh.certificates);
+        }
+        Service::Sts | Service::Iam | Service::CloudWatch | Service::Route53 => {}
     }
     any
 }
