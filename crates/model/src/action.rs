@@ -61,6 +61,16 @@ pub enum ResourceKind {
     DbInstance,
     /// An RDS DB cluster (by identifier).
     DbCluster,
+    /// A Route 53 record name in a hosted zone, with all its record sets (failover or
+    /// weighted): the id is `<hosted zone id>/<name with the final dot>`, e.g.
+    /// `Z0123456789ABC/lab.example.com.`; see [`dns_record_id`].
+    DnsRecord,
+}
+
+/// The id of a [`ResourceKind::DnsRecord`].
+pub fn dns_record_id(zone_id: &str, name: &str) -> String {
+    let name = name.trim_end_matches('.');
+    format!("{zone_id}/{name}.")
 }
 
 impl ResourceKind {
@@ -75,6 +85,7 @@ impl ResourceKind {
             Self::Volume => "volume",
             Self::DbInstance => "DB instance",
             Self::DbCluster => "DB cluster",
+            Self::DnsRecord => "DNS record",
         }
     }
 }
@@ -1044,6 +1055,8 @@ pub fn applicable(region: &RegionTopology, target: &ResourceRef) -> Vec<ActionTe
     let id = target.id.as_str();
     let mut out = Vec::new();
     match target.kind {
+        // Route 53 is global: its actions are offered from the account's DNS (`dns_applicable`).
+        ResourceKind::DnsRecord => {}
         ResourceKind::Instance => {
             let state = region.instance(id).map(|i| i.state);
             let group = region.asg_for_instance(id);

@@ -138,6 +138,14 @@ pub enum ResourceKind {
     Snapshot,
     /// An IAM user.
     IamUser,
+    /// A Route 53 record name (id: `<hosted zone id>/<name.>`, as `action::dns_record_id`).
+    DnsRecord,
+    /// A Route 53 health check (id: its UUID).
+    DnsHealthCheck,
+    /// An ACM certificate (id: its ARN).
+    Certificate,
+    /// A load balancer listener (id: its ARN).
+    Listener,
 }
 
 impl ResourceKind {
@@ -161,6 +169,10 @@ impl ResourceKind {
             Self::Volume => "volume",
             Self::Snapshot => "snapshot",
             Self::IamUser => "iam_user",
+            Self::DnsRecord => "dns_record",
+            Self::DnsHealthCheck => "dns_health_check",
+            Self::Certificate => "certificate",
+            Self::Listener => "listener",
         }
     }
 }

@@ -83,12 +83,16 @@ pub fn finding_location(finding: &Finding) -> Option<(ListKind, String)> {
         ResourceKind::Instance => ListKind::Ec2,
         ResourceKind::LaunchTemplate => ListKind::Lt,
         ResourceKind::AutoScalingGroup => ListKind::Asg,
-        ResourceKind::LoadBalancer => ListKind::Lb,
+        ResourceKind::LoadBalancer | ResourceKind::Listener => ListKind::Lb,
         ResourceKind::TargetGroup => ListKind::Tg,
         ResourceKind::DbInstance | ResourceKind::DbCluster => ListKind::Rds,
         ResourceKind::Image => ListKind::Ami,
         ResourceKind::Snapshot => ListKind::Snap,
         ResourceKind::IamUser | ResourceKind::Account => ListKind::Iam,
+        // Shown in `:dns` once it exists (issue 19).
+        ResourceKind::DnsRecord | ResourceKind::DnsHealthCheck | ResourceKind::Certificate => {
+            return None;
+        }
         ResourceKind::Volume | ResourceKind::Region => return None,
     };
     let text = match finding.resource.kind {
