@@ -840,6 +840,9 @@ pub struct LoadBalancer {
     pub name: String,
     /// DNS name.
     pub dns_name: Option<String>,
+    /// The hosted zone of its DNS name, which a Route 53 alias record to it names.
+    #[serde(default)]
+    pub canonical_hosted_zone_id: Option<String>,
     /// `internet-facing` or `internal`.
     pub scheme: String,
     /// `application`, `network`, `gateway`.

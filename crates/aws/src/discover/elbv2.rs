@@ -162,6 +162,7 @@ async fn load_balancer(
     let model = model::LoadBalancer {
         name: opt(lb.load_balancer_name()),
         dns_name: lb.dns_name().map(str::to_string),
+        canonical_hosted_zone_id: lb.canonical_hosted_zone_id().map(str::to_string),
         scheme: lb
             .scheme()
             .map(|x| x.as_str().to_string())
@@ -193,6 +194,14 @@ async fn load_balancer(
                 port: l.port(),
                 protocol: l.protocol().map(|p| p.as_str().to_string()),
                 default_actions: l.default_actions().iter().map(action).collect(),
+                // DescribeListeners names the default certificate only; the others (SNI) would
+                // need DescribeListenerCertificates per listener.
+                certificates: l
+                    .certificates()
+                    .iter()
+                    .filter_map(|c| c.certificate_arn().map(str::to_string))
+                    .collect(),
+                ssl_policy: l.ssl_policy().map(str::to_string),
             })
             .collect(),
         created_at: time(lb.created_time()),
