@@ -9,6 +9,7 @@ pub mod deploy;
 pub mod dr;
 pub mod duration;
 pub mod findings;
+pub mod front_door;
 pub mod permissions;
 pub mod plan;
 pub mod regions;
