@@ -405,6 +405,7 @@ fn load_balancer(
     attributes.insert("access_logs.s3.enabled".into(), "false".into());
     LoadBalancer {
         dns_name: Some(format!("{name}-1234567890.{region}.elb.amazonaws.com")),
+        canonical_hosted_zone_id: None,
         scheme: "internet-facing".into(),
         lb_type: "application".into(),
         state: "active".into(),
@@ -426,6 +427,8 @@ fn load_balancer(
             ),
             port: Some(80),
             protocol: Some("HTTP".into()),
+            certificates: Vec::new(),
+            ssl_policy: None,
             default_actions: vec![ListenerAction::Forward {
                 target_groups: tg_arns
                     .iter()

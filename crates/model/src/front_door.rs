@@ -262,7 +262,7 @@ pub fn entry_points(topology: &Topology) -> Vec<EntryPoint> {
                         region: lb.map(|(region, _)| region.to_string()),
                         load_balancer: lb.map(|(_, lb)| lb.name.clone()),
                         load_balancer_arn: lb.map(|(_, lb)| lb.arn.clone()),
-                        health: health(record, &checks, lb.map(|(r, lb)| (r, lb)), topology),
+                        health: health(record, &checks, lb, topology),
                         share: None,
                     }
                 })
