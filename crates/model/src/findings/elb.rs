@@ -4,7 +4,76 @@ use std::collections::BTreeSet;
 
 use super::index::RegionIndex;
 use super::{Finding, ResourceKind, ResourceRef, finding};
-use crate::topology::TargetHealthState;
+use crate::topology::{ListenerAction, LoadBalancer, TargetHealthState};
+
+/// ELB.17's `sslPolicies` (not customizable): the policies Security Hub accepts on an HTTPS
+/// (Application) or TLS (Network Load Balancer) listener.
+pub const RECOMMENDED_TLS_POLICIES: &[&str] = &[
+    "ELBSecurityPolicy-TLS13-1-3-2021-06",
+    "ELBSecurityPolicy-TLS13-1-3-FIPS-2023-04",
+    "ELBSecurityPolicy-TLS13-1-2-Res-2021-06",
+    "ELBSecurityPolicy-TLS13-1-2-Res-FIPS-2023-04",
+    "ELBSecurityPolicy-TLS13-1-2-Res-PQ-2025-09",
+    "ELBSecurityPolicy-TLS13-1-3-PQ-2025-09",
+    "ELBSecurityPolicy-TLS13-1-2-Res-FIPS-PQ-2025-09",
+    "ELBSecurityPolicy-TLS13-1-3-FIPS-PQ-2025-09",
+];
+
+/// ELB.1 (every HTTP listener of an Application Load Balancer redirects to HTTPS) and ELB.17
+/// (every HTTPS or TLS listener uses a recommended security policy).
+fn listeners(lb: &LoadBalancer, code: Option<&str>, out: &mut Vec<Finding>) {
+    let resource =
+        || ResourceRef::new(ResourceKind::LoadBalancer, &lb.name).with_arn(Some(&lb.arn));
+    if lb.lb_type == "application" {
+        let plain: Vec<String> = lb
+            .listeners
+            .iter()
+            .filter(|l| l.protocol.as_deref() == Some("HTTP"))
+            .filter(|l| {
+                !l.default_actions.iter().any(|a| {
+                    matches!(a, ListenerAction::Redirect { protocol, .. }
+                        if protocol.as_deref().is_some_and(|p| p.eq_ignore_ascii_case("HTTPS")))
+                })
+            })
+            .map(|l| {
+                let what = match l.default_actions.first() {
+                    Some(ListenerAction::Forward { .. }) => "forwards",
+                    Some(ListenerAction::Redirect { .. }) => "redirects, not to HTTPS",
+                    Some(ListenerAction::FixedResponse { .. }) => "answers a fixed response",
+                    _ => "does not redirect",
+                };
+                format!("HTTP :{} {what}", l.port.unwrap_or_default())
+            })
+            .collect();
+        if !plain.is_empty() {
+            out.push(finding("ELB.1", code, resource(), plain.join("; ")));
+        }
+    }
+    for l in &lb.listeners {
+        let encrypted = matches!(l.protocol.as_deref(), Some("HTTPS" | "TLS"));
+        let policy = l.ssl_policy.as_deref();
+        if encrypted && !policy.is_some_and(|p| RECOMMENDED_TLS_POLICIES.contains(&p)) {
+            out.push(finding(
+                "ELB.17",
+                code,
+                ResourceRef::new(ResourceKind::Listener, &l.arn)
+                    .named(Some(&format!(
+                        "{} {}:{}",
+                        lb.name,
+                        l.protocol.as_deref().unwrap_or_default(),
+                        l.port.unwrap_or_default()
+                    )))
+                    .with_arn(Some(&l.arn)),
+                format!(
+                    "{} :{} uses {}",
+                    l.protocol.as_deref().unwrap_or_default(),
+                    l.port.unwrap_or_default(),
+                    policy.unwrap_or("no policy (the API default ELBSecurityPolicy-2016-08)")
+                ),
+            ));
+        }
+    }
+}
 
 pub(crate) fn check(index: &RegionIndex, out: &mut Vec<Finding>) {
     let code = Some(index.code());
@@ -28,6 +97,7 @@ pub(crate) fn check(index: &RegionIndex, out: &mut Vec<Finding>) {
                 ),
             ));
         }
+        listeners(lb, code, out);
         let zones: BTreeSet<&str> = lb
             .zones
             .iter()

@@ -10,6 +10,9 @@ mod catalogue;
 mod dr;
 mod ec2;
 mod elb;
+mod front_door;
+#[cfg(test)]
+mod front_door_tests;
 mod iam;
 mod index;
 #[cfg(test)]
@@ -437,6 +440,7 @@ pub fn assess(topology: &Topology, policy: &Policy) -> Vec<Finding> {
         iam::check(iam, policy, policy.now_for(topology), &mut findings);
     }
     dr::check(topology, policy, &mut findings);
+    front_door::check(topology, policy, &mut findings);
     findings.retain(|f| !policy.accepts(f));
     sort(&mut findings);
     findings
