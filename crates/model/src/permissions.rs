@@ -245,6 +245,21 @@ pub const PERMISSIONS: &[Permission] = &[
     p("iam", "UpdateAccountPasswordPolicy"),
     p("iam", "UpdateAssumeRolePolicy"),
     p("iam", "UpdateGroup"),
+    // Route 53 and ACM: the front door `haven up` and `down` build and remove ([dns], [https]).
+    p("route53", "ChangeResourceRecordSets"),
+    p("route53", "ChangeTagsForResource"),
+    p("route53", "CreateHealthCheck"),
+    p("route53", "CreateHostedZone"),
+    p("route53", "DeleteHealthCheck"),
+    p("route53", "DeleteHostedZone"),
+    p("route53", "GetChange"),
+    p("route53", "GetHostedZone"),
+    p("route53", "ListHostedZonesByName"),
+    p("route53", "UpdateHealthCheck"),
+    p("acm", "AddTagsToCertificate"),
+    p("acm", "DeleteCertificate"),
+    p("acm", "DescribeCertificate"),
+    p("acm", "RequestCertificate"),
 ];
 
 /// Whether haven's list holds `action` of `service` (the IAM prefix, or the SigV4 signing name,

@@ -52,6 +52,10 @@ pub enum Typical {
     GroupDelete,
     /// A new instance profile (or role in it) reaching EC2 and Auto Scaling.
     IamPropagation,
+    /// A Route 53 change reaching every authoritative name server (`PENDING` → `INSYNC`).
+    DnsChange,
+    /// An ACM certificate validated by DNS (`PENDING_VALIDATION` → `ISSUED`).
+    CertificateValidation,
 }
 
 impl Typical {
@@ -84,6 +88,11 @@ impl Typical {
             Self::LoadBalancer => "typically 2–5 min",
             Self::GroupDelete => "typically 2–10 min",
             Self::IamPropagation => "typically seconds, up to 2 min",
+            Self::DnsChange => "typically under 60 s",
+            Self::CertificateValidation => {
+                "typically minutes once the CNAME resolves publicly; never if the zone is not \
+                 delegated"
+            }
         }
     }
 
@@ -149,6 +158,12 @@ impl Typical {
             }
             Self::IamPropagation => {
                 "https://docs.aws.amazon.com/IAM/latest/UserGuide/troubleshoot_general.html#troubleshoot_general_eventual-consistency"
+            }
+            Self::DnsChange => {
+                "https://docs.aws.amazon.com/Route53/latest/APIReference/API_GetChange.html"
+            }
+            Self::CertificateValidation => {
+                "https://docs.aws.amazon.com/acm/latest/userguide/dns-validation.html"
             }
         }
     }

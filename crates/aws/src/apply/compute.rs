@@ -13,9 +13,12 @@ use aws_sdk_ec2::types::{
 };
 use aws_sdk_elasticloadbalancingv2::types::{
     Action as ElbAction, ActionTypeEnum, Certificate, LoadBalancerSchemeEnum, LoadBalancerTypeEnum,
-    Matcher, ProtocolEnum, TargetDescription, TargetGroupAttribute, TargetTypeEnum,
+    Matcher, ProtocolEnum, RedirectActionConfig, RedirectActionStatusCodeEnum, TargetDescription,
+    TargetGroupAttribute, TargetTypeEnum,
 };
 use haven_model::Service;
+use haven_model::blueprint::CertificateSource;
+use haven_model::plan::front_door;
 use std::time::Duration;
 
 use haven_model::plan::{CPU_METRIC, Op, ResourceKind, ResourceRef, desired_follows_policy};
@@ -272,11 +275,54 @@ impl Runner<'_> {
             .r#type(ActionTypeEnum::Forward)
             .target_group_arn(self.id(ResourceKind::TargetGroup, "target-group")?)
             .build();
-        let protocol = ProtocolEnum::from(lb.listener_protocol.as_str());
-        let certificate = lb
-            .certificate_arn
+        let https = bp
+            .https
             .as_ref()
-            .map(|arn| vec![Certificate::builder().certificate_arn(arn).build()]);
+            .filter(|h| cx.step.resource.logical == front_door::https_listener_logical(h.port));
+        let (port, protocol, certificate, ssl_policy, action) = match https {
+            // `[https]`: the HTTPS listener, with the ACM certificate (issued: its validation
+            // step waited for it) or the one given.
+            Some(h) => {
+                let arn = match &h.certificate {
+                    CertificateSource::Arn(arn) => arn.clone(),
+                    CertificateSource::Request => self.id(
+                        ResourceKind::Certificate,
+                        &front_door::certificate_logical(&cx.region),
+                    )?,
+                };
+                (
+                    h.port,
+                    ProtocolEnum::Https,
+                    Some(vec![Certificate::builder().certificate_arn(arn).build()]),
+                    Some(h.tls_policy.clone()),
+                    forward,
+                )
+            }
+            None => {
+                let redirect = bp.https.as_ref().filter(|h| h.redirect_http).map(|h| {
+                    ElbAction::builder()
+                        .r#type(ActionTypeEnum::Redirect)
+                        .redirect_config(
+                            RedirectActionConfig::builder()
+                                .protocol("HTTPS")
+                                .port(h.port.to_string())
+                                .status_code(RedirectActionStatusCodeEnum::Http301)
+                                .build(),
+                        )
+                        .build()
+                });
+                (
+                    lb.listener_port,
+                    ProtocolEnum::from(lb.listener_protocol.as_str()),
+                    lb.certificate_arn
+                        .as_ref()
+                        .map(|arn| vec![Certificate::builder().certificate_arn(arn).build()]),
+                    None,
+                    redirect.unwrap_or(forward),
+                )
+            }
+        };
+        let forward = action;
         if let Some(arn) = &cx.step.id {
             self.send(
                 ELB,
@@ -286,6 +332,7 @@ impl Runner<'_> {
                     .listener_arn(arn)
                     .protocol(protocol)
                     .set_certificates(certificate)
+                    .set_ssl_policy(ssl_policy)
                     .default_actions(forward)
                     .send(),
             )
@@ -299,9 +346,10 @@ impl Runner<'_> {
                 "CreateListener",
                 elb.create_listener()
                     .load_balancer_arn(self.id(ResourceKind::LoadBalancer, "load-balancer")?)
-                    .port(i32::from(lb.listener_port))
+                    .port(i32::from(port))
                     .protocol(protocol)
                     .set_certificates(certificate)
+                    .set_ssl_policy(ssl_policy)
                     .default_actions(forward)
                     .set_tags(Some(crate::tags::elb(&self.tags(cx.step))))
                     .send(),

@@ -33,6 +33,7 @@
 
 mod compute;
 mod database;
+mod front_door;
 mod iam;
 mod network;
 
@@ -544,6 +545,9 @@ impl Runner<'_> {
             | AutoScalingGroup | ScalingPolicy | Instance => self.compute(cx).await,
             DbSubnetGroup | DbInstance | DbReadReplica => self.database(cx).await,
             IamRole | InstanceProfile | IamGroup | IamUser | PasswordPolicy => self.iam(cx).await,
+            HostedZone | DnsHealthCheck | DnsRecord | Certificate | ValidationRecord => {
+                self.front_door(cx).await
+            }
         }
     }
 }
@@ -598,6 +602,8 @@ fn service_of(kind: ResourceKind) -> Service {
         AutoScalingGroup | ScalingPolicy => Service::AutoScaling,
         DbSubnetGroup | DbInstance | DbReadReplica => Service::Rds,
         IamRole | InstanceProfile | IamGroup | IamUser | PasswordPolicy => Service::Iam,
+        HostedZone | DnsHealthCheck | DnsRecord | ValidationRecord => Service::Route53,
+        Certificate => Service::Acm,
     }
 }
 

@@ -232,6 +232,13 @@ fn listener(
 ) {
     let lb = &cx.blueprint.load_balancer;
     let tg_name = cx.name("tg");
+    // `[https] redirect_http`: the listener answers 301 to HTTPS once the HTTPS listener exists.
+    let redirect = cx
+        .blueprint
+        .https
+        .as_ref()
+        .filter(|h| h.redirect_http)
+        .map(|h| h.port);
     let listener = alb.and_then(|a| {
         a.listeners
             .iter()
@@ -251,25 +258,58 @@ fn listener(
             }
             _ => false,
         });
-        if !forwards {
-            changes.push(format!("forward to {tg_name} (changed outside haven)"));
+        match redirect {
+            Some(port) => {
+                let redirects = listener.default_actions.iter().any(|a| {
+                    matches!(a, ListenerAction::Redirect { protocol, port: to, status_code }
+                        if protocol.as_deref() == Some("HTTPS")
+                            && to.as_deref() == Some(port.to_string().as_str())
+                            && status_code.as_deref() == Some("HTTP_301"))
+                });
+                if !redirects {
+                    let now = if forwards {
+                        format!("forward to {tg_name}")
+                    } else {
+                        "its default action".to_string()
+                    };
+                    changes.push(format!("{now} → 301 redirect to HTTPS:{port}"));
+                }
+            }
+            None if !forwards => {
+                changes.push(format!("forward to {tg_name} (changed outside haven)"));
+            }
+            None => {}
         }
+    }
+    let mut depends_on = vec![
+        r(LoadBalancer, "load-balancer"),
+        r(TargetGroup, "target-group"),
+    ];
+    if let Some(port) = redirect {
+        depends_on.push(r(
+            Listener,
+            &super::front_door::https_listener_logical(port),
+        ));
     }
     b.step(
         Listener,
         &format!("listener-{}", lb.listener_port),
         &format!("{}:{}", cx.name("alb"), lb.listener_port),
         listener.map(|l| l.arn.clone()),
-        vec![
-            r(LoadBalancer, "load-balancer"),
-            r(TargetGroup, "target-group"),
-        ],
+        depends_on,
         changes,
-        format!(
-            "{}:{} → {tg_name}",
-            lb.listener_protocol.as_str(),
-            lb.listener_port
-        ),
+        match redirect {
+            Some(port) => format!(
+                "{}:{} → 301 redirect to HTTPS:{port}",
+                lb.listener_protocol.as_str(),
+                lb.listener_port
+            ),
+            None => format!(
+                "{}:{} → {tg_name}",
+                lb.listener_protocol.as_str(),
+                lb.listener_port
+            ),
+        },
         false,
     );
 }

@@ -145,6 +145,16 @@ pub enum ResourceKind {
     DbInstance,
     /// RDS read replica.
     DbReadReplica,
+    /// Route 53 hosted zone (`[dns] create_zone`).
+    HostedZone,
+    /// Route 53 health check of one Region's load balancer.
+    DnsHealthCheck,
+    /// Route 53 record (failover or weighted) to one Region's load balancer.
+    DnsRecord,
+    /// ACM certificate of one Region.
+    Certificate,
+    /// The CNAME record through which ACM validates a certificate.
+    ValidationRecord,
 }
 
 impl ResourceKind {
@@ -178,6 +188,11 @@ impl ResourceKind {
             Self::DbSubnetGroup => "db-subnet-group",
             Self::DbInstance => "db-instance",
             Self::DbReadReplica => "db-read-replica",
+            Self::HostedZone => "hosted-zone",
+            Self::DnsHealthCheck => "dns-health-check",
+            Self::DnsRecord => "dns-record",
+            Self::Certificate => "certificate",
+            Self::ValidationRecord => "validation-record",
         }
     }
 
@@ -221,6 +236,10 @@ impl ResourceKind {
             ],
             IamRole => &[InstanceProfile],
             IamUser => &[IamGroup],
+            DnsHealthCheck => &[DnsRecord],
+            Certificate => &[Listener],
+            ValidationRecord => &[Certificate],
+            HostedZone => &[DnsRecord, ValidationRecord],
             _ => &[],
         }
     }
@@ -249,6 +268,8 @@ pub fn typical_duration(kind: ResourceKind, op: Op) -> Option<Typical> {
         (AutoScalingGroup, Op::Delete) => Typical::GroupDelete,
         (AutoScalingGroup, _) => Typical::GroupCapacity,
         (InstanceProfile, _) => Typical::IamPropagation,
+        (DnsRecord | HostedZone, Op::Create | Op::Update) => Typical::DnsChange,
+        (ValidationRecord, Op::Create | Op::Update) => Typical::CertificateValidation,
         _ => return None,
     })
 }
@@ -487,13 +508,36 @@ pub fn plan(blueprint: &Blueprint, topology: &Topology) -> Plan {
     iam::plan_iam(&mut b, blueprint, topology.iam.as_ref());
     compute::plan_compute(&mut b, &cx, &net);
     database::plan_database(&mut b, &cx, &net);
-    let removals = removals(&cx, &b.steps, topology.taken_at);
+    front_door::plan_front_door(&mut b, &cx, topology);
+    let mut removals = removals(&cx, &b.steps, topology.taken_at);
+    removals.extend(front_door::removals(&cx, topology, &b.steps));
     b.steps.extend(removals);
     b.steps.extend(duplicates::blockers(cx.region, cx.stack));
+    order_creates(&mut b.steps);
     Plan {
         stack: cx.stack.to_string(),
         steps: b.steps,
         conflicts: b.conflicts,
+    }
+}
+
+/// Puts each create or update after the steps it depends on (a stable order otherwise): the
+/// `[load_balancer]` listener's redirect waits for the HTTPS listener of a later tier.
+fn order_creates(steps: &mut Vec<Step>) {
+    let all: BTreeSet<ResourceRef> = steps.iter().map(|s| s.resource.clone()).collect();
+    let mut done: BTreeSet<ResourceRef> = BTreeSet::new();
+    let mut pending: Vec<Step> = std::mem::take(steps);
+    while !pending.is_empty() {
+        let ready = pending.iter().position(|s| {
+            s.op == Op::Delete
+                || s.depends_on
+                    .iter()
+                    .all(|d| done.contains(d) || !all.contains(d))
+        });
+        // A cycle keeps its order; the run reports it.
+        let step = pending.remove(ready.unwrap_or(0));
+        done.insert(step.resource.clone());
+        steps.push(step);
     }
 }
 
@@ -555,6 +599,7 @@ mod compute;
 mod database;
 pub mod dr_network;
 mod duplicates;
+pub mod front_door;
 mod iam;
 #[cfg(test)]
 mod iam_tests;

@@ -82,6 +82,7 @@ pub fn teardown(topology: &Topology, stack: &str) -> Plan {
 /// first instead.
 pub fn teardown_with(topology: &Topology, stack: &str, options: &TeardownOptions) -> Teardown {
     let mut steps = Vec::new();
+    let mut torn_down: Vec<String> = Vec::new();
     let mut kept_regions = Vec::new();
     let (replicas, left_behind) = dr_copies(topology, stack, options.include_dr_copies);
     for region in &topology.regions {
@@ -131,12 +132,16 @@ pub fn teardown_with(topology: &Topology, stack: &str, options: &TeardownOptions
             }
             continue;
         }
+        torn_down.push(region.region.clone());
         steps.extend(
             teardown_region(region, stack, options, topology.taken_at)
                 .into_iter()
                 .map(|(_, step)| step),
         );
     }
+    let (before, after) = super::front_door::teardown_front_door(topology, stack, &torn_down);
+    steps.splice(0..0, before);
+    steps.extend(after);
     if let Some(iam) = &topology.iam {
         steps.extend(teardown_iam(iam, stack));
     }

@@ -484,3 +484,308 @@ fn the_group_launches_only_once_the_private_routes_exist() {
         Some(crate::wait::Typical::DbCreate)
     );
 }
+
+fn with_front_door(mut blueprint: Blueprint) -> Blueprint {
+    let text = format!(
+        "{LAB}\n[dns]\nzone = \"example.com\"\ncreate_zone = true\nrecord = \
+         \"lab.example.com\"\n\n[https]\n"
+    );
+    let parsed = blueprint::parse(&text, "lab.toml", &|_| true).expect("front door");
+    blueprint.dns = parsed.dns;
+    blueprint.https = parsed.https;
+    blueprint
+}
+
+#[test]
+fn the_front_door_is_planned_after_what_it_needs() {
+    let blueprint = with_front_door(lab_blueprint());
+    let plan = plan(&blueprint, &Topology::new(chrono::Utc::now()));
+    assert_ordered(&plan);
+    assert_eq!(plan.count(Op::Create), plan.steps.len());
+    use ResourceKind::*;
+    for (kind, logical) in [
+        (HostedZone, "hosted-zone"),
+        (Certificate, "certificate-ap-northeast-2"),
+        (ValidationRecord, "certificate-validation-ap-northeast-2"),
+        (Listener, "listener-443"),
+        (DnsHealthCheck, "health-check-ap-northeast-2"),
+        (DnsRecord, "record-ap-northeast-2"),
+    ] {
+        assert!(plan.step(kind, logical).is_some(), "{kind}/{logical}");
+    }
+    let record = plan
+        .step(DnsRecord, "record-ap-northeast-2")
+        .expect("record");
+    assert!(
+        record.detail.contains("failover PRIMARY"),
+        "{}",
+        record.detail
+    );
+    assert_eq!(record.region.as_deref(), Some("ap-northeast-2"));
+    let redirect = plan.step(Listener, "listener-80").expect("HTTP listener");
+    assert!(
+        redirect.detail.contains("301 redirect to HTTPS:443"),
+        "{}",
+        redirect.detail
+    );
+    assert!(redirect.depends_on.contains(&r(Listener, "listener-443")));
+    let check = plan
+        .step(DnsHealthCheck, "health-check-ap-northeast-2")
+        .expect("check");
+    assert!(check.detail.starts_with("HTTPS :443/"), "{}", check.detail);
+    // Without the sections: none of it.
+    let plain = plan_of_lab();
+    assert!(plain.step(HostedZone, "hosted-zone").is_none());
+}
+
+fn plan_of_lab() -> Plan {
+    plan(&lab_blueprint(), &Topology::new(chrono::Utc::now()))
+}
+
+/// The built lab with its front door as `haven up` leaves it; the DR Region has a load balancer
+/// of the stack too (a failover built it there) when `dr_lb`.
+fn front_door_built(dr_lb: bool) -> (Blueprint, Topology) {
+    use crate::topology::{
+        AliasTarget, Certificate, CertificateValidation, Dns, DnsHealthCheck, DnsRecord,
+        HostedZone, Listener, ListenerAction, WeightedTargetGroup,
+    };
+    let (blueprint, mut topology) = tagged_lab();
+    let blueprint = with_front_door(blueprint);
+    let mut dns = Dns::default();
+    let mut zone_tags = Tags::new();
+    tag(&mut zone_tags, "hosted-zone");
+    let mut zone = HostedZone {
+        id: "Z1".into(),
+        name: "example.com.".into(),
+        tags: zone_tags,
+        ..HostedZone::default()
+    };
+    for (t, name) in [("NS", "example.com."), ("SOA", "example.com.")] {
+        zone.records.push(DnsRecord {
+            name: name.into(),
+            record_type: t.into(),
+            values: vec!["x".into()],
+            ..DnsRecord::default()
+        });
+    }
+    let home = topology.region("ap-northeast-2").expect("primary");
+    let home_lb = home.load_balancers[0].clone();
+    let home_vpc = home
+        .vpcs
+        .iter()
+        .find(|v| v.tags.get(LOGICAL_TAG).map(String::as_str) == Some("vpc"))
+        .expect("vpc")
+        .clone();
+    let mut regions = vec!["ap-northeast-2"];
+    if dr_lb {
+        regions.push("us-east-1");
+    }
+    for (i, region) in regions.iter().enumerate() {
+        let rt = topology
+            .regions
+            .iter_mut()
+            .find(|r| r.region == *region)
+            .expect("region");
+        if i > 0 {
+            let mut lb = home_lb.clone();
+            lb.dns_name = Some(format!("lab-alb-1.{region}.elb.amazonaws.com"));
+            lb.vpc_id = Some("vpc-dr".into());
+            lb.listeners.clear();
+            rt.load_balancers = vec![lb];
+            let mut vpc = home_vpc.clone();
+            vpc.id = "vpc-dr".into();
+            rt.vpcs.push(vpc);
+        }
+        let lb_dns = rt.load_balancers[0].dns_name.clone().expect("dns name");
+        let mut hc_tags = Tags::new();
+        tag(&mut hc_tags, &format!("health-check-{region}"));
+        dns.health_checks.push(DnsHealthCheck {
+            id: format!("hc-{i}"),
+            check_type: "HTTPS".into(),
+            fqdn: Some(lb_dns.clone()),
+            port: Some(443),
+            resource_path: Some(blueprint.load_balancer.health_check.path.clone()),
+            request_interval: Some(30),
+            failure_threshold: Some(3),
+            tags: hc_tags,
+            ..DnsHealthCheck::default()
+        });
+        zone.records.push(DnsRecord {
+            name: "lab.example.com.".into(),
+            record_type: "A".into(),
+            set_identifier: Some(format!("lab-{region}")),
+            failover: Some(if i == 0 { "SECONDARY" } else { "PRIMARY" }.into()),
+            alias: Some(AliasTarget {
+                hosted_zone_id: "ZALB".into(),
+                dns_name: format!("dualstack.{lb_dns}."),
+                evaluate_target_health: true,
+            }),
+            health_check_id: Some(format!("hc-{i}")),
+            ..DnsRecord::default()
+        });
+        let mut cert_tags = Tags::new();
+        tag(&mut cert_tags, &format!("certificate-{region}"));
+        let validation = format!("_abc{i}.lab.example.com.");
+        rt.certificates.push(Certificate {
+            arn: format!("arn:aws:acm:{region}:123456789012:certificate/c{i}"),
+            domain_name: "lab.example.com".into(),
+            status: "ISSUED".into(),
+            validations: vec![CertificateValidation {
+                domain_name: "lab.example.com".into(),
+                status: Some("SUCCESS".into()),
+                method: Some("DNS".into()),
+                record_name: Some(validation.clone()),
+                record_value: Some(format!("_v{i}.acm-validations.aws.")),
+            }],
+            tags: cert_tags,
+            ..Certificate::default()
+        });
+        zone.records.push(DnsRecord {
+            name: validation,
+            record_type: "CNAME".into(),
+            ttl: Some(300),
+            values: vec![format!("_v{i}.acm-validations.aws.")],
+            ..DnsRecord::default()
+        });
+        if i == 0 {
+            let tg = rt.target_groups[0].arn.clone();
+            let lb = &mut rt.load_balancers[0];
+            lb.listeners[0].default_actions = vec![ListenerAction::Redirect {
+                protocol: Some("HTTPS".into()),
+                port: Some("443".into()),
+                status_code: Some("HTTP_301".into()),
+            }];
+            lb.listeners.push(Listener {
+                arn: "arn:listener-443".into(),
+                port: Some(443),
+                protocol: Some("HTTPS".into()),
+                default_actions: vec![ListenerAction::Forward {
+                    target_groups: vec![WeightedTargetGroup {
+                        arn: tg,
+                        weight: None,
+                    }],
+                }],
+                certificates: vec![format!(
+                    "arn:aws:acm:{region}:123456789012:certificate/c{i}"
+                )],
+                ssl_policy: Some("ELBSecurityPolicy-TLS13-1-2-2021-06".into()),
+            });
+        }
+    }
+    dns.hosted_zones.push(zone);
+    topology.dns = Some(dns);
+    (blueprint, topology)
+}
+
+#[test]
+fn the_built_front_door_is_unchanged_and_roles_are_left_alone() {
+    let (blueprint, topology) = front_door_built(true);
+    let plan = plan(&blueprint, &topology);
+    let changed: Vec<String> = plan
+        .steps
+        .iter()
+        .filter(|s| s.op != Op::Unchanged)
+        .filter(|s| {
+            use ResourceKind::*;
+            matches!(
+                s.resource.kind,
+                HostedZone | DnsRecord | DnsHealthCheck | Certificate | ValidationRecord | Listener
+            )
+        })
+        .map(|s| format!("{} {}: {}", s.op, s.resource, s.detail))
+        .collect();
+    // The failover made us-east-1 PRIMARY: the plan does not put ap-northeast-2 back.
+    assert!(changed.is_empty(), "{changed:#?}");
+    use ResourceKind::*;
+    assert!(plan.step(DnsRecord, "record-us-east-1").is_some());
+    assert!(plan.step(Certificate, "certificate-us-east-1").is_some());
+    assert!(plan.step(Listener, "listener-443").is_some());
+}
+
+#[test]
+fn front_door_drift_is_corrected() {
+    let (blueprint, mut topology) = front_door_built(false);
+    let dns = topology.dns.as_mut().expect("dns");
+    dns.health_checks[0].resource_path = Some("/other".into());
+    let record = dns.hosted_zones[0]
+        .records
+        .iter_mut()
+        .find(|r| r.set_identifier.is_some())
+        .expect("record");
+    record.health_check_id = None;
+    if let Some(alias) = record.alias.as_mut() {
+        alias.evaluate_target_health = false;
+    }
+    let plan = plan(&blueprint, &topology);
+    use ResourceKind::*;
+    let check = plan
+        .step(DnsHealthCheck, "health-check-ap-northeast-2")
+        .expect("check");
+    assert_eq!(check.op, Op::Update);
+    assert!(check.detail.contains("path /other"), "{}", check.detail);
+    let record = plan
+        .step(DnsRecord, "record-ap-northeast-2")
+        .expect("record");
+    assert_eq!(record.op, Op::Update);
+    assert!(
+        record.detail.contains("health check none → hc-0"),
+        "{}",
+        record.detail
+    );
+    assert!(
+        record.detail.contains("evaluate target health"),
+        "{}",
+        record.detail
+    );
+    // Dropping [https] deletes the certificate, its CNAME and the listener, not the record.
+    let mut plain = blueprint.clone();
+    plain.https = None;
+    let plan = super::plan(&plain, &topology);
+    let deletes: Vec<String> = plan
+        .steps
+        .iter()
+        .filter(|s| s.op == Op::Delete)
+        .map(|s| s.resource.to_string())
+        .collect();
+    assert_eq!(
+        deletes,
+        vec![
+            "listener/listener-443",
+            "certificate/certificate-ap-northeast-2",
+            "validation-record/certificate-validation-ap-northeast-2"
+        ]
+    );
+}
+
+#[test]
+fn teardown_removes_the_front_door_and_the_zone_last() {
+    let (_, topology) = front_door_built(true);
+    let plan = teardown(&topology, "lab");
+    let kinds: Vec<String> = plan
+        .steps
+        .iter()
+        .filter(|s| {
+            use ResourceKind::*;
+            matches!(
+                s.resource.kind,
+                HostedZone | DnsRecord | DnsHealthCheck | Certificate | ValidationRecord
+            ) || s.resource.logical == "listener-443"
+        })
+        .map(|s| s.resource.to_string())
+        .collect();
+    assert_eq!(
+        kinds,
+        vec![
+            "dns-record/record-ap-northeast-2",
+            "dns-health-check/health-check-ap-northeast-2",
+            "dns-record/record-us-east-1",
+            "dns-health-check/health-check-us-east-1",
+            "listener/listener-443",
+            "certificate/certificate-ap-northeast-2",
+            "certificate/certificate-us-east-1",
+            "validation-record/certificate-validation-ap-northeast-2",
+            "validation-record/certificate-validation-us-east-1",
+            "hosted-zone/hosted-zone",
+        ]
+    );
+}
