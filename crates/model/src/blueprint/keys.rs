@@ -76,6 +76,8 @@ pub const SECTIONS: &[SectionSpec] = &[
                 "[database] with engine, engine_version, class, deletion_protection",
             ),
             opt("dr", "[dr] with regions, rpo"),
+            opt("dns", "[dns] with zone, record"),
+            opt("https", "[https] with certificate"),
         ],
     },
     SectionSpec {
@@ -213,6 +215,28 @@ pub const SECTIONS: &[SectionSpec] = &[
     SectionSpec {
         path: "dr",
         keys: &[req("regions", "[\"us-east-1\"]"), req("rpo", "\"1h\"")],
+    },
+    SectionSpec {
+        path: "dns",
+        keys: &[
+            req("zone", "\"example.com\""),
+            req("record", "\"lab.example.com\""),
+            opt("create_zone", "false"),
+            opt("routing", "\"failover\""),
+            opt("alias", "true"),
+            opt("ttl", "60"),
+            opt("health_check_path", "\"/health\""),
+            opt("weights", "[100, 0]"),
+        ],
+    },
+    SectionSpec {
+        path: "https",
+        keys: &[
+            opt("certificate", "\"request\""),
+            opt("port", "443"),
+            opt("tls_policy", "\"ELBSecurityPolicy-TLS13-1-2-2021-06\""),
+            opt("redirect_http", "true"),
+        ],
     },
 ];
 

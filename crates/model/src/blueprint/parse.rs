@@ -11,9 +11,9 @@ use super::cidr::{CidrError, Ipv4Cidr};
 use super::keys::{self, SECTIONS, SectionSpec};
 use super::{
     AmiSource, AsgHealthCheck, AutoScalingSpec, Blueprint, BlueprintError, BlueprintErrors,
-    ComputeSpec, DatabaseSpec, DrSpec, HealthCheckSpec, HttpProtocol, IamSpec, LoadBalancerSpec,
-    NatMode, NetworkSpec, OperatorsSpec, PasswordPolicySpec, SSM_MANAGED_POLICY_ARN, SecuritySpec,
-    StackSpec,
+    CertificateSource, ComputeSpec, DatabaseSpec, DnsRouting, DnsSpec, DrSpec, HealthCheckSpec,
+    HttpProtocol, HttpsSpec, IamSpec, LoadBalancerSpec, NatMode, NetworkSpec, OperatorsSpec,
+    PasswordPolicySpec, SSM_MANAGED_POLICY_ARN, SecuritySpec, StackSpec,
 };
 use crate::regions;
 
@@ -171,6 +171,86 @@ fn is_matcher(text: &str) -> bool {
             }
             None => code(part),
         })
+}
+
+/// The predefined security policies of an Application Load Balancer's HTTPS listener, as the
+/// Elastic Load Balancing user guide lists them ("Security policies for your Application Load
+/// Balancer").
+pub(crate) const TLS_POLICIES: &[&str] = &[
+    "ELBSecurityPolicy-TLS13-1-2-2021-06",
+    "ELBSecurityPolicy-TLS13-1-2-Res-2021-06",
+    "ELBSecurityPolicy-TLS13-1-2-Ext1-2021-06",
+    "ELBSecurityPolicy-TLS13-1-2-Ext2-2021-06",
+    "ELBSecurityPolicy-TLS13-1-1-2021-06",
+    "ELBSecurityPolicy-TLS13-1-0-2021-06",
+    "ELBSecurityPolicy-TLS13-1-3-2021-06",
+    "ELBSecurityPolicy-TLS13-1-2-FIPS-2023-04",
+    "ELBSecurityPolicy-TLS13-1-2-Res-FIPS-2023-04",
+    "ELBSecurityPolicy-TLS13-1-2-Ext0-FIPS-2023-04",
+    "ELBSecurityPolicy-TLS13-1-2-Ext1-FIPS-2023-04",
+    "ELBSecurityPolicy-TLS13-1-2-Ext2-FIPS-2023-04",
+    "ELBSecurityPolicy-TLS13-1-1-FIPS-2023-04",
+    "ELBSecurityPolicy-TLS13-1-0-FIPS-2023-04",
+    "ELBSecurityPolicy-TLS13-1-3-FIPS-2023-04",
+    "ELBSecurityPolicy-TLS13-1-2-PQ-2025-09",
+    "ELBSecurityPolicy-TLS13-1-2-Res-PQ-2025-09",
+    "ELBSecurityPolicy-TLS13-1-2-Ext1-PQ-2025-09",
+    "ELBSecurityPolicy-TLS13-1-2-Ext2-PQ-2025-09",
+    "ELBSecurityPolicy-TLS13-1-3-PQ-2025-09",
+    "ELBSecurityPolicy-TLS13-1-2-FIPS-PQ-2025-09",
+    "ELBSecurityPolicy-TLS13-1-2-Res-FIPS-PQ-2025-09",
+    "ELBSecurityPolicy-TLS13-1-2-Ext0-FIPS-PQ-2025-09",
+    "ELBSecurityPolicy-TLS13-1-2-Ext1-FIPS-PQ-2025-09",
+    "ELBSecurityPolicy-TLS13-1-2-Ext2-FIPS-PQ-2025-09",
+    "ELBSecurityPolicy-TLS13-1-3-FIPS-PQ-2025-09",
+    "ELBSecurityPolicy-FS-1-2-Res-2020-10",
+    "ELBSecurityPolicy-FS-1-2-Res-2019-08",
+    "ELBSecurityPolicy-FS-1-2-2019-08",
+    "ELBSecurityPolicy-FS-1-1-2019-08",
+    "ELBSecurityPolicy-FS-2018-06",
+    "ELBSecurityPolicy-TLS-1-2-Ext-2018-06",
+    "ELBSecurityPolicy-TLS-1-2-2017-01",
+    "ELBSecurityPolicy-TLS-1-1-2017-01",
+    "ELBSecurityPolicy-2016-08",
+    "ELBSecurityPolicy-TLS-1-0-2015-04",
+    "ELBSecurityPolicy-2015-05",
+];
+
+/// The default `[https] tls_policy`: TLS 1.3 and 1.2.
+pub(crate) const DEFAULT_TLS_POLICY: &str = "ELBSecurityPolicy-TLS13-1-2-2021-06";
+
+/// A DNS name: labels of letters, digits and hyphens (and `_`, which Route 53 accepts), 1–63
+/// characters each, not starting or ending with a hyphen, 253 characters at most; no final dot.
+fn is_dns_name(name: &str) -> bool {
+    !name.is_empty()
+        && name.len() <= 253
+        && name.split('.').all(|label| {
+            !label.is_empty()
+                && label.len() <= 63
+                && !label.starts_with('-')
+                && !label.ends_with('-')
+                && label
+                    .chars()
+                    .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
+        })
+}
+
+/// `arn:<partition>:acm:<region>:<account>:certificate/<id>` → its Region.
+fn acm_arn_region(arn: &str) -> Option<&str> {
+    let parts: Vec<&str> = arn.splitn(6, ':').collect();
+    let [prefix, partition, service, region, account, resource] = parts[..] else {
+        return None;
+    };
+    (prefix == "arn"
+        && partition.starts_with("aws")
+        && service == "acm"
+        && !region.is_empty()
+        && account.len() == 12
+        && account.bytes().all(|b| b.is_ascii_digit())
+        && resource
+            .strip_prefix("certificate/")
+            .is_some_and(|id| !id.is_empty()))
+    .then_some(region)
 }
 
 /// `15m`, `1h`, `1d` → minutes.
@@ -515,6 +595,8 @@ impl<'a> Reader<'a> {
         let auto_scaling = self.auto_scaling(root);
         let database = self.database(database_table.as_ref(), &stack.name);
         let dr = self.dr(root, &stack.region);
+        let dns = self.dns(root, &load_balancer);
+        let https = self.https(root, &load_balancer, dns.is_some(), &stack.region);
         Blueprint {
             stack,
             network,
@@ -525,8 +607,8 @@ impl<'a> Reader<'a> {
             auto_scaling,
             database,
             dr,
-            dns: None,
-            https: None,
+            dns,
+            https,
         }
     }
 
@@ -1394,6 +1476,302 @@ impl<'a> Reader<'a> {
                         .to_string(),
                 ),
             }
+        }
+        Some(spec)
+    }
+}
+
+impl Reader<'_> {
+    fn dns(&mut self, root: &Table<'_, '_>, load_balancer: &LoadBalancerSpec) -> Option<DnsSpec> {
+        let table = self.sub(root, "dns")?;
+        let mut spec = DnsSpec {
+            zone: String::new(),
+            create_zone: false,
+            record: String::new(),
+            routing: DnsRouting::Failover,
+            alias: true,
+            ttl: 60,
+            health_check_path: load_balancer.health_check.path.clone(),
+            weights: [100, 0],
+        };
+        let zone = self.string(&table, "zone");
+        if let Some(zone) = &zone {
+            let name = zone.value.trim_end_matches('.').to_ascii_lowercase();
+            if !is_dns_name(&name) || !name.contains('.') {
+                self.error(
+                    &zone.span,
+                    format!("zone = {:?} is not a domain name", zone.value),
+                    "expected the hosted zone's name, e.g. zone = \"example.com\"".to_string(),
+                );
+            }
+            spec.zone = name;
+        }
+        if let Some(record) = self.string(&table, "record") {
+            let name = record.value.trim_end_matches('.').to_ascii_lowercase();
+            if !is_dns_name(&name) {
+                self.error(
+                    &record.span,
+                    format!("record = {:?} is not a domain name", record.value),
+                    "expected the full name users reach the stack by, e.g. record = \
+                     \"lab.example.com\""
+                        .to_string(),
+                );
+            } else if zone.is_some()
+                && !spec.zone.is_empty()
+                && name != spec.zone
+                && !name.ends_with(&format!(".{}", spec.zone))
+            {
+                self.error(
+                    &record.span,
+                    format!("record {name:?} is not inside the zone {:?}", spec.zone),
+                    format!(
+                        "expected the zone's apex or a name ending in .{}, e.g. record = \
+                         \"lab.{}\"",
+                        spec.zone, spec.zone
+                    ),
+                );
+            }
+            spec.record = name;
+        }
+        if let Some(create) = self.boolean(&table, "create_zone") {
+            spec.create_zone = create.value;
+        }
+        let routing = self.string(&table, "routing");
+        if let Some(routing) = &routing {
+            spec.routing = match routing.value.as_str() {
+                "failover" => DnsRouting::Failover,
+                "weighted" => DnsRouting::Weighted,
+                other => {
+                    let hint = closest(other, ["failover", "weighted"])
+                        .map(|c| format!("did you mean \"{c}\"? "))
+                        .unwrap_or_default();
+                    self.error(
+                        &routing.span,
+                        format!("routing = {other:?} is not a routing policy haven writes"),
+                        format!(
+                            "{hint}expected \"failover\" (the DR Region answers while the \
+                             stack's Region is unhealthy) or \"weighted\" (traffic split by \
+                             weights)"
+                        ),
+                    );
+                    DnsRouting::Failover
+                }
+            };
+        }
+        let alias = self.boolean(&table, "alias");
+        if let Some(alias) = &alias {
+            spec.alias = alias.value;
+        }
+        let ttl = self.integer(&table, "ttl", 0..=2_147_483_647, "seconds");
+        if let Some(ttl) = &ttl {
+            spec.ttl = u32::try_from(ttl.value).unwrap_or(60);
+            if spec.alias {
+                self.error(
+                    &ttl.span,
+                    "ttl is set but the records are aliases, whose TTL is the load balancer's \
+                     (60 s)"
+                        .to_string(),
+                    "expected no ttl, or alias = false (CNAME records with this TTL)".to_string(),
+                );
+            }
+        }
+        if let Some(alias) = &alias
+            && !alias.value
+            && !spec.record.is_empty()
+            && spec.record == spec.zone
+        {
+            self.error(
+                &alias.span,
+                format!(
+                    "alias = false makes {:?} a CNAME, which DNS does not allow at the zone apex",
+                    spec.record
+                ),
+                format!(
+                    "expected alias = true (an alias A record is allowed at the apex), or a \
+                     record below the apex, e.g. \"www.{}\"",
+                    spec.zone
+                ),
+            );
+        }
+        if let Some(path) = self.string(&table, "health_check_path") {
+            if !path.value.starts_with('/') || path.value.len() > 255 {
+                self.error(
+                    &path.span,
+                    format!(
+                        "health_check_path = {:?} is not an absolute path",
+                        path.value
+                    ),
+                    "expected a path starting with / of at most 255 characters, e.g. \
+                     health_check_path = \"/health\""
+                        .to_string(),
+                );
+            }
+            spec.health_check_path = path.value;
+        }
+        if let Some(value) = self.raw(&table, "weights") {
+            let numbers: Option<Vec<i64>> = match value.get_ref() {
+                DeValue::Array(items) => items
+                    .iter()
+                    .map(|item| match item.get_ref() {
+                        DeValue::Integer(i) => i64::from_str_radix(i.as_str(), i.radix()).ok(),
+                        _ => None,
+                    })
+                    .collect(),
+                _ => None,
+            };
+            match numbers.as_deref() {
+                _ if spec.routing != DnsRouting::Weighted => self.error(
+                    &value.span(),
+                    "weights are given but routing is not \"weighted\"".to_string(),
+                    "expected routing = \"weighted\" with the weights, or no weights".to_string(),
+                ),
+                Some(&[first, second])
+                    if (0..=255).contains(&first)
+                        && (0..=255).contains(&second)
+                        && first + second > 0 =>
+                {
+                    spec.weights = [
+                        u8::try_from(first).unwrap_or(0),
+                        u8::try_from(second).unwrap_or(0),
+                    ];
+                }
+                Some(&[0, 0]) => self.error(
+                    &value.span(),
+                    "both weights are 0".to_string(),
+                    "expected at least one weight above 0, e.g. weights = [100, 0] (Route 53 \
+                     answers nothing useful when every weight is 0)"
+                        .to_string(),
+                ),
+                _ => self.error(
+                    &value.span(),
+                    "weights must be two integers from 0 to 255".to_string(),
+                    "expected the weight of the stack's Region then of the DR Region, e.g. \
+                     weights = [100, 0]"
+                        .to_string(),
+                ),
+            }
+        }
+        Some(spec)
+    }
+
+    fn https(
+        &mut self,
+        root: &Table<'_, '_>,
+        load_balancer: &LoadBalancerSpec,
+        has_dns: bool,
+        region: &str,
+    ) -> Option<HttpsSpec> {
+        let table = self.sub(root, "https")?;
+        let mut spec = HttpsSpec {
+            certificate: CertificateSource::Request,
+            port: 443,
+            tls_policy: DEFAULT_TLS_POLICY.to_string(),
+            redirect_http: true,
+        };
+        if load_balancer.listener_protocol == HttpProtocol::Https {
+            self.error(
+                &table.span,
+                "[https] is given but [load_balancer] listener_protocol is \"HTTPS\" already"
+                    .to_string(),
+                "expected one of the two: keep [https] (an HTTPS listener beside the HTTP one, \
+                 with the certificate requested and renewed by ACM) and set listener_protocol = \
+                 \"HTTP\", or remove [https] to keep the single HTTPS listener"
+                    .to_string(),
+            );
+        }
+        let certificate = self.string(&table, "certificate");
+        match &certificate {
+            Some(cert) if cert.value == "request" => {}
+            Some(cert) => match acm_arn_region(&cert.value) {
+                Some(arn_region) if arn_region == region || region.is_empty() => {
+                    spec.certificate = CertificateSource::Arn(cert.value.clone());
+                }
+                Some(arn_region) => self.error(
+                    &cert.span,
+                    format!(
+                        "the certificate is in {arn_region}, not in the stack's Region {region}"
+                    ),
+                    format!(
+                        "expected an ACM certificate of {region} (a load balancer uses only \
+                         certificates of its own Region), or certificate = \"request\""
+                    ),
+                ),
+                None => self.error(
+                    &cert.span,
+                    format!(
+                        "certificate = {:?} is neither \"request\" nor an ACM certificate ARN",
+                        cert.value
+                    ),
+                    format!(
+                        "expected \"request\" (haven requests it from ACM and validates it \
+                         through the [dns] zone) or \
+                         \"arn:aws:acm:{region}:<account>:certificate/<id>\""
+                    ),
+                ),
+            },
+            None => {}
+        }
+        let requested = certificate.as_ref().is_none_or(|c| c.value == "request");
+        if requested && !has_dns {
+            let span = certificate
+                .as_ref()
+                .map_or(table.span.clone(), |c| c.span.clone());
+            self.error(
+                &span,
+                "certificate = \"request\" needs a [dns] section".to_string(),
+                "expected a [dns] section with zone and record (ACM validates the certificate \
+                 through a CNAME in that zone), or certificate = \
+                 \"arn:aws:acm:<region>:<account>:certificate/<id>\""
+                    .to_string(),
+            );
+        }
+        if let Some(port) = self.integer(&table, "port", 1..=65535, "a TCP port") {
+            if to_u16(port.value) == load_balancer.listener_port {
+                self.error(
+                    &port.span,
+                    format!(
+                        "port {} is the [load_balancer] listener_port already",
+                        port.value
+                    ),
+                    format!(
+                        "expected another port than {}, e.g. port = 443",
+                        load_balancer.listener_port
+                    ),
+                );
+            }
+            spec.port = to_u16(port.value);
+        } else if load_balancer.listener_port == 443 {
+            self.error(
+                &table.span,
+                "[https] port 443 (the default) is the [load_balancer] listener_port already"
+                    .to_string(),
+                "expected listener_port = 80 in [load_balancer], or another port in [https]"
+                    .to_string(),
+            );
+        }
+        if let Some(policy) = self.string(&table, "tls_policy") {
+            if TLS_POLICIES.contains(&policy.value.as_str()) {
+                spec.tls_policy = policy.value;
+            } else {
+                let hint = closest(&policy.value, TLS_POLICIES.iter().copied())
+                    .map(|c| format!("did you mean \"{c}\"? "))
+                    .unwrap_or_default();
+                self.error(
+                    &policy.span,
+                    format!(
+                        "tls_policy = {:?} is not an ELB predefined security policy",
+                        policy.value
+                    ),
+                    format!(
+                        "{hint}expected a predefined policy such as \"{DEFAULT_TLS_POLICY}\" \
+                         (TLS 1.3 and 1.2) or \"ELBSecurityPolicy-TLS13-1-3-2021-06\" (TLS 1.3 \
+                         only)"
+                    ),
+                );
+            }
+        }
+        if let Some(redirect) = self.boolean(&table, "redirect_http") {
+            spec.redirect_http = redirect.value;
         }
         Some(spec)
     }

@@ -396,3 +396,138 @@ fn any_text_is_parsed_or_refused_with_a_position() {
         panic!("{e}");
     }
 }
+
+const FRONT_DOOR: &str = "\n[dns]\nzone = \"example.com\"\ncreate_zone = true\nrecord = \
+                          \"lab.example.com\"\n\n[https]\n";
+
+#[test]
+fn dns_and_https_take_their_defaults() {
+    let text = format!("{LAB}{FRONT_DOOR}");
+    let lab = parse(&text, "lab.toml", &any_file).expect("lab + front door");
+    let dns = lab.dns.as_ref().expect("[dns]");
+    assert_eq!(dns.zone, "example.com");
+    assert_eq!(dns.record, "lab.example.com");
+    assert!(dns.create_zone && dns.alias);
+    assert_eq!(dns.routing, DnsRouting::Failover);
+    assert_eq!(dns.ttl, 60);
+    assert_eq!(dns.health_check_path, lab.load_balancer.health_check.path);
+    assert_eq!(dns.weights, [100, 0]);
+    let https = lab.https.as_ref().expect("[https]");
+    assert_eq!(https.certificate, CertificateSource::Request);
+    assert_eq!(https.port, 443);
+    assert_eq!(https.tls_policy, "ELBSecurityPolicy-TLS13-1-2-2021-06");
+    assert!(https.redirect_http);
+    let alb = &crate::plan::layout::security_groups(&lab)[0];
+    let ports: Vec<i32> = alb.rules.iter().map(|r| r.port).collect();
+    assert_eq!(ports, vec![80, 443]);
+    // Without the sections nothing changes.
+    let plain = parse(LAB, "lab.toml", &any_file).expect("lab");
+    assert!(plain.dns.is_none() && plain.https.is_none());
+}
+
+#[test]
+fn dns_and_https_rules_are_enforced() {
+    let with = |extra: &str| format!("{LAB}{extra}");
+    let cases: &[(String, &str, &str)] = &[
+        (
+            with("\n[dns]\nzone = \"example.com\"\nrecord = \"lab.example.org\"\n"),
+            "5:",
+            "not inside the zone",
+        ),
+        (
+            with(
+                "\n[dns]\nzone = \"example.com\"\nrecord = \"example.com\"\nalias = false\n\
+                 ttl = 300\n",
+            ),
+            "",
+            "not allow at the zone apex",
+        ),
+        (
+            with("\n[dns]\nzone = \"example.com\"\nrecord = \"lab.example.com\"\nttl = 300\n"),
+            "",
+            "alias = false",
+        ),
+        (
+            with(
+                "\n[dns]\nzone = \"example.com\"\nrecord = \"lab.example.com\"\nrouting = \
+                 \"failovr\"\n",
+            ),
+            "",
+            "did you mean \"failover\"?",
+        ),
+        (
+            with(
+                "\n[dns]\nzone = \"example.com\"\nrecord = \"lab.example.com\"\nrouting = \
+                 \"weighted\"\nweights = [0, 0]\n",
+            ),
+            "",
+            "at least one weight above 0",
+        ),
+        (
+            with(
+                "\n[dns]\nzone = \"example.com\"\nrecord = \"lab.example.com\"\nrouting = \
+                 \"weighted\"\nweights = [300, 0]\n",
+            ),
+            "",
+            "from 0 to 255",
+        ),
+        (
+            with(
+                "\n[dns]\nzone = \"example.com\"\nrecord = \"lab.example.com\"\nweights = [1, 2]\n",
+            ),
+            "",
+            "routing = \"weighted\"",
+        ),
+        (
+            with("\n[dns]\nzone = \"example.com\"\n"),
+            "",
+            "missing key `record` in [dns]",
+        ),
+        (with("\n[https]\n"), "", "needs a [dns] section"),
+        (
+            with(
+                "\n[https]\ncertificate = \
+                 \"arn:aws:acm:us-east-1:123456789012:certificate/abc\"\n",
+            ),
+            "",
+            "not in the stack's Region ap-northeast-2",
+        ),
+        (
+            with("\n[https]\ncertificate = \"requested\"\n"),
+            "",
+            "neither \"request\" nor an ACM certificate ARN",
+        ),
+        (
+            format!("{LAB}{FRONT_DOOR}tls_policy = \"ELBSecurityPolicy-TLS13-1-2-2021-6\"\n"),
+            "",
+            "did you mean \"ELBSecurityPolicy-TLS13-1-2-2021-06\"?",
+        ),
+        (
+            format!("{LAB}{FRONT_DOOR}port = 80\n"),
+            "",
+            "listener_port already",
+        ),
+        (
+            format!("{LAB}{FRONT_DOOR}redirect_htp = true\n"),
+            "",
+            "did you mean `redirect_http`?",
+        ),
+    ];
+    for (text, _, wanted) in cases {
+        let error = one_error(text);
+        assert!(error.contains(wanted), "{wanted:?} not in {error}");
+        assert!(error.starts_with("t.toml:"), "{error}");
+    }
+    // [https] beside an HTTPS [load_balancer] listener: say which to keep.
+    let https_lb = lab_with(
+        "listener_protocol = \"HTTP\"",
+        "listener_protocol = \"HTTPS\"\ncertificate_arn = \
+         \"arn:aws:acm:ap-northeast-2:123456789012:certificate/abc\"",
+    );
+    let error = one_error(&format!("{https_lb}{FRONT_DOOR}"));
+    assert!(
+        error.contains("listener_protocol is \"HTTPS\" already"),
+        "{error}"
+    );
+    assert!(error.contains("keep [https]"), "{error}");
+}

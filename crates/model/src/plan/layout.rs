@@ -115,14 +115,23 @@ pub fn security_groups(blueprint: &Blueprint) -> Vec<GroupSpec> {
         port: 22,
         peer: Peer::Cidr(c.to_string()),
     }));
+    let mut alb_rules = vec![RuleSpec {
+        port: i32::from(lb.listener_port),
+        peer: Peer::Cidr("0.0.0.0/0".to_string()),
+    }];
+    // `[https]`: the HTTPS listener is open to the internet too (the group's description, which
+    // AWS cannot change in place, stays the listener's).
+    if let Some(https) = &blueprint.https {
+        alb_rules.push(RuleSpec {
+            port: i32::from(https.port),
+            peer: Peer::Cidr("0.0.0.0/0".to_string()),
+        });
+    }
     vec![
         GroupSpec {
             logical: "alb-sg",
             description: format!("{} from the internet", lb.listener_protocol.as_str()),
-            rules: vec![RuleSpec {
-                port: i32::from(lb.listener_port),
-                peer: Peer::Cidr("0.0.0.0/0".to_string()),
-            }],
+            rules: alb_rules,
         },
         GroupSpec {
             logical: "app-sg",
