@@ -315,6 +315,9 @@ fn start_moto() -> Result<Moto, String> {
     let child = Command::new("moto_server")
         .args(["-H", "127.0.0.1", "-p", &port.to_string()])
         .env("MOTO_IAM_LOAD_MANAGED_POLICIES", "true")
+        // moto issues a DNS-validated certificate this many seconds after the request, whether
+        // or not its validation record exists (AWS: once the record resolves).
+        .env("MOTO_ACM_VALIDATION_WAIT", "1")
         .stdout(log_file)
         .stderr(err_file)
         .spawn()
@@ -360,12 +363,11 @@ fn demo(open_dashboard: bool) -> Result<(), String> {
         ("AWS_ENDPOINT_URL", &moto.endpoint),
     ];
     // The lab is built the way a user builds it: the blueprint, `haven up`, `haven replicate`.
-    let blueprint = root()
-        .join("assets/blueprints/lab.toml")
-        .display()
-        .to_string();
+    let blueprint = demo_blueprint()?;
     println!(
-        "\nThe lab stack in ap-northeast-2 and its DR network in us-east-1, from the blueprint:"
+        "\nThe lab stack in ap-northeast-2 and its DR network in us-east-1, with its front door \
+         (lab.example.com in Route 53, HTTPS with an ACM certificate), from the blueprint \
+         {blueprint}:"
     );
     run(&haven, &["up", &blueprint, "--yes"], &aws_env)?;
     let key = kms_key(&moto.endpoint, DR_REGION)?;
@@ -421,6 +423,38 @@ fn demo(open_dashboard: bool) -> Result<(), String> {
     }
     drop(moto);
     Ok(())
+}
+
+/// The front door the demo gives the lab: the blueprint's commented `[dns]` and `[https]`, with a
+/// hosted zone of its own (on AWS the zone must be delegated to Route 53 for ACM to validate the
+/// certificate; in moto it need not be).
+const DEMO_FRONT_DOOR: &str = r#"
+[dns]
+zone = "example.com"
+create_zone = true
+record = "lab.example.com"
+
+[https]
+certificate = "request"
+"#;
+
+/// The lab blueprint with [`DEMO_FRONT_DOOR`], written beside a copy of its user data in the
+/// target directory (a blueprint names its user data relative to itself).
+fn demo_blueprint() -> Result<String, String> {
+    let source = root().join("assets/blueprints");
+    let dir = target_dir().join("demo");
+    std::fs::create_dir_all(&dir).map_err(|e| format!("{}: {e}", dir.display()))?;
+    let read = |name: &str| {
+        std::fs::read_to_string(source.join(name))
+            .map_err(|e| format!("{}: {e}", source.join(name).display()))
+    };
+    let write = |name: &str, text: &str| {
+        std::fs::write(dir.join(name), text)
+            .map_err(|e| format!("{}: {e}", dir.join(name).display()))
+    };
+    write("lab-user-data.sh", &read("lab-user-data.sh")?)?;
+    write("lab.toml", &(read("lab.toml")? + DEMO_FRONT_DOOR))?;
+    Ok(dir.join("lab.toml").display().to_string())
 }
 
 /// The lab blueprint's DR Region.

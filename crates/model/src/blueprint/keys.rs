@@ -234,7 +234,7 @@ pub const SECTIONS: &[SectionSpec] = &[
         keys: &[
             opt("certificate", "\"request\""),
             opt("port", "443"),
-            opt("tls_policy", "\"ELBSecurityPolicy-TLS13-1-2-2021-06\""),
+            opt("tls_policy", "\"ELBSecurityPolicy-TLS13-1-2-Res-2021-06\""),
             opt("redirect_http", "true"),
         ],
     },

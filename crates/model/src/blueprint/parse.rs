@@ -217,7 +217,7 @@ pub(crate) const TLS_POLICIES: &[&str] = &[
 ];
 
 /// The default `[https] tls_policy`: TLS 1.3 and 1.2.
-pub(crate) const DEFAULT_TLS_POLICY: &str = "ELBSecurityPolicy-TLS13-1-2-2021-06";
+pub(crate) const DEFAULT_TLS_POLICY: &str = "ELBSecurityPolicy-TLS13-1-2-Res-2021-06";
 
 /// A DNS name: labels of letters, digits and hyphens (and `_`, which Route 53 accepts), 1–63
 /// characters each, not starting or ending with a hyphen, 253 characters at most; no final dot.

@@ -415,7 +415,7 @@ fn dns_and_https_take_their_defaults() {
     let https = lab.https.as_ref().expect("[https]");
     assert_eq!(https.certificate, CertificateSource::Request);
     assert_eq!(https.port, 443);
-    assert_eq!(https.tls_policy, "ELBSecurityPolicy-TLS13-1-2-2021-06");
+    assert_eq!(https.tls_policy, "ELBSecurityPolicy-TLS13-1-2-Res-2021-06");
     assert!(https.redirect_http);
     let alb = &crate::plan::layout::security_groups(&lab)[0];
     let ports: Vec<i32> = alb.rules.iter().map(|r| r.port).collect();
