@@ -668,7 +668,7 @@ fn front_door_built(dr_lb: bool) -> (Blueprint, Topology) {
                 certificates: vec![format!(
                     "arn:aws:acm:{region}:123456789012:certificate/c{i}"
                 )],
-                ssl_policy: Some("ELBSecurityPolicy-TLS13-1-2-2021-06".into()),
+                ssl_policy: Some(blueprint.https.as_ref().expect("https").tls_policy.clone()),
             });
         }
     }
