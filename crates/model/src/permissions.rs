@@ -245,6 +245,12 @@ pub const PERMISSIONS: &[Permission] = &[
     p("iam", "UpdateAccountPasswordPolicy"),
     p("iam", "UpdateAssumeRolePolicy"),
     p("iam", "UpdateGroup"),
+    // Moving users (failover-region, failback, dns-move-traffic, dns-set-weights).
+    p("route53", "ChangeResourceRecordSets"),
+    p("route53", "ChangeTagsForResource"),
+    p("route53", "CreateHealthCheck"),
+    p("route53", "GetChange"),
+    p("route53", "TestDNSAnswer"),
 ];
 
 /// Whether haven's list holds `action` of `service` (the IAM prefix, or the SigV4 signing name,
