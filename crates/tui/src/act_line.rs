@@ -825,3 +825,21 @@ pub fn action_from_line(
     })?;
     build(&parsed.action, region_code, region).map_err(|fatal| fatal.message)
 }
+
+/// [`action_from_line`] for the Route 53 actions, built from the whole topology's DNS.
+pub fn dns_action_from_line(
+    line: &str,
+    topology: &haven_model::Topology,
+) -> Result<Action, String> {
+    use clap::Parser;
+    let parsed = Line::try_parse_from(line.split_whitespace()).map_err(|e| {
+        let rendered = e.render().to_string();
+        let first = rendered
+            .lines()
+            .find(|l| !l.trim().is_empty())
+            .unwrap_or("cannot read the action")
+            .trim();
+        first.strip_prefix("error: ").unwrap_or(first).to_string()
+    })?;
+    build_dns(&parsed.action, topology).map_err(|fatal| fatal.message)
+}
