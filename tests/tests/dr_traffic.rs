@@ -252,5 +252,40 @@ fn failover_region_moves_the_users_to_the_dr_load_balancer() {
         Some(dr_alb.trim_end_matches('.')),
         "{answer}"
     );
+
+    // The primary Region answers again: failback brings the users home the same way.
+    proxy.set_faults(Faults::none().with_realism(Realism::aws()));
+    let (primary_key, dr_key) = (
+        kms_key(&moto.endpoint(), PRIMARY),
+        kms_key(&moto.endpoint(), DR),
+    );
+    let said = ok(
+        &proxy.endpoint(),
+        &home,
+        &[
+            "failback",
+            blueprint,
+            "--yes",
+            "--catch-up",
+            "0",
+            "--kms-key",
+            &format!("{PRIMARY}={primary_key}"),
+            "--kms-key",
+            &format!("{DR}={dr_key}"),
+        ],
+    );
+    assert!(
+        said.contains("Send the users of lab.example.com to ap-northeast-2"),
+        "{said}"
+    );
+    let back = records(&moto.endpoint(), &zone);
+    assert!(
+        back.iter()
+            .any(|(id, role, _)| id == &format!("lab-{PRIMARY}") && role == "PRIMARY")
+            && back
+                .iter()
+                .any(|(id, role, _)| id == &format!("lab-{DR}") && role == "SECONDARY"),
+        "{back:?}\n{said}"
+    );
     drop(moto);
 }
