@@ -255,7 +255,8 @@ pub const PERMISSIONS: &[Permission] = &[
     p("iam", "UpdateAccountPasswordPolicy"),
     p("iam", "UpdateAssumeRolePolicy"),
     p("iam", "UpdateGroup"),
-    // Route 53 and ACM: the front door `haven up` and `down` build and remove ([dns], [https]).
+    // Route 53 and ACM: the front door `haven up` and `down` build and remove ([dns], [https]),
+    // and the users `failover-region`, `failback`, dns-move-traffic and dns-set-weights move.
     p("route53", "ChangeResourceRecordSets"),
     p("route53", "ChangeTagsForResource"),
     p("route53", "CreateHealthCheck"),
@@ -264,11 +265,11 @@ pub const PERMISSIONS: &[Permission] = &[
     p("route53", "DeleteHostedZone"),
     p("route53", "GetChange"),
     p("route53", "GetHostedZone"),
+    p("route53", "TestDNSAnswer"),
     p("route53", "ListHostedZonesByName"),
     p("route53", "UpdateHealthCheck"),
     p("acm", "AddTagsToCertificate"),
     p("acm", "DeleteCertificate"),
-    p("acm", "DescribeCertificate"),
     p("acm", "RequestCertificate"),
 ];
 

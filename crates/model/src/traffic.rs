@@ -183,6 +183,64 @@ pub fn stack_names(topology: &Topology, stack: &str) -> Vec<StackName> {
     out
 }
 
+/// The record name `host` (`lab.example.com`, final dot or not) of any zone, or of zone
+/// `zone` (its id) when given; each record's Region as [`record_region`] finds it.
+pub fn named(topology: &Topology, host: &str, zone: Option<&str>) -> Result<StackName, String> {
+    let Some(dns) = &topology.dns else {
+        return Err("Route 53 was not read".to_string());
+    };
+    let wanted = format!("{}.", host.trim_end_matches('.').to_ascii_lowercase());
+    let mut found: Vec<StackName> = Vec::new();
+    for z in dns
+        .hosted_zones
+        .iter()
+        .filter(|z| zone.is_none_or(|id| z.id == id))
+    {
+        let mut records: Vec<&DnsRecord> = z
+            .records
+            .iter()
+            .filter(|r| r.name.eq_ignore_ascii_case(&wanted))
+            .filter(|r| matches!(r.record_type.as_str(), "A" | "AAAA" | "CNAME"))
+            .collect();
+        if records.is_empty() {
+            continue;
+        }
+        let record_type = records[0].record_type.clone();
+        records.retain(|r| r.record_type == record_type);
+        let stack = records[0]
+            .set_identifier
+            .as_deref()
+            .and_then(|id| id.split_once('-'))
+            .map_or("", |(stack, _)| stack);
+        found.push(StackName {
+            zone_id: z.id.clone(),
+            zone_name: z.name.clone(),
+            name: records[0].name.clone(),
+            record_type,
+            routing: routing_of(records[0]),
+            records: records
+                .into_iter()
+                .map(|r| (record_region(r, topology, stack), r.clone()))
+                .collect(),
+        });
+    }
+    match found.len() {
+        0 => Err(format!(
+            "no A, AAAA or CNAME record named {host} in the hosted zones read"
+        )),
+        1 => Ok(found.remove(0)),
+        _ => Err(format!(
+            "{host} is in {} hosted zones ({}): choose one with --zone",
+            found.len(),
+            found
+                .iter()
+                .map(|n| n.zone_id.as_str())
+                .collect::<Vec<_>>()
+                .join(", ")
+        )),
+    }
+}
+
 fn routing_of(record: &DnsRecord) -> Routing {
     if record.failover.is_some() {
         Routing::Failover

@@ -633,6 +633,12 @@ async fn with_realism(
         uri: &uri,
         headers: &headers,
     };
+    // Route 53 (REST): TestDNSAnswer and a dropped Region's health checks (`dns_answer`).
+    if call.service == "route53"
+        && let Some(answer) = route53_answer(&own, realism, &parts).await
+    {
+        return (answer, true);
+    }
     let before = lock(&shared.realism).before(realism, &call);
     let mut after = Vec::new();
     let body = match before {
@@ -711,6 +717,62 @@ async fn with_realism(
     }
 }
 
+/// Route 53's answer to a request moto answers otherwise (see `realism::dns_answer`), or `None`
+/// to forward it.
+async fn route53_answer(
+    own: &OwnRequests<'_>,
+    realism: &Realism,
+    parts: &Parts,
+) -> Option<Response<Full<Bytes>>> {
+    use realism::dns_answer::{self, Route53Request};
+    let request = dns_answer::classify(parts.method.as_str(), parts.uri.path(), parts.uri.query())?;
+    let xml = |body: String| {
+        let mut response = Response::new(Full::new(Bytes::from(body)));
+        let headers = response.headers_mut();
+        headers.insert(header::CONTENT_TYPE, HeaderValue::from_static("text/xml"));
+        headers.insert("x-amzn-requestid", HeaderValue::from_static("haven-proxy"));
+        response
+    };
+    let dropped = realism.silent_region.as_deref();
+    let endpoint = async |id: &str| -> Option<String> {
+        let text = own.get(&dns_answer::health_check_path(id)).await?;
+        dns_answer::health_check_fqdn(&text)
+    };
+    match request {
+        Route53Request::HealthCheckStatus { id } => {
+            let dropped = dropped?;
+            let fqdn = endpoint(&id).await?;
+            dns_answer::in_dropped_region(&fqdn, dropped).then(|| {
+                xml(dns_answer::failing_status(&realism::timestamp(
+                    std::time::SystemTime::now(),
+                )))
+            })
+        }
+        Route53Request::TestDnsAnswer {
+            zone,
+            name,
+            record_type,
+        } => {
+            let text = own.get(&dns_answer::records_path(&zone)).await?;
+            let sets = dns_answer::record_sets(&text);
+            let mut unhealthy = Vec::new();
+            if let Some(dropped) = dropped {
+                for id in sets.iter().filter_map(|s| s.health_check_id.clone()) {
+                    if endpoint(&id)
+                        .await
+                        .is_some_and(|f| dns_answer::in_dropped_region(&f, dropped))
+                    {
+                        unhealthy.push(id);
+                    }
+                }
+            }
+            let healthy = |id: &str| !unhealthy.iter().any(|u| u == id);
+            let chosen = dns_answer::choose(&sets, &name, &record_type, &healthy);
+            Some(xml(dns_answer::answer(&name, &record_type, chosen)))
+        }
+    }
+}
+
 /// What the proxy needs to send moto requests of its own in the name of a client request.
 struct OwnRequests<'a> {
     shared: &'a Arc<Shared>,
@@ -742,6 +804,20 @@ impl OwnRequests<'_> {
             // moto answers in the next describe; an error (already gone) changes nothing.
             let _ = self.send(follow_up.service, &follow_up.body).await;
         }
+    }
+
+    /// `GET path` of moto (a REST protocol: Route 53), its body when it answers 200.
+    async fn get(&self, path: &str) -> Option<String> {
+        let uri: Uri = path.parse().ok()?;
+        let mut parts = request_parts(&hyper::Method::GET, &uri, self.headers, "");
+        parts.headers.remove(header::CONTENT_TYPE);
+        let (answer, body) = forward(&self.shared.upstream, self.client, parts, Bytes::new())
+            .await
+            .ok()?;
+        if !answer.status.is_success() {
+            return None;
+        }
+        String::from_utf8(body.to_vec()).ok()
     }
 
     /// Sends `body` signed (in the credential scope only: moto checks no signature) for

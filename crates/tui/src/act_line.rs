@@ -290,14 +290,46 @@ pub enum ActCommand {
         #[arg(long)]
         next_window: bool,
     },
+    /// Route 53: send a failover or weighted name's users to one Region, in one atomic change
+    /// (its record there PRIMARY or the whole weight; destructive: needs --yes).
+    DnsMoveTraffic {
+        /// The record name, e.g. lab.example.com.
+        record: String,
+        /// The Region users go to, e.g. us-east-1.
+        #[arg(long)]
+        to: String,
+        /// The hosted zone id, when the name is in several zones.
+        #[arg(long)]
+        zone: Option<String>,
+    },
+    /// Route 53: set the weights of a weighted name's records, e.g. --weight lab-us-east-1=0.
+    DnsSetWeights {
+        /// The record name, e.g. lab.example.com.
+        record: String,
+        /// SET_IDENTIFIER=WEIGHT (0–255; repeatable).
+        #[arg(long = "weight", value_name = "SET_ID=WEIGHT", required = true)]
+        weights: Vec<String>,
+        /// The hosted zone id, when the name is in several zones.
+        #[arg(long)]
+        zone: Option<String>,
+    },
 }
 
 impl ActCommand {
+    /// The Route 53 actions, built from the account's DNS ([`build_dns`]).
+    pub(crate) fn is_dns(&self) -> bool {
+        matches!(
+            self,
+            Self::DnsMoveTraffic { .. } | Self::DnsSetWeights { .. }
+        )
+    }
+
     /// Target groups given by name (not ARN), AZ drills and stopping an instance (a group
     /// member is replaced, which changes the risk) need the Region's topology.
     pub(crate) fn needs_topology(&self) -> bool {
         match self {
             Self::AzRemove { .. } | Self::AzRestore { .. } | Self::InstanceStop { .. } => true,
+            Self::DnsMoveTraffic { .. } | Self::DnsSetWeights { .. } => true,
             Self::TgRegister { target_group, .. }
             | Self::TgDeregister { target_group, .. }
             | Self::TgHealthCheck { target_group, .. } => !is_arn(target_group),
@@ -342,6 +374,75 @@ fn target_group(arg: &str, region: Option<&RegionTopology>) -> Result<ResourceRe
         })
 }
 
+/// Builds a Route 53 action ([`ActCommand::is_dns`]) from the topology's DNS (and its load
+/// balancers, which tell each record's Region).
+pub(crate) fn build_dns(
+    command: &ActCommand,
+    topology: &haven_model::Topology,
+) -> Result<Action, Fatal> {
+    use haven_model::traffic;
+    let invalid = |message: String| usage(message);
+    let (record, zone) = match command {
+        ActCommand::DnsMoveTraffic { record, zone, .. }
+        | ActCommand::DnsSetWeights { record, zone, .. } => (record, zone),
+        _ => return Err(invalid("not a Route 53 action".to_string())),
+    };
+    let name = traffic::named(topology, record, zone.as_deref()).map_err(invalid)?;
+    let target = ResourceRef::new(
+        ResourceKind::DnsRecord,
+        haven_model::action::dns_record_id(&name.zone_id, &name.name),
+    )
+    .named(name.host());
+    let before = Some(name.roles());
+    match command {
+        ActCommand::DnsMoveTraffic { to, .. } => {
+            let records = traffic::move_to(&name, to, None).map_err(invalid)?;
+            if records.is_empty() {
+                return Err(invalid(format!(
+                    "{} sends its users to {to} already ({}); nothing to change",
+                    name.host(),
+                    name.roles()
+                )));
+            }
+            Ok(Action::new(
+                to,
+                target,
+                ActionKind::MoveTraffic {
+                    to_region: to.clone(),
+                    records,
+                    before,
+                },
+            ))
+        }
+        ActCommand::DnsSetWeights { weights, .. } => {
+            let mut parsed = std::collections::BTreeMap::new();
+            for text in weights {
+                let Some((id, weight)) = text.rsplit_once('=') else {
+                    return Err(invalid(format!(
+                        "--weight {text:?}: expected SET_IDENTIFIER=WEIGHT, e.g. lab-us-east-1=0"
+                    )));
+                };
+                let weight: i64 = weight
+                    .parse()
+                    .map_err(|_| invalid(format!("--weight {text:?}: the weight must be 0–255")))?;
+                parsed.insert(id.to_string(), weight);
+            }
+            let records = traffic::set_weights(&name, &parsed).map_err(invalid)?;
+            let region = name
+                .records
+                .iter()
+                .find_map(|(r, _)| r.clone())
+                .unwrap_or_else(|| "us-east-1".to_string());
+            Ok(Action::new(
+                region,
+                target,
+                ActionKind::SetDnsWeights { records, before },
+            ))
+        }
+        _ => Err(invalid("not a Route 53 action".to_string())),
+    }
+}
+
 /// Builds the action; `region` is the Region's topology when [`ActCommand::needs_topology`].
 pub(crate) fn build(
     command: &ActCommand,
@@ -363,6 +464,9 @@ pub(crate) fn build(
     };
     let model = |e: haven_model::action::ActionError| usage(e.to_string());
     match command {
+        C::DnsMoveTraffic { .. } | C::DnsSetWeights { .. } => Err(usage(
+            "a Route 53 action is built from the account's DNS, not one Region's".to_string(),
+        )),
         C::InstanceStop { instance: id } => {
             // A member in standby is out of health checks: stopping it is safe.
             let group = region
@@ -720,4 +824,22 @@ pub fn action_from_line(
         first.strip_prefix("error: ").unwrap_or(first).to_string()
     })?;
     build(&parsed.action, region_code, region).map_err(|fatal| fatal.message)
+}
+
+/// [`action_from_line`] for the Route 53 actions, built from the whole topology's DNS.
+pub fn dns_action_from_line(
+    line: &str,
+    topology: &haven_model::Topology,
+) -> Result<Action, String> {
+    use clap::Parser;
+    let parsed = Line::try_parse_from(line.split_whitespace()).map_err(|e| {
+        let rendered = e.render().to_string();
+        let first = rendered
+            .lines()
+            .find(|l| !l.trim().is_empty())
+            .unwrap_or("cannot read the action")
+            .trim();
+        first.strip_prefix("error: ").unwrap_or(first).to_string()
+    })?;
+    build_dns(&parsed.action, topology).map_err(|fatal| fatal.message)
 }

@@ -18,6 +18,7 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use bytes::Bytes;
 
+pub(crate) mod dns_answer;
 mod user_data;
 mod xml;
 

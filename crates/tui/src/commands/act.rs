@@ -96,6 +96,8 @@ async fn region_topology(
 ) -> Result<RegionTopology, Fatal> {
     let options = DiscoverOptions {
         include_iam: false,
+        // One Region's actions need no Route 53 (the dns-* actions read it on their own).
+        include_dns: false,
         identity: Some(identity.clone()),
         ..DiscoverOptions::default()
     };
@@ -188,7 +190,31 @@ pub async fn run(global: &Global, config: &Config, args: &ActArgs) -> Result<(),
         return Err(refuse_read_only(None));
     }
     let mut connection = None;
-    let action = if args.action.needs_topology() {
+    let action = if args.action.is_dns() {
+        let (ctx, regions, identity) = connect(global, config).await?;
+        let options = DiscoverOptions {
+            include_iam: false,
+            identity: Some(identity.clone()),
+            ..DiscoverOptions::default()
+        };
+        let topology = haven_aws::discover(&ctx, &regions, &options).await;
+        if let Some(error) = topology
+            .errors
+            .iter()
+            .find(|e| e.service == haven_model::Service::Route53)
+        {
+            return Err(Fatal {
+                message: format!(
+                    "cannot read Route 53 to prepare the action: {}",
+                    error.message
+                ),
+                code: 1,
+            });
+        }
+        let action = crate::act_line::build_dns(&args.action, &topology)?;
+        connection = Some((ctx, identity));
+        action
+    } else if args.action.needs_topology() {
         let (ctx, regions, identity) = connect(global, config).await?;
         let region = regions.first().cloned().unwrap_or_default();
         let needs: &[haven_model::Service] = match args.action {

@@ -146,7 +146,7 @@ pub async fn failback(global: &Global, config: &Config, args: &FailbackArgs) -> 
     for line in plan.describe(&stack) {
         out.line(&format!("  {line}"));
     }
-    for line in super::traffic::preview(&topology, &stack, &home) {
+    for line in super::traffic::preview(&ctx, &stack, &home).await {
         out.line(&format!("  {line}"));
     }
     if !args.yes {
@@ -255,9 +255,7 @@ pub async fn failback(global: &Global, config: &Config, args: &FailbackArgs) -> 
         .await?;
     let out = &run.out;
     // Users come home with the stack, before the DR Region's app tier is removed.
-    let (ctx, _, topology) =
-        discover_for(global, config, &at_home, std::slice::from_ref(&home)).await?;
-    super::traffic::move_users(&ctx, &topology, &at_home, &home, out, &options).await?;
+    super::traffic::move_users(&ctx, &at_home, &home, out, &options).await?;
     out.line(&format!(
         "stack {stack} runs in {home} again on {}; writes were stopped for {}",
         plan.replica,

@@ -400,7 +400,7 @@ pub async fn failover_region(
     let target = failover::target(&blueprint, &topology, &to)
         .map_err(|message| Fatal { message, code: 1 })?;
     out.line(&target.describe(&blueprint, &to));
-    for line in super::traffic::preview(&topology, blueprint.name(), &to) {
+    for line in super::traffic::preview(&ctx, blueprint.name(), &to).await {
         out.line(&line);
     }
     if !args.yes {
@@ -458,10 +458,9 @@ pub async fn failover_region(
     )
     .await?;
     let app_up = started.elapsed();
-    // Users follow the stack: read the DR Region again (its load balancer is new) with Route 53.
-    let Discovered { ctx, topology, .. } =
-        discover_in(global, config, &dr, &to, dr_only, IamReads::Optional, &[]).await?;
-    super::traffic::move_users(&ctx, &topology, &dr, &to, &run.out, &options).await?;
+    // Users follow the stack (the DR Region and Route 53 are read again: its load balancer is
+    // new).
+    super::traffic::move_users(&ctx, &dr, &to, &run.out, &options).await?;
     run.out.line(&format!(
         "stack {} runs in {to}. RTO achieved: {} (from the start of failover-region until the \
          app tier there was up; {} until users were sent there). Data-loss window: {}",

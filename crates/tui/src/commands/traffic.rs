@@ -29,8 +29,19 @@ pub(super) fn no_dns_line(stack: &str) -> String {
     )
 }
 
+/// `region` and Route 53, read whatever the blueprint says (records made by hand count too).
+pub(super) async fn read_with_dns(ctx: &AwsContext, region: &str) -> Topology {
+    let options = haven_aws::DiscoverOptions {
+        include_iam: false,
+        include_dns: true,
+        ..haven_aws::DiscoverOptions::default()
+    };
+    haven_aws::discover(ctx, &[region.to_string()], &options).await
+}
+
 /// What a move will do, before anything is sent: one line per name, with the calls.
-pub(super) fn preview(topology: &Topology, stack: &str, to: &str) -> Vec<String> {
+pub(super) async fn preview(ctx: &AwsContext, stack: &str, to: &str) -> Vec<String> {
+    let topology = &read_with_dns(ctx, to).await;
     let names = traffic::stack_names(topology, stack);
     if names.is_empty() {
         return vec![no_dns_line(stack)];
@@ -94,15 +105,14 @@ fn leg(topology: &Topology, stack: &str, region: &str) -> Option<(NewLeg, String
 }
 
 /// Sends the users of every name routed to `stack` to `to`: see the module documentation.
-/// `topology` must hold `to` (its load balancer) and Route 53.
 pub(super) async fn move_users(
     ctx: &AwsContext,
-    topology: &Topology,
     blueprint: &Blueprint,
     to: &str,
     out: &Printer,
     options: &ExecuteOptions,
 ) -> Result<(), Fatal> {
+    let topology = &read_with_dns(ctx, to).await;
     let stack = blueprint.name();
     let names = traffic::stack_names(topology, stack);
     if names.is_empty() {

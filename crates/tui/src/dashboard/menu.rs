@@ -91,6 +91,9 @@ impl Dialog {
     /// Re-reads the line after an edit.
     pub fn rebuild(&mut self, topology: &Topology) {
         self.work = match &self.seed {
+            Seed::Act { .. } if self.line.trim_start().starts_with("dns-") => {
+                crate::act_line::dns_action_from_line(&self.line, topology).map(Work::Act)
+            }
             Seed::Act { region, .. } => {
                 action_from_line(&self.line, region, topology.region(region)).map(Work::Act)
             }
@@ -276,7 +279,12 @@ pub fn for_row(
     }
     let mut entries = Vec::new();
     let mut title = String::new();
-    if let Some((region_code, target)) = target_of(topology, kind, row) {
+    if let Some((region_code, target)) = target_of(topology, kind, row)
+        && target.kind == ResourceKind::DnsRecord
+    {
+        title = format!("{} {}", target.kind.as_str(), target.label());
+        entries.extend(dns_entries(topology, &region_code, &target));
+    } else if let Some((region_code, target)) = target_of(topology, kind, row) {
         let region = topology.region(&region_code)?;
         title = format!("{} {}", target.kind.as_str(), target.label());
         for template in applicable(region, &target) {
@@ -342,6 +350,73 @@ pub fn for_row(
         entries,
         selected: 0,
     })
+}
+
+/// The Route 53 entries of a record name: move its users to each Region it does not send them
+/// to, and set its weights (the line starts with the weights as they are).
+fn dns_entries(topology: &Topology, region_code: &str, target: &ResourceRef) -> Vec<MenuEntry> {
+    let Some(dns) = &topology.dns else {
+        return Vec::new();
+    };
+    let Some((zone, name)) = haven_model::action::split_record_id(&target.id) else {
+        return Vec::new();
+    };
+    let Ok(named) = haven_model::traffic::named(topology, name, Some(zone)) else {
+        return Vec::new();
+    };
+    let host = named.host().to_string();
+    let mut entries = Vec::new();
+    for template in haven_model::action::dns_applicable(dns, target) {
+        match template.name {
+            "dns-move-traffic" => {
+                for region in named.records.iter().filter_map(|(r, _)| r.as_deref()) {
+                    let served = named.record_in(region).is_some_and(|r| {
+                        r.failover.as_deref() == Some("PRIMARY")
+                            || (r.weight.is_some()
+                                && named
+                                    .records
+                                    .iter()
+                                    .all(|(_, o)| o.weight.unwrap_or(0) <= r.weight.unwrap_or(0)))
+                    });
+                    if served {
+                        continue;
+                    }
+                    entries.push(MenuEntry {
+                        title: format!("Move the users to {region}"),
+                        risk: template.risk,
+                        seed: Seed::Act {
+                            region: region.to_string(),
+                            line: format!("dns-move-traffic {host} --zone {zone} --to {region}"),
+                        },
+                    });
+                }
+            }
+            "dns-set-weights" => {
+                let weights = named
+                    .records
+                    .iter()
+                    .filter_map(|(_, r)| {
+                        Some(format!(
+                            "--weight {}={}",
+                            r.set_identifier.as_deref()?,
+                            r.weight?
+                        ))
+                    })
+                    .collect::<Vec<_>>()
+                    .join(" ");
+                entries.push(MenuEntry {
+                    title: template.title.to_string(),
+                    risk: template.risk,
+                    seed: Seed::Act {
+                        region: region_code.to_string(),
+                        line: format!("dns-set-weights {host} --zone {zone} {weights}"),
+                    },
+                });
+            }
+            _ => {}
+        }
+    }
+    entries
 }
 
 /// The entries on a deploy row: pause or resume, roll back, and finish once it can be.
