@@ -459,7 +459,12 @@ async fn handle(
         }
         Ok(collected) => {
             let body = collected.to_bytes();
-            let action = action_of(&parts.headers, parts.uri.query(), &body);
+            let action = match action_of(&parts.headers, parts.uri.query(), &body) {
+                action if action.is_empty() => {
+                    route53_operation(parts.method.as_str(), parts.uri.path()).to_owned()
+                }
+                action => action,
+            };
             follow_up = is_form(&parts.headers)
                 .then(|| std::str::from_utf8(&body).ok())
                 .flatten()
@@ -1083,6 +1088,36 @@ fn action_of(headers: &HeaderMap, query: Option<&str>, body: &[u8]) -> String {
     from_body
         .or_else(|| query.and_then(|query| form_param(query, "Action")))
         .unwrap_or_default()
+}
+
+/// The operation of a Route 53 request (a REST protocol: the method and the path name it, under
+/// `/2013-04-01/`), or empty for any other request.
+fn route53_operation(method: &str, path: &str) -> &'static str {
+    let Some(rest) = path.strip_prefix("/2013-04-01/") else {
+        return "";
+    };
+    let parts: Vec<&str> = rest.trim_end_matches('/').split('/').collect();
+    match (method, parts.as_slice()) {
+        ("GET", ["hostedzone"]) => "ListHostedZones",
+        ("POST", ["hostedzone"]) => "CreateHostedZone",
+        ("GET", ["hostedzone", _]) => "GetHostedZone",
+        ("DELETE", ["hostedzone", _]) => "DeleteHostedZone",
+        ("GET", ["hostedzonesbyname"]) => "ListHostedZonesByName",
+        ("GET", ["hostedzone", _, "rrset"]) => "ListResourceRecordSets",
+        ("POST", ["hostedzone", _, "rrset"]) => "ChangeResourceRecordSets",
+        ("GET", ["change", _]) => "GetChange",
+        ("GET", ["healthcheck"]) => "ListHealthChecks",
+        ("POST", ["healthcheck"]) => "CreateHealthCheck",
+        ("GET", ["healthcheck", _]) => "GetHealthCheck",
+        ("POST", ["healthcheck", _]) => "UpdateHealthCheck",
+        ("DELETE", ["healthcheck", _]) => "DeleteHealthCheck",
+        ("GET", ["healthcheck", _, "status"]) => "GetHealthCheckStatus",
+        ("POST", ["tags", _]) => "ListTagsForResources",
+        ("GET", ["tags", _, _]) => "ListTagsForResource",
+        ("POST", ["tags", _, _]) => "ChangeTagsForResource",
+        ("GET", ["testdnsanswer"]) => "TestDNSAnswer",
+        _ => "Route53Unknown",
+    }
 }
 
 /// Whether the body is an `application/x-www-form-urlencoded` form (the query protocols).

@@ -58,6 +58,34 @@ fn action_comes_from_form_body_query_or_target() {
 }
 
 #[test]
+fn route_53_operations_are_named_from_the_method_and_path() {
+    let zone = "/2013-04-01/hostedzone/Z0123";
+    assert_eq!(route53_operation("GET", "/2013-04-01/hostedzone"), "ListHostedZones");
+    assert_eq!(route53_operation("DELETE", zone), "DeleteHostedZone");
+    assert_eq!(
+        route53_operation("POST", &format!("{zone}/rrset/")),
+        "ChangeResourceRecordSets"
+    );
+    assert_eq!(
+        route53_operation("GET", &format!("{zone}/rrset")),
+        "ListResourceRecordSets"
+    );
+    assert_eq!(
+        route53_operation("POST", "/2013-04-01/tags/healthcheck"),
+        "ListTagsForResources"
+    );
+    assert_eq!(
+        route53_operation("POST", "/2013-04-01/tags/hostedzone/Z0123"),
+        "ChangeTagsForResource"
+    );
+    assert_eq!(
+        route53_operation("GET", "/2013-04-01/healthcheck/abc/status"),
+        "GetHealthCheckStatus"
+    );
+    assert_eq!(route53_operation("POST", "/"), "");
+}
+
+#[test]
 fn injected_errors_look_like_aws_errors() {
     assert_eq!(injected_error_code(503, "ec2"), "ServiceUnavailable");
     assert_eq!(injected_error_code(400, "ec2"), "RequestLimitExceeded");

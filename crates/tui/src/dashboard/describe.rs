@@ -373,6 +373,11 @@ pub fn describe_lines(
         ListKind::Lt => r.launch_templates.get(i).map(to_yaml_lines),
         // The dashboard shows `deploys::describe` (with the time in the step); this is the state.
         ListKind::Deploy => super::deploys::deploys_in(r).get(i).map(to_yaml_lines),
+        ListKind::Certs => r.certificates.get(i).map(to_yaml_lines),
+        // The entry point the record belongs to, all its records with their health and share.
+        ListKind::Dns => haven_model::front_door::entry_points(topology)
+            .get(i)
+            .map(to_yaml_lines),
         ListKind::Iam | ListKind::Errors | ListKind::Findings | ListKind::AzLoss | ListKind::Dr => {
             None
         }

@@ -89,10 +89,8 @@ pub fn finding_location(finding: &Finding) -> Option<(ListKind, String)> {
         ResourceKind::Image => ListKind::Ami,
         ResourceKind::Snapshot => ListKind::Snap,
         ResourceKind::IamUser | ResourceKind::Account => ListKind::Iam,
-        // Shown in `:dns` once it exists (issue 19).
-        ResourceKind::DnsRecord | ResourceKind::DnsHealthCheck | ResourceKind::Certificate => {
-            return None;
-        }
+        ResourceKind::DnsRecord | ResourceKind::DnsHealthCheck => ListKind::Dns,
+        ResourceKind::Certificate => ListKind::Certs,
         ResourceKind::Volume | ResourceKind::Region => return None,
     };
     let text = match finding.resource.kind {
@@ -103,6 +101,12 @@ pub fn finding_location(finding: &Finding) -> Option<(ListKind, String)> {
             .clone()
             .unwrap_or_else(|| finding.resource.id.clone()),
         ResourceKind::Account => String::new(),
+        // Records are listed by host name, certificates by domain.
+        ResourceKind::DnsRecord | ResourceKind::Certificate => finding
+            .resource
+            .name
+            .clone()
+            .unwrap_or_else(|| finding.resource.id.clone()),
         _ => finding.resource.id.clone(),
     };
     Some((kind, text))

@@ -5,6 +5,7 @@ use haven_model::Topology;
 use haven_model::findings::Policy;
 
 use super::deploys;
+use super::front_door;
 use super::insight;
 use super::rows::{ListKind, ListModel};
 use super::tables;
@@ -32,5 +33,7 @@ pub fn build(kind: ListKind, topology: &Topology, policy: &Policy) -> ListModel 
         ListKind::Lt => tables::lt(topology),
         ListKind::Iam => tables::iam(topology),
         ListKind::Errors => tables::errors(topology),
+        ListKind::Dns => front_door::records(topology),
+        ListKind::Certs => front_door::certificates(topology),
     }
 }

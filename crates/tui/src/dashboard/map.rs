@@ -9,6 +9,7 @@
 use std::collections::{BTreeMap, HashMap, HashSet};
 
 use chrono::{DateTime, Utc};
+use haven_model::front_door::{EntryPoint, LegHealth, entry_points};
 use haven_model::relations::DbRole;
 use haven_model::{
     DbInstance, Instance, InstanceState, RegionTopology, Service, Subnet, TargetHealthState,
@@ -23,6 +24,9 @@ use super::tables::instance_target_health;
 
 /// Instances shown per subnet before the rest is summed up (unless expanded).
 pub const INSTANCES_PER_SUBNET: usize = 6;
+
+/// Entry points shown at the top of each Region's map before the rest is counted.
+pub const ENTRY_POINTS_SHOWN: usize = 3;
 
 /// Narrowest AZ column; narrower than this, AZs are stacked instead of side by side.
 pub const MIN_COLUMN_WIDTH: u16 = 30;
@@ -234,6 +238,11 @@ pub fn build(
 ) -> Vec<RegionMap> {
     let mut links = CrossRegion::of(topology);
     links.busy = busy.clone();
+    let codes: Vec<&str> = topology.regions.iter().map(|r| r.region.as_str()).collect();
+    links.front_door = entry_points(topology)
+        .iter()
+        .map(|entry| entry_line(entry, &codes))
+        .collect();
     topology
         .regions
         .iter()
@@ -261,6 +270,8 @@ struct CrossRegion {
     sources: BTreeMap<String, Vec<String>>,
     /// Resources a job from the dashboard is working on (marked ⟳).
     busy: HashSet<String>,
+    /// The names users reach the stacks by, each on one line (`haven_model::front_door`).
+    front_door: Vec<MapLine>,
 }
 
 impl CrossRegion {
@@ -276,6 +287,7 @@ impl CrossRegion {
     fn of(topology: &Topology) -> Self {
         let mut out = CrossRegion {
             busy: HashSet::new(),
+            front_door: Vec::new(),
             replica_sources: HashMap::new(),
             lines: BTreeMap::new(),
             dr_of: BTreeMap::new(),
@@ -375,6 +387,102 @@ impl CrossRegion {
     }
 }
 
+/// `⇢ lab.example.com → failover: PRIMARY ap-northeast-2 lab-alb (healthy, serving) / …`,
+/// green while Route 53 answers with a healthy record, red when it answers with an unhealthy
+/// one (every record is down), amber when a record it could fail over to is unhealthy.
+fn entry_line(entry: &EntryPoint, regions: &[&str]) -> MapLine {
+    let served_down = entry
+        .legs
+        .iter()
+        .any(|l| l.is_served() && l.health == LegHealth::Unhealthy);
+    let any_down = entry.legs.iter().any(|l| l.health == LegHealth::Unhealthy);
+    let tone = if served_down {
+        Tone::Bad
+    } else if any_down || entry.legs.iter().all(|l| l.region.is_none()) {
+        Tone::Warn
+    } else {
+        Tone::Good
+    };
+    let mut line = MapLine::default();
+    line.push("⇢ ", bold())
+        .push(entry.summary(regions), tone_style(tone));
+    line
+}
+
+/// The listeners that do more than forward plain HTTP: a redirect, or TLS with its certificate
+/// (domain, status, expiry) and security policy.
+fn listener_lines(region: &RegionTopology, lb: &haven_model::LoadBalancer) -> Vec<MapLine> {
+    let mut out = Vec::new();
+    for listener in &lb.listeners {
+        let head = format!(
+            "  {}:{} ",
+            listener.protocol.as_deref().unwrap_or("?"),
+            listener.port.map_or("?".into(), |p| p.to_string())
+        );
+        let redirect = listener.default_actions.iter().find_map(|a| match a {
+            haven_model::ListenerAction::Redirect {
+                protocol,
+                port,
+                status_code,
+            } => Some(format!(
+                "→ {} {}:{}",
+                status_code
+                    .as_deref()
+                    .map_or("redirect", |c| c.trim_start_matches("HTTP_")),
+                protocol.as_deref().unwrap_or("#{protocol}"),
+                port.as_deref().unwrap_or("#{port}")
+            )),
+            _ => None,
+        });
+        if let Some(redirect) = redirect {
+            let mut line = MapLine::default();
+            line.push(head, dim()).push(redirect, Style::new());
+            out.push(line);
+            continue;
+        }
+        if listener.certificates.is_empty() && listener.ssl_policy.is_none() {
+            continue;
+        }
+        let mut line = MapLine::default();
+        line.push(head, dim());
+        for arn in &listener.certificates {
+            match region.certificates.iter().find(|c| &c.arn == arn) {
+                Some(c) => {
+                    let tone = if c.status == "ISSUED" {
+                        Tone::Good
+                    } else {
+                        Tone::Bad
+                    };
+                    line.name(&c.domain_name, Style::new()).push(
+                        format!(
+                            " ({}{}) ",
+                            c.status,
+                            c.not_after
+                                .map(|d| format!(", expires {}", d.format("%Y-%m-%d")))
+                                .unwrap_or_default()
+                        ),
+                        tone_style(tone),
+                    );
+                }
+                None => {
+                    line.push(
+                        format!("{} ", arn.rsplit('/').next().unwrap_or(arn)),
+                        Style::new(),
+                    );
+                }
+            }
+        }
+        if let Some(policy) = &listener.ssl_policy {
+            line.optional().push(
+                format!("· {}", policy.trim_start_matches("ELBSecurityPolicy-")),
+                dim(),
+            );
+        }
+        out.push(line);
+    }
+    out
+}
+
 fn copy_state(
     topology: &Topology,
     kind: &str,
@@ -443,6 +551,24 @@ fn region_map(
     }
 
     let mut blocks = Vec::new();
+    // The map starts with the front door: where users come in and which Region they reach.
+    for line in links.front_door.iter().take(ENTRY_POINTS_SHOWN) {
+        blocks.push(Block::Line(line.clone()));
+    }
+    if links.front_door.len() > ENTRY_POINTS_SHOWN {
+        let mut more = MapLine::default();
+        more.push(
+            format!(
+                "  +{} more names — :dns",
+                links.front_door.len() - ENTRY_POINTS_SHOWN
+            ),
+            dim(),
+        );
+        blocks.push(Block::Line(more));
+    }
+    if !links.front_door.is_empty() {
+        blocks.push(Block::Gap);
+    }
     let mut columns = 1;
     let health = instance_target_health(region);
     let mut vpcs: Vec<&Vpc> = region.vpcs.iter().collect();
@@ -974,6 +1100,9 @@ fn load_balancer_blocks(region: &RegionTopology, v: &Vpc, columns: &AzColumns) -
             );
         }
         blocks.push(Block::Line(header));
+        for line in listener_lines(region, lb) {
+            blocks.push(Block::Line(line));
+        }
         let enabled: Vec<&str> = lb
             .zones
             .iter()

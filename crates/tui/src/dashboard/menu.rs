@@ -150,6 +150,14 @@ pub fn target_of(
             ResourceKind::DbInstance,
             &region.db_instances.get(i)?.identifier,
         ),
+        ListKind::Dns => {
+            let entry = haven_model::front_door::entry_points(topology).into_iter().nth(i)?;
+            ResourceRef::new(
+                ResourceKind::DnsRecord,
+                haven_model::action::dns_record_id(&entry.zone_id, &entry.name),
+            )
+            .named(entry.host())
+        }
         _ => return None,
     };
     Some((region.region.clone(), target))

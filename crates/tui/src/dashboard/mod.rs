@@ -8,6 +8,7 @@
 pub mod deploys;
 pub mod describe;
 pub mod fit;
+pub mod front_door;
 pub mod help;
 pub mod insight;
 pub mod jobs;

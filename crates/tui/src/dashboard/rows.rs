@@ -51,15 +51,21 @@ pub enum ListKind {
     Dr,
     /// Deploys of every stack, running first (`haven deploy`).
     Deploy,
+    /// Route 53 records that route users to the load balancers, one row per record.
+    Dns,
+    /// ACM certificates.
+    Certs,
 }
 
 impl ListKind {
     /// Every kind, in command-completion order.
-    pub const ALL: [ListKind; 20] = [
+    pub const ALL: [ListKind; 22] = [
         ListKind::Ec2,
         ListKind::Asg,
         ListKind::Lb,
         ListKind::Tg,
+        ListKind::Dns,
+        ListKind::Certs,
         ListKind::Rds,
         ListKind::DbSnap,
         ListKind::Ami,
@@ -101,6 +107,8 @@ impl ListKind {
             ListKind::AzLoss => "azloss",
             ListKind::Dr => "dr",
             ListKind::Deploy => "deploy",
+            ListKind::Dns => "dns",
+            ListKind::Certs => "certs",
         }
     }
 
@@ -127,6 +135,8 @@ impl ListKind {
             ListKind::AzLoss => &["az", "whatif"],
             ListKind::Dr => &["copies"],
             ListKind::Deploy => &["deploys", "rollout"],
+            ListKind::Dns => &["route53", "records"],
+            ListKind::Certs => &["acm", "certificates", "cert"],
         }
     }
 
@@ -161,6 +171,8 @@ impl ListKind {
             ListKind::AzLoss => "If an AZ (or the Region) fails",
             ListKind::Dr => "Disaster recovery",
             ListKind::Deploy => "Deploys",
+            ListKind::Dns => "Front door: Route 53 records",
+            ListKind::Certs => "ACM certificates",
         }
     }
 }
