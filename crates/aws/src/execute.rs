@@ -486,6 +486,9 @@ impl<'a> Run<'a> {
             ActionKind::CreateDbSnapshot {
                 snapshot_identifier,
             } => self.create_db_snapshot(id, snapshot_identifier).await,
+            ActionKind::MoveTraffic { records, .. } | ActionKind::SetDnsWeights { records, .. } => {
+                crate::traffic::run_change(self, action, records).await
+            }
             ActionKind::ModifyDbInstanceClass {
                 class,
                 apply_immediately,

@@ -14,6 +14,7 @@ mod poll;
 mod reach;
 pub mod replicate;
 mod tags;
+pub mod traffic;
 
 pub use apply::{
     Applied, ApplyError, Desired, StepEvent, StepStatus, apply, destroy, read_iam_tags,

@@ -7,10 +7,13 @@ use std::fmt;
 
 use serde::{Deserialize, Serialize};
 
-use crate::topology::{AutoScalingGroup, InstanceState, RegionTopology, Service};
+use crate::topology::{AutoScalingGroup, DnsRecord, InstanceState, RegionTopology, Service};
 
 mod calls;
+mod dns;
 mod sentence;
+
+pub use dns::{change_call, dns_applicable, split_record_id};
 
 /// How much an action can hurt, which decides how it is confirmed.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
@@ -448,11 +451,33 @@ pub enum ActionKind {
         /// The class before, when known (for the sentence).
         current: Option<String>,
     },
+    /// Route 53: send a failover or weighted name's users to one Region, in one change batch
+    /// (atomic): its record there becomes PRIMARY (or takes the whole weight), the others
+    /// SECONDARY (weight 0). The target is the name ([`ResourceKind::DnsRecord`]).
+    #[serde(rename = "dns-move-traffic")]
+    MoveTraffic {
+        /// The Region users go to.
+        to_region: String,
+        /// The record sets as they are after the change (each sent as an UPSERT).
+        records: Vec<DnsRecord>,
+        /// The roles before, for the sentence (`PRIMARY ap-northeast-2, SECONDARY us-east-1`).
+        #[serde(default)]
+        before: Option<String>,
+    },
+    /// Route 53: set the weights of a weighted name's records (0–255 each), in one change batch.
+    #[serde(rename = "dns-set-weights")]
+    SetDnsWeights {
+        /// The record sets as they are after the change (each sent as an UPSERT).
+        records: Vec<DnsRecord>,
+        /// The weights before, for the sentence.
+        #[serde(default)]
+        before: Option<String>,
+    },
 }
 
 impl ActionKind {
     /// Every action's name, as [`ActionKind::name`] gives it and `haven act` takes it.
-    pub const NAMES: [&'static str; 28] = [
+    pub const NAMES: [&'static str; 30] = [
         "instance-stop",
         "instance-start",
         "instance-reboot",
@@ -481,6 +506,8 @@ impl ActionKind {
         "rds-create-replica",
         "rds-snapshot",
         "rds-modify-class",
+        "dns-move-traffic",
+        "dns-set-weights",
     ];
 
     /// The name `haven act` and the log use, e.g. `asg-set-capacity`.
@@ -514,6 +541,8 @@ impl ActionKind {
             Self::CreateReadReplica { .. } => "rds-create-replica",
             Self::CreateDbSnapshot { .. } => "rds-snapshot",
             Self::ModifyDbInstanceClass { .. } => "rds-modify-class",
+            Self::MoveTraffic { .. } => "dns-move-traffic",
+            Self::SetDnsWeights { .. } => "dns-set-weights",
         }
     }
 }
@@ -690,6 +719,7 @@ enum Family {
     AzDrill,
     Elb,
     Rds,
+    Route53,
 }
 
 impl ActionKind {
@@ -724,6 +754,7 @@ impl ActionKind {
             | CreateReadReplica { .. }
             | CreateDbSnapshot { .. }
             | ModifyDbInstanceClass { .. } => Family::Rds,
+            MoveTraffic { .. } | SetDnsWeights { .. } => Family::Route53,
         }
     }
 }
@@ -745,6 +776,11 @@ impl Action {
             TerminateInstance | TerminateAsgInstance { .. } | PromoteReadReplica => {
                 Risk::Destructive
             }
+            // Users go to another Region's database: after a failover the old one is stale, and
+            // writes made meanwhile in the Region they leave do not follow them. Undoing it is
+            // another move, not a rollback: typed confirmation.
+            MoveTraffic { .. } => Risk::Destructive,
+            SetDnsWeights { .. } => Risk::Disruptive,
             // Auto Scaling terminates a stopped member and launches a replacement (health
             // checks: https://docs.aws.amazon.com/autoscaling/ec2/userguide/healthcheck.html).
             StopInstance { group: Some(_) } => Risk::Destructive,
@@ -838,7 +874,9 @@ impl Action {
             | ActionKind::PromoteReadReplica
             | ActionKind::CreateReadReplica { .. }
             | ActionKind::CreateDbSnapshot { .. }
-            | ActionKind::ModifyDbInstanceClass { .. } => true,
+            | ActionKind::ModifyDbInstanceClass { .. }
+            | ActionKind::MoveTraffic { .. }
+            | ActionKind::SetDnsWeights { .. } => true,
         }
     }
 
@@ -850,6 +888,8 @@ impl Action {
         }
         Some(match &self.target.name {
             Some(name) if self.target.id.starts_with("arn:") => name.clone(),
+            // A record name: the host users type, not `<zone id>/<name.>`.
+            _ if self.target.kind == ResourceKind::DnsRecord => dns::host(&self.target.id),
             _ => self.target.id.clone(),
         })
     }
@@ -863,6 +903,7 @@ impl Action {
             Family::AzDrill => sentence::az_drill(&self.kind, &target),
             Family::Elb => sentence::elb(&self.kind, &target),
             Family::Rds => sentence::rds(&self.kind, &target),
+            Family::Route53 => dns::sentence(&self.kind, &dns::host(&self.target.id)),
         }
     }
 
@@ -903,6 +944,7 @@ impl Action {
             Family::AzDrill => calls::az_drill_calls(&self.kind, id),
             Family::Elb => calls::elb_calls(&self.kind, id),
             Family::Rds => calls::rds_calls(&self.kind, id),
+            Family::Route53 => dns::calls(&self.kind, id),
         }
     }
 

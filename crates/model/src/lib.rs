@@ -16,6 +16,7 @@ pub mod regions;
 pub mod relations;
 pub mod replication;
 pub mod topology;
+pub mod traffic;
 pub mod wait;
 
 pub use topology::*;

@@ -7,3 +7,4 @@ pub mod failback;
 pub mod plan;
 pub mod replicate;
 pub mod stack;
+mod traffic;

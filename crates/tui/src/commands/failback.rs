@@ -146,6 +146,9 @@ pub async fn failback(global: &Global, config: &Config, args: &FailbackArgs) -> 
     for line in plan.describe(&stack) {
         out.line(&format!("  {line}"));
     }
+    for line in super::traffic::preview(&topology, &stack, &home) {
+        out.line(&format!("  {line}"));
+    }
     if !args.yes {
         confirm(
             &stack,
@@ -251,6 +254,10 @@ pub async fn failback(global: &Global, config: &Config, args: &FailbackArgs) -> 
     run.apply(&ctx, &at_home, user_data.as_deref(), &topology, "failback")
         .await?;
     let out = &run.out;
+    // Users come home with the stack, before the DR Region's app tier is removed.
+    let (ctx, _, topology) =
+        discover_for(global, config, &at_home, std::slice::from_ref(&home)).await?;
+    super::traffic::move_users(&ctx, &topology, &at_home, &home, out, &options).await?;
     out.line(&format!(
         "stack {stack} runs in {home} again on {}; writes were stopped for {}",
         plan.replica,

@@ -400,6 +400,9 @@ pub async fn failover_region(
     let target = failover::target(&blueprint, &topology, &to)
         .map_err(|message| Fatal { message, code: 1 })?;
     out.line(&target.describe(&blueprint, &to));
+    for line in super::traffic::preview(&topology, blueprint.name(), &to) {
+        out.line(&line);
+    }
     if !args.yes {
         confirm(
             blueprint.name(),
@@ -454,10 +457,16 @@ pub async fn failover_region(
         "failover-region",
     )
     .await?;
+    let app_up = started.elapsed();
+    // Users follow the stack: read the DR Region again (its load balancer is new) with Route 53.
+    let Discovered { ctx, topology, .. } =
+        discover_in(global, config, &dr, &to, dr_only, IamReads::Optional, &[]).await?;
+    super::traffic::move_users(&ctx, &topology, &dr, &to, &run.out, &options).await?;
     run.out.line(&format!(
         "stack {} runs in {to}. RTO achieved: {} (from the start of failover-region until the \
-         app tier there was up). Data-loss window: {}",
+         app tier there was up; {} until users were sent there). Data-loss window: {}",
         blueprint.name(),
+        haven_model::wait::elapsed_words(app_up),
         haven_model::wait::elapsed_words(started.elapsed()),
         failover::data_loss_window(&target, &to)
     ));
