@@ -43,6 +43,10 @@ async fn snapshot_returns_the_whole_lab_with_its_relations() {
     assert_eq!(topology.account_id.as_deref(), Some("123456789012"));
     let primary = topology.region(PRIMARY).expect("primary Region");
     let dr = topology.region(DR).expect("DR Region");
+    // Route 53 and ACM are read (the lab has neither zones nor certificates).
+    let dns = topology.dns.as_ref().expect("Route 53 read");
+    assert!(dns.hosted_zones.is_empty() && dns.health_checks.is_empty());
+    assert!(primary.certificates.is_empty() && dr.certificates.is_empty());
 
     // Network: the lab VPC, and the default VPC kept but marked.
     let vpc = primary

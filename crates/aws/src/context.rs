@@ -236,6 +236,24 @@ impl AwsContext {
         )
     }
 
+    pub(crate) fn acm(&self, region: &str) -> aws_sdk_acm::Client {
+        aws_sdk_acm::Client::from_conf(
+            aws_sdk_acm::config::Builder::from(&self.sdk)
+                .region(Region::new(region.to_string()))
+                .build(),
+        )
+    }
+
+    /// Route 53 is global; its calls are signed for `us-east-1` whatever the default Region
+    /// (an endpoint override still applies).
+    pub(crate) fn route53(&self) -> aws_sdk_route53::Client {
+        aws_sdk_route53::Client::from_conf(
+            aws_sdk_route53::config::Builder::from(&self.sdk)
+                .region(Region::new("us-east-1"))
+                .build(),
+        )
+    }
+
     /// IAM is global; its calls are signed for the default Region's partition.
     pub(crate) fn iam(&self) -> aws_sdk_iam::Client {
         let region = self.default_region().unwrap_or_else(|| "us-east-1".into());

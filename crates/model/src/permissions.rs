@@ -147,6 +147,16 @@ pub const PERMISSIONS: &[Permission] = &[
     p("elasticloadbalancing", "SetSubnets"),
     // CloudWatch: the alarms a deploy is gated on.
     p("cloudwatch", "DescribeAlarms"),
+    // Route 53 (global): discovery of hosted zones, their records and health checks.
+    p("route53", "GetHealthCheckStatus"),
+    p("route53", "ListHealthChecks"),
+    p("route53", "ListHostedZones"),
+    p("route53", "ListResourceRecordSets"),
+    p("route53", "ListTagsForResources"),
+    // Certificate Manager: discovery of certificates (every key type), what uses them, tags.
+    p("acm", "DescribeCertificate"),
+    p("acm", "ListCertificates"),
+    p("acm", "ListTagsForCertificate"),
     // RDS.
     p("rds", "AddTagsToResource"),
     p("rds", "CopyDBClusterSnapshot"),

@@ -39,6 +39,10 @@ pub struct Faults {
     /// Answer every request signed for this Region with this HTTP status and an AWS-style error
     /// (see [`injected_error_code`] for the code), without forwarding it.
     pub fail_region: Option<(String, u16)>,
+    /// Answer every request signed for this service (the SigV4 name: `route53`, `acm`, `ec2`…)
+    /// with this HTTP status and an AWS-style error, without forwarding it: a policy that
+    /// denies one service (403 gives `AccessDenied`).
+    pub fail_service: Option<(String, u16)>,
     /// Answer the next `n` requests for this API action (e.g. `CopySnapshot`) with this HTTP
     /// status, then forward again: `(action, status, n)`.
     pub fail_action: Option<(String, u16, u32)>,
@@ -140,6 +144,12 @@ impl Faults {
     /// Fails every request for `region` with HTTP `status`.
     pub fn with_fail_region(mut self, region: impl Into<String>, status: u16) -> Self {
         self.fail_region = Some((region.into(), status));
+        self
+    }
+
+    /// Fails every request for `service` (its SigV4 name, e.g. `route53`) with HTTP `status`.
+    pub fn with_fail_service(mut self, service: impl Into<String>, status: u16) -> Self {
+        self.fail_service = Some((service.into(), status));
         self
     }
 
@@ -521,7 +531,11 @@ async fn handle(
                 (_, Some(status)) => Some(status),
                 (Some((failing, status)), None) if *failing == region => Some(*status),
                 _ => None,
-            };
+            }
+            .or(match &faults.fail_service {
+                Some((failing, status)) if *failing == service => Some(*status),
+                _ => None,
+            });
             match failing {
                 Some(status) => {
                     let status =

@@ -109,6 +109,7 @@ async fn run(cli: Cli) -> Result<(), Fatal> {
                 page_size: *page_size,
                 include_iam: !no_iam,
                 identity: Some(identity),
+                ..DiscoverOptions::default()
             };
             let topology = haven_aws::discover(&ctx, &regions, &options).await;
             match output {

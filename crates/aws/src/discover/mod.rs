@@ -2,12 +2,14 @@
 //! [`haven_model::Topology`]. A Region or service that fails is recorded in the topology's errors;
 //! the rest still comes back.
 
+mod acm;
 mod autoscaling;
 mod convert;
 mod ec2;
 mod elbv2;
 mod iam;
 mod rds;
+mod route53;
 
 use std::fmt::Debug;
 
@@ -29,6 +31,8 @@ pub struct DiscoverOptions {
     pub page_size: Option<i32>,
     /// Read account-wide IAM too.
     pub include_iam: bool,
+    /// Read Route 53 (global: hosted zones, records, health checks) too.
+    pub include_dns: bool,
     /// The caller, when already asked (saves the STS call).
     pub identity: Option<CallerIdentity>,
 }
@@ -38,6 +42,7 @@ impl Default for DiscoverOptions {
         Self {
             page_size: None,
             include_iam: true,
+            include_dns: true,
             identity: None,
         }
     }
@@ -74,7 +79,7 @@ impl Scope<'_> {
     }
 }
 
-/// Discovers the stack in the given Regions (in that order) plus account-wide IAM.
+/// Discovers the stack in the given Regions (in that order) plus account-wide IAM and Route 53.
 /// Never fails as a whole: what failed is listed in [`Topology::errors`].
 pub async fn discover(ctx: &AwsContext, regions: &[String], options: &DiscoverOptions) -> Topology {
     let identity = match &options.identity {
@@ -105,18 +110,36 @@ pub async fn discover(ctx: &AwsContext, regions: &[String], options: &DiscoverOp
         };
         Some(iam::discover(&scope).await)
     };
+    let dns = async {
+        if !options.include_dns {
+            return None;
+        }
+        let scope = Scope {
+            ctx,
+            region: "us-east-1",
+            service: Service::Route53,
+            page_size: None,
+        };
+        Some(route53::discover(&scope).await)
+    };
     let per_region = futures::future::join_all(
         regions
             .iter()
             .map(|r| region(ctx, r, account.as_deref(), options)),
     );
-    let (iam, per_region) = tokio::join!(iam, per_region);
+    let (iam, dns, per_region) = tokio::join!(iam, dns, per_region);
     for (region, errors) in per_region {
         topology.regions.push(region);
         topology.errors.extend(errors);
     }
     if let Some((iam, errors)) = iam {
         topology.iam = Some(iam);
+        topology
+            .errors
+            .extend(errors.iter().map(|e| e.to_discovery_error(None)));
+    }
+    if let Some((dns, errors)) = dns {
+        topology.dns = dns;
         topology
             .errors
             .extend(errors.iter().map(|e| e.to_discovery_error(None)));
@@ -158,20 +181,23 @@ async fn region(
         service,
         page_size: options.page_size,
     };
-    let (ec2_scope, asg_scope, elb_scope, rds_scope) = (
+    let (ec2_scope, asg_scope, elb_scope, rds_scope, acm_scope) = (
         scope(Service::Ec2),
         scope(Service::AutoScaling),
         scope(Service::Elbv2),
         scope(Service::Rds),
+        scope(Service::Acm),
     );
-    let (ec2, (groups, policy_error), elb, rds) = tokio::join!(
+    let (ec2, (groups, policy_error), elb, rds, acm) = tokio::join!(
         ec2::discover(&ec2_scope, account),
         autoscaling::discover(&asg_scope),
         elbv2::discover(&elb_scope),
         rds::discover(&rds_scope),
+        acm::discover(&acm_scope),
     );
     let mut errors: Vec<AwsError> = policy_error.into_iter().collect();
     errors.extend(elb.detail_errors);
+    errors.extend(acm.detail_errors);
     out.availability_zones = keep(ec2.availability_zones, &mut errors);
     out.vpcs = keep(ec2.vpcs, &mut errors);
     out.subnets = keep(ec2.subnets, &mut errors);
@@ -194,6 +220,7 @@ async fn region(
     snapshots.extend(keep(rds.db_cluster_snapshots, &mut errors));
     out.db_snapshots = snapshots;
     out.db_subnet_groups = keep(rds.db_subnet_groups, &mut errors);
+    out.certificates = keep(acm.certificates, &mut errors);
     let errors = errors
         .iter()
         .map(|e| e.to_discovery_error(Some(code)))

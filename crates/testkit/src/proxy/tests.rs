@@ -72,6 +72,7 @@ fn injected_errors_look_like_aws_errors() {
             delay: Duration::from_millis(5),
             fail_region: Some(("us-east-1".into(), 503)),
             fail_action: None,
+            fail_service: None,
             chaos: None,
             realism: None,
         }

@@ -255,6 +255,7 @@ impl Session {
     async fn topology(&self) -> Result<RegionTopology, Fatal> {
         let options = DiscoverOptions {
             include_iam: false,
+            include_dns: false,
             identity: Some(self.identity.clone()),
             ..DiscoverOptions::default()
         };

@@ -110,6 +110,9 @@ pub async fn discover_in(
     let options = DiscoverOptions {
         identity: Some(identity.clone()),
         include_iam: true,
+        // Route 53 only matters to a stack with a [dns] section (and a user without Route 53
+        // rights, or a us-east-1 outage, must not stop the others).
+        include_dns: blueprint.dns.is_some(),
         ..DiscoverOptions::default()
     };
     let mut topology = haven_aws::discover(&ctx, regions, &options).await;

@@ -169,6 +169,7 @@ pub async fn run(global: &Global, config: &Config, args: &ReplicateArgs) -> Resu
     let options = DiscoverOptions {
         identity: Some(identity),
         include_iam: false,
+        include_dns: false,
         ..DiscoverOptions::default()
     };
     let topology = read_whole(haven_aws::discover(&ctx, &all, &options).await)?;
