@@ -64,7 +64,9 @@ fn route53_action(method: &str, path: &str) -> String {
         ("POST", ["hostedzone", _, "rrset"]) => "ChangeResourceRecordSets".to_string(),
         ("POST", ["healthcheck"]) => "CreateHealthCheck".to_string(),
         ("POST", ["healthcheck", _]) => "UpdateHealthCheck".to_string(),
-        ("POST", ["tags", ..]) => "ChangeTagsForResource".to_string(),
+        // ListTagsForResources is a POST to the resource type, without an id.
+        ("POST", ["tags", _]) => "ListTagsForResources".to_string(),
+        ("POST", ["tags", _, _]) => "ChangeTagsForResource".to_string(),
         ("DELETE", ["hostedzone", _]) => "DeleteHostedZone".to_string(),
         ("DELETE", ["healthcheck", _]) => "DeleteHealthCheck".to_string(),
         (method, _) => format!("{method} {path}"),
