@@ -268,7 +268,6 @@ pub const PERMISSIONS: &[Permission] = &[
     p("route53", "UpdateHealthCheck"),
     p("acm", "AddTagsToCertificate"),
     p("acm", "DeleteCertificate"),
-    p("acm", "DescribeCertificate"),
     p("acm", "RequestCertificate"),
 ];
 

@@ -88,8 +88,6 @@ impl MotoServer {
             .arg(&executable)
             .args(["-H", "127.0.0.1", "-p", &port.to_string()])
             .env("MOTO_IAM_LOAD_MANAGED_POLICIES", "true")
-            // ACM issues DNS-validated certificates at once; the proxy's realism is to decide.
-            .env("MOTO_ACM_VALIDATION_WAIT", "0")
             .stdin(Stdio::piped())
             .stdout(log)
             .stderr(log_err)
