@@ -262,6 +262,9 @@ pub(super) fn plan_front_door(b: &mut Builder<'_>, cx: &Context<'_>, topology: &
     let zone = bp.dns.as_ref().and_then(|d| zone(topology, d, cx.stack));
     if let Some(dns) = &bp.dns {
         hosted_zone(b, dns, zone);
+        // Route 53 is global, but the zone is the stack's: a failover that leaves IAM out (the
+        // global steps) still finds it.
+        in_region(b, Some(bp.region()));
     }
     let empty = RegionTopology::default();
     for region in regions(bp, topology) {
