@@ -195,6 +195,24 @@ impl AwsContext {
         )
     }
 
+    /// Route 53 is global: its calls are signed for `us-east-1` whatever the default Region (an
+    /// endpoint override still applies).
+    pub(crate) fn route53(&self) -> aws_sdk_route53::Client {
+        aws_sdk_route53::Client::from_conf(
+            aws_sdk_route53::config::Builder::from(&self.sdk)
+                .region(Region::new("us-east-1"))
+                .build(),
+        )
+    }
+
+    pub(crate) fn acm(&self, region: &str) -> aws_sdk_acm::Client {
+        aws_sdk_acm::Client::from_conf(
+            aws_sdk_acm::config::Builder::from(&self.sdk)
+                .region(Region::new(region.to_string()))
+                .build(),
+        )
+    }
+
     pub(crate) fn elbv2(&self, region: &str) -> aws_sdk_elasticloadbalancingv2::Client {
         aws_sdk_elasticloadbalancingv2::Client::from_conf(
             aws_sdk_elasticloadbalancingv2::config::Builder::from(&self.sdk)

@@ -60,7 +60,10 @@ fn action_comes_from_form_body_query_or_target() {
 #[test]
 fn route_53_operations_are_named_from_the_method_and_path() {
     let zone = "/2013-04-01/hostedzone/Z0123";
-    assert_eq!(route53_operation("GET", "/2013-04-01/hostedzone"), "ListHostedZones");
+    assert_eq!(
+        route53_operation("GET", "/2013-04-01/hostedzone"),
+        "ListHostedZones"
+    );
     assert_eq!(route53_operation("DELETE", zone), "DeleteHostedZone");
     assert_eq!(
         route53_operation("POST", &format!("{zone}/rrset/")),

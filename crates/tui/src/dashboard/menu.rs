@@ -151,7 +151,9 @@ pub fn target_of(
             &region.db_instances.get(i)?.identifier,
         ),
         ListKind::Dns => {
-            let entry = haven_model::front_door::entry_points(topology).into_iter().nth(i)?;
+            let entry = haven_model::front_door::entry_points(topology)
+                .into_iter()
+                .nth(i)?;
             ResourceRef::new(
                 ResourceKind::DnsRecord,
                 haven_model::action::dns_record_id(&entry.zone_id, &entry.name),
