@@ -163,18 +163,7 @@ impl EntryPoint {
     /// one without a leg is shown as `(none yet)`, with the role a new record there would take.
     pub fn summary(&self, regions: &[&str]) -> String {
         let mut parts: Vec<String> = self.legs.iter().map(|l| self.describe_leg(l)).collect();
-        for region in regions {
-            if self.leg_in(region).is_none() {
-                let role = match self.routing {
-                    Routing::Failover if self.legs.iter().any(|l| is_primary(&l.record)) => {
-                        "SECONDARY "
-                    }
-                    Routing::Failover => "PRIMARY ",
-                    _ => "",
-                };
-                parts.push(format!("{role}{region} (none yet)"));
-            }
-        }
+        parts.extend(self.absent(regions));
         format!(
             "{} → {}: {}",
             self.host(),
@@ -183,7 +172,23 @@ impl EntryPoint {
         )
     }
 
-    fn describe_leg(&self, leg: &Leg) -> String {
+    /// The Regions of `regions` without a leg, each as `SECONDARY us-east-1 (none yet)`, with
+    /// the role a new record there would take.
+    pub fn absent(&self, regions: &[&str]) -> Vec<String> {
+        let role = match self.routing {
+            Routing::Failover if self.legs.iter().any(|l| is_primary(&l.record)) => "SECONDARY ",
+            Routing::Failover => "PRIMARY ",
+            _ => "",
+        };
+        regions
+            .iter()
+            .filter(|region| self.leg_in(region).is_none())
+            .map(|region| format!("{role}{region} (none yet)"))
+            .collect()
+    }
+
+    /// One leg for people: `PRIMARY ap-northeast-2 lab-alb (healthy, serving)`.
+    pub fn describe_leg(&self, leg: &Leg) -> String {
         let role = match self.routing {
             Routing::Failover => leg.record.failover.clone().unwrap_or_default(),
             Routing::Weighted => String::new(),

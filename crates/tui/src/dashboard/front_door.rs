@@ -2,7 +2,6 @@
 //! balancer, with its health and the share of answers Route 53 gives it now) and `:certs` (ACM
 //! certificates, their expiry and what uses them).
 
-use chrono::Utc;
 use haven_model::Topology;
 use haven_model::front_door::{EntryPoint, Leg, LegHealth, entry_points};
 
@@ -117,7 +116,8 @@ pub(super) fn records(topology: &Topology) -> ListModel {
 }
 
 pub(super) fn certificates(topology: &Topology) -> ListModel {
-    let now = Utc::now();
+    // Days to expiry as of the discovery (the list is built once per topology).
+    let now = topology.taken_at;
     let mut rows = Vec::new();
     for (ri, region) in topology.regions.iter().enumerate() {
         for (i, c) in region.certificates.iter().enumerate() {

@@ -241,7 +241,7 @@ pub fn build(
     let codes: Vec<&str> = topology.regions.iter().map(|r| r.region.as_str()).collect();
     links.front_door = entry_points(topology)
         .iter()
-        .map(|entry| entry_line(entry, &codes))
+        .map(|entry| entry_lines(entry, &codes))
         .collect();
     topology
         .regions
@@ -270,8 +270,9 @@ struct CrossRegion {
     sources: BTreeMap<String, Vec<String>>,
     /// Resources a job from the dashboard is working on (marked ⟳).
     busy: HashSet<String>,
-    /// The names users reach the stacks by, each on one line (`haven_model::front_door`).
-    front_door: Vec<MapLine>,
+    /// The names users reach the stacks by, each with a line per record
+    /// (`haven_model::front_door`).
+    front_door: Vec<Vec<MapLine>>,
 }
 
 impl CrossRegion {
@@ -387,26 +388,34 @@ impl CrossRegion {
     }
 }
 
-/// `⇢ lab.example.com → failover: PRIMARY ap-northeast-2 lab-alb (healthy, serving) / …`,
-/// green while Route 53 answers with a healthy record, red when it answers with an unhealthy
-/// one (every record is down), amber when a record it could fail over to is unhealthy.
-fn entry_line(entry: &EntryPoint, regions: &[&str]) -> MapLine {
-    let served_down = entry
-        .legs
-        .iter()
-        .any(|l| l.is_served() && l.health == LegHealth::Unhealthy);
-    let any_down = entry.legs.iter().any(|l| l.health == LegHealth::Unhealthy);
-    let tone = if served_down {
-        Tone::Bad
-    } else if any_down || entry.legs.iter().all(|l| l.region.is_none()) {
-        Tone::Warn
-    } else {
-        Tone::Good
-    };
-    let mut line = MapLine::default();
-    line.push("⇢ ", bold())
-        .push(entry.summary(regions), tone_style(tone));
-    line
+/// `⇢ lab.example.com  failover`, then one line per record (`PRIMARY ap-northeast-2 lab-alb
+/// (healthy, serving)`) and per Region in view without one (`SECONDARY us-east-1 (none yet)`):
+/// green for a healthy record, red for an unhealthy one, amber when health is unknown or a
+/// Region has no record.
+fn entry_lines(entry: &EntryPoint, regions: &[&str]) -> Vec<MapLine> {
+    let mut head = MapLine::default();
+    head.push("⇢ ", bold())
+        .name(entry.host(), bold())
+        .push(format!("  {}", entry.routing.as_str()), dim());
+    let mut out = vec![head];
+    for leg in &entry.legs {
+        let tone = match leg.health {
+            LegHealth::Healthy => Tone::Good,
+            LegHealth::Unhealthy => Tone::Bad,
+            LegHealth::Unknown => Tone::Warn,
+        };
+        let mut line = MapLine::default();
+        line.push(if leg.is_served() { "  ▸ " } else { "    " }, bold())
+            .push(entry.describe_leg(leg), tone_style(tone));
+        out.push(line);
+    }
+    for absent in entry.absent(regions) {
+        let mut line = MapLine::default();
+        line.push("    ", Style::new())
+            .push(absent, tone_style(Tone::Warn));
+        out.push(line);
+    }
+    out
 }
 
 /// The listeners that do more than forward plain HTTP: a redirect, or TLS with its certificate
@@ -473,7 +482,7 @@ fn listener_lines(region: &RegionTopology, lb: &haven_model::LoadBalancer) -> Ve
             }
         }
         if let Some(policy) = &listener.ssl_policy {
-            line.optional().push(
+            line.push(
                 format!("· {}", policy.trim_start_matches("ELBSecurityPolicy-")),
                 dim(),
             );
@@ -552,7 +561,7 @@ fn region_map(
 
     let mut blocks = Vec::new();
     // The map starts with the front door: where users come in and which Region they reach.
-    for line in links.front_door.iter().take(ENTRY_POINTS_SHOWN) {
+    for line in links.front_door.iter().take(ENTRY_POINTS_SHOWN).flatten() {
         blocks.push(Block::Line(line.clone()));
     }
     if links.front_door.len() > ENTRY_POINTS_SHOWN {
