@@ -487,7 +487,7 @@ impl<'a> Run<'a> {
                 snapshot_identifier,
             } => self.create_db_snapshot(id, snapshot_identifier).await,
             ActionKind::MoveTraffic { records, .. } | ActionKind::SetDnsWeights { records, .. } => {
-                crate::traffic::run_change(self, action, records).await
+                run_change(self, action, records).await
             }
             ActionKind::ModifyDbInstanceClass {
                 class,
@@ -2199,6 +2199,56 @@ fn copy_template_data(
         .set_kernel_id(source.kernel_id().map(str::to_string))
         .set_ram_disk_id(source.ram_disk_id().map(str::to_string))
         .build()
+}
+
+/// Carries out a `dns-move-traffic` or `dns-set-weights` action: one change batch, followed
+/// until `INSYNC`.
+async fn run_change(
+    run: &mut Run<'_>,
+    action: &haven_model::action::Action,
+    records: &[haven_model::topology::DnsRecord],
+) -> Result<String, AwsError> {
+    use haven_model::action::{AcceptedCall, Progress};
+    let Some((zone, name)) = haven_model::action::split_record_id(&action.target.id) else {
+        return Err(AwsError::Other {
+            service: Service::Route53,
+            operation: "ChangeResourceRecordSets".to_string(),
+            detail: format!(
+                "{} is not a record id (<hosted zone id>/<name>)",
+                action.target.id
+            ),
+        });
+    };
+    if records.is_empty() {
+        return Ok(format!("{name}: nothing to change"));
+    }
+    let accepted = crate::traffic::upsert(
+        run.ctx,
+        zone,
+        records,
+        &format!("haven {}", action.kind.name()),
+    )
+    .await?;
+    let op = "ChangeResourceRecordSets";
+    run.outcome.request_ids.extend(accepted.request_id.clone());
+    run.outcome.resulting_ids.push(accepted.change_id.clone());
+    (run.progress)(Progress {
+        accepted: Some(AcceptedCall {
+            operation: op.to_string(),
+            request_id: accepted.request_id.clone(),
+        }),
+        ..Progress::new(op, format!("change {} accepted", accepted.change_id), None)
+    });
+    let progress = run.progress;
+    let waiting = |line: String| progress(Progress::new("GetChange", line, None));
+    crate::traffic::wait_insync(run.ctx, &accepted.change_id, run.options, &waiting).await?;
+    Ok(format!(
+        "{} record(s) of {} changed; change {} is INSYNC (every Route 53 name server answers \
+         with it; resolvers may keep the old answer for its TTL)",
+        records.len(),
+        name.trim_end_matches('.'),
+        accepted.change_id
+    ))
 }
 
 #[cfg(test)]

@@ -12,6 +12,9 @@ use haven_model::wait::{Typical, status_line};
 use crate::error::AwsError;
 use crate::options::ExecuteOptions;
 
+/// Where a long wait reports what AWS is doing meanwhile, one line at a time.
+pub type WaitSink<'a> = &'a (dyn Fn(String) + Send + Sync);
+
 /// One thing being waited for: what, since when, and the next pause.
 pub(crate) struct Poller<'a> {
     what: String,

@@ -9,10 +9,9 @@ use haven_model::replication::{CopyKind, CopyRequest, DeleteRequest, Operation, 
 
 use crate::context::AwsContext;
 use crate::error::AwsError;
-use crate::execute::ExecuteOptions;
+use crate::options::ExecuteOptions;
 
-/// The callback that receives what an operation is waiting for.
-pub type WaitSink<'a> = &'a (dyn Fn(String) + Send + Sync);
+pub use crate::poll::WaitSink;
 
 /// Runs `operation` to completion and returns the id of what it made (the copy, the replica) or
 /// deleted. Refuses with [`AwsError::ReadOnly`] before any call when `options.read_only` is set.

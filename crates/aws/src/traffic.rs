@@ -14,8 +14,8 @@ use haven_model::topology::DnsRecord;
 
 use crate::context::AwsContext;
 use crate::error::AwsError;
-use crate::execute::ExecuteOptions;
-use crate::replicate::WaitSink;
+use crate::options::ExecuteOptions;
+use crate::poll::WaitSink;
 
 fn err<E>(
     ctx: &AwsContext,
@@ -253,54 +253,4 @@ pub async fn create_health_check(
         .await
         .map_err(|e| err(ctx, "ChangeTagsForResource", e))?;
     Ok(id)
-}
-
-/// Carries out a `dns-move-traffic` or `dns-set-weights` action: one change batch, followed
-/// until `INSYNC`.
-pub(crate) async fn run_change(
-    run: &mut crate::execute::Run<'_>,
-    action: &haven_model::action::Action,
-    records: &[DnsRecord],
-) -> Result<String, AwsError> {
-    use haven_model::action::{AcceptedCall, Progress};
-    let Some((zone, name)) = haven_model::action::split_record_id(&action.target.id) else {
-        return Err(AwsError::Other {
-            service: Service::Route53,
-            operation: "ChangeResourceRecordSets".to_string(),
-            detail: format!(
-                "{} is not a record id (<hosted zone id>/<name>)",
-                action.target.id
-            ),
-        });
-    };
-    if records.is_empty() {
-        return Ok(format!("{name}: nothing to change"));
-    }
-    let accepted = upsert(
-        run.ctx,
-        zone,
-        records,
-        &format!("haven {}", action.kind.name()),
-    )
-    .await?;
-    let op = "ChangeResourceRecordSets";
-    run.outcome.request_ids.extend(accepted.request_id.clone());
-    run.outcome.resulting_ids.push(accepted.change_id.clone());
-    (run.progress)(Progress {
-        accepted: Some(AcceptedCall {
-            operation: op.to_string(),
-            request_id: accepted.request_id.clone(),
-        }),
-        ..Progress::new(op, format!("change {} accepted", accepted.change_id), None)
-    });
-    let progress = run.progress;
-    let waiting = |line: String| progress(Progress::new("GetChange", line, None));
-    wait_insync(run.ctx, &accepted.change_id, run.options, &waiting).await?;
-    Ok(format!(
-        "{} record(s) of {} changed; change {} is INSYNC (every Route 53 name server answers \
-         with it; resolvers may keep the old answer for its TTL)",
-        records.len(),
-        name.trim_end_matches('.'),
-        accepted.change_id
-    ))
 }

@@ -689,17 +689,6 @@ pub(super) fn teardown_front_door(
     let mut after = Vec::new();
     let zones: Vec<&HostedZone> = topology.dns.iter().flat_map(|d| &d.hosted_zones).collect();
     let mut deleted_records: BTreeSet<(String, String, Option<String>)> = BTreeSet::new();
-    let delete =
-        |kind, logical: String, name: String, id: String, region: Option<&str>, detail| Step {
-            op: Op::Delete,
-            resource: ResourceRef::new(kind, logical),
-            name,
-            id: Some(id),
-            region: region.map(str::to_string),
-            depends_on: Vec::new(),
-            detail,
-            retain: None,
-        };
     for region in regions {
         let set_id = set_identifier(stack, region);
         for zone in &zones {
@@ -820,7 +809,39 @@ pub(super) fn teardown_front_door(
             }
         }
     }
-    // The zone haven created, once only its NS and SOA records remain.
+    after.extend(zone_deletes(&zones, stack, &deleted_records));
+    (before, after)
+}
+
+/// A delete step of the front door.
+fn delete(
+    kind: super::ResourceKind,
+    logical: String,
+    name: String,
+    id: String,
+    region: Option<&str>,
+    detail: String,
+) -> Step {
+    Step {
+        op: Op::Delete,
+        resource: ResourceRef::new(kind, logical),
+        name,
+        id: Some(id),
+        region: region.map(str::to_string),
+        depends_on: Vec::new(),
+        detail,
+        retain: None,
+    }
+}
+
+/// The zone haven created, once only its NS and SOA records remain (the records being deleted
+/// counted as gone).
+fn zone_deletes(
+    zones: &[&HostedZone],
+    stack: &str,
+    deleted_records: &BTreeSet<(String, String, Option<String>)>,
+) -> Vec<Step> {
+    let mut after = Vec::new();
     for zone in zones.iter().filter(|z| owned(&z.tags, stack, ZONE_LOGICAL)) {
         let left = zone.records.iter().any(|rec| {
             let apex_ns_soa = matches!(rec.record_type.as_str(), "NS" | "SOA")
@@ -844,7 +865,7 @@ pub(super) fn teardown_front_door(
             "delete (only its NS and SOA records remain)".to_string(),
         ));
     }
-    (before, after)
+    after
 }
 
 /// What the plan deletes of the front door: the stack's Route 53 and ACM resources of the

@@ -255,7 +255,14 @@ pub async fn failback(global: &Global, config: &Config, args: &FailbackArgs) -> 
         .await?;
     let out = &run.out;
     // Users come home with the stack, before the DR Region's app tier is removed.
-    super::traffic::move_users(&ctx, &at_home, &home, out, &options).await?;
+    super::traffic::move_users(
+        &ctx,
+        &at_home,
+        &home,
+        &|line: &str| out.line(line),
+        &options,
+    )
+    .await?;
     out.line(&format!(
         "stack {stack} runs in {home} again on {}; writes were stopped for {}",
         plan.replica,

@@ -118,15 +118,28 @@ pub async fn discover_in(
     let mut topology = haven_aws::discover(&ctx, regions, &options).await;
     let mut warnings = Vec::new();
     let optional_regions = optional;
+    // ACM only matters to a stack with an [https] section: a user without ACM rights must not
+    // be stopped from building a stack that has none.
     let optional = |e: &haven_model::topology::DiscoveryError| {
-        iam == IamReads::Optional && e.service == haven_model::Service::Iam
+        (iam == IamReads::Optional && e.service == haven_model::Service::Iam)
+            || (blueprint.https.is_none() && e.service == haven_model::Service::Acm)
     };
     for error in topology.errors.iter().filter(|e| optional(e)) {
-        warnings.push(format!(
-            "IAM could not be read ({}: {}); going on without it: the IAM entities the \
-             blueprint names are assumed to exist as they are",
-            error.operation, error.message
-        ));
+        warnings.push(if error.service == haven_model::Service::Acm {
+            format!(
+                "ACM certificates could not be read in {} ({}: {}); the blueprint has no \
+                 [https], so none are needed",
+                error.region.as_deref().unwrap_or("?"),
+                error.operation,
+                error.message
+            )
+        } else {
+            format!(
+                "IAM could not be read ({}: {}); going on without it: the IAM entities the \
+                 blueprint names are assumed to exist as they are",
+                error.operation, error.message
+            )
+        });
     }
     topology.errors.retain(|e| !optional(e));
     let mut unreadable: Vec<String> = Vec::new();

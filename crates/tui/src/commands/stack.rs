@@ -460,7 +460,7 @@ pub async fn failover_region(
     let app_up = started.elapsed();
     // Users follow the stack (the DR Region and Route 53 are read again: its load balancer is
     // new).
-    super::traffic::move_users(&ctx, &dr, &to, &run.out, &options).await?;
+    super::traffic::move_users(&ctx, &dr, &to, &|line: &str| run.out.line(line), &options).await?;
     run.out.line(&format!(
         "stack {} runs in {to}. RTO achieved: {} (from the start of failover-region until the \
          app tier there was up; {} until users were sent there). Data-loss window: {}",

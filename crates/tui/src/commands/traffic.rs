@@ -12,7 +12,6 @@ use haven_model::plan::{LOGICAL_TAG, STACK_TAG};
 use haven_model::topology::{AliasTarget, Topology};
 use haven_model::traffic::{self, NewLeg, StackName};
 
-use super::stack::Printer;
 use crate::cli::Fatal;
 
 /// Why a move always flips the records, for the output.
@@ -109,19 +108,19 @@ pub(super) async fn move_users(
     ctx: &AwsContext,
     blueprint: &Blueprint,
     to: &str,
-    out: &Printer,
+    out: &(dyn Fn(&str) + Sync),
     options: &ExecuteOptions,
 ) -> Result<(), Fatal> {
     let topology = &read_with_dns(ctx, to).await;
     let stack = blueprint.name();
     let names = traffic::stack_names(topology, stack);
     if names.is_empty() {
-        out.line(&no_dns_line(stack));
+        out(&no_dns_line(stack));
         return Ok(());
     }
     let mut leg = leg(topology, stack, to);
     if leg.is_none() {
-        out.line(&format!(
+        out(&format!(
             "{to} has no load balancer {stack}-alb with a DNS name: the records are flipped as \
              they are, none is made to point at {to}"
         ));
@@ -158,7 +157,7 @@ pub(super) async fn move_users(
         let id = haven_aws::traffic::create_health_check(ctx, &check)
             .await
             .map_err(|e| failed("creating the health check of the load balancer", e))?;
-        out.line(&format!(
+        out(&format!(
             "health check {id} created: {} {fqdn}:{port}{path} (Route 53 answers with {to}'s \
              record only while it passes)",
             if https { "HTTPS" } else { "HTTP" }
@@ -233,24 +232,24 @@ async fn move_one(
     name: &StackName,
     to: &str,
     leg: Option<&NewLeg>,
-    out: &Printer,
+    out: &(dyn Fn(&str) + Sync),
     options: &ExecuteOptions,
 ) -> Result<(), Fatal> {
     let action = move_action(name, to, leg).map_err(|message| Fatal { message, code: 1 })?;
     let Some(action) = action else {
-        out.line(&format!(
+        out(&format!(
             "{} sends users to {to} already ({}): nothing to change",
             name.host(),
             name.roles()
         ));
         return Ok(());
     };
-    out.line(&format!("{}. Why: {WHY}", action.sentence()));
+    out(&format!("{}. Why: {WHY}", action.sentence()));
     for call in action.api_calls() {
-        out.line(&format!("  {call}"));
+        out(&format!("  {call}"));
     }
     let progress = |p: haven_model::action::Progress| {
-        out.line(&format!("  {}: {}", p.step, p.message));
+        out(&format!("  {}: {}", p.step, p.message));
     };
     haven_aws::execute(ctx, &action, options, &progress)
         .await
@@ -273,7 +272,7 @@ async fn move_one(
         .into_iter()
         .find(|e| e.zone_id == name.zone_id && e.name == name.name);
     if let Some(entry) = entry {
-        out.line(&format!(
+        out(&format!(
             "Route 53 serves now (health checks as last read): {}",
             entry.summary(&[to])
         ));
@@ -288,7 +287,7 @@ async fn report_answer(
     name: &StackName,
     to: &str,
     lb_dns_name: Option<&str>,
-    out: &Printer,
+    out: &(dyn Fn(&str) + Sync),
 ) {
     let record_type = if name.record_type == "CNAME" {
         "CNAME"
@@ -296,14 +295,14 @@ async fn report_answer(
         name.record_type.as_str()
     };
     match haven_aws::traffic::test_answer(ctx, &name.zone_id, &name.name, record_type).await {
-        Ok(answer) => out.line(&answer_line(
+        Ok(answer) => out(&answer_line(
             name.host(),
             record_type,
             &answer,
             to,
             lb_dns_name,
         )),
-        Err(e) => out.line(&format!(
+        Err(e) => out(&format!(
             "warning: could not ask Route 53 what it answers for {} (TestDNSAnswer: {}); the \
              change is INSYNC",
             name.host(),
