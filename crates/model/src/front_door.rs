@@ -44,7 +44,8 @@ impl Routing {
         }
     }
 
-    fn of(record: &DnsRecord) -> Self {
+    /// The routing a record takes part in.
+    pub fn of(record: &DnsRecord) -> Self {
         if record.failover.is_some() {
             Self::Failover
         } else if record.weight.is_some() {
@@ -240,16 +241,7 @@ pub fn entry_points(topology: &Topology) -> Vec<EntryPoint> {
         .collect();
     let mut out = Vec::new();
     for zone in &dns.hosted_zones {
-        let mut groups: BTreeMap<(&str, &str), Vec<&DnsRecord>> = BTreeMap::new();
-        for record in &zone.records {
-            if matches!(record.record_type.as_str(), "A" | "AAAA" | "CNAME") {
-                groups
-                    .entry((record.name.as_str(), record.record_type.as_str()))
-                    .or_default()
-                    .push(record);
-            }
-        }
-        for ((name, record_type), records) in groups {
+        for ((name, record_type), records) in zone.address_record_sets() {
             let routed = records.iter().any(|r| {
                 r.target()
                     .is_some_and(|t| balancers.contains_key(t.as_str()))

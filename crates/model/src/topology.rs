@@ -68,6 +68,23 @@ pub struct HostedZone {
     pub tags: Tags,
 }
 
+impl HostedZone {
+    /// Its address records (`A`, `AAAA`, `CNAME`) grouped by name and type: the record sets
+    /// Route 53 chooses among when it answers a name.
+    pub fn address_record_sets(&self) -> BTreeMap<(&str, &str), Vec<&DnsRecord>> {
+        let mut groups: BTreeMap<(&str, &str), Vec<&DnsRecord>> = BTreeMap::new();
+        for record in &self.records {
+            if matches!(record.record_type.as_str(), "A" | "AAAA" | "CNAME") {
+                groups
+                    .entry((record.name.as_str(), record.record_type.as_str()))
+                    .or_default()
+                    .push(record);
+            }
+        }
+        groups
+    }
+}
+
 /// A record set of a hosted zone.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct DnsRecord {

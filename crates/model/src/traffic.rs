@@ -141,20 +141,11 @@ pub fn stack_names(topology: &Topology, stack: &str) -> Vec<StackName> {
     };
     let mut out = Vec::new();
     for zone in &dns.hosted_zones {
-        let mut groups: BTreeMap<(&str, &str), Vec<&DnsRecord>> = BTreeMap::new();
-        for record in &zone.records {
-            if matches!(record.record_type.as_str(), "A" | "AAAA" | "CNAME") {
-                groups
-                    .entry((record.name.as_str(), record.record_type.as_str()))
-                    .or_default()
-                    .push(record);
-            }
-        }
-        for ((name, record_type), records) in groups {
+        for ((name, record_type), records) in zone.address_record_sets() {
             if !records.iter().any(|r| is_stack_record(r, topology, stack)) {
                 continue;
             }
-            let routing = routing_of(records[0]);
+            let routing = Routing::of(records[0]);
             let mut records: Vec<(Option<String>, DnsRecord)> = records
                 .into_iter()
                 .map(|r| (record_region(r, topology, stack), r.clone()))
@@ -217,7 +208,7 @@ pub fn named(topology: &Topology, host: &str, zone: Option<&str>) -> Result<Stac
             zone_name: z.name.clone(),
             name: records[0].name.clone(),
             record_type,
-            routing: routing_of(records[0]),
+            routing: Routing::of(records[0]),
             records: records
                 .into_iter()
                 .map(|r| (record_region(r, topology, stack), r.clone()))
@@ -238,18 +229,6 @@ pub fn named(topology: &Topology, host: &str, zone: Option<&str>) -> Result<Stac
                 .collect::<Vec<_>>()
                 .join(", ")
         )),
-    }
-}
-
-fn routing_of(record: &DnsRecord) -> Routing {
-    if record.failover.is_some() {
-        Routing::Failover
-    } else if record.weight.is_some() {
-        Routing::Weighted
-    } else if record.latency_region.is_some() {
-        Routing::Latency
-    } else {
-        Routing::Simple
     }
 }
 

@@ -9,7 +9,7 @@
 use std::collections::{BTreeMap, HashMap, HashSet};
 
 use chrono::{DateTime, Utc};
-use haven_model::front_door::{EntryPoint, LegHealth, entry_points};
+use haven_model::front_door::{EntryPoint, entry_points};
 use haven_model::relations::DbRole;
 use haven_model::{
     DbInstance, Instance, InstanceState, RegionTopology, Service, Subnet, TargetHealthState,
@@ -399,11 +399,7 @@ fn entry_lines(entry: &EntryPoint, regions: &[&str]) -> Vec<MapLine> {
         .push(format!("  {}", entry.routing.as_str()), dim());
     let mut out = vec![head];
     for leg in &entry.legs {
-        let tone = match leg.health {
-            LegHealth::Healthy => Tone::Good,
-            LegHealth::Unhealthy => Tone::Bad,
-            LegHealth::Unknown => Tone::Warn,
-        };
+        let tone = super::front_door::health_tone(leg.health);
         let mut line = MapLine::default();
         line.push(if leg.is_served() { "  ▸ " } else { "    " }, bold())
             .push(entry.describe_leg(leg), tone_style(tone));
