@@ -595,6 +595,7 @@ fn db_instance(spec: DbSpec<'_>) -> DbInstance {
         cluster_identifier: None,
         read_replica_source: spec.source,
         read_replica_identifiers: spec.replicas,
+        replica_lag: None,
         subnet_group_name: Some(spec.subnet_group.into()),
         vpc_security_group_ids: vec![spec.sg.into()],
         master_user_secret_arn: Some(format!(

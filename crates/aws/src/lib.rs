@@ -13,6 +13,7 @@ mod options;
 mod poll;
 mod reach;
 pub mod replicate;
+pub mod signals;
 mod tags;
 pub mod traffic;
 
@@ -23,6 +24,7 @@ pub use context::{AwsContext, CallerIdentity, ConnectOptions};
 pub use discover::{DiscoverOptions, discover};
 pub use error::AwsError;
 pub use execute::{ExecuteOptions, execute};
+pub use signals::read_signals;
 
 #[cfg(test)]
 mod permissions_tests {

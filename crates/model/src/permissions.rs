@@ -145,8 +145,9 @@ pub const PERMISSIONS: &[Permission] = &[
     p("elasticloadbalancing", "ModifyTargetGroupAttributes"),
     p("elasticloadbalancing", "RegisterTargets"),
     p("elasticloadbalancing", "SetSubnets"),
-    // CloudWatch: the alarms a deploy is gated on.
+    // CloudWatch: the alarms (discovery, deploy gates) and the dashboard's metrics.
     p("cloudwatch", "DescribeAlarms"),
+    p("cloudwatch", "GetMetricData"),
     // Route 53 (global): discovery of hosted zones, their records and health checks.
     p("route53", "GetHealthCheckStatus"),
     p("route53", "ListHealthChecks"),
@@ -173,6 +174,7 @@ pub const PERMISSIONS: &[Permission] = &[
     p("rds", "DescribeDBClusters"),
     p("rds", "DescribeDBInstances"),
     p("rds", "DescribeDBSnapshots"),
+    p("rds", "DescribeEvents"),
     p("rds", "DescribeDBSubnetGroups"),
     p("rds", "FailoverDBCluster"),
     p("rds", "ModifyDBInstance"),

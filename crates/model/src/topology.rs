@@ -237,7 +237,7 @@ pub enum Service {
     Rds,
     /// IAM.
     Iam,
-    /// CloudWatch (alarms; its endpoint is `monitoring`).
+    /// CloudWatch (alarms, metrics; its endpoint is `monitoring`).
     CloudWatch,
     /// Route 53 (global; called in `us-east-1`).
     Route53,
@@ -332,6 +332,49 @@ pub struct RegionTopology {
     /// ACM certificates of the Region (every key type), with what uses them.
     #[serde(default)]
     pub certificates: Vec<Certificate>,
+    /// CloudWatch metric and composite alarms of the Region (all of them; which resource each
+    /// watches is derived by [`crate::signals::alarm_resources`]).
+    #[serde(default)]
+    pub alarms: Vec<Alarm>,
+}
+
+/// A CloudWatch alarm.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct Alarm {
+    /// Its name.
+    pub name: String,
+    /// Its ARN.
+    pub arn: Option<String>,
+    /// `OK`, `ALARM` or `INSUFFICIENT_DATA`.
+    pub state: String,
+    /// Why it is in that state, as CloudWatch words it.
+    pub reason: Option<String>,
+    /// When the state last changed.
+    pub updated_at: Option<DateTime<Utc>>,
+    /// A composite alarm (a rule over other alarms) rather than a metric alarm.
+    pub composite: bool,
+    /// The metrics it watches: one for a plain alarm, several for a metric-math alarm, none for
+    /// a composite one.
+    pub metrics: Vec<AlarmMetric>,
+    /// `GreaterThanThreshold`, `LessThanThreshold`, …
+    pub comparison: Option<String>,
+    /// The threshold compared against.
+    pub threshold: Option<f64>,
+    /// Its actions run on state changes.
+    pub actions_enabled: bool,
+    /// What it does on `ALARM` (SNS topics, Auto Scaling policies, …).
+    pub alarm_actions: Vec<String>,
+}
+
+/// A metric a CloudWatch alarm watches.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AlarmMetric {
+    /// e.g. `AWS/ApplicationELB`.
+    pub namespace: String,
+    /// e.g. `UnHealthyHostCount`.
+    pub name: String,
+    /// Its dimensions, e.g. `TargetGroup` → `targetgroup/lab-tg/73e2d6bc24d8a067`.
+    pub dimensions: BTreeMap<String, String>,
 }
 
 /// An Availability Zone.
@@ -1075,6 +1118,16 @@ pub struct Endpoint {
     pub port: Option<i32>,
 }
 
+/// A read replica's lag, as CloudWatch measured it (`AWS/RDS` `ReplicaLag`, the maximum of the
+/// newest minute).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ReplicaLag {
+    /// Seconds behind its source (rounded up).
+    pub seconds: u64,
+    /// The minute it was measured in.
+    pub measured_at: DateTime<Utc>,
+}
+
 /// An RDS DB instance.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct DbInstance {
@@ -1120,6 +1173,10 @@ pub struct DbInstance {
     pub read_replica_source: Option<String>,
     /// Its replicas (identifiers in-Region, ARNs across Regions).
     pub read_replica_identifiers: Vec<String>,
+    /// Its replica lag, when it is a read replica and CloudWatch was read
+    /// ([`crate::signals::annotate`]); discovery leaves it empty.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub replica_lag: Option<ReplicaLag>,
     /// DB subnet group name.
     pub subnet_group_name: Option<String>,
     /// VPC security groups.

@@ -4,6 +4,7 @@
 
 mod acm;
 mod autoscaling;
+mod cloudwatch;
 mod convert;
 mod ec2;
 mod elbv2;
@@ -33,6 +34,9 @@ pub struct DiscoverOptions {
     pub include_iam: bool,
     /// Read Route 53 (global: hosted zones, records, health checks) too.
     pub include_dns: bool,
+    /// Read each Region's CloudWatch alarms too (what the views and `haven check` show; the
+    /// commands that change the stack do without).
+    pub include_alarms: bool,
     /// The caller, when already asked (saves the STS call).
     pub identity: Option<CallerIdentity>,
 }
@@ -43,6 +47,7 @@ impl Default for DiscoverOptions {
             page_size: None,
             include_iam: true,
             include_dns: true,
+            include_alarms: true,
             identity: None,
         }
     }
@@ -188,12 +193,21 @@ async fn region(
         scope(Service::Rds),
         scope(Service::Acm),
     );
-    let (ec2, (groups, policy_error), elb, rds, acm) = tokio::join!(
+    let cloudwatch_scope = scope(Service::CloudWatch);
+    let alarms = async {
+        if options.include_alarms {
+            cloudwatch::discover(&cloudwatch_scope).await
+        } else {
+            Ok(Vec::new())
+        }
+    };
+    let (ec2, (groups, policy_error), elb, rds, acm, alarms) = tokio::join!(
         ec2::discover(&ec2_scope, account),
         autoscaling::discover(&asg_scope),
         elbv2::discover(&elb_scope),
         rds::discover(&rds_scope),
         acm::discover(&acm_scope),
+        alarms,
     );
     let mut errors: Vec<AwsError> = policy_error.into_iter().collect();
     errors.extend(elb.detail_errors);
@@ -221,6 +235,7 @@ async fn region(
     out.db_snapshots = snapshots;
     out.db_subnet_groups = keep(rds.db_subnet_groups, &mut errors);
     out.certificates = keep(acm.certificates, &mut errors);
+    out.alarms = keep(alarms, &mut errors);
     let errors = errors
         .iter()
         .map(|e| e.to_discovery_error(Some(code)))

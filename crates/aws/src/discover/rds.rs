@@ -52,6 +52,7 @@ fn instance(d: &sdk::DbInstance) -> model::DbInstance {
             .read_replica_source_db_instance_identifier()
             .map(str::to_string),
         read_replica_identifiers: d.read_replica_db_instance_identifiers().to_vec(),
+        replica_lag: None,
         subnet_group_name: d
             .db_subnet_group()
             .and_then(|g| g.db_subnet_group_name())

@@ -355,6 +355,9 @@ pub struct Policy {
     pub now: Option<DateTime<Utc>>,
     /// Accepted findings, left out of [`assess`]'s result.
     pub exceptions: Vec<AcceptedException>,
+    /// When live signals (CPU, errors, latency, lag, storage) are coloured as a warning or
+    /// critical.
+    pub thresholds: crate::signals::Thresholds,
 }
 
 impl Default for Policy {
@@ -368,6 +371,7 @@ impl Default for Policy {
             high_risk_ports: HIGH_RISK_PORTS.to_vec(),
             now: None,
             exceptions: Vec::new(),
+            thresholds: crate::signals::Thresholds::default(),
         }
     }
 }

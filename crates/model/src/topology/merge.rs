@@ -116,7 +116,10 @@ fn keep_service(old: &RegionTopology, fresh: &mut RegionTopology, service: Servi
         Service::Acm => {
             any |= keep(&old.certificates, &mut fresh.certificates);
         }
-        Service::Sts | Service::Iam | Service::CloudWatch | Service::Route53 => {}
+        Service::CloudWatch => {
+            any |= keep(&old.alarms, &mut fresh.alarms);
+        }
+        Service::Sts | Service::Iam | Service::Route53 => {}
     }
     any
 }

@@ -98,6 +98,7 @@ async fn region_topology(
         include_iam: false,
         // One Region's actions need no Route 53 (the dns-* actions read it on their own).
         include_dns: false,
+        include_alarms: false,
         identity: Some(identity.clone()),
         ..DiscoverOptions::default()
     };

@@ -256,6 +256,7 @@ impl Session {
         let options = DiscoverOptions {
             include_iam: false,
             include_dns: false,
+            include_alarms: false,
             identity: Some(self.identity.clone()),
             ..DiscoverOptions::default()
         };

@@ -113,6 +113,7 @@ pub async fn discover_in(
         // Route 53 only matters to a stack with a [dns] section (and a user without Route 53
         // rights, or a us-east-1 outage, must not stop the others).
         include_dns: blueprint.dns.is_some(),
+        include_alarms: false,
         ..DiscoverOptions::default()
     };
     let mut topology = haven_aws::discover(&ctx, regions, &options).await;

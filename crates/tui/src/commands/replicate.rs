@@ -170,6 +170,7 @@ pub async fn run(global: &Global, config: &Config, args: &ReplicateArgs) -> Resu
         identity: Some(identity),
         include_iam: false,
         include_dns: false,
+        include_alarms: false,
         ..DiscoverOptions::default()
     };
     let topology = read_whole(haven_aws::discover(&ctx, &all, &options).await)?;

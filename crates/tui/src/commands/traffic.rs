@@ -33,6 +33,7 @@ pub(super) async fn read_with_dns(ctx: &AwsContext, region: &str) -> Topology {
     let options = haven_aws::DiscoverOptions {
         include_iam: false,
         include_dns: true,
+        include_alarms: false,
         ..haven_aws::DiscoverOptions::default()
     };
     haven_aws::discover(ctx, &[region.to_string()], &options).await
