@@ -729,10 +729,80 @@ fn lab(shape: LabShape) -> Topology {
     topology.account_id = Some(ACCOUNT.into());
     topology.caller_arn = Some(format!("arn:aws:iam::{ACCOUNT}:user/lab-alice"));
     topology.iam = Some(iam());
-    let primary = primary_region(shape);
-    let dr = dr_region(&primary, shape);
+    let mut primary = primary_region(shape);
+    let mut dr = dr_region(&primary, shape);
+    lab_alarms(&mut primary, &mut dr, shape);
     topology.regions = vec![primary, dr];
     topology
+}
+
+/// The alarms a well-run lab has: unhealthy hosts of its target group (firing when AZ b serves
+/// nothing) and the lag of its first replica in each Region.
+fn lab_alarms(primary: &mut RegionTopology, dr: &mut RegionTopology, shape: LabShape) {
+    let alarm = |region: &str,
+                 name: &str,
+                 metric: (&str, &str, &str, String),
+                 firing: Option<&str>| {
+        let (namespace, metric_name, dimension, value) = metric;
+        Alarm {
+            name: name.into(),
+            arn: Some(format!("arn:aws:cloudwatch:{region}:{ACCOUNT}:alarm:{name}")),
+            state: if firing.is_some() { "ALARM" } else { "OK" }.into(),
+            reason: Some(firing.map_or_else(
+                || "Threshold Crossed: 3 datapoints [0.0 (02/03/26 08:58:00), 0.0 (02/03/26 08:57:00), 0.0 (02/03/26 08:56:00)] were not greater than the threshold (0.0).".to_string(),
+                str::to_string,
+            )),
+            updated_at: ago(if firing.is_some() { 12 } else { 180 }),
+            composite: false,
+            metrics: vec![AlarmMetric {
+                namespace: namespace.into(),
+                name: metric_name.into(),
+                dimensions: [(dimension.to_string(), value)].into(),
+            }],
+            comparison: Some("GreaterThanThreshold".into()),
+            threshold: Some(if metric_name == "ReplicaLag" { 60.0 } else { 0.0 }),
+            actions_enabled: true,
+            alarm_actions: vec![format!("arn:aws:sns:{region}:{ACCOUNT}:lab-oncall")],
+        }
+    };
+    if let Some(tg) = primary.target_groups.first() {
+        let dimension = tg
+            .arn
+            .rsplit_once(':')
+            .map(|(_, d)| d.to_string())
+            .unwrap_or_default();
+        let firing = shape.az_b_down.then_some(
+            "Threshold Crossed: 3 datapoints [1.0 (02/03/26 08:48:00), 1.0 (02/03/26 08:47:00), 1.0 (02/03/26 08:46:00)] were greater than the threshold (0.0).",
+        );
+        primary.alarms.push(alarm(
+            PRIMARY,
+            "lab-unhealthy-hosts",
+            (
+                "AWS/ApplicationELB",
+                "UnHealthyHostCount",
+                "TargetGroup",
+                dimension,
+            ),
+            firing,
+        ));
+    }
+    for (code, region) in [(PRIMARY, primary), (DR, dr)] {
+        let Some(replica) = region
+            .db_instances
+            .iter()
+            .find(|d| d.read_replica_source.is_some())
+        else {
+            continue;
+        };
+        let name = format!("{}-lag", replica.identifier);
+        let id = replica.identifier.clone();
+        region.alarms.push(alarm(
+            code,
+            &name,
+            ("AWS/RDS", "ReplicaLag", "DBInstanceIdentifier", id),
+            None,
+        ));
+    }
 }
 
 fn primary_region(shape: LabShape) -> RegionTopology {

@@ -40,6 +40,45 @@ pub async fn read_signals(ctx: &AwsContext, topology: &Topology, now: DateTime<U
     out
 }
 
+/// Only the replicas' `ReplicaLag` (what `haven check` and the DR views need), per Region in
+/// parallel; one `GetMetricData` per Region that has replicas.
+pub async fn read_replica_lag(
+    ctx: &AwsContext,
+    topology: &Topology,
+    now: DateTime<Utc>,
+) -> Signals {
+    let reads = topology.regions.iter().map(|region| async move {
+        let queries: Vec<Query> = signals::queries(region)
+            .into_iter()
+            .filter(|q| q.key.metric == signals::Metric::ReplicaLag)
+            .collect();
+        if queries.is_empty() {
+            return Signals::default();
+        }
+        match metrics(ctx, &region.region, &queries, now).await {
+            Ok(series) => Signals {
+                series,
+                ..Signals::default()
+            },
+            Err(e) => Signals {
+                unavailable: vec![Unavailable {
+                    region: Some(region.region.clone()),
+                    reason: e.to_string(),
+                }],
+                ..Signals::default()
+            },
+        }
+    });
+    let mut out = Signals {
+        taken_at: Some(now),
+        ..Signals::default()
+    };
+    for read in futures::future::join_all(reads).await {
+        out.absorb(read);
+    }
+    out
+}
+
 struct RegionRead {
     signals: Signals,
     metrics_failed: bool,

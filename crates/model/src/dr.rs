@@ -466,7 +466,7 @@ impl DrRow {
         match (self.age_minutes, &self.state) {
             (Some(m), _) => format!("{} / RPO {}", minutes(m), minutes(self.rpo_minutes)),
             (None, DrState::Replica { .. }) => match self.lag_seconds {
-                Some(lag) => format!("lag {lag}s"),
+                Some(lag) => format!("lag {lag}s / RPO {}", minutes(self.rpo_minutes)),
                 None => "-".into(),
             },
             (None, _) => "-".into(),
@@ -1049,7 +1049,7 @@ fn replica_rows(
             copies: Vec::new(),
             usable: replica.map(|r| r.identifier.clone()),
             age_minutes: None,
-            lag_seconds: None,
+            lag_seconds: replica.and_then(|r| r.replica_lag).map(|lag| lag.seconds),
             state: replica.map_or(DrState::Missing, |r| DrState::Replica {
                 status: r.status.clone(),
             }),

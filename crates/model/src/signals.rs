@@ -240,7 +240,8 @@ pub fn annotate(topology: &mut Topology, signals: &Signals) {
     }
 }
 
-/// The resources of the Region an alarm watches, from its metrics' dimensions: a load balancer
+/// The resources of the Region an alarm watches (ids as findings give them: a target group by
+/// name with its ARN, a load balancer by ARN), from its metrics' dimensions: a load balancer
 /// (`LoadBalancer`), a target group (`TargetGroup`), an Auto Scaling group
 /// (`AutoScalingGroupName`), an instance (`InstanceId`) or a DB instance (`DBInstanceIdentifier`).
 pub fn alarm_resources(region: &RegionTopology, alarm: &Alarm) -> Vec<ResourceRef> {
@@ -257,7 +258,10 @@ pub fn alarm_resources(region: &RegionTopology, alarm: &Alarm) -> Vec<ResourceRe
                     .target_groups
                     .iter()
                     .find(|tg| query::target_group_dimension(&tg.arn) == Some(value.as_str()))
-                    .map(|tg| ResourceRef::new(ResourceKind::TargetGroup, &tg.arn)),
+                    .map(|tg| {
+                        ResourceRef::new(ResourceKind::TargetGroup, &tg.name)
+                            .with_arn(Some(&tg.arn))
+                    }),
                 "AutoScalingGroupName" => region
                     .auto_scaling_groups
                     .iter()
@@ -294,7 +298,7 @@ pub fn alarms_on<'a>(region: &'a RegionTopology, kind: ResourceKind, id: &str) -
         .filter(|alarm| {
             alarm_resources(region, alarm)
                 .iter()
-                .any(|r| r.kind == kind && r.id == id)
+                .any(|r| r.kind == kind && (r.id == id || r.arn.as_deref() == Some(id)))
         })
         .collect();
     alarms.sort_by_key(|alarm| (alarm_rank(&alarm.state), alarm.name.clone()));

@@ -5,6 +5,9 @@
 //! haven's own (`HA-NAT-AZ`, `SEC-CHAIN`, `DR-XR`…); see [`catalogue`]. Everything here is pure:
 //! the caller supplies the clock through [`Policy::now`].
 
+mod alarms;
+#[cfg(test)]
+mod alarms_tests;
 mod autoscaling;
 mod catalogue;
 mod dr;
@@ -445,6 +448,7 @@ pub fn assess(topology: &Topology, policy: &Policy) -> Vec<Finding> {
     }
     dr::check(topology, policy, &mut findings);
     front_door::check(topology, policy, &mut findings);
+    alarms::check(topology, &mut findings);
     findings.retain(|f| !policy.accepts(f));
     sort(&mut findings);
     findings

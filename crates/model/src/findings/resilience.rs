@@ -129,6 +129,9 @@ pub enum DbOutcome {
         promotable_replicas: Vec<String>,
         /// Automated backups allow a point-in-time restore.
         backups: bool,
+        /// The smallest replica lag CloudWatch measured among them, seconds: what promoting
+        /// loses.
+        replica_lag_seconds: Option<u64>,
     },
 }
 
@@ -377,9 +380,15 @@ pub fn az_loss(topology: &Topology, region: &str, az: &str) -> AzLossImpact {
                 })
                 .cloned()
                 .collect();
+            let replica_lag_seconds = promotable_replicas
+                .iter()
+                .filter_map(|id| index.db_instance(id)?.replica_lag)
+                .map(|lag| lag.seconds)
+                .min();
             DbOutcome::Lost {
                 promotable_replicas,
                 backups: db.backup_retention_days > 0,
+                replica_lag_seconds,
             }
         };
         account_db(&db.identifier, &outcome, &mut rto, &mut rpo);
@@ -423,6 +432,7 @@ pub fn az_loss(topology: &Topology, region: &str, az: &str) -> AzLossImpact {
                 },
                 None => DbOutcome::Lost {
                     promotable_replicas: Vec::new(),
+                    replica_lag_seconds: None,
                     backups: cluster.backup_retention_days > 0,
                 },
             }
@@ -503,6 +513,7 @@ fn account_db(id: &str, outcome: &DbOutcome, rto: &mut Estimate, rpo: &mut Estim
         DbOutcome::Lost {
             promotable_replicas,
             backups,
+            replica_lag_seconds,
         } => {
             if promotable_replicas.is_empty() {
                 rto.add(
@@ -518,13 +529,24 @@ fn account_db(id: &str, outcome: &DbOutcome, rto: &mut Estimate, rpo: &mut Estim
                     ),
                 );
             }
-            if *backups {
-                rpo.add(
+            // The better of promoting (loses the measured lag) and a point-in-time restore.
+            match (replica_lag_seconds, backups) {
+                (Some(lag), true) if *lag > PITR_RPO_SECONDS => rpo.add(
+                    Some(PITR_RPO_SECONDS),
+                    format!(
+                        "{id}: point-in-time restore to ~5 min ago (replica lag measured at {})",
+                        human(*lag)
+                    ),
+                ),
+                (Some(lag), _) => rpo.add(
+                    Some(*lag),
+                    format!("{id}: promote; replica lag measured at {}", human(*lag)),
+                ),
+                (None, true) => rpo.add(
                     Some(PITR_RPO_SECONDS),
                     format!("{id}: point-in-time restore to ~5 min ago"),
-                );
-            } else {
-                rpo.add(None, format!("{id}: no automated backups"));
+                ),
+                (None, false) => rpo.add(None, format!("{id}: no automated backups")),
             }
         }
     }
@@ -600,6 +622,16 @@ fn region_loss_with(topology: &Topology, policy: &Policy) -> RegionLossImpact {
             .replicas_in(db, d)
             .map(|l| l.replica.identifier.clone())
             .collect();
+        let lag = ctx
+            .replicas_in(db, d)
+            .filter_map(|l| {
+                let replica = dr
+                    .db_instances
+                    .iter()
+                    .find(|x| x.identifier == l.replica.identifier)?;
+                replica.replica_lag.map(|lag| lag.seconds)
+            })
+            .min();
         let copies = db_snapshot_copies(dr, &region, Some(&db.identifier), None);
         impact
             .db_snapshot_copies
@@ -607,6 +639,7 @@ fn region_loss_with(topology: &Topology, policy: &Policy) -> RegionLossImpact {
         database_tier(
             &db.identifier,
             replicas,
+            lag,
             copies.first().and_then(|s| s.created_at),
             now,
             &mut impact,
@@ -625,6 +658,7 @@ fn region_loss_with(topology: &Topology, policy: &Policy) -> RegionLossImpact {
         database_tier(
             &cluster.identifier,
             replicas,
+            None,
             copies.first().and_then(|s| s.created_at),
             now,
             &mut impact,
@@ -697,6 +731,7 @@ fn compute_tier(
 fn database_tier(
     id: &str,
     replicas: Vec<String>,
+    replica_lag: Option<u64>,
     newest_copy: Option<chrono::DateTime<chrono::Utc>>,
     now: chrono::DateTime<chrono::Utc>,
     impact: &mut RegionLossImpact,
@@ -709,17 +744,24 @@ fn database_tier(
             Some(PROMOTION_SECONDS),
             format!("{id}: promote {} (several minutes)", replicas.join(" or ")),
         );
-        // ReplicaLag is not discovered: the newest copy bounds the loss if there is one.
-        rpo.add(
-            copy_age,
-            match copy_age {
-                Some(a) => format!(
-                    "{id}: replica lag not measured; newest snapshot copy {} old",
-                    human(a)
-                ),
-                None => format!("{id}: replica lag not measured"),
-            },
-        );
+        // The measured lag is what promotion loses; without it, the newest copy bounds the
+        // loss if there is one.
+        match replica_lag {
+            Some(lag) => rpo.add(
+                Some(lag),
+                format!("{id}: replica lag measured at {}", human(lag)),
+            ),
+            None => rpo.add(
+                copy_age,
+                match copy_age {
+                    Some(a) => format!(
+                        "{id}: replica lag not measured; newest snapshot copy {} old",
+                        human(a)
+                    ),
+                    None => format!("{id}: replica lag not measured"),
+                },
+            ),
+        }
         impact.replicas_to_promote.extend(replicas);
     } else if let Some(age) = copy_age {
         rto.add(

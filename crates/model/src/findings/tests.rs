@@ -923,7 +923,7 @@ fn losing_az_a_in_the_degraded_lab_loses_the_writer_nat_and_targets() {
         .find(|d| d.identifier == "lab-db")
         .expect("db");
     assert!(
-        matches!(&db.outcome, DbOutcome::Lost { promotable_replicas, backups: true } if promotable_replicas == &["lab-db-replica-1".to_string()])
+        matches!(&db.outcome, DbOutcome::Lost { promotable_replicas, backups: true, .. } if promotable_replicas == &["lab-db-replica-1".to_string()])
     );
     let private_b = subnet_id(&t.regions[0], "lab-private-b");
     assert_eq!(impact.nat_egress_lost.len(), 1);
@@ -1018,4 +1018,78 @@ fn every_fix_action_is_a_haven_action_or_replicate() {
             );
         }
     }
+}
+
+/// With CloudWatch's ReplicaLag read, the achievable RPO is what promoting loses: the lag.
+#[test]
+fn the_measured_replica_lag_is_the_rpo_of_promoting_it() {
+    let mut signals = crate::signals::Signals::default();
+    let at = healthy().taken_at;
+    let lag = |seconds: f64| vec![crate::signals::Point { at, value: seconds }];
+    let key = |region: &str, db: &str| {
+        crate::signals::SeriesKey::new(region, db, crate::signals::Metric::ReplicaLag)
+    };
+    signals.series.insert(key(DR, "lab-db-dr"), lag(42.0));
+    signals
+        .series
+        .insert(key(PRIMARY, "lab-db-replica-1"), lag(7.0));
+
+    // Region loss: the DR replica's lag, instead of "not measured".
+    let mut t = healthy();
+    let before = region_loss(&t, PRIMARY);
+    assert!(
+        before
+            .achievable
+            .rpo
+            .basis
+            .iter()
+            .any(|b| b.contains("replica lag not measured")),
+        "{:?}",
+        before.achievable.rpo.basis
+    );
+    crate::signals::annotate(&mut t, &signals);
+    let after = region_loss(&t, PRIMARY);
+    // (The Region's RPO is the worst part: the EBS snapshot copies, a day old here.)
+    assert!(
+        after
+            .achievable
+            .rpo
+            .basis
+            .iter()
+            .any(|b| b.contains("lab-db: replica lag measured at 42s")),
+        "{:?}",
+        after.achievable.rpo.basis
+    );
+
+    // The DR view's replica row shows it against the RPO.
+    let policy = Policy::default();
+    let dr = crate::dr::status(&t, &policy.dr(&t).expect("a DR policy"));
+    let row = dr
+        .rows
+        .iter()
+        .find(|r| r.usable.as_deref() == Some("lab-db-dr"))
+        .expect("the replica row");
+    assert_eq!(row.lag_seconds, Some(42));
+    assert!(
+        row.age_text().starts_with("lag 42s / RPO"),
+        "{}",
+        row.age_text()
+    );
+
+    // AZ loss of a Single-AZ writer: promoting the in-Region replica loses 7 s, better than
+    // a point-in-time restore.
+    let mut degraded = fixture("degraded");
+    crate::signals::annotate(&mut degraded, &signals);
+    let impact = az_loss(&degraded, PRIMARY, "ap-northeast-2a");
+    assert_eq!(impact.achievable.rpo.seconds, Some(7));
+    assert!(
+        impact
+            .achievable
+            .rpo
+            .basis
+            .iter()
+            .any(|b| b.contains("promote; replica lag measured at 7s")),
+        "{:?}",
+        impact.achievable.rpo.basis
+    );
 }

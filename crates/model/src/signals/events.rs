@@ -74,12 +74,12 @@ pub fn changes(previous: &Topology, next: &Topology) -> Vec<Event> {
         let Some(before) = previous.regions.iter().find(|r| r.region == region.region) else {
             continue;
         };
-        let mut seen = |kind: ResourceKind, id: &str, text: String, bad: bool| {
+        let mut seen = |resource: ResourceRef, text: String, bad: bool| {
             out.push(Event {
                 at,
                 region: Some(region.region.clone()),
                 source: EventSource::Change,
-                resource: Some(ResourceRef::new(kind, id)),
+                resource: Some(resource),
                 text,
                 bad,
             });
@@ -88,12 +88,13 @@ pub fn changes(previous: &Topology, next: &Topology) -> Vec<Event> {
             let Some(old) = before.target_groups.iter().find(|t| t.arn == tg.arn) else {
                 continue;
             };
+            let group =
+                || ResourceRef::new(ResourceKind::TargetGroup, &tg.name).with_arn(Some(&tg.arn));
             for target in &tg.targets {
                 let was = old.targets.iter().find(|t| t.id == target.id);
                 match was {
                     Some(was) if was.health != target.health => seen(
-                        ResourceKind::TargetGroup,
-                        &tg.arn,
+                        group(),
                         format!(
                             "{} in {}: {} → {}{}",
                             target.id,
@@ -109,8 +110,7 @@ pub fn changes(previous: &Topology, next: &Topology) -> Vec<Event> {
                         target.health == crate::TargetHealthState::Unhealthy,
                     ),
                     None => seen(
-                        ResourceKind::TargetGroup,
-                        &tg.arn,
+                        group(),
                         format!(
                             "{} registered in {} ({})",
                             target.id,
@@ -124,12 +124,7 @@ pub fn changes(previous: &Topology, next: &Topology) -> Vec<Event> {
             }
             for was in &old.targets {
                 if !tg.targets.iter().any(|t| t.id == was.id) {
-                    seen(
-                        ResourceKind::TargetGroup,
-                        &tg.arn,
-                        format!("{} left {}", was.id, tg.name),
-                        false,
-                    );
+                    seen(group(), format!("{} left {}", was.id, tg.name), false);
                 }
             }
         }
@@ -138,8 +133,7 @@ pub fn changes(previous: &Topology, next: &Topology) -> Vec<Event> {
                 && old.state != instance.state
             {
                 seen(
-                    ResourceKind::Instance,
-                    &instance.id,
+                    ResourceRef::new(ResourceKind::Instance, &instance.id),
                     format!(
                         "{}: {} → {}",
                         instance.id,
@@ -161,8 +155,7 @@ pub fn changes(previous: &Topology, next: &Topology) -> Vec<Event> {
                 && old.desired_capacity != group.desired_capacity
             {
                 seen(
-                    ResourceKind::AutoScalingGroup,
-                    &group.name,
+                    ResourceRef::new(ResourceKind::AutoScalingGroup, &group.name),
                     format!(
                         "{}: desired capacity {} → {}",
                         group.name, old.desired_capacity, group.desired_capacity
@@ -183,8 +176,7 @@ pub fn changes(previous: &Topology, next: &Topology) -> Vec<Event> {
                     _ => String::new(),
                 };
                 seen(
-                    ResourceKind::DbInstance,
-                    &db.identifier,
+                    ResourceRef::new(ResourceKind::DbInstance, &db.identifier),
                     format!("{}: {} → {}{az}", db.identifier, old.status, db.status),
                     db.status == "failed" || db.status == "storage-full",
                 );

@@ -258,7 +258,7 @@ fn changes_between_discoveries_become_events_newest_first() {
     assert!(health.bad);
     assert_eq!(
         health.resource,
-        Some(ResourceRef::new(ResourceKind::TargetGroup, TG))
+        Some(ResourceRef::new(ResourceKind::TargetGroup, "lab-web-tg").with_arn(Some(TG)))
     );
     assert!(
         events

@@ -70,7 +70,19 @@ pub async fn run(global: &Global, config: &Config, args: &CheckArgs) -> Result<(
                 identity: Some(identity),
                 ..Default::default()
             };
-            haven_aws::discover(&ctx, &regions, &options).await
+            let mut topology = haven_aws::discover(&ctx, &regions, &options).await;
+            // The achievable RPO of promoting a replica is its lag: read it, say when it cannot be.
+            let lag =
+                haven_aws::signals::read_replica_lag(&ctx, &topology, chrono::Utc::now()).await;
+            for missing in &lag.unavailable {
+                eprintln!(
+                    "haven: replica lag not read in {}: {} (the RPO estimates use the snapshot copies)",
+                    missing.region.as_deref().unwrap_or("any Region"),
+                    missing.reason
+                );
+            }
+            haven_model::signals::annotate(&mut topology, &lag);
+            topology
         }
     };
     if !topology.errors.is_empty() {
