@@ -18,6 +18,7 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use bytes::Bytes;
 
+mod cloudwatch;
 pub(crate) mod dns_answer;
 mod user_data;
 mod xml;
@@ -264,6 +265,8 @@ pub(super) struct Call {
     pub(super) region: String,
     pub(super) action: String,
     pub(super) params: Vec<(String, String)>,
+    /// The body of a JSON-protocol request (CloudWatch), empty otherwise.
+    pub(super) json: Bytes,
 }
 
 impl Call {
@@ -285,7 +288,14 @@ impl Call {
             region: region.to_owned(),
             action: action.to_owned(),
             params,
+            json: Bytes::new(),
         }
+    }
+
+    /// The same call with the body of a JSON-protocol request.
+    pub(super) fn with_json(mut self, body: Bytes) -> Self {
+        self.json = body;
+        self
     }
 
     fn param(&self, name: &str) -> Option<&str> {
@@ -543,6 +553,8 @@ pub(super) struct State {
     groups: HashMap<(String, String), Group>,
     /// The user data of launch template versions, kept from moto (see `user_data`).
     user_data: user_data::UserData,
+    /// CloudWatch alarms not evaluated yet (see `cloudwatch`).
+    alarms: cloudwatch::Alarms,
 }
 
 fn key(region: &str, id: &str) -> (String, String) {
@@ -806,6 +818,9 @@ impl State {
             "rds" => self.rds_after(realism, call, text, now),
             "elasticloadbalancing" => self.elb_after(realism, call, text, now),
             "autoscaling" => self.autoscaling_after(realism, call, text, now),
+            "monitoring" => self
+                .alarms
+                .after(&call.region, &call.action, &call.json, text),
             _ => None,
         }
     }

@@ -1,0 +1,136 @@
+//! The real `aws-sdk-cloudwatch` (Smithy RPC v2 CBOR) against moto (AWS JSON 1.0), through the
+//! proxy's translation.
+
+use aws_sdk_cloudwatch::Client;
+use aws_sdk_cloudwatch::error::ProvideErrorMetadata;
+use aws_sdk_cloudwatch::primitives::DateTime;
+use aws_sdk_cloudwatch::types::{
+    ComparisonOperator, Dimension, Metric, MetricDataQuery, MetricDatum, MetricStat, StateValue,
+    Statistic,
+};
+use haven_testkit::{Faults, MotoServer, Proxy, Realism, sdk_config_for};
+
+const REGION: &str = "ap-northeast-2";
+
+fn dimension() -> Dimension {
+    Dimension::builder()
+        .name("AutoScalingGroupName")
+        .value("lab-asg")
+        .build()
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_sdk_reads_metrics_and_alarms_from_moto_through_the_proxy() {
+    let moto = MotoServer::start().expect("moto_server starts");
+    let proxy = Proxy::start(
+        &moto.endpoint(),
+        Faults::none().with_realism(Realism::aws()),
+    )
+    .expect("proxy starts")
+    .not_haven();
+    let client = Client::new(&sdk_config_for(&proxy.endpoint(), REGION).await);
+
+    // Two datapoints, whole minutes in the recent past.
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .expect("after 1970")
+        .as_secs() as i64;
+    let minute = now - now % 60 - 600;
+    for (at, value) in [(minute - 60, 40.0), (minute, 42.5)] {
+        client
+            .put_metric_data()
+            .namespace("AWS/EC2")
+            .metric_data(
+                MetricDatum::builder()
+                    .metric_name("CPUUtilization")
+                    .dimensions(dimension())
+                    .timestamp(DateTime::from_secs(at))
+                    .value(value)
+                    .build(),
+            )
+            .send()
+            .await
+            .expect("PutMetricData through the proxy");
+    }
+
+    let answer = client
+        .get_metric_data()
+        .start_time(DateTime::from_secs(minute - 3600))
+        .end_time(DateTime::from_secs(minute + 60))
+        .metric_data_queries(
+            MetricDataQuery::builder()
+                .id("cpu")
+                .metric_stat(
+                    MetricStat::builder()
+                        .metric(
+                            Metric::builder()
+                                .namespace("AWS/EC2")
+                                .metric_name("CPUUtilization")
+                                .dimensions(dimension())
+                                .build(),
+                        )
+                        .period(60)
+                        .stat("Average")
+                        .build(),
+                )
+                .build(),
+        )
+        .send()
+        .await
+        .expect("GetMetricData parses");
+    let result = &answer.metric_data_results()[0];
+    assert_eq!(result.id(), Some("cpu"));
+    let mut points: Vec<(i64, f64)> = result
+        .timestamps()
+        .iter()
+        .map(DateTime::secs)
+        .zip(result.values().iter().copied())
+        .collect();
+    points.sort_by_key(|p| p.0);
+    assert_eq!(points, vec![(minute - 60, 40.0), (minute, 42.5)]);
+
+    client
+        .put_metric_alarm()
+        .alarm_name("lab-unhealthy-hosts")
+        .namespace("AWS/ApplicationELB")
+        .metric_name("UnHealthyHostCount")
+        .statistic(Statistic::Maximum)
+        .period(60)
+        .evaluation_periods(2)
+        .threshold(0.0)
+        .comparison_operator(ComparisonOperator::GreaterThanThreshold)
+        .send()
+        .await
+        .expect("PutMetricAlarm");
+    let alarms = client
+        .describe_alarms()
+        .send()
+        .await
+        .expect("DescribeAlarms parses");
+    let alarm = &alarms.metric_alarms()[0];
+    assert_eq!(alarm.alarm_name(), Some("lab-unhealthy-hosts"));
+    assert_eq!(alarm.threshold(), Some(0.0));
+    assert_eq!(alarm.evaluation_periods(), Some(2));
+    assert!(alarm.state_updated_timestamp().is_some());
+    assert_eq!(
+        alarm.state_value(),
+        Some(&StateValue::InsufficientData),
+        "a new alarm has no data yet on AWS"
+    );
+
+    let recorded = proxy.requests();
+    let get = recorded
+        .iter()
+        .find(|r| r.action == "GetMetricData")
+        .expect("GetMetricData recorded");
+    assert_eq!(get.service, "monitoring");
+    assert_eq!(get.region, REGION);
+
+    proxy.set_faults(Faults::none().with_fail_service("monitoring", 403));
+    let denied = client
+        .describe_alarms()
+        .send()
+        .await
+        .expect_err("monitoring is denied");
+    assert_eq!(denied.code(), Some("AccessDenied"), "{denied:?}");
+}
