@@ -8,7 +8,7 @@ use aws_sdk_cloudwatch::types::{
     ComparisonOperator, Dimension, Metric, MetricDataQuery, MetricDatum, MetricStat, StateValue,
     Statistic,
 };
-use haven_testkit::{Faults, MotoServer, Proxy, Realism, sdk_config_for};
+use haven_testkit::{Faults, MotoServer, Proxy, Realism, metrics, sdk_config_for};
 
 const REGION: &str = "ap-northeast-2";
 
@@ -117,6 +117,53 @@ async fn the_sdk_reads_metrics_and_alarms_from_moto_through_the_proxy() {
         Some(&StateValue::InsufficientData),
         "a new alarm has no data yet on AWS"
     );
+
+    // Datapoints written straight to moto (`haven_testkit::metrics`) read back through the SDK.
+    let at = chrono::DateTime::from_timestamp(minute, 0).expect("a time");
+    let datums: Vec<metrics::Datum> = (0..3)
+        .map(|back| metrics::Datum {
+            metric: "ReplicaLag".into(),
+            dimensions: vec![("DBInstanceIdentifier".into(), "lab-db-replica".into())],
+            value: 1.5 + f64::from(back),
+            at: at - chrono::Duration::minutes(i64::from(back)),
+        })
+        .collect();
+    metrics::put(&moto.endpoint(), REGION, "AWS/RDS", &datums)
+        .await
+        .expect("PutMetricData straight to moto");
+    let lag = client
+        .get_metric_data()
+        .start_time(DateTime::from_secs(minute - 3600))
+        .end_time(DateTime::from_secs(minute + 60))
+        .metric_data_queries(
+            MetricDataQuery::builder()
+                .id("lag")
+                .metric_stat(
+                    MetricStat::builder()
+                        .metric(
+                            Metric::builder()
+                                .namespace("AWS/RDS")
+                                .metric_name("ReplicaLag")
+                                .dimensions(
+                                    Dimension::builder()
+                                        .name("DBInstanceIdentifier")
+                                        .value("lab-db-replica")
+                                        .build(),
+                                )
+                                .build(),
+                        )
+                        .period(60)
+                        .stat("Maximum")
+                        .build(),
+                )
+                .build(),
+        )
+        .send()
+        .await
+        .expect("GetMetricData parses");
+    let mut values = lag.metric_data_results()[0].values().to_vec();
+    values.sort_by(f64::total_cmp);
+    assert_eq!(values, vec![1.5, 2.5, 3.5]);
 
     let recorded = proxy.requests();
     let get = recorded
