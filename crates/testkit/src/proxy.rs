@@ -172,8 +172,9 @@ pub struct RecordedRequest {
     pub service: String,
     /// The Region from the SigV4 credential scope; empty if unsigned.
     pub region: String,
-    /// The API action: the `Action` form/query parameter (query protocols) or the part of the
-    /// `X-Amz-Target` header after the last dot (JSON protocols); empty if neither is present.
+    /// The API action: the `Action` form/query parameter (query protocols), the part of the
+    /// `X-Amz-Target` header after the last dot (JSON protocols) or the operation of an RPC v2
+    /// CBOR path (`GetMetricData`); empty if none is present.
     pub action: String,
     /// The HTTP status the proxy returned to the client.
     pub status: u16,
@@ -184,6 +185,8 @@ pub struct RecordedRequest {
     /// When the proxy received it (to tell which requests were in flight together).
     pub received_at: Instant,
     /// The request body as received (empty if it could not be read), to replay the request.
+    /// For a Smithy RPC v2 CBOR call (CloudWatch: `path` is `/service/S/operation/O`), its
+    /// AWS JSON 1.0 translation, which is what moto was sent.
     pub body: Bytes,
 }
 
