@@ -173,6 +173,14 @@ async fn the_sdk_reads_metrics_and_alarms_from_moto_through_the_proxy() {
     assert_eq!(get.service, "monitoring");
     assert_eq!(get.region, REGION);
 
+    // moto lacks DescribeAlarmHistory (an HTML page, HTTP 500): the SDK reads an AWS error.
+    let missing = client
+        .describe_alarm_history()
+        .send()
+        .await
+        .expect_err("moto does not implement it");
+    assert_eq!(missing.code(), Some("InternalFailure"), "{missing:?}");
+
     proxy.set_faults(Faults::none().with_fail_service("monitoring", 403));
     let denied = client
         .describe_alarms()
