@@ -450,6 +450,7 @@ async fn entry(
     };
     // The JSON is what is recorded, so that a replay can send it to moto as it is.
     let body = body.and_then(|body| {
+        let body = cbor::inflate(&mut parts.headers, body)?;
         if cbor::is_json(&body) {
             Ok(body)
         } else {

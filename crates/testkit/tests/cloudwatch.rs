@@ -28,7 +28,12 @@ async fn the_sdk_reads_metrics_and_alarms_from_moto_through_the_proxy() {
     )
     .expect("proxy starts")
     .not_haven();
-    let client = Client::new(&sdk_config_for(&proxy.endpoint(), REGION).await);
+    // Every PutMetricData body gzipped, as the SDK does for large ones.
+    let config =
+        aws_sdk_cloudwatch::config::Builder::from(&sdk_config_for(&proxy.endpoint(), REGION).await)
+            .request_min_compression_size_bytes(0)
+            .build();
+    let client = Client::from_conf(config);
 
     // Two datapoints, whole minutes in the recent past.
     let now = std::time::SystemTime::now()

@@ -8,6 +8,9 @@
 //! CBOR. CBOR is typed and JSON is not, so the answer is typed with CloudWatch's model: which
 //! members are timestamps, doubles and blobs (the SDK's decoder accepts nothing else for them).
 
+use std::io::Read;
+
+use bytes::Bytes;
 use hyper::header::{self, HeaderMap, HeaderValue};
 use hyper::http::request::Parts;
 use minicbor::data::{Tag, Type};
@@ -84,6 +87,25 @@ pub(super) fn rpc_of(method: &hyper::Method, path: &str) -> Option<Rpc> {
 /// whose first byte is never `{`.
 pub(super) fn is_json(body: &[u8]) -> bool {
     body.first() == Some(&b'{')
+}
+
+/// The body of a request as the SDK meant it: the SDK compresses large `PutMetricData` bodies
+/// with gzip (`Content-Encoding: gzip`, Smithy's `requestCompression`), which moto does not
+/// read; the header is removed once the body is inflated.
+pub(super) fn inflate(headers: &mut HeaderMap, body: Bytes) -> Result<Bytes, String> {
+    let gzip = headers
+        .get(header::CONTENT_ENCODING)
+        .and_then(|value| value.to_str().ok())
+        .is_some_and(|value| value.split(',').any(|v| v.trim() == "gzip"));
+    if !gzip {
+        return Ok(body);
+    }
+    let mut inflated = Vec::new();
+    flate2::read::GzDecoder::new(&body[..])
+        .read_to_end(&mut inflated)
+        .map_err(|error| format!("bad gzip body: {error}"))?;
+    headers.remove(header::CONTENT_ENCODING);
+    Ok(Bytes::from(inflated))
 }
 
 /// Turns the request line and headers of an RPC v2 CBOR call into AWS JSON 1.0 ones for a body
@@ -529,6 +551,19 @@ mod tests {
             Some(("ResourceNotFound".into(), "no".into()))
         );
         assert_eq!(error_of(b"<html>500</html>"), None);
+    }
+
+    #[test]
+    fn gzipped_bodies_are_inflated() {
+        use std::io::Write;
+        let mut gzip = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+        gzip.write_all(&error_body("A", "b")).expect("gzip");
+        let mut headers = HeaderMap::new();
+        headers.insert(header::CONTENT_ENCODING, HeaderValue::from_static("gzip"));
+        let body =
+            inflate(&mut headers, Bytes::from(gzip.finish().expect("gzip"))).expect("inflates");
+        assert_eq!(&body[..], &error_body("A", "b")[..]);
+        assert!(!headers.contains_key(header::CONTENT_ENCODING));
     }
 
     #[test]
