@@ -170,6 +170,39 @@ async fn the_sdk_reads_metrics_and_alarms_from_moto_through_the_proxy() {
     values.sort_by(f64::total_cmp);
     assert_eq!(values, vec![1.5, 2.5, 3.5]);
 
+    // Filtering on the state AWS shows, not moto's.
+    let unchecked = client
+        .describe_alarms()
+        .state_value(StateValue::InsufficientData)
+        .send()
+        .await
+        .expect("DescribeAlarms parses");
+    assert_eq!(unchecked.metric_alarms().len(), 1);
+    let ok = client
+        .describe_alarms()
+        .state_value(StateValue::Ok)
+        .send()
+        .await
+        .expect("DescribeAlarms parses");
+    assert!(ok.metric_alarms().is_empty(), "{ok:?}");
+    client
+        .set_alarm_state()
+        .alarm_name("lab-unhealthy-hosts")
+        .state_value(StateValue::Alarm)
+        .state_reason("test")
+        .send()
+        .await
+        .expect("SetAlarmState");
+    let alarms = client
+        .describe_alarms()
+        .send()
+        .await
+        .expect("DescribeAlarms");
+    assert_eq!(
+        alarms.metric_alarms()[0].state_value(),
+        Some(&StateValue::Alarm)
+    );
+
     let recorded = proxy.requests();
     let get = recorded
         .iter()

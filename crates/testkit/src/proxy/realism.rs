@@ -769,6 +769,12 @@ impl State {
                 Before::Forward
             }
             "rds" => self.rds_before(realism, call, now),
+            "monitoring" => self
+                .alarms
+                .before(&call.region, &call.action, &call.json)
+                .map_or(Before::Forward, |body| {
+                    Before::ForwardBody(Bytes::from(body))
+                }),
             _ => Before::Forward,
         }
     }

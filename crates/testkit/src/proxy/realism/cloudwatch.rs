@@ -41,6 +41,18 @@ fn json_names(body: &[u8]) -> Vec<String> {
 }
 
 impl Alarms {
+    /// A `DescribeAlarms` that filters on `StateValue` while some alarms are unevaluated: moto
+    /// would filter on its own states, so the filter is left to [`Alarms::after`]; the body
+    /// moto gets instead.
+    pub(super) fn before(&self, region: &str, action: &str, request: &[u8]) -> Option<Vec<u8>> {
+        if action != "DescribeAlarms" || !self.unevaluated.iter().any(|(r, _)| r == region) {
+            return None;
+        }
+        let mut value: Value = serde_json::from_slice(request).ok()?;
+        value.as_object_mut()?.remove("StateValue")?;
+        serde_json::to_vec(&value).ok()
+    }
+
     /// Learns from a CloudWatch call moto answered 200, and rewrites a `DescribeAlarms` answer;
     /// `None` keeps it as it is.
     pub(super) fn after(
@@ -71,15 +83,36 @@ impl Alarms {
                 }
                 None
             }
-            "DescribeAlarms" => self.rewrite(region, answer),
+            "DescribeAlarms" => {
+                let wanted = json_param(request, "StateValue");
+                self.rewrite(region, answer, wanted.as_deref())
+            }
             _ => None,
         }
     }
 
-    /// `answer` with every unevaluated alarm `INSUFFICIENT_DATA`.
-    fn rewrite(&self, region: &str, answer: &str) -> Option<String> {
+    /// `answer` with every unevaluated alarm `INSUFFICIENT_DATA`, and only the alarms in state
+    /// `wanted` when the request asked for one.
+    fn rewrite(&self, region: &str, answer: &str, wanted: Option<&str>) -> Option<String> {
         let mut value: Value = serde_json::from_str(answer).ok()?;
-        let alarms = value.get_mut("MetricAlarms")?.as_array_mut()?;
+        let mut changed = false;
+        if let Some(alarms) = value.get_mut("MetricAlarms").and_then(Value::as_array_mut) {
+            changed |= self.set_states(region, alarms);
+        }
+        if let Some(wanted) = wanted {
+            for list in ["MetricAlarms", "CompositeAlarms"] {
+                if let Some(alarms) = value.get_mut(list).and_then(Value::as_array_mut) {
+                    let before = alarms.len();
+                    alarms.retain(|a| a.get("StateValue").and_then(Value::as_str) == Some(wanted));
+                    changed |= alarms.len() != before;
+                }
+            }
+        }
+        changed.then(|| value.to_string())
+    }
+
+    /// Sets every unevaluated alarm of `alarms` `INSUFFICIENT_DATA`; whether any was.
+    fn set_states(&self, region: &str, alarms: &mut [Value]) -> bool {
         let mut changed = false;
         for alarm in alarms {
             let Some(name) = alarm.get("AlarmName").and_then(Value::as_str) else {
@@ -95,6 +128,6 @@ impl Alarms {
             alarm["StateReason"] = Value::from(INITIAL_REASON);
             changed = true;
         }
-        changed.then(|| value.to_string())
+        changed
     }
 }
