@@ -23,6 +23,7 @@ use hyper_util::client::legacy::connect::HttpConnector;
 use hyper_util::rt::{TokioExecutor, TokioIo};
 use tokio::sync::oneshot;
 
+mod cbor;
 mod motofix;
 mod realism;
 
@@ -171,8 +172,9 @@ pub struct RecordedRequest {
     pub service: String,
     /// The Region from the SigV4 credential scope; empty if unsigned.
     pub region: String,
-    /// The API action: the `Action` form/query parameter (query protocols) or the part of the
-    /// `X-Amz-Target` header after the last dot (JSON protocols); empty if neither is present.
+    /// The API action: the `Action` form/query parameter (query protocols), the part of the
+    /// `X-Amz-Target` header after the last dot (JSON protocols) or the operation of an RPC v2
+    /// CBOR path (`GetMetricData`); empty if none is present.
     pub action: String,
     /// The HTTP status the proxy returned to the client.
     pub status: u16,
@@ -183,6 +185,8 @@ pub struct RecordedRequest {
     /// When the proxy received it (to tell which requests were in flight together).
     pub received_at: Instant,
     /// The request body as received (empty if it could not be read), to replay the request.
+    /// For a Smithy RPC v2 CBOR call (CloudWatch: `path` is `/service/S/operation/O`), its
+    /// AWS JSON 1.0 translation, which is what moto was sent.
     pub body: Bytes,
 }
 
@@ -411,7 +415,7 @@ async fn serve(
                 let client = client.clone();
                 tokio::spawn(async move {
                     let service = hyper::service::service_fn(move |request| {
-                        handle(Arc::clone(&shared), client.clone(), request)
+                        entry(Arc::clone(&shared), client.clone(), request)
                     });
                     // Errors here are client disconnects; nothing to report.
                     let _ = hyper::server::conn::http1::Builder::new()
@@ -423,19 +427,96 @@ async fn serve(
     }
 }
 
-async fn handle(
+/// Reads a request and answers it; an RPC v2 CBOR call (CloudWatch) goes to moto as AWS JSON
+/// 1.0 and its answer comes back as CBOR (see `cbor`).
+async fn entry(
     shared: Arc<Shared>,
     client: UpstreamClient,
     request: Request<Incoming>,
 ) -> Result<Response<Full<Bytes>>, Dropped> {
     let started = Instant::now();
-    let (parts, body) = request.into_parts();
-    let (region, service) = credential_scope(&parts.headers, parts.uri.query());
-    let method = parts.method.to_string();
+    let (mut parts, body) = request.into_parts();
     let path = parts
         .uri
         .path_and_query()
         .map_or_else(|| parts.uri.path().to_owned(), |pq| pq.as_str().to_owned());
+    let body = body
+        .collect()
+        .await
+        .map(|collected| collected.to_bytes())
+        .map_err(|error| format!("cannot read the request body: {error}"));
+    let Some(rpc) = cbor::rpc_of(&parts.method, &path) else {
+        return handle(shared, client, parts, body, path, started).await;
+    };
+    // The JSON is what is recorded, so that a replay can send it to moto as it is.
+    let body = body.and_then(|body| {
+        let body = cbor::inflate(&mut parts.headers, body)?;
+        if cbor::is_json(&body) {
+            Ok(body)
+        } else {
+            cbor::cbor_to_json(&body).map(Bytes::from)
+        }
+    });
+    cbor::to_json_parts(&mut parts, &rpc, body.as_ref().map_or(0, Bytes::len));
+    let response = handle(shared, client, parts, body, path, started).await?;
+    Ok(cbor_answer(response).await)
+}
+
+/// moto's (or an injected) AWS JSON 1.0 answer as RPC v2 CBOR, with the same status: a success
+/// typed with CloudWatch's model, an error as `__type` and `message` (moto's HTML page for an
+/// operation it lacks becomes `InternalFailure`).
+async fn cbor_answer(response: Response<Full<Bytes>>) -> Response<Full<Bytes>> {
+    let (mut parts, body) = response.into_parts();
+    let body = body
+        .collect()
+        .await
+        .map(|collected| collected.to_bytes())
+        .unwrap_or_default();
+    let mut error = None;
+    let cbor = if parts.status.is_success() {
+        cbor::json_to_cbor(&body).unwrap_or_else(|message| {
+            parts.status = StatusCode::INTERNAL_SERVER_ERROR;
+            error = Some(("InternalFailure".to_owned(), message));
+            Vec::new()
+        })
+    } else {
+        Vec::new()
+    };
+    if !parts.status.is_success() {
+        let (code, message) = error.or_else(|| cbor::error_of(&body)).unwrap_or_else(|| {
+            parts.status = StatusCode::INTERNAL_SERVER_ERROR;
+            (
+                "InternalFailure".to_owned(),
+                "moto does not implement this operation".to_owned(),
+            )
+        });
+        let fault = if parts.status.is_client_error() {
+            "Sender"
+        } else {
+            "Receiver"
+        };
+        // CloudWatch is `awsQueryCompatible`: AWS also names the query error code in a header.
+        if let Ok(value) = HeaderValue::from_str(&format!("{code};{fault}")) {
+            parts.headers.insert("x-amzn-query-error", value);
+        }
+        let cbor = cbor::error_body(&code, &message);
+        cbor::set_cbor_headers(&mut parts.headers, cbor.len());
+        return Response::from_parts(parts, Full::new(Bytes::from(cbor)));
+    }
+    cbor::set_cbor_headers(&mut parts.headers, cbor.len());
+    Response::from_parts(parts, Full::new(Bytes::from(cbor)))
+}
+
+async fn handle(
+    shared: Arc<Shared>,
+    client: UpstreamClient,
+    parts: Parts,
+    body: Result<Bytes, String>,
+    path: String,
+    started: Instant,
+) -> Result<Response<Full<Bytes>>, Dropped> {
+    let (region, service) = credential_scope(&parts.headers, parts.uri.query());
+    let method = parts.method.to_string();
     let json = parts.headers.contains_key("x-amz-target");
     // The same request line and headers (the credential scope names the Region) for a
     // correction moto needs afterwards (see `motofix`).
@@ -446,19 +527,18 @@ async fn handle(
     );
     let mut follow_up = None;
 
-    let (response, injected, action, body) = match body.collect().await {
-        Err(error) => {
+    let (response, injected, action, body) = match body {
+        Err(message) => {
             let response = error_response(
                 StatusCode::BAD_REQUEST,
                 &service,
                 json,
                 "ProxyBadRequest",
-                &format!("cannot read the request body: {error}"),
+                &message,
             );
             (response, true, String::new(), Bytes::new())
         }
-        Ok(collected) => {
-            let body = collected.to_bytes();
+        Ok(body) => {
             let action = match action_of(&parts.headers, parts.uri.query(), &body) {
                 action if action.is_empty() => {
                     route53_operation(parts.method.as_str(), parts.uri.path()).to_owned()
@@ -564,7 +644,10 @@ async fn handle(
                         let form = is_form(&parts.headers)
                             .then(|| std::str::from_utf8(&body).ok())
                             .flatten();
-                        let call = realism::Call::new(&service, &region, &action, form);
+                        let mut call = realism::Call::new(&service, &region, &action, form);
+                        if json {
+                            call = call.with_json(body.clone());
+                        }
                         let (response, injected) =
                             with_realism(&shared, &client, realism, call, parts, body.clone())
                                 .await;

@@ -212,12 +212,23 @@ fn replay(endpoint: &str, file: &str) -> Result<(), String> {
              SignedHeaders=host, Signature=x",
             request.region, request.service
         );
+        // A CloudWatch call (Smithy RPC v2 CBOR) is recorded with its JSON translation: moto
+        // takes it as AWS JSON 1.0.
+        let (path, content_type) = match rpc_target(&request.path) {
+            Some(target) => (
+                "/".to_owned(),
+                format!("application/x-amz-json-1.0\r\nX-Amz-Target: {target}"),
+            ),
+            None => (
+                request.path.clone(),
+                "application/x-www-form-urlencoded; charset=utf-8".to_owned(),
+            ),
+        };
         let head = format!(
-            "{} {} HTTP/1.1\r\nHost: {host}:{port}\r\nAuthorization: {authorization}\r\n\
-             Content-Type: application/x-www-form-urlencoded; charset=utf-8\r\n\
+            "{} {path} HTTP/1.1\r\nHost: {host}:{port}\r\nAuthorization: {authorization}\r\n\
+             Content-Type: {content_type}\r\n\
              Content-Length: {}\r\n\r\n",
             request.method,
-            request.path,
             request.body.len()
         );
         let started = Instant::now();
@@ -260,6 +271,12 @@ fn replay(endpoint: &str, file: &str) -> Result<(), String> {
     println!("status_mismatches {mismatched}");
     println!("reconnects {reconnects}");
     Ok(())
+}
+
+/// `Service.Operation` of an RPC v2 path `/service/Service/operation/Operation`.
+fn rpc_target(path: &str) -> Option<String> {
+    let (service, operation) = path.strip_prefix("/service/")?.split_once("/operation/")?;
+    Some(format!("{service}.{operation}"))
 }
 
 /// The values a request carries that it may have learnt from an earlier answer: page tokens,

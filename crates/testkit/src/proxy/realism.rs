@@ -18,7 +18,9 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use bytes::Bytes;
 
+mod cloudwatch;
 pub(crate) mod dns_answer;
+mod events;
 mod user_data;
 mod xml;
 
@@ -264,6 +266,8 @@ pub(super) struct Call {
     pub(super) region: String,
     pub(super) action: String,
     pub(super) params: Vec<(String, String)>,
+    /// The body of a JSON-protocol request (CloudWatch), empty otherwise.
+    pub(super) json: Bytes,
 }
 
 impl Call {
@@ -285,7 +289,14 @@ impl Call {
             region: region.to_owned(),
             action: action.to_owned(),
             params,
+            json: Bytes::new(),
         }
+    }
+
+    /// The same call with the body of a JSON-protocol request.
+    pub(super) fn with_json(mut self, body: Bytes) -> Self {
+        self.json = body;
+        self
     }
 
     fn param(&self, name: &str) -> Option<&str> {
@@ -475,8 +486,11 @@ struct Group {
     desired: Option<i64>,
     /// The desired capacity asked for while launches fail (what AWS would show).
     wanted: Option<i64>,
-    /// Failed scaling activities, oldest first.
+    /// Scaling activities (failed launches, and launches and terminations seen in moto's
+    /// answers), oldest first.
     activities: Vec<String>,
+    /// The last change of its desired capacity asked by a user, until activities name it.
+    change: Option<events::CapacityChange>,
     /// Its instances and target groups in moto's last answer (`None`: never listed).
     members: Option<Members>,
 }
@@ -489,6 +503,15 @@ struct Members {
     target_groups: Vec<String>,
     /// Its subnets, as moto lists them.
     zone_identifier: Option<String>,
+}
+
+/// Instances that joined or left a group between two of moto's answers.
+struct MemberChange {
+    group: String,
+    started: Vec<String>,
+    gone: Vec<String>,
+    /// The number of instances before and after.
+    capacity: (i64, i64),
 }
 
 /// A request the proxy sends moto on its own (not recorded: haven did not send it).
@@ -543,6 +566,10 @@ pub(super) struct State {
     groups: HashMap<(String, String), Group>,
     /// The user data of launch template versions, kept from moto (see `user_data`).
     user_data: user_data::UserData,
+    /// CloudWatch alarms not evaluated yet (see `cloudwatch`).
+    alarms: cloudwatch::Alarms,
+    /// RDS events moto does not record (see `events`).
+    rds_events: events::RdsEvents,
 }
 
 fn key(region: &str, id: &str) -> (String, String) {
@@ -742,6 +769,12 @@ impl State {
                 Before::Forward
             }
             "rds" => self.rds_before(realism, call, now),
+            "monitoring" => self
+                .alarms
+                .before(&call.region, &call.action, &call.json)
+                .map_or(Before::Forward, |body| {
+                    Before::ForwardBody(Bytes::from(body))
+                }),
             _ => Before::Forward,
         }
     }
@@ -806,6 +839,9 @@ impl State {
             "rds" => self.rds_after(realism, call, text, now),
             "elasticloadbalancing" => self.elb_after(realism, call, text, now),
             "autoscaling" => self.autoscaling_after(realism, call, text, now),
+            "monitoring" => self
+                .alarms
+                .after(&call.region, &call.action, &call.json, text),
             _ => None,
         }
     }
@@ -1196,7 +1232,19 @@ impl State {
         text: &str,
         now: Instant,
     ) -> Option<String> {
+        let took = match call.action.as_str() {
+            "RebootDBInstance" | "FailoverDBCluster" => Some(realism.rds_reboot),
+            "PromoteReadReplica" => Some(realism.rds_promote),
+            _ => None,
+        };
+        if let Some(took) = took {
+            let took = realism.scaled(took);
+            self.rds_events.record(call, text, SystemTime::now(), took);
+        }
         let phases: &[(&'static str, Duration)] = match call.action.as_str() {
+            "DescribeEvents" => {
+                return self.rds_events.rewrite(call, text, SystemTime::now());
+            }
             "CreateDBInstance" | "CreateDBInstanceReadReplica" => &[
                 ("creating", realism.rds_create),
                 ("backing-up", realism.rds_backup),
@@ -1613,10 +1661,22 @@ impl State {
                     call.param("AutoScalingGroupName"),
                     call.param("DesiredCapacity").and_then(|d| d.parse().ok()),
                 ) {
-                    self.groups
-                        .entry(key(&call.region, name))
-                        .or_default()
-                        .desired = Some(desired);
+                    let group = self.groups.entry(key(&call.region, name)).or_default();
+                    if let Some(from) = group.desired.filter(|from| *from != desired)
+                        && call.action != "CreateAutoScalingGroup"
+                    {
+                        let constraints = (call.action == "UpdateAutoScalingGroup").then(|| {
+                            let size = |name: &str| call.param(name).unwrap_or("-").to_owned();
+                            (size("MinSize"), size("MaxSize"))
+                        });
+                        group.change = Some(events::CapacityChange {
+                            at: timestamp(SystemTime::now()),
+                            from,
+                            to: desired,
+                            constraints,
+                        });
+                    }
+                    group.desired = Some(desired);
                 }
                 None
             }
@@ -1634,9 +1694,15 @@ impl State {
                 if activities.is_empty() {
                     return None;
                 }
-                // Newest first, as Auto Scaling lists them (ids grow with time).
+                // Newest first, as Auto Scaling lists them (ids grow with time), at most
+                // `MaxRecords` (default 100).
                 activities.sort();
                 activities.reverse();
+                let most = call
+                    .param("MaxRecords")
+                    .and_then(|m| m.parse().ok())
+                    .unwrap_or(100);
+                activities.truncate(most);
                 let list = descendant(text, 0..text.len(), "Activities")?;
                 let mut edits = Edits::default();
                 let items: String = activities.iter().map(|a| a.as_str()).collect();
@@ -1700,6 +1766,7 @@ impl State {
         let mut edits = Edits::default();
         let mut listed = Vec::new();
         let mut left: Vec<(Vec<String>, Vec<String>)> = Vec::new();
+        let mut changed: Vec<MemberChange> = Vec::new();
         for member in children(text, within, "member") {
             let inner = content(text, member);
             let Some(name) = child_text(text, inner.clone(), "AutoScalingGroupName") else {
@@ -1779,11 +1846,25 @@ impl State {
                 zone_identifier,
             });
             if let Some(before) = before {
+                let started: Vec<String> = instances
+                    .iter()
+                    .filter(|id| !before.instances.contains(id))
+                    .cloned()
+                    .collect();
+                let capacity = (before.instances.len() as i64, instances.len() as i64);
                 let gone: Vec<String> = before
                     .instances
                     .into_iter()
                     .filter(|id| !instances.contains(id))
                     .collect();
+                if !started.is_empty() || !gone.is_empty() {
+                    changed.push(MemberChange {
+                        group: name.to_owned(),
+                        started,
+                        gone: gone.clone(),
+                        capacity,
+                    });
+                }
                 left.push((gone, target_groups));
             }
         }
@@ -1813,7 +1894,52 @@ impl State {
         for (instances, target_groups) in left {
             self.deregister_left(realism, call, &instances, &target_groups, now);
         }
+        for change in changed {
+            self.record_activities(call, &change);
+        }
         (!edits.is_empty()).then(|| edits.apply(text))
+    }
+
+    /// The scaling activities AWS records for instances that joined (`started`) or left
+    /// (`gone`) a group between two of moto's answers (see `events::activity`).
+    fn record_activities(&mut self, call: &Call, members: &MemberChange) {
+        let (name, (from, to)) = (members.group.as_str(), members.capacity);
+        let change = self
+            .groups
+            .get_mut(&key(&call.region, name))
+            .and_then(|group| group.change.take());
+        let mut made = Vec::new();
+        let mut capacity = from;
+        for id in &members.gone {
+            let id_number = self.next_id();
+            made.push(events::activity(
+                id_number,
+                name,
+                id,
+                false,
+                change.as_ref(),
+                (capacity, capacity - 1),
+            ));
+            capacity -= 1;
+        }
+        for id in &members.started {
+            let id_number = self.next_id();
+            made.push(events::activity(
+                id_number,
+                name,
+                id,
+                true,
+                change.as_ref(),
+                (capacity, capacity + 1),
+            ));
+            capacity += 1;
+        }
+        debug_assert_eq!(capacity, to, "every change of capacity has its activity");
+        self.groups
+            .entry(key(&call.region, name))
+            .or_default()
+            .activities
+            .extend(made);
     }
 
     /// Has moto launch into the emptiest AZ (see [`Realism::spread_launches`]): one instance at

@@ -1697,3 +1697,196 @@ async fn a_realism_reset_drops_deletes_not_sent_yet() {
     );
     assert_eq!(count(&aws.proxy, RealismKind::DeleteReplayed), 0);
 }
+
+async fn rds_events(rds: &aws_sdk_rds::Client, id: &str) -> Vec<(String, String)> {
+    let answer = rds
+        .describe_events()
+        .source_type(aws_sdk_rds::types::SourceType::DbInstance)
+        .source_identifier(id)
+        .send()
+        .await
+        .expect("events");
+    answer
+        .events()
+        .iter()
+        .map(|e| {
+            (
+                e.message().unwrap_or_default().to_owned(),
+                e.event_categories().join(","),
+            )
+        })
+        .collect()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn reboots_and_failovers_show_in_rds_events_in_order() {
+    let aws = aws(settled()).await;
+    let rds = &aws.rds;
+    rds.create_db_instance()
+        .db_instance_identifier("db")
+        .engine("mysql")
+        .db_instance_class("db.t3.micro")
+        .allocated_storage(20)
+        .master_username("admin")
+        .master_user_password("secret-password-1")
+        .multi_az(true)
+        .send()
+        .await
+        .expect("create");
+    wait_db(rds, "db", Some("available")).await;
+    let before = rds_events(rds, "db").await;
+
+    rds.reboot_db_instance()
+        .db_instance_identifier("db")
+        .force_failover(true)
+        .send()
+        .await
+        .expect("reboot with failover");
+    let during = rds_events(rds, "db").await;
+    assert_eq!(
+        &during[before.len()..],
+        [(
+            "Multi-AZ instance failover started.".to_owned(),
+            "failover".to_owned()
+        )],
+        "the failover has started, not completed"
+    );
+    wait_db(rds, "db", Some("available")).await;
+    rds.reboot_db_instance()
+        .db_instance_identifier("db")
+        .send()
+        .await
+        .expect("plain reboot");
+    wait_db(rds, "db", Some("available")).await;
+    let after = rds_events(rds, "db").await;
+    let messages: Vec<&str> = after[before.len()..]
+        .iter()
+        .map(|(m, _)| m.as_str())
+        .collect();
+    assert_eq!(
+        messages,
+        [
+            "Multi-AZ instance failover started.",
+            "Multi-AZ instance failover completed.",
+            "DB instance shutdown",
+            "DB instance restarted"
+        ]
+    );
+    // moto's own events (creation, backup) are still there, and the whole list is in time order.
+    assert!(!before.is_empty(), "moto records the creation");
+    let dates: Vec<_> = rds
+        .describe_events()
+        .send()
+        .await
+        .expect("events")
+        .events()
+        .iter()
+        .map(|e| e.date().map(|d| d.secs()))
+        .collect();
+    assert!(dates.windows(2).all(|w| w[0] <= w[1]), "{dates:?}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn capacity_changes_leave_successful_scaling_activities() {
+    let aws = aws(settled()).await;
+    aws.ec2
+        .create_launch_template()
+        .launch_template_name("web")
+        .launch_template_data(template_data(None))
+        .send()
+        .await
+        .expect("template");
+    aws.asg
+        .create_auto_scaling_group()
+        .auto_scaling_group_name("web")
+        .launch_template(
+            aws_sdk_autoscaling::types::LaunchTemplateSpecification::builder()
+                .launch_template_name("web")
+                .version("1")
+                .build(),
+        )
+        .availability_zones("ap-northeast-2a")
+        .min_size(1)
+        .max_size(4)
+        .desired_capacity(2)
+        .send()
+        .await
+        .expect("group");
+    aws.asg
+        .set_desired_capacity()
+        .auto_scaling_group_name("web")
+        .desired_capacity(3)
+        .send()
+        .await
+        .expect("scale out");
+    assert_eq!(group(&aws.asg, "web").await, (3, 3));
+    let activities = aws
+        .asg
+        .describe_scaling_activities()
+        .auto_scaling_group_name("web")
+        .send()
+        .await
+        .expect("activities");
+    let [launch] = activities.activities() else {
+        panic!("one launch: {activities:?}");
+    };
+    assert_eq!(launch.status_code().map(|s| s.as_str()), Some("Successful"));
+    assert_eq!(launch.progress(), Some(100));
+    assert!(
+        launch
+            .description()
+            .is_some_and(|d| d.starts_with("Launching a new EC2 instance: i-")),
+        "{launch:?}"
+    );
+    assert!(
+        launch.cause().is_some_and(|c| c.contains(
+            "a user request explicitly set group desired capacity changing the desired \
+             capacity from 2 to 3"
+        )),
+        "{launch:?}"
+    );
+    assert!(launch.start_time().is_some() && launch.end_time().is_some());
+
+    aws.asg
+        .update_auto_scaling_group()
+        .auto_scaling_group_name("web")
+        .min_size(1)
+        .max_size(4)
+        .desired_capacity(1)
+        .send()
+        .await
+        .expect("scale in");
+    assert_eq!(group(&aws.asg, "web").await, (1, 1));
+    let newest = aws
+        .asg
+        .describe_scaling_activities()
+        .auto_scaling_group_name("web")
+        .max_records(2)
+        .send()
+        .await
+        .expect("activities");
+    assert_eq!(newest.activities().len(), 2, "MaxRecords is respected");
+    for activity in newest.activities() {
+        assert!(
+            activity
+                .description()
+                .is_some_and(|d| d.starts_with("Terminating EC2 instance: i-")),
+            "{activity:?}"
+        );
+        assert!(
+            activity.cause().is_some_and(|c| c.contains(
+                "update of AutoScalingGroup constraints to min: 1, max: 4, desired: 1 \
+                 changing the desired capacity from 3 to 1"
+            )),
+            "{activity:?}"
+        );
+    }
+    let other = aws
+        .asg
+        .describe_scaling_activities()
+        .auto_scaling_group_name("other")
+        .send()
+        .await
+        .expect("activities");
+    assert!(other.activities().is_empty(), "filtered by group");
+}
