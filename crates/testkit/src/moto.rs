@@ -53,6 +53,9 @@ pub struct MotoServer {
     command: String,
     /// Set when start-up failed, so the log named in the error survives the drop.
     keep_log: bool,
+    /// The proxy in front, which speaks what moto does not (CloudWatch's CBOR protocol): what
+    /// [`MotoServer::endpoint`] names.
+    front: Option<crate::Proxy>,
 }
 
 impl MotoServer {
@@ -106,10 +109,15 @@ impl MotoServer {
             log_path,
             command,
             keep_log: true,
+            front: None,
         };
         // On any error below, dropping `server` stops the process and keeps the log.
         server.wait_until_ready()?;
         server.warm_up_ec2().map_err(StartError::Fatal)?;
+        let moto = format!("http://127.0.0.1:{port}");
+        let front =
+            crate::Proxy::start(&moto, crate::Faults::default()).map_err(StartError::Fatal)?;
+        server.front = Some(front.not_haven());
         server.keep_log = false;
         Ok(server)
     }
@@ -205,12 +213,17 @@ impl MotoServer {
         Ok(())
     }
 
-    /// The endpoint URL to give the SDK, e.g. `http://127.0.0.1:40123`.
+    /// The endpoint URL to give the SDK, e.g. `http://127.0.0.1:40123`: a proxy in front of
+    /// moto that passes everything through and translates the AWS SDK's Smithy RPC v2 CBOR
+    /// (CloudWatch), which moto does not speak, to moto's AWS JSON.
     pub fn endpoint(&self) -> String {
-        format!("http://127.0.0.1:{}", self.port)
+        match &self.front {
+            Some(front) => front.endpoint(),
+            None => format!("http://127.0.0.1:{}", self.port),
+        }
     }
 
-    /// The TCP port the server listens on (on 127.0.0.1).
+    /// The TCP port moto itself listens on (on 127.0.0.1), behind [`MotoServer::endpoint`].
     pub fn port(&self) -> u16 {
         self.port
     }
