@@ -5,6 +5,12 @@
 //! latency or make one Region fail, and can be changed while the proxy runs. With
 //! [`Faults::realism`] set, the proxy also plays the AWS behaviours moto leaves out (see
 //! [`Realism`]).
+//!
+//! One protocol is translated rather than forwarded byte-exact: the AWS SDK calls CloudWatch
+//! with Smithy RPC v2 CBOR (`POST /service/<Service>/operation/<Operation>`), which moto does not
+//! speak; the proxy sends moto the same call as AWS JSON 1.0 and answers in CBOR (moto checks no
+//! signature, so the changed body does not matter). Such a call is recorded with its operation
+//! as [`RecordedRequest::action`] and its JSON translation as [`RecordedRequest::body`].
 
 use std::io;
 use std::net::{Ipv4Addr, SocketAddr};
