@@ -26,7 +26,9 @@ const CRATES: &[(&str, &str, &[&str])] = &[
         "crates/tui",
         &["haven-model", "haven-aws", "haven-replicate"],
     ),
-    ("haven-testkit", "crates/testkit", &[]),
+    // The tests' independent oracle: its lab builder and proxy use no haven code; only
+    // `metrics` reads a discovered topology (haven-model's plain data) to feed moto.
+    ("haven-testkit", "crates/testkit", &["haven-model"]),
 ];
 
 /// The `[dependencies]` names of a manifest (dev-dependencies are the tests' business).

@@ -350,17 +350,16 @@ fn demo(open_dashboard: bool) -> Result<(), String> {
         target_dir().display()
     );
     run("cargo", &["build", "--workspace", "--bins"], &[])?;
-    let haven = target_dir()
-        .join("debug")
-        .join(format!("haven{}", env::consts::EXE_SUFFIX))
-        .display()
-        .to_string();
+    let haven = bin("haven");
     let moto = start_moto()?;
+    // moto does not speak CloudWatch's protocol of the AWS SDK for Rust (Smithy RPC v2 CBOR):
+    // haven talks to moto through the test proxy, which translates.
+    let proxy = start_proxy(&moto.endpoint)?;
     let aws_env: [(&str, &str); 4] = [
         ("AWS_ACCESS_KEY_ID", "test"),
         ("AWS_SECRET_ACCESS_KEY", "test"),
         ("AWS_MAX_ATTEMPTS", "1"),
-        ("AWS_ENDPOINT_URL", &moto.endpoint),
+        ("AWS_ENDPOINT_URL", &proxy.endpoint),
     ];
     // The lab is built the way a user builds it: the blueprint, `haven up`, `haven replicate`.
     let blueprint = demo_blueprint()?;
@@ -409,6 +408,11 @@ fn demo(open_dashboard: bool) -> Result<(), String> {
         println!("({error}: the dashboard's :dr view shows what is missing)");
     }
     let regions = format!("{},{DR_REGION}", "ap-northeast-2");
+    // moto generates no metrics: an hour of plausible ones for what the lab is made of.
+    println!("\nAn hour of CloudWatch metrics for the lab (moto makes none of its own):");
+    if let Err(error) = demo_metrics(&haven, &proxy.endpoint, &regions, &aws_env) {
+        println!("({error}: the dashboard shows no sparklines)");
+    }
     if open_dashboard {
         run(&haven, &["--regions", &regions], &aws_env)?;
     } else {
@@ -416,13 +420,98 @@ fn demo(open_dashboard: bool) -> Result<(), String> {
             "\nThe lab runs at {}. In another shell:\n  export AWS_ACCESS_KEY_ID=test \
              AWS_SECRET_ACCESS_KEY=test AWS_MAX_ATTEMPTS=1 AWS_ENDPOINT_URL={}\n  {haven} --regions \
              {regions}\nPress Enter to stop moto.",
-            moto.endpoint, moto.endpoint,
+            moto.endpoint, proxy.endpoint,
         );
         let mut line = String::new();
         let _ = std::io::stdin().read_line(&mut line);
     }
+    drop(proxy);
     drop(moto);
     Ok(())
+}
+
+/// Feeds moto an hour of metrics for the lab as haven discovers it: `haven snapshot` into a file,
+/// then `haven-lab metrics`.
+fn demo_metrics(
+    haven: &str,
+    endpoint: &str,
+    regions: &str,
+    aws_env: &[(&str, &str)],
+) -> Result<(), String> {
+    let file = target_dir().join("demo").join("topology.json");
+    let output = command(
+        haven,
+        &["--regions", regions, "snapshot", "--output", "json"],
+        aws_env,
+    )
+    .output()
+    .map_err(|e| format!("cannot start haven: {e}"))?;
+    if !output.status.success() {
+        return Err(format!(
+            "haven snapshot failed: {}",
+            String::from_utf8_lossy(&output.stderr)
+        ));
+    }
+    std::fs::write(&file, &output.stdout).map_err(|e| format!("{}: {e}", file.display()))?;
+    let file = file.display().to_string();
+    run(&bin("haven-lab"), &["metrics", endpoint, &file], &[])
+}
+
+/// A built binary of the workspace.
+fn bin(name: &str) -> String {
+    target_dir()
+        .join("debug")
+        .join(format!("{name}{}", env::consts::EXE_SUFFIX))
+        .display()
+        .to_string()
+}
+
+/// `haven-proxy` in front of moto, stopped when dropped (its standard input closes).
+struct ProxyChild {
+    child: Child,
+    endpoint: String,
+}
+
+impl Drop for ProxyChild {
+    fn drop(&mut self) {
+        drop(self.child.stdin.take());
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn start_proxy(moto: &str) -> Result<ProxyChild, String> {
+    use std::io::BufRead;
+    let mut child = Command::new(bin("haven-proxy"))
+        .arg(moto)
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .map_err(|e| format!("cannot start haven-proxy: {e}"))?;
+    let mut line = String::new();
+    if let Some(stdout) = child.stdout.take() {
+        let _ = std::io::BufReader::new(stdout).read_line(&mut line);
+    }
+    // `proxy http://127.0.0.1:PORT -> MOTO`
+    let endpoint = line
+        .split_whitespace()
+        .nth(1)
+        .filter(|e| e.starts_with("http://"))
+        .map(str::to_string);
+    let mut proxy = ProxyChild {
+        child,
+        endpoint: String::new(),
+    };
+    match endpoint {
+        Some(endpoint) => {
+            println!("$ haven-proxy {moto}   (CloudWatch's protocol for moto) -> {endpoint}");
+            proxy.endpoint = endpoint;
+            Ok(proxy)
+        }
+        None => Err(format!(
+            "haven-proxy did not name its endpoint (it said {line:?})"
+        )),
+    }
 }
 
 /// The front door the demo gives the lab: the blueprint's commented `[dns]` and `[https]`, with a

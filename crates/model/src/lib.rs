@@ -15,6 +15,7 @@ pub mod plan;
 pub mod regions;
 pub mod relations;
 pub mod replication;
+pub mod resource;
 pub mod signals;
 pub mod topology;
 pub mod traffic;

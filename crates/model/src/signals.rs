@@ -10,7 +10,7 @@ use std::collections::BTreeMap;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
-use crate::findings::{ResourceKind, ResourceRef};
+use crate::resource::{ResourceKind, ResourceRef};
 use crate::{Alarm, RegionTopology, ReplicaLag, Topology};
 
 pub mod events;

@@ -7,7 +7,7 @@ use serde::{Deserialize, Serialize};
 
 use super::alarm_rank;
 use crate::Topology;
-use crate::findings::{ResourceKind, ResourceRef};
+use crate::resource::{ResourceKind, ResourceRef};
 
 /// Where an event comes from.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
