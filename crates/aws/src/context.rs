@@ -150,7 +150,10 @@ impl AwsContext {
                 .timeout_config(
                     TimeoutConfig::builder()
                         .connect_timeout(Duration::from_secs(3))
-                        .operation_timeout(Duration::from_secs(8))
+                        // Room for the retries a throttled or dropped call gets (backoff of
+                        // up to a few seconds each); a silent endpoint is named by the probe
+                        // above, or fails each attempt at the connect timeout.
+                        .operation_timeout(Duration::from_secs(30))
                         .build(),
                 )
                 .build(),
