@@ -499,6 +499,11 @@ fn criterion(table: &mut Table) -> Result<(), String> {
             2.0,
         ),
         (
+            "render/map-signals",
+            "dashboard: draw the map with live signals (sparklines, thresholds) at 10,000 resources",
+            2.0,
+        ),
+        (
             "render/list-ec2",
             "dashboard: draw the EC2 list at 10,000 resources",
             2.0,
