@@ -275,9 +275,14 @@ pub const PERMISSIONS: &[Permission] = &[
     p("acm", "RequestCertificate"),
 ];
 
-/// Whether haven's list holds `action` of `service` (the IAM prefix, or the SigV4 signing name,
-/// which is the same for every service haven uses).
+/// Whether haven's list holds `action` of `service` (the IAM prefix, or the SigV4 signing name:
+/// the same for every service haven uses but CloudWatch, which signs as `monitoring`).
 pub fn covers(service: &str, action: &str) -> bool {
+    // CloudWatch signs its requests as `monitoring`; its IAM actions are `cloudwatch:*`.
+    let service = match service {
+        "monitoring" => "cloudwatch",
+        other => other,
+    };
     PERMISSIONS
         .iter()
         .any(|p| p.service == service && p.action == action)
@@ -337,6 +342,17 @@ pub fn policy_document(read_only: bool) -> Value {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_signals_calls_are_in_the_policy_under_cloudwatchs_iam_prefix() {
+        assert!(covers("monitoring", "GetMetricData"));
+        assert!(covers("monitoring", "DescribeAlarms"));
+        assert!(covers("rds", "DescribeEvents"));
+        assert!(covers("autoscaling", "DescribeScalingActivities"));
+        assert!(!covers("monitoring", "PutMetricData"));
+        let read_only = policy_document(true).to_string();
+        assert!(read_only.contains("\"cloudwatch:GetMetricData\""), "{read_only}");
+    }
 
     #[test]
     fn d_iam_policy_allows_the_kms_calls_of_encrypted_copies() {
