@@ -351,7 +351,10 @@ mod tests {
         assert!(covers("autoscaling", "DescribeScalingActivities"));
         assert!(!covers("monitoring", "PutMetricData"));
         let read_only = policy_document(true).to_string();
-        assert!(read_only.contains("\"cloudwatch:GetMetricData\""), "{read_only}");
+        assert!(
+            read_only.contains("\"cloudwatch:GetMetricData\""),
+            "{read_only}"
+        );
     }
 
     #[test]

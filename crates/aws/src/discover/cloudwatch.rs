@@ -56,38 +56,62 @@ fn metric_alarm(a: &sdk::MetricAlarm) -> model::Alarm {
             }),
     );
     model::Alarm {
-        name: a.alarm_name().unwrap_or_default().to_string(),
-        arn: a.alarm_arn().map(str::to_string),
-        state: a
-            .state_value()
-            .map_or("INSUFFICIENT_DATA", |s| s.as_str())
-            .to_string(),
-        reason: a.state_reason().map(str::to_string),
-        updated_at: time(a.state_updated_timestamp()),
-        composite: false,
         metrics,
         comparison: a.comparison_operator().map(|c| c.as_str().to_string()),
         threshold: a.threshold(),
-        actions_enabled: a.actions_enabled().unwrap_or(true),
-        alarm_actions: a.alarm_actions().to_vec(),
+        ..common(
+            a.alarm_name(),
+            a.alarm_arn(),
+            a.state_value(),
+            a.state_reason(),
+            a.state_updated_timestamp(),
+        )
     }
+    .with_actions(a.actions_enabled(), a.alarm_actions())
 }
 
 fn composite_alarm(a: &sdk::CompositeAlarm) -> model::Alarm {
     model::Alarm {
-        name: a.alarm_name().unwrap_or_default().to_string(),
-        arn: a.alarm_arn().map(str::to_string),
-        state: a
-            .state_value()
+        composite: true,
+        ..common(
+            a.alarm_name(),
+            a.alarm_arn(),
+            a.state_value(),
+            a.state_reason(),
+            a.state_updated_timestamp(),
+        )
+    }
+    .with_actions(a.actions_enabled(), a.alarm_actions())
+}
+
+/// What metric and composite alarms share.
+fn common(
+    name: Option<&str>,
+    arn: Option<&str>,
+    state: Option<&sdk::StateValue>,
+    reason: Option<&str>,
+    updated: Option<&aws_smithy_types::DateTime>,
+) -> model::Alarm {
+    model::Alarm {
+        name: name.unwrap_or_default().to_string(),
+        arn: arn.map(str::to_string),
+        state: state
             .map_or("INSUFFICIENT_DATA", |s| s.as_str())
             .to_string(),
-        reason: a.state_reason().map(str::to_string),
-        updated_at: time(a.state_updated_timestamp()),
-        composite: true,
-        metrics: Vec::new(),
-        comparison: None,
-        threshold: None,
-        actions_enabled: a.actions_enabled().unwrap_or(true),
-        alarm_actions: a.alarm_actions().to_vec(),
+        reason: reason.map(str::to_string),
+        updated_at: time(updated),
+        ..model::Alarm::default()
+    }
+}
+
+trait WithActions {
+    fn with_actions(self, enabled: Option<bool>, actions: &[String]) -> Self;
+}
+
+impl WithActions for model::Alarm {
+    fn with_actions(mut self, enabled: Option<bool>, actions: &[String]) -> Self {
+        self.actions_enabled = enabled.unwrap_or(true);
+        self.alarm_actions = actions.to_vec();
+        self
     }
 }
