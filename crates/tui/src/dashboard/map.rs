@@ -88,6 +88,17 @@ impl MapLine {
         self
     }
 
+    /// A value with its label as one piece (left out whole, never half), in the value's tone
+    /// (dim when it has none): ` · 20 conn`.
+    fn reading(&mut self, text: String, tone: Tone) -> &mut Self {
+        let tone = if tone == Tone::Normal {
+            Tone::Dim
+        } else {
+            tone
+        };
+        self.push(text, tone_style(tone))
+    }
+
     /// What is pushed from now on may be dropped for lack of room.
     fn optional(&mut self) -> &mut Self {
         self.essential = self.essential.min(self.segs.len());
@@ -743,8 +754,7 @@ fn group_signals(links: &CrossRegion, code: &str, group: &str) -> Option<MapLine
         line.pieces(cpu).push(" · ", dim());
     }
     if let Some(count) = in_service {
-        line.push("in service ", dim())
-            .push(count.text, tone_style(count.tone));
+        line.reading(format!("in service {}", count.text), count.tone);
     }
     Some(line)
 }
@@ -776,11 +786,14 @@ fn az_signals(
     }
     line.optional();
     if let Some(latency) = live.latest(&key(Metric::ResponseTime), None) {
-        line.push(" · latency ", dim())
-            .push(latency.text, tone_style(latency.tone));
+        line.reading(format!(" · latency {}", latency.text), latency.tone);
     }
     if let Some(hosts) = live.hosts(code, target_groups.iter().copied(), az) {
-        line.push(" · ", dim()).pieces(hosts);
+        let tone = hosts
+            .iter()
+            .fold(Tone::Normal, |t, (_, tone)| t.max_with(*tone));
+        let text: String = hosts.into_iter().map(|(text, _)| text).collect();
+        line.reading(format!(" · {text}"), tone);
     }
     if line.segs.len() > 1 {
         lines.push(line);
@@ -802,15 +815,11 @@ fn db_signals(links: &CrossRegion, code: &str, db: &DbInstance) -> Vec<MapLine> 
     }
     line.optional();
     if let Some(connections) = live.latest(&key(Metric::Connections), None) {
-        line.push(" · ", dim())
-            .push(connections.text, tone_style(connections.tone))
-            .push(" conn", dim());
+        line.reading(format!(" · {} conn", connections.text), connections.tone);
     }
     let allocated = sparkline::allocated_bytes(db);
     if let Some(free) = live.latest(&key(Metric::FreeStorage), allocated) {
-        line.push(" · ", dim())
-            .push(free.text, tone_style(free.tone))
-            .push(" free", dim());
+        line.reading(format!(" · {} free", free.text), free.tone);
     }
     if line.segs.len() > 1 {
         lines.push(line);

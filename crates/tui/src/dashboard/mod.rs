@@ -19,6 +19,7 @@ pub mod map;
 pub mod menu;
 pub mod render;
 pub mod rows;
+pub mod sample_signals;
 pub mod sparkline;
 pub mod state;
 pub mod style;

@@ -69,7 +69,13 @@ pub fn squeeze(values: &[Option<f64>], width: usize) -> Vec<Option<f64>> {
 
 /// The sparkline of some values, scaled from zero to their largest value.
 pub fn bars(values: &[Option<f64>]) -> String {
-    let top = values.iter().flatten().copied().fold(0.0, f64::max);
+    bars_to(values, 0.0)
+}
+
+/// The sparkline of some values, scaled from zero to their largest value or `floor`, whichever
+/// is larger (CPU is drawn against 100%, so 30% is a low bar however flat it is).
+pub fn bars_to(values: &[Option<f64>], floor: f64) -> String {
+    let top = values.iter().flatten().copied().fold(floor, f64::max);
     values
         .iter()
         .map(|value| match value {
@@ -142,7 +148,12 @@ impl<'a> Live<'a> {
     /// The sparkline of a series at `width` cells (`None` without points).
     pub fn spark(&self, key: &SeriesKey, width: usize) -> Option<String> {
         let minutes = self.minutes(key);
-        (!minutes.is_empty()).then(|| bars(&squeeze(&minutes, width)))
+        let floor = if key.metric == Metric::Cpu {
+            100.0
+        } else {
+            0.0
+        };
+        (!minutes.is_empty()).then(|| bars_to(&squeeze(&minutes, width), floor))
     }
 
     /// A series' newest value, judged (`allocated_bytes` judges free storage).

@@ -232,3 +232,113 @@ async fn the_run_loop_reads_signals_once_however_often_r_is_pressed() {
     assert!(!state.quit);
     assert_eq!(reads.load(Ordering::SeqCst), 1, "one read per interval");
 }
+
+/// A state showing `topology` with its sample hour of signals read.
+fn with_signals(topology: &Topology, width: u16, height: u16) -> State {
+    let mut state = state_for(topology, width, height);
+    let job = state
+        .signals_refresh
+        .job
+        .expect("a read after the first topology");
+    answer(
+        &mut state,
+        job,
+        super::super::sample_signals::sample(topology),
+    );
+    state
+}
+
+#[test]
+fn map_with_metrics_healthy_lab_160x48() {
+    let state = with_signals(&fixture("lab-healthy.json"), 160, 48);
+    let text = screen(&state);
+    insta::assert_snapshot!(text);
+    assert!(text.contains("req/min "), "{text}");
+    assert!(text.contains("CPU "), "{text}");
+    assert!(text.contains("lag "), "{text}");
+}
+
+#[test]
+fn map_with_metrics_degraded_lab_160x48_colours_the_bad_az() {
+    let state = with_signals(&fixture("lab-degraded.json"), 160, 48);
+    let buffer = buffer_of(&state);
+    insta::assert_snapshot!(text_of(&buffer));
+    // The error rate of the degraded AZ (the second) is past the critical threshold: red; the
+    // other AZ's is green.
+    let text = text_of(&buffer);
+    let colours: Vec<Color> = text
+        .lines()
+        .enumerate()
+        .flat_map(|(y, line)| {
+            let cells: Vec<char> = line.chars().collect();
+            (0..cells.len())
+                .filter(move |x| cells[*x..].starts_with(&['5', 'x', 'x', ' ']))
+                .map(move |x| (x + 4, y))
+                .collect::<Vec<_>>()
+        })
+        .map(|(x, y)| buffer[(x as u16, y as u16)].fg)
+        .collect();
+    assert_eq!(colours, [Color::Green, Color::Red], "{text}");
+}
+
+#[test]
+fn map_with_metrics_large_stack_160x48() {
+    let state = with_signals(&fixture("large-10k.json"), 160, 48);
+    insta::assert_snapshot!(screen(&state));
+}
+
+#[test]
+fn before_the_first_read_the_map_shows_no_metric_and_never_a_zero() {
+    let state = state_for(&fixture("lab-healthy.json"), 160, 48);
+    let text = screen(&state);
+    assert!(!text.contains("req/min"), "{text}");
+    assert!(!text.contains("CPU ▁"), "{text}");
+}
+
+#[test]
+fn signals_that_could_not_be_read_are_marked_in_the_region_title() {
+    let healthy = fixture("lab-healthy.json");
+    let mut state = state_for(&healthy, 160, 48);
+    let job = state.signals_refresh.job.unwrap();
+    let now = state.now;
+    answer(
+        &mut state,
+        job,
+        Signals {
+            taken_at: Some(now),
+            unavailable: vec![haven_model::signals::Unavailable {
+                region: None,
+                reason: "GetMetricData: AccessDenied".into(),
+            }],
+            ..Signals::default()
+        },
+    );
+    let text = screen(&state);
+    assert!(text.contains("signals n/a"), "{text}");
+    assert!(!text.contains("req/min"), "{text}");
+}
+
+#[test]
+fn an_alarm_in_alarm_marks_its_resource_and_is_counted_in_the_region_title() {
+    let mut healthy = fixture("lab-healthy.json");
+    let region = &mut healthy.regions[0];
+    let group = region.auto_scaling_groups[0].name.clone();
+    let mut dimensions = std::collections::BTreeMap::new();
+    dimensions.insert("AutoScalingGroupName".to_string(), group);
+    region.alarms.push(haven_model::Alarm {
+        name: "lab-cpu-high".into(),
+        state: "ALARM".into(),
+        metrics: vec![haven_model::AlarmMetric {
+            namespace: "AWS/EC2".into(),
+            name: "CPUUtilization".into(),
+            dimensions,
+        }],
+        ..haven_model::Alarm::default()
+    });
+    let state = state_for(&healthy, 160, 48);
+    let buffer = buffer_of(&state);
+    let text = text_of(&buffer);
+    assert!(text.contains("⚠ ALARM lab-cpu-high"), "{text}");
+    assert!(text.contains("⚠ 1 alarm "), "{text}");
+    assert_eq!(cell_at(&buffer, "⚠ ALARM").fg, Color::Red);
+}
