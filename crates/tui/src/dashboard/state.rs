@@ -467,9 +467,10 @@ impl State {
         if let Some(model) = self.lists.get(&kind) {
             return Arc::clone(model);
         }
+        let live = Live::new(&self.signals, &self.settings.policy.thresholds);
         let model = Arc::new(match &self.topology {
-            Some(t) => lists::build(kind, t, &self.settings.policy),
-            None => lists::build(kind, &Topology::new(self.now), &self.settings.policy),
+            Some(t) => lists::build(kind, t, &self.settings.policy, live),
+            None => lists::build(kind, &Topology::new(self.now), &self.settings.policy, live),
         });
         self.lists.insert(kind, Arc::clone(&model));
         model

@@ -342,3 +342,41 @@ fn an_alarm_in_alarm_marks_its_resource_and_is_counted_in_the_region_title() {
     assert!(text.contains("⚠ 1 alarm "), "{text}");
     assert_eq!(cell_at(&buffer, "⚠ ALARM").fg, Color::Red);
 }
+
+#[test]
+fn lists_show_metric_columns_coloured_and_sortable_by_them() {
+    let healthy = fixture("lab-healthy.json");
+    let mut state = with_signals(&healthy, 200, 30);
+    for kind in ["asg", "lb", "tg", "rds"] {
+        press(&mut state, &format!(":{kind}\n"));
+        insta::assert_snapshot!(format!("list_{kind}_with_metrics_200x30"), screen(&state));
+    }
+    // The replica's lag is past the warning threshold: yellow.
+    press(&mut state, ":rds\n");
+    let buffer = buffer_of(&state);
+    assert_eq!(cell_at(&buffer, "63 s").fg, Color::Yellow);
+    // The hot group's CPU is yellow in :asg.
+    press(&mut state, ":asg\n");
+    assert_eq!(cell_at(&buffer_of(&state), "87%").fg, Color::Yellow);
+    // :ec2 sorts by CPU like a number: the column is sortable.
+    press(&mut state, ":ec2\n");
+    let list = state.list.as_ref().unwrap();
+    let cpu = list
+        .model
+        .columns
+        .iter()
+        .position(|c| c.name == "CPU")
+        .expect("a CPU column");
+    assert!(matches!(
+        list.model.rows[0].cells[cpu],
+        rows::Cell::Gauge(..)
+    ));
+}
+
+#[test]
+fn before_the_first_read_metric_cells_say_so_without_a_zero() {
+    let mut state = state_for(&fixture("lab-healthy.json"), 200, 30);
+    press(&mut state, ":asg\n");
+    let text = screen(&state);
+    assert!(text.contains("…"), "{text}");
+}
