@@ -17,6 +17,7 @@ pub mod layout;
 pub mod lists;
 pub mod map;
 pub mod menu;
+pub mod metrics_pane;
 pub mod render;
 pub mod rows;
 pub mod sample_signals;

@@ -25,6 +25,7 @@ pub use super::layout::RegionFocus;
 use super::lists;
 use super::map::{self, RegionMap};
 use super::menu::{self, Dialog, Menu, Seed};
+use super::metrics_pane;
 use super::rows::{ListKind, ListModel, RowRef};
 use super::sparkline::Live;
 use super::style::Tone;
@@ -642,7 +643,16 @@ impl State {
                 lines.extend(object);
                 lines
             } else {
-                object
+                // The resource's metrics of the last hour and its alarms, after the object.
+                let live = Live::new(&self.signals, &self.settings.policy.thresholds);
+                let mut lines = object;
+                lines.extend(metrics_pane::lines(
+                    &topology,
+                    list.model.kind,
+                    row.target,
+                    live,
+                ));
+                lines
             }
         });
         list.describe = lines.map(|lines| Describe {

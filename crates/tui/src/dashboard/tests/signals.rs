@@ -380,3 +380,55 @@ fn before_the_first_read_metric_cells_say_so_without_a_zero() {
     let text = screen(&state);
     assert!(text.contains("…"), "{text}");
 }
+
+/// The describe pane's text of the row of `:kind` whose key ends with `id`.
+fn describe(state: &mut State, kind: &str, id: &str) -> Vec<String> {
+    press(state, &format!(":{kind}\n/{id}\n\nd"));
+    state
+        .list
+        .as_ref()
+        .and_then(|l| l.describe.as_ref())
+        .map(|d| d.lines.clone())
+        .unwrap_or_else(|| panic!("no describe pane for {kind} {id}"))
+}
+
+fn metrics_section(lines: &[String]) -> String {
+    let start = lines
+        .iter()
+        .position(|l| l == "# metrics (last hour)")
+        .expect("a metrics section");
+    lines[start..].join("\n")
+}
+
+#[test]
+fn d_on_a_replica_shows_an_hour_of_its_lag_with_thresholds() {
+    let mut state = with_signals(&fixture("lab-healthy.json"), 160, 48);
+    let lines = describe(&mut state, "rds", "lab-db-replica-1");
+    let section = metrics_section(&lines);
+    insta::assert_snapshot!(section);
+    let lag = section
+        .lines()
+        .find(|l| l.starts_with("#   lag "))
+        .expect("a lag sparkline");
+    assert_eq!(
+        lag.matches(|c| super::super::sparkline::BARS.contains(&c))
+            .count(),
+        60
+    );
+    assert!(section.contains("latest 63 s"), "{section}");
+    assert!(
+        section.contains("warn ≥ 30 s · critical ≥ 300 s"),
+        "{section}"
+    );
+}
+
+#[test]
+fn d_on_the_load_balancer_shows_its_metrics_per_az() {
+    let mut state = with_signals(&fixture("lab-degraded.json"), 160, 48);
+    let lines = describe(&mut state, "lb", "lab-alb");
+    let section = metrics_section(&lines);
+    insta::assert_snapshot!(section);
+    assert!(section.contains("#   ap-northeast-2a"), "{section}");
+    assert!(section.contains("#   ap-northeast-2b"), "{section}");
+    assert!(section.contains("# alarms"), "{section}");
+}
