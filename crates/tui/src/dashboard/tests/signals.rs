@@ -432,3 +432,18 @@ fn d_on_the_load_balancer_shows_its_metrics_per_az() {
     assert!(section.contains("#   ap-northeast-2b"), "{section}");
     assert!(section.contains("# alarms"), "{section}");
 }
+
+#[test]
+fn the_map_with_metrics_draws_at_tiny_and_huge_sizes() {
+    for name in ["lab-degraded.json", "large-10k.json"] {
+        for (width, height) in [(20, 6), (40, 12), (100, 30), (300, 80)] {
+            let state = with_signals(&fixture(name), width, height);
+            let text = screen(&state);
+            assert_eq!(
+                text.lines().count(),
+                usize::from(height),
+                "{name} {width}x{height}"
+            );
+        }
+    }
+}
