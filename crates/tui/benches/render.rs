@@ -1,5 +1,6 @@
 //! One frame of the dashboard at 10,000 resources (`assets/fixtures/large-10k.json`), drawn into
-//! a ratatui `TestBackend`: the map (home view) and the EC2 list (target < 2 ms a frame); and
+//! a ratatui `TestBackend`: the map (home view), the map with an hour of metrics
+//! (`map-signals`, from `sample_signals`) and the EC2 list (target < 2 ms a frame); and
 //! the dashboard's own part of its start, from the cache file's text to the first frame.
 //! Run with `cargo bench -p haven-tui` (or `cargo xtask bench`, which reports it).
 
@@ -10,7 +11,9 @@ use std::sync::Arc;
 use criterion::{Criterion, criterion_group, criterion_main};
 use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 use haven_model::Topology;
-use haven_tui::dashboard::{Action, DashboardOptions, ListKind, State, View, draw, update};
+use haven_tui::dashboard::{
+    Action, Command, DashboardOptions, ListKind, State, View, draw, sample_signals, update,
+};
 use ratatui::Terminal;
 use ratatui::backend::TestBackend;
 
@@ -71,6 +74,30 @@ fn render(c: &mut Criterion) {
         b.iter(|| {
             terminal
                 .draw(|frame| draw(frame, black_box(&map)))
+                .expect("draw");
+        })
+    });
+
+    // The same map with an hour of metrics beside each AZ, group, database and instance.
+    let mut live = opened(topology.clone());
+    let job = update(&mut live, Action::Start)
+        .iter()
+        .find_map(|command| match command {
+            Command::FetchSignals { job, .. } => Some(*job),
+            _ => None,
+        })
+        .expect("the cached topology's signals are asked for");
+    update(
+        &mut live,
+        Action::SignalsRead {
+            job,
+            signals: Box::new(sample_signals::sample(&topology)),
+        },
+    );
+    group.bench_function("map-signals", |b| {
+        b.iter(|| {
+            terminal
+                .draw(|frame| draw(frame, black_box(&live)))
                 .expect("draw");
         })
     });
