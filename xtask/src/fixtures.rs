@@ -744,14 +744,22 @@ fn lab_alarms(primary: &mut RegionTopology, dr: &mut RegionTopology, shape: LabS
                  metric: (&str, &str, &str, String),
                  firing: Option<&str>| {
         let (namespace, metric_name, dimension, value) = metric;
+        let threshold = if metric_name == "ReplicaLag" {
+            60.0
+        } else {
+            0.0
+        };
+        let quiet = format!(
+            "Threshold Crossed: 3 datapoints [0.0 (02/03/26 08:58:00), 0.0 (02/03/26 08:57:00), \
+             0.0 (02/03/26 08:56:00)] were not greater than the threshold ({threshold:.1})."
+        );
         Alarm {
             name: name.into(),
-            arn: Some(format!("arn:aws:cloudwatch:{region}:{ACCOUNT}:alarm:{name}")),
-            state: if firing.is_some() { "ALARM" } else { "OK" }.into(),
-            reason: Some(firing.map_or_else(
-                || "Threshold Crossed: 3 datapoints [0.0 (02/03/26 08:58:00), 0.0 (02/03/26 08:57:00), 0.0 (02/03/26 08:56:00)] were not greater than the threshold (0.0).".to_string(),
-                str::to_string,
+            arn: Some(format!(
+                "arn:aws:cloudwatch:{region}:{ACCOUNT}:alarm:{name}"
             )),
+            state: if firing.is_some() { "ALARM" } else { "OK" }.into(),
+            reason: Some(firing.map_or(quiet, str::to_string)),
             updated_at: ago(if firing.is_some() { 12 } else { 180 }),
             composite: false,
             metrics: vec![AlarmMetric {
@@ -760,7 +768,7 @@ fn lab_alarms(primary: &mut RegionTopology, dr: &mut RegionTopology, shape: LabS
                 dimensions: [(dimension.to_string(), value)].into(),
             }],
             comparison: Some("GreaterThanThreshold".into()),
-            threshold: Some(if metric_name == "ReplicaLag" { 60.0 } else { 0.0 }),
+            threshold: Some(threshold),
             actions_enabled: true,
             alarm_actions: vec![format!("arn:aws:sns:{region}:{ACCOUNT}:lab-oncall")],
         }
