@@ -10,7 +10,9 @@ use std::sync::Arc;
 use criterion::{Criterion, criterion_group, criterion_main};
 use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 use haven_model::Topology;
-use haven_tui::dashboard::{Action, DashboardOptions, ListKind, State, View, draw, update};
+use haven_tui::dashboard::{
+    Action, Command, DashboardOptions, ListKind, State, View, draw, sample_signals, update,
+};
 use ratatui::Terminal;
 use ratatui::backend::TestBackend;
 
@@ -71,6 +73,30 @@ fn render(c: &mut Criterion) {
         b.iter(|| {
             terminal
                 .draw(|frame| draw(frame, black_box(&map)))
+                .expect("draw");
+        })
+    });
+
+    // The same map with an hour of metrics beside each AZ, group, database and instance.
+    let mut live = opened(topology.clone());
+    let job = update(&mut live, Action::Start)
+        .iter()
+        .find_map(|command| match command {
+            Command::FetchSignals { job, .. } => Some(*job),
+            _ => None,
+        })
+        .expect("the cached topology's signals are asked for");
+    update(
+        &mut live,
+        Action::SignalsRead {
+            job,
+            signals: Box::new(sample_signals::sample(&topology)),
+        },
+    );
+    group.bench_function("map-signals", |b| {
+        b.iter(|| {
+            terminal
+                .draw(|frame| draw(frame, black_box(&live)))
                 .expect("draw");
         })
     });

@@ -19,7 +19,9 @@ use toml::Spanned;
 
 use crate::dashboard::keymap::{KeyMap, KeyMapError, Mode};
 
-pub use crate::dashboard::{DEFAULT_IAM_REFRESH_SECONDS, DEFAULT_REFRESH_SECONDS};
+pub use crate::dashboard::{
+    DEFAULT_IAM_REFRESH_SECONDS, DEFAULT_REFRESH_SECONDS, DEFAULT_SIGNALS_SECONDS,
+};
 
 /// Where haven keeps its files.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -134,6 +136,8 @@ pub struct Config {
     pub refresh: Duration,
     /// How often the dashboard's auto-refresh reads IAM too (`r` always does).
     pub iam_refresh: Duration,
+    /// How often the dashboard reads the live signals (CloudWatch metrics and events).
+    pub signals: Duration,
     /// Regions to show (empty = let the command line or the SDK decide).
     pub regions: Vec<String>,
     /// Start without any action that changes AWS.
@@ -149,6 +153,7 @@ pub struct Config {
 struct ConfigFile {
     refresh_seconds: Option<Spanned<i64>>,
     iam_refresh_seconds: Option<Spanned<i64>>,
+    signals_seconds: Option<Spanned<i64>>,
     regions: Option<Vec<Spanned<String>>>,
     read_only: Option<bool>,
     keymap: Option<KeymapTables>,
@@ -179,6 +184,7 @@ impl Config {
             paths,
             refresh: Duration::from_secs(DEFAULT_REFRESH_SECONDS),
             iam_refresh: Duration::from_secs(DEFAULT_IAM_REFRESH_SECONDS),
+            signals: Duration::from_secs(DEFAULT_SIGNALS_SECONDS),
             regions: Vec::new(),
             read_only: false,
             keymap: KeyMap::default(),
@@ -225,6 +231,9 @@ impl Config {
         if let Some(seconds) = file.iam_refresh_seconds {
             self.iam_refresh = interval(&seconds, "iam_refresh_seconds", path, text)?;
         }
+        if let Some(seconds) = file.signals_seconds {
+            self.signals = signals_interval(&seconds, path, text)?;
+        }
         if let Some(regions) = file.regions {
             let mut codes = Vec::new();
             for region in regions {
@@ -257,6 +266,27 @@ fn interval(
             text,
             seconds.span().start,
             format!("{key} must be between 1 and 86400, not {value}"),
+        ));
+    }
+    Ok(Duration::from_secs(value.unsigned_abs()))
+}
+
+/// The signals interval: a minute at least (CloudWatch's period), a day at most.
+fn signals_interval(
+    seconds: &Spanned<i64>,
+    path: &Path,
+    text: &str,
+) -> Result<Duration, ConfigError> {
+    let value = *seconds.get_ref();
+    if !(60..=86_400).contains(&value) {
+        return Err(invalid_at(
+            path,
+            text,
+            seconds.span().start,
+            format!(
+                "signals_seconds must be between 60 and 86400 (CloudWatch's metrics have a point \
+                 a minute), not {value}"
+            ),
         ));
     }
     Ok(Duration::from_secs(value.unsigned_abs()))
@@ -456,6 +486,35 @@ mod tests {
         assert!(err.contains("config.toml:1:23:"), "{err}");
         assert!(
             err.contains("iam_refresh_seconds must be between 1 and 86400"),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn the_signals_interval_is_read_from_config_toml_and_is_a_minute_at_least() {
+        let dir = temp_dir("signals-interval");
+        let file = dir.join("config/config.toml");
+        let config = Config::load_from(paths(&dir)).expect("no file");
+        assert_eq!(config.signals, Duration::from_secs(60), "the default");
+        std::fs::write(
+            &file,
+            "signals_seconds = 300
+",
+        )
+        .expect("write");
+        let config = Config::load_from(paths(&dir)).expect("valid");
+        assert_eq!(config.signals, Duration::from_secs(300));
+        std::fs::write(
+            &file,
+            "signals_seconds = 30
+",
+        )
+        .expect("write");
+        let err = Config::load_from(paths(&dir)).expect_err("30 s is refused");
+        let err = err.to_string();
+        assert!(err.contains("config.toml:1:19:"), "{err}");
+        assert!(
+            err.contains("signals_seconds must be between 60 and 86400"),
             "{err}"
         );
     }

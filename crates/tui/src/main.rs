@@ -4,10 +4,12 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 use std::sync::Arc;
 
+use chrono::Utc;
 use clap::{Parser, Subcommand, ValueEnum};
 use haven_aws::{AwsContext, AwsError, CallerIdentity, DiscoverOptions, ExecuteOptions};
 use haven_model::Topology;
 use haven_model::action::Progress;
+use haven_model::signals::Signals;
 use haven_tui::cli::{Fatal, Global, connect, usage};
 use haven_tui::commands::act::execute_logged;
 use haven_tui::commands::deploy::run_calls_logged;
@@ -226,6 +228,11 @@ impl TopologySource for AwsSource {
         };
         Box::pin(async move { haven_aws::discover(&ctx, &regions, &options).await })
     }
+
+    fn signals(&self, topology: Arc<Topology>) -> futures::future::BoxFuture<'static, Signals> {
+        let ctx = self.ctx.clone();
+        Box::pin(async move { haven_aws::read_signals(&ctx, &topology, Utc::now()).await })
+    }
 }
 
 /// Runs the dashboard's jobs against AWS, each action logged like `haven act`'s.
@@ -329,6 +336,7 @@ async fn open_dashboard(cli: &Global, config: Config) -> Result<(), Fatal> {
         regions,
         refresh: config.refresh,
         iam_refresh: config.iam_refresh,
+        signals: config.signals,
         read_only: cli.read_only || config.read_only,
         cached: haven_tui::cache::read_cached_topology(&cache),
         cache_path: Some(cache),

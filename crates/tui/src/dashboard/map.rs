@@ -9,8 +9,10 @@
 use std::collections::{BTreeMap, HashMap, HashSet};
 
 use chrono::{DateTime, Utc};
+use haven_model::findings::ResourceKind;
 use haven_model::front_door::{EntryPoint, entry_points};
 use haven_model::relations::DbRole;
+use haven_model::signals::{Metric, SeriesKey};
 use haven_model::{
     DbInstance, Instance, InstanceState, RegionTopology, Service, Subnet, TargetHealthState,
     Topology, Vpc, name_tag,
@@ -19,6 +21,7 @@ use ratatui::style::{Color, Modifier, Style};
 
 use super::deploys;
 use super::fit::short_az;
+use super::sparkline::{self, Firing, Live, Piece, SHORT};
 use super::style::{Tone, status_text, status_tone, tone_style};
 use super::tables::instance_target_health;
 
@@ -75,6 +78,25 @@ impl MapLine {
     fn age(&mut self, at: DateTime<Utc>, style: Style) -> &mut Self {
         self.segs.push(Seg::Age(at, style));
         self
+    }
+
+    /// Pieces of signals (text in a tone).
+    fn pieces(&mut self, pieces: Vec<Piece>) -> &mut Self {
+        for (text, tone) in pieces {
+            self.push(text, tone_style(tone));
+        }
+        self
+    }
+
+    /// A value with its label as one piece (left out whole, never half), in the value's tone
+    /// (dim when it has none): ` · 20 conn`.
+    fn reading(&mut self, text: String, tone: Tone) -> &mut Self {
+        let tone = if tone == Tone::Normal {
+            Tone::Dim
+        } else {
+            tone
+        };
+        self.push(text, tone_style(tone))
     }
 
     /// What is pushed from now on may be dropped for lack of room.
@@ -229,14 +251,15 @@ fn instance_state(state: InstanceState) -> (String, Tone) {
 }
 
 /// Builds the map of every Region. `stale` lists the services whose data was kept from an
-/// earlier refresh because this one failed.
+/// earlier refresh because this one failed; `live` are the signals last read.
 pub fn build(
     topology: &Topology,
     stale: &[(Option<String>, Service)],
     expand: bool,
     busy: &HashSet<String>,
+    live: Live<'_>,
 ) -> Vec<RegionMap> {
-    let mut links = CrossRegion::of(topology);
+    let mut links = CrossRegion::of(topology, live);
     links.busy = busy.clone();
     let codes: Vec<&str> = topology.regions.iter().map(|r| r.region.as_str()).collect();
     links.front_door = entry_points(topology)
@@ -258,8 +281,8 @@ pub fn build(
         .collect()
 }
 
-/// Cross-Region facts, computed once per topology.
-struct CrossRegion {
+/// Cross-Region facts, computed once per topology, and the signals to show beside resources.
+struct CrossRegion<'a> {
     /// (replica region, replica id) → "source-region/source-id".
     replica_sources: HashMap<(String, String), String>,
     /// Per Region, lines about links.
@@ -273,20 +296,54 @@ struct CrossRegion {
     /// The names users reach the stacks by, each with a line per record
     /// (`haven_model::front_door`).
     front_door: Vec<Vec<MapLine>>,
+    /// The signals last read.
+    live: Live<'a>,
+    /// Alarms in `ALARM` by the resources they watch.
+    firing: Firing,
 }
 
-impl CrossRegion {
+impl CrossRegion<'_> {
     /// Marks a resource a job is working on.
     fn mark_busy(&self, line: &mut MapLine, id: &str) {
         if self.busy.contains(id) {
             line.push("⟳ job ", tone_style(Tone::Busy));
         }
     }
+
+    /// Marks a resource an alarm in `ALARM` watches: `⚠ ALARM lab-unhealthy-hosts`.
+    fn mark_alarms(&self, line: &mut MapLine, region: &str, kind: ResourceKind, id: &str) {
+        let key = (region.to_string(), kind, id.to_string());
+        if let Some(names) = self.firing.get(&key) {
+            let more = match names.len() {
+                1 => String::new(),
+                n => format!(" +{}", n - 1),
+            };
+            // An alarm firing is never left out for lack of room.
+            let at = line.essential.min(line.segs.len());
+            line.segs.insert(
+                at,
+                Seg::Text(
+                    format!(" ⚠ ALARM {}{more}", names[0]),
+                    tone_style(Tone::Bad),
+                ),
+            );
+            if line.essential != usize::MAX {
+                line.essential += 1;
+            }
+        }
+    }
+
+    /// Signals are shown in this Region: read, and readable.
+    fn live_in(&self, region: &str) -> Option<Live<'_>> {
+        (self.live.read() && !self.live.unavailable(region)).then_some(self.live)
+    }
 }
 
-impl CrossRegion {
-    fn of(topology: &Topology) -> Self {
+impl<'a> CrossRegion<'a> {
+    fn of(topology: &Topology, live: Live<'a>) -> Self {
         let mut out = CrossRegion {
+            live,
+            firing: sparkline::firing_alarms(topology),
             busy: HashSet::new(),
             front_door: Vec::new(),
             replica_sources: HashMap::new(),
@@ -554,6 +611,7 @@ fn region_map(
             tone_style(Tone::Bad),
         );
     }
+    signals_title(&mut title, region, links);
 
     let mut blocks = Vec::new();
     // The map starts with the front door: where users come in and which Region they reach.
@@ -663,6 +721,119 @@ fn region_map(
     }
 }
 
+/// The Region title's signals: alarms in `ALARM`, and signals that could not be read.
+fn signals_title(title: &mut MapLine, region: &RegionTopology, links: &CrossRegion) {
+    let firing = region.alarms.iter().filter(|a| a.state == "ALARM").count();
+    if firing > 0 {
+        title.push(
+            format!("· ⚠ {firing} alarm{} ", if firing == 1 { "" } else { "s" }),
+            tone_style(Tone::Bad),
+        );
+    }
+    if links.live.read() && links.live.unavailable(&region.region) {
+        title.push("· signals n/a ", dim());
+    }
+}
+
+/// A group's CPU sparkline and in-service count: `  CPU ▁▂▃▅ 42% · in service 2`.
+fn group_signals(links: &CrossRegion, code: &str, group: &str) -> Option<MapLine> {
+    let live = links.live_in(code)?;
+    let cpu = live.gauge(
+        "CPU",
+        &SeriesKey::new(code, group, Metric::Cpu),
+        SHORT,
+        None,
+    );
+    let in_service = live.latest(&SeriesKey::new(code, group, Metric::InService), None);
+    if cpu.is_none() && in_service.is_none() {
+        return None;
+    }
+    let mut line = MapLine::default();
+    line.push("  ", Style::new());
+    if let Some(cpu) = cpu {
+        line.pieces(cpu).push(" · ", dim());
+    }
+    if let Some(count) = in_service {
+        line.reading(format!("in service {}", count.text), count.tone);
+    }
+    Some(line)
+}
+
+/// An AZ of a load balancer: requests a minute, 5xx rate, latency and the target groups'
+/// healthy and unhealthy hosts as CloudWatch counts them.
+fn az_signals(
+    links: &CrossRegion,
+    code: &str,
+    lb: &haven_model::LoadBalancer,
+    target_groups: &[&str],
+    az: &str,
+) -> Vec<MapLine> {
+    let Some(live) = links.live_in(code) else {
+        return Vec::new();
+    };
+    let key = |metric| SeriesKey::in_az(code, &lb.arn, az, metric);
+    let mut lines = Vec::new();
+    if let Some(requests) = live.gauge("req/min", &key(Metric::Requests), SHORT, None) {
+        let mut line = MapLine::default();
+        line.push("  ", Style::new()).pieces(requests);
+        lines.push(line);
+    }
+    let mut line = MapLine::default();
+    line.push(" ", Style::new());
+    if let Some(rate) = live.error_rate(code, &lb.arn, az) {
+        line.push(" 5xx ", dim())
+            .push(rate.text, tone_style(rate.tone));
+    }
+    line.optional();
+    if let Some(latency) = live.latest(&key(Metric::ResponseTime), None) {
+        line.reading(format!(" · latency {}", latency.text), latency.tone);
+    }
+    if let Some(hosts) = live.hosts(code, target_groups.iter().copied(), az) {
+        let tone = hosts
+            .iter()
+            .fold(Tone::Normal, |t, (_, tone)| t.max_with(*tone));
+        let text: String = hosts.into_iter().map(|(text, _)| text).collect();
+        line.reading(format!(" · {text}"), tone);
+    }
+    if line.segs.len() > 1 {
+        lines.push(line);
+    }
+    lines
+}
+
+/// A DB instance's CPU, connections and free storage, and a replica's lag.
+fn db_signals(links: &CrossRegion, code: &str, db: &DbInstance) -> Vec<MapLine> {
+    let Some(live) = links.live_in(code) else {
+        return Vec::new();
+    };
+    let key = |metric| SeriesKey::new(code, &db.identifier, metric);
+    let mut lines = Vec::new();
+    let mut line = MapLine::default();
+    line.push("  ", Style::new());
+    if let Some(cpu) = live.gauge("CPU", &key(Metric::Cpu), SHORT, None) {
+        line.pieces(cpu);
+    }
+    line.optional();
+    if let Some(connections) = live.latest(&key(Metric::Connections), None) {
+        line.reading(format!(" · {} conn", connections.text), connections.tone);
+    }
+    let allocated = sparkline::allocated_bytes(db);
+    if let Some(free) = live.latest(&key(Metric::FreeStorage), allocated) {
+        line.reading(format!(" · {} free", free.text), free.tone);
+    }
+    if line.segs.len() > 1 {
+        lines.push(line);
+    }
+    if db.read_replica_source.is_some()
+        && let Some(lag) = live.gauge("lag", &key(Metric::ReplicaLag), SHORT, None)
+    {
+        let mut line = MapLine::default();
+        line.push("  ", Style::new()).pieces(lag);
+        lines.push(line);
+    }
+    lines
+}
+
 fn collapsed_default(region: &RegionTopology, v: &Vpc) -> MapLine {
     let subnets = region.subnets.iter().filter(|s| s.vpc_id == v.id).count();
     let mut line = MapLine::default();
@@ -745,7 +916,7 @@ fn vpc_blocks(
     ));
     blocks.push(Block::Gap);
     blocks.extend(asg_blocks(region, &subnets, &columns, links));
-    blocks.extend(load_balancer_blocks(region, v, &columns));
+    blocks.extend(load_balancer_blocks(region, v, &columns, links));
     blocks.extend(database_blocks(region, v, &columns, links));
     (blocks, columns.azs.len().max(1))
 }
@@ -908,7 +1079,7 @@ fn subnet_blocks(
             cell.push(l);
         }
         if let Some(list) = instances_by_subnet.get_mut(s.id.as_str()) {
-            instance_lines(links, list, health, expand, cell);
+            instance_lines(links, code, list, health, expand, cell);
         }
     }
     for cells in [public_cells, private_cells] {
@@ -995,7 +1166,14 @@ fn asg_blocks(
             );
             header.essential = header.essential.saturating_add(1);
         }
+        links.mark_alarms(
+            &mut header,
+            &region.region,
+            ResourceKind::AutoScalingGroup,
+            &g.name,
+        );
         blocks.push(Block::Line(header));
+        blocks.extend(group_signals(links, &region.region, &g.name).map(Block::Line));
         let mut cells: Vec<Vec<MapLine>> = columns.empty();
         for (c, az) in azs.iter().enumerate() {
             let mut l = MapLine::default();
@@ -1045,7 +1223,12 @@ fn asg_blocks(
 }
 
 /// Load balancers in the VPC: the balancer's line, then healthy/total targets per AZ.
-fn load_balancer_blocks(region: &RegionTopology, v: &Vpc, columns: &AzColumns) -> Vec<Block> {
+fn load_balancer_blocks(
+    region: &RegionTopology,
+    v: &Vpc,
+    columns: &AzColumns,
+    links: &CrossRegion,
+) -> Vec<Block> {
     let col = |az: &str| columns.col(az);
     let azs = &columns.azs;
     let mut blocks = Vec::new();
@@ -1070,6 +1253,21 @@ fn load_balancer_blocks(region: &RegionTopology, v: &Vpc, columns: &AzColumns) -
             .optional()
             .push(format!("  {}", lb.scheme), dim());
         let tgs = region.target_groups_of(lb);
+        links.mark_alarms(
+            &mut header,
+            &region.region,
+            ResourceKind::LoadBalancer,
+            &lb.arn,
+        );
+        for tg in &tgs {
+            links.mark_alarms(
+                &mut header,
+                &region.region,
+                ResourceKind::TargetGroup,
+                &tg.arn,
+            );
+        }
+        let tg_arns: Vec<&str> = tgs.iter().map(|tg| tg.arn.as_str()).collect();
         let mut weighted = false;
         for listener in &lb.listeners {
             header.push(
@@ -1142,6 +1340,9 @@ fn load_balancer_blocks(region: &RegionTopology, v: &Vpc, columns: &AzColumns) -
                 );
             }
             cells[c].push(l);
+            if enabled.contains(az) {
+                cells[c].extend(az_signals(links, &region.region, lb, &tg_arns, az));
+            }
         }
         blocks.push(columns.band(cells));
     }
@@ -1306,10 +1507,17 @@ fn db_lines(
     links.mark_busy(&mut l, &db.identifier);
     l.push(format!("{role_text} "), dim())
         .push(status_text(&db.status), tone_style(tone));
+    links.mark_alarms(
+        &mut l,
+        &region.region,
+        ResourceKind::DbInstance,
+        &db.identifier,
+    );
     if with_az && let Some(az) = &db.availability_zone {
         l.push(format!("  {az}"), dim());
     }
     let mut lines = vec![l];
+    lines.extend(db_signals(links, &region.region, db));
     if role == DbRole::Writer && db.multi_az && db.secondary_availability_zone.is_none() {
         let mut s = MapLine::default();
         s.push("  standby: other AZ", dim());
@@ -1337,6 +1545,7 @@ fn db_lines(
 /// Instance lines for a subnet; problems first when not every instance is shown.
 fn instance_lines(
     links: &CrossRegion,
+    code: &str,
     list: &mut [&Instance],
     health: &HashMap<&str, TargetHealthState>,
     expand: bool,
@@ -1368,8 +1577,15 @@ fn instance_lines(
             .push(format!("{} ", i.id), Style::new());
         links.mark_busy(&mut l, &i.id);
         l.push(state, tone_style(state_tone));
+        links.mark_alarms(&mut l, code, ResourceKind::Instance, &i.id);
+        l.optional();
+        if let Some(live) = links.live_in(code)
+            && let Some(cpu) = live.gauge("", &SeriesKey::new(code, &i.id, Metric::Cpu), 6, None)
+        {
+            l.pieces(cpu);
+        }
         if let Some(name) = name_tag(&i.tags) {
-            l.optional().push(format!(" {name}"), dim());
+            l.push(format!(" {name}"), dim());
         }
         cell.push(l);
     }

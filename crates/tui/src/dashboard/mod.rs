@@ -23,6 +23,8 @@ pub mod menu;
 pub mod notice;
 pub mod render;
 pub mod rows;
+pub mod sample_signals;
+pub mod sparkline;
 pub mod state;
 pub mod style;
 pub mod tables;
@@ -41,6 +43,7 @@ use futures::future::BoxFuture;
 use futures::{Stream, StreamExt};
 use haven_model::Topology;
 use haven_model::findings::Policy;
+use haven_model::signals::Signals;
 use ratatui::Terminal;
 use ratatui::backend::Backend;
 use ratatui::layout::Rect;
@@ -58,6 +61,14 @@ pub trait TopologySource: Send + Sync + 'static {
     /// Discovers these Regions, and account-wide IAM when `include_iam` (the dashboard keeps the
     /// last IAM read otherwise). Never fails as a whole: failures go into `Topology::errors`.
     fn fetch(&self, regions: Vec<String>, include_iam: bool) -> BoxFuture<'static, Topology>;
+
+    /// Reads the live signals (metrics, scaling and RDS events) of what `topology` holds. Never
+    /// fails as a whole: failures go into `Signals::unavailable`. The default reads nothing (a
+    /// test source without signals); the AWS source reads CloudWatch.
+    fn signals(&self, topology: Arc<Topology>) -> BoxFuture<'static, Signals> {
+        let _ = topology;
+        Box::pin(async { Signals::default() })
+    }
 }
 
 /// The clock the dashboard reads on every tick (frozen in tests).
@@ -70,6 +81,10 @@ pub const DEFAULT_REFRESH_SECONDS: u64 = 30;
 /// IAM is account-wide, costs several calls per user and role, and rarely changes.
 pub const DEFAULT_IAM_REFRESH_SECONDS: u64 = 600;
 
+/// How often the live signals are read when the config file does not say: CloudWatch's period
+/// is a minute, so a shorter interval would read the same points again.
+pub const DEFAULT_SIGNALS_SECONDS: u64 = 60;
+
 /// How the dashboard runs.
 #[derive(Clone)]
 pub struct DashboardOptions {
@@ -79,6 +94,8 @@ pub struct DashboardOptions {
     pub refresh: Duration,
     /// How often an auto-refresh reads IAM too (`r` always does).
     pub iam_refresh: Duration,
+    /// How often the live signals are read (at most one read per Region per interval).
+    pub signals: Duration,
     /// Disable every action that changes AWS; shows a `READ-ONLY` badge.
     pub read_only: bool,
     /// Shown at once while the first refresh runs (the last topology from the cache file).
@@ -110,6 +127,7 @@ impl Default for DashboardOptions {
             regions: Vec::new(),
             refresh: Duration::from_secs(DEFAULT_REFRESH_SECONDS),
             iam_refresh: Duration::from_secs(DEFAULT_IAM_REFRESH_SECONDS),
+            signals: Duration::from_secs(DEFAULT_SIGNALS_SECONDS),
             read_only: false,
             cached: None,
             cache_path: None,
@@ -131,6 +149,7 @@ impl std::fmt::Debug for DashboardOptions {
             .field("regions", &self.regions)
             .field("refresh", &self.refresh)
             .field("iam_refresh", &self.iam_refresh)
+            .field("signals", &self.signals)
             .field("read_only", &self.read_only)
             .field("cached", &self.cached.is_some())
             .field("cache_path", &self.cache_path)
@@ -154,6 +173,7 @@ impl DashboardOptions {
                 regions: self.regions.clone(),
                 refresh: self.refresh,
                 iam_refresh: self.iam_refresh,
+                signals_interval: self.signals,
                 read_only: self.read_only,
                 cache_path: self.cache_path.clone(),
                 endpoint_label: self.endpoint_label.clone(),
@@ -194,6 +214,9 @@ where
     let mut events = events.fuse();
     let (results_tx, mut results) = mpsc::unbounded_channel::<Action>();
     let mut fetch_task: Option<JoinHandle<()>> = None;
+    // The state never asks for a second signals read while one runs, so one handle is enough;
+    // it is only kept to stop the read on quit.
+    let mut signals_task: Option<JoinHandle<()>> = None;
     let mut ticker = tokio::time::interval(options.tick);
     ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
 
@@ -253,6 +276,18 @@ where
                             let _ = tx.send(Action::ActionLogRead(action_log::read(&path)));
                         });
                     }
+                    Command::FetchSignals { job, topology } => {
+                        let tx = results_tx.clone();
+                        let read = source.signals(topology);
+                        tracing::info!(job, "signals read started");
+                        signals_task = Some(tokio::spawn(async move {
+                            let signals = read.await;
+                            let _ = tx.send(Action::SignalsRead {
+                                job,
+                                signals: Box::new(signals),
+                            });
+                        }));
+                    }
                     Command::WriteCache { path, topology } => {
                         let tx = results_tx.clone();
                         tokio::task::spawn_blocking(move || {
@@ -285,7 +320,7 @@ where
             _ = ticker.tick() => pending.push(Action::Tick(clock())),
         }
     }
-    if let Some(task) = fetch_task {
+    for task in [fetch_task, signals_task].into_iter().flatten() {
         task.abort();
     }
     Ok(state)

@@ -456,6 +456,11 @@ fn draw_header(frame: &mut Frame, area: Rect, state: &State) {
             style,
         ));
     }
+    // Everything else keeps working without signals: the header only says why they are missing.
+    if let Some((text, tone)) = notice::signals_notice(&state.signals, &state.region_names()) {
+        spans.push(sep());
+        spans.push(Span::styled(text, tone_style(tone)));
+    }
     if let Some(text) = state
         .topology
         .as_ref()
@@ -931,7 +936,7 @@ fn draw_list(frame: &mut Frame, area: Rect, state: &State) {
         } else if kind == ListKind::Alarms {
             "no CloudWatch alarms in the Regions shown".to_string()
         } else if kind == ListKind::Events {
-            super::timeline::empty_text(state.signals_read()).to_string()
+            super::timeline::empty_text(state.signals_were_read()).to_string()
         } else if kind == ListKind::Dr {
             state.topology.as_ref().map_or_else(String::new, |t| {
                 super::insight::dr_empty_reason(t, &state.settings.policy)

@@ -10,7 +10,7 @@ use chrono::{DateTime, Utc};
 use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 use haven_model::action::Progress;
 use haven_model::findings::{self, Policy};
-use haven_model::signals::Event;
+use haven_model::signals::{self, Event, Signals};
 use haven_model::{Service, Topology};
 
 use super::alarms;
@@ -28,6 +28,7 @@ use super::lists;
 use super::map::{self, RegionMap};
 use super::menu::{self, Dialog, Menu, Seed};
 use super::rows::{ListKind, ListModel, RowRef};
+use super::sparkline::Live;
 use super::style::Tone;
 use super::tables;
 use super::timeline;
@@ -49,6 +50,13 @@ pub enum Action {
         job: JobId,
         /// What was discovered (failures inside `errors`).
         topology: Box<Topology>,
+    },
+    /// A signals read finished.
+    SignalsRead {
+        /// The read it answers.
+        job: JobId,
+        /// What was read (failures inside `unavailable`).
+        signals: Box<Signals>,
     },
     /// The cache file was written (or not).
     CacheWritten(Result<(), String>),
@@ -82,6 +90,13 @@ pub enum Command {
         /// Read account-wide IAM too; otherwise the last IAM read is kept.
         include_iam: bool,
     },
+    /// Read the live signals of what this topology holds.
+    FetchSignals {
+        /// Tag of the result.
+        job: JobId,
+        /// The resources whose metrics and events to read.
+        topology: Arc<Topology>,
+    },
     /// Write the topology to the cache file.
     WriteCache {
         /// The file.
@@ -114,6 +129,8 @@ pub struct Settings {
     pub refresh: Duration,
     /// How old the last IAM read may get before an auto-refresh reads IAM again.
     pub iam_refresh: Duration,
+    /// How often the live signals are read.
+    pub signals_interval: Duration,
     /// No action may change AWS.
     pub read_only: bool,
     /// Where the newest topology is written after each refresh.
@@ -215,6 +232,22 @@ pub struct Refresh {
     pub iam_at: Option<DateTime<Utc>>,
 }
 
+/// The signals read in flight and the last one started.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct SignalsRefresh {
+    /// The read awaited.
+    pub job: Option<JobId>,
+    /// The next id to hand out.
+    pub next_job: JobId,
+    /// When the last read started (the interval counts from there).
+    pub started_at: Option<DateTime<Utc>>,
+    /// When the last awaited read finished.
+    pub finished_at: Option<DateTime<Utc>>,
+}
+
+/// The most changes seen between discoveries that the dashboard keeps (oldest dropped).
+pub const SEEN_EVENTS_CAP: usize = 1000;
+
 /// A one-line message in the footer until the next key.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Message {
@@ -259,6 +292,13 @@ pub struct State {
     pub region: RegionFocus,
     /// Refresh bookkeeping.
     pub refresh: Refresh,
+    /// The live signals last read (empty until the first read lands).
+    pub signals: Signals,
+    /// Signals read bookkeeping.
+    pub signals_refresh: SignalsRefresh,
+    /// Changes seen between the discoveries of this session, oldest first (at most
+    /// [`SEEN_EVENTS_CAP`]).
+    pub seen_events: Vec<Event>,
     /// The dashboard's clock, set by ticks.
     pub now: DateTime<Utc>,
     /// Ticks seen (drives the spinner).
@@ -313,6 +353,9 @@ impl State {
                 all: true,
             },
             refresh: Refresh::default(),
+            signals: Signals::default(),
+            signals_refresh: SignalsRefresh::default(),
+            seen_events: Vec::new(),
             now,
             ticks: 0,
             message: None,
@@ -402,7 +445,19 @@ impl State {
 
     fn set_topology(&mut self, topology: Topology, stale: Vec<(Option<String>, Service)>) {
         self.stale = stale;
-        self.map = map::build(&topology, &self.stale, self.expand, &self.busy());
+        self.from_cache = false;
+        self.install(topology);
+    }
+
+    /// Shows a topology: the map, findings and lists are built again from it.
+    fn install(&mut self, topology: Topology) {
+        self.map = map::build(
+            &topology,
+            &self.stale,
+            self.expand,
+            &self.busy(),
+            Live::new(&self.signals, &self.settings.policy.thresholds),
+        );
         let found = findings::assess(&topology, &self.settings.policy);
         let serious = found
             .iter()
@@ -411,7 +466,6 @@ impl State {
         self.findings = Some((serious, found.len()));
         let regions = topology.regions.len();
         self.topology = Some(Arc::new(topology));
-        self.from_cache = false;
         self.lists.clear();
         if self.region.current >= regions {
             self.region.current = regions.saturating_sub(1);
@@ -446,12 +500,16 @@ impl State {
     /// Every event the dashboard knows, newest first: scaling and RDS events read with the
     /// signals, changes seen between refreshes, haven's own actions.
     pub fn timeline(&self) -> Vec<Event> {
-        timeline::merge([self.haven_events.as_slice()])
+        timeline::merge([
+            self.signals.events.as_slice(),
+            self.seen_events.as_slice(),
+            self.haven_events.as_slice(),
+        ])
     }
 
     /// The live signals (and with them the scaling and RDS events) were read at least once.
-    pub fn signals_read(&self) -> bool {
-        false
+    pub fn signals_were_read(&self) -> bool {
+        self.signals.taken_at.is_some() || self.signals_refresh.finished_at.is_some()
     }
 
     /// Keeps haven's actions read from the action log; `:events` shows them.
@@ -685,6 +743,56 @@ impl State {
             regions: self.settings.regions.clone(),
             include_iam,
         }
+    }
+
+    /// A signals read, when one is due: a topology is shown, no read is in flight and the last
+    /// one started at least an interval ago (CloudWatch's points are a minute apart: reading
+    /// more often pays for the same points again).
+    fn signals_due(&mut self) -> Option<Command> {
+        let topology = self.topology.as_ref()?;
+        let read = &mut self.signals_refresh;
+        let due = read.job.is_none()
+            && read.started_at.is_none_or(|started| {
+                (self.now - started).to_std().unwrap_or_default() >= self.settings.signals_interval
+            });
+        if !due {
+            return None;
+        }
+        read.next_job += 1;
+        let job = read.next_job;
+        read.job = Some(job);
+        read.started_at = Some(self.now);
+        Some(Command::FetchSignals {
+            job,
+            topology: Arc::clone(topology),
+        })
+    }
+
+    /// Keeps a signals read's result and writes the replicas' lag into the topology shown.
+    fn signals_read(&mut self, job: JobId, signals: Signals) {
+        if self.signals_refresh.job != Some(job) {
+            tracing::debug!(job, "dropping a signals read nobody waits for");
+            return;
+        }
+        self.signals_refresh.job = None;
+        self.signals_refresh.finished_at = Some(self.now);
+        self.signals = signals;
+        if let Some(shown) = self.topology.take() {
+            let mut topology = Arc::unwrap_or_clone(shown);
+            signals::annotate(&mut topology, &self.signals);
+            self.install(topology);
+        }
+    }
+
+    /// Remembers what changed between the topology shown and the next one.
+    fn see_changes(&mut self, next: &Topology) {
+        let Some(previous) = self.topology.as_deref() else {
+            return;
+        };
+        self.seen_events
+            .extend(signals::events::changes(previous, next));
+        let excess = self.seen_events.len().saturating_sub(SEEN_EVENTS_CAP);
+        self.seen_events.drain(..excess);
     }
 
     fn say(&mut self, text: impl Into<String>, tone: Tone) {
@@ -946,7 +1054,10 @@ impl State {
                 if self.refreshing() {
                     self.say("refresh restarted", Tone::Dim);
                 }
-                return vec![self.start_full_refresh()];
+                let mut commands = vec![self.start_full_refresh()];
+                // Signals are read on their own interval: `r` reads them only when that is due.
+                commands.extend(self.signals_due());
+                return commands;
             }
             KeyAction::NextRegion => self.step_region(true),
             KeyAction::PrevRegion => self.step_region(false),
@@ -1045,7 +1156,13 @@ impl State {
 
     fn rebuild_map(&mut self) {
         if let Some(t) = &self.topology {
-            self.map = map::build(t, &self.stale, self.expand, &self.busy());
+            self.map = map::build(
+                t,
+                &self.stale,
+                self.expand,
+                &self.busy(),
+                Live::new(&self.signals, &self.settings.policy.thresholds),
+            );
         }
         self.clamp_map_scroll();
     }
@@ -1376,7 +1493,11 @@ fn common_prefix(options: &[String]) -> Option<String> {
 /// Applies one action; returns the jobs to start. Pure: no I/O, no clock reads.
 pub fn update(state: &mut State, action: Action) -> Vec<Command> {
     match action {
-        Action::Start => vec![state.start_full_refresh()],
+        Action::Start => {
+            let mut commands = vec![state.start_full_refresh()];
+            commands.extend(state.signals_due());
+            commands
+        }
         Action::Tick(now) => {
             state.now = now;
             state.ticks = state.ticks.wrapping_add(1);
@@ -1384,11 +1505,16 @@ pub fn update(state: &mut State, action: Action) -> Vec<Command> {
                 && state.refresh.finished_at.is_some_and(|done| {
                     (now - done).to_std().unwrap_or_default() >= state.settings.refresh
                 });
+            let mut commands = Vec::new();
             if due {
-                vec![state.start_refresh()]
-            } else {
-                Vec::new()
+                commands.push(state.start_refresh());
             }
+            commands.extend(state.signals_due());
+            commands
+        }
+        Action::SignalsRead { job, signals } => {
+            state.signals_read(job, *signals);
+            state.read_action_log().into_iter().collect()
         }
         Action::Resize(width, height) => {
             state.screen = (width, height);
@@ -1410,7 +1536,9 @@ pub fn update(state: &mut State, action: Action) -> Vec<Command> {
                 topology.keep_iam_of(previous);
             }
             let errors = topology.errors.len();
-            let (topology, kept) = topology.keep_last_good(state.topology.as_deref());
+            let (mut topology, kept) = topology.keep_last_good(state.topology.as_deref());
+            signals::annotate(&mut topology, &state.signals);
+            state.see_changes(&topology);
             state.set_topology(topology, kept);
             if errors > 0 {
                 state.say(
@@ -1421,13 +1549,13 @@ pub fn update(state: &mut State, action: Action) -> Vec<Command> {
                     Tone::Bad,
                 );
             }
-            let mut commands = match (&state.settings.cache_path, &state.topology) {
-                (Some(path), Some(topology)) => vec![Command::WriteCache {
+            let mut commands: Vec<Command> = state.signals_due().into_iter().collect();
+            if let (Some(path), Some(topology)) = (&state.settings.cache_path, &state.topology) {
+                commands.push(Command::WriteCache {
                     path: path.clone(),
                     topology: Arc::clone(topology),
-                }],
-                _ => Vec::new(),
-            };
+                });
+            }
             // haven's actions (here and from `haven act` elsewhere) for `:events`.
             commands.extend(state.read_action_log());
             commands

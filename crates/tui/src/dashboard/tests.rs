@@ -993,3 +993,4 @@ mod actions;
 mod deploys;
 mod front_door;
 mod signal_views;
+mod signals;
