@@ -292,3 +292,182 @@ fn events_show_havens_actions_and_enter_opens_the_resource() {
     assert_eq!(state.list.as_ref().unwrap().filter, "lab-asg");
     assert!(screen(&state).contains("lab-asg"));
 }
+
+/// Lands a signals read on the state (the one the first refresh asked for).
+fn land_signals(state: &mut State, signals: haven_model::signals::Signals) -> Vec<Command> {
+    let job = state
+        .signals_refresh
+        .job
+        .expect("a signals read was asked after the first refresh");
+    update(
+        state,
+        Action::SignalsRead {
+            job,
+            signals: Box::new(signals),
+        },
+    )
+}
+
+#[test]
+fn events_put_a_scale_out_an_rds_reboot_and_a_target_going_unhealthy_in_order() {
+    let topology = fixture("lab-healthy.json");
+    let taken = topology.taken_at;
+    let mut state = state_for(&topology, 160, 48);
+
+    // `haven act asg-set-capacity` 20 minutes ago, from the action log.
+    update(
+        &mut state,
+        Action::ActionLogRead(read_log(&scale_out_log(taken, 20))),
+    );
+    // An RDS reboot 10 minutes ago, read with the signals.
+    let reboot = Event {
+        at: taken - chrono::Duration::minutes(10),
+        region: Some(HOME.into()),
+        source: haven_model::signals::EventSource::Rds,
+        resource: Some(haven_model::findings::ResourceRef::new(
+            haven_model::findings::ResourceKind::DbInstance,
+            "lab-db",
+        )),
+        text: "lab-db: DB instance restarted".into(),
+        bad: false,
+    };
+    let commands = land_signals(
+        &mut state,
+        haven_model::signals::Signals {
+            taken_at: Some(taken),
+            events: vec![reboot],
+            ..Default::default()
+        },
+    );
+    // The action log is read again after a signals read.
+    assert!(
+        commands
+            .iter()
+            .any(|c| matches!(c, Command::ReadActionLog { .. })),
+        "{commands:?}"
+    );
+    // A target goes unhealthy between two refreshes.
+    let mut next = topology.clone();
+    next.taken_at = taken + chrono::Duration::seconds(5);
+    let home = next.regions.iter_mut().find(|r| r.region == HOME).unwrap();
+    let target = &mut home.target_groups[0].targets[0];
+    target.health = haven_model::TargetHealthState::Unhealthy;
+    target.reason = Some("Target.FailedHealthChecks".into());
+    let unhealthy_id = target.id.clone();
+    let job = match press(&mut state, "r").as_slice() {
+        [Command::Fetch { job, .. }] => *job,
+        other => panic!("r refreshes: {other:?}"),
+    };
+    update(
+        &mut state,
+        Action::Fetched {
+            job,
+            topology: Box::new(next),
+        },
+    );
+
+    press(&mut state, ":events\n");
+    let text = screen(&state);
+    insta::assert_snapshot!("events_timeline_160x48", text);
+    // Newest first: the target seen unhealthy, the reboot, the scale-out.
+    let what = shown_column(&state, 5);
+    assert_eq!(what.len(), 3, "{text}");
+    assert!(
+        what[0].starts_with(&format!(
+            "{unhealthy_id} in lab-web-tg: healthy → unhealthy"
+        )),
+        "{what:?}"
+    );
+    assert_eq!(what[1], "lab-db: DB instance restarted");
+    assert!(
+        what[2].starts_with("asg-set-capacity lab-asg: ok"),
+        "{what:?}"
+    );
+    assert_eq!(shown_column(&state, 3), ["seen", "rds", "haven"]);
+    // Bad news is red.
+    let buffer = buffer_of(&state);
+    let (x, y) = find(&buffer, &format!("{unhealthy_id} in lab-web-tg")).unwrap();
+    assert_eq!(buffer[(x, y)].fg, Color::Red);
+
+    // Enter on the reboot opens the DB in :rds.
+    press(&mut state, "j\n");
+    assert_eq!(state.view, View::List(ListKind::Rds));
+    assert_eq!(state.list.as_ref().unwrap().filter, "lab-db");
+    // Back, and Enter on the target going unhealthy opens its target group.
+    press(&mut state, "\x1b\x1bk\n");
+    assert_eq!(state.view, View::List(ListKind::Tg));
+    assert_eq!(state.list.as_ref().unwrap().filter, "lab-web-tg");
+}
+
+#[test]
+fn events_read_and_empty_say_nothing_happened() {
+    let mut state = state_for(&fixture("lab-healthy.json"), 120, 30);
+    press(&mut state, ":events\n");
+    assert!(screen(&state).contains("reading events…"));
+    land_signals(&mut state, haven_model::signals::Signals::default());
+    assert!(
+        screen(&state).contains("no events in the last hour"),
+        "{}",
+        screen(&state)
+    );
+}
+
+#[test]
+fn without_signals_the_header_says_why_and_every_view_still_works() {
+    let topology = fixture("lab-healthy.json");
+    let mut state = state_for(&topology, 160, 48);
+    let denied = "cloudwatch GetMetricData: AccessDenied: User: arn:aws:iam::123456789012:user/ops \
+                  is not authorized to perform: cloudwatch:GetMetricData";
+    let unavailable = |region: Option<&str>| haven_model::signals::Unavailable {
+        region: region.map(str::to_string),
+        reason: denied.into(),
+    };
+    land_signals(
+        &mut state,
+        haven_model::signals::Signals {
+            taken_at: Some(topology.taken_at),
+            unavailable: vec![
+                unavailable(Some(HOME)),
+                unavailable(Some(DR)),
+                unavailable(None),
+            ],
+            ..Default::default()
+        },
+    );
+    let text = screen(&state);
+    let header: String = text.lines().take(2).collect::<Vec<_>>().join("\n");
+    insta::assert_snapshot!("header_signals_unavailable_160x48", header);
+    assert!(
+        header.contains("signals unavailable: AccessDenied on GetMetricData"),
+        "{header}"
+    );
+    let buffer = buffer_of(&state);
+    let (x, y) = find(&buffer, "signals unavailable").unwrap();
+    assert_eq!(buffer[(x, y)].fg, Color::Yellow);
+    // The map, the lists and the findings still work.
+    assert!(text.contains("lab-alb"), "{text}");
+    press(&mut state, ":ec2\n");
+    assert_eq!(state.list.as_ref().unwrap().rows.len(), 2);
+    press(&mut state, ":findings\n");
+    assert!(!state.list.as_ref().unwrap().rows.is_empty());
+
+    // Only one Region unreadable: it is named.
+    let mut partly = state_for(&topology, 160, 48);
+    land_signals(
+        &mut partly,
+        haven_model::signals::Signals {
+            taken_at: Some(topology.taken_at),
+            unavailable: vec![unavailable(Some(DR))],
+            ..Default::default()
+        },
+    );
+    let header = screen(&partly);
+    assert!(
+        header
+            .lines()
+            .next()
+            .unwrap()
+            .contains("signals: n/a in us-east-1 (AccessDenied on GetMetricData)"),
+        "{header}"
+    );
+}
