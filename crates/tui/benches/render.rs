@@ -1,5 +1,6 @@
 //! One frame of the dashboard at 10,000 resources (`assets/fixtures/large-10k.json`), drawn into
-//! a ratatui `TestBackend`: the map (home view) and the EC2 list (target < 2 ms a frame); and
+//! a ratatui `TestBackend`: the map (home view), the map with an hour of metrics
+//! (`map-signals`, from `sample_signals`) and the EC2 list (target < 2 ms a frame); and
 //! the dashboard's own part of its start, from the cache file's text to the first frame.
 //! Run with `cargo bench -p haven-tui` (or `cargo xtask bench`, which reports it).
 

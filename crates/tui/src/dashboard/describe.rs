@@ -196,7 +196,7 @@ pub fn row_lines(model: &ListModel, row: &Row, now: DateTime<Utc>) -> Vec<String
     let mut lines = vec!["shown:".to_string()];
     for (column, cell) in model.columns.iter().zip(&row.cells) {
         let text = match cell {
-            Cell::Text(text, _) => text.clone(),
+            Cell::Text(text, _) | Cell::Gauge(text, _, _) => text.clone(),
             Cell::Number(n) => n.to_string(),
             Cell::Time(Some(at)) => age(now, *at),
             Cell::Time(None) => "-".to_string(),

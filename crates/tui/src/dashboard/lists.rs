@@ -9,21 +9,23 @@ use super::deploys;
 use super::front_door;
 use super::insight;
 use super::rows::{ListKind, ListModel};
+use super::sparkline::Live;
 use super::tables;
 use super::timeline;
 
-/// Builds the rows of a kind; the judged kinds (findings, AZ loss, DR) apply the policy.
-pub fn build(kind: ListKind, topology: &Topology, policy: &Policy) -> ListModel {
+/// Builds the rows of a kind; the judged kinds (findings, AZ loss, DR) apply the policy; the
+/// resource lists show the signals last read beside their resources.
+pub fn build(kind: ListKind, topology: &Topology, policy: &Policy, live: Live<'_>) -> ListModel {
     match kind {
         ListKind::Findings => insight::findings(topology, policy),
         ListKind::AzLoss => insight::az_loss(topology, policy),
         ListKind::Dr => insight::dr(topology, policy),
         ListKind::Deploy => deploys::list(topology),
-        ListKind::Ec2 => tables::ec2(topology),
-        ListKind::Asg => tables::asg(topology),
-        ListKind::Lb => tables::lb(topology),
-        ListKind::Tg => tables::tg(topology),
-        ListKind::Rds => tables::rds(topology),
+        ListKind::Ec2 => tables::ec2(topology, live),
+        ListKind::Asg => tables::asg(topology, live),
+        ListKind::Lb => tables::lb(topology, live),
+        ListKind::Tg => tables::tg(topology, live),
+        ListKind::Rds => tables::rds(topology, live),
         ListKind::DbSnap => tables::db_snapshots(topology),
         ListKind::Ami => tables::ami(topology),
         ListKind::Snap => tables::snap(topology),

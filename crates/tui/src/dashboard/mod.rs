@@ -20,6 +20,7 @@ pub mod links;
 pub mod lists;
 pub mod map;
 pub mod menu;
+pub mod metrics_pane;
 pub mod notice;
 pub mod render;
 pub mod rows;

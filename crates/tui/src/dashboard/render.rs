@@ -788,7 +788,7 @@ fn put_line(
 
 fn cell_text(cell: &Cell, state: &State) -> (String, Style) {
     match cell {
-        Cell::Text(text, tone) => (text.clone(), tone_style(*tone)),
+        Cell::Text(text, tone) | Cell::Gauge(text, tone, _) => (text.clone(), tone_style(*tone)),
         Cell::Number(n) => (n.to_string(), Style::new()),
         Cell::Time(Some(at)) => (age(state.now, *at), Style::new()),
         Cell::Time(None) => ("-".to_string(), dim()),

@@ -198,6 +198,9 @@ pub enum Cell {
     Number(i64),
     /// A moment, shown as an age relative to the dashboard's clock.
     Time(Option<DateTime<Utc>>),
+    /// A live signal (sparkline and value), sorted by its value (`order`: the value in
+    /// thousandths; no value sorts first).
+    Gauge(String, Tone, i64),
 }
 
 impl Cell {
@@ -219,6 +222,7 @@ impl Cell {
             // Newest first reads as "youngest age first".
             (Cell::Time(a), Cell::Time(b)) => b.cmp(a),
             (Cell::Text(a, _), Cell::Text(b, _)) => a.cmp(b),
+            (Cell::Gauge(_, _, a), Cell::Gauge(_, _, b)) => a.cmp(b),
             _ => Ordering::Equal,
         }
     }
@@ -296,7 +300,7 @@ pub fn finish(kind: ListKind, columns: Vec<Column>, mut rows: Vec<Row>) -> ListM
         let mut hay = String::new();
         for cell in &row.cells {
             match cell {
-                Cell::Text(t, _) => hay.push_str(t),
+                Cell::Text(t, _) | Cell::Gauge(t, _, _) => hay.push_str(t),
                 Cell::Number(n) => hay.push_str(&n.to_string()),
                 Cell::Time(_) => {}
             }

@@ -3,6 +3,8 @@
 //! last AZ of each load balancer degraded (5xx, latency, unhealthy hosts), the first read
 //! replica lagging, the first group's CPU near the critical threshold.
 
+use std::collections::HashMap;
+
 use chrono::{DateTime, Utc};
 use haven_model::Topology;
 use haven_model::signals::query::{WINDOW_MINUTES, window};
@@ -27,6 +29,8 @@ struct Shape {
     degraded_azs: Vec<(String, String)>,
     lagging: Option<(String, String)>,
     hot_group: Option<(String, String)>,
+    /// Each group's desired capacity, its in-service count.
+    desired: HashMap<(String, String), f64>,
 }
 
 impl Shape {
@@ -34,7 +38,14 @@ impl Shape {
         let mut degraded_azs = Vec::new();
         let mut lagging = None;
         let mut hot_group = None;
+        let mut desired = HashMap::new();
         for region in &topology.regions {
+            for group in &region.auto_scaling_groups {
+                desired.insert(
+                    (region.region.clone(), group.name.clone()),
+                    f64::from(group.desired_capacity),
+                );
+            }
             for lb in &region.load_balancers {
                 if let Some(zone) = lb.zones.iter().map(|z| &z.availability_zone).max() {
                     degraded_azs.push((lb.arn.clone(), zone.clone()));
@@ -58,6 +69,7 @@ impl Shape {
             degraded_azs,
             lagging,
             hot_group,
+            desired,
         }
     }
 
@@ -96,7 +108,10 @@ impl Shape {
             Metric::UnhealthyHosts => 0.0,
             Metric::Cpu if self.is(&self.hot_group, key) => 66.0 + minute as f64 / 3.0 + 2.0 * n,
             Metric::Cpu => 15.0 + 30.0 * n,
-            Metric::InService => 2.0,
+            Metric::InService => *self
+                .desired
+                .get(&(key.region.clone(), key.resource.clone()))
+                .unwrap_or(&2.0),
             Metric::Connections => (12.0 + 20.0 * n).floor(),
             Metric::FreeStorage => (14.0 + n) * 1024.0 * 1024.0 * 1024.0,
             Metric::ReplicaLag if self.is(&self.lagging, key) => {

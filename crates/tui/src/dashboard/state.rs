@@ -27,6 +27,7 @@ use super::links;
 use super::lists;
 use super::map::{self, RegionMap};
 use super::menu::{self, Dialog, Menu, Seed};
+use super::metrics_pane;
 use super::rows::{ListKind, ListModel, RowRef};
 use super::sparkline::Live;
 use super::style::Tone;
@@ -488,10 +489,11 @@ impl State {
                 &empty
             }
         };
+        let live = Live::new(&self.signals, &self.settings.policy.thresholds);
         let model = Arc::new(if kind == ListKind::Events {
             timeline::list(topology, &self.timeline())
         } else {
-            lists::build(kind, topology, &self.settings.policy)
+            lists::build(kind, topology, &self.settings.policy, live)
         });
         self.lists.insert(kind, Arc::clone(&model));
         model
@@ -705,7 +707,16 @@ impl State {
                 lines.extend(object);
                 lines
             } else {
-                object
+                // The resource's metrics of the last hour and its alarms, after the object.
+                let live = Live::new(&self.signals, &self.settings.policy.thresholds);
+                let mut lines = object;
+                lines.extend(metrics_pane::lines(
+                    &topology,
+                    list.model.kind,
+                    row.target,
+                    live,
+                ));
+                lines
             }
         });
         list.describe = lines.map(|lines| Describe {

@@ -6,9 +6,11 @@ use std::collections::HashMap;
 
 use chrono::{DateTime, Utc};
 use haven_model::relations::DbRole;
-use haven_model::{RegionTopology, Topology, name_tag};
+use haven_model::signals::{Metric, SeriesKey};
+use haven_model::{LoadBalancer, RegionTopology, Topology, name_tag};
 
 use super::rows::{Cell, IamPart, ListKind, ListModel, Row, RowRef, col, finish};
+use super::sparkline::{Live, Reading, allocated_bytes, level_tone};
 use super::style::{Tone, health_tone, status_text, status_tone};
 
 fn instance_state_tone(state: haven_model::InstanceState) -> Tone {
@@ -87,7 +89,131 @@ pub fn instance_target_health(
     by_instance
 }
 
-pub(super) fn ec2(topology: &Topology) -> ListModel {
+/// Cells of a sparkline and its value: `▂▃▅▆▇█ 42%`.
+const GAUGE_WIDTH: u16 = 14;
+
+/// Sparkline cells in a list.
+const LIST_SPARK: usize = 8;
+
+/// A series' value as a list cell, sortable by it: `…` before the first read, `-` without
+/// data.
+fn value(live: Live<'_>, key: &SeriesKey, allocated: Option<f64>) -> Cell {
+    reading_cell(live, live.latest(key, allocated), None)
+}
+
+/// A series' sparkline and value as a list cell.
+fn gauge(live: Live<'_>, key: &SeriesKey, allocated: Option<f64>) -> Cell {
+    reading_cell(
+        live,
+        live.latest(key, allocated),
+        live.spark(key, LIST_SPARK),
+    )
+}
+
+fn reading_cell(live: Live<'_>, reading: Option<Reading>, spark: Option<String>) -> Cell {
+    match reading {
+        _ if !live.read() => Cell::Gauge("…".into(), Tone::Dim, i64::MIN),
+        None => Cell::Gauge("-".into(), Tone::Dim, i64::MIN),
+        Some(reading) => {
+            let text = match spark {
+                Some(spark) => format!("{spark} {}", reading.text),
+                None => reading.text,
+            };
+            Cell::Gauge(text, reading.tone, order(reading.value))
+        }
+    }
+}
+
+fn order(value: f64) -> i64 {
+    (value * 1000.0).clamp(i64::MIN as f64 / 2.0, i64::MAX as f64 / 2.0) as i64
+}
+
+/// A load balancer's requests a minute over its AZs (sparkline of the busiest AZ).
+fn lb_requests(live: Live<'_>, region: &str, lb: &LoadBalancer) -> Cell {
+    let keys: Vec<SeriesKey> = lb
+        .zones
+        .iter()
+        .map(|z| SeriesKey::in_az(region, &lb.arn, &z.availability_zone, Metric::Requests))
+        .collect();
+    let total: Option<f64> = keys
+        .iter()
+        .filter_map(|k| live.signals.latest(k))
+        .reduce(|a, b| a + b);
+    let busiest = keys.iter().max_by(|a, b| {
+        let v = |k| live.signals.latest(k).unwrap_or(0.0);
+        v(a).total_cmp(&v(b))
+    });
+    let reading = total.map(|value| Reading {
+        text: Metric::Requests.format(value),
+        tone: Tone::Normal,
+        value,
+    });
+    reading_cell(
+        live,
+        reading,
+        busiest.and_then(|k| live.spark(k, LIST_SPARK)),
+    )
+}
+
+/// The worst AZ's reading of a load balancer (by tone, then value).
+fn lb_worst(
+    live: Live<'_>,
+    lb: &LoadBalancer,
+    read: impl Fn(Live<'_>, &str) -> Option<Reading>,
+) -> Cell {
+    let rank = |r: &Reading| match r.tone {
+        Tone::Bad => 2,
+        Tone::Warn => 1,
+        _ => 0,
+    };
+    let worst = lb
+        .zones
+        .iter()
+        .filter_map(|z| read(live, &z.availability_zone))
+        .max_by(|a, b| {
+            rank(a)
+                .cmp(&rank(b))
+                .then_with(|| a.value.total_cmp(&b.value))
+        });
+    reading_cell(live, worst, None)
+}
+
+/// A target group's healthy and unhealthy hosts as CloudWatch counted them, over its AZs.
+fn tg_hosts(live: Live<'_>, region: &RegionTopology, tg: &haven_model::TargetGroup) -> Cell {
+    let azs: Vec<&str> = region
+        .load_balancers
+        .iter()
+        .filter(|lb| tg.load_balancer_arns.contains(&lb.arn))
+        .flat_map(|lb| lb.zones.iter().map(|z| z.availability_zone.as_str()))
+        .collect();
+    let mut healthy = None;
+    let mut unhealthy = 0.0;
+    for az in azs {
+        let read = |m| {
+            live.signals
+                .latest(&SeriesKey::in_az(&region.region, &tg.arn, az, m))
+        };
+        if let Some(v) = read(Metric::HealthyHosts) {
+            healthy = Some(healthy.unwrap_or(0.0) + v);
+        }
+        unhealthy += read(Metric::UnhealthyHosts).unwrap_or(0.0);
+    }
+    let reading = healthy.map(|value| {
+        let tone = if unhealthy > 0.0 {
+            Tone::Warn.max_with(level_tone(live.thresholds.judge_healthy(value)))
+        } else {
+            level_tone(live.thresholds.judge_healthy(value))
+        };
+        Reading {
+            text: format!("{value:.0}✓ {unhealthy:.0}✗"),
+            tone,
+            value,
+        }
+    });
+    reading_cell(live, reading, None)
+}
+
+pub(super) fn ec2(topology: &Topology, live: Live<'_>) -> ListModel {
     let mut rows = Vec::new();
     for (ri, region) in regional(topology) {
         let health = instance_target_health(region);
@@ -139,6 +265,11 @@ pub(super) fn ec2(topology: &Topology) -> ListModel {
                     Cell::opt(inst.private_ip.as_deref()),
                     Cell::text(&inst.instance_type),
                     Cell::opt(asg),
+                    gauge(
+                        live,
+                        &SeriesKey::new(&region.region, &inst.id, Metric::Cpu),
+                        None,
+                    ),
                     Cell::Time(inst.launch_time),
                 ],
             ));
@@ -157,13 +288,14 @@ pub(super) fn ec2(topology: &Topology) -> ListModel {
             col("PRIVATE IP", 13),
             col("TYPE", 9),
             col("ASG", 12),
+            col("CPU", GAUGE_WIDTH),
             col("AGE", 5),
         ],
         rows,
     )
 }
 
-pub(super) fn asg(topology: &Topology) -> ListModel {
+pub(super) fn asg(topology: &Topology, signals: Live<'_>) -> ListModel {
     let mut rows = Vec::new();
     for (ri, region) in regional(topology) {
         for (i, g) in region.auto_scaling_groups.iter().enumerate() {
@@ -199,6 +331,16 @@ pub(super) fn asg(topology: &Topology) -> ListModel {
                             .as_ref()
                             .and_then(|lt| lt.name.as_deref().or(lt.id.as_deref())),
                     ),
+                    gauge(
+                        signals,
+                        &SeriesKey::new(&region.region, &g.name, Metric::Cpu),
+                        None,
+                    ),
+                    value(
+                        signals,
+                        &SeriesKey::new(&region.region, &g.name, Metric::InService),
+                        None,
+                    ),
                     Cell::Time(g.created_at),
                 ],
             ));
@@ -216,13 +358,15 @@ pub(super) fn asg(topology: &Topology) -> ListModel {
             col("AZS", 34),
             col("CHECK", 6),
             col("TEMPLATE", 14),
+            col("CPU", GAUGE_WIDTH),
+            col("IN SERVICE", 10),
             col("AGE", 6),
         ],
         rows,
     )
 }
 
-pub(super) fn lb(topology: &Topology) -> ListModel {
+pub(super) fn lb(topology: &Topology, live: Live<'_>) -> ListModel {
     let mut rows = Vec::new();
     for (ri, region) in regional(topology) {
         for (i, lb) in region.load_balancers.iter().enumerate() {
@@ -263,6 +407,16 @@ pub(super) fn lb(topology: &Topology) -> ListModel {
                     Cell::text(&lb.scheme),
                     status_cell(&lb.state),
                     Cell::toned(per_az.join(" "), worst),
+                    lb_requests(live, &region.region, lb),
+                    lb_worst(live, lb, |live, az| {
+                        live.error_rate(&region.region, &lb.arn, az)
+                    }),
+                    lb_worst(live, lb, |live, az| {
+                        live.latest(
+                            &SeriesKey::in_az(&region.region, &lb.arn, az, Metric::ResponseTime),
+                            None,
+                        )
+                    }),
                     Cell::text(listeners.join(",")),
                     Cell::opt(lb.dns_name.as_deref()),
                 ],
@@ -278,6 +432,9 @@ pub(super) fn lb(topology: &Topology) -> ListModel {
             col("SCHEME", 16),
             col("STATE", 10),
             col("HEALTHY PER AZ", 22),
+            col("REQ/MIN", GAUGE_WIDTH),
+            col("5XX", 6),
+            col("LATENCY", 8),
             col("LISTENERS", 12),
             col("DNS NAME", 40),
         ],
@@ -285,7 +442,7 @@ pub(super) fn lb(topology: &Topology) -> ListModel {
     )
 }
 
-pub(super) fn tg(topology: &Topology) -> ListModel {
+pub(super) fn tg(topology: &Topology, live: Live<'_>) -> ListModel {
     use haven_model::TargetHealthState as H;
     let mut rows = Vec::new();
     for (ri, region) in regional(topology) {
@@ -333,6 +490,7 @@ pub(super) fn tg(topology: &Topology) -> ListModel {
                         stale.to_string(),
                         if stale > 0 { Tone::Warn } else { Tone::Normal },
                     ),
+                    tg_hosts(live, region, tg),
                     Cell::text(lbs.join(",")),
                     Cell::opt(tg.health_check.path.as_deref()),
                 ],
@@ -351,6 +509,7 @@ pub(super) fn tg(topology: &Topology) -> ListModel {
             col("UNUSED", 6),
             col("CHANGING", 8),
             col("STALE", 5),
+            col("CW HOSTS", 10),
             col("LOAD BALANCERS", 22),
             col("CHECK", 10),
         ],
@@ -358,11 +517,12 @@ pub(super) fn tg(topology: &Topology) -> ListModel {
     )
 }
 
-pub(super) fn rds(topology: &Topology) -> ListModel {
+pub(super) fn rds(topology: &Topology, live: Live<'_>) -> ListModel {
     let mut rows = Vec::new();
     for (ri, region) in regional(topology) {
         for (i, db) in region.db_instances.iter().enumerate() {
             let role = region.db_role(db);
+            let key = |metric| SeriesKey::new(&region.region, &db.identifier, metric);
             let source = db.read_replica_source.as_deref().map(|s| {
                 haven_model::arn::Arn::parse(s).map_or(s.to_string(), |a| {
                     format!("{}/{}", a.region, a.resource_id())
@@ -401,6 +561,14 @@ pub(super) fn rds(topology: &Topology) -> ListModel {
                     Cell::opt(db.availability_zone.as_deref()),
                     multi_az,
                     Cell::opt(source.as_deref()),
+                    gauge(live, &key(Metric::Cpu), None),
+                    value(live, &key(Metric::Connections), None),
+                    value(live, &key(Metric::FreeStorage), allocated_bytes(db)),
+                    if db.read_replica_source.is_some() {
+                        gauge(live, &key(Metric::ReplicaLag), None)
+                    } else {
+                        Cell::toned("-", Tone::Dim)
+                    },
                     Cell::Time(db.created_at),
                 ],
             ));
@@ -418,6 +586,10 @@ pub(super) fn rds(topology: &Topology) -> ListModel {
             col("AZ", 16),
             col("MULTI-AZ", 22),
             col("SOURCE", 26),
+            col("CPU", GAUGE_WIDTH),
+            col("CONN", 5),
+            col("FREE", 8),
+            col("LAG", GAUGE_WIDTH),
             col("AGE", 6),
         ],
         rows,

@@ -342,3 +342,108 @@ fn an_alarm_in_alarm_marks_its_resource_and_is_counted_in_the_region_title() {
     assert!(text.contains("⚠ 1 alarm "), "{text}");
     assert_eq!(cell_at(&buffer, "⚠ ALARM").fg, Color::Red);
 }
+
+#[test]
+fn lists_show_metric_columns_coloured_and_sortable_by_them() {
+    let healthy = fixture("lab-healthy.json");
+    let mut state = with_signals(&healthy, 200, 30);
+    for kind in ["asg", "lb", "tg", "rds"] {
+        press(&mut state, &format!(":{kind}\n"));
+        insta::assert_snapshot!(format!("list_{kind}_with_metrics_200x30"), screen(&state));
+    }
+    // The replica's lag is past the warning threshold: yellow.
+    press(&mut state, ":rds\n");
+    let buffer = buffer_of(&state);
+    assert_eq!(cell_at(&buffer, "63 s").fg, Color::Yellow);
+    // The hot group's CPU is yellow in :asg.
+    press(&mut state, ":asg\n");
+    assert_eq!(cell_at(&buffer_of(&state), "87%").fg, Color::Yellow);
+    // :ec2 sorts by CPU like a number: the column is sortable.
+    press(&mut state, ":ec2\n");
+    let list = state.list.as_ref().unwrap();
+    let cpu = list
+        .model
+        .columns
+        .iter()
+        .position(|c| c.name == "CPU")
+        .expect("a CPU column");
+    assert!(matches!(
+        list.model.rows[0].cells[cpu],
+        rows::Cell::Gauge(..)
+    ));
+}
+
+#[test]
+fn before_the_first_read_metric_cells_say_so_without_a_zero() {
+    let mut state = state_for(&fixture("lab-healthy.json"), 200, 30);
+    press(&mut state, ":asg\n");
+    let text = screen(&state);
+    assert!(text.contains("…"), "{text}");
+}
+
+/// The describe pane's text of the row of `:kind` whose key ends with `id`.
+fn describe(state: &mut State, kind: &str, id: &str) -> Vec<String> {
+    press(state, &format!(":{kind}\n/{id}\n\nd"));
+    state
+        .list
+        .as_ref()
+        .and_then(|l| l.describe.as_ref())
+        .map(|d| d.lines.clone())
+        .unwrap_or_else(|| panic!("no describe pane for {kind} {id}"))
+}
+
+fn metrics_section(lines: &[String]) -> String {
+    let start = lines
+        .iter()
+        .position(|l| l == "# metrics (last hour)")
+        .expect("a metrics section");
+    lines[start..].join("\n")
+}
+
+#[test]
+fn d_on_a_replica_shows_an_hour_of_its_lag_with_thresholds() {
+    let mut state = with_signals(&fixture("lab-healthy.json"), 160, 48);
+    let lines = describe(&mut state, "rds", "lab-db-replica-1");
+    let section = metrics_section(&lines);
+    insta::assert_snapshot!(section);
+    let lag = section
+        .lines()
+        .find(|l| l.starts_with("#   lag "))
+        .expect("a lag sparkline");
+    assert_eq!(
+        lag.matches(|c| super::super::sparkline::BARS.contains(&c))
+            .count(),
+        60
+    );
+    assert!(section.contains("latest 63 s"), "{section}");
+    assert!(
+        section.contains("warn ≥ 30 s · critical ≥ 300 s"),
+        "{section}"
+    );
+}
+
+#[test]
+fn d_on_the_load_balancer_shows_its_metrics_per_az() {
+    let mut state = with_signals(&fixture("lab-degraded.json"), 160, 48);
+    let lines = describe(&mut state, "lb", "lab-alb");
+    let section = metrics_section(&lines);
+    insta::assert_snapshot!(section);
+    assert!(section.contains("#   ap-northeast-2a"), "{section}");
+    assert!(section.contains("#   ap-northeast-2b"), "{section}");
+    assert!(section.contains("# alarms"), "{section}");
+}
+
+#[test]
+fn the_map_with_metrics_draws_at_tiny_and_huge_sizes() {
+    for name in ["lab-degraded.json", "large-10k.json"] {
+        for (width, height) in [(20, 6), (40, 12), (100, 30), (300, 80)] {
+            let state = with_signals(&fixture(name), width, height);
+            let text = screen(&state);
+            assert_eq!(
+                text.lines().count(),
+                usize::from(height),
+                "{name} {width}x{height}"
+            );
+        }
+    }
+}
