@@ -378,9 +378,14 @@ pub fn describe_lines(
         ListKind::Dns => haven_model::front_door::entry_points(topology)
             .get(i)
             .map(to_yaml_lines),
-        ListKind::Iam | ListKind::Errors | ListKind::Findings | ListKind::AzLoss | ListKind::Dr => {
-            None
-        }
+        // Alarms and events are described by their own modules (`alarms`, `timeline`).
+        ListKind::Iam
+        | ListKind::Errors
+        | ListKind::Findings
+        | ListKind::AzLoss
+        | ListKind::Dr
+        | ListKind::Alarms
+        | ListKind::Events => None,
     }
 }
 

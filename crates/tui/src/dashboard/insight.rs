@@ -75,7 +75,13 @@ pub fn findings(topology: &Topology, policy: &Policy) -> ListModel {
 
 /// The list a finding's resource is shown in, and the text that finds it there.
 pub fn finding_location(finding: &Finding) -> Option<(ListKind, String)> {
-    let kind = match finding.resource.kind {
+    resource_location(&finding.resource)
+}
+
+/// The list a resource is shown in, and the text that finds it there (load balancers, target
+/// groups, records and certificates by their name when the reference has one).
+pub fn resource_location(resource: &findings::ResourceRef) -> Option<(ListKind, String)> {
+    let kind = match resource.kind {
         ResourceKind::Vpc => ListKind::Vpc,
         ResourceKind::Subnet => ListKind::Subnet,
         ResourceKind::NatGateway => ListKind::Nat,
@@ -93,21 +99,17 @@ pub fn finding_location(finding: &Finding) -> Option<(ListKind, String)> {
         ResourceKind::Certificate => ListKind::Certs,
         ResourceKind::Volume | ResourceKind::Region => return None,
     };
-    let text = match finding.resource.kind {
+    let text = match resource.kind {
         // Load balancers and target groups are listed by name; their ids are ARNs.
-        ResourceKind::LoadBalancer | ResourceKind::TargetGroup => finding
-            .resource
-            .name
-            .clone()
-            .unwrap_or_else(|| finding.resource.id.clone()),
+        ResourceKind::LoadBalancer | ResourceKind::TargetGroup => {
+            resource.name.clone().unwrap_or_else(|| resource.id.clone())
+        }
         ResourceKind::Account => String::new(),
         // Records are listed by host name, certificates by domain.
-        ResourceKind::DnsRecord | ResourceKind::Certificate => finding
-            .resource
-            .name
-            .clone()
-            .unwrap_or_else(|| finding.resource.id.clone()),
-        _ => finding.resource.id.clone(),
+        ResourceKind::DnsRecord | ResourceKind::Certificate => {
+            resource.name.clone().unwrap_or_else(|| resource.id.clone())
+        }
+        _ => resource.id.clone(),
     };
     Some((kind, text))
 }

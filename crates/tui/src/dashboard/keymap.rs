@@ -243,7 +243,7 @@ impl KeyAction {
             KeyAction::SortNext => "sort by next column",
             KeyAction::SortReverse => "reverse sort",
             KeyAction::Expand => "all instances / first few",
-            KeyAction::Select => "open (describe; a finding: go to its resource)",
+            KeyAction::Select => "open (describe; a finding, alarm or event: its resource)",
             KeyAction::Actions => "actions on the selected resource",
             KeyAction::Jobs => "jobs (running and finished actions)",
             KeyAction::Complete => "complete the command",

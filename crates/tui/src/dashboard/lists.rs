@@ -4,12 +4,14 @@
 use haven_model::Topology;
 use haven_model::findings::Policy;
 
+use super::alarms;
 use super::deploys;
 use super::front_door;
 use super::insight;
 use super::rows::{ListKind, ListModel};
 use super::sparkline::Live;
 use super::tables;
+use super::timeline;
 
 /// Builds the rows of a kind; the judged kinds (findings, AZ loss, DR) apply the policy; the
 /// resource lists show the signals last read beside their resources.
@@ -37,5 +39,8 @@ pub fn build(kind: ListKind, topology: &Topology, policy: &Policy, live: Live<'_
         ListKind::Errors => tables::errors(topology),
         ListKind::Dns => front_door::records(topology),
         ListKind::Certs => front_door::certificates(topology),
+        ListKind::Alarms => alarms::list(topology),
+        // The dashboard builds it from its events (`timeline::list`); the topology has none.
+        ListKind::Events => timeline::list(topology, &[]),
     }
 }

@@ -5,6 +5,8 @@
 //! [`draw`] renders the state and nothing else. Discovery runs in a spawned task with owned
 //! inputs and comes back tagged with its job id, so input never waits on AWS.
 
+pub mod action_log;
+pub mod alarms;
 pub mod deploys;
 pub mod describe;
 pub mod fit;
@@ -14,10 +16,12 @@ pub mod insight;
 pub mod jobs;
 pub mod keymap;
 pub mod layout;
+pub mod links;
 pub mod lists;
 pub mod map;
 pub mod menu;
 pub mod metrics_pane;
+pub mod notice;
 pub mod render;
 pub mod rows;
 pub mod sample_signals;
@@ -25,6 +29,7 @@ pub mod sparkline;
 pub mod state;
 pub mod style;
 pub mod tables;
+pub mod timeline;
 
 #[cfg(test)]
 mod tests;
@@ -265,6 +270,12 @@ where
                                 topology: Box::new(topology),
                             });
                         }));
+                    }
+                    Command::ReadActionLog { path } => {
+                        let tx = results_tx.clone();
+                        tokio::task::spawn_blocking(move || {
+                            let _ = tx.send(Action::ActionLogRead(action_log::read(&path)));
+                        });
                     }
                     Command::FetchSignals { job, topology } => {
                         let tx = results_tx.clone();

@@ -20,6 +20,7 @@ use super::map::{
     self, Block, COLUMN_SEPARATOR, MapLine, RegionMap, SEPARATOR_WIDTH, Seg, column_width,
 };
 use super::menu::{Dialog, Menu};
+use super::notice;
 use super::rows::{Cell, ListKind};
 use super::state::{Describe, InputKind, State, View};
 use super::style::tone_style;
@@ -453,6 +454,22 @@ fn draw_header(frame: &mut Frame, area: Rect, state: &State) {
                 format!("⚑ {total} findings, {serious} high (:findings)")
             },
             style,
+        ));
+    }
+    // Everything else keeps working without signals: the header only says why they are missing.
+    if let Some((text, tone)) = notice::signals_notice(&state.signals, &state.region_names()) {
+        spans.push(sep());
+        spans.push(Span::styled(text, tone_style(tone)));
+    }
+    if let Some(text) = state
+        .topology
+        .as_ref()
+        .and_then(|t| notice::alarms_notice(super::alarms::firing(t)))
+    {
+        spans.push(sep());
+        spans.push(Span::styled(
+            text,
+            Style::new().fg(Color::Red).add_modifier(Modifier::BOLD),
         ));
     }
     let running = state.jobs.iter().filter(|j| j.running()).count();
@@ -916,6 +933,10 @@ fn draw_list(frame: &mut Frame, area: Rect, state: &State) {
             format!("nothing matches /{} (Esc clears)", list.filter)
         } else if kind == ListKind::Deploy {
             super::deploys::EMPTY.to_string()
+        } else if kind == ListKind::Alarms {
+            "no CloudWatch alarms in the Regions shown".to_string()
+        } else if kind == ListKind::Events {
+            super::timeline::empty_text(state.signals_were_read()).to_string()
         } else if kind == ListKind::Dr {
             state.topology.as_ref().map_or_else(String::new, |t| {
                 super::insight::dr_empty_reason(t, &state.settings.policy)

@@ -55,11 +55,15 @@ pub enum ListKind {
     Dns,
     /// ACM certificates.
     Certs,
+    /// CloudWatch alarms, worst state first.
+    Alarms,
+    /// What happened (scaling, RDS events, changes seen, haven's actions), newest first.
+    Events,
 }
 
 impl ListKind {
     /// Every kind, in command-completion order.
-    pub const ALL: [ListKind; 22] = [
+    pub const ALL: [ListKind; 24] = [
         ListKind::Ec2,
         ListKind::Asg,
         ListKind::Lb,
@@ -82,6 +86,8 @@ impl ListKind {
         ListKind::AzLoss,
         ListKind::Dr,
         ListKind::Deploy,
+        ListKind::Alarms,
+        ListKind::Events,
     ];
 
     /// The command that opens the list (without `:`).
@@ -109,6 +115,8 @@ impl ListKind {
             ListKind::Deploy => "deploy",
             ListKind::Dns => "dns",
             ListKind::Certs => "certs",
+            ListKind::Alarms => "alarms",
+            ListKind::Events => "events",
         }
     }
 
@@ -137,6 +145,8 @@ impl ListKind {
             ListKind::Deploy => &["deploys", "rollout"],
             ListKind::Dns => &["route53", "records"],
             ListKind::Certs => &["acm", "certificates", "cert"],
+            ListKind::Alarms => &["alarm", "cw"],
+            ListKind::Events => &["ev", "timeline"],
         }
     }
 
@@ -173,6 +183,8 @@ impl ListKind {
             ListKind::Deploy => "Deploys",
             ListKind::Dns => "Front door: Route 53 records",
             ListKind::Certs => "ACM certificates",
+            ListKind::Alarms => "CloudWatch alarms",
+            ListKind::Events => "Events, newest first",
         }
     }
 }

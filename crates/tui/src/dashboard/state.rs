@@ -13,6 +13,7 @@ use haven_model::findings::{self, Policy};
 use haven_model::signals::{self, Event, Signals};
 use haven_model::{Service, Topology};
 
+use super::alarms;
 use super::deploys::{self, DeployOp};
 use super::describe::describe_lines;
 use super::help::{self, CommandRun};
@@ -22,6 +23,7 @@ use super::jobs::{Job, JobError, JobState, Work};
 use super::keymap::{KeyAction, KeyMap, Mode};
 use super::layout;
 pub use super::layout::RegionFocus;
+use super::links;
 use super::lists;
 use super::map::{self, RegionMap};
 use super::menu::{self, Dialog, Menu, Seed};
@@ -30,6 +32,7 @@ use super::rows::{ListKind, ListModel, RowRef};
 use super::sparkline::Live;
 use super::style::Tone;
 use super::tables;
+use super::timeline;
 
 /// Everything the dashboard reacts to.
 #[derive(Debug)]
@@ -72,6 +75,8 @@ pub enum Action {
         /// What was done, or the error.
         result: Result<String, JobError>,
     },
+    /// The action log was read: haven's actions as events, oldest first.
+    ActionLogRead(Vec<Event>),
 }
 
 /// Work for the run loop to start; its result comes back as an [`Action`].
@@ -106,6 +111,11 @@ pub enum Command {
         job: JobId,
         /// What to run.
         work: Work,
+    },
+    /// Read haven's actions from the action log (for `:events`).
+    ReadActionLog {
+        /// The log.
+        path: PathBuf,
     },
     /// Leave the dashboard.
     Quit,
@@ -310,6 +320,8 @@ pub struct State {
     pub jobs: Vec<Job>,
     /// The Jobs view's cursor and open job.
     pub jobs_view: JobsView,
+    /// haven's own actions from the action log (`haven act` and jobs), oldest first.
+    pub haven_events: Vec<Event>,
     /// The next job id to hand out.
     next_job: JobId,
 }
@@ -355,6 +367,7 @@ impl State {
             dialog: None,
             jobs: Vec::new(),
             jobs_view: JobsView::default(),
+            haven_events: Vec::new(),
             next_job: 1,
         };
         if let Some(topology) = cached {
@@ -468,13 +481,55 @@ impl State {
         if let Some(model) = self.lists.get(&kind) {
             return Arc::clone(model);
         }
+        let empty;
+        let topology = match &self.topology {
+            Some(t) => t.as_ref(),
+            None => {
+                empty = Topology::new(self.now);
+                &empty
+            }
+        };
         let live = Live::new(&self.signals, &self.settings.policy.thresholds);
-        let model = Arc::new(match &self.topology {
-            Some(t) => lists::build(kind, t, &self.settings.policy, live),
-            None => lists::build(kind, &Topology::new(self.now), &self.settings.policy, live),
+        let model = Arc::new(if kind == ListKind::Events {
+            timeline::list(topology, &self.timeline())
+        } else {
+            lists::build(kind, topology, &self.settings.policy, live)
         });
         self.lists.insert(kind, Arc::clone(&model));
         model
+    }
+
+    /// Every event the dashboard knows, newest first: scaling and RDS events read with the
+    /// signals, changes seen between refreshes, haven's own actions.
+    pub fn timeline(&self) -> Vec<Event> {
+        timeline::merge([
+            self.signals.events.as_slice(),
+            self.seen_events.as_slice(),
+            self.haven_events.as_slice(),
+        ])
+    }
+
+    /// The live signals (and with them the scaling and RDS events) were read at least once.
+    pub fn signals_were_read(&self) -> bool {
+        self.signals.taken_at.is_some() || self.signals_refresh.finished_at.is_some()
+    }
+
+    /// Keeps haven's actions read from the action log; `:events` shows them.
+    fn action_log_read(&mut self, events: Vec<Event>) {
+        if events == self.haven_events {
+            return;
+        }
+        self.haven_events = events;
+        self.lists.remove(&ListKind::Events);
+        if self.view == View::List(ListKind::Events) {
+            self.reload_list(ListKind::Events);
+        }
+    }
+
+    /// A read of the action log, when there is one to read.
+    fn read_action_log(&self) -> Option<Command> {
+        let path = self.settings.action_log.clone()?;
+        Some(Command::ReadActionLog { path })
     }
 
     /// Rebuilds the open list from the current topology, keeping filter, sort and selection.
@@ -611,6 +666,11 @@ impl State {
         let Some(topology) = self.topology.clone() else {
             return;
         };
+        // `:events` rows are the timeline's events, by position.
+        let timeline = match &self.list {
+            Some(l) if l.model.kind == ListKind::Events => self.timeline(),
+            _ => Vec::new(),
+        };
         let Some(list) = &mut self.list else {
             return;
         };
@@ -627,6 +687,10 @@ impl State {
                 lines.push(format!("KEYS  {}", self.keymap.deploy_keys(Mode::Describe)));
                 lines
             })
+        } else if list.model.kind == ListKind::Alarms {
+            alarms::describe(&topology, row)
+        } else if list.model.kind == ListKind::Events {
+            timeline.get(row.target.index).map(timeline::describe)
         } else {
             describe_lines(
                 &topology,
@@ -1050,13 +1114,11 @@ impl State {
                 self.rebuild_map();
             }
             KeyAction::Select if self.view == View::Jobs => self.open_job_record(),
-            KeyAction::Select => {
-                if self.list.as_ref().map(|l| l.model.kind) == Some(ListKind::Findings) {
-                    self.jump_to_finding();
-                } else {
-                    self.open_describe();
-                }
-            }
+            KeyAction::Select => match self.list.as_ref().map(|l| l.model.kind) {
+                Some(ListKind::Findings) => self.jump_to_finding(),
+                Some(ListKind::Alarms | ListKind::Events) => self.open_linked_resource(),
+                _ => self.open_describe(),
+            },
             KeyAction::Actions => self.open_menu(),
             KeyAction::Jobs => self.open_view(View::Jobs),
             KeyAction::Complete => {}
@@ -1164,6 +1226,71 @@ impl State {
             format!(
                 "{} {} — Esc goes back to the findings",
                 finding.id, finding.title
+            ),
+            Tone::Dim,
+        );
+    }
+
+    /// Enter on an alarm or an event: the list of the resource it watches or happened to,
+    /// filtered to it (in its Region when one Region is shown).
+    fn open_linked_resource(&mut self) {
+        let Some(topology) = self.topology.clone() else {
+            return;
+        };
+        let Some(list) = &self.list else {
+            return;
+        };
+        let Some(row) = list
+            .rows
+            .get(list.selected)
+            .and_then(|i| list.model.rows.get(*i))
+        else {
+            return;
+        };
+        let kind = list.model.kind;
+        let linked = match kind {
+            ListKind::Alarms => alarms::watched(&topology, row),
+            _ => self
+                .timeline()
+                .into_iter()
+                .nth(row.target.index)
+                .and_then(|e| Some((e.region?, e.resource?))),
+        };
+        let Some((region, resource)) = linked else {
+            self.say(
+                "this row links to no resource haven lists — d shows it whole",
+                Tone::Dim,
+            );
+            return;
+        };
+        let Some((target, text)) = links::location(&resource) else {
+            self.say(
+                format!(
+                    "{} is not in a list — d shows it whole",
+                    links::short_name(&resource)
+                ),
+                Tone::Dim,
+            );
+            return;
+        };
+        if !self.region.all
+            && let Some(index) = self.region_names().iter().position(|r| *r == region)
+        {
+            self.select_region(index);
+        }
+        self.open_view(View::List(target));
+        if let Some(list) = &mut self.list {
+            list.filter = text.to_lowercase();
+            list.selected = 0;
+            list.offset = 0;
+        }
+        self.refilter();
+        self.say(
+            format!(
+                "{} {} — Esc goes back to :{}",
+                resource.kind.as_str().replace('_', " "),
+                links::short_name(&resource),
+                kind.command()
             ),
             Tone::Dim,
         );
@@ -1398,7 +1525,7 @@ pub fn update(state: &mut State, action: Action) -> Vec<Command> {
         }
         Action::SignalsRead { job, signals } => {
             state.signals_read(job, *signals);
-            Vec::new()
+            state.read_action_log().into_iter().collect()
         }
         Action::Resize(width, height) => {
             state.screen = (width, height);
@@ -1440,6 +1567,8 @@ pub fn update(state: &mut State, action: Action) -> Vec<Command> {
                     topology: Arc::clone(topology),
                 });
             }
+            // haven's actions (here and from `haven act` elsewhere) for `:events`.
+            commands.extend(state.read_action_log());
             commands
         }
         Action::CacheWritten(result) => {
@@ -1459,6 +1588,10 @@ pub fn update(state: &mut State, action: Action) -> Vec<Command> {
             Vec::new()
         }
         Action::JobDone { job, result } => state.job_done(job, result),
+        Action::ActionLogRead(events) => {
+            state.action_log_read(events);
+            Vec::new()
+        }
         Action::Key(key) => {
             if state.dialog.is_some() {
                 return state.key_dialog(key);

@@ -992,4 +992,5 @@ async fn the_newest_topology_is_written_to_the_cache_file() {
 mod actions;
 mod deploys;
 mod front_door;
+mod signal_views;
 mod signals;
