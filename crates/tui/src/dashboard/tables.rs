@@ -558,9 +558,7 @@ pub(super) fn rds(topology: &Topology, live: Live<'_>) -> ListModel {
                     )),
                     Cell::text(&db.class),
                     status_cell(&db.status),
-                    Cell::opt(db.availability_zone.as_deref()),
-                    multi_az,
-                    Cell::opt(source.as_deref()),
+                    // The signals before the wide columns, so that 160 columns show them.
                     gauge(live, &key(Metric::Cpu), None),
                     value(live, &key(Metric::Connections), None),
                     value(live, &key(Metric::FreeStorage), allocated_bytes(db)),
@@ -569,6 +567,9 @@ pub(super) fn rds(topology: &Topology, live: Live<'_>) -> ListModel {
                     } else {
                         Cell::toned("-", Tone::Dim)
                     },
+                    Cell::opt(db.availability_zone.as_deref()),
+                    multi_az,
+                    Cell::opt(source.as_deref()),
                     Cell::Time(db.created_at),
                 ],
             ));
@@ -583,13 +584,13 @@ pub(super) fn rds(topology: &Topology, live: Live<'_>) -> ListModel {
             col("ENGINE", 13),
             col("CLASS", 12),
             col("STATUS", 12),
-            col("AZ", 16),
-            col("MULTI-AZ", 22),
-            col("SOURCE", 26),
             col("CPU", GAUGE_WIDTH),
             col("CONN", 5),
             col("FREE", 8),
             col("LAG", GAUGE_WIDTH),
+            col("AZ", 16),
+            col("MULTI-AZ", 22),
+            col("SOURCE", 26),
             col("AGE", 6),
         ],
         rows,

@@ -72,6 +72,10 @@ fn lab_with_alarms() -> Topology {
         ("Currency", "USD"),
     );
     home.alarms = vec![cpu, billing, lag, unhealthy];
+    // us-east-1's alarms could not be read: it has none to show.
+    for region in t.regions.iter_mut().filter(|r| r.region == DR) {
+        region.alarms.clear();
+    }
     t.errors.push(DiscoveryError {
         region: Some(DR.into()),
         service: Service::CloudWatch,
