@@ -197,7 +197,14 @@ async fn with_cloudwatch_denied_the_map_and_every_other_view_work_with_a_notice(
         tmux.wait_for(&[expected]);
     }
     tmux.keys(&["Escape", ":", "alarms", "Enter"]);
-    tmux.wait_for(&["unavailable in ap-northeast-2"]);
+    // Each Region says why it has no alarm rows, never "no alarms".
+    let alarms = tmux.wait_for(&["alarms unavailable", "AccessDenied"]);
+    assert!(
+        alarms
+            .lines()
+            .any(|l| l.contains("ap-northeast-2") && l.contains("UNAVAILABLE")),
+        "{alarms}"
+    );
     tmux.keys(&["q"]);
     tmux.wait_for(&["haven exited 0"]);
     // Nothing but CloudWatch was refused.
