@@ -9,7 +9,10 @@ use std::collections::BTreeMap;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
+mod acl;
 mod merge;
+
+pub use acl::{NaclEntry, NetworkAcl};
 
 /// The version of the JSON document written by [`Topology::to_json`].
 pub const SCHEMA_VERSION: u32 = 1;
@@ -303,6 +306,9 @@ pub struct RegionTopology {
     /// Elastic IP addresses (VPC domain), associated or not.
     #[serde(default)]
     pub elastic_ips: Vec<ElasticIp>,
+    /// Network ACLs with their entries and subnet associations.
+    #[serde(default)]
+    pub network_acls: Vec<NetworkAcl>,
     /// Security groups with their rules.
     pub security_groups: Vec<SecurityGroup>,
     /// EC2 instances (terminated ones kept while AWS still lists them).
