@@ -132,7 +132,9 @@ fn subnet(
         vpc_id: vpc_id.into(),
         availability_zone: az.into(),
         cidr_block: cidr.into(),
-        map_public_ip_on_launch: public,
+        // The default VPC's subnets map public IPs (AWS's default); the blueprint turns it
+        // off for the stack's public subnets too (EC2.15).
+        map_public_ip_on_launch: public && name.is_none(),
         available_ip_address_count: 249,
         default_for_az: name.is_none(),
         state: "available".into(),

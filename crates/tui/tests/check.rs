@@ -341,6 +341,24 @@ fn sarif_output_is_a_valid_sarif_2_1_0_log() {
             .expect("results")
             .is_empty()
     );
+    // Each rule links the page that defines it: Security Hub's control for an AWS id.
+    let rules = doc["runs"][0]["tool"]["driver"]["rules"]
+        .as_array()
+        .expect("rules");
+    let rule = |id: &str| {
+        rules
+            .iter()
+            .find(|r| r["id"] == id)
+            .unwrap_or_else(|| panic!("rule {id}"))
+    };
+    assert_eq!(
+        rule("EC2.15")["helpUri"],
+        "https://docs.aws.amazon.com/securityhub/latest/userguide/ec2-controls.html#ec2-15"
+    );
+    assert_eq!(
+        rule("HA-NAT-AZ")["helpUri"],
+        "https://docs.aws.amazon.com/vpc/latest/userguide/nat-gateway-basics.html"
+    );
     // The validator does catch a broken log.
     let mut broken = doc.clone();
     broken["runs"][0]["results"][0]["ruleId"] = Value::from("NOPE.1");

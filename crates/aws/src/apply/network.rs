@@ -185,11 +185,13 @@ impl Runner<'_> {
                 .to_string()
             }
         };
+        // No subnet of the stack auto-assigns public IPv4 (Security Hub EC2.15): the load
+        // balancer and the NAT gateways bring their own addresses.
         let maps = self
             .region(&cx.region)
             .and_then(|r| r.subnets.iter().find(|s| s.id == id))
             .is_some_and(|s| s.map_public_ip_on_launch);
-        if public && !maps {
+        if maps {
             self.eventually(cx, self.fresh(cx.step), || {
                 self.send(
                     EC2,
@@ -197,7 +199,9 @@ impl Runner<'_> {
                     "ModifySubnetAttribute",
                     ec2.modify_subnet_attribute()
                         .subnet_id(&id)
-                        .map_public_ip_on_launch(on())
+                        .map_public_ip_on_launch(
+                            AttributeBooleanValue::builder().value(false).build(),
+                        )
                         .send(),
                 )
             })

@@ -10,14 +10,10 @@ use crate::topology::{
 };
 
 pub(crate) fn check(index: &RegionIndex, policy: &Policy, out: &mut Vec<Finding>) {
-    let in_use = index.vpcs_in_use();
     let region = index.region;
     let code = Some(index.code());
+    // Security Hub judges every security group, the default VPC's included.
     for sg in &region.security_groups {
-        let vpc_used = sg.vpc_id.as_deref().is_none_or(|v| in_use.contains(v));
-        if !vpc_used {
-            continue;
-        }
         security_group(index, sg, policy, out);
     }
     for instance in region.instances.iter().filter(|i| !i.state.is_gone()) {
@@ -48,17 +44,22 @@ pub(crate) fn check(index: &RegionIndex, policy: &Policy, out: &mut Vec<Finding>
         }
     }
     for subnet in &region.subnets {
-        if subnet.map_public_ip_on_launch
-            && !subnet.default_for_az
-            && !index.is_default_vpc(&subnet.vpc_id)
-            && !index.subnet_is_public(&subnet.id)
-        {
+        // Security Hub's EC2.15: every subnet that auto-assigns public IPv4, public subnets and
+        // the default VPC's included.
+        if subnet.map_public_ip_on_launch {
+            let kind = if subnet.default_for_az {
+                "default subnet"
+            } else if index.subnet_is_public(&subnet.id) {
+                "public subnet"
+            } else {
+                "subnet without an internet gateway route"
+            };
             out.push(finding(
                 "EC2.15",
                 code,
                 ResourceRef::new(ResourceKind::Subnet, &subnet.id).named(name_tag(&subnet.tags)),
                 format!(
-                    "map_public_ip_on_launch=true; no internet gateway route ({}, {})",
+                    "map_public_ip_on_launch=true ({kind}, {}, {})",
                     subnet.availability_zone, subnet.cidr_block
                 ),
             ));
@@ -317,7 +318,7 @@ fn is_tcp(rule: &SecurityGroupRule) -> bool {
     matches!(rule.protocol.as_str(), "tcp" | "6")
 }
 
-fn open_to_world(rule: &SecurityGroupRule) -> bool {
+pub(crate) fn open_to_world(rule: &SecurityGroupRule) -> bool {
     match &rule.peer {
         RulePeer::Cidr(c) => c == "0.0.0.0/0",
         RulePeer::Ipv6Cidr(c) => c == "::/0",
@@ -338,7 +339,7 @@ fn range(rule: &SecurityGroupRule) -> Option<(i32, i32)> {
     }
 }
 
-fn covers(rule: &SecurityGroupRule, port: u16) -> bool {
+pub(crate) fn covers(rule: &SecurityGroupRule, port: u16) -> bool {
     matches!(rule.protocol.as_str(), "tcp" | "6" | "-1" | "all")
         && range(rule).is_some_and(|(from, to)| from <= i32::from(port) && i32::from(port) <= to)
 }

@@ -104,22 +104,14 @@ pub(crate) fn check(index: &RegionIndex, out: &mut Vec<Finding>) {
             .map(|z| z.availability_zone.as_str())
             .collect();
         let health = index.load_balancer_health_by_az(lb);
-        let target_azs: BTreeSet<&str> = health
-            .iter()
-            .filter(|(az, c)| c.total > 0 && az.as_str() != "unknown")
-            .map(|(az, _)| az.as_str())
-            .collect();
-        let has_targets = health.values().any(|c| c.total > 0);
-        if zones.len() < 2 || (has_targets && target_azs.len() < 2) {
+        // Security Hub's ELB.13 (Config elbv2-multiple-az): the load balancer's own AZ mapping.
+        // An AZ without healthy targets is HA-ALB-AZ's.
+        if zones.len() < 2 {
             out.push(finding(
                 "ELB.13",
                 code,
                 resource(),
-                format!(
-                    "enabled AZs: {}; AZs with registered targets: {}",
-                    list(&zones),
-                    list(&target_azs)
-                ),
+                format!("mapped to {} AZ(s): {}", zones.len(), list(&zones)),
             ));
         }
         if lb.lb_type != "gateway" {

@@ -402,39 +402,6 @@ impl<'a> RegionIndex<'a> {
         tiers.app.retain(|g| !lb.contains(g));
         tiers
     }
-
-    /// VPCs that hold something of the stack (instances, load balancers, NAT gateways,
-    /// databases) or are not the default VPC.
-    pub fn vpcs_in_use(&self) -> HashSet<&'a str> {
-        let mut used: HashSet<&str> = self
-            .region
-            .vpcs
-            .iter()
-            .filter(|v| !v.is_default)
-            .map(|v| v.id.as_str())
-            .collect();
-        used.extend(
-            self.region
-                .instances
-                .iter()
-                .filter(|i| !i.state.is_gone())
-                .filter_map(|i| i.vpc_id.as_deref()),
-        );
-        used.extend(
-            self.region
-                .load_balancers
-                .iter()
-                .filter_map(|l| l.vpc_id.as_deref()),
-        );
-        used.extend(self.region.nat_gateways.iter().map(|n| n.vpc_id.as_str()));
-        used.extend(
-            self.region
-                .db_subnet_groups
-                .iter()
-                .filter_map(|g| g.vpc_id.as_deref()),
-        );
-        used
-    }
 }
 
 /// Security groups per tier; database groups with the port they serve.

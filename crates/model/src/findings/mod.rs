@@ -16,11 +16,17 @@ mod elb;
 mod front_door;
 #[cfg(test)]
 mod front_door_tests;
+mod help;
 mod iam;
+#[cfg(test)]
+mod id_table_tests;
 mod index;
 #[cfg(test)]
 mod index_tests;
 mod rds;
+mod reach;
+#[cfg(test)]
+mod reach_tests;
 mod resilience;
 
 #[cfg(test)]
@@ -36,6 +42,7 @@ use crate::dr::DrPolicy;
 use crate::topology::Topology;
 
 pub use catalogue::{Category, Check, catalogue, check};
+pub use help::{help_url, is_aws_control};
 pub use resilience::{
     Achievable, AsgAzImpact, AzLossImpact, DbFailover, DbOutcome, DrTier, Estimate, LbAzImpact,
     NatEgressLoss, ObjectiveComparison, RegionLossImpact, ResilienceReport, az_loss, region_loss,
@@ -325,6 +332,7 @@ pub fn assess(topology: &Topology, policy: &Policy) -> Vec<Finding> {
         autoscaling::check(&index, &mut findings);
         elb::check(&index, &mut findings);
         rds::check(&index, &mut findings);
+        reach::check(&index, policy, &mut findings);
     }
     if let Some(iam) = &topology.iam {
         iam::check(iam, policy, policy.now_for(topology), &mut findings);

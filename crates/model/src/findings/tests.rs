@@ -367,7 +367,7 @@ fn ha_ir_latest_passes_with_a_pinned_version() {
 // ---- EC2 / VPC -----------------------------------------------------------------------------
 
 #[test]
-fn ec2_2_flags_the_default_group_of_a_vpc_in_use_only() {
+fn ec2_2_flags_the_default_group_of_every_vpc_as_security_hub_does() {
     let mut t = healthy();
     let r = primary(&mut t);
     let lab_vpc = r
@@ -396,7 +396,8 @@ fn ec2_2_flags_the_default_group_of_a_vpc_in_use_only() {
     let unused_default = sg_of(r, &default_vpc);
     let findings = run(&t);
     assert!(has(&findings, "EC2.2", &lab_default));
-    assert!(!has(&findings, "EC2.2", &unused_default));
+    // Security Hub judges the default VPC's group too, used or not.
+    assert!(has(&findings, "EC2.2", &unused_default));
     let r = primary(&mut t);
     for g in r.security_groups.iter_mut().filter(|g| g.id == lab_default) {
         g.egress.clear();
@@ -461,19 +462,36 @@ fn ec2_13_14_18_19_flag_ports_open_to_the_world() {
 }
 
 #[test]
-fn ec2_15_flags_private_subnets_only() {
+fn ec2_15_flags_every_subnet_that_maps_public_ips_as_security_hub_does() {
     let t = healthy();
-    let private_a = subnet_id(&t.regions[0], "lab-private-a");
     let public_a = subnet_id(&t.regions[0], "lab-public-a");
-    // The public subnets map public IPs, as they should.
-    assert!(!has(&run(&t), "EC2.15", &public_a));
-    fails_after("EC2.15", &private_a, |t| {
+    let private_a = subnet_id(&t.regions[0], "lab-private-a");
+    let findings = run(&t);
+    // The blueprint leaves auto-assign off, public subnets included.
+    assert!(!has(&findings, "EC2.15", &public_a));
+    assert!(!has(&findings, "EC2.15", &private_a));
+    // The default VPC's subnets auto-assign, and Security Hub flags them.
+    let default_subnet = t.regions[0]
+        .subnets
+        .iter()
+        .find(|s| s.default_for_az)
+        .expect("default subnet")
+        .id
+        .clone();
+    let f = findings
+        .iter()
+        .find(|f| f.id == "EC2.15" && f.resource.id == default_subnet)
+        .expect("default subnet flagged");
+    assert!(f.evidence.contains("default subnet"), "{}", f.evidence);
+    // A public subnet that auto-assigns fails it too.
+    let f = fails_after("EC2.15", &public_a, |t| {
         let r = primary(t);
-        let id = subnet_id(r, "lab-private-a");
+        let id = subnet_id(r, "lab-public-a");
         for s in r.subnets.iter_mut().filter(|s| s.id == id) {
             s.map_public_ip_on_launch = true;
         }
     });
+    assert!(f.evidence.contains("public subnet"), "{}", f.evidence);
 }
 
 #[test]

@@ -133,8 +133,8 @@ fn subnets(b: &mut Builder<'_>, cx: &Context<'_>) -> Vec<(String, Option<String>
                         subnet.cidr_block, subnet.availability_zone
                     ));
                 }
-                if tier == "public" && !subnet.map_public_ip_on_launch {
-                    changes.push("map public IP on launch off → on".to_string());
+                if subnet.map_public_ip_on_launch {
+                    changes.push("map public IP on launch on → off".to_string());
                 }
             }
             b.step(

@@ -6,7 +6,7 @@ use std::path::PathBuf;
 use clap::{Args, ValueEnum};
 use haven_model::Topology;
 use haven_model::findings::{
-    self, Finding, Policy, ResilienceReport, Severity, catalogue, count_by_severity,
+    self, Finding, Policy, ResilienceReport, Severity, catalogue, count_by_severity, help_url,
 };
 use haven_model::topology::SCHEMA_VERSION;
 use serde_json::{Value, json};
@@ -183,7 +183,7 @@ pub fn sarif(found: &[Finding]) -> Value {
                 "shortDescription": { "text": c.title },
                 "fullDescription": { "text": c.why },
                 "help": { "text": format!("{} (source: {})", c.fix, c.source) },
-                "helpUri": INFORMATION_URI,
+                "helpUri": help_url(c.id).unwrap_or_else(|| INFORMATION_URI.to_string()),
                 "defaultConfiguration": { "level": sarif_level(c.severity) },
                 "properties": {
                     "security-severity": security_severity(c.severity),
