@@ -10,6 +10,7 @@
 //!   of plausible ones for a discovered topology.
 #![warn(missing_docs)]
 
+pub mod hand_built;
 pub mod lab;
 pub mod metrics;
 pub mod moto;

@@ -5,13 +5,14 @@
 //! every hop as evidence. A path through an internet-facing load balancer to a sensitive target
 //! port counts too. Without the Region's network ACLs it does not judge (no path is proven).
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeSet, HashMap};
 
 use super::ec2::{covers, open_to_world};
 use super::index::RegionIndex;
 use super::{Finding, Policy, ResourceKind, ResourceRef, finding};
 use crate::topology::{
-    Instance, LoadBalancer, NetworkAcl, RouteTarget, RulePeer, SecurityGroupRule, name_tag,
+    Instance, LoadBalancer, NetworkAcl, RouteTarget, RulePeer, SecurityGroupRule, Target,
+    TargetGroup, name_tag,
 };
 
 /// A port the internet answers on: responses leave from the instance to the client's ephemeral
@@ -31,6 +32,15 @@ pub(crate) fn check(index: &RegionIndex, policy: &Policy, out: &mut Vec<Finding>
         .copied()
         .chain([22, 3389])
         .collect();
+    let mut registered: HashMap<&str, Vec<(&TargetGroup, &Target)>> = HashMap::new();
+    for tg in &region.target_groups {
+        for target in &tg.targets {
+            registered
+                .entry(target.id.as_str())
+                .or_default()
+                .push((tg, target));
+        }
+    }
     for instance in region.instances.iter().filter(|i| !i.state.is_gone()) {
         let mut paths = Vec::new();
         if let (Some(ip), Some(subnet)) = (&instance.public_ip, &instance.subnet_id) {
@@ -40,7 +50,13 @@ pub(crate) fn check(index: &RegionIndex, policy: &Policy, out: &mut Vec<Finding>
                 }
             }
         }
-        paths.extend(through_load_balancers(index, instance, &sensitive));
+        let targets = registered.get(instance.id.as_str()).map(Vec::as_slice);
+        paths.extend(through_load_balancers(
+            index,
+            instance,
+            targets.unwrap_or_default(),
+            &sensitive,
+        ));
         if !paths.is_empty() {
             out.push(finding(
                 "SEC-REACH",
@@ -156,13 +172,11 @@ fn acl_hops(index: &RegionIndex, subnet_id: &str, port: u16) -> Option<String> {
 fn through_load_balancers(
     index: &RegionIndex,
     instance: &Instance,
+    targets: &[(&TargetGroup, &Target)],
     sensitive: &BTreeSet<u16>,
 ) -> Vec<String> {
     let mut paths = Vec::new();
-    for tg in &index.region.target_groups {
-        let Some(target) = tg.targets.iter().find(|t| t.id == instance.id) else {
-            continue;
-        };
+    for (tg, target) in targets {
         let Some(port) = target
             .port
             .or(tg.port)
