@@ -21,6 +21,9 @@ mod index;
 #[cfg(test)]
 mod index_tests;
 mod rds;
+mod rds_ops;
+#[cfg(test)]
+mod rds_ops_tests;
 mod resilience;
 
 #[cfg(test)]
@@ -325,6 +328,7 @@ pub fn assess(topology: &Topology, policy: &Policy) -> Vec<Finding> {
         autoscaling::check(&index, &mut findings);
         elb::check(&index, &mut findings);
         rds::check(&index, &mut findings);
+        rds_ops::check(&index, policy.now_for(topology), &mut findings);
     }
     if let Some(iam) = &topology.iam {
         iam::check(iam, policy, policy.now_for(topology), &mut findings);
