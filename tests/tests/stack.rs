@@ -248,6 +248,16 @@ fn up_builds_the_lab_a_second_up_sends_nothing_and_down_removes_it() {
         .expect("lab-db");
     assert!(writer.multi_az);
     assert_eq!(writer.backup_retention_days, 7);
+    // Security Hub RDS.3, RDS.9, RDS.10, RDS.13, RDS.17 and RDS.25, met at creation.
+    assert!(writer.storage_encrypted);
+    assert_eq!(
+        writer.cloudwatch_logs_exports,
+        ["audit", "error", "general", "slowquery"]
+    );
+    assert_eq!(writer.security.iam_database_authentication, Some(true));
+    assert!(writer.auto_minor_version_upgrade);
+    assert_eq!(writer.security.copy_tags_to_snapshot, Some(true));
+    assert_eq!(writer.security.master_username.as_deref(), Some("dbadmin"));
     let replica = region
         .db_instances
         .iter()

@@ -593,7 +593,10 @@ fn db_instance(spec: DbSpec<'_>) -> DbInstance {
         deletion_protection: spec.source.is_none(),
         auto_minor_version_upgrade: true,
         monitoring_interval: Some(60),
-        cloudwatch_logs_exports: vec!["error".into(), "slowquery".into()],
+        // What `haven up` asks for (RDS.9's four MySQL logs).
+        cloudwatch_logs_exports: ["audit", "error", "general", "slowquery"]
+            .map(String::from)
+            .to_vec(),
         cluster_identifier: None,
         read_replica_source: spec.source,
         read_replica_identifiers: spec.replicas,
@@ -608,6 +611,12 @@ fn db_instance(spec: DbSpec<'_>) -> DbInstance {
         allocated_storage_gib: Some(20),
         created_at: ago(60 * 24 * 2),
         tags: plain_tags(spec.identifier),
+        security: DbSecurity {
+            copy_tags_to_snapshot: Some(true),
+            iam_database_authentication: Some(true),
+            master_username: Some("dbadmin".into()),
+            engine_lifecycle_support: Some("open-source-rds-extended-support".into()),
+        },
     }
 }
 
@@ -1149,6 +1158,7 @@ fn primary_region(shape: LabShape) -> RegionTopology {
         source_snapshot: None,
         source_region: None,
         tags: Tags::new(),
+        public: Some(false),
     });
     r
 }

@@ -331,6 +331,10 @@ impl Run<'_> {
             .db_subnet_group_name(&replica.db_subnet_group)
             .set_vpc_security_group_ids(Some(replica.vpc_security_group_ids.clone()))
             .publicly_accessible(false)
+            // The DR replica is judged on its own (Security Hub RDS.10, RDS.13, RDS.17).
+            .auto_minor_version_upgrade(true)
+            .copy_tags_to_snapshot(true)
+            .enable_iam_database_authentication(true)
             .set_tags(Some(crate::tags::rds(&replica.tags)))
             .send()
             .await

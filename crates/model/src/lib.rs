@@ -8,6 +8,7 @@ pub mod blueprint;
 pub mod deploy;
 pub mod dr;
 pub mod duration;
+pub mod engines;
 pub mod findings;
 pub mod front_door;
 pub mod permissions;

@@ -273,6 +273,9 @@ pub const PERMISSIONS: &[Permission] = &[
     p("acm", "AddTagsToCertificate"),
     p("acm", "DeleteCertificate"),
     p("acm", "RequestCertificate"),
+    // --- rds (issue 21): whether a manual DB snapshot is public (RDS.1).
+    p("rds", "DescribeDBSnapshotAttributes"),
+    p("rds", "DescribeDBClusterSnapshotAttributes"),
 ];
 
 /// Whether haven's list holds `action` of `service` (the IAM prefix, or the SigV4 signing name:

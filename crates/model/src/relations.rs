@@ -603,6 +603,7 @@ mod tests {
                 .iter()
                 .map(|(k, v)| (k.to_string(), v.to_string()))
                 .collect(),
+            public: None,
         };
         let source = "arn:aws:rds:ap-northeast-2:123456789012:snapshot:lab-db-1";
         let mut dr = RegionTopology {

@@ -48,6 +48,8 @@ pub enum ResourceKind {
     Certificate,
     /// A load balancer listener (id: its ARN).
     Listener,
+    /// An RDS DB instance or cluster snapshot (id: its identifier).
+    DbSnapshot,
 }
 
 impl ResourceKind {
@@ -75,6 +77,7 @@ impl ResourceKind {
             Self::DnsHealthCheck => "dns_health_check",
             Self::Certificate => "certificate",
             Self::Listener => "listener",
+            Self::DbSnapshot => "db_snapshot",
         }
     }
 }

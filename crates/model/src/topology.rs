@@ -11,8 +11,10 @@ use serde::{Deserialize, Serialize};
 
 mod acl;
 mod merge;
+mod rds;
 
 pub use acl::{NaclEntry, NetworkAcl};
+pub use rds::DbSecurity;
 
 /// The version of the JSON document written by [`Topology::to_json`].
 pub const SCHEMA_VERSION: u32 = 1;
@@ -1195,6 +1197,9 @@ pub struct DbInstance {
     pub created_at: Option<DateTime<Utc>>,
     /// Tags.
     pub tags: Tags,
+    /// The settings the security controls read (RDS.10, RDS.17, RDS.25, engine support).
+    #[serde(default)]
+    pub security: DbSecurity,
 }
 
 /// A member of a DB cluster.
@@ -1249,6 +1254,9 @@ pub struct DbCluster {
     pub vpc_security_group_ids: Vec<String>,
     /// Tags.
     pub tags: Tags,
+    /// The settings the security controls read (RDS.24, engine support).
+    #[serde(default)]
+    pub security: DbSecurity,
 }
 
 /// A DB instance or cluster snapshot owned by the account.
@@ -1280,6 +1288,11 @@ pub struct DbSnapshot {
     pub source_region: Option<String>,
     /// Tags.
     pub tags: Tags,
+    /// Restorable by every AWS account (its `restore` attribute holds `all`, RDS.1); `None`
+    /// when the attributes were not read (automated snapshots, which cannot be shared, or a
+    /// failed call).
+    #[serde(default)]
+    pub public: Option<bool>,
 }
 
 /// A DB subnet group.

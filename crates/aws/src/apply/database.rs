@@ -120,7 +120,11 @@ impl Runner<'_> {
                     .deletion_protection(db.deletion_protection)
                     .storage_encrypted(db.storage_encrypted)
                     .publicly_accessible(false)
+                    // Security Hub RDS.13, RDS.17, RDS.10 and RDS.9, met at creation.
+                    .auto_minor_version_upgrade(true)
                     .copy_tags_to_snapshot(true)
+                    .enable_iam_database_authentication(true)
+                    .set_enable_cloudwatch_logs_exports(log_exports(&db.engine))
                     .set_tags(Some(crate::tags::rds(&self.tags(cx.step))))
                     .send(),
             )
@@ -177,6 +181,11 @@ impl Runner<'_> {
                         .set_availability_zone(az.clone())
                         .vpc_security_group_ids(&group)
                         .publicly_accessible(false)
+                        // A replica is judged on its own (RDS.9, RDS.10, RDS.13, RDS.17).
+                        .auto_minor_version_upgrade(true)
+                        .copy_tags_to_snapshot(true)
+                        .enable_iam_database_authentication(true)
+                        .set_enable_cloudwatch_logs_exports(log_exports(&bp.database.engine))
                         .set_tags(Some(crate::tags::rds(&self.tags(cx.step))))
                         .send(),
                 )
@@ -475,4 +484,10 @@ impl Runner<'_> {
         })
         .await
     }
+}
+
+/// The logs Security Hub RDS.9 wants this engine to publish to CloudWatch Logs.
+fn log_exports(engine: &str) -> Option<Vec<String>> {
+    haven_model::engines::required_log_exports(engine)
+        .map(|logs| logs.iter().map(|l| (*l).to_string()).collect())
 }

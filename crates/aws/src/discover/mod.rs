@@ -212,6 +212,7 @@ async fn region(
     let mut errors: Vec<AwsError> = policy_error.into_iter().collect();
     errors.extend(elb.detail_errors);
     errors.extend(acm.detail_errors);
+    errors.extend(rds.detail_errors);
     out.availability_zones = keep(ec2.availability_zones, &mut errors);
     out.vpcs = keep(ec2.vpcs, &mut errors);
     out.subnets = keep(ec2.subnets, &mut errors);

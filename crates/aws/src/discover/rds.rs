@@ -1,10 +1,12 @@
 //! RDS and Aurora: DB instances, clusters and members, snapshots, subnet groups.
 
+use aws_sdk_rds::Client;
 use aws_sdk_rds::types as sdk;
+use futures::stream::{self, StreamExt};
 use haven_model as model;
 
-use super::Scope;
 use super::convert::{opt, time};
+use super::{CONCURRENCY, Scope};
 use crate::error::AwsError;
 
 type Result<T> = std::result::Result<T, AwsError>;
@@ -16,6 +18,8 @@ pub(super) struct RdsParts {
     pub db_snapshots: Result<Vec<model::DbSnapshot>>,
     pub db_cluster_snapshots: Result<Vec<model::DbSnapshot>>,
     pub db_subnet_groups: Result<Vec<model::DbSubnetGroup>>,
+    /// Snapshot attribute reads that failed (those snapshots' `public` stays unknown).
+    pub detail_errors: Vec<AwsError>,
 }
 
 fn tags(list: &[sdk::Tag]) -> model::Tags {
@@ -69,6 +73,12 @@ fn instance(d: &sdk::DbInstance) -> model::DbInstance {
         allocated_storage_gib: d.allocated_storage(),
         created_at: time(d.instance_create_time()),
         tags: tags(d.tag_list()),
+        security: model::DbSecurity {
+            copy_tags_to_snapshot: d.copy_tags_to_snapshot(),
+            iam_database_authentication: d.iam_database_authentication_enabled(),
+            master_username: d.master_username().map(str::to_string),
+            engine_lifecycle_support: d.engine_lifecycle_support().map(str::to_string),
+        },
     }
 }
 
@@ -105,6 +115,12 @@ fn cluster(c: &sdk::DbCluster) -> model::DbCluster {
             .filter_map(|g| g.vpc_security_group_id().map(str::to_string))
             .collect(),
         tags: tags(c.tag_list()),
+        security: model::DbSecurity {
+            copy_tags_to_snapshot: c.copy_tags_to_snapshot(),
+            iam_database_authentication: c.iam_database_authentication_enabled(),
+            master_username: c.master_username().map(str::to_string),
+            engine_lifecycle_support: c.engine_lifecycle_support().map(str::to_string),
+        },
     }
 }
 
@@ -123,6 +139,7 @@ fn snapshot(s: &sdk::DbSnapshot) -> model::DbSnapshot {
         source_snapshot: s.source_db_snapshot_identifier().map(str::to_string),
         source_region: s.source_region().map(str::to_string),
         tags: tags(s.tag_list()),
+        public: None,
     }
 }
 
@@ -141,6 +158,7 @@ fn cluster_snapshot(s: &sdk::DbClusterSnapshot) -> model::DbSnapshot {
         source_snapshot: s.source_db_cluster_snapshot_arn().map(str::to_string),
         source_region: None,
         tags: tags(s.tag_list()),
+        public: None,
     }
 }
 
@@ -173,18 +191,37 @@ pub(super) async fn discover(scope: &Scope<'_>) -> RdsParts {
             .send()
             .try_collect(),
     );
+    let mut detail_errors = Vec::new();
+    let snapshots = match snapshots {
+        Ok(list) => Ok(with_visibility(
+            &c,
+            scope,
+            list.iter().map(snapshot).collect(),
+            &mut detail_errors,
+        )
+        .await),
+        Err(e) => Err(e),
+    };
+    let cluster_snapshots = match cluster_snapshots {
+        Ok(list) => Ok(with_visibility(
+            &c,
+            scope,
+            list.iter().map(cluster_snapshot).collect(),
+            &mut detail_errors,
+        )
+        .await),
+        Err(e) => Err(e),
+    };
     RdsParts {
+        detail_errors,
         db_instances: instances
             .map(|v| v.iter().map(instance).collect())
             .map_err(|e| scope.err("DescribeDBInstances", e)),
         db_clusters: clusters
             .map(|v| v.iter().map(cluster).collect())
             .map_err(|e| scope.err("DescribeDBClusters", e)),
-        db_snapshots: snapshots
-            .map(|v| v.iter().map(snapshot).collect())
-            .map_err(|e| scope.err("DescribeDBSnapshots", e)),
+        db_snapshots: snapshots.map_err(|e| scope.err("DescribeDBSnapshots", e)),
         db_cluster_snapshots: cluster_snapshots
-            .map(|v| v.iter().map(cluster_snapshot).collect())
             .map_err(|e| scope.err("DescribeDBClusterSnapshots", e)),
         db_subnet_groups: subnet_groups
             .map(|v| {
@@ -203,5 +240,68 @@ pub(super) async fn discover(scope: &Scope<'_>) -> RdsParts {
                     .collect()
             })
             .map_err(|e| scope.err("DescribeDBSubnetGroups", e)),
+    }
+}
+
+/// Reads whether each manual snapshot is public (RDS.1: its `restore` attribute holds `all`),
+/// one DescribeDBSnapshotAttributes or DescribeDBClusterSnapshotAttributes per snapshot,
+/// [`CONCURRENCY`] at a time; automated snapshots cannot be shared and are not asked about. A
+/// failed read leaves `public` unknown and is reported.
+async fn with_visibility(
+    c: &Client,
+    scope: &Scope<'_>,
+    mut snapshots: Vec<model::DbSnapshot>,
+    errors: &mut Vec<AwsError>,
+) -> Vec<model::DbSnapshot> {
+    let asks: Vec<(usize, String, bool)> = snapshots
+        .iter()
+        .enumerate()
+        .filter(|(_, s)| s.snapshot_type == "manual")
+        .map(|(i, s)| (i, s.identifier.clone(), s.cluster_identifier.is_some()))
+        .collect();
+    let answers: Vec<(usize, Result<bool>)> = stream::iter(asks)
+        .map(|(i, id, cluster)| async move { (i, restorable_by_all(c, scope, &id, cluster).await) })
+        .buffered(CONCURRENCY)
+        .collect()
+        .await;
+    for (i, answer) in answers {
+        match answer {
+            Ok(public) => snapshots[i].public = Some(public),
+            Err(e) => errors.push(e),
+        }
+    }
+    snapshots
+}
+
+async fn restorable_by_all(c: &Client, scope: &Scope<'_>, id: &str, cluster: bool) -> Result<bool> {
+    let all = |name: Option<&str>, values: &[String]| {
+        name == Some("restore") && values.iter().any(|v| v == "all")
+    };
+    if cluster {
+        let out = c
+            .describe_db_cluster_snapshot_attributes()
+            .db_cluster_snapshot_identifier(id)
+            .send()
+            .await
+            .map_err(|e| scope.err("DescribeDBClusterSnapshotAttributes", e))?;
+        Ok(out
+            .db_cluster_snapshot_attributes_result()
+            .is_some_and(|r| {
+                r.db_cluster_snapshot_attributes()
+                    .iter()
+                    .any(|a| all(a.attribute_name(), a.attribute_values()))
+            }))
+    } else {
+        let out = c
+            .describe_db_snapshot_attributes()
+            .db_snapshot_identifier(id)
+            .send()
+            .await
+            .map_err(|e| scope.err("DescribeDBSnapshotAttributes", e))?;
+        Ok(out.db_snapshot_attributes_result().is_some_and(|r| {
+            r.db_snapshot_attributes()
+                .iter()
+                .any(|a| all(a.attribute_name(), a.attribute_values()))
+        }))
     }
 }

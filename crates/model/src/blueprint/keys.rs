@@ -206,7 +206,7 @@ pub const SECTIONS: &[SectionSpec] = &[
             opt("allocated_storage", "20"),
             opt("backup_retention_days", "7"),
             opt("read_replicas", "1"),
-            opt("master_username", "\"admin\""),
+            opt("master_username", "\"dbadmin\""),
             opt("manage_master_user_password", "true"),
             req("deletion_protection", "true"),
             opt("storage_encrypted", "true"),

@@ -1260,7 +1260,8 @@ impl<'a> Reader<'a> {
             allocated_storage: 20,
             backup_retention_days: 7,
             read_replicas: Vec::new(),
-            master_username: "admin".to_string(),
+            // Not `admin` or `postgres`, the names Security Hub RDS.24/RDS.25 call default.
+            master_username: "dbadmin".to_string(),
             manage_master_user_password: true,
             deletion_protection: true,
             storage_encrypted: true,
@@ -1271,9 +1272,6 @@ impl<'a> Reader<'a> {
         };
         if let Some(engine) = self.string(table, "engine") {
             if ENGINES.iter().any(|(name, _)| *name == engine.value) {
-                if engine.value == "postgres" {
-                    spec.master_username = "dbadmin".to_string();
-                }
                 spec.engine = engine.value;
             } else {
                 let names: Vec<&str> = ENGINES.iter().map(|(name, _)| *name).collect();
@@ -1401,7 +1399,7 @@ impl<'a> Reader<'a> {
                     &user.span,
                     format!("master_username = {:?} is not valid", user.value),
                     "expected 1 to 16 letters, digits and underscores, starting with a letter, \
-                     e.g. \"admin\""
+                     e.g. \"dbadmin\""
                         .to_string(),
                 );
             }

@@ -91,6 +91,22 @@ const HAVEN_RULES: &[(&str, &str)] = &[
         "https://docs.aws.amazon.com/vpc/latest/reachability/what-is-reachability-analyzer.html",
     ),
     (
+        "SEC-RDS-EOS",
+        "https://docs.aws.amazon.com/AmazonRDS/latest/UserGuide/extended-support.html",
+    ),
+    (
+        "HA-ASG-REBALANCE",
+        "https://docs.aws.amazon.com/autoscaling/ec2/userguide/ec2-auto-scaling-capacity-rebalancing.html",
+    ),
+    (
+        "HA-CLB-LEGACY",
+        "https://docs.aws.amazon.com/elasticloadbalancing/latest/userguide/migrate-classic-load-balancer.html",
+    ),
+    (
+        "SEC-ASG-PUBLIC-IP",
+        "https://docs.aws.amazon.com/autoscaling/ec2/userguide/asg-in-vpc.html",
+    ),
+    (
         "DR-DNS",
         "https://docs.aws.amazon.com/Route53/latest/DeveloperGuide/dns-failover-types.html",
     ),

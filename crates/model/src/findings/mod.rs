@@ -24,6 +24,9 @@ mod index;
 #[cfg(test)]
 mod index_tests;
 mod rds;
+mod rds_ops;
+#[cfg(test)]
+mod rds_ops_tests;
 mod reach;
 #[cfg(test)]
 mod reach_tests;
@@ -333,6 +336,7 @@ pub fn assess(topology: &Topology, policy: &Policy) -> Vec<Finding> {
         elb::check(&index, &mut findings);
         rds::check(&index, &mut findings);
         reach::check(&index, policy, &mut findings);
+        rds_ops::check(&index, policy.now_for(topology), &mut findings);
     }
     if let Some(iam) = &topology.iam {
         iam::check(iam, policy, policy.now_for(topology), &mut findings);

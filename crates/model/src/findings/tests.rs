@@ -672,6 +672,7 @@ fn aurora(t: &mut Topology, readers: &[(&str, &str)], protected: bool) {
         subnet_group_name: None,
         vpc_security_group_ids: Vec::new(),
         tags: Default::default(),
+        security: Default::default(),
     });
 }
 
@@ -849,6 +850,7 @@ fn db_copy(t: &mut Topology, age_hours: i64) {
         )),
         source_region: Some(PRIMARY.into()),
         tags: Default::default(),
+        public: None,
     });
 }
 

@@ -67,7 +67,8 @@ fn primary(b: &mut Builder<'_>, cx: &Context<'_>) -> String {
         changes,
         format!(
             "{} {} {}{}, {} GiB, backups {} days, password managed by RDS in Secrets Manager, \
-             deletion protection {}",
+             deletion protection {}, IAM authentication, logs to CloudWatch, minor versions \
+             applied automatically, tags copied to snapshots",
             db.engine,
             db.engine_version,
             db.class,

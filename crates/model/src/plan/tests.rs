@@ -789,3 +789,22 @@ fn teardown_removes_the_front_door_and_the_zone_last() {
         ]
     );
 }
+
+#[test]
+fn the_lab_database_is_created_meeting_the_cheap_rds_controls() {
+    // Issue 21: what the create call sets (crates/aws/src/apply/database.rs), as the plan says it.
+    let blueprint = lab_blueprint();
+    assert_eq!(blueprint.database.master_username, "dbadmin", "RDS.25");
+    assert!(blueprint.database.storage_encrypted, "RDS.3");
+    assert_eq!(blueprint.database.engine_version, "8.4", "SEC-RDS-EOS");
+    let plan = plan(&blueprint, &Topology::new(chrono::Utc::now()));
+    let db = plan.step(ResourceKind::DbInstance, "db").expect("db step");
+    for said in [
+        "IAM authentication",
+        "logs to CloudWatch",
+        "minor versions applied automatically",
+        "tags copied to snapshots",
+    ] {
+        assert!(db.detail.contains(said), "{said}: {}", db.detail);
+    }
+}
