@@ -48,6 +48,10 @@ pub enum ResourceKind {
     Certificate,
     /// A load balancer listener (id: its ARN).
     Listener,
+    /// A Classic Load Balancer (id: its name).
+    ClassicLoadBalancer,
+    /// An Auto Scaling launch configuration (id: its name).
+    LaunchConfiguration,
 }
 
 impl ResourceKind {
@@ -75,6 +79,8 @@ impl ResourceKind {
             Self::DnsHealthCheck => "dns_health_check",
             Self::Certificate => "certificate",
             Self::Listener => "listener",
+            Self::ClassicLoadBalancer => "classic_load_balancer",
+            Self::LaunchConfiguration => "launch_configuration",
         }
     }
 }

@@ -8,6 +8,9 @@
 mod alarms;
 #[cfg(test)]
 mod alarms_tests;
+mod asg_fleet;
+#[cfg(test)]
+mod asg_fleet_tests;
 mod autoscaling;
 mod catalogue;
 mod dr;
@@ -20,6 +23,9 @@ mod iam;
 mod index;
 #[cfg(test)]
 mod index_tests;
+mod load_balancing;
+#[cfg(test)]
+mod load_balancing_tests;
 mod rds;
 mod resilience;
 
@@ -325,6 +331,8 @@ pub fn assess(topology: &Topology, policy: &Policy) -> Vec<Finding> {
         autoscaling::check(&index, &mut findings);
         elb::check(&index, &mut findings);
         rds::check(&index, &mut findings);
+        load_balancing::check(&index, &mut findings);
+        asg_fleet::check(&index, &mut findings);
     }
     if let Some(iam) = &topology.iam {
         iam::check(iam, policy, policy.now_for(topology), &mut findings);
