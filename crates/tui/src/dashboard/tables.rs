@@ -384,7 +384,7 @@ fn classic_rows(ri: usize, region: &RegionTopology, rows: &mut Vec<Row>) {
             vec![
                 Cell::text(&region.region),
                 Cell::text(&clb.name),
-                Cell::toned("classic (legacy)", Tone::Warn),
+                Cell::toned("classic", Tone::Warn),
                 Cell::text(&clb.scheme),
                 Cell::toned("legacy", Tone::Warn),
                 Cell::text(format!(

@@ -44,7 +44,7 @@ fn a_classic_load_balancer_is_listed_as_legacy_after_the_alb() {
     let list = state.list.as_ref().expect("list");
     assert_eq!(list.rows.len(), 2, "the ALB and the Classic Load Balancer");
     let buffer = buffer_of(&state);
-    assert_eq!(cell_at(&buffer, "classic (legacy)").fg, Color::Yellow);
+    assert_eq!(cell_at(&buffer, "classic ").fg, Color::Yellow);
     insta::assert_snapshot!("list_lb_with_classic_160x48", screen(&state));
     press(&mut state, "/legacy-web\n");
     press(&mut state, "d");
