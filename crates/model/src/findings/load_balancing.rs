@@ -97,9 +97,9 @@ fn classic(clb: &ClassicLoadBalancer, code: Option<&str>, out: &mut Vec<Finding>
     let not_acm: Vec<String> = clb
         .encrypted_listeners()
         .filter(|l| {
-            !l.ssl_certificate_id
+            l.ssl_certificate_id
                 .as_deref()
-                .is_some_and(|c| c.split(':').nth(2) == Some("acm"))
+                .is_none_or(|c| c.split(':').nth(2) != Some("acm"))
         })
         .map(|l| {
             format!(
