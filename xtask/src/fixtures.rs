@@ -405,6 +405,10 @@ fn load_balancer(
         "true".into(),
     );
     attributes.insert("access_logs.s3.enabled".into(), "false".into());
+    attributes.insert(
+        "routing.http.desync_mitigation_mode".into(),
+        "defensive".into(),
+    );
     LoadBalancer {
         dns_name: Some(format!("{name}-1234567890.{region}.elb.amazonaws.com")),
         canonical_hosted_zone_id: None,
@@ -442,6 +446,11 @@ fn load_balancer(
             }],
         }],
         created_at: ago(60 * 24 * 3),
+        // The lab's ALB has no web ACL (ELB.16: an accepted exception of the blueprint).
+        waf: Some(WafAssociation {
+            web_acl_arn: None,
+            web_acl_name: None,
+        }),
         arn,
         name: name.into(),
     }
@@ -503,6 +512,9 @@ fn auto_scaling_group(
         status: None,
         created_at: ago(60 * 24 * 3),
         tags: plain_tags("lab-web"),
+        capacity_rebalance: Some(false),
+        instances_distribution: None,
+        instance_requirements: false,
     }
 }
 

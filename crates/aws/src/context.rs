@@ -224,6 +224,23 @@ impl AwsContext {
         )
     }
 
+    /// Classic Load Balancers (the `elb` API, same endpoint as v2).
+    pub(crate) fn elb(&self, region: &str) -> aws_sdk_elasticloadbalancing::Client {
+        aws_sdk_elasticloadbalancing::Client::from_conf(
+            aws_sdk_elasticloadbalancing::config::Builder::from(&self.sdk)
+                .region(Region::new(region.to_string()))
+                .build(),
+        )
+    }
+
+    pub(crate) fn wafv2(&self, region: &str) -> aws_sdk_wafv2::Client {
+        aws_sdk_wafv2::Client::from_conf(
+            aws_sdk_wafv2::config::Builder::from(&self.sdk)
+                .region(Region::new(region.to_string()))
+                .build(),
+        )
+    }
+
     pub(crate) fn cloudwatch(&self, region: &str) -> aws_sdk_cloudwatch::Client {
         aws_sdk_cloudwatch::Client::from_conf(
             aws_sdk_cloudwatch::config::Builder::from(&self.sdk)

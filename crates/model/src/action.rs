@@ -1895,6 +1895,9 @@ mod tests {
                 status: None,
                 created_at: None,
                 tags: Tags::new(),
+                capacity_rebalance: None,
+                instances_distribution: None,
+                instance_requirements: false,
             }],
             ..RegionTopology::default()
         }

@@ -276,6 +276,14 @@ pub const PERMISSIONS: &[Permission] = &[
     // --- rds (issue 21): whether a manual DB snapshot is public (RDS.1).
     p("rds", "DescribeDBSnapshotAttributes"),
     p("rds", "DescribeDBClusterSnapshotAttributes"),
+    // Load balancers and Auto Scaling (issue 21): Classic Load Balancers (the `elb` API shares
+    // the prefix, DescribeLoadBalancers and DescribeLoadBalancerAttributes with v2), the web
+    // ACL of each Application Load Balancer, the launch configurations groups use.
+    p("elasticloadbalancing", "DescribeLoadBalancerPolicies"),
+    p("wafv2", "GetWebACLForResource"),
+    p("autoscaling", "DescribeLaunchConfigurations"),
+    // `haven up` drops invalid header fields on the stack's ALB (ELB.4).
+    p("elasticloadbalancing", "ModifyLoadBalancerAttributes"),
 ];
 
 /// Whether haven's list holds `action` of `service` (the IAM prefix, or the SigV4 signing name:

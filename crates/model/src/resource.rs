@@ -50,6 +50,10 @@ pub enum ResourceKind {
     Listener,
     /// An RDS DB instance or cluster snapshot (id: its identifier).
     DbSnapshot,
+    /// A Classic Load Balancer (id: its name).
+    ClassicLoadBalancer,
+    /// An Auto Scaling launch configuration (id: its name).
+    LaunchConfiguration,
 }
 
 impl ResourceKind {
@@ -78,6 +82,8 @@ impl ResourceKind {
             Self::Certificate => "certificate",
             Self::Listener => "listener",
             Self::DbSnapshot => "db_snapshot",
+            Self::ClassicLoadBalancer => "classic_load_balancer",
+            Self::LaunchConfiguration => "launch_configuration",
         }
     }
 }

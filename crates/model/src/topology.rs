@@ -10,11 +10,17 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
 mod acl;
+mod elb;
+mod launch_configuration;
 mod merge;
 mod rds;
 
 pub use acl::{NaclEntry, NetworkAcl};
 pub use rds::DbSecurity;
+pub use elb::{
+    ClassicAttributes, ClassicListener, ClassicLoadBalancer, ClassicPolicy, WafAssociation,
+};
+pub use launch_configuration::LaunchConfiguration;
 
 /// The version of the JSON document written by [`Topology::to_json`].
 pub const SCHEMA_VERSION: u32 = 1;
@@ -248,6 +254,8 @@ pub enum Service {
     Route53,
     /// Certificate Manager.
     Acm,
+    /// AWS WAF (v2): which web ACL protects a load balancer.
+    Wafv2,
 }
 
 impl std::fmt::Display for Service {
@@ -269,6 +277,7 @@ impl Service {
             Service::CloudWatch => "cloudwatch",
             Service::Route53 => "route53",
             Service::Acm => "acm",
+            Service::Wafv2 => "wafv2",
         }
     }
 }
@@ -344,6 +353,12 @@ pub struct RegionTopology {
     /// watches is derived by [`crate::signals::alarm_resources`]).
     #[serde(default)]
     pub alarms: Vec<Alarm>,
+    /// Classic Load Balancers (legacy).
+    #[serde(default)]
+    pub classic_load_balancers: Vec<ClassicLoadBalancer>,
+    /// Launch configurations the Auto Scaling groups use (legacy).
+    #[serde(default)]
+    pub launch_configurations: Vec<LaunchConfiguration>,
 }
 
 /// A CloudWatch alarm.
@@ -897,6 +912,38 @@ pub struct AutoScalingGroup {
     pub created_at: Option<DateTime<Utc>>,
     /// Tags.
     pub tags: Tags,
+    /// Capacity Rebalancing (replace Spot Instances at an elevated risk of interruption);
+    /// `None` when the answer did not say.
+    #[serde(default)]
+    pub capacity_rebalance: Option<bool>,
+    /// The mixed instances policy's purchase options; `None` without one (all On-Demand).
+    #[serde(default)]
+    pub instances_distribution: Option<InstancesDistribution>,
+    /// The mixed instances policy chooses instance types by attributes (instance requirements)
+    /// rather than by name.
+    #[serde(default)]
+    pub instance_requirements: bool,
+}
+
+impl AutoScalingGroup {
+    /// The group launches Spot Instances: its mixed instances policy puts less than 100 % of
+    /// the capacity above the On-Demand base on On-Demand.
+    pub fn uses_spot(&self) -> bool {
+        self.instances_distribution
+            .as_ref()
+            .is_some_and(|d| d.on_demand_percentage_above_base_capacity.unwrap_or(100) < 100)
+    }
+}
+
+/// A mixed instances policy's purchase options.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct InstancesDistribution {
+    /// On-Demand capacity before any Spot (AWS default 0).
+    pub on_demand_base_capacity: Option<i32>,
+    /// Percentage of the capacity above the base that is On-Demand (AWS default 100).
+    pub on_demand_percentage_above_base_capacity: Option<i32>,
+    /// e.g. `price-capacity-optimized`.
+    pub spot_allocation_strategy: Option<String>,
 }
 
 /// A load balancer (ALB, NLB or GWLB).
@@ -929,6 +976,9 @@ pub struct LoadBalancer {
     pub listeners: Vec<Listener>,
     /// Creation time.
     pub created_at: Option<DateTime<Utc>>,
+    /// Its AWS WAF web ACL (Application Load Balancers); `None` when not read.
+    #[serde(default)]
+    pub waf: Option<WafAssociation>,
 }
 
 /// A zone a load balancer is enabled in.

@@ -12,9 +12,9 @@ use aws_sdk_ec2::types::{
     RequestLaunchTemplateData, ResourceType,
 };
 use aws_sdk_elasticloadbalancingv2::types::{
-    Action as ElbAction, ActionTypeEnum, Certificate, LoadBalancerSchemeEnum, LoadBalancerTypeEnum,
-    Matcher, ProtocolEnum, RedirectActionConfig, RedirectActionStatusCodeEnum, TargetDescription,
-    TargetGroupAttribute, TargetTypeEnum,
+    Action as ElbAction, ActionTypeEnum, Certificate, LoadBalancerAttribute,
+    LoadBalancerSchemeEnum, LoadBalancerTypeEnum, Matcher, ProtocolEnum, RedirectActionConfig,
+    RedirectActionStatusCodeEnum, TargetDescription, TargetGroupAttribute, TargetTypeEnum,
 };
 use haven_model::Service;
 use haven_model::blueprint::CertificateSource;
@@ -239,6 +239,7 @@ impl Runner<'_> {
                     .send(),
             )
             .await?;
+            self.harden_load_balancer(cx, arn).await?;
             return Ok(arn.clone());
         }
         let group = self.id(ResourceKind::SecurityGroup, "alb-sg")?;
@@ -260,11 +261,40 @@ impl Runner<'_> {
                 )
             })
             .await?;
-        out.load_balancers()
+        let arn = out
+            .load_balancers()
             .first()
             .and_then(|l| l.load_balancer_arn())
             .map(str::to_string)
-            .ok_or_else(|| missing(ELB, "CreateLoadBalancer", "load balancer ARN"))
+            .ok_or_else(|| missing(ELB, "CreateLoadBalancer", "load balancer ARN"))?;
+        self.harden_load_balancer(cx, &arn).await?;
+        Ok(arn)
+    }
+
+    /// The attributes the blueprint's ALB meets Security Hub with: invalid header fields dropped
+    /// (ELB.4) and desync mitigation `defensive` (ELB.12; AWS's default, set explicitly).
+    async fn harden_load_balancer(&self, cx: &StepContext<'_>, arn: &str) -> Result<(), AwsError> {
+        let elb = self.ctx.elbv2(&cx.region);
+        let attributes = haven_model::plan::ALB_ATTRIBUTES
+            .iter()
+            .map(|(key, value)| {
+                LoadBalancerAttribute::builder()
+                    .key(*key)
+                    .value(*value)
+                    .build()
+            })
+            .collect();
+        self.send(
+            ELB,
+            &cx.region,
+            "ModifyLoadBalancerAttributes",
+            elb.modify_load_balancer_attributes()
+                .load_balancer_arn(arn)
+                .set_attributes(Some(attributes))
+                .send(),
+        )
+        .await?;
+        Ok(())
     }
 
     async fn listener(&self, cx: &StepContext<'_>) -> Result<String, AwsError> {

@@ -95,6 +95,21 @@ fn group(g: &sdk::AutoScalingGroup, policies: &[sdk::ScalingPolicy]) -> model::A
             .iter()
             .filter_map(|t| Some((t.key()?.to_string(), opt(t.value()))))
             .collect(),
+        capacity_rebalance: g.capacity_rebalance(),
+        instances_distribution: g
+            .mixed_instances_policy()
+            .and_then(|m| m.instances_distribution())
+            .map(|d| model::InstancesDistribution {
+                on_demand_base_capacity: d.on_demand_base_capacity(),
+                on_demand_percentage_above_base_capacity: d
+                    .on_demand_percentage_above_base_capacity(),
+                spot_allocation_strategy: d.spot_allocation_strategy().map(str::to_string),
+            }),
+        instance_requirements: mixed.is_some_and(|m| {
+            m.overrides()
+                .iter()
+                .any(|o| o.instance_requirements().is_some())
+        }),
         name,
     }
 }

@@ -205,6 +205,8 @@ async fn load_balancer(
             })
             .collect(),
         created_at: time(lb.created_time()),
+        // Read afterwards, per Application Load Balancer (`waf::attach`).
+        waf: None,
         arn,
     };
     (model, errors)

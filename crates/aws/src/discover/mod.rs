@@ -4,13 +4,16 @@
 
 mod acm;
 mod autoscaling;
+mod classic;
 mod cloudwatch;
 mod convert;
 mod ec2;
 mod elbv2;
 mod iam;
+mod launch_configurations;
 mod rds;
 mod route53;
+mod waf;
 
 use std::fmt::Debug;
 
@@ -194,6 +197,7 @@ async fn region(
         scope(Service::Acm),
     );
     let cloudwatch_scope = scope(Service::CloudWatch);
+    let waf_scope = scope(Service::Wafv2);
     let alarms = async {
         if options.include_alarms {
             cloudwatch::discover(&cloudwatch_scope).await
@@ -201,15 +205,39 @@ async fn region(
             Ok(Vec::new())
         }
     };
-    let (ec2, (groups, policy_error), elb, rds, acm, alarms) = tokio::join!(
+    // What needs the first answers (ALB ARNs, the groups' launch configuration names) follows
+    // them inside its own branch, the other branches still running.
+    let elb_and_waf = async {
+        let mut elb = elbv2::discover(&elb_scope).await;
+        let waf_errors = match &mut elb.load_balancers {
+            Ok(lbs) => waf::attach(&waf_scope, lbs).await,
+            Err(_) => Vec::new(),
+        };
+        (elb, waf_errors)
+    };
+    let groups_and_configurations = async {
+        let (groups, policy_error) = autoscaling::discover(&asg_scope).await;
+        let configurations = match &groups {
+            Ok(g) => launch_configurations::discover(&asg_scope, g).await,
+            Err(_) => Ok(Vec::new()),
+        };
+        (groups, policy_error, configurations)
+    };
+    let (ec2, (groups, policy_error, configurations), (elb, waf_errors), classic, rds, acm, alarms) = tokio::join!(
         ec2::discover(&ec2_scope, account),
-        autoscaling::discover(&asg_scope),
-        elbv2::discover(&elb_scope),
+        groups_and_configurations,
+        elb_and_waf,
+        classic::discover(&elb_scope),
         rds::discover(&rds_scope),
         acm::discover(&acm_scope),
         alarms,
     );
     let mut errors: Vec<AwsError> = policy_error.into_iter().collect();
+    errors.extend(waf_errors);
+    let (classic, classic_errors) = classic;
+    errors.extend(classic_errors);
+    out.classic_load_balancers = keep(classic, &mut errors);
+    out.launch_configurations = keep(configurations, &mut errors);
     errors.extend(elb.detail_errors);
     errors.extend(acm.detail_errors);
     errors.extend(rds.detail_errors);

@@ -56,13 +56,13 @@ pub(crate) fn check(index: &RegionIndex, out: &mut Vec<Finding>) {
             .collect();
         match version.and_then(|(_, v)| v.associate_public_ip) {
             Some(true) => out.push(finding(
-                "AutoScaling.5",
+                "SEC-ASG-PUBLIC-IP",
                 code,
                 resource(),
                 "launch template assigns a public IP (associate_public_ip=true)".to_string(),
             )),
             None if !public_subnets.is_empty() => out.push(finding(
-                "AutoScaling.5",
+                "SEC-ASG-PUBLIC-IP",
                 code,
                 resource(),
                 format!(

@@ -8,6 +8,9 @@
 mod alarms;
 #[cfg(test)]
 mod alarms_tests;
+mod asg_fleet;
+#[cfg(test)]
+mod asg_fleet_tests;
 mod autoscaling;
 mod catalogue;
 mod dr;
@@ -23,6 +26,9 @@ mod id_table_tests;
 mod index;
 #[cfg(test)]
 mod index_tests;
+mod load_balancing;
+#[cfg(test)]
+mod load_balancing_tests;
 mod rds;
 mod rds_ops;
 #[cfg(test)]
@@ -337,6 +343,8 @@ pub fn assess(topology: &Topology, policy: &Policy) -> Vec<Finding> {
         rds::check(&index, &mut findings);
         reach::check(&index, policy, &mut findings);
         rds_ops::check(&index, policy.now_for(topology), &mut findings);
+        load_balancing::check(&index, &mut findings);
+        asg_fleet::check(&index, &mut findings);
     }
     if let Some(iam) = &topology.iam {
         iam::check(iam, policy, policy.now_for(topology), &mut findings);

@@ -305,9 +305,9 @@ fn autoscaling_2_wants_two_azs() {
 }
 
 #[test]
-fn autoscaling_5_and_ec2_25_flag_public_ips_from_the_template() {
+fn sec_asg_public_ip_and_ec2_25_flag_public_ips_from_the_template() {
     let mut lt_id = String::new();
-    fails_after("AutoScaling.5", "lab-asg", |t| {
+    fails_after("SEC-ASG-PUBLIC-IP", "lab-asg", |t| {
         let lt = &mut primary(t).launch_templates[0];
         lt.versions[0].associate_public_ip = Some(true);
         lt_id = lt.id.clone();

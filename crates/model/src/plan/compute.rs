@@ -185,6 +185,13 @@ fn target_group<'a>(
     tg
 }
 
+/// The attributes `haven up` sets on the stack's ALB (ModifyLoadBalancerAttributes): invalid
+/// header fields dropped (Security Hub ELB.4) and desync mitigation `defensive` (ELB.12).
+pub const ALB_ATTRIBUTES: &[(&str, &str)] = &[
+    ("routing.http.drop_invalid_header_fields.enabled", "true"),
+    ("routing.http.desync_mitigation_mode", "defensive"),
+];
+
 fn load_balancer<'a>(
     b: &mut Builder<'_>,
     cx: &Context<'a>,
@@ -204,6 +211,17 @@ fn load_balancer<'a>(
                 changes.push(format!("enable {az}"));
             }
         }
+        // Attributes not read (an empty map) are not changed blindly.
+        if !alb.attributes.is_empty() {
+            for (key, value) in ALB_ATTRIBUTES {
+                let actual = alb.attributes.get(*key).map(String::as_str);
+                let default =
+                    (*key == "routing.http.desync_mitigation_mode").then_some("defensive");
+                if actual.or(default) != Some(*value) {
+                    changes.push(format!("{key} {} → {value}", actual.unwrap_or("unset")));
+                }
+            }
+        }
     }
     let mut depends: Vec<ResourceRef> = azs
         .iter()
@@ -218,7 +236,10 @@ fn load_balancer<'a>(
         alb.map(|l| l.arn.clone()),
         depends,
         changes,
-        format!("internet-facing ALB in {}", azs.join(", ")),
+        format!(
+            "internet-facing ALB in {}; drops invalid header fields, desync mitigation defensive",
+            azs.join(", ")
+        ),
         false,
     );
     alb

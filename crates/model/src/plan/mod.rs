@@ -609,7 +609,7 @@ mod teardown;
 #[cfg(test)]
 mod tests;
 
-pub use compute::desired_follows_policy;
+pub use compute::{ALB_ATTRIBUTES, desired_follows_policy};
 use teardown::teardown_region;
 pub use teardown::{
     DbDeleteMove, DrCopy, Teardown, TeardownOptions, adopted_by_failover, db_delete_move,

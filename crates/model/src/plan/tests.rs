@@ -808,3 +808,37 @@ fn the_lab_database_is_created_meeting_the_cheap_rds_controls() {
         assert!(db.detail.contains(said), "{said}: {}", db.detail);
     }
 }
+
+#[test]
+fn the_alb_drops_invalid_header_fields_and_one_that_does_not_is_updated() {
+    let blueprint = lab_blueprint();
+    let created = plan(&blueprint, &Topology::new(chrono::Utc::now()));
+    let alb = created
+        .step(ResourceKind::LoadBalancer, "load-balancer")
+        .expect("alb");
+    assert!(
+        alb.detail.contains("drops invalid header fields"),
+        "{}",
+        alb.detail
+    );
+    let (blueprint, mut topology) = tagged_lab();
+    for region in &mut topology.regions {
+        for lb in &mut region.load_balancers {
+            lb.attributes.insert(
+                "routing.http.drop_invalid_header_fields.enabled".into(),
+                "false".into(),
+            );
+        }
+    }
+    let drifted = plan(&blueprint, &topology);
+    let alb = drifted
+        .step(ResourceKind::LoadBalancer, "load-balancer")
+        .expect("alb");
+    assert_eq!(alb.op, Op::Update);
+    assert!(
+        alb.detail
+            .contains("routing.http.drop_invalid_header_fields.enabled false → true"),
+        "{}",
+        alb.detail
+    );
+}

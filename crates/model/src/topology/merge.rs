@@ -102,10 +102,15 @@ fn keep_service(old: &RegionTopology, fresh: &mut RegionTopology, service: Servi
         }
         Service::AutoScaling => {
             any |= keep(&old.auto_scaling_groups, &mut fresh.auto_scaling_groups);
+            any |= keep(&old.launch_configurations, &mut fresh.launch_configurations);
         }
         Service::Elbv2 => {
             any |= keep(&old.load_balancers, &mut fresh.load_balancers);
             any |= keep(&old.target_groups, &mut fresh.target_groups);
+            any |= keep(
+                &old.classic_load_balancers,
+                &mut fresh.classic_load_balancers,
+            );
         }
         Service::Rds => {
             any |= keep(&old.db_instances, &mut fresh.db_instances);
@@ -119,7 +124,8 @@ fn keep_service(old: &RegionTopology, fresh: &mut RegionTopology, service: Servi
         Service::CloudWatch => {
             any |= keep(&old.alarms, &mut fresh.alarms);
         }
-        Service::Sts | Service::Iam | Service::Route53 => {}
+        // Classic Load Balancers come from the same endpoint as v2 (Service::Elbv2 errors).
+        Service::Sts | Service::Iam | Service::Route53 | Service::Wafv2 => {}
     }
     any
 }

@@ -359,7 +359,11 @@ pub fn describe_lines(
     match kind {
         ListKind::Ec2 => r.instances.get(i).map(to_yaml_lines),
         ListKind::Asg => r.auto_scaling_groups.get(i).map(to_yaml_lines),
-        ListKind::Lb => r.load_balancers.get(i).map(to_yaml_lines),
+        ListKind::Lb => r.load_balancers.get(i).map(to_yaml_lines).or_else(|| {
+            r.classic_load_balancers
+                .get(i.checked_sub(r.load_balancers.len())?)
+                .map(to_yaml_lines)
+        }),
         ListKind::Tg => r.target_groups.get(i).map(to_yaml_lines),
         ListKind::Rds => r.db_instances.get(i).map(to_yaml_lines),
         ListKind::DbSnap => r.db_snapshots.get(i).map(to_yaml_lines),

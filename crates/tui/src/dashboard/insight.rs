@@ -89,7 +89,9 @@ pub fn resource_location(resource: &findings::ResourceRef) -> Option<(ListKind, 
         ResourceKind::Instance => ListKind::Ec2,
         ResourceKind::LaunchTemplate => ListKind::Lt,
         ResourceKind::AutoScalingGroup => ListKind::Asg,
-        ResourceKind::LoadBalancer | ResourceKind::Listener => ListKind::Lb,
+        ResourceKind::LoadBalancer | ResourceKind::Listener | ResourceKind::ClassicLoadBalancer => {
+            ListKind::Lb
+        }
         ResourceKind::TargetGroup => ListKind::Tg,
         ResourceKind::DbInstance | ResourceKind::DbCluster => ListKind::Rds,
         ResourceKind::Image => ListKind::Ami,
@@ -98,7 +100,9 @@ pub fn resource_location(resource: &findings::ResourceRef) -> Option<(ListKind, 
         ResourceKind::IamUser | ResourceKind::Account => ListKind::Iam,
         ResourceKind::DnsRecord | ResourceKind::DnsHealthCheck => ListKind::Dns,
         ResourceKind::Certificate => ListKind::Certs,
-        ResourceKind::Volume | ResourceKind::Region => return None,
+        ResourceKind::Volume | ResourceKind::Region | ResourceKind::LaunchConfiguration => {
+            return None;
+        }
     };
     let text = match resource.kind {
         // Load balancers and target groups are listed by name; their ids are ARNs.

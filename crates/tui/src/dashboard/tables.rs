@@ -366,6 +366,42 @@ pub(super) fn asg(topology: &Topology, signals: Live<'_>) -> ListModel {
     )
 }
 
+/// Classic Load Balancers, after the v2 ones (row index = v2 count + position): legacy, their
+/// type says so in yellow; no per-AZ health or live signals are read for them.
+fn classic_rows(ri: usize, region: &RegionTopology, rows: &mut Vec<Row>) {
+    let first = region.load_balancers.len();
+    for (j, clb) in region.classic_load_balancers.iter().enumerate() {
+        let listeners: Vec<String> = clb.listeners.iter().map(|l| l.label()).collect();
+        let azs: Vec<&str> = clb
+            .availability_zones
+            .iter()
+            .map(|az| az.strip_prefix(region.region.as_str()).unwrap_or(az))
+            .collect();
+        rows.push(row(
+            ri,
+            first + j,
+            format!("{}/{}", region.region, clb.name),
+            vec![
+                Cell::text(&region.region),
+                Cell::text(&clb.name),
+                Cell::toned("classic", Tone::Warn),
+                Cell::text(&clb.scheme),
+                Cell::toned("legacy", Tone::Warn),
+                Cell::text(format!(
+                    "{} inst. in {}",
+                    clb.instance_ids.len(),
+                    azs.join(",")
+                )),
+                Cell::opt(None),
+                Cell::opt(None),
+                Cell::opt(None),
+                Cell::text(listeners.join(",")),
+                Cell::opt(clb.dns_name.as_deref()),
+            ],
+        ));
+    }
+}
+
 pub(super) fn lb(topology: &Topology, live: Live<'_>) -> ListModel {
     let mut rows = Vec::new();
     for (ri, region) in regional(topology) {
@@ -422,6 +458,7 @@ pub(super) fn lb(topology: &Topology, live: Live<'_>) -> ListModel {
                 ],
             ));
         }
+        classic_rows(ri, region, &mut rows);
     }
     finish(
         ListKind::Lb,

@@ -990,6 +990,7 @@ async fn the_newest_topology_is_written_to_the_cache_file() {
 }
 
 mod actions;
+mod classic;
 mod deploys;
 mod front_door;
 mod signal_views;
