@@ -48,6 +48,12 @@ pub enum ResourceKind {
     Certificate,
     /// A load balancer listener (id: its ARN).
     Listener,
+    /// A network ACL.
+    NetworkAcl,
+    /// An Elastic IP address (id: its allocation id).
+    ElasticIp,
+    /// A VPC endpoint.
+    VpcEndpoint,
 }
 
 impl ResourceKind {
@@ -75,6 +81,9 @@ impl ResourceKind {
             Self::DnsHealthCheck => "dns_health_check",
             Self::Certificate => "certificate",
             Self::Listener => "listener",
+            Self::NetworkAcl => "network_acl",
+            Self::ElasticIp => "elastic_ip",
+            Self::VpcEndpoint => "vpc_endpoint",
         }
     }
 }

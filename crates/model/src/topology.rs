@@ -11,8 +11,10 @@ use serde::{Deserialize, Serialize};
 
 mod acl;
 mod merge;
+mod settings;
 
 pub use acl::{NaclEntry, NetworkAcl};
+pub use settings::{FlowLog, RegionSettings, VpcEndpoint};
 
 /// The version of the JSON document written by [`Topology::to_json`].
 pub const SCHEMA_VERSION: u32 = 1;
@@ -342,6 +344,15 @@ pub struct RegionTopology {
     /// watches is derived by [`crate::signals::alarm_resources`]).
     #[serde(default)]
     pub alarms: Vec<Alarm>,
+    /// EBS encryption by default and block public access for snapshots and AMIs.
+    #[serde(default)]
+    pub settings: RegionSettings,
+    /// VPC (and subnet, network interface) flow logs; `None` when not read.
+    #[serde(default)]
+    pub flow_logs: Option<Vec<FlowLog>>,
+    /// VPC endpoints (interface, gateway, …).
+    #[serde(default)]
+    pub vpc_endpoints: Vec<VpcEndpoint>,
 }
 
 /// A CloudWatch alarm.
@@ -772,6 +783,10 @@ pub struct Snapshot {
     pub description: Option<String>,
     /// Tags.
     pub tags: Tags,
+    /// Anyone may create a volume from it (`createVolumePermission` group `all`); `None` when
+    /// not read.
+    #[serde(default)]
+    pub public: Option<bool>,
 }
 
 /// A launch template and its versions.

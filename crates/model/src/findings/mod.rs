@@ -11,6 +11,9 @@ mod alarms_tests;
 mod autoscaling;
 mod catalogue;
 mod dr;
+mod ebs;
+#[cfg(test)]
+mod ebs_network_tests;
 mod ec2;
 mod elb;
 mod front_door;
@@ -20,6 +23,7 @@ mod iam;
 mod index;
 #[cfg(test)]
 mod index_tests;
+mod network;
 mod rds;
 mod resilience;
 
@@ -325,6 +329,8 @@ pub fn assess(topology: &Topology, policy: &Policy) -> Vec<Finding> {
         autoscaling::check(&index, &mut findings);
         elb::check(&index, &mut findings);
         rds::check(&index, &mut findings);
+        ebs::check(&index, &mut findings);
+        network::check(&index, &mut findings);
     }
     if let Some(iam) = &topology.iam {
         iam::check(iam, policy, policy.now_for(topology), &mut findings);

@@ -97,7 +97,11 @@ pub fn resource_location(resource: &findings::ResourceRef) -> Option<(ListKind, 
         ResourceKind::IamUser | ResourceKind::Account => ListKind::Iam,
         ResourceKind::DnsRecord | ResourceKind::DnsHealthCheck => ListKind::Dns,
         ResourceKind::Certificate => ListKind::Certs,
-        ResourceKind::Volume | ResourceKind::Region => return None,
+        ResourceKind::Volume
+        | ResourceKind::Region
+        | ResourceKind::NetworkAcl
+        | ResourceKind::ElasticIp
+        | ResourceKind::VpcEndpoint => return None,
     };
     let text = match resource.kind {
         // Load balancers and target groups are listed by name; their ids are ARNs.
