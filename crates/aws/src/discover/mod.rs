@@ -7,6 +7,7 @@ mod autoscaling;
 mod cloudwatch;
 mod convert;
 mod ec2;
+mod ec2_data;
 mod elbv2;
 mod iam;
 mod rds;
@@ -201,8 +202,9 @@ async fn region(
             Ok(Vec::new())
         }
     };
-    let (ec2, (groups, policy_error), elb, rds, acm, alarms) = tokio::join!(
+    let (ec2, ec2_data, (groups, policy_error), elb, rds, acm, alarms) = tokio::join!(
         ec2::discover(&ec2_scope, account),
+        ec2_data::discover(&ec2_scope, account),
         autoscaling::discover(&asg_scope),
         elbv2::discover(&elb_scope),
         rds::discover(&rds_scope),
@@ -236,9 +238,27 @@ async fn region(
     out.db_subnet_groups = keep(rds.db_subnet_groups, &mut errors);
     out.certificates = keep(acm.certificates, &mut errors);
     out.alarms = keep(alarms, &mut errors);
+    out.network_acls = keep(ec2.network_acls, &mut errors);
+    data(&mut out, ec2_data, &mut errors);
     let errors = errors
         .iter()
         .map(|e| e.to_discovery_error(Some(code)))
         .collect();
     (out, errors)
+}
+
+/// Region settings, public snapshots, flow logs and VPC endpoints into the Region; what was not
+/// read stays `None` (not judged).
+fn data(out: &mut RegionTopology, parts: ec2_data::DataParts, errors: &mut Vec<AwsError>) {
+    use ec2_data::setting;
+    out.settings.ebs_encryption_by_default = setting(parts.ebs_encryption_by_default, errors);
+    out.settings.snapshot_block_public_access = setting(parts.snapshot_block_public_access, errors);
+    out.settings.image_block_public_access = setting(parts.image_block_public_access, errors);
+    if let Some(public) = setting(parts.public_snapshots, errors).flatten() {
+        for snapshot in &mut out.snapshots {
+            snapshot.public = Some(public.contains(&snapshot.id));
+        }
+    }
+    out.flow_logs = setting(parts.flow_logs, errors);
+    out.vpc_endpoints = keep(parts.vpc_endpoints, errors);
 }
