@@ -755,8 +755,53 @@ fn lab(shape: LabShape) -> Topology {
     let mut primary = primary_region(shape);
     let mut dr = dr_region(&primary, shape);
     lab_alarms(&mut primary, &mut dr, shape);
+    lab_guards(&mut primary);
+    lab_guards(&mut dr);
     topology.regions = vec![primary, dr];
     topology
+}
+
+/// What `haven up` leaves as AWS made it: each VPC guarded by its default network ACL (rule
+/// 100 allows all traffic, in and out), no flow logs; and an account that turned EBS encryption
+/// by default and block public access for snapshots and AMIs on in every Region.
+fn lab_guards(r: &mut RegionTopology) {
+    let region = r.region.clone();
+    for vpc in &r.vpcs {
+        let all = |egress: bool, rule_number: i32, allow: bool| NaclEntry {
+            rule_number,
+            egress,
+            protocol: "-1".into(),
+            allow,
+            cidr_block: Some("0.0.0.0/0".into()),
+            ipv6_cidr_block: None,
+            from_port: None,
+            to_port: None,
+        };
+        r.network_acls.push(NetworkAcl {
+            id: id("acl", &format!("{region}{}", vpc.id)),
+            vpc_id: vpc.id.clone(),
+            is_default: true,
+            subnet_ids: r
+                .subnets
+                .iter()
+                .filter(|s| s.vpc_id == vpc.id)
+                .map(|s| s.id.clone())
+                .collect(),
+            entries: vec![
+                all(false, 100, true),
+                all(false, 32767, false),
+                all(true, 100, true),
+                all(true, 32767, false),
+            ],
+            tags: Tags::new(),
+        });
+    }
+    r.flow_logs = Some(Vec::new());
+    r.settings = RegionSettings {
+        ebs_encryption_by_default: Some(true),
+        snapshot_block_public_access: Some("block-all-sharing".into()),
+        image_block_public_access: Some("block-new-sharing".into()),
+    };
 }
 
 /// The alarms a well-run lab has: unhealthy hosts of its target group (firing when AZ b serves
@@ -1017,6 +1062,7 @@ fn primary_region(shape: LabShape) -> RegionTopology {
         encrypted: true,
         description: Some(format!("Created by CreateImage for {ami}")),
         tags: Tags::new(),
+        public: Some(false),
     });
     r.snapshots.push(Snapshot {
         id: id("snap", "lab-web-root"),
@@ -1029,6 +1075,7 @@ fn primary_region(shape: LabShape) -> RegionTopology {
         encrypted: true,
         description: Some("lab-web root volume".into()),
         tags: tags("lab-web-root"),
+        public: Some(false),
     });
 
     let lt_id = id("lt", "lab-web");
@@ -1306,6 +1353,7 @@ fn dr_region(primary: &RegionTopology, shape: LabShape) -> RegionTopology {
         encrypted: true,
         description: Some(format!("Copied for DestinationAmi {copy_ami}")),
         tags: Tags::new(),
+        public: Some(false),
     });
     let source_snap = id("snap", "lab-web-root");
     r.snapshots.push(Snapshot {
@@ -1321,6 +1369,7 @@ fn dr_region(primary: &RegionTopology, shape: LabShape) -> RegionTopology {
             "[Copied {source_snap} from {PRIMARY}] lab-web root volume"
         )),
         tags: tags("lab-web-root"),
+        public: Some(false),
     });
     if shape.dr_replicas > 1 {
         // A copy still running, tagged by haven with its source.
@@ -1340,6 +1389,7 @@ fn dr_region(primary: &RegionTopology, shape: LabShape) -> RegionTopology {
             encrypted: true,
             description: Some("haven DR copy of lab-web root volume".into()),
             tags: t,
+            public: Some(false),
         });
     }
     r
@@ -1867,6 +1917,7 @@ fn large_region(region: &str, short: &str, index: usize) -> RegionTopology {
             encrypted: true,
             description: Some(format!("nightly backup {n}")),
             tags: plain_tags(&format!("backup-{n:03}")),
+            public: Some(false),
         });
     }
     // Databases: a Multi-AZ writer and two readers per Region; in the second and third Regions a

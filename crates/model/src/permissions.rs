@@ -284,6 +284,14 @@ pub const PERMISSIONS: &[Permission] = &[
     p("autoscaling", "DescribeLaunchConfigurations"),
     // `haven up` drops invalid header fields on the stack's ALB (ELB.4).
     p("elasticloadbalancing", "ModifyLoadBalancerAttributes"),
+    // EBS, snapshots, AMIs and VPC guards: discovery (issue 21).
+    p("ec2", "DescribeNetworkAcls"),
+    p("ec2", "DescribeFlowLogs"),
+    p("ec2", "DescribeVpcEndpoints"),
+    p("ec2", "DescribeSnapshotAttribute"),
+    p("ec2", "GetEbsEncryptionByDefault"),
+    p("ec2", "GetSnapshotBlockPublicAccessState"),
+    p("ec2", "GetImageBlockPublicAccessState"),
 ];
 
 /// Whether haven's list holds `action` of `service` (the IAM prefix, or the SigV4 signing name:

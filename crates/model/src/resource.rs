@@ -54,6 +54,12 @@ pub enum ResourceKind {
     ClassicLoadBalancer,
     /// An Auto Scaling launch configuration (id: its name).
     LaunchConfiguration,
+    /// A network ACL.
+    NetworkAcl,
+    /// An Elastic IP address (id: its allocation id).
+    ElasticIp,
+    /// A VPC endpoint.
+    VpcEndpoint,
 }
 
 impl ResourceKind {
@@ -84,6 +90,9 @@ impl ResourceKind {
             Self::DbSnapshot => "db_snapshot",
             Self::ClassicLoadBalancer => "classic_load_balancer",
             Self::LaunchConfiguration => "launch_configuration",
+            Self::NetworkAcl => "network_acl",
+            Self::ElasticIp => "elastic_ip",
+            Self::VpcEndpoint => "vpc_endpoint",
         }
     }
 }

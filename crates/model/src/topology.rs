@@ -14,13 +14,15 @@ mod elb;
 mod launch_configuration;
 mod merge;
 mod rds;
+mod settings;
 
 pub use acl::{NaclEntry, NetworkAcl};
-pub use rds::DbSecurity;
 pub use elb::{
     ClassicAttributes, ClassicListener, ClassicLoadBalancer, ClassicPolicy, WafAssociation,
 };
 pub use launch_configuration::LaunchConfiguration;
+pub use rds::DbSecurity;
+pub use settings::{FlowLog, RegionSettings, VpcEndpoint};
 
 /// The version of the JSON document written by [`Topology::to_json`].
 pub const SCHEMA_VERSION: u32 = 1;
@@ -359,6 +361,15 @@ pub struct RegionTopology {
     /// Launch configurations the Auto Scaling groups use (legacy).
     #[serde(default)]
     pub launch_configurations: Vec<LaunchConfiguration>,
+    /// EBS encryption by default and block public access for snapshots and AMIs.
+    #[serde(default)]
+    pub settings: RegionSettings,
+    /// VPC (and subnet, network interface) flow logs; `None` when not read.
+    #[serde(default)]
+    pub flow_logs: Option<Vec<FlowLog>>,
+    /// VPC endpoints (interface, gateway, …).
+    #[serde(default)]
+    pub vpc_endpoints: Vec<VpcEndpoint>,
 }
 
 /// A CloudWatch alarm.
@@ -789,6 +800,10 @@ pub struct Snapshot {
     pub description: Option<String>,
     /// Tags.
     pub tags: Tags,
+    /// Anyone may create a volume from it (`createVolumePermission` group `all`); `None` when
+    /// not read.
+    #[serde(default)]
+    pub public: Option<bool>,
 }
 
 /// A launch template and its versions.

@@ -21,6 +21,7 @@ pub(super) struct Ec2Parts {
     pub internet_gateways: Result<Vec<model::InternetGateway>>,
     pub nat_gateways: Result<Vec<model::NatGateway>>,
     pub elastic_ips: Result<Vec<model::ElasticIp>>,
+    pub network_acls: Result<Vec<model::NetworkAcl>>,
     pub security_groups: Result<Vec<model::SecurityGroup>>,
     pub instances: Result<Vec<model::Instance>>,
     pub volumes: Result<Vec<model::Volume>>,
@@ -40,6 +41,7 @@ pub(super) async fn discover(scope: &Scope<'_>, account: Option<&str>) -> Ec2Par
         internet_gateways,
         nat_gateways,
         elastic_ips,
+        network_acls,
         security_groups,
         instances,
         volumes,
@@ -54,6 +56,7 @@ pub(super) async fn discover(scope: &Scope<'_>, account: Option<&str>) -> Ec2Par
         internet_gateways(c, scope),
         nat_gateways(c, scope),
         elastic_ips(c, scope),
+        network_acls(c, scope),
         security_groups(c, scope),
         instances(c, scope),
         volumes(c, scope),
@@ -69,6 +72,7 @@ pub(super) async fn discover(scope: &Scope<'_>, account: Option<&str>) -> Ec2Par
         internet_gateways,
         nat_gateways,
         elastic_ips,
+        network_acls,
         security_groups,
         instances,
         volumes,
@@ -311,6 +315,45 @@ async fn elastic_ips(c: &Client, s: &Scope<'_>) -> Result<Vec<model::ElasticIp>>
             association_id: a.association_id().map(str::to_string),
             instance_id: a.instance_id().map(str::to_string),
             network_interface_id: a.network_interface_id().map(str::to_string),
+            tags: tags(a.tags()),
+        })
+        .collect())
+}
+
+async fn network_acls(c: &Client, s: &Scope<'_>) -> Result<Vec<model::NetworkAcl>> {
+    let items: Vec<sdk::NetworkAcl> = c
+        .describe_network_acls()
+        .into_paginator()
+        .items()
+        .send()
+        .try_collect()
+        .await
+        .map_err(|e| s.err("DescribeNetworkAcls", e))?;
+    Ok(items
+        .iter()
+        .map(|a| model::NetworkAcl {
+            id: opt(a.network_acl_id()),
+            vpc_id: opt(a.vpc_id()),
+            is_default: a.is_default().unwrap_or(false),
+            subnet_ids: a
+                .associations()
+                .iter()
+                .filter_map(|x| x.subnet_id().map(str::to_string))
+                .collect(),
+            entries: a
+                .entries()
+                .iter()
+                .map(|e| model::NaclEntry {
+                    rule_number: e.rule_number().unwrap_or_default(),
+                    egress: e.egress().unwrap_or(false),
+                    protocol: opt(e.protocol()),
+                    allow: e.rule_action() == Some(&sdk::RuleAction::Allow),
+                    cidr_block: e.cidr_block().map(str::to_string),
+                    ipv6_cidr_block: e.ipv6_cidr_block().map(str::to_string),
+                    from_port: e.port_range().and_then(|p| p.from()),
+                    to_port: e.port_range().and_then(|p| p.to()),
+                })
+                .collect(),
             tags: tags(a.tags()),
         })
         .collect())
@@ -562,6 +605,8 @@ async fn snapshots(
             encrypted: n.encrypted().unwrap_or(false),
             description: n.description().map(str::to_string),
             tags: tags(n.tags()),
+            // Filled by the public-snapshot list (`ec2_data`).
+            public: None,
         })
         .collect())
 }

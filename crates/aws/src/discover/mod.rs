@@ -8,6 +8,7 @@ mod classic;
 mod cloudwatch;
 mod convert;
 mod ec2;
+mod ec2_data;
 mod elbv2;
 mod iam;
 mod launch_configurations;
@@ -223,8 +224,18 @@ async fn region(
         };
         (groups, policy_error, configurations)
     };
-    let (ec2, (groups, policy_error, configurations), (elb, waf_errors), classic, rds, acm, alarms) = tokio::join!(
+    let (
+        ec2,
+        ec2_data,
+        (groups, policy_error, configurations),
+        (elb, waf_errors),
+        classic,
+        rds,
+        acm,
+        alarms,
+    ) = tokio::join!(
         ec2::discover(&ec2_scope, account),
+        ec2_data::discover(&ec2_scope, account),
         groups_and_configurations,
         elb_and_waf,
         classic::discover(&elb_scope),
@@ -265,9 +276,27 @@ async fn region(
     out.db_subnet_groups = keep(rds.db_subnet_groups, &mut errors);
     out.certificates = keep(acm.certificates, &mut errors);
     out.alarms = keep(alarms, &mut errors);
+    out.network_acls = keep(ec2.network_acls, &mut errors);
+    data(&mut out, ec2_data, &mut errors);
     let errors = errors
         .iter()
         .map(|e| e.to_discovery_error(Some(code)))
         .collect();
     (out, errors)
+}
+
+/// Region settings, public snapshots, flow logs and VPC endpoints into the Region; what was not
+/// read stays `None` (not judged).
+fn data(out: &mut RegionTopology, parts: ec2_data::DataParts, errors: &mut Vec<AwsError>) {
+    use ec2_data::setting;
+    out.settings.ebs_encryption_by_default = setting(parts.ebs_encryption_by_default, errors);
+    out.settings.snapshot_block_public_access = setting(parts.snapshot_block_public_access, errors);
+    out.settings.image_block_public_access = setting(parts.image_block_public_access, errors);
+    if let Some(public) = setting(parts.public_snapshots, errors).flatten() {
+        for snapshot in &mut out.snapshots {
+            snapshot.public = Some(public.contains(&snapshot.id));
+        }
+    }
+    out.flow_logs = setting(parts.flow_logs, errors);
+    out.vpc_endpoints = keep(parts.vpc_endpoints, errors);
 }

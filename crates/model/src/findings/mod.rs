@@ -14,6 +14,9 @@ mod asg_fleet_tests;
 mod autoscaling;
 mod catalogue;
 mod dr;
+mod ebs;
+#[cfg(test)]
+mod ebs_network_tests;
 mod ec2;
 mod elb;
 mod front_door;
@@ -29,6 +32,7 @@ mod index_tests;
 mod load_balancing;
 #[cfg(test)]
 mod load_balancing_tests;
+mod network;
 mod rds;
 mod rds_ops;
 #[cfg(test)]
@@ -345,6 +349,8 @@ pub fn assess(topology: &Topology, policy: &Policy) -> Vec<Finding> {
         rds_ops::check(&index, policy.now_for(topology), &mut findings);
         load_balancing::check(&index, &mut findings);
         asg_fleet::check(&index, &mut findings);
+        ebs::check(&index, &mut findings);
+        network::check(&index, &mut findings);
     }
     if let Some(iam) = &topology.iam {
         iam::check(iam, policy, policy.now_for(topology), &mut findings);

@@ -103,6 +103,11 @@ pub fn resource_location(resource: &findings::ResourceRef) -> Option<(ListKind, 
         ResourceKind::Volume | ResourceKind::Region | ResourceKind::LaunchConfiguration => {
             return None;
         }
+        ResourceKind::Volume
+        | ResourceKind::Region
+        | ResourceKind::NetworkAcl
+        | ResourceKind::ElasticIp
+        | ResourceKind::VpcEndpoint => return None,
     };
     let text = match resource.kind {
         // Load balancers and target groups are listed by name; their ids are ARNs.
