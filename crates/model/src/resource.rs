@@ -48,6 +48,8 @@ pub enum ResourceKind {
     Certificate,
     /// A load balancer listener (id: its ARN).
     Listener,
+    /// A customer managed IAM policy (id: its name).
+    IamPolicy,
 }
 
 impl ResourceKind {
@@ -75,6 +77,7 @@ impl ResourceKind {
             Self::DnsHealthCheck => "dns_health_check",
             Self::Certificate => "certificate",
             Self::Listener => "listener",
+            Self::IamPolicy => "iam_policy",
         }
     }
 }

@@ -10,9 +10,13 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
 mod acl;
+mod backup;
+mod iam_policy;
 mod merge;
 
 pub use acl::{NaclEntry, NetworkAcl};
+pub use backup::{BackupSelection, TagCondition, glob};
+pub use iam_policy::{ManagedPolicy, PolicyStatement, allow_statements, percent_decode};
 
 /// The version of the JSON document written by [`Topology::to_json`].
 pub const SCHEMA_VERSION: u32 = 1;
@@ -246,6 +250,8 @@ pub enum Service {
     Route53,
     /// Certificate Manager.
     Acm,
+    /// AWS Backup (plans and their resource selections).
+    Backup,
 }
 
 impl std::fmt::Display for Service {
@@ -267,6 +273,7 @@ impl Service {
             Service::CloudWatch => "cloudwatch",
             Service::Route53 => "route53",
             Service::Acm => "acm",
+            Service::Backup => "backup",
         }
     }
 }
@@ -342,6 +349,9 @@ pub struct RegionTopology {
     /// watches is derived by [`crate::signals::alarm_resources`]).
     #[serde(default)]
     pub alarms: Vec<Alarm>,
+    /// The resource selections of the Region's AWS Backup plans; `None` when not read.
+    #[serde(default)]
+    pub backup_selections: Option<Vec<BackupSelection>>,
 }
 
 /// A CloudWatch alarm.
@@ -1312,6 +1322,10 @@ pub struct Iam {
     pub password_policy: Option<PasswordPolicy>,
     /// Facts about the root user and the account.
     pub account: AccountSummary,
+    /// Customer managed policies with their default version's Allow statements; `None` when
+    /// not read.
+    #[serde(default)]
+    pub customer_policies: Option<Vec<ManagedPolicy>>,
 }
 
 /// Facts from the account summary.
@@ -1321,6 +1335,9 @@ pub struct AccountSummary {
     pub root_mfa_enabled: Option<bool>,
     /// The root user has access keys.
     pub root_access_keys_present: Option<bool>,
+    /// The root user's MFA is a virtual device (`ListVirtualMFADevices`); `None` when not read.
+    #[serde(default)]
+    pub root_virtual_mfa: Option<bool>,
 }
 
 /// An IAM user.
@@ -1359,6 +1376,12 @@ pub struct AccessKey {
     pub status: String,
     /// Creation time (age = now − this).
     pub created_at: Option<DateTime<Utc>>,
+    /// Its last use was read (`GetAccessKeyLastUsed`; active keys only).
+    #[serde(default)]
+    pub last_used_read: bool,
+    /// Its last use, when read; `None` with `last_used_read` = never used.
+    #[serde(default)]
+    pub last_used: Option<DateTime<Utc>>,
 }
 
 /// An IAM group.
