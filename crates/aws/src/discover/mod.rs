@@ -4,6 +4,7 @@
 
 mod acm;
 mod autoscaling;
+mod backup;
 mod cloudwatch;
 mod convert;
 mod ec2;
@@ -194,6 +195,7 @@ async fn region(
         scope(Service::Acm),
     );
     let cloudwatch_scope = scope(Service::CloudWatch);
+    let backup_scope = scope(Service::Backup);
     let alarms = async {
         if options.include_alarms {
             cloudwatch::discover(&cloudwatch_scope).await
@@ -201,13 +203,14 @@ async fn region(
             Ok(Vec::new())
         }
     };
-    let (ec2, (groups, policy_error), elb, rds, acm, alarms) = tokio::join!(
+    let (ec2, (groups, policy_error), elb, rds, acm, alarms, backup) = tokio::join!(
         ec2::discover(&ec2_scope, account),
         autoscaling::discover(&asg_scope),
         elbv2::discover(&elb_scope),
         rds::discover(&rds_scope),
         acm::discover(&acm_scope),
         alarms,
+        backup::discover(&backup_scope),
     );
     let mut errors: Vec<AwsError> = policy_error.into_iter().collect();
     errors.extend(elb.detail_errors);
@@ -236,6 +239,7 @@ async fn region(
     out.db_subnet_groups = keep(rds.db_subnet_groups, &mut errors);
     out.certificates = keep(acm.certificates, &mut errors);
     out.alarms = keep(alarms, &mut errors);
+    out.backup_selections = backup.map_err(|e| errors.push(e)).ok();
     let errors = errors
         .iter()
         .map(|e| e.to_discovery_error(Some(code)))
