@@ -646,6 +646,8 @@ fn iam() -> Iam {
                 id: "AKIAEXAMPLEALICE0001".into(),
                 status: "Active".into(),
                 created_at: ago(60 * 24 * 30),
+                last_used_read: true,
+                last_used: ago(60 * 24),
             }],
             groups: vec!["lab-operators".into()],
             attached_policy_arns: Vec::new(),
@@ -684,7 +686,9 @@ fn iam() -> Iam {
         account: AccountSummary {
             root_mfa_enabled: Some(true),
             root_access_keys_present: Some(false),
+            root_virtual_mfa: Some(false),
         },
+        customer_policies: Some(Vec::new()),
     }
 }
 
@@ -757,6 +761,9 @@ fn lab(shape: LabShape) -> Topology {
     lab_alarms(&mut primary, &mut dr, shape);
     lab_guards(&mut primary);
     lab_guards(&mut dr);
+    // `haven up` makes no AWS Backup plan: discovery reads none (RDS.26 and EC2.28 fail).
+    primary.backup_selections = Some(Vec::new());
+    dr.backup_selections = Some(Vec::new());
     topology.regions = vec![primary, dr];
     topology
 }
@@ -1567,7 +1574,9 @@ pub fn large_10k() -> Topology {
         ("eu-west-1", "euw1"),
     ];
     for (index, (region, short)) in regions.iter().enumerate() {
-        topology.regions.push(large_region(region, short, index));
+        let mut r = large_region(region, short, index);
+        r.backup_selections = Some(large_backup_selections(short));
+        topology.regions.push(r);
     }
     topology.errors.push(DiscoveryError {
         region: Some("eu-west-1".into()),
@@ -1577,6 +1586,40 @@ pub fn large_10k() -> Topology {
         message: "Rate exceeded".into(),
     });
     topology
+}
+
+/// A daily plan for every volume but scratch ones, and the databases tagged for it.
+fn large_backup_selections(short: &str) -> Vec<BackupSelection> {
+    let plan_id = uuidish(&format!("{short}-daily"));
+    vec![
+        BackupSelection {
+            plan_id: plan_id.clone(),
+            plan_name: "daily".into(),
+            selection_id: uuidish(&format!("{short}-volumes")),
+            selection_name: "volumes".into(),
+            iam_role_arn: Some(format!(
+                "arn:aws:iam::{ACCOUNT}:role/service-role/AWSBackupDefaultServiceRole"
+            )),
+            resources: vec!["arn:aws:ec2:*:*:volume/*".into()],
+            conditions: vec![TagCondition::new(
+                "StringNotEquals",
+                "aws:ResourceTag/scratch",
+                "true",
+            )],
+            ..BackupSelection::default()
+        },
+        BackupSelection {
+            plan_id,
+            plan_name: "daily".into(),
+            selection_id: uuidish(&format!("{short}-databases")),
+            selection_name: "databases".into(),
+            iam_role_arn: Some(format!(
+                "arn:aws:iam::{ACCOUNT}:role/service-role/AWSBackupDefaultServiceRole"
+            )),
+            list_of_tags: vec![TagCondition::new("StringEquals", "backup", "daily")],
+            ..BackupSelection::default()
+        },
+    ]
 }
 
 fn large_region(region: &str, short: &str, index: usize) -> RegionTopology {

@@ -249,6 +249,14 @@ impl AwsContext {
         )
     }
 
+    pub(crate) fn backup(&self, region: &str) -> aws_sdk_backup::Client {
+        aws_sdk_backup::Client::from_conf(
+            aws_sdk_backup::config::Builder::from(&self.sdk)
+                .region(Region::new(region.to_string()))
+                .build(),
+        )
+    }
+
     pub(crate) fn rds(&self, region: &str) -> aws_sdk_rds::Client {
         aws_sdk_rds::Client::from_conf(
             aws_sdk_rds::config::Builder::from(&self.sdk)

@@ -292,6 +292,13 @@ pub const PERMISSIONS: &[Permission] = &[
     p("ec2", "GetEbsEncryptionByDefault"),
     p("ec2", "GetSnapshotBlockPublicAccessState"),
     p("ec2", "GetImageBlockPublicAccessState"),
+    // IAM access and AWS Backup coverage (issue 21): IAM.1, IAM.6, IAM.8, RDS.26, EC2.28.
+    p("iam", "GetAccountAuthorizationDetails"),
+    p("iam", "ListVirtualMFADevices"),
+    p("iam", "GetAccessKeyLastUsed"),
+    p("backup", "ListBackupPlans"),
+    p("backup", "ListBackupSelections"),
+    p("backup", "GetBackupSelection"),
 ];
 
 /// Whether haven's list holds `action` of `service` (the IAM prefix, or the SigV4 signing name:

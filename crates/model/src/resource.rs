@@ -60,6 +60,8 @@ pub enum ResourceKind {
     ElasticIp,
     /// A VPC endpoint.
     VpcEndpoint,
+    /// A customer managed IAM policy (id: its name).
+    IamPolicy,
 }
 
 impl ResourceKind {
@@ -93,6 +95,7 @@ impl ResourceKind {
             Self::NetworkAcl => "network_acl",
             Self::ElasticIp => "elastic_ip",
             Self::VpcEndpoint => "vpc_endpoint",
+            Self::IamPolicy => "iam_policy",
         }
     }
 }

@@ -10,16 +10,20 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
 mod acl;
+mod backup;
 mod elb;
+mod iam_policy;
 mod launch_configuration;
 mod merge;
 mod rds;
 mod settings;
 
 pub use acl::{NaclEntry, NetworkAcl};
+pub use backup::{BackupSelection, TagCondition, glob};
 pub use elb::{
     ClassicAttributes, ClassicListener, ClassicLoadBalancer, ClassicPolicy, WafAssociation,
 };
+pub use iam_policy::{ManagedPolicy, PolicyStatement, allow_statements, percent_decode};
 pub use launch_configuration::LaunchConfiguration;
 pub use rds::DbSecurity;
 pub use settings::{FlowLog, RegionSettings, VpcEndpoint};
@@ -258,6 +262,8 @@ pub enum Service {
     Acm,
     /// AWS WAF (v2): which web ACL protects a load balancer.
     Wafv2,
+    /// AWS Backup (plans and their resource selections).
+    Backup,
 }
 
 impl std::fmt::Display for Service {
@@ -280,6 +286,7 @@ impl Service {
             Service::Route53 => "route53",
             Service::Acm => "acm",
             Service::Wafv2 => "wafv2",
+            Service::Backup => "backup",
         }
     }
 }
@@ -370,6 +377,9 @@ pub struct RegionTopology {
     /// VPC endpoints (interface, gateway, …).
     #[serde(default)]
     pub vpc_endpoints: Vec<VpcEndpoint>,
+    /// The resource selections of the Region's AWS Backup plans; `None` when not read.
+    #[serde(default)]
+    pub backup_selections: Option<Vec<BackupSelection>>,
 }
 
 /// A CloudWatch alarm.
@@ -1390,6 +1400,10 @@ pub struct Iam {
     pub password_policy: Option<PasswordPolicy>,
     /// Facts about the root user and the account.
     pub account: AccountSummary,
+    /// Customer managed policies with their default version's Allow statements; `None` when
+    /// not read.
+    #[serde(default)]
+    pub customer_policies: Option<Vec<ManagedPolicy>>,
 }
 
 /// Facts from the account summary.
@@ -1399,6 +1413,9 @@ pub struct AccountSummary {
     pub root_mfa_enabled: Option<bool>,
     /// The root user has access keys.
     pub root_access_keys_present: Option<bool>,
+    /// The root user's MFA is a virtual device (`ListVirtualMFADevices`); `None` when not read.
+    #[serde(default)]
+    pub root_virtual_mfa: Option<bool>,
 }
 
 /// An IAM user.
@@ -1437,6 +1454,12 @@ pub struct AccessKey {
     pub status: String,
     /// Creation time (age = now − this).
     pub created_at: Option<DateTime<Utc>>,
+    /// Its last use was read (`GetAccessKeyLastUsed`; active keys only).
+    #[serde(default)]
+    pub last_used_read: bool,
+    /// Its last use, when read; `None` with `last_used_read` = never used.
+    #[serde(default)]
+    pub last_used: Option<DateTime<Utc>>,
 }
 
 /// An IAM group.

@@ -523,7 +523,8 @@ async fn handle(
 ) -> Result<Response<Full<Bytes>>, Dropped> {
     let (region, service) = credential_scope(&parts.headers, parts.uri.query());
     let method = parts.method.to_string();
-    let json = parts.headers.contains_key("x-amz-target");
+    // AWS Backup speaks REST-JSON: its errors are JSON documents too.
+    let json = parts.headers.contains_key("x-amz-target") || service == "backup";
     // The same request line and headers (the credential scope names the Region) for a
     // correction moto needs afterwards (see `motofix`).
     let (follow_method, follow_uri, follow_headers) = (
@@ -547,7 +548,11 @@ async fn handle(
         Ok(body) => {
             let action = match action_of(&parts.headers, parts.uri.query(), &body) {
                 action if action.is_empty() => {
-                    route53_operation(parts.method.as_str(), parts.uri.path()).to_owned()
+                    match route53_operation(parts.method.as_str(), parts.uri.path()) {
+                        "" => backup_operation(parts.method.as_str(), parts.uri.path()),
+                        operation => operation,
+                    }
+                    .to_owned()
                 }
                 action => action,
             };
@@ -1206,6 +1211,21 @@ fn route53_operation(method: &str, path: &str) -> &'static str {
         ("POST", ["tags", _, _]) => "ChangeTagsForResource",
         ("GET", ["testdnsanswer"]) => "TestDNSAnswer",
         _ => "Route53Unknown",
+    }
+}
+
+/// The operation of an AWS Backup request (REST: the method and the path under `/backup/`)
+/// haven makes, or empty for any other request.
+fn backup_operation(method: &str, path: &str) -> &'static str {
+    let Some(rest) = path.strip_prefix("/backup/") else {
+        return "";
+    };
+    let parts: Vec<&str> = rest.trim_end_matches('/').split('/').collect();
+    match (method, parts.as_slice()) {
+        ("GET", ["plans"]) => "ListBackupPlans",
+        ("GET", ["plans", _, "selections"]) => "ListBackupSelections",
+        ("GET", ["plans", _, "selections", _]) => "GetBackupSelection",
+        _ => "BackupUnknown",
     }
 }
 

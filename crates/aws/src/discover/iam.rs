@@ -1,5 +1,6 @@
-//! IAM, account-wide: users (console access, MFA, access-key ages, groups), groups, roles with the
-//! services they trust, instance profiles, the password policy and root facts.
+//! IAM, account-wide: users (console access, MFA, access-key ages and last uses, groups), groups,
+//! roles with the services they trust, instance profiles, customer managed policies with their
+//! default version's statements, the password policy and root facts (MFA, virtual or not).
 
 use aws_sdk_iam::Client;
 use aws_sdk_iam::types as sdk;
@@ -16,17 +17,22 @@ type Result<T> = std::result::Result<T, AwsError>;
 pub(super) async fn discover(scope: &Scope<'_>) -> (model::Iam, Vec<AwsError>) {
     let client = scope.ctx.iam();
     let c = &client;
-    let (users, groups, roles, profiles, policy, summary) = tokio::join!(
+    let (users, groups, roles, profiles, policy, summary, customer, virtual_mfa) = tokio::join!(
         users(c, scope),
         groups(c, scope),
         roles(c, scope),
         instance_profiles(c, scope),
         password_policy(c, scope),
         c.get_account_summary().send(),
+        customer_policies(c, scope),
+        root_virtual_mfa(c, scope),
     );
     let mut errors = Vec::new();
+    let (users, unread_key_uses) = keep(users, &mut errors);
+    errors.extend(unread_key_uses);
+    let root_virtual_mfa = virtual_mfa.map_err(|e| errors.push(e)).ok();
     let iam = model::Iam {
-        users: keep(users, &mut errors),
+        users,
         groups: keep(groups, &mut errors),
         roles: keep(roles, &mut errors),
         instance_profiles: keep(profiles, &mut errors),
@@ -38,15 +44,19 @@ pub(super) async fn discover(scope: &Scope<'_>) -> (model::Iam, Vec<AwsError>) {
                 model::AccountSummary {
                     root_mfa_enabled: flag(sdk::SummaryKeyType::AccountMfaEnabled),
                     root_access_keys_present: flag(sdk::SummaryKeyType::AccountAccessKeysPresent),
+                    root_virtual_mfa,
                 }
             })
             .map_err(|e| errors.push(scope.err("GetAccountSummary", e)))
             .unwrap_or_default(),
+        customer_policies: customer.map_err(|e| errors.push(e)).ok(),
     };
     (iam, errors)
 }
 
-async fn users(c: &Client, s: &Scope<'_>) -> Result<Vec<model::IamUser>> {
+/// The users, and the first failure to read an access key's last use (those keys are then not
+/// judged by IAM.8; the users are still read).
+async fn users(c: &Client, s: &Scope<'_>) -> Result<(Vec<model::IamUser>, Option<AwsError>)> {
     let list: Vec<sdk::User> = c
         .list_users()
         .into_paginator()
@@ -55,14 +65,55 @@ async fn users(c: &Client, s: &Scope<'_>) -> Result<Vec<model::IamUser>> {
         .try_collect()
         .await
         .map_err(|e| s.err("ListUsers", e))?;
-    stream::iter(list)
+    let read: Vec<(model::IamUser, Option<AwsError>)> = stream::iter(list)
         .map(|u| user(c, s, u))
         .buffered(CONCURRENCY)
         .try_collect()
-        .await
+        .await?;
+    let mut first_error = None;
+    let users = read
+        .into_iter()
+        .map(|(user, error)| {
+            if first_error.is_none() {
+                first_error = error;
+            }
+            user
+        })
+        .collect();
+    Ok((users, first_error))
 }
 
-async fn user(c: &Client, s: &Scope<'_>, u: sdk::User) -> Result<model::IamUser> {
+/// Each ACTIVE key's last use (`GetAccessKeyLastUsed`, at most two keys per user). The
+/// credential report would read every user at once, but it is generated asynchronously (poll
+/// until ready), may be four hours old, and needs `GenerateCredentialReport`, a write.
+async fn key_last_uses(
+    c: &Client,
+    s: &Scope<'_>,
+    keys: &mut [model::AccessKey],
+) -> Option<AwsError> {
+    let mut error = None;
+    for key in keys.iter_mut().filter(|k| k.status == "Active") {
+        match c
+            .get_access_key_last_used()
+            .access_key_id(&key.id)
+            .send()
+            .await
+        {
+            Ok(out) => {
+                key.last_used_read = true;
+                key.last_used = time(out.access_key_last_used().and_then(|u| u.last_used_date()));
+            }
+            Err(e) => error = error.or(Some(s.err("GetAccessKeyLastUsed", e))),
+        }
+    }
+    error
+}
+
+async fn user(
+    c: &Client,
+    s: &Scope<'_>,
+    u: sdk::User,
+) -> Result<(model::IamUser, Option<AwsError>)> {
     let name = u.user_name().to_string();
     let (groups, mfa, keys, login, policies) = tokio::join!(
         c.list_groups_for_user()
@@ -101,7 +152,22 @@ async fn user(c: &Client, s: &Scope<'_>, u: sdk::User) -> Result<model::IamUser>
         }
         Err(e) => return Err(s.err("GetLoginProfile", e)),
     };
-    Ok(model::IamUser {
+    let mut access_keys: Vec<model::AccessKey> = keys
+        .map_err(|e| s.err("ListAccessKeys", e))?
+        .iter()
+        .map(|k| model::AccessKey {
+            id: opt(k.access_key_id()),
+            status: k
+                .status()
+                .map(|x| x.as_str().to_string())
+                .unwrap_or_default(),
+            created_at: time(k.create_date()),
+            last_used_read: false,
+            last_used: None,
+        })
+        .collect();
+    let key_error = key_last_uses(c, s, &mut access_keys).await;
+    let user = model::IamUser {
         arn: u.arn().to_string(),
         created_at: time(Some(u.create_date())),
         console_access,
@@ -111,18 +177,7 @@ async fn user(c: &Client, s: &Scope<'_>, u: sdk::User) -> Result<model::IamUser>
             .iter()
             .map(|d| d.serial_number().to_string())
             .collect(),
-        access_keys: keys
-            .map_err(|e| s.err("ListAccessKeys", e))?
-            .iter()
-            .map(|k| model::AccessKey {
-                id: opt(k.access_key_id()),
-                status: k
-                    .status()
-                    .map(|x| x.as_str().to_string())
-                    .unwrap_or_default(),
-                created_at: time(k.create_date()),
-            })
-            .collect(),
+        access_keys,
         groups: groups
             .map_err(|e| s.err("ListGroupsForUser", e))?
             .iter()
@@ -133,7 +188,8 @@ async fn user(c: &Client, s: &Scope<'_>, u: sdk::User) -> Result<model::IamUser>
         ),
         tags: model::Tags::new(),
         name,
-    })
+    };
+    Ok((user, key_error))
 }
 
 fn policy_arns(list: Vec<sdk::AttachedPolicy>) -> Vec<String> {
@@ -232,6 +288,55 @@ async fn instance_profiles(c: &Client, s: &Scope<'_>) -> Result<Vec<model::Insta
             tags: model::Tags::new(),
         })
         .collect())
+}
+
+/// Customer managed policies, attached or not, with the Allow statements of their default
+/// version: one paginated `GetAccountAuthorizationDetails` (filter `LocalManagedPolicy`) instead
+/// of `ListPolicies` and a `GetPolicyVersion` per policy.
+async fn customer_policies(c: &Client, s: &Scope<'_>) -> Result<Vec<model::ManagedPolicy>> {
+    let pages: Vec<_> = c
+        .get_account_authorization_details()
+        .filter(sdk::EntityType::LocalManagedPolicy)
+        .into_paginator()
+        .send()
+        .try_collect()
+        .await
+        .map_err(|e| s.err("GetAccountAuthorizationDetails", e))?;
+    Ok(pages
+        .iter()
+        .flat_map(|page| page.policies())
+        .map(|p| model::ManagedPolicy {
+            name: opt(p.policy_name()),
+            arn: opt(p.arn()),
+            attachment_count: p.attachment_count().unwrap_or(0),
+            boundary_count: p.permissions_boundary_usage_count().unwrap_or(0),
+            allows: p
+                .policy_version_list()
+                .iter()
+                .find(|v| v.is_default_version())
+                .and_then(|v| v.document())
+                .and_then(model::allow_statements)
+                .unwrap_or_default(),
+        })
+        .collect())
+}
+
+/// Whether the root user's MFA device is a virtual one: an assigned virtual device whose user
+/// is the root user (serial `arn:aws:iam::<account>:mfa/root-account-mfa-device`).
+async fn root_virtual_mfa(c: &Client, s: &Scope<'_>) -> Result<bool> {
+    let devices: Vec<sdk::VirtualMfaDevice> = c
+        .list_virtual_mfa_devices()
+        .assignment_status(sdk::AssignmentStatusType::Assigned)
+        .into_paginator()
+        .items()
+        .send()
+        .try_collect()
+        .await
+        .map_err(|e| s.err("ListVirtualMFADevices", e))?;
+    Ok(devices.iter().any(|d| {
+        d.serial_number().ends_with(":mfa/root-account-mfa-device")
+            || d.user().is_some_and(|u| u.arn().ends_with(":root"))
+    }))
 }
 
 async fn password_policy(c: &Client, s: &Scope<'_>) -> Result<Option<model::PasswordPolicy>> {

@@ -4,6 +4,7 @@
 
 mod acm;
 mod autoscaling;
+mod backup;
 mod classic;
 mod cloudwatch;
 mod convert;
@@ -199,6 +200,7 @@ async fn region(
     );
     let cloudwatch_scope = scope(Service::CloudWatch);
     let waf_scope = scope(Service::Wafv2);
+    let backup_scope = scope(Service::Backup);
     let alarms = async {
         if options.include_alarms {
             cloudwatch::discover(&cloudwatch_scope).await
@@ -233,6 +235,7 @@ async fn region(
         rds,
         acm,
         alarms,
+        backup,
     ) = tokio::join!(
         ec2::discover(&ec2_scope, account),
         ec2_data::discover(&ec2_scope, account),
@@ -242,6 +245,7 @@ async fn region(
         rds::discover(&rds_scope),
         acm::discover(&acm_scope),
         alarms,
+        backup::discover(&backup_scope),
     );
     let mut errors: Vec<AwsError> = policy_error.into_iter().collect();
     errors.extend(waf_errors);
@@ -278,6 +282,7 @@ async fn region(
     out.alarms = keep(alarms, &mut errors);
     out.network_acls = keep(ec2.network_acls, &mut errors);
     data(&mut out, ec2_data, &mut errors);
+    out.backup_selections = backup.map_err(|e| errors.push(e)).ok();
     let errors = errors
         .iter()
         .map(|e| e.to_discovery_error(Some(code)))

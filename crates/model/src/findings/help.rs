@@ -107,6 +107,30 @@ const HAVEN_RULES: &[(&str, &str)] = &[
         "https://docs.aws.amazon.com/autoscaling/ec2/userguide/asg-in-vpc.html",
     ),
     (
+        "DR-EBS-SNAP",
+        "https://docs.aws.amazon.com/ebs/latest/userguide/ebs-snapshots.html",
+    ),
+    (
+        "SEC-AMI-PUBLIC",
+        "https://docs.aws.amazon.com/AWSEC2/latest/UserGuide/sharingamis-intro.html",
+    ),
+    (
+        "SEC-SNAP-BPA",
+        "https://docs.aws.amazon.com/ebs/latest/userguide/block-public-access-snapshots.html",
+    ),
+    (
+        "SEC-AMI-BPA",
+        "https://docs.aws.amazon.com/AWSEC2/latest/UserGuide/block-public-access-to-amis.html",
+    ),
+    (
+        "HA-VPCE-AZ",
+        "https://docs.aws.amazon.com/vpc/latest/privatelink/interface-endpoints.html",
+    ),
+    (
+        "SEC-ADMIN-MFA",
+        "https://docs.aws.amazon.com/IAM/latest/UserGuide/id_credentials_mfa.html",
+    ),
+    (
         "DR-DNS",
         "https://docs.aws.amazon.com/Route53/latest/DeveloperGuide/dns-failover-types.html",
     ),

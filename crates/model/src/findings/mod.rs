@@ -12,6 +12,9 @@ mod asg_fleet;
 #[cfg(test)]
 mod asg_fleet_tests;
 mod autoscaling;
+mod backup;
+#[cfg(test)]
+mod backup_tests;
 mod catalogue;
 mod dr;
 mod ebs;
@@ -24,6 +27,9 @@ mod front_door;
 mod front_door_tests;
 mod help;
 mod iam;
+mod iam_access;
+#[cfg(test)]
+mod iam_access_tests;
 #[cfg(test)]
 mod id_table_tests;
 mod index;
@@ -339,8 +345,15 @@ impl Policy {
 /// severity (worst first), then id, then resource, then Region.
 pub fn assess(topology: &Topology, policy: &Policy) -> Vec<Finding> {
     let mut findings = Vec::new();
+    let partition = topology
+        .caller_arn
+        .as_deref()
+        .and_then(|arn| arn.split(':').nth(1))
+        .unwrap_or("aws");
+    let account = topology.account_id.as_deref().map(|id| (partition, id));
     for region in &topology.regions {
         let index = index::RegionIndex::new(region);
+        backup::check(&index, account, &mut findings);
         ec2::check(&index, policy, &mut findings);
         autoscaling::check(&index, &mut findings);
         elb::check(&index, &mut findings);
@@ -354,6 +367,7 @@ pub fn assess(topology: &Topology, policy: &Policy) -> Vec<Finding> {
     }
     if let Some(iam) = &topology.iam {
         iam::check(iam, policy, policy.now_for(topology), &mut findings);
+        iam_access::check(iam, policy.now_for(topology), &mut findings);
     }
     dr::check(topology, policy, &mut findings);
     front_door::check(topology, policy, &mut findings);

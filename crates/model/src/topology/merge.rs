@@ -124,6 +124,12 @@ fn keep_service(old: &RegionTopology, fresh: &mut RegionTopology, service: Servi
         Service::CloudWatch => {
             any |= keep(&old.alarms, &mut fresh.alarms);
         }
+        Service::Backup => {
+            if fresh.backup_selections.is_none() && old.backup_selections.is_some() {
+                fresh.backup_selections = old.backup_selections.clone();
+                any = true;
+            }
+        }
         // Classic Load Balancers come from the same endpoint as v2 (Service::Elbv2 errors).
         Service::Sts | Service::Iam | Service::Route53 | Service::Wafv2 => {}
     }

@@ -97,7 +97,7 @@ pub fn resource_location(resource: &findings::ResourceRef) -> Option<(ListKind, 
         ResourceKind::Image => ListKind::Ami,
         ResourceKind::Snapshot => ListKind::Snap,
         ResourceKind::DbSnapshot => ListKind::DbSnap,
-        ResourceKind::IamUser | ResourceKind::Account => ListKind::Iam,
+        ResourceKind::IamUser | ResourceKind::IamPolicy | ResourceKind::Account => ListKind::Iam,
         ResourceKind::DnsRecord | ResourceKind::DnsHealthCheck => ListKind::Dns,
         ResourceKind::Certificate => ListKind::Certs,
         ResourceKind::Volume | ResourceKind::Region | ResourceKind::LaunchConfiguration => {
