@@ -623,6 +623,8 @@ async fn handle(
                     taken = Some(());
                 }
             }
+            // Calls moto lacks get AWS's answer (see `motofix::stand_in`).
+            let stand_in = motofix::stand_in(&service, &action);
             let failing = match (&faults.fail_region, fail_action.or(chaos_status)) {
                 (_, Some(status)) => Some(status),
                 (Some((failing, status)), None) if *failing == region => Some(*status),
@@ -639,6 +641,17 @@ async fn handle(
                     let code = injected_error_code(status.as_u16(), &service);
                     let response = error_response(status, &service, json, code, INJECTED_MESSAGE);
                     (response, true, action, body)
+                }
+                None if stand_in.is_some() => {
+                    let xml = stand_in.clone().unwrap_or_default();
+                    let response = Response::builder()
+                        .status(StatusCode::OK)
+                        .header("content-type", "text/xml;charset=UTF-8")
+                        .body(Full::new(Bytes::from(xml)))
+                        .unwrap_or_else(|_| {
+                            upstream_error(&service, json, "building a stand-in answer")
+                        });
+                    (response, false, action, body)
                 }
                 None if taken.is_some() => {
                     let response = error_response(
