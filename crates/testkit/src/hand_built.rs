@@ -4,8 +4,8 @@
 //! instance with a public address. No haven code: the oracle for `haven check`.
 
 use aws_sdk_ec2::types::{
-    AttributeBooleanValue, CreateVolumePermission, CreateVolumePermissionModifications, Filter,
-    InstanceType, PortRange, RuleAction,
+    AttributeBooleanValue, Filter, InstanceType, OperationType, PortRange, RuleAction,
+    SnapshotAttributeName,
 };
 use aws_sdk_elasticloadbalancingv2::types::{Action, ActionTypeEnum, ProtocolEnum};
 
@@ -206,17 +206,13 @@ pub async fn build(endpoint: &str, region: &str) -> HandBuilt {
         .expect("create-snapshot")
         .snapshot_id
         .expect("snapshot id");
+    // The CLI's form (`--attribute createVolumePermission --operation-type add --group-names
+    // all`): moto ignores the structured CreateVolumePermission form that AWS also accepts.
     ec2.modify_snapshot_attribute()
         .snapshot_id(&snapshot)
-        .create_volume_permission(
-            CreateVolumePermissionModifications::builder()
-                .add(
-                    CreateVolumePermission::builder()
-                        .group("all".into())
-                        .build(),
-                )
-                .build(),
-        )
+        .attribute(SnapshotAttributeName::CreateVolumePermission)
+        .operation_type(OperationType::Add)
+        .group_names("all")
         .send()
         .await
         .expect("modify-snapshot-attribute --create-volume-permission all");
