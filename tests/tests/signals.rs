@@ -191,7 +191,7 @@ async fn with_cloudwatch_denied_the_map_and_every_other_view_work_with_a_notice(
     for (list, expected) in [
         ("ec2", lab.asg_instance_ids[0].as_str()),
         ("rds", "lab-db-replica-1"),
-        ("findings", "RDS.8"),
+        ("findings", "IAM.9"),
     ] {
         tmux.keys(&["Escape", ":", list, "Enter"]);
         tmux.wait_for(&[expected]);

@@ -177,7 +177,8 @@ fn up_builds_the_lab_a_second_up_sends_nothing_and_down_removes_it() {
         let (public, private) = (subnet("public"), subnet("private"));
         assert_eq!(public.availability_zone, az);
         assert!(region.subnet_is_public(&public.id), "public-{az} is public");
-        assert!(public.map_public_ip_on_launch);
+        // Security Hub EC2.15: no subnet of the stack auto-assigns public IPv4.
+        assert!(!public.map_public_ip_on_launch, "public-{az} auto-assigns");
         assert!(!region.subnet_is_public(&private.id), "private-{az}");
         // One NAT per AZ: each private subnet goes out through the NAT of its own AZ.
         assert_eq!(region.nat_az_for_subnet(&private.id), Some(az));
