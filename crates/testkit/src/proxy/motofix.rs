@@ -106,6 +106,26 @@ pub(super) fn follow_up(region: &str, action: &str, form: &str) -> Option<String
     Some(body)
 }
 
+/// AWS's answer to an EC2 call moto does not implement (it answers HTML 500), with the setting
+/// a new account has: snapshot block public access `unblocked` (off by default) and AMI block
+/// public access `block-new-sharing` (on by default for accounts created since October 2023).
+/// <https://docs.aws.amazon.com/ebs/latest/userguide/block-public-access-snapshots.html>,
+/// <https://docs.aws.amazon.com/AWSEC2/latest/UserGuide/block-public-access-to-amis.html>.
+pub(super) fn stand_in(service: &str, action: &str) -> Option<String> {
+    let (element, value) = match (service, action) {
+        ("ec2", "GetSnapshotBlockPublicAccessState") => ("state", "unblocked"),
+        ("ec2", "GetImageBlockPublicAccessState") => {
+            ("imageBlockPublicAccessState", "block-new-sharing")
+        }
+        _ => return None,
+    };
+    Some(format!(
+        "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<{action}Response \
+         xmlns=\"http://ec2.amazonaws.com/doc/2016-11-15/\"><requestId>haven-proxy-stand-in\
+         </requestId><{element}>{value}</{element}></{action}Response>"
+    ))
+}
+
 #[cfg(test)]
 mod tests {
     use super::follow_up;
@@ -141,24 +161,4 @@ mod tests {
         );
         assert_eq!(follow_up("us-east-1", "ModifyDBInstance", &form), None);
     }
-}
-
-/// AWS's answer to an EC2 call moto does not implement (it answers HTML 500), with the setting
-/// a new account has: snapshot block public access `unblocked` (off by default) and AMI block
-/// public access `block-new-sharing` (on by default for accounts created since October 2023).
-/// <https://docs.aws.amazon.com/ebs/latest/userguide/block-public-access-snapshots.html>,
-/// <https://docs.aws.amazon.com/AWSEC2/latest/UserGuide/block-public-access-to-amis.html>.
-pub(super) fn stand_in(service: &str, action: &str) -> Option<String> {
-    let (element, value) = match (service, action) {
-        ("ec2", "GetSnapshotBlockPublicAccessState") => ("state", "unblocked"),
-        ("ec2", "GetImageBlockPublicAccessState") => {
-            ("imageBlockPublicAccessState", "block-new-sharing")
-        }
-        _ => return None,
-    };
-    Some(format!(
-        "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<{action}Response \
-         xmlns=\"http://ec2.amazonaws.com/doc/2016-11-15/\"><requestId>haven-proxy-stand-in\
-         </requestId><{element}>{value}</{element}></{action}Response>"
-    ))
 }

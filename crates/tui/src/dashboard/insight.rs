@@ -100,11 +100,9 @@ pub fn resource_location(resource: &findings::ResourceRef) -> Option<(ListKind, 
         ResourceKind::IamUser | ResourceKind::IamPolicy | ResourceKind::Account => ListKind::Iam,
         ResourceKind::DnsRecord | ResourceKind::DnsHealthCheck => ListKind::Dns,
         ResourceKind::Certificate => ListKind::Certs,
-        ResourceKind::Volume | ResourceKind::Region | ResourceKind::LaunchConfiguration => {
-            return None;
-        }
         ResourceKind::Volume
         | ResourceKind::Region
+        | ResourceKind::LaunchConfiguration
         | ResourceKind::NetworkAcl
         | ResourceKind::ElasticIp
         | ResourceKind::VpcEndpoint => return None,
