@@ -45,20 +45,7 @@ fn up(endpoint: &str, home: &tempfile::TempDir, blueprint: &Path) {
 
 /// The ids of the HA and chain findings `haven check` reports.
 fn ha_findings(endpoint: &str, home: &tempfile::TempDir) -> BTreeSet<String> {
-    let output = haven(endpoint, home)
-        .args(["--region", PRIMARY, "check", "--format", "json", "--policy"])
-        .arg(path("fixtures/policies/moto-lab.toml"))
-        .output()
-        .expect("run haven check");
-    let report: Value = serde_json::from_slice(&output.stdout).unwrap_or_else(|e| {
-        panic!(
-            "check --format json: {e}: {}",
-            String::from_utf8_lossy(&output.stderr)
-        )
-    });
-    report["findings"]
-        .as_array()
-        .expect("findings")
+    all_findings(endpoint, home)
         .iter()
         .filter_map(|f| f["id"].as_str())
         .filter(|id| id.starts_with("HA-") || *id == "SEC-CHAIN" || HA_CHECKS.contains(id))
@@ -123,7 +110,7 @@ fn the_lab_passes_every_ha_check_and_the_weakened_lab_fails_exactly_its_weakness
     assert_eq!(ha_findings(&moto.endpoint(), &home), expected);
 }
 
-/// Every finding id `haven check` reports on a stack.
+/// Every finding `haven check` reports on a stack (JSON).
 fn all_findings(endpoint: &str, home: &tempfile::TempDir) -> Vec<Value> {
     let output = haven(endpoint, home)
         .args(["--region", PRIMARY, "check", "--format", "json", "--policy"])

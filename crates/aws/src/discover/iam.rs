@@ -365,7 +365,7 @@ async fn password_policy(c: &Client, s: &Scope<'_>) -> Result<Option<model::Pass
 
 /// The services a trust policy lets assume the role. AWS returns the document URL-encoded.
 fn trusted_services(document: &str) -> Vec<String> {
-    let decoded = percent_decode(document);
+    let decoded = haven_model::topology::percent_decode(document);
     let Ok(json) = serde_json::from_str::<serde_json::Value>(&decoded) else {
         return Vec::new();
     };
@@ -387,29 +387,6 @@ fn trusted_services(document: &str) -> Vec<String> {
     services.sort();
     services.dedup();
     services
-}
-
-fn percent_decode(text: &str) -> String {
-    let bytes = text.as_bytes();
-    let mut out = Vec::with_capacity(bytes.len());
-    let mut i = 0;
-    while i < bytes.len() {
-        let hex = |b: u8| (b as char).to_digit(16);
-        match bytes[i] {
-            b'%' if i + 2 < bytes.len() => match (hex(bytes[i + 1]), hex(bytes[i + 2])) {
-                (Some(h), Some(l)) => {
-                    out.push((h * 16 + l) as u8);
-                    i += 3;
-                    continue;
-                }
-                _ => out.push(b'%'),
-            },
-            b'+' => out.push(b' '),
-            b => out.push(b),
-        }
-        i += 1;
-    }
-    String::from_utf8_lossy(&out).into_owned()
 }
 
 #[cfg(test)]

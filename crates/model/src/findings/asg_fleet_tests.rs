@@ -1,24 +1,9 @@
 //! AutoScaling.6, HA-ASG-REBALANCE, and the launch configuration controls AutoScaling.3 and
 //! AutoScaling.5: each passes on a compliant lab and fails once mutated.
 
+use super::test_fixtures::{healthy, primary};
 use super::*;
-use crate::topology::{
-    InstancesDistribution, LaunchConfiguration, MetadataOptions, RegionTopology,
-};
-
-const PRIMARY: &str = "ap-northeast-2";
-
-fn healthy() -> Topology {
-    Topology::from_json(include_str!("../../../../assets/fixtures/lab-healthy.json"))
-        .expect("fixture")
-}
-
-fn primary(t: &mut Topology) -> &mut RegionTopology {
-    t.regions
-        .iter_mut()
-        .find(|r| r.region == PRIMARY)
-        .expect("primary")
-}
+use crate::topology::{InstancesDistribution, LaunchConfiguration, MetadataOptions};
 
 fn finding_on(t: &Topology, id: &str, resource: &str) -> Option<Finding> {
     assess(t, &Policy::default())

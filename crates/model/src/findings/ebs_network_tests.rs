@@ -1,24 +1,11 @@
 //! EBS, snapshot, AMI and network controls (issue 21): each passes on the lab, or fails on it
 //! where the lab honestly fails, and fails (or passes) once the lab is changed.
 
+use super::test_fixtures::{PRIMARY, healthy, primary};
 use super::*;
 use crate::topology::{
     ElasticIp, FlowLog, NaclEntry, RegionTopology, Snapshot, Volume, VpcEndpoint,
 };
-
-const PRIMARY: &str = "ap-northeast-2";
-
-fn healthy() -> Topology {
-    Topology::from_json(include_str!("../../../../assets/fixtures/lab-healthy.json"))
-        .expect("fixture")
-}
-
-fn primary(t: &mut Topology) -> &mut RegionTopology {
-    t.regions
-        .iter_mut()
-        .find(|r| r.region == PRIMARY)
-        .expect("primary")
-}
 
 fn run(t: &Topology) -> Vec<Finding> {
     assess(t, &Policy::default())

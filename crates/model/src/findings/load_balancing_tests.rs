@@ -1,26 +1,13 @@
 //! ALB attributes, AWS WAF and Classic Load Balancers: each control passes on the lab (or on
 //! the lab given a compliant Classic Load Balancer) and fails once mutated.
 
+use super::test_fixtures::{healthy, primary};
 use super::*;
 use crate::topology::{
-    ClassicAttributes, ClassicListener, ClassicLoadBalancer, ClassicPolicy, RegionTopology,
-    WafAssociation,
+    ClassicAttributes, ClassicListener, ClassicLoadBalancer, ClassicPolicy, WafAssociation,
 };
 
-const PRIMARY: &str = "ap-northeast-2";
 const CLB: &str = "legacy-web";
-
-fn healthy() -> Topology {
-    Topology::from_json(include_str!("../../../../assets/fixtures/lab-healthy.json"))
-        .expect("fixture")
-}
-
-fn primary(t: &mut Topology) -> &mut RegionTopology {
-    t.regions
-        .iter_mut()
-        .find(|r| r.region == PRIMARY)
-        .expect("primary")
-}
 
 fn ids_on(t: &Topology, resource: &str) -> Vec<String> {
     assess(t, &Policy::default())

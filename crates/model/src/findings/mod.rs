@@ -47,6 +47,8 @@ mod reach;
 #[cfg(test)]
 mod reach_tests;
 mod resilience;
+#[cfg(test)]
+mod test_fixtures;
 
 #[cfg(test)]
 mod tests;

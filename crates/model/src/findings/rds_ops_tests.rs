@@ -1,21 +1,8 @@
 //! A passing and a failing fixture for each RDS control of issue 21 (rds_ops.rs).
 
+use super::test_fixtures::{PRIMARY, healthy, primary};
 use super::*;
-use crate::topology::{DbCluster, DbInstance, DbSecurity, DbSnapshot, RegionTopology};
-
-const PRIMARY: &str = "ap-northeast-2";
-
-fn healthy() -> Topology {
-    Topology::from_json(include_str!("../../../../assets/fixtures/lab-healthy.json"))
-        .expect("fixture")
-}
-
-fn primary(t: &mut Topology) -> &mut RegionTopology {
-    t.regions
-        .iter_mut()
-        .find(|r| r.region == PRIMARY)
-        .expect("primary")
-}
+use crate::topology::{DbCluster, DbInstance, DbSecurity, DbSnapshot};
 
 fn db<'a>(t: &'a mut Topology, id: &str) -> &'a mut DbInstance {
     primary(t)
