@@ -1584,6 +1584,7 @@ pub fn large_10k() -> Topology {
         operation: "DescribeDBSnapshots".into(),
         code: Some("Throttling".into()),
         message: "Rate exceeded".into(),
+        part: None,
     });
     topology
 }

@@ -319,6 +319,7 @@ impl AwsError {
             operation,
             code: self.code().map(str::to_string),
             message: self.to_string(),
+            part: None,
         }
     }
 }

@@ -13,6 +13,7 @@ pub mod findings;
 pub mod front_door;
 pub mod permissions;
 pub mod plan;
+pub mod refresh;
 pub mod regions;
 pub mod relations;
 pub mod replication;

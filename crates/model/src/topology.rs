@@ -15,6 +15,7 @@ mod elb;
 mod iam_policy;
 mod launch_configuration;
 mod merge;
+mod piece;
 mod rds;
 mod settings;
 
@@ -25,6 +26,7 @@ pub use elb::{
 };
 pub use iam_policy::{ManagedPolicy, PolicyStatement, allow_statements, percent_decode};
 pub use launch_configuration::LaunchConfiguration;
+pub use piece::{Applied, Part, Piece, pieces_of};
 pub use rds::DbSecurity;
 pub use settings::{FlowLog, RegionSettings, VpcEndpoint};
 
@@ -304,6 +306,10 @@ pub struct DiscoveryError {
     pub code: Option<String>,
     /// A readable explanation.
     pub message: String,
+    /// The part of discovery it belongs to, when known (what a later read of that part
+    /// replaces).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub part: Option<Part>,
 }
 
 /// Everything discovered in one Region.
@@ -380,6 +386,10 @@ pub struct RegionTopology {
     /// The resource selections of the Region's AWS Backup plans; `None` when not read.
     #[serde(default)]
     pub backup_selections: Option<Vec<BackupSelection>>,
+    /// The ids of the EBS snapshots anyone may restore, from the last read of the Region's
+    /// settings (marks [`Snapshot::public`] whichever part is read first; not in the document).
+    #[serde(skip)]
+    pub public_snapshot_ids: Option<Vec<String>>,
 }
 
 /// A CloudWatch alarm.

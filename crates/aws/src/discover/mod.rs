@@ -182,6 +182,7 @@ async fn region(
             operation: String::new(),
             code: Some("UnknownRegion".into()),
             message: format!("{code} is not a known AWS Region{hint}; nothing was asked there"),
+            part: None,
         };
         return (out, vec![error]);
     }

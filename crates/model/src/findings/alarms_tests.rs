@@ -108,6 +108,7 @@ fn a_region_whose_alarms_could_not_be_read_is_not_judged() {
         operation: "DescribeAlarms".into(),
         code: Some("AccessDenied".into()),
         message: "denied".into(),
+        part: None,
     });
     assert!(found(&lab, "HA-ALARM-HOSTS").is_empty());
     // us-east-1 was read: its replica is still judged.

@@ -722,6 +722,7 @@ fn a_failed_service_keeps_the_last_good_data_and_shows_the_error() {
         operation: "DescribeInstances".into(),
         code: Some("RequestLimitExceeded".into()),
         message: "Request limit exceeded.".into(),
+        part: None,
     });
     press(&mut state, "r");
     update(

@@ -84,6 +84,7 @@ fn lab_with_alarms() -> Topology {
         message: "User: arn:aws:iam::123456789012:user/ops is not authorized to perform: \
                   cloudwatch:DescribeAlarms"
             .into(),
+        part: None,
     });
     t
 }
