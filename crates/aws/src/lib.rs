@@ -21,7 +21,7 @@ pub use apply::{
     Applied, ApplyError, Desired, StepEvent, StepStatus, apply, destroy, read_iam_tags,
 };
 pub use context::{AwsContext, CallerIdentity, ConnectOptions};
-pub use discover::{DiscoverOptions, discover};
+pub use discover::{DiscoverOptions, PieceSink, discover, discover_plan, full_plan};
 pub use error::AwsError;
 pub use execute::{ExecuteOptions, execute};
 pub use signals::read_signals;

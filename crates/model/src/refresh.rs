@@ -142,8 +142,11 @@ fn live_read(region: &RegionTopology) -> RegionRead {
     if !target_groups.is_empty() {
         parts.insert(Part::TargetHealth);
     }
-    if !region.db_instances.is_empty() || !region.db_clusters.is_empty() {
+    if !region.db_instances.is_empty() {
         parts.insert(Part::Databases);
+    }
+    if !region.db_clusters.is_empty() {
+        parts.insert(Part::DbClusters);
     }
     if !region.alarms.is_empty() {
         parts.insert(Part::Alarms);

@@ -26,7 +26,7 @@ pub use elb::{
 };
 pub use iam_policy::{ManagedPolicy, PolicyStatement, allow_statements, percent_decode};
 pub use launch_configuration::LaunchConfiguration;
-pub use piece::{Applied, Part, Piece, pieces_of};
+pub use piece::{Applied, Part, Piece, fragment_of, pieces_of};
 pub use rds::DbSecurity;
 pub use settings::{FlowLog, RegionSettings, VpcEndpoint};
 
@@ -1097,7 +1097,7 @@ pub struct WeightedTargetGroup {
 }
 
 /// Health check settings of a target group.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct HealthCheck {
     /// Checks are enabled.
     pub enabled: bool,
@@ -1178,7 +1178,7 @@ pub struct Target {
 }
 
 /// A target group.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct TargetGroup {
     /// ARN.
     pub arn: String,

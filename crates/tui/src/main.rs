@@ -8,6 +8,7 @@ use chrono::Utc;
 use clap::{Parser, Subcommand, ValueEnum};
 use haven_aws::{AwsContext, AwsError, CallerIdentity, DiscoverOptions, ExecuteOptions};
 use haven_model::Topology;
+use haven_model::refresh::ReadPlan;
 use haven_model::action::Progress;
 use haven_model::signals::Signals;
 use haven_tui::cli::{Fatal, Global, connect, usage};
@@ -15,7 +16,7 @@ use haven_tui::commands::act::execute_logged;
 use haven_tui::commands::deploy::run_calls_logged;
 use haven_tui::config::Config;
 use haven_tui::dashboard::{
-    self, DashboardOptions, Executor, JobError, ProgressFn, TopologySource, Work,
+    self, DashboardOptions, Executor, JobError, PieceSink, ProgressFn, TopologySource, Work,
 };
 
 /// Dashboard and automation for highly available AWS stacks (ALB + ASG across AZs + Multi-AZ RDS
@@ -208,6 +209,10 @@ fn init_logging(path: &std::path::Path) {
     }
 }
 
+/// Instances on the first DescribeInstances page of a Region in the dashboard: rows show after
+/// one small page rather than after the whole list (AWS accepts 5 to 1000).
+const FIRST_PAGE: i32 = 100;
+
 /// The dashboard's data: live discovery with the checked identity.
 struct AwsSource {
     ctx: AwsContext,
@@ -227,6 +232,18 @@ impl TopologySource for AwsSource {
             ..DiscoverOptions::default()
         };
         Box::pin(async move { haven_aws::discover(&ctx, &regions, &options).await })
+    }
+
+    /// Streams: each part of each Region reaches the dashboard as soon as AWS has answered it,
+    /// and the first page of instances before the rest.
+    fn read(&self, plan: ReadPlan, sink: PieceSink) -> futures::future::BoxFuture<'static, ()> {
+        let ctx = self.ctx.clone();
+        let options = DiscoverOptions {
+            identity: Some(self.identity.clone()),
+            first_page: Some(FIRST_PAGE),
+            ..DiscoverOptions::default()
+        };
+        Box::pin(async move { haven_aws::discover_plan(&ctx, &plan, &options, &*sink).await })
     }
 
     fn signals(&self, topology: Arc<Topology>) -> futures::future::BoxFuture<'static, Signals> {

@@ -9,7 +9,7 @@ use std::sync::Arc;
 use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 use haven_model::Topology;
 use haven_model::action::Progress;
-use haven_tui::dashboard::{Action, DashboardOptions, JobError, State, draw, update};
+use haven_tui::dashboard::{Action, DashboardOptions, JobError, State, deliver, draw, update};
 use proptest::prelude::*;
 use proptest::test_runner::{Config, RngAlgorithm, TestRng, TestRunner};
 use ratatui::Terminal;
@@ -148,13 +148,7 @@ fn fresh_state(topology: &Topology) -> State {
     let mut state = options.initial_state();
     update(&mut state, Action::Resize(160, 48));
     update(&mut state, Action::Start);
-    update(
-        &mut state,
-        Action::Fetched {
-            job: 0,
-            topology: Box::new(topology.clone()),
-        },
-    );
+    deliver(&mut state, 0, topology.clone());
     state
 }
 

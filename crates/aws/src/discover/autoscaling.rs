@@ -143,3 +143,20 @@ pub(super) async fn discover(
         .map(|gs| gs.iter().map(|g| group(g, &policies)).collect());
     (groups, policy_error)
 }
+
+/// The groups' capacity, members and state only (DescribeAutoScalingGroups; their policies are
+/// not asked and come back empty).
+pub(super) async fn capacity(
+    scope: &Scope<'_>,
+) -> Result<Vec<model::AutoScalingGroup>, AwsError> {
+    let c = scope.ctx.autoscaling(scope.region);
+    let groups: Vec<sdk::AutoScalingGroup> = c
+        .describe_auto_scaling_groups()
+        .into_paginator()
+        .items()
+        .send()
+        .try_collect()
+        .await
+        .map_err(|e| scope.err("DescribeAutoScalingGroups", e))?;
+    Ok(groups.iter().map(|g| group(g, &[])).collect())
+}

@@ -12,8 +12,8 @@ use crate::error::AwsError;
 
 type Result<T> = std::result::Result<T, AwsError>;
 
-/// What one Region's EC2 holds; each part succeeds or fails on its own.
-pub(super) struct Ec2Parts {
+/// A Region's network as EC2 describes it; each list succeeds or fails on its own.
+pub(super) struct Network {
     pub availability_zones: Result<Vec<model::AvailabilityZone>>,
     pub vpcs: Result<Vec<model::Vpc>>,
     pub subnets: Result<Vec<model::Subnet>>,
@@ -23,14 +23,11 @@ pub(super) struct Ec2Parts {
     pub elastic_ips: Result<Vec<model::ElasticIp>>,
     pub network_acls: Result<Vec<model::NetworkAcl>>,
     pub security_groups: Result<Vec<model::SecurityGroup>>,
-    pub instances: Result<Vec<model::Instance>>,
-    pub volumes: Result<Vec<model::Volume>>,
-    pub images: Result<Vec<model::Image>>,
-    pub snapshots: Result<Vec<model::Snapshot>>,
-    pub launch_templates: Result<Vec<model::LaunchTemplate>>,
 }
 
-pub(super) async fn discover(scope: &Scope<'_>, account: Option<&str>) -> Ec2Parts {
+/// AZs, VPCs, subnets, route tables, gateways, Elastic IPs, network ACLs and security groups,
+/// every call at once.
+pub(super) async fn network(scope: &Scope<'_>) -> Network {
     let client = scope.ctx.ec2(scope.region);
     let c = &client;
     let (
@@ -43,11 +40,6 @@ pub(super) async fn discover(scope: &Scope<'_>, account: Option<&str>) -> Ec2Par
         elastic_ips,
         network_acls,
         security_groups,
-        instances,
-        volumes,
-        images,
-        snapshots,
-        launch_templates,
     ) = tokio::join!(
         availability_zones(c, scope),
         vpcs(c, scope),
@@ -58,13 +50,8 @@ pub(super) async fn discover(scope: &Scope<'_>, account: Option<&str>) -> Ec2Par
         elastic_ips(c, scope),
         network_acls(c, scope),
         security_groups(c, scope),
-        instances(c, scope),
-        volumes(c, scope),
-        images(c, scope),
-        snapshots(c, scope, account),
-        launch_templates(c, scope),
     );
-    Ec2Parts {
+    Network {
         availability_zones,
         vpcs,
         subnets,
@@ -74,12 +61,34 @@ pub(super) async fn discover(scope: &Scope<'_>, account: Option<&str>) -> Ec2Par
         elastic_ips,
         network_acls,
         security_groups,
-        instances,
+    }
+}
+
+/// EBS volumes, the account's AMIs and EBS snapshots.
+pub(super) struct Storage {
+    pub volumes: Result<Vec<model::Volume>>,
+    pub images: Result<Vec<model::Image>>,
+    pub snapshots: Result<Vec<model::Snapshot>>,
+}
+
+pub(super) async fn storage(scope: &Scope<'_>, account: Option<&str>) -> Storage {
+    let client = scope.ctx.ec2(scope.region);
+    let c = &client;
+    let (volumes, images, snapshots) = tokio::join!(
+        volumes(c, scope),
+        images(c, scope),
+        snapshots(c, scope, account),
+    );
+    Storage {
         volumes,
         images,
         snapshots,
-        launch_templates,
     }
+}
+
+/// Launch templates and their versions.
+pub(super) async fn templates(scope: &Scope<'_>) -> Result<Vec<model::LaunchTemplate>> {
+    launch_templates(&scope.ctx.ec2(scope.region), scope).await
 }
 
 fn tags(list: &[sdk::Tag]) -> model::Tags {
@@ -479,21 +488,45 @@ fn instance(i: &sdk::Instance) -> model::Instance {
     }
 }
 
-async fn instances(c: &Client, s: &Scope<'_>) -> Result<Vec<model::Instance>> {
-    let reservations: Vec<sdk::Reservation> = c
-        .describe_instances()
-        .set_max_results(s.page_size)
-        .into_paginator()
-        .items()
-        .send()
-        .try_collect()
-        .await
-        .map_err(|e| s.err("DescribeInstances", e))?;
-    Ok(reservations
-        .iter()
-        .flat_map(|r| r.instances())
-        .map(instance)
-        .collect())
+/// Every instance of the Region, page by page: each page but the last is handed to `on_page`
+/// as it arrives (the dashboard draws it), and the whole list is returned.
+///
+/// The first page holds `scope.first_page` instances when set (a small first page answers
+/// sooner; DescribeInstances takes 5 to 1000), the next ones `scope.page_size`, or 1000.
+pub(super) async fn instances(
+    scope: &Scope<'_>,
+    on_page: &(dyn Fn(Vec<model::Instance>) + Send + Sync),
+) -> Result<Vec<model::Instance>> {
+    let c = scope.ctx.ec2(scope.region);
+    let mut all = Vec::new();
+    let mut token: Option<String> = None;
+    loop {
+        let size = match (&token, scope.first_page) {
+            (None, Some(first)) => Some(first),
+            (Some(_), Some(_)) => scope.page_size.or(Some(1000)),
+            _ => scope.page_size,
+        };
+        let out = c
+            .describe_instances()
+            .set_max_results(size)
+            .set_next_token(token.take())
+            .send()
+            .await
+            .map_err(|e| scope.err("DescribeInstances", e))?;
+        let page: Vec<model::Instance> = out
+            .reservations()
+            .iter()
+            .flat_map(|r| r.instances())
+            .map(instance)
+            .collect();
+        token = out.next_token().filter(|t| !t.is_empty()).map(str::to_string);
+        if token.is_none() {
+            all.extend(page);
+            return Ok(all);
+        }
+        on_page(page.clone());
+        all.extend(page);
+    }
 }
 
 async fn volumes(c: &Client, s: &Scope<'_>) -> Result<Vec<model::Volume>> {

@@ -239,27 +239,7 @@ async fn target_group(
     );
     let mut errors = Vec::new();
     let targets = health
-        .map(|h| {
-            h.target_health_descriptions()
-                .iter()
-                .map(|d| {
-                    let target = d.target();
-                    let health = d.target_health();
-                    model::Target {
-                        id: opt(target.and_then(|t| t.id())),
-                        port: target.and_then(|t| t.port()),
-                        availability_zone: target
-                            .and_then(|t| t.availability_zone())
-                            .map(str::to_string),
-                        health: health_state(health.and_then(|h| h.state())),
-                        reason: health
-                            .and_then(|h| h.reason())
-                            .map(|r| r.as_str().to_string()),
-                        description: health.and_then(|h| h.description()).map(str::to_string),
-                    }
-                })
-                .collect()
-        })
+        .map(|h| targets(&h))
         .map_err(|e| errors.push(s.err("DescribeTargetHealth", e)))
         .unwrap_or_default();
     let attributes = attrs
@@ -300,4 +280,59 @@ async fn target_group(
         arn,
     };
     (model, errors)
+}
+
+fn targets(
+    out: &aws_sdk_elasticloadbalancingv2::operation::describe_target_health::DescribeTargetHealthOutput,
+) -> Vec<model::Target> {
+    out.target_health_descriptions()
+        .iter()
+        .map(|d| {
+            let target = d.target();
+            let health = d.target_health();
+            model::Target {
+                id: opt(target.and_then(|t| t.id())),
+                port: target.and_then(|t| t.port()),
+                availability_zone: target
+                    .and_then(|t| t.availability_zone())
+                    .map(str::to_string),
+                health: health_state(health.and_then(|h| h.state())),
+                reason: health
+                    .and_then(|h| h.reason())
+                    .map(|r| r.as_str().to_string()),
+                description: health.and_then(|h| h.description()).map(str::to_string),
+            }
+        })
+        .collect()
+}
+
+/// The health of the targets of these target groups (a narrow read: one DescribeTargetHealth
+/// each, [`CONCURRENCY`] at a time); the groups come back with only their ARN and targets.
+pub(super) async fn target_health(
+    scope: &Scope<'_>,
+    arns: &[String],
+) -> (Vec<model::TargetGroup>, Vec<AwsError>) {
+    let client = scope.ctx.elbv2(scope.region);
+    let c = &client;
+    let answers: Vec<_> = stream::iter(arns.iter().cloned())
+        .map(|arn| async move {
+            let out = c.describe_target_health().target_group_arn(&arn).send().await;
+            (arn, out)
+        })
+        .buffered(CONCURRENCY)
+        .collect()
+        .await;
+    let mut errors = Vec::new();
+    let mut groups = Vec::new();
+    for (arn, answer) in answers {
+        match answer {
+            Ok(out) => groups.push(model::TargetGroup {
+                arn,
+                targets: targets(&out),
+                ..model::TargetGroup::default()
+            }),
+            Err(e) => errors.push(scope.err("DescribeTargetHealth", e)),
+        }
+    }
+    (groups, errors)
 }

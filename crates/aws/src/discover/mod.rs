@@ -1,6 +1,10 @@
 //! Discovery: every Region and every service at once, every list paginated, mapped into
 //! [`haven_model::Topology`]. A Region or service that fails is recorded in the topology's errors;
 //! the rest still comes back.
+//!
+//! Each (Region, part) result is a [`Piece`] handed to a sink as soon as its calls have answered
+//! ([`discover_plan`], what the dashboard draws from); [`discover`] gathers the pieces of a full
+//! read into one document.
 
 mod acm;
 mod autoscaling;
@@ -18,10 +22,12 @@ mod route53;
 mod waf;
 
 use std::fmt::Debug;
+use std::sync::Mutex;
 
 use aws_sdk_ec2::error::{ProvideErrorMetadata, SdkError};
 use chrono::Utc;
-use haven_model::{DiscoveryError, RegionTopology, Service, Topology, regions};
+use haven_model::refresh::{ReadPlan, RegionRead};
+use haven_model::{DiscoveryError, Part, Piece, RegionTopology, Service, Topology, regions};
 
 use crate::context::{AwsContext, CallerIdentity};
 use crate::error::AwsError;
@@ -44,6 +50,10 @@ pub struct DiscoverOptions {
     pub include_alarms: bool,
     /// The caller, when already asked (saves the STS call).
     pub identity: Option<CallerIdentity>,
+    /// Instances on the first `DescribeInstances` page of each Region, when the first rows
+    /// should show sooner than a whole page would bring them (the dashboard); `None` asks
+    /// `page_size` for every page.
+    pub first_page: Option<i32>,
 }
 
 impl Default for DiscoverOptions {
@@ -54,6 +64,7 @@ impl Default for DiscoverOptions {
             include_dns: true,
             include_alarms: true,
             identity: None,
+            first_page: None,
         }
     }
 }
@@ -69,6 +80,7 @@ pub(crate) struct Scope<'a> {
     pub region: &'a str,
     pub service: Service,
     pub page_size: Option<i32>,
+    pub first_page: Option<i32>,
 }
 
 impl Scope<'_> {
@@ -89,86 +101,142 @@ impl Scope<'_> {
     }
 }
 
+/// Where pieces go as they arrive (called from several branches of one task).
+pub type PieceSink<'a> = &'a (dyn Fn(Piece) + Send + Sync);
+
+/// The plan of a whole discovery with these options.
+pub fn full_plan(regions: &[String], options: &DiscoverOptions) -> ReadPlan {
+    let mut global = Vec::new();
+    if options.include_iam {
+        global.push(Part::Iam);
+    }
+    if options.include_dns {
+        global.push(Part::Dns);
+    }
+    let mut plan = ReadPlan::full(regions, global);
+    if !options.include_alarms {
+        for read in &mut plan.regions {
+            read.parts.remove(&Part::Alarms);
+        }
+    }
+    plan
+}
+
 /// Discovers the stack in the given Regions (in that order) plus account-wide IAM and Route 53.
 /// Never fails as a whole: what failed is listed in [`Topology::errors`].
 pub async fn discover(ctx: &AwsContext, regions: &[String], options: &DiscoverOptions) -> Topology {
-    let identity = match &options.identity {
-        Some(known) => Ok(known.clone()),
-        None => ctx.caller_identity().await,
+    let pieces = Mutex::new(Vec::new());
+    let sink = |piece: Piece| {
+        if let Ok(mut all) = pieces.lock() {
+            all.push(piece);
+        }
     };
+    discover_plan(ctx, &full_plan(regions, options), options, &sink).await;
     let mut topology = Topology::new(Utc::now());
-    let account = match identity {
-        Ok(identity) => {
-            topology.caller_arn = Some(identity.arn);
-            Some(identity.account)
-        }
-        Err(error) => {
-            topology.errors.push(error.to_discovery_error(None));
-            None
-        }
-    };
-    let iam = async {
-        if !options.include_iam {
-            return None;
-        }
-        let home = ctx.default_region().unwrap_or_else(|| "us-east-1".into());
-        let scope = Scope {
-            ctx,
-            region: &home,
-            service: Service::Iam,
-            page_size: None,
-        };
-        Some(iam::discover(&scope).await)
-    };
-    let dns = async {
-        if !options.include_dns {
-            return None;
-        }
-        let scope = Scope {
-            ctx,
-            region: "us-east-1",
-            service: Service::Route53,
-            page_size: None,
-        };
-        Some(route53::discover(&scope).await)
-    };
-    let per_region = futures::future::join_all(
-        regions
-            .iter()
-            .map(|r| region(ctx, r, account.as_deref(), options)),
-    );
-    let (iam, dns, per_region) = tokio::join!(iam, dns, per_region);
-    for (region, errors) in per_region {
-        topology.regions.push(region);
-        topology.errors.extend(errors);
+    for code in regions {
+        topology.region_entry(code);
     }
-    if let Some((iam, errors)) = iam {
-        topology.iam = Some(iam);
-        topology
-            .errors
-            .extend(errors.iter().map(|e| e.to_discovery_error(None)));
+    for piece in pieces.into_inner().unwrap_or_default() {
+        if !piece.partial {
+            topology.apply(piece);
+        }
     }
-    if let Some((dns, errors)) = dns {
-        topology.dns = dns;
-        topology
-            .errors
-            .extend(errors.iter().map(|e| e.to_discovery_error(None)));
-    }
-    topology.account_id = account;
+    // Pieces arrive in whatever order AWS answered: the document lists errors in a stable one.
+    let order = |region: &Option<String>| {
+        region
+            .as_ref()
+            .and_then(|r| regions.iter().position(|x| x == r))
+            .unwrap_or(usize::MAX)
+    };
+    topology
+        .errors
+        .sort_by_key(|e| (order(&e.region), e.part, e.operation.clone()));
     topology.taken_at = Utc::now();
     topology
 }
 
+/// Reads what `plan` asks, handing each piece to `sink` as soon as it is read: the caller
+/// first ([`Part::Identity`], from `options.identity` when known), then every Region's parts
+/// and the account-wide ones at once. Returns when every piece has been handed over.
+pub async fn discover_plan(
+    ctx: &AwsContext,
+    plan: &ReadPlan,
+    options: &DiscoverOptions,
+    sink: PieceSink<'_>,
+) {
+    let identity = match &options.identity {
+        Some(known) => Ok(known.clone()),
+        None => ctx.caller_identity().await,
+    };
+    let mut fragment = Topology::new(Utc::now());
+    let mut errors = Vec::new();
+    let account = match identity {
+        Ok(identity) => {
+            fragment.caller_arn = Some(identity.arn);
+            fragment.account_id = Some(identity.account.clone());
+            Some(identity.account)
+        }
+        Err(error) => {
+            errors.push(error.to_discovery_error(None));
+            None
+        }
+    };
+    sink(Piece::global(Part::Identity, fragment, errors));
+    let global = futures::future::join_all(
+        plan.global
+            .iter()
+            .map(|&part| global_part(ctx, part, sink)),
+    );
+    let per_region = futures::future::join_all(
+        plan.regions
+            .iter()
+            .map(|read| region(ctx, read, account.as_deref(), options, sink)),
+    );
+    tokio::join!(global, per_region);
+}
+
+async fn global_part(ctx: &AwsContext, part: Part, sink: PieceSink<'_>) {
+    let mut fragment = Topology::new(Utc::now());
+    let errors = match part {
+        Part::Iam => {
+            let home = ctx.default_region().unwrap_or_else(|| "us-east-1".into());
+            let scope = Scope {
+                ctx,
+                region: &home,
+                service: Service::Iam,
+                page_size: None,
+                first_page: None,
+            };
+            let (iam, errors) = iam::discover(&scope).await;
+            fragment.iam = Some(iam);
+            errors
+        }
+        Part::Dns => {
+            let scope = Scope {
+                ctx,
+                region: "us-east-1",
+                service: Service::Route53,
+                page_size: None,
+                first_page: None,
+            };
+            let (dns, errors) = route53::discover(&scope).await;
+            fragment.dns = dns;
+            errors
+        }
+        _ => Vec::new(),
+    };
+    let errors = errors.iter().map(|e| e.to_discovery_error(None)).collect();
+    sink(Piece::global(part, fragment, errors));
+}
+
 async fn region(
     ctx: &AwsContext,
-    code: &str,
+    read: &RegionRead,
     account: Option<&str>,
     options: &DiscoverOptions,
-) -> (RegionTopology, Vec<DiscoveryError>) {
-    let mut out = RegionTopology {
-        region: code.to_string(),
-        ..RegionTopology::default()
-    };
+    sink: PieceSink<'_>,
+) {
+    let code = read.region.as_str();
     // A misspelt Region is named, with the Region it most likely means, and nothing is asked
     // there; a code haven does not list but shaped like a Region's is asked (AWS launches
     // Regions after haven's build).
@@ -176,119 +244,148 @@ async fn region(
         let hint = closest
             .map(|r| format!(" (did you mean {r}?)"))
             .unwrap_or_default();
-        let error = DiscoveryError {
+        let mut error = Some(DiscoveryError {
             region: Some(code.to_string()),
             service: Service::Ec2,
             operation: String::new(),
             code: Some("UnknownRegion".into()),
             message: format!("{code} is not a known AWS Region{hint}; nothing was asked there"),
             part: None,
-        };
-        return (out, vec![error]);
+        });
+        for &part in &read.parts {
+            let empty = RegionTopology {
+                region: code.to_string(),
+                ..RegionTopology::default()
+            };
+            sink(Piece::regional(part, empty, error.take().into_iter().collect()));
+        }
+        return;
     }
-    let scope = |service| Scope {
+    futures::future::join_all(
+        read.parts
+            .iter()
+            .map(|&part| regional_part(ctx, read, part, account, options, sink)),
+    )
+    .await;
+}
+
+/// Reads one part of one Region and hands its piece over (and, for instances, each page but
+/// the last as it arrives).
+async fn regional_part(
+    ctx: &AwsContext,
+    read: &RegionRead,
+    part: Part,
+    account: Option<&str>,
+    options: &DiscoverOptions,
+    sink: PieceSink<'_>,
+) {
+    let code = read.region.as_str();
+    let scope = Scope {
         ctx,
         region: code,
-        service,
+        service: part.service(),
         page_size: options.page_size,
+        first_page: options.first_page,
     };
-    let (ec2_scope, asg_scope, elb_scope, rds_scope, acm_scope) = (
-        scope(Service::Ec2),
-        scope(Service::AutoScaling),
-        scope(Service::Elbv2),
-        scope(Service::Rds),
-        scope(Service::Acm),
-    );
-    let cloudwatch_scope = scope(Service::CloudWatch);
-    let waf_scope = scope(Service::Wafv2);
-    let backup_scope = scope(Service::Backup);
-    let alarms = async {
-        if options.include_alarms {
-            cloudwatch::discover(&cloudwatch_scope).await
-        } else {
-            Ok(Vec::new())
+    let mut out = RegionTopology {
+        region: code.to_string(),
+        ..RegionTopology::default()
+    };
+    let mut errors: Vec<AwsError> = Vec::new();
+    let e = &mut errors;
+    match part {
+        Part::Network => {
+            let n = ec2::network(&scope).await;
+            out.availability_zones = keep(n.availability_zones, e);
+            out.vpcs = keep(n.vpcs, e);
+            out.subnets = keep(n.subnets, e);
+            out.route_tables = keep(n.route_tables, e);
+            out.internet_gateways = keep(n.internet_gateways, e);
+            out.nat_gateways = keep(n.nat_gateways, e);
+            out.elastic_ips = keep(n.elastic_ips, e);
+            out.network_acls = keep(n.network_acls, e);
+            out.security_groups = keep(n.security_groups, e);
         }
-    };
-    // What needs the first answers (ALB ARNs, the groups' launch configuration names) follows
-    // them inside its own branch, the other branches still running.
-    let elb_and_waf = async {
-        let mut elb = elbv2::discover(&elb_scope).await;
-        let waf_errors = match &mut elb.load_balancers {
-            Ok(lbs) => waf::attach(&waf_scope, lbs).await,
-            Err(_) => Vec::new(),
-        };
-        (elb, waf_errors)
-    };
-    let groups_and_configurations = async {
-        let (groups, policy_error) = autoscaling::discover(&asg_scope).await;
-        let configurations = match &groups {
-            Ok(g) => launch_configurations::discover(&asg_scope, g).await,
-            Err(_) => Ok(Vec::new()),
-        };
-        (groups, policy_error, configurations)
-    };
-    let (
-        ec2,
-        ec2_data,
-        (groups, policy_error, configurations),
-        (elb, waf_errors),
-        classic,
-        rds,
-        acm,
-        alarms,
-        backup,
-    ) = tokio::join!(
-        ec2::discover(&ec2_scope, account),
-        ec2_data::discover(&ec2_scope, account),
-        groups_and_configurations,
-        elb_and_waf,
-        classic::discover(&elb_scope),
-        rds::discover(&rds_scope),
-        acm::discover(&acm_scope),
-        alarms,
-        backup::discover(&backup_scope),
-    );
-    let mut errors: Vec<AwsError> = policy_error.into_iter().collect();
-    errors.extend(waf_errors);
-    let (classic, classic_errors) = classic;
-    errors.extend(classic_errors);
-    out.classic_load_balancers = keep(classic, &mut errors);
-    out.launch_configurations = keep(configurations, &mut errors);
-    errors.extend(elb.detail_errors);
-    errors.extend(acm.detail_errors);
-    errors.extend(rds.detail_errors);
-    out.availability_zones = keep(ec2.availability_zones, &mut errors);
-    out.vpcs = keep(ec2.vpcs, &mut errors);
-    out.subnets = keep(ec2.subnets, &mut errors);
-    out.route_tables = keep(ec2.route_tables, &mut errors);
-    out.internet_gateways = keep(ec2.internet_gateways, &mut errors);
-    out.nat_gateways = keep(ec2.nat_gateways, &mut errors);
-    out.elastic_ips = keep(ec2.elastic_ips, &mut errors);
-    out.security_groups = keep(ec2.security_groups, &mut errors);
-    out.instances = keep(ec2.instances, &mut errors);
-    out.volumes = keep(ec2.volumes, &mut errors);
-    out.images = keep(ec2.images, &mut errors);
-    out.snapshots = keep(ec2.snapshots, &mut errors);
-    out.launch_templates = keep(ec2.launch_templates, &mut errors);
-    out.auto_scaling_groups = keep(groups, &mut errors);
-    out.load_balancers = keep(elb.load_balancers, &mut errors);
-    out.target_groups = keep(elb.target_groups, &mut errors);
-    out.db_instances = keep(rds.db_instances, &mut errors);
-    out.db_clusters = keep(rds.db_clusters, &mut errors);
-    let mut snapshots: Vec<_> = keep(rds.db_snapshots, &mut errors);
-    snapshots.extend(keep(rds.db_cluster_snapshots, &mut errors));
-    out.db_snapshots = snapshots;
-    out.db_subnet_groups = keep(rds.db_subnet_groups, &mut errors);
-    out.certificates = keep(acm.certificates, &mut errors);
-    out.alarms = keep(alarms, &mut errors);
-    out.network_acls = keep(ec2.network_acls, &mut errors);
-    data(&mut out, ec2_data, &mut errors);
-    out.backup_selections = backup.map_err(|e| errors.push(e)).ok();
+        Part::Instances => {
+            let page = |rows: Vec<haven_model::Instance>| {
+                let fragment = RegionTopology {
+                    region: code.to_string(),
+                    instances: rows,
+                    ..RegionTopology::default()
+                };
+                let mut piece = Piece::regional(Part::Instances, fragment, Vec::new());
+                piece.partial = true;
+                sink(piece);
+            };
+            out.instances = keep(ec2::instances(&scope, &page).await, e);
+        }
+        Part::Storage => {
+            let s = ec2::storage(&scope, account).await;
+            out.volumes = keep(s.volumes, e);
+            out.images = keep(s.images, e);
+            out.snapshots = keep(s.snapshots, e);
+        }
+        Part::LaunchTemplates => out.launch_templates = keep(ec2::templates(&scope).await, e),
+        Part::AutoScaling => {
+            let (groups, policy_error) = autoscaling::discover(&scope).await;
+            e.extend(policy_error);
+            let configurations = match &groups {
+                Ok(g) => launch_configurations::discover(&scope, g).await,
+                Err(_) => Ok(Vec::new()),
+            };
+            out.auto_scaling_groups = keep(groups, e);
+            out.launch_configurations = keep(configurations, e);
+        }
+        Part::AsgCapacity => out.auto_scaling_groups = keep(autoscaling::capacity(&scope).await, e),
+        Part::LoadBalancers => {
+            let waf_scope = Scope {
+                service: Service::Wafv2,
+                ..scope
+            };
+            let mut elb = elbv2::discover(&scope).await;
+            if let Ok(lbs) = &mut elb.load_balancers {
+                e.extend(waf::attach(&waf_scope, lbs).await);
+            }
+            e.extend(elb.detail_errors);
+            out.load_balancers = keep(elb.load_balancers, e);
+            out.target_groups = keep(elb.target_groups, e);
+        }
+        Part::TargetHealth => {
+            let (groups, failed) = elbv2::target_health(&scope, &read.target_groups).await;
+            out.target_groups = groups;
+            e.extend(failed);
+        }
+        Part::ClassicLoadBalancers => {
+            let (classic, classic_errors) = classic::discover(&scope).await;
+            e.extend(classic_errors);
+            out.classic_load_balancers = keep(classic, e);
+        }
+        Part::Databases => out.db_instances = keep(rds::databases(&scope).await, e),
+        Part::DbClusters => out.db_clusters = keep(rds::clusters(&scope).await, e),
+        Part::DbSnapshots => {
+            let (snapshots, list_errors, detail_errors) = rds::snapshots(&scope).await;
+            out.db_snapshots = snapshots;
+            e.extend(list_errors);
+            e.extend(detail_errors);
+        }
+        Part::DbSubnetGroups => out.db_subnet_groups = keep(rds::subnet_groups(&scope).await, e),
+        Part::Certificates => {
+            let acm = acm::discover(&scope).await;
+            e.extend(acm.detail_errors);
+            out.certificates = keep(acm.certificates, e);
+        }
+        Part::Alarms => out.alarms = keep(cloudwatch::discover(&scope).await, e),
+        Part::Backup => {
+            out.backup_selections = backup::discover(&scope).await.map_err(|x| e.push(x)).ok();
+        }
+        Part::Settings => data(&mut out, ec2_data::discover(&scope, account).await, e),
+        Part::Identity | Part::Iam | Part::Dns => {}
+    }
     let errors = errors
         .iter()
-        .map(|e| e.to_discovery_error(Some(code)))
+        .map(|x| x.to_discovery_error(Some(code)))
         .collect();
-    (out, errors)
+    sink(Piece::regional(part, out, errors));
 }
 
 /// Region settings, public snapshots, flow logs and VPC endpoints into the Region; what was not
@@ -298,11 +395,9 @@ fn data(out: &mut RegionTopology, parts: ec2_data::DataParts, errors: &mut Vec<A
     out.settings.ebs_encryption_by_default = setting(parts.ebs_encryption_by_default, errors);
     out.settings.snapshot_block_public_access = setting(parts.snapshot_block_public_access, errors);
     out.settings.image_block_public_access = setting(parts.image_block_public_access, errors);
-    if let Some(public) = setting(parts.public_snapshots, errors).flatten() {
-        for snapshot in &mut out.snapshots {
-            snapshot.public = Some(public.contains(&snapshot.id));
-        }
-    }
+    out.public_snapshot_ids = setting(parts.public_snapshots, errors)
+        .flatten()
+        .map(|ids| ids.into_iter().collect());
     out.flow_logs = setting(parts.flow_logs, errors);
     out.vpc_endpoints = keep(parts.vpc_endpoints, errors);
 }

@@ -11,17 +11,6 @@ use crate::error::AwsError;
 
 type Result<T> = std::result::Result<T, AwsError>;
 
-/// What one Region's RDS holds; each part succeeds or fails on its own.
-pub(super) struct RdsParts {
-    pub db_instances: Result<Vec<model::DbInstance>>,
-    pub db_clusters: Result<Vec<model::DbCluster>>,
-    pub db_snapshots: Result<Vec<model::DbSnapshot>>,
-    pub db_cluster_snapshots: Result<Vec<model::DbSnapshot>>,
-    pub db_subnet_groups: Result<Vec<model::DbSubnetGroup>>,
-    /// Snapshot attribute reads that failed (those snapshots' `public` stays unknown).
-    pub detail_errors: Vec<AwsError>,
-}
-
 fn tags(list: &[sdk::Tag]) -> model::Tags {
     list.iter()
         .filter_map(|t| Some((t.key()?.to_string(), opt(t.value()))))
@@ -162,19 +151,68 @@ fn cluster_snapshot(s: &sdk::DbClusterSnapshot) -> model::DbSnapshot {
     }
 }
 
-pub(super) async fn discover(scope: &Scope<'_>) -> RdsParts {
+/// DB instances (Aurora cluster members included).
+pub(super) async fn databases(scope: &Scope<'_>) -> Result<Vec<model::DbInstance>> {
     let c = scope.ctx.rds(scope.region);
-    let (instances, clusters, snapshots, cluster_snapshots, subnet_groups) = tokio::join!(
-        c.describe_db_instances()
-            .into_paginator()
-            .items()
-            .send()
-            .try_collect(),
-        c.describe_db_clusters()
-            .into_paginator()
-            .items()
-            .send()
-            .try_collect(),
+    let list: Vec<sdk::DbInstance> = c
+        .describe_db_instances()
+        .into_paginator()
+        .items()
+        .send()
+        .try_collect()
+        .await
+        .map_err(|e| scope.err("DescribeDBInstances", e))?;
+    Ok(list.iter().map(instance).collect())
+}
+
+/// DB clusters.
+pub(super) async fn clusters(scope: &Scope<'_>) -> Result<Vec<model::DbCluster>> {
+    let c = scope.ctx.rds(scope.region);
+    let list: Vec<sdk::DbCluster> = c
+        .describe_db_clusters()
+        .into_paginator()
+        .items()
+        .send()
+        .try_collect()
+        .await
+        .map_err(|e| scope.err("DescribeDBClusters", e))?;
+    Ok(list.iter().map(cluster).collect())
+}
+
+/// DB subnet groups.
+pub(super) async fn subnet_groups(scope: &Scope<'_>) -> Result<Vec<model::DbSubnetGroup>> {
+    let c = scope.ctx.rds(scope.region);
+    let list: Vec<sdk::DbSubnetGroup> = c
+        .describe_db_subnet_groups()
+        .into_paginator()
+        .items()
+        .send()
+        .try_collect()
+        .await
+        .map_err(|e| scope.err("DescribeDBSubnetGroups", e))?;
+    Ok(list
+        .iter()
+        .map(|g| model::DbSubnetGroup {
+            name: opt(g.db_subnet_group_name()),
+            arn: g.db_subnet_group_arn().map(str::to_string),
+            vpc_id: g.vpc_id().map(str::to_string),
+            subnet_ids: g
+                .subnets()
+                .iter()
+                .filter_map(|s| s.subnet_identifier().map(str::to_string))
+                .collect(),
+            status: g.subnet_group_status().map(str::to_string),
+        })
+        .collect())
+}
+
+/// DB instance and cluster snapshots, with whether each manual one is public; the errors of
+/// the lists, and separately of the attribute reads (those snapshots' `public` stays unknown).
+pub(super) async fn snapshots(
+    scope: &Scope<'_>,
+) -> (Vec<model::DbSnapshot>, Vec<AwsError>, Vec<AwsError>) {
+    let c = scope.ctx.rds(scope.region);
+    let (instance_snapshots, cluster_snapshots) = tokio::join!(
         c.describe_db_snapshots()
             .into_paginator()
             .items()
@@ -185,62 +223,20 @@ pub(super) async fn discover(scope: &Scope<'_>) -> RdsParts {
             .items()
             .send()
             .try_collect(),
-        c.describe_db_subnet_groups()
-            .into_paginator()
-            .items()
-            .send()
-            .try_collect(),
     );
-    let mut detail_errors = Vec::new();
-    let snapshots = match snapshots {
-        Ok(list) => Ok(with_visibility(
-            &c,
-            scope,
-            list.iter().map(snapshot).collect(),
-            &mut detail_errors,
-        )
-        .await),
-        Err(e) => Err(e),
-    };
-    let cluster_snapshots = match cluster_snapshots {
-        Ok(list) => Ok(with_visibility(
-            &c,
-            scope,
-            list.iter().map(cluster_snapshot).collect(),
-            &mut detail_errors,
-        )
-        .await),
-        Err(e) => Err(e),
-    };
-    RdsParts {
-        detail_errors,
-        db_instances: instances
-            .map(|v| v.iter().map(instance).collect())
-            .map_err(|e| scope.err("DescribeDBInstances", e)),
-        db_clusters: clusters
-            .map(|v| v.iter().map(cluster).collect())
-            .map_err(|e| scope.err("DescribeDBClusters", e)),
-        db_snapshots: snapshots.map_err(|e| scope.err("DescribeDBSnapshots", e)),
-        db_cluster_snapshots: cluster_snapshots
-            .map_err(|e| scope.err("DescribeDBClusterSnapshots", e)),
-        db_subnet_groups: subnet_groups
-            .map(|v| {
-                v.iter()
-                    .map(|g| model::DbSubnetGroup {
-                        name: opt(g.db_subnet_group_name()),
-                        arn: g.db_subnet_group_arn().map(str::to_string),
-                        vpc_id: g.vpc_id().map(str::to_string),
-                        subnet_ids: g
-                            .subnets()
-                            .iter()
-                            .filter_map(|s| s.subnet_identifier().map(str::to_string))
-                            .collect(),
-                        status: g.subnet_group_status().map(str::to_string),
-                    })
-                    .collect()
-            })
-            .map_err(|e| scope.err("DescribeDBSubnetGroups", e)),
+    let mut list_errors = Vec::new();
+    let mut listed: Vec<model::DbSnapshot> = Vec::new();
+    match instance_snapshots {
+        Ok(v) => listed.extend(v.iter().map(snapshot)),
+        Err(e) => list_errors.push(scope.err("DescribeDBSnapshots", e)),
     }
+    match cluster_snapshots {
+        Ok(v) => listed.extend(v.iter().map(cluster_snapshot)),
+        Err(e) => list_errors.push(scope.err("DescribeDBClusterSnapshots", e)),
+    }
+    let mut detail_errors = Vec::new();
+    let listed = with_visibility(&c, scope, listed, &mut detail_errors).await;
+    (listed, list_errors, detail_errors)
 }
 
 /// Reads whether each manual snapshot is public (RDS.1: its `restore` attribute holds `all`),

@@ -40,8 +40,10 @@ pub enum Part {
     TargetHealth,
     /// Classic Load Balancers.
     ClassicLoadBalancers,
-    /// RDS DB instances and clusters.
+    /// RDS DB instances.
     Databases,
+    /// RDS DB clusters (Aurora, Multi-AZ DB clusters).
+    DbClusters,
     /// RDS DB and cluster snapshots.
     DbSnapshots,
     /// DB subnet groups.
@@ -58,7 +60,7 @@ pub enum Part {
 
 impl Part {
     /// Every part a full discovery of a Region reads.
-    pub const REGIONAL: [Part; 14] = [
+    pub const REGIONAL: [Part; 15] = [
         Part::Network,
         Part::Instances,
         Part::Storage,
@@ -67,6 +69,7 @@ impl Part {
         Part::LoadBalancers,
         Part::ClassicLoadBalancers,
         Part::Databases,
+        Part::DbClusters,
         Part::DbSnapshots,
         Part::DbSubnetGroups,
         Part::Certificates,
@@ -98,6 +101,7 @@ impl Part {
             Part::TargetHealth => "target health",
             Part::ClassicLoadBalancers => "Classic Load Balancers",
             Part::Databases => "RDS databases",
+            Part::DbClusters => "RDS clusters",
             Part::DbSnapshots => "RDS snapshots",
             Part::DbSubnetGroups => "DB subnet groups",
             Part::Certificates => "certificates",
@@ -121,6 +125,49 @@ impl Part {
         self == other || other.whole() == self
     }
 
+    /// The part an error belongs to: its own when recorded, else the one its call reads (errors
+    /// of documents written before parts existed).
+    pub fn of_error(error: &DiscoveryError) -> Option<Part> {
+        if error.part.is_some() {
+            return error.part;
+        }
+        let op = error.operation.as_str();
+        let part = match error.service {
+            Service::Sts => Part::Identity,
+            Service::Iam => Part::Iam,
+            Service::Route53 => Part::Dns,
+            Service::Ec2 => match op {
+                "DescribeInstances" => Part::Instances,
+                "DescribeVolumes" | "DescribeImages" | "DescribeSnapshots" => Part::Storage,
+                "DescribeLaunchTemplates" | "DescribeLaunchTemplateVersions" => {
+                    Part::LaunchTemplates
+                }
+                "GetEbsEncryptionByDefault"
+                | "GetSnapshotBlockPublicAccessState"
+                | "GetImageBlockPublicAccessState"
+                | "DescribeFlowLogs"
+                | "DescribeVpcEndpoints"
+                | "DescribeSnapshotAttribute" => Part::Settings,
+                _ => Part::Network,
+            },
+            Service::AutoScaling => Part::AutoScaling,
+            Service::Elbv2 if op.starts_with("DescribeLoadBalancerPolicies") => {
+                Part::ClassicLoadBalancers
+            }
+            Service::Elbv2 | Service::Wafv2 => Part::LoadBalancers,
+            Service::Rds => match op {
+                "DescribeDBClusters" => Part::DbClusters,
+                "DescribeDBSubnetGroups" => Part::DbSubnetGroups,
+                o if o.contains("Snapshot") => Part::DbSnapshots,
+                _ => Part::Databases,
+            },
+            Service::Acm => Part::Certificates,
+            Service::CloudWatch => Part::Alarms,
+            Service::Backup => Part::Backup,
+        };
+        Some(part)
+    }
+
     /// The service whose failure a topology-wide "keep last good" treats this part under.
     pub fn service(self) -> Service {
         match self {
@@ -136,7 +183,9 @@ impl Part {
             Part::LoadBalancers | Part::TargetHealth | Part::ClassicLoadBalancers => {
                 Service::Elbv2
             }
-            Part::Databases | Part::DbSnapshots | Part::DbSubnetGroups => Service::Rds,
+            Part::Databases | Part::DbClusters | Part::DbSnapshots | Part::DbSubnetGroups => {
+                Service::Rds
+            }
             Part::Certificates => Service::Acm,
             Part::Alarms => Service::CloudWatch,
             Part::Backup => Service::Backup,
@@ -209,7 +258,7 @@ impl Topology {
         } = piece;
         if !partial {
             self.errors
-                .retain(|e| !(e.region == region && e.part.is_some_and(|p| part.answers(p))));
+                .retain(|e| !(e.region == region && Part::of_error(e).is_some_and(|p| part.answers(p))));
         }
         let failed = !errors.is_empty();
         self.errors.extend(errors.into_iter().map(|mut e| {
@@ -384,14 +433,8 @@ fn apply_regional(
             from.classic_load_balancers,
             failed,
         )),
-        Part::Databases => {
-            put(replace(
-                &mut to.db_instances,
-                take(&mut from.db_instances),
-                failed,
-            ));
-            put(replace(&mut to.db_clusters, take(&mut from.db_clusters), failed));
-        }
+        Part::Databases => put(replace(&mut to.db_instances, from.db_instances, failed)),
+        Part::DbClusters => put(replace(&mut to.db_clusters, from.db_clusters, failed)),
         Part::DbSnapshots => put(replace(&mut to.db_snapshots, from.db_snapshots, failed)),
         Part::DbSubnetGroups => put(replace(
             &mut to.db_subnet_groups,
@@ -435,62 +478,63 @@ fn mark_public(region: &mut RegionTopology) {
 pub fn pieces_of(region: &RegionTopology) -> Vec<Piece> {
     Part::REGIONAL
         .iter()
-        .map(|&part| {
-            let mut fragment = RegionTopology {
-                region: region.region.clone(),
-                ..RegionTopology::default()
-            };
-            let r = region.clone();
-            match part {
-                Part::Network => {
-                    fragment.availability_zones = r.availability_zones;
-                    fragment.vpcs = r.vpcs;
-                    fragment.subnets = r.subnets;
-                    fragment.route_tables = r.route_tables;
-                    fragment.internet_gateways = r.internet_gateways;
-                    fragment.nat_gateways = r.nat_gateways;
-                    fragment.elastic_ips = r.elastic_ips;
-                    fragment.network_acls = r.network_acls;
-                    fragment.security_groups = r.security_groups;
-                }
-                Part::Instances => fragment.instances = r.instances,
-                Part::Storage => {
-                    fragment.volumes = r.volumes;
-                    fragment.images = r.images;
-                    fragment.snapshots = r.snapshots;
-                }
-                Part::LaunchTemplates => fragment.launch_templates = r.launch_templates,
-                Part::AutoScaling | Part::AsgCapacity => {
-                    fragment.auto_scaling_groups = r.auto_scaling_groups;
-                    fragment.launch_configurations = r.launch_configurations;
-                }
-                Part::LoadBalancers | Part::TargetHealth => {
-                    fragment.load_balancers = r.load_balancers;
-                    fragment.target_groups = r.target_groups;
-                }
-                Part::ClassicLoadBalancers => {
-                    fragment.classic_load_balancers = r.classic_load_balancers;
-                }
-                Part::Databases => {
-                    fragment.db_instances = r.db_instances;
-                    fragment.db_clusters = r.db_clusters;
-                }
-                Part::DbSnapshots => fragment.db_snapshots = r.db_snapshots,
-                Part::DbSubnetGroups => fragment.db_subnet_groups = r.db_subnet_groups,
-                Part::Certificates => fragment.certificates = r.certificates,
-                Part::Alarms => fragment.alarms = r.alarms,
-                Part::Backup => fragment.backup_selections = r.backup_selections,
-                Part::Settings => {
-                    fragment.settings = r.settings;
-                    fragment.flow_logs = r.flow_logs;
-                    fragment.vpc_endpoints = r.vpc_endpoints;
-                    fragment.public_snapshot_ids = r.public_snapshot_ids;
-                }
-                Part::Identity | Part::Iam | Part::Dns => {}
-            }
-            Piece::regional(part, fragment, Vec::new())
-        })
+        .map(|&part| Piece::regional(part, fragment_of(region, part), Vec::new()))
         .collect()
+}
+
+/// The lists of one part of a Region, copied into an otherwise empty Region.
+pub fn fragment_of(region: &RegionTopology, part: Part) -> RegionTopology {
+    let r = region;
+    let mut f = RegionTopology {
+        region: r.region.clone(),
+        ..RegionTopology::default()
+    };
+    match part {
+        Part::Network => {
+            f.availability_zones.clone_from(&r.availability_zones);
+            f.vpcs.clone_from(&r.vpcs);
+            f.subnets.clone_from(&r.subnets);
+            f.route_tables.clone_from(&r.route_tables);
+            f.internet_gateways.clone_from(&r.internet_gateways);
+            f.nat_gateways.clone_from(&r.nat_gateways);
+            f.elastic_ips.clone_from(&r.elastic_ips);
+            f.network_acls.clone_from(&r.network_acls);
+            f.security_groups.clone_from(&r.security_groups);
+        }
+        Part::Instances => f.instances.clone_from(&r.instances),
+        Part::Storage => {
+            f.volumes.clone_from(&r.volumes);
+            f.images.clone_from(&r.images);
+            f.snapshots.clone_from(&r.snapshots);
+        }
+        Part::LaunchTemplates => f.launch_templates.clone_from(&r.launch_templates),
+        Part::AutoScaling | Part::AsgCapacity => {
+            f.auto_scaling_groups.clone_from(&r.auto_scaling_groups);
+            f.launch_configurations.clone_from(&r.launch_configurations);
+        }
+        Part::LoadBalancers | Part::TargetHealth => {
+            f.load_balancers.clone_from(&r.load_balancers);
+            f.target_groups.clone_from(&r.target_groups);
+        }
+        Part::ClassicLoadBalancers => {
+            f.classic_load_balancers.clone_from(&r.classic_load_balancers);
+        }
+        Part::Databases => f.db_instances.clone_from(&r.db_instances),
+        Part::DbClusters => f.db_clusters.clone_from(&r.db_clusters),
+        Part::DbSnapshots => f.db_snapshots.clone_from(&r.db_snapshots),
+        Part::DbSubnetGroups => f.db_subnet_groups.clone_from(&r.db_subnet_groups),
+        Part::Certificates => f.certificates.clone_from(&r.certificates),
+        Part::Alarms => f.alarms.clone_from(&r.alarms),
+        Part::Backup => f.backup_selections.clone_from(&r.backup_selections),
+        Part::Settings => {
+            f.settings = r.settings.clone();
+            f.flow_logs.clone_from(&r.flow_logs);
+            f.vpc_endpoints.clone_from(&r.vpc_endpoints);
+            f.public_snapshot_ids.clone_from(&r.public_snapshot_ids);
+        }
+        Part::Identity | Part::Iam | Part::Dns => {}
+    }
+    f
 }
 
 #[cfg(test)]

@@ -98,8 +98,10 @@ pub enum KeyAction {
     CommandLine,
     /// Open the `/` filter.
     Filter,
-    /// Refresh the topology now.
+    /// Read again what the view shows, and what changes on its own.
     Refresh,
+    /// Read everything again (every part of every Region, IAM, Route 53).
+    FullRefresh,
     /// Show the next Region.
     NextRegion,
     /// Show the previous Region.
@@ -154,6 +156,7 @@ impl KeyAction {
             KeyAction::CommandLine,
             KeyAction::Filter,
             KeyAction::Refresh,
+            KeyAction::FullRefresh,
             KeyAction::NextRegion,
             KeyAction::PrevRegion,
             KeyAction::AllRegions,
@@ -190,6 +193,7 @@ impl KeyAction {
             KeyAction::CommandLine => "command",
             KeyAction::Filter => "filter",
             KeyAction::Refresh => "refresh",
+            KeyAction::FullRefresh => "full_refresh",
             KeyAction::NextRegion => "next_region",
             KeyAction::PrevRegion => "prev_region",
             KeyAction::AllRegions => "all_regions",
@@ -228,7 +232,8 @@ impl KeyAction {
             KeyAction::Back => "back / close",
             KeyAction::CommandLine => "command (:ec2 :rds …)",
             KeyAction::Filter => "filter",
-            KeyAction::Refresh => "refresh now",
+            KeyAction::Refresh => "refresh this view now",
+            KeyAction::FullRefresh => "read everything again (IAM included)",
             KeyAction::NextRegion => "next Region",
             KeyAction::PrevRegion => "previous Region",
             KeyAction::AllRegions => "all Regions",
@@ -293,6 +298,7 @@ impl KeyAction {
             KeyAction::CommandLine => "cmd",
             KeyAction::Filter => "filter",
             KeyAction::Refresh => "refresh",
+            KeyAction::FullRefresh => "read all",
             KeyAction::NextRegion | KeyAction::PrevRegion => "region",
             KeyAction::AllRegions => "all",
             KeyAction::Describe => "describe",
@@ -521,6 +527,7 @@ impl Default for KeyMap {
             b(KeyAction::Back, &["esc"]),
             b(KeyAction::CommandLine, &[":"]),
             b(KeyAction::Refresh, &["r", "ctrl-r"]),
+            b(KeyAction::FullRefresh, &["R"]),
             b(KeyAction::Jobs, &["J"]),
             b(KeyAction::NextRegion, &["]", "tab"]),
             b(KeyAction::PrevRegion, &["[", "backtab"]),

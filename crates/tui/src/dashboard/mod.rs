@@ -34,6 +34,7 @@ pub mod timeline;
 #[cfg(test)]
 mod tests;
 
+use std::collections::BTreeSet;
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
@@ -42,7 +43,8 @@ use chrono::{DateTime, Utc};
 use crossterm::event::{Event, KeyEventKind};
 use futures::future::BoxFuture;
 use futures::{Stream, StreamExt};
-use haven_model::Topology;
+use haven_model::refresh::ReadPlan;
+use haven_model::{Part, Piece, Topology};
 use haven_model::findings::Policy;
 use haven_model::signals::Signals;
 use ratatui::Terminal;
@@ -55,13 +57,31 @@ pub use jobs::{Executor, Job, JobError, JobId, JobState, ProgressFn, Work};
 pub use keymap::{KeyAction, KeyMap, KeySpec, Mode};
 pub use render::draw;
 pub use rows::ListKind;
-pub use state::{Action, Command, Settings, State, View, update};
+pub use state::{Action, Command, ReadKind, Settings, State, View, update};
+
+/// Where pieces of a read go as they arrive.
+pub type PieceSink = Arc<dyn Fn(Piece) + Send + Sync>;
 
 /// Where the dashboard gets its topology from (the AWS discovery in the binary, fixtures in tests).
 pub trait TopologySource: Send + Sync + 'static {
-    /// Discovers these Regions, and account-wide IAM when `include_iam` (the dashboard keeps the
-    /// last IAM read otherwise). Never fails as a whole: failures go into `Topology::errors`.
+    /// Discovers these Regions whole, and account-wide IAM when `include_iam`. Never fails as a
+    /// whole: failures go into `Topology::errors`.
     fn fetch(&self, regions: Vec<String>, include_iam: bool) -> BoxFuture<'static, Topology>;
+
+    /// Reads what `plan` asks and hands each piece to `sink` as soon as it is read; the future
+    /// ends when every piece is handed over. The default reads the Regions whole with
+    /// [`TopologySource::fetch`] and hands over the planned parts of the result (a test
+    /// source); the AWS source streams.
+    fn read(&self, plan: ReadPlan, sink: PieceSink) -> BoxFuture<'static, ()> {
+        let regions: Vec<String> = plan.regions.iter().map(|r| r.region.clone()).collect();
+        let whole = self.fetch(regions, plan.global.contains(&Part::Iam));
+        Box::pin(async move {
+            let topology = whole.await;
+            for piece in pieces_for(&plan.pending(), topology) {
+                sink(piece);
+            }
+        })
+    }
 
     /// Reads the live signals (metrics, scaling and RDS events) of what `topology` holds. Never
     /// fails as a whole: failures go into `Signals::unavailable`. The default reads nothing (a
@@ -72,11 +92,77 @@ pub trait TopologySource: Send + Sync + 'static {
     }
 }
 
+/// Hands a whole topology to the state as the pieces of the read in flight, then ends that
+/// read: what a source that reads whole does (tests, fuzzing).
+pub fn deliver(state: &mut State, job: JobId, topology: Topology) -> Vec<Command> {
+    let asked = state.loading().clone();
+    for piece in pieces_for(&asked, topology) {
+        update(
+            state,
+            Action::Piece {
+                job,
+                piece: Box::new(piece),
+            },
+        );
+    }
+    update(state, Action::Fetched { job })
+}
+
+/// The pieces of a whole topology for these (Region, part) pairs, and its identity; each error
+/// goes with the pair of its part ([`Part::of_error`]).
+fn pieces_for(asked: &BTreeSet<(Option<String>, Part)>, topology: Topology) -> Vec<Piece> {
+    let mut slots: Vec<(Option<String>, Part)> = vec![(None, Part::Identity)];
+    slots.extend(asked.iter().filter(|(_, p)| *p != Part::Identity).cloned());
+    let mut errors: Vec<Vec<haven_model::DiscoveryError>> = vec![Vec::new(); slots.len()];
+    for error in &topology.errors {
+        let slot = slots.iter().position(|(region, part)| {
+            *region == error.region && Part::of_error(error).is_some_and(|p| part.answers(p))
+        });
+        if let Some(i) = slot {
+            errors[i].push(error.clone());
+        }
+    }
+    slots
+        .into_iter()
+        .zip(errors)
+        .map(|((region, part), errors)| match region {
+            None => {
+                let mut fragment = Topology::new(topology.taken_at);
+                match part {
+                    Part::Identity => {
+                        fragment.account_id.clone_from(&topology.account_id);
+                        fragment.caller_arn.clone_from(&topology.caller_arn);
+                    }
+                    Part::Iam => fragment.iam.clone_from(&topology.iam),
+                    Part::Dns => fragment.dns.clone_from(&topology.dns),
+                    _ => {}
+                }
+                Piece::global(part, fragment, errors)
+            }
+            Some(code) => {
+                let fragment = match topology.region(&code) {
+                    Some(region) => haven_model::fragment_of(region, part),
+                    None => haven_model::RegionTopology {
+                        region: code,
+                        ..haven_model::RegionTopology::default()
+                    },
+                };
+                Piece::regional(part, fragment, errors)
+            }
+        })
+        .collect()
+}
+
 /// The clock the dashboard reads on every tick (frozen in tests).
 pub type Clock = Arc<dyn Fn() -> DateTime<Utc> + Send + Sync>;
 
 /// The refresh interval when the config file does not set one.
 pub const DEFAULT_REFRESH_SECONDS: u64 = 30;
+
+/// How often the dashboard reads everything (networks, security groups, templates…) when the
+/// config file does not say; between two, the refresh interval reads only what changes on its
+/// own.
+pub const DEFAULT_FULL_REFRESH_SECONDS: u64 = 900;
 
 /// How often the dashboard's auto-refresh reads IAM too, when the config file does not say:
 /// IAM is account-wide, costs several calls per user and role, and rarely changes.
@@ -91,8 +177,10 @@ pub const DEFAULT_SIGNALS_SECONDS: u64 = 60;
 pub struct DashboardOptions {
     /// Regions to discover (empty = the SDK's default Region, as the source decides).
     pub regions: Vec<String>,
-    /// Auto-refresh interval.
+    /// Interval of the live read (instance states, target health, capacity, DB status…).
     pub refresh: Duration,
+    /// Interval of the full discovery.
+    pub full_refresh: Duration,
     /// How often an auto-refresh reads IAM too (`r` always does).
     pub iam_refresh: Duration,
     /// How often the live signals are read (at most one read per Region per interval).
@@ -127,6 +215,7 @@ impl Default for DashboardOptions {
         Self {
             regions: Vec::new(),
             refresh: Duration::from_secs(DEFAULT_REFRESH_SECONDS),
+            full_refresh: Duration::from_secs(DEFAULT_FULL_REFRESH_SECONDS),
             iam_refresh: Duration::from_secs(DEFAULT_IAM_REFRESH_SECONDS),
             signals: Duration::from_secs(DEFAULT_SIGNALS_SECONDS),
             read_only: false,
@@ -149,6 +238,7 @@ impl std::fmt::Debug for DashboardOptions {
         f.debug_struct("DashboardOptions")
             .field("regions", &self.regions)
             .field("refresh", &self.refresh)
+            .field("full_refresh", &self.full_refresh)
             .field("iam_refresh", &self.iam_refresh)
             .field("signals", &self.signals)
             .field("read_only", &self.read_only)
@@ -173,6 +263,7 @@ impl DashboardOptions {
             Settings {
                 regions: self.regions.clone(),
                 refresh: self.refresh,
+                full_refresh: self.full_refresh,
                 iam_refresh: self.iam_refresh,
                 signals_interval: self.signals,
                 read_only: self.read_only,
@@ -251,24 +342,24 @@ where
                             let _ = tx.send(Action::JobDone { job, result });
                         });
                     }
-                    Command::Fetch {
-                        job,
-                        regions,
-                        include_iam,
-                    } => {
+                    Command::Fetch { job, plan } => {
                         if let Some(old) = fetch_task.take() {
                             old.abort();
                         }
                         let tx = results_tx.clone();
-                        let fetch = source.fetch(regions, include_iam);
-                        tracing::info!(job, include_iam, "refresh started");
-                        fetch_task = Some(tokio::spawn(async move {
-                            let topology = fetch.await;
-                            // The loop may be gone (quit); nothing to do then.
-                            let _ = tx.send(Action::Fetched {
+                        let piece_tx = results_tx.clone();
+                        let sink: PieceSink = Arc::new(move |piece| {
+                            let _ = piece_tx.send(Action::Piece {
                                 job,
-                                topology: Box::new(topology),
+                                piece: Box::new(piece),
                             });
+                        });
+                        tracing::info!(job, parts = plan.pending().len(), "refresh started");
+                        let read = source.read(plan, sink);
+                        fetch_task = Some(tokio::spawn(async move {
+                            read.await;
+                            // The loop may be gone (quit); nothing to do then.
+                            let _ = tx.send(Action::Fetched { job });
                         }));
                     }
                     Command::ReadActionLog { path } => {
@@ -303,6 +394,8 @@ where
         if state.quit {
             break;
         }
+        // Pieces that arrived together are drawn once.
+        state.settle();
         terminal.draw(|frame| draw(frame, &state))?;
 
         tokio::select! {
@@ -317,7 +410,13 @@ where
                 }
                 Some(_) => {}
             },
-            Some(result) = results.recv() => pending.push(result),
+            Some(result) = results.recv() => {
+                pending.push(result);
+                // Whatever else has arrived meanwhile is handled before the next frame.
+                while let Ok(more) = results.try_recv() {
+                    pending.push(more);
+                }
+            }
             _ = ticker.tick() => pending.push(Action::Tick(clock())),
         }
     }

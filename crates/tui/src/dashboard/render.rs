@@ -412,10 +412,14 @@ fn draw_header(frame: &mut Frame, area: Rect, state: &State) {
     if state.refreshing() {
         spans.push(sep());
         let frame_char = SPINNER[(state.ticks % SPINNER.len() as u64) as usize];
-        spans.push(Span::styled(
-            format!("{frame_char} refreshing"),
-            Style::new().fg(Color::Yellow),
-        ));
+        // How many (Region, part) reads have not answered yet.
+        let left = state.loading().len();
+        let text = if left > 0 {
+            format!("{frame_char} {left} to read")
+        } else {
+            format!("{frame_char} refreshing")
+        };
+        spans.push(Span::styled(text, Style::new().fg(Color::Yellow)));
     }
     if let Some(t) = &state.topology {
         spans.push(sep());
@@ -655,6 +659,13 @@ fn draw_map(frame: &mut Frame, area: Rect, state: &State) {
         .enumerate()
     {
         let mut title = map_line(&region.title, state);
+        let loading = state.loading_in(&region.region);
+        if !loading.is_empty() {
+            title.spans.push(Span::styled(
+                format!(" · loading {} ", loading_words(&loading)),
+                Style::new().fg(Color::Yellow),
+            ));
+        }
         if n == last {
             let total = region.height(layout::panel_content_width(rect.width));
             let inner = usize::from(rect.height.saturating_sub(2));
@@ -795,6 +806,42 @@ fn cell_text(cell: &Cell, state: &State) -> (String, Style) {
     }
 }
 
+/// "EC2 instances, network" (at most three named, then how many more).
+fn loading_words(parts: &[haven_model::Part]) -> String {
+    let mut words: Vec<&str> = parts.iter().map(|p| p.label()).collect();
+    words.dedup();
+    if words.len() > 3 {
+        let more = words.len() - 3;
+        words.truncate(3);
+        return format!("{} and {more} more…", words.join(", "));
+    }
+    format!("{}…", words.join(", "))
+}
+
+/// What an empty list says while its own calls are in flight (never "no … here" then).
+fn loading_text(state: &State, kind: ListKind) -> Option<String> {
+    let loading = state.loading_of(kind.parts());
+    if loading.is_empty() {
+        return None;
+    }
+    let mut regions: Vec<&str> = loading
+        .iter()
+        .map(|(r, _)| r.as_str())
+        .filter(|r| !r.is_empty())
+        .collect();
+    regions.dedup();
+    let spinner = SPINNER[(state.ticks % SPINNER.len() as u64) as usize];
+    let place = if regions.is_empty() {
+        "the account".to_string()
+    } else {
+        regions.join(", ")
+    };
+    Some(format!(
+        "{spinner} loading {} in {place}… (AWS has not answered yet)",
+        kind.title().to_lowercase()
+    ))
+}
+
 fn draw_list(frame: &mut Frame, area: Rect, state: &State) {
     let Some(list) = &state.list else {
         return;
@@ -833,6 +880,17 @@ fn draw_list(frame: &mut Frame, area: Rect, state: &State) {
     }
     if let Some(note) = &list.model.note {
         title.push(Span::styled(format!("· {note} "), dim()));
+    }
+    if kind.judged() {
+        let regions = state.provisional_regions();
+        if !regions.is_empty() {
+            title.push(Span::styled(
+                format!("· provisional: {} still being read ", regions.join(", ")),
+                Style::new().fg(Color::Yellow),
+            ));
+        }
+    } else if !state.loading_of(kind.parts()).is_empty() && !list.model.rows.is_empty() {
+        title.push(Span::styled("· loading more… ", Style::new().fg(Color::Yellow)));
     }
     if kind == ListKind::Deploy {
         title.push(Span::styled(
@@ -909,13 +967,20 @@ fn draw_list(frame: &mut Frame, area: Rect, state: &State) {
         .collect();
     let rows: Vec<Row> = visible
         .map(|row| {
-            Row::new(columns.iter().zip(&cell_widths).map(|(c, width)| {
+            let changed = state.changed_recently(&row.key);
+            let cells = Row::new(columns.iter().zip(&cell_widths).map(|(c, width)| {
                 let (text, style) = row
                     .cells
                     .get(*c)
                     .map_or((String::new(), Style::new()), |cell| cell_text(cell, state));
                 TableCell::from(Span::styled(fit(&text, *width).into_owned(), style))
-            }))
+            }));
+            // A row that just changed stands out for a moment.
+            if changed {
+                cells.style(Style::new().add_modifier(Modifier::BOLD | Modifier::UNDERLINED))
+            } else {
+                cells
+            }
         })
         .collect();
     let empty = rows.is_empty();
@@ -941,6 +1006,8 @@ fn draw_list(frame: &mut Frame, area: Rect, state: &State) {
             state.topology.as_ref().map_or_else(String::new, |t| {
                 super::insight::dr_empty_reason(t, &state.settings.policy)
             })
+        } else if let Some(text) = loading_text(state, kind) {
+            text
         } else {
             format!("no {} here", kind.title().to_lowercase())
         };

@@ -11,7 +11,8 @@ use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 use haven_model::action::Progress;
 use haven_model::findings::{self, Policy};
 use haven_model::signals::{self, Event, Signals};
-use haven_model::{Service, Topology};
+use haven_model::refresh::ReadPlan;
+use haven_model::{Part, Piece, Service, Topology};
 
 use super::alarms;
 use super::deploys::{self, DeployOp};
@@ -34,6 +35,9 @@ use super::style::Tone;
 use super::tables;
 use super::timeline;
 
+mod refresh;
+pub use refresh::{CHANGED_FOR, ReadKind};
+
 /// Everything the dashboard reacts to.
 #[derive(Debug)]
 pub enum Action {
@@ -45,12 +49,17 @@ pub enum Action {
     Tick(DateTime<Utc>),
     /// The terminal has a new size (columns, rows).
     Resize(u16, u16),
-    /// A refresh finished.
+    /// A piece of a refresh arrived: one part of one Region (or IAM, Route 53) read.
+    Piece {
+        /// The job it answers.
+        job: JobId,
+        /// What was read (failures inside `errors`).
+        piece: Box<Piece>,
+    },
+    /// A refresh handed over every piece.
     Fetched {
         /// The job it answers.
         job: JobId,
-        /// What was discovered (failures inside `errors`).
-        topology: Box<Topology>,
     },
     /// A signals read finished.
     SignalsRead {
@@ -82,14 +91,12 @@ pub enum Action {
 /// Work for the run loop to start; its result comes back as an [`Action`].
 #[derive(Debug, Clone, PartialEq)]
 pub enum Command {
-    /// Discover the topology of these Regions.
+    /// Read what the plan asks, piece by piece.
     Fetch {
-        /// Tag of the result.
+        /// Tag of the pieces.
         job: JobId,
-        /// Regions to discover.
-        regions: Vec<String>,
-        /// Read account-wide IAM too; otherwise the last IAM read is kept.
-        include_iam: bool,
+        /// What to read.
+        plan: ReadPlan,
     },
     /// Read the live signals of what this topology holds.
     FetchSignals {
@@ -126,8 +133,10 @@ pub enum Command {
 pub struct Settings {
     /// Regions to discover.
     pub regions: Vec<String>,
-    /// Auto-refresh interval.
+    /// Interval of the live read (what changes on its own).
     pub refresh: Duration,
+    /// Interval of the full discovery (networks, security groups, templates… everything).
+    pub full_refresh: Duration,
     /// How old the last IAM read may get before an auto-refresh reads IAM again.
     pub iam_refresh: Duration,
     /// How often the live signals are read.
@@ -216,21 +225,31 @@ pub struct JobsView {
     pub scroll: usize,
 }
 
-/// The refresh in flight and the last one done.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+/// The refresh in flight and the last ones done.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct Refresh {
     /// The job awaited.
     pub job: Option<JobId>,
     /// The next id to hand out.
     pub next_job: JobId,
+    /// What the job awaited reads.
+    pub kind: ReadKind,
     /// When the job awaited started.
     pub started_at: Option<DateTime<Utc>>,
     /// When the last awaited job finished.
     pub finished_at: Option<DateTime<Utc>>,
+    /// When the last full discovery started (its interval counts from there).
+    pub full_at: Option<DateTime<Utc>>,
     /// The job awaited reads IAM too.
     pub with_iam: bool,
     /// When the last refresh that read IAM finished.
     pub iam_at: Option<DateTime<Utc>>,
+    /// (Region, part) pairs the job awaited has not answered yet.
+    pub loading: std::collections::BTreeSet<(Option<String>, Part)>,
+    /// Rows (`region/id`) that changed, and when: highlighted for [`CHANGED_FOR`].
+    pub changed: Vec<(String, DateTime<Utc>)>,
+    /// Pieces changed the topology since it was last drawn from.
+    pub dirty: bool,
 }
 
 /// The signals read in flight and the last one started.
@@ -731,31 +750,6 @@ impl State {
     /// account with hundreds of SSO or Control Tower roles would be throttled by IAM and pay for
     /// CloudTrail read events if it were read every 30 s, and IAM rarely changes under a
     /// dashboard.
-    fn start_refresh(&mut self) -> Command {
-        let iam_due = self.refresh.iam_at.is_none_or(|read| {
-            (self.now - read).to_std().unwrap_or_default() >= self.settings.iam_refresh
-        });
-        self.start_fetch(iam_due)
-    }
-
-    /// A refresh of everything, IAM included (on opening and on `r`).
-    fn start_full_refresh(&mut self) -> Command {
-        self.start_fetch(true)
-    }
-
-    fn start_fetch(&mut self, include_iam: bool) -> Command {
-        let job = self.refresh.next_job;
-        self.refresh.next_job += 1;
-        self.refresh.job = Some(job);
-        self.refresh.started_at = Some(self.now);
-        self.refresh.with_iam = include_iam;
-        Command::Fetch {
-            job,
-            regions: self.settings.regions.clone(),
-            include_iam,
-        }
-    }
-
     /// A signals read, when one is due: a topology is shown, no read is in flight and the last
     /// one started at least an interval ago (CloudWatch's points are a minute apart: reading
     /// more often pays for the same points again).
@@ -796,12 +790,9 @@ impl State {
     }
 
     /// Remembers what changed between the topology shown and the next one.
-    fn see_changes(&mut self, next: &Topology) {
-        let Some(previous) = self.topology.as_deref() else {
-            return;
-        };
-        self.seen_events
-            .extend(signals::events::changes(previous, next));
+    /// Keeps changes seen between reads (at most [`SEEN_EVENTS_CAP`], oldest dropped).
+    fn remember(&mut self, seen: Vec<Event>) {
+        self.seen_events.extend(seen);
         let excess = self.seen_events.len().saturating_sub(SEEN_EVENTS_CAP);
         self.seen_events.drain(..excess);
     }
@@ -1061,11 +1052,16 @@ impl State {
                     });
                 }
             }
-            KeyAction::Refresh => {
+            KeyAction::Refresh | KeyAction::FullRefresh => {
                 if self.refreshing() {
                     self.say("refresh restarted", Tone::Dim);
                 }
-                let mut commands = vec![self.start_full_refresh()];
+                let read = if action == KeyAction::FullRefresh {
+                    self.start_full_refresh(true)
+                } else {
+                    self.start_view_refresh()
+                };
+                let mut commands = vec![read];
                 // Signals are read on their own interval: `r` reads them only when that is due.
                 commands.extend(self.signals_due());
                 return commands;
@@ -1480,11 +1476,12 @@ impl State {
             }
         }
         self.rebuild_map();
-        // Show the effect: refresh now unless one is running.
+        // Show the effect: read what the action touches (the live parts and the view's) now,
+        // unless a read is running.
         if self.refreshing() {
             Vec::new()
         } else {
-            vec![self.start_refresh()]
+            vec![self.start_view_refresh()]
         }
     }
 }
@@ -1505,21 +1502,14 @@ fn common_prefix(options: &[String]) -> Option<String> {
 pub fn update(state: &mut State, action: Action) -> Vec<Command> {
     match action {
         Action::Start => {
-            let mut commands = vec![state.start_full_refresh()];
+            let mut commands = vec![state.start_full_refresh(true)];
             commands.extend(state.signals_due());
             commands
         }
         Action::Tick(now) => {
             state.now = now;
             state.ticks = state.ticks.wrapping_add(1);
-            let due = state.refresh.job.is_none()
-                && state.refresh.finished_at.is_some_and(|done| {
-                    (now - done).to_std().unwrap_or_default() >= state.settings.refresh
-                });
-            let mut commands = Vec::new();
-            if due {
-                commands.push(state.start_refresh());
-            }
+            let mut commands: Vec<Command> = state.refresh_due().into_iter().collect();
             commands.extend(state.signals_due());
             commands
         }
@@ -1533,24 +1523,17 @@ pub fn update(state: &mut State, action: Action) -> Vec<Command> {
             state.scroll_list_to_selection();
             Vec::new()
         }
-        Action::Fetched { job, topology } => {
-            if state.refresh.job != Some(job) {
-                tracing::debug!(job, "dropping the result of a superseded refresh");
+        Action::Piece { job, piece } => {
+            state.piece_arrived(job, *piece);
+            Vec::new()
+        }
+        Action::Fetched { job } => {
+            if !state.read_finished(job) {
+                tracing::debug!(job, "dropping the end of a superseded refresh");
                 return Vec::new();
             }
-            state.refresh.job = None;
-            state.refresh.finished_at = Some(state.now);
-            let mut topology = *topology;
-            if state.refresh.with_iam {
-                state.refresh.iam_at = Some(state.now);
-            } else if let Some(previous) = state.topology.as_deref() {
-                topology.keep_iam_of(previous);
-            }
-            let errors = topology.errors.len();
-            let (mut topology, kept) = topology.keep_last_good(state.topology.as_deref());
-            signals::annotate(&mut topology, &state.signals);
-            state.see_changes(&topology);
-            state.set_topology(topology, kept);
+            state.settle();
+            let errors = state.topology.as_ref().map_or(0, |t| t.errors.len());
             if errors > 0 {
                 state.say(
                     format!(

@@ -52,13 +52,7 @@ fn state_with(options: DashboardOptions, topology: &Topology, width: u16, height
     update(&mut state, Action::Resize(width, height));
     let commands = update(&mut state, Action::Start);
     assert!(matches!(commands[..], [Command::Fetch { job: 0, .. }]));
-    update(
-        &mut state,
-        Action::Fetched {
-            job: 0,
-            topology: Box::new(topology.clone()),
-        },
-    );
+    deliver(&mut state, 0, topology.clone());
     state
 }
 
@@ -561,23 +555,12 @@ fn results_of_superseded_refreshes_are_dropped() {
     ));
     press(&mut state, "r");
     assert_eq!(state.refresh.job, Some(1));
-    update(
-        &mut state,
-        Action::Fetched {
-            job: 0,
-            topology: Box::new(degraded),
-        },
-    );
+    deliver(&mut state, 0, degraded);
     assert!(state.topology.is_none(), "the stale answer is dropped");
     assert!(state.refreshing());
-    update(
-        &mut state,
-        Action::Fetched {
-            job: 1,
-            topology: Box::new(healthy.clone()),
-        },
-    );
-    assert_eq!(state.topology.as_deref(), Some(&healthy));
+    deliver(&mut state, 1, healthy.clone());
+    let shown = state.topology.as_deref().expect("the answer of the refresh awaited");
+    assert_eq!(shown.regions, healthy.regions);
     assert!(!state.refreshing());
 }
 
@@ -595,7 +578,7 @@ fn auto_refresh_starts_when_the_interval_has_passed() {
 /// Whether the refresh a command starts reads IAM (`None` when it starts none).
 fn fetch_reads_iam(commands: &[Command]) -> Option<bool> {
     match commands {
-        [Command::Fetch { include_iam, .. }] => Some(*include_iam),
+        [Command::Fetch { plan, .. }] => Some(plan.global.contains(&haven_model::Part::Iam)),
         _ => None,
     }
 }
@@ -610,13 +593,7 @@ fn d_iam_is_read_on_demand_or_every_few_minutes_not_every_refresh() {
         Some(true),
         "the first refresh reads IAM"
     );
-    update(
-        &mut state,
-        Action::Fetched {
-            job: 0,
-            topology: Box::new(healthy.clone()),
-        },
-    );
+    deliver(&mut state, 0, healthy.clone());
     let t0 = state.now;
     let at = |seconds| t0 + chrono::Duration::seconds(seconds);
 
@@ -625,25 +602,15 @@ fn d_iam_is_read_on_demand_or_every_few_minutes_not_every_refresh() {
     assert_eq!(fetch_reads_iam(&commands), Some(false));
     let mut regional = healthy.clone();
     regional.iam = None;
-    update(
-        &mut state,
-        Action::Fetched {
-            job: 1,
-            topology: Box::new(regional.clone()),
-        },
-    );
+    deliver(&mut state, 1, regional.clone());
     assert_eq!(state.topology.as_ref().unwrap().iam, healthy.iam);
     assert!(state.stale.is_empty(), "IAM is not stale, only not re-read");
 
-    // `r` reads everything, IAM included.
-    assert_eq!(fetch_reads_iam(&press(&mut state, "r")), Some(true));
-    update(
-        &mut state,
-        Action::Fetched {
-            job: 2,
-            topology: Box::new(healthy.clone()),
-        },
-    );
+    // `R` reads everything, IAM included; `r` reads the view's parts.
+    assert_eq!(fetch_reads_iam(&press(&mut state, "r")), Some(false));
+    deliver(&mut state, 2, regional.clone());
+    assert_eq!(fetch_reads_iam(&press(&mut state, "R")), Some(true));
+    deliver(&mut state, 3, healthy.clone());
     let read_at = state.now;
     assert!(
         update(
@@ -656,20 +623,14 @@ fn d_iam_is_read_on_demand_or_every_few_minutes_not_every_refresh() {
     // After the IAM interval (10 min by default) the auto-refresh reads IAM again.
     let mut t = read_at;
     let mut reads = Vec::new();
-    for job in 3..30 {
+    for job in 4..30 {
         t += chrono::Duration::seconds(31);
         let Some(iam) = fetch_reads_iam(&update(&mut state, Action::Tick(t))) else {
             panic!("an auto-refresh every 31 s");
         };
         reads.push(iam);
         let answer = if iam { &healthy } else { &regional };
-        update(
-            &mut state,
-            Action::Fetched {
-                job,
-                topology: Box::new(answer.clone()),
-            },
-        );
+        deliver(&mut state, job, answer.clone());
         if iam {
             break;
         }
@@ -687,23 +648,11 @@ fn d_the_iam_interval_comes_from_the_options() {
     }
     .initial_state();
     update(&mut state, Action::Start);
-    update(
-        &mut state,
-        Action::Fetched {
-            job: 0,
-            topology: Box::new(healthy.clone()),
-        },
-    );
+    deliver(&mut state, 0, healthy.clone());
     let t0 = state.now;
     let first = update(&mut state, Action::Tick(t0 + chrono::Duration::seconds(31)));
     assert_eq!(fetch_reads_iam(&first), Some(false));
-    update(
-        &mut state,
-        Action::Fetched {
-            job: 1,
-            topology: Box::new(healthy.clone()),
-        },
-    );
+    deliver(&mut state, 1, healthy.clone());
     let second = update(&mut state, Action::Tick(t0 + chrono::Duration::seconds(62)));
     assert_eq!(fetch_reads_iam(&second), Some(true));
 }
@@ -725,13 +674,7 @@ fn a_failed_service_keeps_the_last_good_data_and_shows_the_error() {
         part: None,
     });
     press(&mut state, "r");
-    update(
-        &mut state,
-        Action::Fetched {
-            job: 1,
-            topology: Box::new(broken),
-        },
-    );
+    deliver(&mut state, 1, broken);
     let shown = state.topology.as_ref().unwrap();
     assert_eq!(shown.regions[0].instances.len(), 2, "instances kept");
     assert_eq!(shown.errors.len(), 1);
@@ -953,7 +896,7 @@ async fn input_stays_responsive_while_a_slow_refresh_runs() {
     assert_eq!(state.mode(), Mode::Describe);
     let text = text_of(&buffer);
     assert!(
-        text.lines().next().unwrap().contains("refreshing"),
+        text.lines().next().unwrap().contains("to read"),
         "{text}"
     );
     assert!(text.contains("read_replica_source"), "{text}");
@@ -987,7 +930,9 @@ async fn the_newest_topology_is_written_to_the_cache_file() {
         _ = running => panic!("the loop does not end on its own"),
         () = wait => {}
     }
-    assert_eq!(crate::cache::read_cached_topology(&path), Some(topology));
+    let cached = crate::cache::read_cached_topology(&path).expect("the cache file");
+    assert_eq!(cached.regions, topology.regions);
+    assert_eq!(cached.iam, topology.iam);
 }
 
 mod actions;
@@ -996,3 +941,4 @@ mod deploys;
 mod front_door;
 mod signal_views;
 mod signals;
+mod streaming;

@@ -215,6 +215,6 @@ fn certs_list_shows_the_expiry_and_what_uses_the_certificate() {
         .lines()
         .find(|l| l.contains("lab.example.com"))
         .unwrap_or_else(|| panic!("no certificate row:\n{text}"));
-    assert!(row.contains("ISSUED") && row.contains("(395 d)"), "{row}");
+    assert!(row.contains("ISSUED") && row.contains("(394 d)"), "{row}");
     assert!(row.contains("lab-alb"), "{row}");
 }

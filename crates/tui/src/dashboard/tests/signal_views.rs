@@ -229,13 +229,7 @@ fn every_refresh_reads_the_action_log_off_the_draw_path() {
     let topology = fixture("lab-healthy.json");
     let mut state = options(&topology).initial_state();
     update(&mut state, Action::Start);
-    let commands = update(
-        &mut state,
-        Action::Fetched {
-            job: 0,
-            topology: Box::new(topology.clone()),
-        },
-    );
+    let commands = deliver(&mut state, 0, topology.clone());
     assert!(
         commands.contains(&Command::ReadActionLog {
             path: "/home/me/.local/share/haven/actions.jsonl".into()
@@ -249,13 +243,7 @@ fn every_refresh_reads_the_action_log_off_the_draw_path() {
     }
     .initial_state();
     update(&mut quiet, Action::Start);
-    let commands = update(
-        &mut quiet,
-        Action::Fetched {
-            job: 0,
-            topology: Box::new(topology),
-        },
-    );
+    let commands = deliver(&mut quiet, 0, topology);
     assert!(
         !commands
             .iter()
@@ -363,13 +351,7 @@ fn events_put_a_scale_out_an_rds_reboot_and_a_target_going_unhealthy_in_order() 
         [Command::Fetch { job, .. }] => *job,
         other => panic!("r refreshes: {other:?}"),
     };
-    update(
-        &mut state,
-        Action::Fetched {
-            job,
-            topology: Box::new(next),
-        },
-    );
+    deliver(&mut state, job, next);
 
     press(&mut state, ":events\n");
     let text = screen(&state);

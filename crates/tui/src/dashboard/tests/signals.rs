@@ -34,13 +34,7 @@ fn signals_are_read_after_the_first_topology_then_once_per_interval() {
     let mut state = options(&healthy).initial_state();
     // Nothing to read signals of before a topology arrives.
     assert!(signal_reads(&update(&mut state, Action::Start)).is_empty());
-    let fetched = update(
-        &mut state,
-        Action::Fetched {
-            job: 0,
-            topology: Box::new(healthy.clone()),
-        },
-    );
+    let fetched = deliver(&mut state, 0, healthy.clone());
     let [first] = signal_reads(&fetched)[..] else {
         panic!("one read after the first topology: {fetched:?}");
     };
@@ -54,13 +48,7 @@ fn signals_are_read_after_the_first_topology_then_once_per_interval() {
 
     // Answered: not again before the interval (60 s by default), `r` included.
     answer(&mut state, first, Signals::default());
-    update(
-        &mut state,
-        Action::Fetched {
-            job: 1,
-            topology: Box::new(healthy.clone()),
-        },
-    );
+    deliver(&mut state, 1, healthy.clone());
     assert!(signal_reads(&press(&mut state, "r")).is_empty());
     // The interval counts from when the read started (t0), not from when it was answered.
     assert!(signal_reads(&update(&mut state, Action::Tick(at(59)))).is_empty());
@@ -129,13 +117,7 @@ fn the_measured_replica_lag_reaches_the_topology_and_survives_the_next_refresh()
     let (region, replica) = a_replica(&healthy);
     let mut state = options(&healthy).initial_state();
     update(&mut state, Action::Start);
-    let fetched = update(
-        &mut state,
-        Action::Fetched {
-            job: 0,
-            topology: Box::new(healthy.clone()),
-        },
-    );
+    let fetched = deliver(&mut state, 0, healthy.clone());
     let job = signal_reads(&fetched)[0];
     assert_eq!(lag_of(&state, &region, &replica), None, "not measured yet");
     let mut signals = Signals {
@@ -155,13 +137,7 @@ fn the_measured_replica_lag_reaches_the_topology_and_survives_the_next_refresh()
     answer(&mut state, job + 7, Signals::default());
     assert_eq!(lag_of(&state, &region, &replica), Some(42));
 
-    update(
-        &mut state,
-        Action::Fetched {
-            job: 1,
-            topology: Box::new(healthy.clone()),
-        },
-    );
+    deliver(&mut state, 1, healthy.clone());
     assert_eq!(
         lag_of(&state, &region, &replica),
         Some(42),
@@ -176,13 +152,7 @@ fn changes_between_discoveries_are_remembered() {
     let mut state = state_for(&healthy, 160, 48);
     assert!(state.seen_events.is_empty(), "nothing seen on the first");
     press(&mut state, "r");
-    update(
-        &mut state,
-        Action::Fetched {
-            job: 1,
-            topology: Box::new(degraded.clone()),
-        },
-    );
+    deliver(&mut state, 1, degraded.clone());
     assert!(!state.seen_events.is_empty());
     assert!(
         state.seen_events.iter().any(|e| e.bad),
