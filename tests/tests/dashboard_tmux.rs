@@ -18,16 +18,16 @@ fn keys_work_while_a_slow_refresh_runs() {
     .expect("proxy");
     let home = tempfile::tempdir().expect("temp dir");
     let tmux = Tmux::start(&haven_command(&proxy.endpoint(), &home, ""));
-    tmux.wait_for(&["discovering the stack", "refreshing"]);
+    tmux.wait_for(&["to read"]);
 
     // Help opens and closes, and a list opens, while the first refresh is still running.
     tmux.keys(&["?"]);
-    let help = tmux.wait_for(&["quit", "refreshing"]);
+    let help = tmux.wait_for(&["quit", "to read"]);
     assert!(help.contains("help"), "{help}");
     tmux.keys(&["Escape", ":", "vpc", "Enter"]);
     let list = tmux.screen();
     assert!(
-        list.contains("refreshing"),
+        list.contains("to read"),
         "the refresh ended before the keys were tried; the test proves nothing:\n{list}"
     );
     tmux.wait_for(&["VPC"]);
@@ -128,7 +128,8 @@ async fn scaling_the_lab_from_two_to_three_from_the_dashboard_shows_the_new_inst
         if rows.len() >= 3 || std::time::Instant::now() > deadline {
             break rows;
         }
-        if !screen.contains("refreshing") && last_refresh.elapsed() > Duration::from_secs(5) {
+        let reading = screen.contains("refreshing") || screen.contains("to read");
+        if !reading && last_refresh.elapsed() > Duration::from_secs(5) {
             tmux.keys(&["r"]);
             last_refresh = std::time::Instant::now();
         }
@@ -330,6 +331,36 @@ fn a_missing_dr_copy_is_made_from_the_dr_view() {
     };
     assert!(row.contains("fresh"), "{row}");
     assert!(!row.contains("missing"), "{row}");
+    tmux.keys(&["q"]);
+    tmux.wait_for(&["haven exited 0"]);
+}
+
+/// Streaming discovery: with EC2 answering 3 s late, the RDS list is already filled and `:ec2`
+/// says it is loading (never "no ec2 instances here", which would read like an empty account);
+/// then the instances arrive on their own.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_slow_service_leaves_its_list_loading_while_the_others_fill() {
+    let moto = MotoServer::start().expect("moto");
+    let lab = lab::build(&moto.endpoint()).await.expect("lab");
+    let proxy = Proxy::start(
+        &moto.endpoint(),
+        Faults::none().with_service_delay("ec2", Duration::from_secs(3)),
+    )
+    .expect("proxy");
+    let home = tempfile::tempdir().expect("temp dir");
+    let tmux = Tmux::start(&haven_command(&proxy.endpoint(), &home, ""));
+    tmux.wait_for(&["to read"]);
+    tmux.keys(&[":", "ec2", "Enter"]);
+    let loading = tmux.wait_for(&["loading ec2 instances in", "ap-northeast-2"]);
+    assert!(!loading.contains("no ec2 instances here"), "{loading}");
+    tmux.keys(&[":", "rds", "Enter"]);
+    let rds = tmux.wait_for(&["RDS DB instances", "lab-db-dr"]);
+    assert!(
+        rds.contains("to read"),
+        "EC2 had answered before RDS was looked at; the test proves nothing:\n{rds}"
+    );
+    tmux.keys(&[":", "ec2", "Enter"]);
+    tmux.wait_for(&[lab.asg_instance_ids[0].as_str(), "running"]);
     tmux.keys(&["q"]);
     tmux.wait_for(&["haven exited 0"]);
 }

@@ -1429,3 +1429,15 @@ fn base64_encode(input: &[u8]) -> String {
 
 #[cfg(test)]
 mod tests;
+
+/// Stops an instance, as a person would with `aws ec2 stop-instances` (a change made outside
+/// haven, for the dashboard to notice).
+pub async fn stop_instance(endpoint: &str, region: &str, id: &str) -> Result<(), LabError> {
+    let ec2 = ec2::Client::new(&sdk_config_for(endpoint, region).await);
+    ec2.stop_instances()
+        .instance_ids(id)
+        .send()
+        .await
+        .step("change", "StopInstances")?;
+    Ok(())
+}

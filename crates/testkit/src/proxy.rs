@@ -43,6 +43,9 @@ pub use realism::{INSUFFICIENT_CAPACITY, Realism, RealismEvent, RealismKind};
 pub struct Faults {
     /// Added to every request before it is forwarded (or failed).
     pub delay: Duration,
+    /// Added to every request signed for this service (its SigV4 name: `ec2`, `rds`…): one slow
+    /// service among fast ones.
+    pub delay_service: Option<(String, Duration)>,
     /// Answer every request signed for this Region with this HTTP status and an AWS-style error
     /// (see [`injected_error_code`] for the code), without forwarding it.
     pub fail_region: Option<(String, u16)>,
@@ -133,6 +136,12 @@ impl Faults {
     /// Adds `delay` to every request.
     pub fn with_delay(mut self, delay: Duration) -> Self {
         self.delay = delay;
+        self
+    }
+
+    /// Adds `delay` to every request for `service` (its SigV4 name, e.g. `ec2`).
+    pub fn with_service_delay(mut self, service: impl Into<String>, delay: Duration) -> Self {
+        self.delay_service = Some((service.into(), delay));
         self
     }
 
@@ -575,7 +584,11 @@ async fn handle(
                 Some(chaos) => decide(&shared, &chaos),
                 None => (Fate::Forward, Duration::ZERO),
             };
-            let delay = faults.delay + spike;
+            let slow_service = match &faults.delay_service {
+                Some((slow, extra)) if *slow == service => *extra,
+                _ => Duration::ZERO,
+            };
+            let delay = faults.delay + spike + slow_service;
             if !delay.is_zero() {
                 tokio::time::sleep(delay).await;
             }
