@@ -278,7 +278,7 @@ impl AwsContext {
 
 /// The SDK's loader as the AWS CLI would set it up (credential chain, profiles, SSO, Region,
 /// endpoint URL), with haven's timeouts and retries.
-fn loader(options: &ConnectOptions, timeouts: &Timeouts) -> aws_config::ConfigLoader {
+pub(crate) fn loader(options: &ConnectOptions, timeouts: &Timeouts) -> aws_config::ConfigLoader {
     let mut loader =
         aws_config::defaults(BehaviorVersion::latest()).timeout_config(timeouts.config());
     // Throttling and 5xx are retried with jittered backoff; more attempts than the SDK's 3
