@@ -170,7 +170,7 @@ impl AwsContext {
                 .credentials_provider(SharedCredentialsProvider::new(provider))
                 .build();
         }
-        Self::from_sdk_config(sdk)
+        Self::with_profile(sdk, profile)
     }
 }
 

@@ -76,6 +76,9 @@ impl Timeouts {
 #[derive(Debug, Clone)]
 pub struct AwsContext {
     sdk: SdkConfig,
+    /// The shared-config profile whose credentials it signs with, when one was named for an
+    /// account: credential errors name it (several accounts, several profiles).
+    profile: Option<String>,
 }
 
 impl AwsContext {
@@ -86,7 +89,12 @@ impl AwsContext {
 
     /// Wraps a configuration built elsewhere (tests, embedding tools).
     pub fn from_sdk_config(sdk: SdkConfig) -> Self {
-        Self { sdk }
+        Self { sdk, profile: None }
+    }
+
+    /// The same, signing with the credentials of `profile` (named in credential errors).
+    pub(crate) fn with_profile(sdk: SdkConfig, profile: Option<String>) -> Self {
+        Self { sdk, profile }
     }
 
     /// The configured default Region, if any.
@@ -121,7 +129,10 @@ impl AwsContext {
         match provider.provide_credentials().await {
             Ok(_) => Ok(()),
             Err(error) => Err(AwsError::NoCredentials {
-                detail: source_chain(&error),
+                detail: match &self.profile {
+                    Some(profile) => format!("profile `{profile}`: {}", source_chain(&error)),
+                    None => source_chain(&error),
+                },
             }),
         }
     }

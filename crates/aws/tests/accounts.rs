@@ -145,3 +145,33 @@ async fn two_profiles_pointing_at_two_moto_servers_are_two_accounts() {
     assert_eq!(prod_identity.expect("prod").account, "123456789012");
     assert_eq!(staging_identity.expect("staging").account, SECOND_ACCOUNT);
 }
+
+#[tokio::test]
+async fn a_profile_without_credentials_fails_with_its_own_error_before_any_call() {
+    let files = shared_files(
+        "none",
+        "[profile prod]\nregion = us-east-1\nendpoint_url = http://127.0.0.1:1\n\
+         [profile broken]\nrole_arn = arn:aws:iam::123456789012:role/r\n",
+        "",
+    );
+    let base = ConnectOptions::default();
+    let prod = AwsContext::for_account_in(&AccountSpec::for_profile("prod"), &base, &files).await;
+    let error = prod
+        .check_credentials()
+        .await
+        .expect_err("the profile has no credentials");
+    let text = error.to_string();
+    assert!(text.starts_with("no AWS credentials found"), "{text}");
+    assert!(text.contains("prod"), "names the profile: {text}");
+    let broken =
+        AwsContext::for_account_in(&AccountSpec::for_profile("broken"), &base, &files).await;
+    let text = broken
+        .check_credentials()
+        .await
+        .expect_err("a role without a source")
+        .to_string();
+    assert!(
+        text.contains("source_profile"),
+        "says what is missing: {text}"
+    );
+}
