@@ -84,8 +84,9 @@ pub fn policy(cli: &Global, config: &Config) -> Result<Policy, Fatal> {
 }
 
 /// The accounts to show side by side: one per `--profiles` name (each must be a profile of the
-/// shared files), else the `[[accounts]]` of config.toml (the profiles they name must exist),
-/// else none (one account, from `--profile` or the default credentials). Nothing is called.
+/// shared files); none with `--profile` (that one account); else the `[[accounts]]` of
+/// config.toml (the profiles they name must exist); else none (one account, from the default
+/// credentials). Nothing is called.
 pub fn accounts(
     cli: &Global,
     config: &Config,
@@ -115,6 +116,10 @@ pub fn accounts(
             }
         }
         return Ok(accounts);
+    }
+    if cli.profile.is_some() {
+        // `--profile NAME` asks for that one account, whatever config.toml lists.
+        return Ok(Vec::new());
     }
     let file = config.paths.config_file();
     for account in &config.accounts {
@@ -400,6 +405,11 @@ mod tests {
         assert_eq!(
             accounts(&flag, &config, &profiles()).expect("the flag wins"),
             vec![AccountSpec::for_profile("dr")]
+        );
+        let one = parse(&["--profile", "prod"]).expect("flags");
+        assert_eq!(
+            accounts(&one, &config, &profiles()).expect("--profile is one account"),
+            Vec::new()
         );
     }
 
