@@ -76,6 +76,9 @@ impl Timeouts {
 #[derive(Debug, Clone)]
 pub struct AwsContext {
     sdk: SdkConfig,
+    /// The shared-config profile whose credentials it signs with, when one was named for an
+    /// account: credential errors name it (several accounts, several profiles).
+    profile: Option<String>,
 }
 
 impl AwsContext {
@@ -86,7 +89,12 @@ impl AwsContext {
 
     /// Wraps a configuration built elsewhere (tests, embedding tools).
     pub fn from_sdk_config(sdk: SdkConfig) -> Self {
-        Self { sdk }
+        Self { sdk, profile: None }
+    }
+
+    /// The same, signing with the credentials of `profile` (named in credential errors).
+    pub(crate) fn with_profile(sdk: SdkConfig, profile: Option<String>) -> Self {
+        Self { sdk, profile }
     }
 
     /// The configured default Region, if any.
@@ -121,7 +129,10 @@ impl AwsContext {
         match provider.provide_credentials().await {
             Ok(_) => Ok(()),
             Err(error) => Err(AwsError::NoCredentials {
-                detail: source_chain(&error),
+                detail: match &self.profile {
+                    Some(profile) => format!("profile `{profile}`: {}", source_chain(&error)),
+                    None => source_chain(&error),
+                },
             }),
         }
     }
@@ -278,7 +289,7 @@ impl AwsContext {
 
 /// The SDK's loader as the AWS CLI would set it up (credential chain, profiles, SSO, Region,
 /// endpoint URL), with haven's timeouts and retries.
-fn loader(options: &ConnectOptions, timeouts: &Timeouts) -> aws_config::ConfigLoader {
+pub(crate) fn loader(options: &ConnectOptions, timeouts: &Timeouts) -> aws_config::ConfigLoader {
     let mut loader =
         aws_config::defaults(BehaviorVersion::latest()).timeout_config(timeouts.config());
     // Throttling and 5xx are retried with jittered backoff; more attempts than the SDK's 3

@@ -140,6 +140,14 @@ pub enum AwsError {
         /// How long it was waited for.
         waited_seconds: u64,
     },
+    /// A shared AWS config or credentials file exists but cannot be read.
+    #[error("cannot read the AWS shared config file {path}: {detail}")]
+    SharedConfig {
+        /// The file.
+        path: String,
+        /// What the operating system said.
+        detail: String,
+    },
     /// The response could not be understood, or the request not built.
     #[error("{service} {operation}: {detail}")]
     Other {
@@ -309,9 +317,10 @@ impl AwsError {
                 service, operation, ..
             } => (*service, operation.clone()),
             Self::WaitTimedOut { service, .. } => (*service, String::new()),
-            Self::NoCredentials { .. } | Self::NoRegion | Self::ReadOnly { .. } => {
-                (Service::Sts, String::new())
-            }
+            Self::NoCredentials { .. }
+            | Self::NoRegion
+            | Self::ReadOnly { .. }
+            | Self::SharedConfig { .. } => (Service::Sts, String::new()),
         };
         DiscoveryError {
             region: region.map(str::to_string),

@@ -2,6 +2,7 @@
 //! discovers the stack into [`haven_model::Topology`], and keeps every SDK type inside.
 #![warn(missing_docs)]
 
+pub mod accounts;
 pub mod apply;
 pub mod context;
 pub mod deploy;
@@ -17,6 +18,9 @@ pub mod signals;
 mod tags;
 pub mod traffic;
 
+pub use accounts::{
+    SharedFiles, shared_profiles, sso_login_command, sso_login_state, sso_token_file,
+};
 pub use apply::{
     Applied, ApplyError, Desired, StepEvent, StepStatus, apply, destroy, read_iam_tags,
 };

@@ -2,6 +2,7 @@
 //! facts derived from it, and (in later modules) findings, plans and actions. No I/O here.
 #![warn(missing_docs)]
 
+pub mod accounts;
 pub mod action;
 pub mod arn;
 pub mod blueprint;

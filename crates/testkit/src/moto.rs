@@ -64,9 +64,20 @@ impl MotoServer {
     /// Errors name the command line and the log file; a missing executable gives
     /// `moto_server not found: pip install 'moto[server]'`.
     pub fn start() -> io::Result<Self> {
+        Self::start_with_env(&[])
+    }
+
+    /// Like [`MotoServer::start`], as another AWS account: every call is answered as account
+    /// `account_id` (moto's `MOTO_ACCOUNT_ID`; the default is `123456789012`). Two servers with
+    /// two ids are two accounts side by side.
+    pub fn start_as_account(account_id: &str) -> io::Result<Self> {
+        Self::start_with_env(&[("MOTO_ACCOUNT_ID", account_id)])
+    }
+
+    fn start_with_env(env: &[(&str, &str)]) -> io::Result<Self> {
         let mut last_error = None;
         for _ in 0..START_ATTEMPTS {
-            match Self::start_once() {
+            match Self::start_once(env) {
                 Ok(server) => return Ok(server),
                 // Only an early exit (typically "Address already in use") is worth another port.
                 Err(StartError::Exited(error)) => last_error = Some(error),
@@ -76,7 +87,7 @@ impl MotoServer {
         Err(last_error.unwrap_or_else(|| io::Error::other("moto_server did not start")))
     }
 
-    fn start_once() -> Result<Self, StartError> {
+    fn start_once(env: &[(&str, &str)]) -> Result<Self, StartError> {
         let port = free_port().map_err(StartError::Fatal)?;
         let executable = std::env::var(MOTO_SERVER_ENV).unwrap_or_else(|_| "moto_server".into());
         let log_path =
@@ -91,6 +102,7 @@ impl MotoServer {
             .arg(&executable)
             .args(["-H", "127.0.0.1", "-p", &port.to_string()])
             .env("MOTO_IAM_LOAD_MANAGED_POLICIES", "true")
+            .envs(env.iter().copied())
             .stdin(Stdio::piped())
             .stdout(log)
             .stderr(log_err)

@@ -3,6 +3,7 @@
 
 use clap::Args;
 use haven_aws::{AwsContext, AwsError, CallerIdentity, ConnectOptions};
+use haven_model::accounts::{AccountSpec, ProfileInfo, validate_accounts};
 use haven_model::findings::Policy;
 use haven_model::regions;
 
@@ -15,6 +16,16 @@ pub struct Global {
     /// Named profile from the shared AWS config files (else AWS_PROFILE).
     #[arg(long, global = true)]
     pub profile: Option<String>,
+    /// Accounts to show side by side: profiles of the shared AWS config files, comma-separated,
+    /// e.g. prod,dr (replaces `[[accounts]]` in config.toml).
+    #[arg(
+        long,
+        global = true,
+        value_delimiter = ',',
+        conflicts_with = "profile",
+        value_name = "PROFILES"
+    )]
+    pub profiles: Vec<String>,
     /// The Region, for a single-Region view (else AWS_REGION or the profile's Region).
     #[arg(long, global = true)]
     pub region: Option<String>,
@@ -72,6 +83,75 @@ pub fn policy(cli: &Global, config: &Config) -> Result<Policy, Fatal> {
     }
 }
 
+/// The accounts to show side by side: one per `--profiles` name (each must be a profile of the
+/// shared files); none with `--profile` (that one account); else the `[[accounts]]` of
+/// config.toml (the profiles they name must exist); else none (one account, from the default
+/// credentials). Nothing is called.
+pub fn accounts(
+    cli: &Global,
+    config: &Config,
+    profiles: &[ProfileInfo],
+) -> Result<Vec<AccountSpec>, Fatal> {
+    if !cli.profiles.is_empty() {
+        if cli.profile.is_some() {
+            return Err(usage(
+                "--profiles and --profile cannot be used together: --profiles a,b for several \
+                 accounts side by side, --profile NAME for one"
+                    .into(),
+            ));
+        }
+        let mut accounts: Vec<AccountSpec> = Vec::new();
+        for name in &cli.profiles {
+            let name = name.trim();
+            if name.is_empty() {
+                return Err(usage(
+                    "--profiles has an empty name; expected profile names separated by commas, \
+                     e.g. --profiles prod,dr"
+                        .into(),
+                ));
+            }
+            check_profile(name, "--profiles", profiles)?;
+            if !accounts.iter().any(|a| a.name == name) {
+                accounts.push(AccountSpec::for_profile(name));
+            }
+        }
+        return Ok(accounts);
+    }
+    if cli.profile.is_some() {
+        // `--profile NAME` asks for that one account, whatever config.toml lists.
+        return Ok(Vec::new());
+    }
+    let file = config.paths.config_file();
+    for account in &config.accounts {
+        if let Some(profile) = &account.profile {
+            let place = format!("{}: account `{}`: profile", file.display(), account.name);
+            check_profile(profile, &place, profiles)?;
+        }
+    }
+    // Read from config.toml, where they were checked; checked again for accounts made in code.
+    validate_accounts(&config.accounts).map_err(|e| usage(format!("{}: {e}", file.display())))?;
+    Ok(config.accounts.clone())
+}
+
+/// A profile name given by a person must be one of the shared files' profiles: otherwise one
+/// message naming it and every valid one.
+fn check_profile(name: &str, given_as: &str, profiles: &[ProfileInfo]) -> Result<(), Fatal> {
+    if profiles.iter().any(|p| p.name == name) {
+        return Ok(());
+    }
+    let valid = if profiles.is_empty() {
+        "there are none (AWS_CONFIG_FILE or ~/.aws/config, AWS_SHARED_CREDENTIALS_FILE or \
+         ~/.aws/credentials; `aws configure --profile NAME` makes one)"
+            .to_string()
+    } else {
+        let names: Vec<&str> = profiles.iter().map(|p| p.name.as_str()).collect();
+        format!("the profiles are: {}", names.join(", "))
+    };
+    Err(usage(format!(
+        "{given_as} `{name}`: no such profile in the AWS shared config files; {valid}"
+    )))
+}
+
 /// Loads the configuration, checks credentials and reachability, and settles the Regions,
 /// before anything else is asked.
 pub async fn connect(
@@ -81,6 +161,7 @@ pub async fn connect(
     if let Some(url) = &cli.endpoint_url {
         check_endpoint(url)?;
     }
+    let cli = &single_account(cli, config)?;
     let mut requested: Vec<String> = cli.regions.clone();
     if requested.is_empty() {
         requested.extend(cli.region.clone());
@@ -117,6 +198,29 @@ pub async fn connect(
     ctx.check_credentials().await?;
     let identity = ctx.caller_identity().await?;
     Ok((ctx, requested, identity))
+}
+
+/// `--profiles` is checked before any call: an unknown profile is named with the valid ones.
+/// One profile is that account (as `--profile`); several side by side are for the dashboard
+/// (issue 22), which does not take them yet, so they are refused rather than half-used.
+fn single_account(cli: &Global, config: &Config) -> Result<Global, Fatal> {
+    if cli.profiles.is_empty() {
+        return Ok(cli.clone());
+    }
+    let profiles = haven_aws::shared_profiles()?;
+    let accounts = accounts(cli, config, &profiles)?;
+    match accounts.as_slice() {
+        [one] => Ok(Global {
+            profile: one.profile.clone(),
+            profiles: Vec::new(),
+            ..cli.clone()
+        }),
+        _ => Err(usage(format!(
+            "--profiles {}: showing several accounts side by side is not available yet; use \
+             --profile NAME for one account",
+            cli.profiles.join(",")
+        ))),
+    }
 }
 
 fn check_endpoint(url: &str) -> Result<(), Fatal> {
@@ -180,6 +284,134 @@ fn check_region_syntax(region: &str) -> Result<(), Fatal> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::config::Paths;
+    use clap::Parser;
+    use haven_model::accounts::parse_shared_config;
+
+    #[derive(Debug, Parser)]
+    struct TestCli {
+        #[command(flatten)]
+        global: Global,
+    }
+
+    fn parse(args: &[&str]) -> Result<Global, clap::Error> {
+        TestCli::try_parse_from(std::iter::once("haven").chain(args.iter().copied()))
+            .map(|cli| cli.global)
+    }
+
+    fn config() -> Config {
+        Config::defaults(Paths {
+            config_dir: "/home/ana/.config/haven".into(),
+            cache_dir: "/tmp/cache".into(),
+            data_dir: "/tmp/data".into(),
+        })
+    }
+
+    fn profiles() -> Vec<ProfileInfo> {
+        parse_shared_config(
+            "[profile prod]\nregion = ap-northeast-2\n[profile dr]\nregion = us-east-1\n",
+            "[default]\naws_access_key_id = x\n",
+        )
+    }
+
+    #[test]
+    fn profiles_gives_one_account_per_profile_in_the_order_given() {
+        let cli = parse(&["--profiles", "prod,dr,prod"]).expect("valid flags");
+        assert_eq!(cli.profiles, ["prod", "dr", "prod"]);
+        let given = accounts(&cli, &config(), &profiles()).expect("known profiles");
+        assert_eq!(
+            given,
+            vec![
+                AccountSpec::for_profile("prod"),
+                AccountSpec::for_profile("dr")
+            ],
+            "a repeated name is one account"
+        );
+        let none = accounts(&parse(&[]).expect("no flags"), &config(), &profiles());
+        assert_eq!(none.expect("nothing asked"), Vec::new());
+    }
+
+    #[test]
+    fn an_unknown_profile_is_named_with_the_valid_ones() {
+        let cli = parse(&["--profiles", "prod,staging"]).expect("valid flags");
+        let fatal = accounts(&cli, &config(), &profiles()).expect_err("staging is unknown");
+        assert_eq!(fatal.code, 2);
+        assert_eq!(
+            fatal.message,
+            "--profiles `staging`: no such profile in the AWS shared config files; the profiles \
+             are: default, dr, prod"
+        );
+        let fatal = accounts(&cli, &config(), &[]).expect_err("no profiles at all");
+        assert!(
+            fatal.message.contains("there are none"),
+            "{}",
+            fatal.message
+        );
+        assert!(fatal.message.contains("~/.aws/config"), "{}", fatal.message);
+        let fatal = accounts(
+            &parse(&["--profiles", "prod,,dr"]).expect("flags"),
+            &config(),
+            &profiles(),
+        )
+        .expect_err("an empty name");
+        assert!(
+            fatal.message.contains("e.g. --profiles prod,dr"),
+            "{}",
+            fatal.message
+        );
+    }
+
+    #[test]
+    fn profiles_and_profile_cannot_be_used_together() {
+        let error = parse(&["--profile", "prod", "--profiles", "prod,dr"]).expect_err("both");
+        assert_eq!(error.kind(), clap::error::ErrorKind::ArgumentConflict);
+        let both = Global {
+            profile: Some("prod".into()),
+            profiles: vec!["dr".into()],
+            ..Global::default()
+        };
+        let fatal = accounts(&both, &config(), &profiles()).expect_err("both, built in code");
+        assert!(
+            fatal.message.contains("cannot be used together"),
+            "{}",
+            fatal.message
+        );
+    }
+
+    #[test]
+    fn the_accounts_of_config_toml_must_name_known_profiles() {
+        let mut config = config();
+        config.accounts = vec![
+            AccountSpec::for_profile("prod"),
+            AccountSpec {
+                name: "dr".into(),
+                profile: Some("dr-old".into()),
+                role_arn: Some("arn:aws:iam::210987654321:role/haven".into()),
+                ..AccountSpec::default()
+            },
+        ];
+        let fatal = accounts(&parse(&[]).expect("flags"), &config, &profiles())
+            .expect_err("dr-old is not a profile");
+        assert_eq!(
+            fatal.message,
+            "/home/ana/.config/haven/config.toml: account `dr`: profile `dr-old`: no such \
+             profile in the AWS shared config files; the profiles are: default, dr, prod"
+        );
+        config.accounts[1].profile = None;
+        let listed = accounts(&parse(&[]).expect("flags"), &config, &profiles())
+            .expect("the default credentials assume the role");
+        assert_eq!(listed.len(), 2);
+        let flag = parse(&["--profiles", "dr"]).expect("flags");
+        assert_eq!(
+            accounts(&flag, &config, &profiles()).expect("the flag wins"),
+            vec![AccountSpec::for_profile("dr")]
+        );
+        let one = parse(&["--profile", "prod"]).expect("flags");
+        assert_eq!(
+            accounts(&one, &config, &profiles()).expect("--profile is one account"),
+            Vec::new()
+        );
+    }
 
     #[test]
     fn d_to_accepts_a_region_newer_than_the_build_and_refuses_a_typo() {

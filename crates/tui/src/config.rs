@@ -1,5 +1,5 @@
 //! haven's files in the platform's places: `config.toml` (refresh interval, Regions, read-only,
-//! key map overrides), an optional `keymap.toml` and an optional `policy.toml` (what the stack is
+//! key map overrides, `[[accounts]]`), an optional `keymap.toml` and an optional `policy.toml` (what the stack is
 //! held to, read by the dashboard and `haven check` when no `--policy` is given) in the config
 //! directory, the last topology in
 //! the cache directory, the action log and the log file in the data directory.
@@ -13,6 +13,7 @@ use std::ffi::OsString;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
+use haven_model::accounts::{AccountField, AccountSpec, validate_accounts};
 use haven_model::findings::Policy;
 use serde::Deserialize;
 use toml::Spanned;
@@ -142,6 +143,9 @@ pub struct Config {
     pub regions: Vec<String>,
     /// Start without any action that changes AWS.
     pub read_only: bool,
+    /// The accounts to show side by side (`[[accounts]]`), checked; empty: one account, from
+    /// `--profile` or the default credentials.
+    pub accounts: Vec<AccountSpec>,
     /// Key bindings: the defaults with the user's overrides applied.
     pub keymap: KeyMap,
     /// What was ignored while reading, e.g. a malformed `keymap.toml` (the defaults are used).
@@ -157,6 +161,19 @@ struct ConfigFile {
     regions: Option<Vec<Spanned<String>>>,
     read_only: Option<bool>,
     keymap: Option<KeymapTables>,
+    accounts: Option<Vec<Spanned<AccountTable>>>,
+}
+
+/// One `[[accounts]]` table.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct AccountTable {
+    name: Spanned<String>,
+    profile: Option<Spanned<String>>,
+    role_arn: Option<Spanned<String>>,
+    external_id: Option<Spanned<String>>,
+    #[serde(default)]
+    regions: Vec<Spanned<String>>,
 }
 
 type KeymapTables = BTreeMap<String, Spanned<BTreeMap<String, Spanned<KeyList>>>>;
@@ -187,6 +204,7 @@ impl Config {
             signals: Duration::from_secs(DEFAULT_SIGNALS_SECONDS),
             regions: Vec::new(),
             read_only: false,
+            accounts: Vec::new(),
             keymap: KeyMap::default(),
             warnings: Vec::new(),
         }
@@ -248,7 +266,53 @@ impl Config {
         if let Some(tables) = file.keymap {
             apply_keymap(&mut self.keymap, &tables, path, text)?;
         }
+        if let Some(tables) = file.accounts {
+            self.accounts = self.read_accounts(&tables, path, text)?;
+        }
         Ok(())
+    }
+
+    /// The `[[accounts]]` tables as accounts, checked; a mistake is reported at the value that
+    /// is wrong.
+    fn read_accounts(
+        &mut self,
+        tables: &[Spanned<AccountTable>],
+        path: &Path,
+        text: &str,
+    ) -> Result<Vec<AccountSpec>, ConfigError> {
+        let mut accounts = Vec::new();
+        for table in tables {
+            let account = table.get_ref();
+            for region in &account.regions {
+                self.warnings.extend(check_region(region, path, text)?);
+            }
+            let value = |v: &Option<Spanned<String>>| v.as_ref().map(|s| s.get_ref().clone());
+            accounts.push(AccountSpec {
+                name: account.name.get_ref().clone(),
+                profile: value(&account.profile),
+                role_arn: value(&account.role_arn),
+                external_id: value(&account.external_id),
+                regions: account
+                    .regions
+                    .iter()
+                    .map(|r| r.get_ref().clone())
+                    .collect(),
+            });
+        }
+        validate_accounts(&accounts).map_err(|error| {
+            let table = &tables[error.index];
+            let account = table.get_ref();
+            let span = match error.field {
+                AccountField::Name => Some(account.name.span()),
+                AccountField::Profile => account.profile.as_ref().map(Spanned::span),
+                AccountField::RoleArn => account.role_arn.as_ref().map(Spanned::span),
+                AccountField::ExternalId => account.external_id.as_ref().map(Spanned::span),
+                AccountField::Region(i) => account.regions.get(i).map(Spanned::span),
+            };
+            let offset = span.unwrap_or_else(|| table.span()).start;
+            invalid_at(path, text, offset, error.to_string())
+        })?;
+        Ok(accounts)
     }
 }
 
@@ -546,6 +610,89 @@ mod tests {
             config.keymap.keys_for(Mode::Map, KeyAction::Quit),
             vec![KeySpec::parse("x").expect("key")]
         );
+    }
+
+    #[test]
+    fn accounts_tables_are_read_in_order_with_their_roles_and_regions() {
+        let dir = temp_dir("accounts");
+        std::fs::write(
+            dir.join("config/config.toml"),
+            "refresh_seconds = 30\n\n\
+             [[accounts]]\nname = \"prod\"\nprofile = \"prod\"\n\
+             regions = [\"ap-northeast-2\", \"ap-southeast-8\"]\n\n\
+             [[accounts]]\nname = \"dr\"\nprofile = \"prod\"\n\
+             role_arn = \"arn:aws:iam::210987654321:role/haven-reader\"\n\
+             external_id = \"haven-2026\"\n",
+        )
+        .expect("write");
+        let config = Config::load_from(paths(&dir)).expect("valid");
+        assert_eq!(
+            config.accounts,
+            vec![
+                AccountSpec {
+                    name: "prod".into(),
+                    profile: Some("prod".into()),
+                    role_arn: None,
+                    external_id: None,
+                    regions: vec!["ap-northeast-2".into(), "ap-southeast-8".into()],
+                },
+                AccountSpec {
+                    name: "dr".into(),
+                    profile: Some("prod".into()),
+                    role_arn: Some("arn:aws:iam::210987654321:role/haven-reader".into()),
+                    external_id: Some("haven-2026".into()),
+                    regions: Vec::new(),
+                },
+            ]
+        );
+        assert_eq!(
+            config.warnings.len(),
+            1,
+            "the unlisted Region: {:?}",
+            config.warnings
+        );
+        assert!(
+            Config::load_from(paths(&temp_dir("no-accounts")))
+                .expect("defaults")
+                .accounts
+                .is_empty()
+        );
+    }
+
+    #[test]
+    fn a_wrong_account_names_the_file_line_column_field_and_what_is_valid() {
+        let err = error_for(
+            "config.toml",
+            "[[accounts]]\nname = \"dr\"\nrole_arn = \"arn:aws:iam::210987654321:user/ana\"\n",
+        );
+        assert!(err.contains("config.toml:3:12:"), "{err}");
+        assert!(err.contains("account `dr`: role_arn"), "{err}");
+        assert!(
+            err.contains("expected arn:aws:iam::123456789012:role/NAME"),
+            "{err}"
+        );
+
+        let err = error_for(
+            "config.toml",
+            "[[accounts]]\nname = \"a\"\n[[accounts]]\nname = \"a\"\n",
+        );
+        assert!(err.contains("config.toml:4:8:"), "{err}");
+        assert!(err.contains("already the name of account #1"), "{err}");
+
+        let err = error_for(
+            "config.toml",
+            "[[accounts]]\nname = \"a\"\nregions = [\"us-east-1\", \"eu-wset-1\"]\n",
+        );
+        assert!(err.contains("config.toml:3:25:"), "{err}");
+        assert!(err.contains("did you mean `eu-west-1`"), "{err}");
+
+        let err = error_for("config.toml", "[[accounts]]\nprofile = \"prod\"\n");
+        assert!(err.contains("config.toml:1:"), "{err}");
+        assert!(err.contains("name"), "a missing name: {err}");
+
+        let err = error_for("config.toml", "[[accounts]]\nname = \"a\"\nrole = \"x\"\n");
+        assert!(err.contains("config.toml:3:1:"), "{err}");
+        assert!(err.contains("role_arn"), "the valid keys: {err}");
     }
 
     fn error_for(file: &str, text: &str) -> String {

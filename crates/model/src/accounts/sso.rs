@@ -1,0 +1,107 @@
+//! Whether an IAM Identity Center (SSO) profile is signed in: the token the AWS CLI's
+//! `aws sso login` leaves in its cache (`~/.aws/sso/cache/<sha1 of the session name or start
+//! URL>.json`, with `expiresAt` in RFC 3339).
+
+use chrono::{DateTime, Utc};
+
+/// The state of a profile's SSO login.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SsoToken {
+    /// Signed in until `expires_at`.
+    Valid {
+        /// When the token expires.
+        expires_at: DateTime<Utc>,
+    },
+    /// The token expired: `aws sso login` again.
+    Expired {
+        /// When it expired.
+        expired_at: DateTime<Utc>,
+    },
+    /// No token (never signed in, signed out, or a cache file that cannot be read).
+    Missing,
+}
+
+impl SsoToken {
+    /// The state from the cache file's text (`None` when there is no file) at `now`.
+    pub fn from_cache(text: Option<&str>, now: DateTime<Utc>) -> Self {
+        let Some(expires_at) = text.and_then(expires_at) else {
+            return SsoToken::Missing;
+        };
+        if expires_at > now {
+            SsoToken::Valid { expires_at }
+        } else {
+            SsoToken::Expired {
+                expired_at: expires_at,
+            }
+        }
+    }
+
+    /// Signed in and not expired.
+    pub fn is_valid(&self) -> bool {
+        matches!(self, SsoToken::Valid { .. })
+    }
+}
+
+/// The token's `expiresAt`; nothing else of the file (the access token) is read.
+fn expires_at(text: &str) -> Option<DateTime<Utc>> {
+    let json: serde_json::Value = serde_json::from_str(text).ok()?;
+    let expires = json.get("expiresAt")?.as_str()?;
+    DateTime::parse_from_rfc3339(expires)
+        .ok()
+        .map(|t| t.with_timezone(&Utc))
+}
+
+/// The command that signs a profile in again, as the AWS CLI documents it.
+pub fn sso_login_command(profile: &str) -> String {
+    format!("aws sso login --profile {profile}")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn at(text: &str) -> DateTime<Utc> {
+        DateTime::parse_from_rfc3339(text)
+            .expect("time")
+            .with_timezone(&Utc)
+    }
+
+    #[test]
+    fn a_token_is_valid_until_it_expires_then_expired() {
+        let cache = r#"{"startUrl": "https://corp.awsapps.com/start", "region": "eu-west-1",
+            "accessToken": "secret", "expiresAt": "2026-12-01T08:00:00Z"}"#;
+        assert_eq!(
+            SsoToken::from_cache(Some(cache), at("2026-12-01T07:00:00Z")),
+            SsoToken::Valid {
+                expires_at: at("2026-12-01T08:00:00Z")
+            }
+        );
+        let expired = SsoToken::from_cache(Some(cache), at("2026-12-01T08:00:01Z"));
+        assert_eq!(
+            expired,
+            SsoToken::Expired {
+                expired_at: at("2026-12-01T08:00:00Z")
+            }
+        );
+        assert!(!expired.is_valid());
+    }
+
+    #[test]
+    fn offsets_are_understood_and_a_missing_or_unreadable_cache_is_missing() {
+        let cache = r#"{"expiresAt": "2026-12-01T10:00:00+02:00"}"#;
+        assert!(SsoToken::from_cache(Some(cache), at("2026-12-01T07:59:00Z")).is_valid());
+        assert!(!SsoToken::from_cache(Some(cache), at("2026-12-01T08:01:00Z")).is_valid());
+        let now = at("2026-12-01T07:00:00Z");
+        assert_eq!(SsoToken::from_cache(None, now), SsoToken::Missing);
+        assert_eq!(SsoToken::from_cache(Some("{"), now), SsoToken::Missing);
+        assert_eq!(
+            SsoToken::from_cache(Some(r#"{"expiresAt": "tomorrow"}"#), now),
+            SsoToken::Missing
+        );
+    }
+
+    #[test]
+    fn the_login_command_names_the_profile() {
+        assert_eq!(sso_login_command("prod"), "aws sso login --profile prod");
+    }
+}
