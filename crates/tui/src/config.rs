@@ -21,7 +21,8 @@ use toml::Spanned;
 use crate::dashboard::keymap::{KeyMap, KeyMapError, Mode};
 
 pub use crate::dashboard::{
-    DEFAULT_IAM_REFRESH_SECONDS, DEFAULT_REFRESH_SECONDS, DEFAULT_SIGNALS_SECONDS,
+    DEFAULT_FULL_REFRESH_SECONDS, DEFAULT_IAM_REFRESH_SECONDS, DEFAULT_REFRESH_SECONDS,
+    DEFAULT_SIGNALS_SECONDS,
 };
 
 /// Where haven keeps its files.
@@ -137,6 +138,9 @@ pub struct Config {
     pub refresh: Duration,
     /// How often the dashboard's auto-refresh reads IAM too (`r` always does).
     pub iam_refresh: Duration,
+    /// How often the dashboard reads everything (the refresh interval reads only what changes
+    /// on its own).
+    pub full_refresh: Duration,
     /// How often the dashboard reads the live signals (CloudWatch metrics and events).
     pub signals: Duration,
     /// Regions to show (empty = let the command line or the SDK decide).
@@ -157,6 +161,7 @@ pub struct Config {
 struct ConfigFile {
     refresh_seconds: Option<Spanned<i64>>,
     iam_refresh_seconds: Option<Spanned<i64>>,
+    full_refresh_seconds: Option<Spanned<i64>>,
     signals_seconds: Option<Spanned<i64>>,
     regions: Option<Vec<Spanned<String>>>,
     read_only: Option<bool>,
@@ -201,6 +206,7 @@ impl Config {
             paths,
             refresh: Duration::from_secs(DEFAULT_REFRESH_SECONDS),
             iam_refresh: Duration::from_secs(DEFAULT_IAM_REFRESH_SECONDS),
+            full_refresh: Duration::from_secs(DEFAULT_FULL_REFRESH_SECONDS),
             signals: Duration::from_secs(DEFAULT_SIGNALS_SECONDS),
             regions: Vec::new(),
             read_only: false,
@@ -245,6 +251,9 @@ impl Config {
         let file: ConfigFile = toml::from_str(text).map_err(|e| toml_error(path, text, &e))?;
         if let Some(seconds) = file.refresh_seconds {
             self.refresh = interval(&seconds, "refresh_seconds", path, text)?;
+        }
+        if let Some(seconds) = file.full_refresh_seconds {
+            self.full_refresh = interval(&seconds, "full_refresh_seconds", path, text)?;
         }
         if let Some(seconds) = file.iam_refresh_seconds {
             self.iam_refresh = interval(&seconds, "iam_refresh_seconds", path, text)?;
@@ -540,10 +549,15 @@ mod tests {
     fn d_the_iam_refresh_interval_is_read_from_config_toml() {
         let dir = temp_dir("iam-refresh");
         let file = dir.join("config/config.toml");
-        std::fs::write(&file, "refresh_seconds = 20\niam_refresh_seconds = 900\n").expect("write");
+        std::fs::write(
+            &file,
+            "refresh_seconds = 20\niam_refresh_seconds = 900\nfull_refresh_seconds = 300\n",
+        )
+        .expect("write");
         let config = Config::load_from(paths(&dir)).expect("valid");
         assert_eq!(config.refresh, Duration::from_secs(20));
         assert_eq!(config.iam_refresh, Duration::from_secs(900));
+        assert_eq!(config.full_refresh, Duration::from_secs(300));
         std::fs::write(&file, "iam_refresh_seconds = 0\n").expect("write");
         let err = Config::load_from(paths(&dir)).expect_err("0 is refused");
         let err = err.to_string();

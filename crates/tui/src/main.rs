@@ -353,6 +353,7 @@ async fn open_dashboard(cli: &Global, config: Config) -> Result<(), Fatal> {
         regions,
         refresh: config.refresh,
         iam_refresh: config.iam_refresh,
+        full_refresh: config.full_refresh,
         signals: config.signals,
         read_only: cli.read_only || config.read_only,
         cached: haven_tui::cache::read_cached_topology(&cache),
