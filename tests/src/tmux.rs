@@ -82,6 +82,24 @@ impl Tmux {
         }
     }
 
+    /// Waits until the dashboard's read in flight has ended: the header says `updated` and
+    /// counts nothing left `to read`.
+    pub fn wait_read(&self) -> String {
+        let deadline = Instant::now() + Duration::from_secs(60);
+        loop {
+            let screen = self.screen();
+            let header = screen.lines().next().unwrap_or_default();
+            if header.contains("updated") && !header.contains("to read") {
+                return screen;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "the read did not end within 60 s:\n{screen}"
+            );
+            std::thread::sleep(Duration::from_millis(100));
+        }
+    }
+
     /// Waits until the screen shows every text, or fails showing the last screen.
     pub fn wait_for(&self, texts: &[&str]) -> String {
         let deadline = Instant::now() + Duration::from_secs(60);

@@ -28,7 +28,10 @@ fn wait_until(proxy: &Proxy, what: &str, done: impl Fn((usize, usize)) -> bool) 
         if done(now) {
             return now;
         }
-        assert!(Instant::now() < deadline, "{what}: (iam, instances) = {now:?}");
+        assert!(
+            Instant::now() < deadline,
+            "{what}: (iam, instances) = {now:?}"
+        );
         std::thread::sleep(Duration::from_millis(100));
     }
 }
@@ -43,7 +46,7 @@ fn d_the_dashboard_reads_iam_on_capital_r_and_not_on_every_auto_refresh() {
     // An auto-refresh every second; IAM at its default interval (10 min).
     std::fs::write(config.join("config.toml"), "refresh_seconds = 1\n").expect("write");
     let tmux = Tmux::start(&haven_command(&proxy.endpoint(), &home, ""));
-    tmux.wait_for(&["updated"]);
+    tmux.wait_read();
 
     // The first refresh read IAM and the network; three more auto-refreshes of both Regions
     // read neither.
@@ -54,7 +57,11 @@ fn d_the_dashboard_reads_iam_on_capital_r_and_not_on_every_auto_refresh() {
         n >= instances + 6
     });
     assert_eq!(after.0, iam, "an auto-refresh asked IAM");
-    assert_eq!(counts_of(&proxy, "DescribeVpcs").1, vpcs, "an auto-refresh read the VPCs");
+    assert_eq!(
+        counts_of(&proxy, "DescribeVpcs").1,
+        vpcs,
+        "an auto-refresh read the VPCs"
+    );
 
     // `R` reads everything, IAM included.
     tmux.keys(&["R"]);

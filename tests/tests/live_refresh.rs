@@ -28,11 +28,7 @@ async fn a_stopped_instance_shows_within_one_interval_without_reading_the_networ
     let id = lab.asg_instance_ids[0].clone();
     tmux.wait_for(&["lab-alb", id.as_str(), "running"]);
     // The first full read ends (nothing left to read), then the count starts.
-    let deadline = Instant::now() + Duration::from_secs(60);
-    while tmux.screen().contains("to read") {
-        assert!(Instant::now() < deadline, "{}", tmux.screen());
-        std::thread::sleep(Duration::from_millis(100));
-    }
+    tmux.wait_read();
     proxy.clear_requests();
     let changed_at = Instant::now();
     lab::stop_instance(&moto.endpoint(), "ap-northeast-2", &id)
@@ -42,7 +38,10 @@ async fn a_stopped_instance_shows_within_one_interval_without_reading_the_networ
     // Within one interval (and the time of the read itself), the map says it is stopped.
     let screen = loop {
         let screen = tmux.screen();
-        let line = screen.lines().find(|l| l.contains(id.as_str())).unwrap_or_default();
+        let line = screen
+            .lines()
+            .find(|l| l.contains(id.as_str()))
+            .unwrap_or_default();
         if line.contains("stopp") {
             break screen;
         }
@@ -54,9 +53,15 @@ async fn a_stopped_instance_shows_within_one_interval_without_reading_the_networ
     };
     let requests = proxy.requests();
     let actions: Vec<&str> = requests.iter().map(|r| r.action.as_str()).collect();
-    assert!(actions.contains(&"DescribeInstances"), "{actions:?}\n{screen}");
+    assert!(
+        actions.contains(&"DescribeInstances"),
+        "{actions:?}\n{screen}"
+    );
     for rare in ["DescribeVpcs", "DescribeSubnets", "DescribeSecurityGroups"] {
-        assert!(!actions.contains(&rare), "{rare} in a live read: {actions:?}");
+        assert!(
+            !actions.contains(&rare),
+            "{rare} in a live read: {actions:?}"
+        );
     }
     assert!(
         requests.iter().all(|r| r.service != "iam"),

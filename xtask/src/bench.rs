@@ -7,6 +7,7 @@
 //! `assess` times from the criterion benches) and `haven up` of the lab against the CLI script of
 //! the lab notes. These are benchmarks, not tests: nothing here fails on a missed target.
 
+mod cold;
 mod dashboard;
 mod machine;
 mod report;
@@ -56,7 +57,14 @@ pub fn run() -> Result<(), String> {
     // features. Named targets only: `--benches` would also build every library's unit tests.
     let build_started = Instant::now();
     let mut build = vec!["build", "--release", "--locked"];
-    build.extend(["--bin", "haven", "--bin", "haven-bench"]);
+    build.extend([
+        "--bin",
+        "haven",
+        "--bin",
+        "haven-bench",
+        "--bin",
+        "haven-proxy",
+    ]);
     for bench in CRITERION {
         build.extend(["--bench", bench]);
     }
@@ -71,6 +79,7 @@ pub fn run() -> Result<(), String> {
     let moto = start_moto()?;
     discovery(&bins, &moto, &work, &mut table)?;
     dashboard::measure(&bins.haven, &moto, &work, &mut table)?;
+    cold::measure(&bins.haven, &bins.proxy, &moto, &work, &mut table)?;
     apply(&bins, &moto, &work, &mut table)?;
     drop(moto);
     criterion(&mut table)?;
@@ -125,6 +134,7 @@ fn cargo(args: &[&str]) -> Result<(), String> {
 struct Bins {
     haven: PathBuf,
     bench: PathBuf,
+    proxy: PathBuf,
 }
 
 impl Bins {
@@ -133,6 +143,7 @@ impl Bins {
         Self {
             haven: release.join("haven"),
             bench: release.join("haven-bench"),
+            proxy: release.join("haven-proxy"),
         }
     }
 }

@@ -200,10 +200,20 @@ mod tests {
         // The DR Region has a snapshot copy still pending: its storage is followed.
         assert_eq!(
             dr.parts,
-            BTreeSet::from([Part::Instances, Part::Storage, Part::Databases, Part::Alarms])
+            BTreeSet::from([
+                Part::Instances,
+                Part::Storage,
+                Part::Databases,
+                Part::Alarms
+            ])
         );
         for read in &plan.regions {
-            for slow in [Part::Network, Part::LaunchTemplates, Part::Settings, Part::Backup] {
+            for slow in [
+                Part::Network,
+                Part::LaunchTemplates,
+                Part::Settings,
+                Part::Backup,
+            ] {
                 assert!(!read.parts.contains(&slow), "{slow:?} in {}", read.region);
             }
         }
@@ -236,6 +246,10 @@ mod tests {
         let primary = &merged.regions[0];
         assert!(primary.parts.contains(&Part::LoadBalancers));
         assert!(!primary.parts.contains(&Part::TargetHealth));
-        assert!(merged.pending().contains(&(Some("eu-west-1".into()), Part::Network)));
+        assert!(
+            merged
+                .pending()
+                .contains(&(Some("eu-west-1".into()), Part::Network))
+        );
     }
 }

@@ -8,8 +8,8 @@ use chrono::Utc;
 use clap::{Parser, Subcommand, ValueEnum};
 use haven_aws::{AwsContext, AwsError, CallerIdentity, DiscoverOptions, ExecuteOptions};
 use haven_model::Topology;
-use haven_model::refresh::ReadPlan;
 use haven_model::action::Progress;
+use haven_model::refresh::ReadPlan;
 use haven_model::signals::Signals;
 use haven_tui::cli::{Fatal, Global, connect, usage};
 use haven_tui::commands::act::execute_logged;
@@ -238,9 +238,15 @@ impl TopologySource for AwsSource {
     /// and the first page of instances before the rest.
     fn read(&self, plan: ReadPlan, sink: PieceSink) -> futures::future::BoxFuture<'static, ()> {
         let ctx = self.ctx.clone();
+        // A small first page only where the network is read too (a full read, or a Region never
+        // read): a live read redraws rows already shown, and one call is cheaper than two.
+        let whole = plan
+            .regions
+            .iter()
+            .any(|r| r.parts.contains(&haven_model::Part::Network));
         let options = DiscoverOptions {
             identity: Some(self.identity.clone()),
-            first_page: Some(FIRST_PAGE),
+            first_page: whole.then_some(FIRST_PAGE),
             ..DiscoverOptions::default()
         };
         Box::pin(async move { haven_aws::discover_plan(&ctx, &plan, &options, &*sink).await })

@@ -40,15 +40,7 @@ pub fn measure(haven: &Path, moto: &Moto, work: &Path, table: &mut Table) -> Res
             .map_err(|e| format!("{}: {e}", cache.display()))
     };
 
-    // The pane runs `env -i VAR=… haven …`, the same environment as the other benchmarks.
-    let template = isolated(haven, &home, endpoint);
-    let mut line = String::from("exec env -i");
-    for (key, value) in template.get_envs() {
-        if let (Some(key), Some(value)) = (key.to_str(), value.and_then(|v| v.to_str())) {
-            line.push_str(&format!(" {key}='{value}'"));
-        }
-    }
-    line.push_str(&format!(" '{}' --regions {REGIONS}", haven.display()));
+    let line = pane_line(haven, &home, endpoint);
 
     // tmux's own part: the same pane showing the same text printed by `echo`. Each figure is
     // the median of `STARTS` starts.
@@ -198,7 +190,21 @@ fn measure_session(
     Ok(())
 }
 
-fn tmux(args: &[&str]) -> Result<String, String> {
+/// The pane's command: `exec env -i VAR=… haven --regions …`, the same environment as the
+/// other benchmarks.
+pub(super) fn pane_line(haven: &Path, home: &Path, endpoint: &str) -> String {
+    let template = isolated(haven, home, endpoint);
+    let mut line = String::from("exec env -i");
+    for (key, value) in template.get_envs() {
+        if let (Some(key), Some(value)) = (key.to_str(), value.and_then(|v| v.to_str())) {
+            line.push_str(&format!(" {key}='{value}'"));
+        }
+    }
+    line.push_str(&format!(" '{}' --regions {REGIONS}", haven.display()));
+    line
+}
+
+pub(super) fn tmux(args: &[&str]) -> Result<String, String> {
     let out = Command::new("tmux")
         .args(args)
         .output()
@@ -232,7 +238,7 @@ fn cpu_ticks(pid: u32) -> Result<u64, String> {
 }
 
 /// The peak resident set size (`VmHWM`) in kB.
-fn peak_kb(pid: u32) -> Result<u64, String> {
+pub(super) fn peak_kb(pid: u32) -> Result<u64, String> {
     let status = std::fs::read_to_string(format!("/proc/{pid}/status"))
         .map_err(|e| format!("/proc/{pid}/status: {e}"))?;
     status

@@ -146,9 +146,7 @@ pub(super) async fn discover(
 
 /// The groups' capacity, members and state only (DescribeAutoScalingGroups; their policies are
 /// not asked and come back empty).
-pub(super) async fn capacity(
-    scope: &Scope<'_>,
-) -> Result<Vec<model::AutoScalingGroup>, AwsError> {
+pub(super) async fn capacity(scope: &Scope<'_>) -> Result<Vec<model::AutoScalingGroup>, AwsError> {
     let c = scope.ctx.autoscaling(scope.region);
     let groups: Vec<sdk::AutoScalingGroup> = c
         .describe_auto_scaling_groups()

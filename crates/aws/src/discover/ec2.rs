@@ -519,7 +519,10 @@ pub(super) async fn instances(
             .flat_map(|r| r.instances())
             .map(instance)
             .collect();
-        token = out.next_token().filter(|t| !t.is_empty()).map(str::to_string);
+        token = out
+            .next_token()
+            .filter(|t| !t.is_empty())
+            .map(str::to_string);
         if token.is_none() {
             all.extend(page);
             return Ok(all);

@@ -316,7 +316,11 @@ pub(super) async fn target_health(
     let c = &client;
     let answers: Vec<_> = stream::iter(arns.iter().cloned())
         .map(|arn| async move {
-            let out = c.describe_target_health().target_group_arn(&arn).send().await;
+            let out = c
+                .describe_target_health()
+                .target_group_arn(&arn)
+                .send()
+                .await;
             (arn, out)
         })
         .buffered(CONCURRENCY)

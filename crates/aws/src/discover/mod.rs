@@ -182,11 +182,8 @@ pub async fn discover_plan(
         }
     };
     sink(Piece::global(Part::Identity, fragment, errors));
-    let global = futures::future::join_all(
-        plan.global
-            .iter()
-            .map(|&part| global_part(ctx, part, sink)),
-    );
+    let global =
+        futures::future::join_all(plan.global.iter().map(|&part| global_part(ctx, part, sink)));
     let per_region = futures::future::join_all(
         plan.regions
             .iter()
@@ -257,7 +254,11 @@ async fn region(
                 region: code.to_string(),
                 ..RegionTopology::default()
             };
-            sink(Piece::regional(part, empty, error.take().into_iter().collect()));
+            sink(Piece::regional(
+                part,
+                empty,
+                error.take().into_iter().collect(),
+            ));
         }
         return;
     }

@@ -180,9 +180,7 @@ impl Part {
             | Part::LaunchTemplates
             | Part::Settings => Service::Ec2,
             Part::AutoScaling | Part::AsgCapacity => Service::AutoScaling,
-            Part::LoadBalancers | Part::TargetHealth | Part::ClassicLoadBalancers => {
-                Service::Elbv2
-            }
+            Part::LoadBalancers | Part::TargetHealth | Part::ClassicLoadBalancers => Service::Elbv2,
             Part::Databases | Part::DbClusters | Part::DbSnapshots | Part::DbSubnetGroups => {
                 Service::Rds
             }
@@ -257,8 +255,9 @@ impl Topology {
             partial,
         } = piece;
         if !partial {
-            self.errors
-                .retain(|e| !(e.region == region && Part::of_error(e).is_some_and(|p| part.answers(p))));
+            self.errors.retain(|e| {
+                !(e.region == region && Part::of_error(e).is_some_and(|p| part.answers(p)))
+            });
         }
         let failed = !errors.is_empty();
         self.errors.extend(errors.into_iter().map(|mut e| {
@@ -358,15 +357,31 @@ fn apply_regional(
             ));
             put(replace(&mut to.vpcs, take(&mut from.vpcs), failed));
             put(replace(&mut to.subnets, take(&mut from.subnets), failed));
-            put(replace(&mut to.route_tables, take(&mut from.route_tables), failed));
+            put(replace(
+                &mut to.route_tables,
+                take(&mut from.route_tables),
+                failed,
+            ));
             put(replace(
                 &mut to.internet_gateways,
                 take(&mut from.internet_gateways),
                 failed,
             ));
-            put(replace(&mut to.nat_gateways, take(&mut from.nat_gateways), failed));
-            put(replace(&mut to.elastic_ips, take(&mut from.elastic_ips), failed));
-            put(replace(&mut to.network_acls, take(&mut from.network_acls), failed));
+            put(replace(
+                &mut to.nat_gateways,
+                take(&mut from.nat_gateways),
+                failed,
+            ));
+            put(replace(
+                &mut to.elastic_ips,
+                take(&mut from.elastic_ips),
+                failed,
+            ));
+            put(replace(
+                &mut to.network_acls,
+                take(&mut from.network_acls),
+                failed,
+            ));
             put(replace(
                 &mut to.security_groups,
                 take(&mut from.security_groups),
@@ -378,7 +393,11 @@ fn apply_regional(
         Part::Storage => {
             put(replace(&mut to.volumes, take(&mut from.volumes), failed));
             put(replace(&mut to.images, take(&mut from.images), failed));
-            put(replace(&mut to.snapshots, take(&mut from.snapshots), failed));
+            put(replace(
+                &mut to.snapshots,
+                take(&mut from.snapshots),
+                failed,
+            ));
             mark_public(to);
         }
         Part::LaunchTemplates => put(replace(
@@ -401,8 +420,7 @@ fn apply_regional(
         Part::AsgCapacity => {
             let mut groups = from.auto_scaling_groups;
             for group in &mut groups {
-                if let Some(old) = to.auto_scaling_groups.iter().find(|g| g.name == group.name)
-                {
+                if let Some(old) = to.auto_scaling_groups.iter().find(|g| g.name == group.name) {
                     group.policies.clone_from(&old.policies);
                 }
             }
@@ -517,7 +535,8 @@ pub fn fragment_of(region: &RegionTopology, part: Part) -> RegionTopology {
             f.target_groups.clone_from(&r.target_groups);
         }
         Part::ClassicLoadBalancers => {
-            f.classic_load_balancers.clone_from(&r.classic_load_balancers);
+            f.classic_load_balancers
+                .clone_from(&r.classic_load_balancers);
         }
         Part::Databases => f.db_instances.clone_from(&r.db_instances),
         Part::DbClusters => f.db_clusters.clone_from(&r.db_clusters),

@@ -92,7 +92,11 @@ fn pages_add_rows_and_the_last_page_drops_what_is_gone() {
     assert_eq!(rows.len(), old.len(), "a page removes nothing");
     assert_eq!(rows[0].state, crate::InstanceState::Stopping);
     shown.apply(page(vec![first], false));
-    assert_eq!(shown.regions[0].instances.len(), 1, "the whole list replaces");
+    assert_eq!(
+        shown.regions[0].instances.len(),
+        1,
+        "the whole list replaces"
+    );
 }
 
 #[test]
@@ -101,8 +105,15 @@ fn narrow_reads_change_only_what_they_read() {
     let code = shown.regions[0].region.clone();
     let region = &shown.regions[0];
     let group = region.auto_scaling_groups.first().cloned().expect("an ASG");
-    assert!(!group.policies.is_empty(), "the fixture's group has a policy");
-    let tg = region.target_groups.first().cloned().expect("a target group");
+    assert!(
+        !group.policies.is_empty(),
+        "the fixture's group has a policy"
+    );
+    let tg = region
+        .target_groups
+        .first()
+        .cloned()
+        .expect("a target group");
     assert!(!tg.targets.is_empty());
 
     let mut capacity = group.clone();
@@ -119,7 +130,10 @@ fn narrow_reads_change_only_what_they_read() {
     ));
     let after = &shown.regions[0].auto_scaling_groups[0];
     assert_eq!(after.desired_capacity, group.desired_capacity + 1);
-    assert_eq!(after.policies, group.policies, "policies are not in a capacity read");
+    assert_eq!(
+        after.policies, group.policies,
+        "policies are not in a capacity read"
+    );
 
     let mut health = tg.clone();
     for target in &mut health.targets {

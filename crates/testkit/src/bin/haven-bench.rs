@@ -16,6 +16,7 @@ use std::net::TcpStream;
 use std::process::{Command, ExitCode, Stdio};
 use std::time::{Duration, Instant};
 
+use futures::StreamExt;
 use haven_testkit::lab::{self, launch_instances};
 use haven_testkit::proxy::percent_decode;
 use haven_testkit::{Faults, Proxy};
@@ -77,10 +78,15 @@ async fn seed(endpoint: &str) -> Result<(), String> {
         .map_err(|e| format!("lab: {e}"))?;
     let mut total = 0;
     for (region, count) in BULK {
-        // Batches of 50 make several reservations, as real fleets have.
-        for _ in 0..count / 50 {
-            total += launch_instances(endpoint, region, 50)
-                .await
+        // One instance per reservation (one RunInstances each, 8 at a time), as an Auto Scaling
+        // fleet launches them: a DescribeInstances page of 100 then holds 100 instances.
+        let launched: Vec<Result<Vec<String>, lab::LabError>> = futures::stream::iter(0..count)
+            .map(|_| launch_instances(endpoint, region, 1))
+            .buffer_unordered(8)
+            .collect()
+            .await;
+        for one in launched {
+            total += one
                 .map_err(|e| format!("instances in {region}: {e}"))?
                 .len();
         }

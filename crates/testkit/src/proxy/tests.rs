@@ -101,6 +101,7 @@ fn injected_errors_look_like_aws_errors() {
         faults,
         Faults {
             delay: Duration::from_millis(5),
+            delay_service: None,
             fail_region: Some(("us-east-1".into(), 503)),
             fail_action: None,
             fail_service: None,

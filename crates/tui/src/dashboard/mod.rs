@@ -43,10 +43,10 @@ use chrono::{DateTime, Utc};
 use crossterm::event::{Event, KeyEventKind};
 use futures::future::BoxFuture;
 use futures::{Stream, StreamExt};
-use haven_model::refresh::ReadPlan;
-use haven_model::{Part, Piece, Topology};
 use haven_model::findings::Policy;
+use haven_model::refresh::ReadPlan;
 use haven_model::signals::Signals;
+use haven_model::{Part, Piece, Topology};
 use ratatui::Terminal;
 use ratatui::backend::Backend;
 use ratatui::layout::Rect;
@@ -162,7 +162,7 @@ pub const DEFAULT_REFRESH_SECONDS: u64 = 30;
 /// How often the dashboard reads everything (networks, security groups, templates…) when the
 /// config file does not say; between two, the refresh interval reads only what changes on its
 /// own.
-pub const DEFAULT_FULL_REFRESH_SECONDS: u64 = 900;
+pub const DEFAULT_FULL_REFRESH_SECONDS: u64 = 1800;
 
 /// How often the dashboard's auto-refresh reads IAM too, when the config file does not say:
 /// IAM is account-wide, costs several calls per user and role, and rarely changes.

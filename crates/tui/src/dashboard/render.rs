@@ -890,7 +890,10 @@ fn draw_list(frame: &mut Frame, area: Rect, state: &State) {
             ));
         }
     } else if !state.loading_of(kind.parts()).is_empty() && !list.model.rows.is_empty() {
-        title.push(Span::styled("· loading more… ", Style::new().fg(Color::Yellow)));
+        title.push(Span::styled(
+            "· loading more… ",
+            Style::new().fg(Color::Yellow),
+        ));
     }
     if kind == ListKind::Deploy {
         title.push(Span::styled(

@@ -10,8 +10,8 @@ use chrono::{DateTime, Utc};
 use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 use haven_model::action::Progress;
 use haven_model::findings::{self, Policy};
-use haven_model::signals::{self, Event, Signals};
 use haven_model::refresh::ReadPlan;
+use haven_model::signals::{self, Event, Signals};
 use haven_model::{Part, Piece, Service, Topology};
 
 use super::alarms;
@@ -754,6 +754,10 @@ impl State {
     /// one started at least an interval ago (CloudWatch's points are a minute apart: reading
     /// more often pays for the same points again).
     fn signals_due(&mut self) -> Option<Command> {
+        // What a first read has only half brought would ask for the metrics of half the stack.
+        if !self.from_cache && self.refresh.finished_at.is_none() {
+            return None;
+        }
         let topology = self.topology.as_ref()?;
         let read = &mut self.signals_refresh;
         let due = read.job.is_none()
@@ -789,7 +793,6 @@ impl State {
         }
     }
 
-    /// Remembers what changed between the topology shown and the next one.
     /// Keeps changes seen between reads (at most [`SEEN_EVENTS_CAP`], oldest dropped).
     fn remember(&mut self, seen: Vec<Event>) {
         self.seen_events.extend(seen);

@@ -559,7 +559,10 @@ fn results_of_superseded_refreshes_are_dropped() {
     assert!(state.topology.is_none(), "the stale answer is dropped");
     assert!(state.refreshing());
     deliver(&mut state, 1, healthy.clone());
-    let shown = state.topology.as_deref().expect("the answer of the refresh awaited");
+    let shown = state
+        .topology
+        .as_deref()
+        .expect("the answer of the refresh awaited");
     assert_eq!(shown.regions, healthy.regions);
     assert!(!state.refreshing());
 }
@@ -895,10 +898,7 @@ async fn input_stays_responsive_while_a_slow_refresh_runs() {
     assert_eq!(state.view, View::List(ListKind::Rds));
     assert_eq!(state.mode(), Mode::Describe);
     let text = text_of(&buffer);
-    assert!(
-        text.lines().next().unwrap().contains("to read"),
-        "{text}"
-    );
+    assert!(text.lines().next().unwrap().contains("to read"), "{text}");
     assert!(text.contains("read_replica_source"), "{text}");
 }
 

@@ -75,7 +75,9 @@ impl State {
 
     /// The Regions shown whose parts in `parts` are still being read, with those parts.
     pub fn loading_of(&self, parts: &[Part]) -> Vec<(String, Part)> {
-        let shown = self.shown_region().and_then(|i| self.region_names().get(i).cloned());
+        let shown = self
+            .shown_region()
+            .and_then(|i| self.region_names().get(i).cloned());
         self.refresh
             .loading
             .iter()
@@ -126,9 +128,8 @@ impl State {
         if self.refresh.job.is_some() {
             return None;
         }
-        let since = |at: Option<DateTime<Utc>>| {
-            at.map(|at| (self.now - at).to_std().unwrap_or_default())
-        };
+        let since =
+            |at: Option<DateTime<Utc>>| at.map(|at| (self.now - at).to_std().unwrap_or_default());
         let finished = since(self.refresh.finished_at)?;
         if since(self.refresh.full_at).is_none_or(|d| d >= self.settings.full_refresh) {
             return Some(self.start_full_refresh(false));
@@ -277,7 +278,9 @@ impl State {
             self.refresh.iam_at = Some(self.now);
         }
         let now = self.now;
-        self.refresh.changed.retain(|(_, at)| now - *at < CHANGED_FOR);
+        self.refresh
+            .changed
+            .retain(|(_, at)| now - *at < CHANGED_FOR);
         if let Some(shown) = &mut self.topology {
             Arc::make_mut(shown).taken_at = now;
         }

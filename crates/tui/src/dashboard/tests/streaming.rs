@@ -16,7 +16,11 @@ fn opened(topology: &Topology) -> State {
 }
 
 fn send(state: &mut State, topology: &Topology, region: usize, part: Part) {
-    let piece = Piece::regional(part, fragment_of(&topology.regions[region], part), Vec::new());
+    let piece = Piece::regional(
+        part,
+        fragment_of(&topology.regions[region], part),
+        Vec::new(),
+    );
     update(
         state,
         Action::Piece {
@@ -43,7 +47,10 @@ fn a_list_fills_as_soon_as_its_own_part_is_read_and_the_others_say_loading() {
     assert!(text.contains("loading ec2 instances in"), "{text}");
     assert!(!text.contains("no ec2 instances here"), "{text}");
     // The header counts what is left; the map panel names what it waits for.
-    assert!(text.lines().next().unwrap_or_default().contains("to read"), "{text}");
+    assert!(
+        text.lines().next().unwrap_or_default().contains("to read"),
+        "{text}"
+    );
     // The judged views say they are provisional.
     press(&mut state, ":findings\n");
     let text = screen(&state);
@@ -54,7 +61,10 @@ fn a_list_fills_as_soon_as_its_own_part_is_read_and_the_others_say_loading() {
     press(&mut state, ":ec2\n");
     let text = screen(&state);
     let first = &lab.regions[0].instances[0].id;
-    assert!(text.contains(first.as_str()), "EC2 rows after their piece:\n{text}");
+    assert!(
+        text.contains(first.as_str()),
+        "EC2 rows after their piece:\n{text}"
+    );
 
     // Once every piece is in, nothing is provisional any more.
     deliver(&mut state, 0, lab.clone());
@@ -71,18 +81,33 @@ fn the_refresh_interval_reads_what_changes_and_the_full_read_comes_on_its_own_in
     let Some(Command::Fetch { plan, .. }) = update(&mut state, Action::Tick(at(31))).pop() else {
         panic!("a live read at the refresh interval");
     };
-    let parts: Vec<Part> = plan.regions.iter().flat_map(|r| r.parts.iter().copied()).collect();
+    let parts: Vec<Part> = plan
+        .regions
+        .iter()
+        .flat_map(|r| r.parts.iter().copied())
+        .collect();
     assert!(parts.contains(&Part::Instances) && parts.contains(&Part::TargetHealth));
     for slow in [Part::Network, Part::LaunchTemplates, Part::Settings] {
-        assert!(!parts.contains(&slow), "{slow:?} is not read every interval");
+        assert!(
+            !parts.contains(&slow),
+            "{slow:?} is not read every interval"
+        );
     }
-    assert!(plan.global.is_empty(), "neither IAM nor Route 53: {:?}", plan.global);
+    assert!(
+        plan.global.is_empty(),
+        "neither IAM nor Route 53: {:?}",
+        plan.global
+    );
     deliver(&mut state, 1, lab.clone());
-    // 15 minutes after the first full read, the next one.
-    let Some(Command::Fetch { plan, .. }) = update(&mut state, Action::Tick(at(901))).pop() else {
+    // 30 minutes after the first full read, the next one.
+    let Some(Command::Fetch { plan, .. }) = update(&mut state, Action::Tick(at(1801))).pop() else {
         panic!("a full read at its interval");
     };
-    assert!(plan.regions.iter().all(|r| r.parts.contains(&Part::Network)));
+    assert!(
+        plan.regions
+            .iter()
+            .all(|r| r.parts.contains(&Part::Network))
+    );
     assert!(plan.global.contains(&Part::Dns));
 }
 
