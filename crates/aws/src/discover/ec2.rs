@@ -492,7 +492,7 @@ fn instance(i: &sdk::Instance) -> model::Instance {
 /// as it arrives (the dashboard draws it), and the whole list is returned.
 ///
 /// The first page holds `scope.first_page` instances when set (a small first page answers
-/// sooner; DescribeInstances takes 5 to 1000), the next ones `scope.page_size`, or 1000.
+/// sooner; DescribeInstances takes 5 to 1000), the others `scope.page_size`, or 1000.
 pub(super) async fn instances(
     scope: &Scope<'_>,
     on_page: &(dyn Fn(Vec<model::Instance>) + Send + Sync),
@@ -501,10 +501,11 @@ pub(super) async fn instances(
     let mut all = Vec::new();
     let mut token: Option<String> = None;
     loop {
+        // Unset, AWS decides the page size (and some endpoints, moto among them, use 100): the
+        // largest page AWS allows makes a fleet of up to 1,000 instances one call.
         let size = match (&token, scope.first_page) {
             (None, Some(first)) => Some(first),
-            (Some(_), Some(_)) => scope.page_size.or(Some(1000)),
-            _ => scope.page_size,
+            _ => scope.page_size.or(Some(1000)),
         };
         let out = c
             .describe_instances()

@@ -104,6 +104,46 @@ impl Scope<'_> {
 /// Where pieces go as they arrive (called from several branches of one task).
 pub type PieceSink<'a> = &'a (dyn Fn(Piece) + Send + Sync);
 
+/// How long the rest of a read waits for the first instance pages (see [`FirstRows`]).
+const FIRST_ROWS_WAIT: std::time::Duration = std::time::Duration::from_millis(1500);
+
+/// Lets the first `DescribeInstances` page of every Region go before the rest of a read, when
+/// the first rows matter (`first_page` set: the dashboard). A read sends a hundred calls at
+/// once; the endpoint answers the one a person waits for sooner when it is asked first. The
+/// other calls start as soon as every Region's first page is in, or after
+/// [`FIRST_ROWS_WAIT`], whichever comes first.
+struct FirstRows {
+    waiting: tokio::sync::watch::Sender<usize>,
+}
+
+impl FirstRows {
+    fn new(plan: &ReadPlan, options: &DiscoverOptions) -> Self {
+        let regions = match options.first_page {
+            Some(_) => plan
+                .regions
+                .iter()
+                .filter(|r| r.parts.contains(&Part::Instances))
+                .count(),
+            None => 0,
+        };
+        Self {
+            waiting: tokio::sync::watch::Sender::new(regions),
+        }
+    }
+
+    /// One Region's first page is in (or its read ended).
+    fn arrived(&self) {
+        self.waiting.send_modify(|n| *n = n.saturating_sub(1));
+    }
+
+    /// Waits for every first page, at most [`FIRST_ROWS_WAIT`].
+    async fn wait(&self) {
+        let mut waiting = self.waiting.subscribe();
+        let all_in = waiting.wait_for(|n| *n == 0);
+        let _ = tokio::time::timeout(FIRST_ROWS_WAIT, all_in).await;
+    }
+}
+
 /// The plan of a whole discovery with these options.
 pub fn full_plan(regions: &[String], options: &DiscoverOptions) -> ReadPlan {
     let mut global = Vec::new();
@@ -182,12 +222,17 @@ pub async fn discover_plan(
         }
     };
     sink(Piece::global(Part::Identity, fragment, errors));
-    let global =
-        futures::future::join_all(plan.global.iter().map(|&part| global_part(ctx, part, sink)));
+    let first_rows = FirstRows::new(plan, options);
+    let first = &first_rows;
+    let global = async {
+        first.wait().await;
+        futures::future::join_all(plan.global.iter().map(|&part| global_part(ctx, part, sink)))
+            .await
+    };
     let per_region = futures::future::join_all(
         plan.regions
             .iter()
-            .map(|read| region(ctx, read, account.as_deref(), options, sink)),
+            .map(|read| region(ctx, read, account.as_deref(), options, first, sink)),
     );
     tokio::join!(global, per_region);
 }
@@ -231,6 +276,7 @@ async fn region(
     read: &RegionRead,
     account: Option<&str>,
     options: &DiscoverOptions,
+    first: &FirstRows,
     sink: PieceSink<'_>,
 ) {
     let code = read.region.as_str();
@@ -259,14 +305,18 @@ async fn region(
                 empty,
                 error.take().into_iter().collect(),
             ));
+            if part == Part::Instances {
+                first.arrived();
+            }
         }
         return;
     }
-    futures::future::join_all(
-        read.parts
-            .iter()
-            .map(|&part| regional_part(ctx, read, part, account, options, sink)),
-    )
+    futures::future::join_all(read.parts.iter().map(|&part| async move {
+        if part != Part::Instances {
+            first.wait().await;
+        }
+        regional_part(ctx, read, part, account, options, first, sink).await;
+    }))
     .await;
 }
 
@@ -278,6 +328,7 @@ async fn regional_part(
     part: Part,
     account: Option<&str>,
     options: &DiscoverOptions,
+    first: &FirstRows,
     sink: PieceSink<'_>,
 ) {
     let code = read.region.as_str();
@@ -308,7 +359,14 @@ async fn regional_part(
             out.security_groups = keep(n.security_groups, e);
         }
         Part::Instances => {
+            let page_seen = std::sync::atomic::AtomicBool::new(false);
+            let first_in = || {
+                if !page_seen.swap(true, std::sync::atomic::Ordering::Relaxed) {
+                    first.arrived();
+                }
+            };
             let page = |rows: Vec<haven_model::Instance>| {
+                first_in();
                 let fragment = RegionTopology {
                     region: code.to_string(),
                     instances: rows,
@@ -319,6 +377,7 @@ async fn regional_part(
                 sink(piece);
             };
             out.instances = keep(ec2::instances(&scope, &page).await, e);
+            first_in();
         }
         Part::Storage => {
             let s = ec2::storage(&scope, account).await;
