@@ -754,8 +754,10 @@ impl State {
     /// one started at least an interval ago (CloudWatch's points are a minute apart: reading
     /// more often pays for the same points again).
     fn signals_due(&mut self) -> Option<Command> {
-        // What a first read has only half brought would ask for the metrics of half the stack.
-        if !self.from_cache && self.refresh.finished_at.is_none() {
+        // Not before the first read has ended: what it has only half brought would ask for the
+        // metrics of half the stack, and a read holding the topology while pieces arrive would
+        // make each of them copy it whole (a cached topology of 10,000 resources is ~30 MB).
+        if self.refresh.finished_at.is_none() {
             return None;
         }
         let topology = self.topology.as_ref()?;

@@ -58,7 +58,7 @@ fn signals_are_read_after_the_first_topology_then_once_per_interval() {
 }
 
 #[test]
-fn a_cached_topology_starts_the_first_signals_read_and_the_interval_comes_from_the_options() {
+fn the_first_signals_read_waits_for_the_first_read_and_the_interval_comes_from_the_options() {
     let healthy = fixture("lab-healthy.json");
     let mut state = DashboardOptions {
         cached: Some(healthy.clone()),
@@ -68,8 +68,12 @@ fn a_cached_topology_starts_the_first_signals_read_and_the_interval_comes_from_t
     .initial_state();
     let commands = update(&mut state, Action::Start);
     assert!(matches!(commands[0], Command::Fetch { .. }));
+    // A signals read during the first read would hold the cached topology while its pieces
+    // arrive (each would copy it whole): it starts when that read ends.
+    assert!(signal_reads(&commands).is_empty(), "{commands:?}");
+    let commands = deliver(&mut state, 0, healthy.clone());
     let [job] = signal_reads(&commands)[..] else {
-        panic!("the cached topology's signals are read at once: {commands:?}");
+        panic!("the signals are read once the first read ends: {commands:?}");
     };
     answer(&mut state, job, Signals::default());
     let t0 = state.now;
@@ -198,7 +202,15 @@ async fn the_run_loop_reads_signals_once_however_often_r_is_pressed() {
         cached: Some(topology.clone()),
         ..options(&topology)
     };
-    let (state, _) = drive(keys("rrrrr"), source, opts).await;
+    // Keys 60 ms apart: the first read ends before them and starts the signals read.
+    let events = futures::stream::iter(keys("rrrrr")).then(|event| async move {
+        tokio::time::sleep(Duration::from_millis(60)).await;
+        event
+    });
+    let mut terminal = Terminal::new(TestBackend::new(160, 48)).unwrap();
+    let state = run(&mut terminal, Box::pin(events), source, opts)
+        .await
+        .unwrap();
     assert!(!state.quit);
     assert_eq!(reads.load(Ordering::SeqCst), 1, "one read per interval");
 }
