@@ -757,9 +757,7 @@ impl State {
         // Not before the first read has ended: what it has only half brought would ask for the
         // metrics of half the stack, and a read holding the topology while pieces arrive would
         // make each of them copy it whole (a cached topology of 10,000 resources is ~30 MB).
-        if self.refresh.finished_at.is_none() {
-            return None;
-        }
+        self.refresh.finished_at?;
         let topology = self.topology.as_ref()?;
         let read = &mut self.signals_refresh;
         let due = read.job.is_none()
