@@ -363,7 +363,8 @@ fn discovery(bins: &Bins, moto: &Moto, work: &Path, table: &mut Table) -> Result
     ));
     table.notes.push(format!(
         "Discovery inventory: the lab (ap-northeast-2 + DR in us-east-1) and 1,000 more \
-         instances (400/300/300 in {REGIONS}), {instances} instances in all, IAM included. \
+         instances, one per reservation (400/300/300 in {REGIONS}), {instances} instances in all, \
+         IAM included. \
          haven and the replay: median of {RUNS} runs."
     ));
     Ok(())

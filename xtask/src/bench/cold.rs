@@ -228,13 +228,14 @@ fn first_rows(
     let mut typed = false;
     let rows = loop {
         let screen = tmux(&["capture-pane", "-p", "-t", session]).unwrap_or_default();
+        // `1` shows the first Region only (REGION), then its EC2 list: rows of other Regions
+        // arriving first cannot push REGION's rows out of the pane.
         if !typed && screen.starts_with(" haven ") {
-            tmux(&["send-keys", "-t", session, ":ec2", "Enter"])?;
+            tmux(&["send-keys", "-t", session, "1", ":ec2", "Enter"])?;
             typed = true;
         }
-        let row = screen
-            .lines()
-            .any(|l| l.contains(&format!("│{REGION}")) && l.contains(" i-"));
+        let row = screen.contains(&format!("EC2 instances [{REGION}]"))
+            && screen.lines().any(|l| l.starts_with("│i-"));
         if typed && row {
             break millis(started.elapsed());
         }
