@@ -229,8 +229,9 @@ fn first_rows(
     let rows = loop {
         let screen = tmux(&["capture-pane", "-p", "-t", session]).unwrap_or_default();
         // `1` shows the first Region only (REGION), then its EC2 list: rows of other Regions
-        // arriving first cannot push REGION's rows out of the pane.
-        if !typed && screen.starts_with(" haven ") {
+        // arriving first cannot push REGION's rows out of the pane. The keys go once the
+        // Region bar is drawn (the first piece has arrived).
+        if !typed && screen.contains(&format!("1 {REGION}")) {
             tmux(&["send-keys", "-t", session, "1", ":ec2", "Enter"])?;
             typed = true;
         }

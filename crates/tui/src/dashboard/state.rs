@@ -554,12 +554,15 @@ impl State {
     /// Rebuilds the open list from the current topology, keeping filter, sort and selection.
     fn reload_list(&mut self, kind: ListKind) {
         let model = self.list_model(kind);
+        // The selection follows its row, unless it is on the first one with nothing described:
+        // rows arriving above it (another Region's answer) then keep the top of the list in view.
         let (filter, sort, key, describe) = match &self.list {
             Some(l) if l.model.kind == kind => (
                 l.filter.clone(),
                 l.sort,
                 l.rows
                     .get(l.selected)
+                    .filter(|_| l.selected > 0 || l.describe.is_some())
                     .and_then(|i| l.model.rows.get(*i))
                     .map(|r| r.key.clone()),
                 l.describe.is_some(),
