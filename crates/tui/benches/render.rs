@@ -12,7 +12,7 @@ use criterion::{Criterion, criterion_group, criterion_main};
 use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 use haven_model::Topology;
 use haven_tui::dashboard::{
-    Action, Command, DashboardOptions, ListKind, State, View, draw, sample_signals, update,
+    Action, Command, DashboardOptions, ListKind, State, View, deliver, draw, sample_signals, update,
 };
 use ratatui::Terminal;
 use ratatui::backend::TestBackend;
@@ -80,13 +80,15 @@ fn render(c: &mut Criterion) {
 
     // The same map with an hour of metrics beside each AZ, group, database and instance.
     let mut live = opened(topology.clone());
-    let job = update(&mut live, Action::Start)
+    update(&mut live, Action::Start);
+    // The first read ends (with the same topology); then the signals are asked for.
+    let job = deliver(&mut live, 0, topology.clone())
         .iter()
         .find_map(|command| match command {
             Command::FetchSignals { job, .. } => Some(*job),
             _ => None,
         })
-        .expect("the cached topology's signals are asked for");
+        .expect("the signals are asked for once the first read ends");
     update(
         &mut live,
         Action::SignalsRead {
