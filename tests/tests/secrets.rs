@@ -118,7 +118,9 @@ async fn credentials_never_reach_output_logs_cache_or_the_action_log() {
         ),
     );
     let tmux = Tmux::start(&command);
-    tmux.wait_for(&["lab-alb", "updated"]);
+    tmux.wait_for(&["lab-alb"]);
+    // The cache is written when the first read has ended, not when its first pieces show.
+    tmux.wait_read();
     tmux.keys(&["q"]);
     let screen = tmux.wait_for(&["haven exited 0"]);
     // The pane shows the shell command that started haven; what haven drew is above it.
