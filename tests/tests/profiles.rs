@@ -52,7 +52,7 @@ fn an_unknown_profile_is_named_with_the_valid_ones_before_any_call() {
 }
 
 #[test]
-fn one_profile_is_used_as_with_profile_and_several_are_refused_until_the_dashboard_shows_them() {
+fn one_profile_is_used_as_with_profile_and_several_are_for_the_dashboard_only() {
     let home = home_with_profiles();
     let endpoint = closed_endpoint();
     // It goes on to connect, in the profile's Region: the closed endpoint is the first failure.
@@ -66,7 +66,8 @@ fn one_profile_is_used_as_with_profile_and_several_are_refused_until_the_dashboa
         .assert()
         .code(2)
         .stderr(predicate::str::contains(
-            "showing several accounts side by side is not available yet",
+            "this command works on one account (--profile NAME); the dashboard shows several \
+             side by side (haven --profiles prod,dr)",
         ))
         .stderr(predicate::str::contains("cannot reach").not());
 }

@@ -229,6 +229,7 @@ pub const PERMISSIONS: &[Permission] = &[
     p("iam", "GetInstanceProfile"),
     p("iam", "GetLoginProfile"),
     p("iam", "ListAccessKeys"),
+    p("iam", "ListAccountAliases"),
     p("iam", "ListAttachedGroupPolicies"),
     p("iam", "ListAttachedRolePolicies"),
     p("iam", "ListAttachedUserPolicies"),

@@ -202,7 +202,8 @@ pub async fn connect(
 
 /// `--profiles` is checked before any call: an unknown profile is named with the valid ones.
 /// One profile is that account (as `--profile`); several side by side are for the dashboard
-/// (issue 22), which does not take them yet, so they are refused rather than half-used.
+/// (`crate::open`): a command that reads or changes one account refuses them rather than pick
+/// one.
 fn single_account(cli: &Global, config: &Config) -> Result<Global, Fatal> {
     if cli.profiles.is_empty() {
         return Ok(cli.clone());
@@ -216,8 +217,8 @@ fn single_account(cli: &Global, config: &Config) -> Result<Global, Fatal> {
             ..cli.clone()
         }),
         _ => Err(usage(format!(
-            "--profiles {}: showing several accounts side by side is not available yet; use \
-             --profile NAME for one account",
+            "--profiles {0}: this command works on one account (--profile NAME); the \
+             dashboard shows several side by side (haven --profiles {0})",
             cli.profiles.join(",")
         ))),
     }

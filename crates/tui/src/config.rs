@@ -520,7 +520,7 @@ mod tests {
         assert_eq!(p.log_file(), dir.join("data/haven.log"));
         let config = Config::load_from(p).expect("no files is fine");
         assert_eq!(config.refresh, Duration::from_secs(DEFAULT_REFRESH_SECONDS));
-        assert_eq!(config.iam_refresh, Duration::from_secs(600));
+        assert_eq!(config.iam_refresh, Duration::from_secs(1800));
         assert_eq!(config.keymap, KeyMap::default());
     }
 

@@ -9,4 +9,5 @@ pub mod config;
 pub mod dashboard;
 pub mod dr_table;
 pub mod fatal;
+pub mod open;
 pub mod report;

@@ -1,23 +1,11 @@
 //! `haven`: the dashboard (no subcommand) and subcommands for scripts.
 
-use std::path::PathBuf;
 use std::process::ExitCode;
-use std::sync::Arc;
 
-use chrono::Utc;
 use clap::{Parser, Subcommand, ValueEnum};
-use haven_aws::{AwsContext, AwsError, CallerIdentity, DiscoverOptions, ExecuteOptions};
-use haven_model::Topology;
-use haven_model::action::Progress;
-use haven_model::refresh::ReadPlan;
-use haven_model::signals::Signals;
+use haven_aws::DiscoverOptions;
 use haven_tui::cli::{Fatal, Global, connect, usage};
-use haven_tui::commands::act::execute_logged;
-use haven_tui::commands::deploy::run_calls_logged;
 use haven_tui::config::Config;
-use haven_tui::dashboard::{
-    self, DashboardOptions, Executor, JobError, PieceSink, ProgressFn, TopologySource, Work,
-};
 
 /// Dashboard and automation for highly available AWS stacks (ALB + ASG across AZs + Multi-AZ RDS
 /// + a DR Region).
@@ -162,7 +150,7 @@ async fn run(cli: Cli) -> Result<(), Fatal> {
         Some(Command::Deploy(args)) => {
             haven_tui::commands::deploy::run(&cli.global, &config, args).await
         }
-        None => open_dashboard(&cli.global, config).await,
+        None => haven_tui::open::dashboard(&cli.global, config).await,
     }
 }
 
@@ -207,187 +195,6 @@ fn init_logging(path: &std::path::Path) {
             .with_env_filter(filter)
             .try_init();
     }
-}
-
-/// Instances on the first DescribeInstances page of a Region in the dashboard: rows show after
-/// one small page rather than after the whole list (AWS accepts 5 to 1000).
-const FIRST_PAGE: i32 = 100;
-
-/// The dashboard's data: live discovery with the checked identity.
-struct AwsSource {
-    ctx: AwsContext,
-    identity: CallerIdentity,
-}
-
-impl TopologySource for AwsSource {
-    fn fetch(
-        &self,
-        regions: Vec<String>,
-        include_iam: bool,
-    ) -> futures::future::BoxFuture<'static, Topology> {
-        let ctx = self.ctx.clone();
-        let options = DiscoverOptions {
-            identity: Some(self.identity.clone()),
-            include_iam,
-            ..DiscoverOptions::default()
-        };
-        Box::pin(async move { haven_aws::discover(&ctx, &regions, &options).await })
-    }
-
-    /// Streams: each part of each Region reaches the dashboard as soon as AWS has answered it,
-    /// and the first page of instances before the rest.
-    fn read(&self, plan: ReadPlan, sink: PieceSink) -> futures::future::BoxFuture<'static, ()> {
-        let ctx = self.ctx.clone();
-        // A small first page only where the network is read too (a full read, or a Region never
-        // read): a live read redraws rows already shown, and one call is cheaper than two.
-        let whole = plan
-            .regions
-            .iter()
-            .any(|r| r.parts.contains(&haven_model::Part::Network));
-        let options = DiscoverOptions {
-            identity: Some(self.identity.clone()),
-            first_page: whole.then_some(FIRST_PAGE),
-            ..DiscoverOptions::default()
-        };
-        Box::pin(async move { haven_aws::discover_plan(&ctx, &plan, &options, &*sink).await })
-    }
-
-    fn signals(&self, topology: Arc<Topology>) -> futures::future::BoxFuture<'static, Signals> {
-        let ctx = self.ctx.clone();
-        Box::pin(async move { haven_aws::read_signals(&ctx, &topology, Utc::now()).await })
-    }
-}
-
-/// Runs the dashboard's jobs against AWS, each action logged like `haven act`'s.
-struct AwsExecutor {
-    ctx: AwsContext,
-    identity: CallerIdentity,
-    read_only: bool,
-    action_log: PathBuf,
-}
-
-impl Executor for AwsExecutor {
-    fn run(
-        &self,
-        work: Work,
-        progress: ProgressFn,
-    ) -> futures::future::BoxFuture<'static, Result<String, JobError>> {
-        let ctx = self.ctx.clone();
-        let identity = self.identity.clone();
-        let log = self.action_log.clone();
-        let options = ExecuteOptions {
-            read_only: self.read_only,
-            ..ExecuteOptions::default()
-        };
-        let failed = |e: &AwsError| JobError {
-            code: e.code().map(str::to_string),
-            message: e.to_string(),
-        };
-        Box::pin(async move {
-            match work {
-                Work::Act(action) => {
-                    let sink = |p: Progress| progress(p);
-                    let (result, log_error) =
-                        execute_logged(&ctx, &action, &options, &identity, &log, &sink).await;
-                    if let Some(e) = log_error {
-                        tracing::warn!(error = %e, "cannot write the action log");
-                    }
-                    result
-                        .map(|outcome| outcome.message)
-                        .map_err(|e| failed(&e))
-                }
-                Work::Replicate(operation) => {
-                    let step = operation.sentence();
-                    let sink =
-                        |waiting: String| progress(Progress::new(step.clone(), waiting, None));
-                    haven_aws::replicate::run(&ctx, &operation, &options, &sink)
-                        .await
-                        .map(|id| format!("{step}: {id}"))
-                        .map_err(|e| failed(&e))
-                }
-                // Pause, resume, roll back or finish: the same calls `haven deploy --pause /
-                // --resume / --rollback / --finish` sends, logged the same way.
-                Work::Deploy {
-                    region,
-                    title,
-                    calls,
-                    ..
-                } => {
-                    let sink = |p: Progress| progress(p);
-                    let (result, log_error) =
-                        run_calls_logged(&ctx, &identity, &log, &options, &region, &calls, &sink)
-                            .await;
-                    if let Some(e) = log_error {
-                        tracing::warn!(error = %e, "cannot write the action log");
-                    }
-                    result
-                        .map(|outcomes| format!("{title}: {} step(s) done", outcomes.len()))
-                        .map_err(|e| failed(&e))
-                }
-            }
-        })
-    }
-}
-
-/// One cache file per account and endpoint, so a demo never shows up on a real account.
-fn cache_path(config: &Config, account: &str, endpoint: Option<&str>) -> PathBuf {
-    let endpoint_key: String = endpoint
-        .unwrap_or("aws")
-        .chars()
-        .map(|c| if c.is_ascii_alphanumeric() { c } else { '_' })
-        .collect();
-    config
-        .paths
-        .cache_file()
-        .with_file_name(format!("topology-{account}-{endpoint_key}.json"))
-}
-
-async fn open_dashboard(cli: &Global, config: Config) -> Result<(), Fatal> {
-    let policy = haven_tui::cli::policy(cli, &config)?;
-    // Until the dashboard takes the terminal, say what is being waited for.
-    let endpoint = (cli.endpoint_url.clone())
-        .or_else(|| std::env::var("AWS_ENDPOINT_URL").ok())
-        .unwrap_or_else(|| "AWS".to_string());
-    eprintln!("haven: connecting to {endpoint}: credentials, then STS GetCallerIdentity…");
-    let (ctx, regions, identity) = connect(cli, &config).await?;
-    eprintln!(
-        "haven: signed in to account {} as {}; opening the dashboard…",
-        identity.account, identity.arn
-    );
-    let cache = cache_path(&config, &identity.account, ctx.endpoint_url());
-    let options = DashboardOptions {
-        regions,
-        refresh: config.refresh,
-        iam_refresh: config.iam_refresh,
-        full_refresh: config.full_refresh,
-        signals: config.signals,
-        read_only: cli.read_only || config.read_only,
-        cached: haven_tui::cache::read_cached_topology(&cache),
-        cache_path: Some(cache),
-        keymap: config.keymap.clone(),
-        endpoint_label: ctx.endpoint_url().map(str::to_string),
-        notice: config.warnings.first().cloned(),
-        action_log: Some(config.paths.action_log_file()),
-        policy,
-        ..DashboardOptions::default()
-    };
-    let read_only = options.read_only;
-    let options = DashboardOptions {
-        executor: Some(Arc::new(AwsExecutor {
-            ctx: ctx.clone(),
-            identity: identity.clone(),
-            read_only,
-            action_log: config.paths.action_log_file(),
-        })),
-        ..options
-    };
-    let source = Arc::new(AwsSource { ctx, identity });
-    dashboard::run_terminal(source, options)
-        .await
-        .map_err(|e| Fatal {
-            message: format!("the dashboard stopped: {e:#}"),
-            code: 1,
-        })
 }
 
 /// `haven snapshot | head` closes stdout early; that ends haven quietly, as it ends `cat`,

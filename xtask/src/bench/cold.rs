@@ -24,7 +24,7 @@ const STARTS: usize = 5;
 const IDLE: Duration = Duration::from_secs(120);
 /// The dashboard's defaults (see `haven_tui::dashboard`): full read and IAM intervals.
 const FULL_SECONDS: f64 = 1800.0;
-const IAM_SECONDS: f64 = 600.0;
+const IAM_SECONDS: f64 = 1800.0;
 /// The Region whose first rows are timed.
 const REGION: &str = "ap-northeast-2";
 
@@ -200,19 +200,11 @@ pub fn measure(
     Ok(())
 }
 
-/// Opens the dashboard with an empty home, types `:ec2` as soon as it shows, and returns the
-/// ms from the start to the first row of [`REGION`] and to that Region's first page.
-fn first_rows(
-    haven: &Path,
-    recorder: &Recorder,
-    home: &Path,
-    session: &str,
-) -> Result<(f64, f64), String> {
+/// Starts the dashboard in a new tmux session, 200×60, with `home` emptied (nothing cached).
+fn open_fresh(haven: &Path, home: &Path, endpoint: &str, session: &str) -> Result<(), String> {
     let _ = std::fs::remove_dir_all(home);
     std::fs::create_dir_all(home).map_err(|e| e.to_string())?;
-    let line = pane_line(haven, home, &recorder.endpoint);
-    let started = Instant::now();
-    let from = recorder.at(started);
+    let line = pane_line(haven, home, endpoint);
     tmux(&[
         "new-session",
         "-d",
@@ -223,7 +215,21 @@ fn first_rows(
         "-y",
         "60",
         &line,
-    ])?;
+    ])
+    .map(|_| ())
+}
+
+/// Opens the dashboard with an empty home, types `:ec2` as soon as it shows, and returns the
+/// ms from the start to the first row of [`REGION`] and to that Region's first page.
+fn first_rows(
+    haven: &Path,
+    recorder: &Recorder,
+    home: &Path,
+    session: &str,
+) -> Result<(f64, f64), String> {
+    let started = Instant::now();
+    let from = recorder.at(started);
+    open_fresh(haven, home, &recorder.endpoint, session)?;
     let deadline = started + Duration::from_secs(30);
     let mut typed = false;
     let rows = loop {
@@ -268,21 +274,8 @@ struct Idle {
 
 /// The dashboard on the EC2 list: the first full read counted, then a minute of live reads.
 fn idle(haven: &Path, recorder: &Recorder, home: &Path, session: &str) -> Result<Idle, String> {
-    let _ = std::fs::remove_dir_all(home);
-    std::fs::create_dir_all(home).map_err(|e| e.to_string())?;
-    let line = pane_line(haven, home, &recorder.endpoint);
     let from = recorder.at(Instant::now());
-    tmux(&[
-        "new-session",
-        "-d",
-        "-s",
-        session,
-        "-x",
-        "200",
-        "-y",
-        "60",
-        &line,
-    ])?;
+    open_fresh(haven, home, &recorder.endpoint, session)?;
     let deadline = Instant::now() + Duration::from_secs(60);
     let mut typed = false;
     loop {

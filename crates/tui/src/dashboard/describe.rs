@@ -389,7 +389,8 @@ pub fn describe_lines(
         | ListKind::AzLoss
         | ListKind::Dr
         | ListKind::Alarms
-        | ListKind::Events => None,
+        | ListKind::Events
+        | ListKind::Profiles => None,
     }
 }
 

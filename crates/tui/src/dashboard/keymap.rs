@@ -108,6 +108,8 @@ pub enum KeyAction {
     PrevRegion,
     /// Show every Region.
     AllRegions,
+    /// Move the keys to the next account shown (several profiles side by side).
+    NextAccount,
     /// Show Region number n (1-based).
     Region(u8),
     /// Move up one line.
@@ -160,6 +162,7 @@ impl KeyAction {
             KeyAction::NextRegion,
             KeyAction::PrevRegion,
             KeyAction::AllRegions,
+            KeyAction::NextAccount,
         ];
         all.extend((1..=9).map(KeyAction::Region));
         all.extend([
@@ -197,6 +200,7 @@ impl KeyAction {
             KeyAction::NextRegion => "next_region",
             KeyAction::PrevRegion => "prev_region",
             KeyAction::AllRegions => "all_regions",
+            KeyAction::NextAccount => "next_account",
             KeyAction::Region(n) => return format!("region_{n}"),
             KeyAction::Up => "up",
             KeyAction::Down => "down",
@@ -237,6 +241,7 @@ impl KeyAction {
             KeyAction::NextRegion => "next Region",
             KeyAction::PrevRegion => "previous Region",
             KeyAction::AllRegions => "all Regions",
+            KeyAction::NextAccount => "next account (--profiles a,b)",
             KeyAction::Region(n) => return format!("Region {n}"),
             KeyAction::Up => "up",
             KeyAction::Down => "down",
@@ -301,6 +306,7 @@ impl KeyAction {
             KeyAction::FullRefresh => "read all",
             KeyAction::NextRegion | KeyAction::PrevRegion => "region",
             KeyAction::AllRegions => "all",
+            KeyAction::NextAccount => "account",
             KeyAction::Describe => "describe",
             KeyAction::SortNext => "sort",
             KeyAction::SortReverse => "reverse",
@@ -532,6 +538,7 @@ impl Default for KeyMap {
             b(KeyAction::NextRegion, &["]", "tab"]),
             b(KeyAction::PrevRegion, &["[", "backtab"]),
             b(KeyAction::AllRegions, &["0"]),
+            b(KeyAction::NextAccount, &[">"]),
         ];
         for n in 1..=9u8 {
             let key = n.to_string();

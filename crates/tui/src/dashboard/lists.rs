@@ -42,5 +42,7 @@ pub fn build(kind: ListKind, topology: &Topology, policy: &Policy, live: Live<'_
         ListKind::Alarms => alarms::list(topology),
         // The dashboard builds it from its events (`timeline::list`); the topology has none.
         ListKind::Events => timeline::list(topology, &[]),
+        // The dashboard builds it from the profiles it knows (`profiles::list`).
+        ListKind::Profiles => super::profiles::list(&[]),
     }
 }

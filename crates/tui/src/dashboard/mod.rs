@@ -9,6 +9,7 @@ pub mod action_log;
 pub mod alarms;
 pub mod deploys;
 pub mod describe;
+pub mod desk;
 pub mod fit;
 pub mod front_door;
 pub mod help;
@@ -22,6 +23,7 @@ pub mod map;
 pub mod menu;
 pub mod metrics_pane;
 pub mod notice;
+pub mod profiles;
 pub mod render;
 pub mod rows;
 pub mod sample_signals;
@@ -34,7 +36,7 @@ pub mod timeline;
 #[cfg(test)]
 mod tests;
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeSet, HashMap};
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
@@ -53,6 +55,9 @@ use ratatui::layout::Rect;
 use tokio::sync::mpsc;
 use tokio::task::JoinHandle;
 
+use style::Tone;
+
+pub use desk::{Desk, SeatId};
 pub use jobs::{Executor, Job, JobError, JobId, JobState, ProgressFn, Work};
 pub use keymap::{KeyAction, KeyMap, KeySpec, Mode};
 pub use render::draw;
@@ -164,9 +169,10 @@ pub const DEFAULT_REFRESH_SECONDS: u64 = 30;
 /// own.
 pub const DEFAULT_FULL_REFRESH_SECONDS: u64 = 1800;
 
-/// How often the dashboard's auto-refresh reads IAM too, when the config file does not say:
-/// IAM is account-wide, costs several calls per user and role, and rarely changes.
-pub const DEFAULT_IAM_REFRESH_SECONDS: u64 = 600;
+/// How often the dashboard's auto-refresh reads IAM too, when the config file does not say: with
+/// the full discovery, as IAM is account-wide, costs several calls per user and role (hundreds
+/// in an account with SSO or Control Tower), and rarely changes; `R` reads it at once.
+pub const DEFAULT_IAM_REFRESH_SECONDS: u64 = DEFAULT_FULL_REFRESH_SECONDS;
 
 /// How often the live signals are read when the config file does not say: CloudWatch's period
 /// is a minute, so a shorter interval would read the same points again.
@@ -208,6 +214,10 @@ pub struct DashboardOptions {
     /// Where the executor logs actions (shown in the Jobs view): the data directory's action
     /// log, where `haven act` writes too; `None` when nothing is logged.
     pub action_log: Option<PathBuf>,
+    /// The profile (or `[[accounts]]` entry) shown, when one was named (the header says it).
+    pub profile: Option<String>,
+    /// The account's alias, when it has one (the header says it).
+    pub alias: Option<String>,
 }
 
 impl Default for DashboardOptions {
@@ -229,6 +239,8 @@ impl Default for DashboardOptions {
             executor: None,
             notice: None,
             action_log: None,
+            profile: None,
+            alias: None,
         }
     }
 }
@@ -247,6 +259,7 @@ impl std::fmt::Debug for DashboardOptions {
             .field("endpoint_label", &self.endpoint_label)
             .field("executor", &self.executor.is_some())
             .field("action_log", &self.action_log)
+            .field("profile", &self.profile)
             .finish_non_exhaustive()
     }
 }
@@ -271,6 +284,8 @@ impl DashboardOptions {
                 endpoint_label: self.endpoint_label.clone(),
                 policy: self.policy.clone(),
                 action_log: self.action_log.clone(),
+                profile: self.profile.clone(),
+                alias: self.alias.clone(),
             },
             self.keymap.clone(),
             cached,
@@ -282,6 +297,40 @@ impl DashboardOptions {
         });
         state
     }
+}
+
+/// What shows one account: where its data comes from and where its actions go (its
+/// options: its Regions, cache file, executor, action log).
+pub struct AccountView {
+    /// The profile or `[[accounts]]` name.
+    pub name: String,
+    /// Its discovery.
+    pub source: Arc<dyn TopologySource>,
+    /// Its settings.
+    pub options: DashboardOptions,
+}
+
+/// An account to open the dashboard with: signed in, or why not.
+pub enum Opening {
+    /// Signed in.
+    Ready(Box<AccountView>),
+    /// Could not sign in: its place says why while the others work.
+    Failed {
+        /// The profile or `[[accounts]]` name.
+        name: String,
+        /// Why, in one sentence.
+        reason: String,
+    },
+}
+
+/// Signs in to profiles from inside the dashboard (`:profile`).
+pub trait Connector: Send + Sync + 'static {
+    /// Every profile of the shared files and `[[accounts]]` entry, with what stands in the way
+    /// of each now (an expired SSO session).
+    fn choices(&self) -> Vec<profiles::ProfileRow>;
+
+    /// Signs in to one; the error says why not and what would fix it.
+    fn connect(&self, name: String) -> BoxFuture<'static, Result<AccountView, String>>;
 }
 
 /// Runs the dashboard on any backend with any event stream until the user quits or the stream
@@ -297,140 +346,402 @@ where
     B::Error: Send + Sync + 'static,
     S: Stream<Item = Event> + Unpin,
 {
-    let clock = Arc::clone(&options.clock);
-    // The cached topology moves into the state: a copy of 10,000 resources would delay the
+    // The cached topology stays with the account: a copy of 10,000 resources would delay the
     // first frame.
     let mut options = options;
     let cached = options.cached.take();
-    let mut state = options.state_with(cached);
-    let mut events = events.fuse();
-    let (results_tx, mut results) = mpsc::unbounded_channel::<Action>();
-    let mut fetch_task: Option<JoinHandle<()>> = None;
-    // The state never asks for a second signals read while one runs, so one handle is enough;
-    // it is only kept to stop the read on quit.
-    let mut signals_task: Option<JoinHandle<()>> = None;
-    let mut ticker = tokio::time::interval(options.tick);
-    ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    let shared = options.clone();
+    options.cached = cached;
+    let view = AccountView {
+        name: options.profile.clone().unwrap_or_else(|| "default".into()),
+        source,
+        options,
+    };
+    let mut desk = run_desk(
+        terminal,
+        events,
+        vec![Opening::Ready(Box::new(view))],
+        shared,
+        None,
+    )
+    .await?;
+    let active = desk.active;
+    Ok(desk.seats.swap_remove(active).state)
+}
 
+/// What one account has running in the background.
+#[derive(Default)]
+struct SeatWork {
+    source: Option<Arc<dyn TopologySource>>,
+    executor: Option<Arc<dyn Executor>>,
+    fetch: Option<JoinHandle<()>>,
+    signals: Option<JoinHandle<()>>,
+}
+
+impl SeatWork {
+    fn stop(self) {
+        for task in [self.fetch, self.signals].into_iter().flatten() {
+            task.abort();
+        }
+    }
+}
+
+/// What comes back from the background.
+enum Report {
+    /// For one account's state.
+    Seat(SeatId, Action),
+    /// A `:profile` sign-in ended.
+    Connected {
+        /// The place it takes.
+        replacing: SeatId,
+        /// The profile.
+        name: String,
+        /// The account, or why not.
+        result: Result<Box<AccountView>, String>,
+    },
+}
+
+/// The run loop's side of the desk: the accounts' background work and the way back.
+struct Loop {
+    work: HashMap<SeatId, SeatWork>,
+    tx: mpsc::UnboundedSender<Report>,
+    connector: Option<Arc<dyn Connector>>,
+    choices: Vec<profiles::ProfileRow>,
+    pending: Vec<(SeatId, Action)>,
+    screen: (u16, u16),
+    /// The profile rows last told to the accounts.
+    told: Vec<profiles::ProfileRow>,
+}
+
+impl Loop {
+    /// Seats an account: in `replacing`'s place, or at the end.
+    fn seat(&mut self, desk: &mut Desk, view: AccountView, replacing: Option<SeatId>) {
+        let AccountView {
+            name,
+            source,
+            mut options,
+        } = view;
+        let cached = options.cached.take();
+        let state = options.state_with(cached);
+        let id = match replacing {
+            Some(old) => {
+                if let Some(work) = self.work.remove(&old) {
+                    work.stop();
+                }
+                desk.replace(old, name, state)
+            }
+            None => desk.push(name, state, None),
+        };
+        self.work.insert(
+            id,
+            SeatWork {
+                source: Some(source),
+                executor: options.executor.clone(),
+                ..SeatWork::default()
+            },
+        );
+        self.pending
+            .push((id, Action::Resize(self.screen.0, self.screen.1)));
+        self.pending.push((id, Action::Start));
+    }
+
+    /// Starts what `command` of seat `id` asks.
+    fn start(&mut self, desk: &mut Desk, id: SeatId, command: Command) {
+        let tx = self.tx.clone();
+        let report = move |action: Action| {
+            let _ = tx.send(Report::Seat(id, action));
+        };
+        match command {
+            Command::Quit => {}
+            Command::SwitchProfile { name } => self.switch_profile(desk, name),
+            Command::NextAccount => desk.next_account(),
+            Command::Run { job, work } => {
+                let executor = self.work.get(&id).and_then(|w| w.executor.clone());
+                let Some(executor) = executor else {
+                    report(Action::JobDone {
+                        job,
+                        result: Err(JobError {
+                            code: None,
+                            message: "this dashboard cannot run actions".into(),
+                        }),
+                    });
+                    return;
+                };
+                tracing::info!(job, work = %work.sentence(), "job started");
+                let progress_report = report.clone();
+                let progress: ProgressFn = Arc::new(move |progress| {
+                    progress_report(Action::JobProgress { job, progress });
+                });
+                let run = executor.run(work, progress);
+                tokio::spawn(async move {
+                    let result = run.await;
+                    report(Action::JobDone { job, result });
+                });
+            }
+            Command::Fetch { job, plan } => {
+                let Some(work) = self.work.get_mut(&id) else {
+                    return;
+                };
+                let Some(source) = work.source.clone() else {
+                    // An account that could not sign in reads nothing.
+                    self.pending.push((id, Action::Fetched { job }));
+                    return;
+                };
+                if let Some(old) = work.fetch.take() {
+                    old.abort();
+                }
+                let piece_report = report.clone();
+                let sink: PieceSink = Arc::new(move |piece| {
+                    piece_report(Action::Piece {
+                        job,
+                        piece: Box::new(piece),
+                    });
+                });
+                tracing::info!(job, parts = plan.pending().len(), "refresh started");
+                let read = source.read(plan, sink);
+                work.fetch = Some(tokio::spawn(async move {
+                    read.await;
+                    // The loop may be gone (quit); nothing to do then.
+                    report(Action::Fetched { job });
+                }));
+            }
+            Command::ReadActionLog { path } => {
+                tokio::task::spawn_blocking(move || {
+                    report(Action::ActionLogRead(action_log::read(&path)));
+                });
+            }
+            Command::FetchSignals { job, topology } => {
+                let Some(work) = self.work.get_mut(&id) else {
+                    return;
+                };
+                let Some(source) = work.source.clone() else {
+                    return;
+                };
+                let read = source.signals(topology);
+                tracing::info!(job, "signals read started");
+                // The state never asks for a second signals read while one runs, so one handle
+                // is enough; it is only kept to stop the read on quit.
+                work.signals = Some(tokio::spawn(async move {
+                    let signals = read.await;
+                    report(Action::SignalsRead {
+                        job,
+                        signals: Box::new(signals),
+                    });
+                }));
+            }
+            Command::WriteCache { path, topology } => {
+                tokio::task::spawn_blocking(move || {
+                    let result = crate::cache::write_cached_topology(&path, &topology)
+                        .map_err(|e| format!("{}: {e}", path.display()));
+                    report(Action::CacheWritten(result));
+                });
+            }
+        }
+    }
+
+    /// `:profile NAME`: the keys go to it when it is shown; otherwise it signs in, and takes
+    /// the active account's place once it has (an account that could not sign in tries again
+    /// in its own place).
+    fn switch_profile(&mut self, desk: &mut Desk, name: String) {
+        let shown = desk.position(&name);
+        if let Some(i) = shown
+            && desk.seats[i].problem.is_none()
+        {
+            desk.active = i;
+            desk.active_mut()
+                .state
+                .say(format!("keys go to {name} now"), Tone::Dim);
+            return;
+        }
+        let Some(connector) = self.connector.clone() else {
+            desk.active_mut()
+                .state
+                .say("this dashboard cannot switch profiles", Tone::Warn);
+            return;
+        };
+        if desk.connecting.contains(&name) {
+            desk.active_mut()
+                .state
+                .say(format!("already signing in to {name}…"), Tone::Dim);
+            return;
+        }
+        let replacing = shown.map_or(desk.active().id, |i| desk.seats[i].id);
+        desk.connecting.push(name.clone());
+        desk.active_mut()
+            .state
+            .say(format!("signing in to {name}…"), Tone::Dim);
+        let tx = self.tx.clone();
+        let connect = connector.connect(name.clone());
+        tokio::spawn(async move {
+            let result = connect.await.map(Box::new);
+            let _ = tx.send(Report::Connected {
+                replacing,
+                name,
+                result,
+            });
+        });
+    }
+
+    /// A `:profile` sign-in ended: the account takes its place, or the reason is said.
+    fn connected(
+        &mut self,
+        desk: &mut Desk,
+        replacing: SeatId,
+        name: String,
+        result: Result<Box<AccountView>, String>,
+    ) {
+        desk.connecting.retain(|n| *n != name);
+        desk.failed.retain(|(n, _)| *n != name);
+        match result {
+            Ok(view) => {
+                self.seat(desk, *view, Some(replacing));
+                let shown = desk.active().name.clone();
+                desk.active_mut()
+                    .state
+                    .say(format!("showing {shown}"), Tone::Good);
+            }
+            Err(why) => {
+                if let Some(seat) = desk.seat_mut(replacing)
+                    && seat.name == name
+                    && seat.problem.is_some()
+                {
+                    seat.problem = Some(why.clone());
+                }
+                desk.active_mut()
+                    .state
+                    .say(format!("{name}: {why}"), Tone::Bad);
+                desk.failed.push((name, why));
+            }
+        }
+    }
+
+    /// Tells every account where each profile stands, when that has changed (an account
+    /// signed in, failed, was switched to, or learnt its id).
+    fn tell_profiles(&mut self, desk: &mut Desk) {
+        let rows = desk.profile_rows(&self.choices);
+        if rows != self.told {
+            desk.tell_profiles(&rows);
+            self.told = rows;
+        }
+    }
+}
+
+/// Runs the dashboard over several accounts (each an [`Opening`]) until the user quits or
+/// the stream ends; `shared` gives the clock, the tick and the settings of an account that
+/// could not sign in; `connector` lets `:profile` sign in to others. Returns the desk.
+pub async fn run_desk<B, S>(
+    terminal: &mut Terminal<B>,
+    events: S,
+    openings: Vec<Opening>,
+    shared: DashboardOptions,
+    connector: Option<Arc<dyn Connector>>,
+) -> anyhow::Result<Desk>
+where
+    B: Backend,
+    B::Error: Send + Sync + 'static,
+    S: Stream<Item = Event> + Unpin,
+{
+    let clock = Arc::clone(&shared.clock);
+    let mut events = events.fuse();
+    let (tx, mut results) = mpsc::unbounded_channel::<Report>();
+    let mut ticker = tokio::time::interval(shared.tick);
+    ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     let size = terminal.size()?;
-    let mut pending = vec![Action::Resize(size.width, size.height), Action::Start];
+    let mut desk = Desk::new();
+    let mut lp = Loop {
+        work: HashMap::new(),
+        tx,
+        choices: connector.as_ref().map(|c| c.choices()).unwrap_or_default(),
+        connector,
+        pending: Vec::new(),
+        screen: (size.width, size.height),
+        told: Vec::new(),
+    };
+    for opening in openings {
+        match opening {
+            Opening::Ready(view) => lp.seat(&mut desk, *view, None),
+            Opening::Failed { name, reason } => {
+                let mut options = shared.clone();
+                options.profile = Some(name.clone());
+                let state = options.state_with(None);
+                desk.push(name, state, Some(reason));
+            }
+        }
+    }
+    if desk.seats.is_empty() {
+        anyhow::bail!("no account to show");
+    }
     loop {
-        for action in pending.drain(..) {
-            for command in update(&mut state, action) {
-                match command {
-                    Command::Quit => {}
-                    Command::Run { job, work } => {
-                        let tx = results_tx.clone();
-                        let Some(executor) = &options.executor else {
-                            let _ = tx.send(Action::JobDone {
-                                job,
-                                result: Err(JobError {
-                                    code: None,
-                                    message: "this dashboard cannot run actions".into(),
-                                }),
-                            });
-                            continue;
-                        };
-                        tracing::info!(job, work = %work.sentence(), "job started");
-                        let progress_tx = tx.clone();
-                        let progress: ProgressFn = Arc::new(move |progress| {
-                            let _ = progress_tx.send(Action::JobProgress { job, progress });
-                        });
-                        let run = executor.run(work, progress);
-                        tokio::spawn(async move {
-                            let result = run.await;
-                            let _ = tx.send(Action::JobDone { job, result });
-                        });
-                    }
-                    Command::Fetch { job, plan } => {
-                        if let Some(old) = fetch_task.take() {
-                            old.abort();
-                        }
-                        let tx = results_tx.clone();
-                        let piece_tx = results_tx.clone();
-                        let sink: PieceSink = Arc::new(move |piece| {
-                            let _ = piece_tx.send(Action::Piece {
-                                job,
-                                piece: Box::new(piece),
-                            });
-                        });
-                        tracing::info!(job, parts = plan.pending().len(), "refresh started");
-                        let read = source.read(plan, sink);
-                        fetch_task = Some(tokio::spawn(async move {
-                            read.await;
-                            // The loop may be gone (quit); nothing to do then.
-                            let _ = tx.send(Action::Fetched { job });
-                        }));
-                    }
-                    Command::ReadActionLog { path } => {
-                        let tx = results_tx.clone();
-                        tokio::task::spawn_blocking(move || {
-                            let _ = tx.send(Action::ActionLogRead(action_log::read(&path)));
-                        });
-                    }
-                    Command::FetchSignals { job, topology } => {
-                        let tx = results_tx.clone();
-                        let read = source.signals(topology);
-                        tracing::info!(job, "signals read started");
-                        signals_task = Some(tokio::spawn(async move {
-                            let signals = read.await;
-                            let _ = tx.send(Action::SignalsRead {
-                                job,
-                                signals: Box::new(signals),
-                            });
-                        }));
-                    }
-                    Command::WriteCache { path, topology } => {
-                        let tx = results_tx.clone();
-                        tokio::task::spawn_blocking(move || {
-                            let result = crate::cache::write_cached_topology(&path, &topology)
-                                .map_err(|e| format!("{}: {e}", path.display()));
-                            let _ = tx.send(Action::CacheWritten(result));
-                        });
-                    }
+        while !lp.pending.is_empty() {
+            for (id, action) in std::mem::take(&mut lp.pending) {
+                let Some(seat) = desk.seat_mut(id) else {
+                    continue;
+                };
+                for command in update(&mut seat.state, action) {
+                    lp.start(&mut desk, id, command);
                 }
             }
         }
-        if state.quit {
+        lp.tell_profiles(&mut desk);
+        if desk.seats.iter().any(|s| s.state.quit) {
             break;
         }
         // Pieces that arrived together are drawn once.
-        state.settle();
-        terminal.draw(|frame| draw(frame, &state))?;
+        for seat in &mut desk.seats {
+            seat.state.settle();
+        }
+        terminal.draw(|frame| desk::draw_desk(frame, &desk))?;
 
+        let report = |lp: &mut Loop, desk: &mut Desk, report: Report| match report {
+            Report::Seat(id, action) => lp.pending.push((id, action)),
+            Report::Connected {
+                replacing,
+                name,
+                result,
+            } => lp.connected(desk, replacing, name, result),
+        };
         tokio::select! {
             event = events.next() => match event {
                 None => break,
                 Some(Event::Key(key)) if key.kind != KeyEventKind::Release => {
-                    pending.push(Action::Key(key));
+                    lp.pending.push((desk.active().id, Action::Key(key)));
                 }
                 Some(Event::Resize(width, height)) => {
                     terminal.resize(Rect::new(0, 0, width, height))?;
-                    pending.push(Action::Resize(width, height));
+                    lp.screen = (width, height);
+                    for seat in &desk.seats {
+                        lp.pending.push((seat.id, Action::Resize(width, height)));
+                    }
                 }
                 Some(_) => {}
             },
-            Some(result) = results.recv() => {
-                pending.push(result);
+            Some(first) = results.recv() => {
+                report(&mut lp, &mut desk, first);
                 // Whatever else has arrived meanwhile is handled before the next frame.
                 while let Ok(more) = results.try_recv() {
-                    pending.push(more);
+                    report(&mut lp, &mut desk, more);
                 }
             }
-            _ = ticker.tick() => pending.push(Action::Tick(clock())),
+            _ = ticker.tick() => {
+                let now = clock();
+                for seat in &desk.seats {
+                    lp.pending.push((seat.id, Action::Tick(now)));
+                }
+            }
         }
     }
-    for task in [fetch_task, signals_task].into_iter().flatten() {
-        task.abort();
+    for (_, work) in lp.work.drain() {
+        work.stop();
     }
-    Ok(state)
+    Ok(desk)
 }
 
-/// Runs the dashboard in the real terminal: raw mode and the alternate screen, restored on quit,
-/// on error and on panic.
-pub async fn run_terminal(
-    source: Arc<dyn TopologySource>,
-    options: DashboardOptions,
+/// Runs the dashboard over these accounts in the real terminal: raw mode and the alternate
+/// screen, restored on quit, on error and on panic.
+pub async fn run_desk_terminal(
+    openings: Vec<Opening>,
+    shared: DashboardOptions,
+    connector: Option<Arc<dyn Connector>>,
 ) -> anyhow::Result<()> {
     // `try_init` installs a panic hook that restores the terminal before the panic is printed.
     let mut terminal = ratatui::try_init()?;
@@ -443,7 +754,7 @@ pub async fn run_terminal(
             futures::future::ready(event.is_ok())
         })
         .filter_map(|event| futures::future::ready(event.ok()));
-    let result = run(&mut terminal, Box::pin(events), source, options).await;
+    let result = run_desk(&mut terminal, Box::pin(events), openings, shared, connector).await;
     ratatui::try_restore()?;
     result.map(|_| ())
 }

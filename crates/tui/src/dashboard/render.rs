@@ -38,12 +38,18 @@ fn dim() -> Style {
 
 /// Draws the whole dashboard.
 pub fn draw(frame: &mut Frame, state: &State) {
+    draw_around(frame, state, |frame, body| draw_body(frame, body, state));
+}
+
+/// Draws the header, the tabs, the footer and whatever is open over the body, and the body
+/// with `body` (several accounts draw their maps side by side there).
+pub fn draw_around(frame: &mut Frame, state: &State, body: impl FnOnce(&mut Frame, Rect)) {
     let area = frame.area();
     if area.height < 3 || area.width < 10 {
         frame.render_widget(Paragraph::new("haven: terminal too small"), area);
         return;
     }
-    let [header, tabs, body, footer] = Layout::vertical([
+    let [header, tabs, body_area, footer] = Layout::vertical([
         Constraint::Length(1),
         Constraint::Length(1),
         Constraint::Fill(1),
@@ -52,12 +58,8 @@ pub fn draw(frame: &mut Frame, state: &State) {
     .areas(area);
     draw_header(frame, header, state);
     draw_tabs(frame, tabs, state);
-    match state.view {
-        View::Map => draw_map(frame, body, state),
-        View::List(_) => draw_list(frame, body, state),
-        View::Help => draw_help(frame, body, state),
-        View::Jobs => draw_jobs(frame, body, state),
-    }
+    body(frame, body_area);
+    let body = body_area;
     if let Some(menu) = &state.menu {
         draw_menu(frame, body, menu, &state.keymap);
     }
@@ -65,6 +67,16 @@ pub fn draw(frame: &mut Frame, state: &State) {
         draw_dialog(frame, body, dialog, &state.keymap);
     }
     draw_footer(frame, footer, state);
+}
+
+/// The view's own body: the map, a list, the help or the jobs.
+pub fn draw_body(frame: &mut Frame, body: Rect, state: &State) {
+    match state.view {
+        View::Map => draw_map(frame, body, state),
+        View::List(_) => draw_list(frame, body, state),
+        View::Help => draw_help(frame, body, state),
+        View::Jobs => draw_jobs(frame, body, state),
+    }
 }
 
 /// A rectangle of at most `width` × `height` centred in `area`.
@@ -387,9 +399,9 @@ fn draw_header(frame: &mut Frame, area: Rect, state: &State) {
     let sep = || Span::styled(" │ ", dim());
     if let Some(t) = &state.topology {
         spans.push(Span::raw(" "));
-        spans.push(Span::raw(format!(
-            "acct {}",
-            t.account_id.as_deref().unwrap_or("?")
+        spans.push(Span::raw(account_words(
+            t.account_id.as_deref(),
+            &state.settings,
         )));
         spans.push(sep());
         let when = age(state.now, t.taken_at);
@@ -502,6 +514,18 @@ fn draw_header(frame: &mut Frame, area: Rect, state: &State) {
         Paragraph::new(fit_spans(Line::from(spans), area.width)),
         area,
     );
+}
+
+/// `acct 111122223333 (alias) · profile`: whose resources these are.
+pub fn account_words(account_id: Option<&str>, settings: &super::Settings) -> String {
+    let mut words = format!("acct {}", account_id.unwrap_or("?"));
+    if let Some(alias) = &settings.alias {
+        words.push_str(&format!(" ({alias})"));
+    }
+    if let Some(profile) = &settings.profile {
+        words.push_str(&format!(" · {profile}"));
+    }
+    words
 }
 
 fn draw_tabs(frame: &mut Frame, area: Rect, state: &State) {
@@ -630,7 +654,8 @@ fn fit_spans(mut line: Line<'static>, width: impl Into<usize>) -> Line<'static> 
     line
 }
 
-fn draw_map(frame: &mut Frame, area: Rect, state: &State) {
+/// The map of the Regions shown, in panels side by side or one after another.
+pub fn draw_map(frame: &mut Frame, area: Rect, state: &State) {
     let Some(_) = &state.topology else {
         let spinner = SPINNER[(state.ticks % SPINNER.len() as u64) as usize];
         let text = if state.refreshing() {
@@ -852,6 +877,7 @@ fn draw_list(frame: &mut Frame, area: Rect, state: &State) {
         return;
     }
     let region_scope = match state.shown_region() {
+        _ if kind == ListKind::Profiles => "AWS config files".to_string(),
         Some(i) => state.region_names().get(i).cloned().unwrap_or_default(),
         None if kind == ListKind::Iam => "account".to_string(),
         None => "all Regions".to_string(),
@@ -908,7 +934,7 @@ fn draw_list(frame: &mut Frame, area: Rect, state: &State) {
     frame.render_widget(panel, area);
 
     // The Region column says nothing when one Region is shown.
-    let hide_region = kind != ListKind::Iam
+    let hide_region = !matches!(kind, ListKind::Iam | ListKind::Profiles)
         && (state.shown_region().is_some() || state.region_names().len() <= 1);
     let mut columns: Vec<usize> = Vec::new();
     let mut used = 0u16;
@@ -1005,6 +1031,9 @@ fn draw_list(frame: &mut Frame, area: Rect, state: &State) {
             "no CloudWatch alarms in the Regions shown".to_string()
         } else if kind == ListKind::Events {
             super::timeline::empty_text(state.signals_were_read()).to_string()
+        } else if kind == ListKind::Profiles {
+            "no profile in the AWS shared config files (`aws configure --profile NAME` adds one)"
+                .to_string()
         } else if kind == ListKind::Dr {
             state.topology.as_ref().map_or_else(String::new, |t| {
                 super::insight::dr_empty_reason(t, &state.settings.policy)

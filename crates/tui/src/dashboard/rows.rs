@@ -59,11 +59,13 @@ pub enum ListKind {
     Alarms,
     /// What happened (scaling, RDS events, changes seen, haven's actions), newest first.
     Events,
+    /// The profiles of the shared AWS files: which are shown, and switching to one.
+    Profiles,
 }
 
 impl ListKind {
     /// Every kind, in command-completion order.
-    pub const ALL: [ListKind; 24] = [
+    pub const ALL: [ListKind; 25] = [
         ListKind::Ec2,
         ListKind::Asg,
         ListKind::Lb,
@@ -88,6 +90,7 @@ impl ListKind {
         ListKind::Deploy,
         ListKind::Alarms,
         ListKind::Events,
+        ListKind::Profiles,
     ];
 
     /// The command that opens the list (without `:`).
@@ -117,6 +120,7 @@ impl ListKind {
             ListKind::Certs => "certs",
             ListKind::Alarms => "alarms",
             ListKind::Events => "events",
+            ListKind::Profiles => "profile",
         }
     }
 
@@ -147,6 +151,7 @@ impl ListKind {
             ListKind::Certs => &["acm", "certificates", "cert"],
             ListKind::Alarms => &["alarm", "cw"],
             ListKind::Events => &["ev", "timeline"],
+            ListKind::Profiles => &["profiles", "account", "accounts", "ctx"],
         }
     }
 
@@ -185,6 +190,7 @@ impl ListKind {
             ListKind::Certs => "ACM certificates",
             ListKind::Alarms => "CloudWatch alarms",
             ListKind::Events => "Events, newest first",
+            ListKind::Profiles => "Profiles and accounts",
         }
     }
 }

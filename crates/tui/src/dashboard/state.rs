@@ -29,6 +29,7 @@ use super::lists;
 use super::map::{self, RegionMap};
 use super::menu::{self, Dialog, Menu, Seed};
 use super::metrics_pane;
+use super::profiles::{self, ProfileRow};
 use super::rows::{ListKind, ListModel, RowRef};
 use super::sparkline::Live;
 use super::style::Tone;
@@ -86,6 +87,8 @@ pub enum Action {
     },
     /// The action log was read: haven's actions as events, oldest first.
     ActionLogRead(Vec<Event>),
+    /// The profiles `:profile` lists, and where each stands (the run loop tells every account).
+    Profiles(Vec<ProfileRow>),
 }
 
 /// Work for the run loop to start; its result comes back as an [`Action`].
@@ -124,6 +127,14 @@ pub enum Command {
         /// The log.
         path: PathBuf,
     },
+    /// Show this profile (or `[[accounts]]` entry) in the active account's place, or move the
+    /// keys to it when it is shown already.
+    SwitchProfile {
+        /// Its name.
+        name: String,
+    },
+    /// Move the keys to the next account shown (several side by side).
+    NextAccount,
     /// Leave the dashboard.
     Quit,
 }
@@ -151,6 +162,10 @@ pub struct Settings {
     pub policy: Policy,
     /// Where the actions run from the dashboard are logged (shown in the Jobs view).
     pub action_log: Option<PathBuf>,
+    /// The profile (or `[[accounts]]` entry) this dashboard shows, when one was named.
+    pub profile: Option<String>,
+    /// The account's alias (IAM `ListAccountAliases`), when it has one.
+    pub alias: Option<String>,
 }
 
 /// The views.
@@ -341,6 +356,8 @@ pub struct State {
     pub jobs_view: JobsView,
     /// haven's own actions from the action log (`haven act` and jobs), oldest first.
     pub haven_events: Vec<Event>,
+    /// The profiles of the shared files and where each stands (`:profile`).
+    pub profiles: Vec<ProfileRow>,
     /// The next job id to hand out.
     next_job: JobId,
 }
@@ -387,6 +404,7 @@ impl State {
             jobs: Vec::new(),
             jobs_view: JobsView::default(),
             haven_events: Vec::new(),
+            profiles: Vec::new(),
             next_job: 1,
         };
         if let Some(topology) = cached {
@@ -511,6 +529,8 @@ impl State {
         let live = Live::new(&self.signals, &self.settings.policy.thresholds);
         let model = Arc::new(if kind == ListKind::Events {
             timeline::list(topology, &self.timeline())
+        } else if kind == ListKind::Profiles {
+            profiles::list(&self.profiles)
         } else {
             lists::build(kind, topology, &self.settings.policy, live)
         });
@@ -531,6 +551,39 @@ impl State {
     /// The live signals (and with them the scaling and RDS events) were read at least once.
     pub fn signals_were_read(&self) -> bool {
         self.signals.taken_at.is_some() || self.signals_refresh.finished_at.is_some()
+    }
+
+    /// The profiles and where each stands changed (one signed in, failed, was switched to).
+    fn profiles_changed(&mut self, profiles: Vec<ProfileRow>) {
+        if profiles == self.profiles {
+            return;
+        }
+        self.profiles = profiles;
+        self.lists.remove(&ListKind::Profiles);
+        if self.view == View::List(ListKind::Profiles) {
+            self.reload_list(ListKind::Profiles);
+        }
+    }
+
+    /// The profile under the cursor of `:profile`, shown in this account's place.
+    fn switch_to_selected_profile(&mut self) -> Vec<Command> {
+        let Some((ListKind::Profiles, row)) = self.selected_row() else {
+            return Vec::new();
+        };
+        match self.profiles.get(row.index) {
+            Some(profile) => vec![Command::SwitchProfile {
+                name: profile.name.clone(),
+            }],
+            None => Vec::new(),
+        }
+    }
+
+    /// The describe pane of the profile under the cursor, when `:profile` is open.
+    fn describe_profile(&self) -> Option<Vec<String>> {
+        match self.selected_row() {
+            Some((ListKind::Profiles, row)) => self.profiles.get(row.index).map(profiles::describe),
+            _ => None,
+        }
     }
 
     /// Keeps haven's actions read from the action log; `:events` shows them.
@@ -685,6 +738,16 @@ impl State {
     }
 
     fn open_describe(&mut self) {
+        if let Some(lines) = self.describe_profile() {
+            if let Some(list) = &mut self.list {
+                list.describe = Some(Describe {
+                    title: "profile".into(),
+                    lines,
+                    scroll: 0,
+                });
+            }
+            return;
+        }
         let Some(topology) = self.topology.clone() else {
             return;
         };
@@ -748,11 +811,6 @@ impl State {
         });
     }
 
-    /// A refresh of the Regional services, and of IAM when its last read is older than the IAM
-    /// interval. IAM costs about six calls per user and one per role on every read (audit D): an
-    /// account with hundreds of SSO or Control Tower roles would be throttled by IAM and pay for
-    /// CloudTrail read events if it were read every 30 s, and IAM rarely changes under a
-    /// dashboard.
     /// A signals read, when one is due: a topology is shown, no read is in flight and the last
     /// one started at least an interval ago (CloudWatch's points are a minute apart: reading
     /// more often pays for the same points again).
@@ -803,7 +861,8 @@ impl State {
         self.seen_events.drain(..excess);
     }
 
-    fn say(&mut self, text: impl Into<String>, tone: Tone) {
+    /// Shows `text` in the footer.
+    pub fn say(&mut self, text: impl Into<String>, tone: Tone) {
         self.message = Some(Message {
             text: text.into(),
             tone,
@@ -852,6 +911,10 @@ impl State {
             Some(CommandRun::Jobs) => self.open_view(View::Jobs),
             Some(CommandRun::AllRegions) => self.show_all_regions(),
             Some(CommandRun::List(kind)) => self.open_view(View::List(kind)),
+            None if name.starts_with("profile ") => {
+                let profile = name["profile ".len()..].trim().to_string();
+                return vec![Command::SwitchProfile { name: profile }];
+            }
             None => {
                 if let Some(index) = self.region_names().iter().position(|r| r == name) {
                     self.select_region(index);
@@ -1116,7 +1179,9 @@ impl State {
                 self.rebuild_map();
             }
             KeyAction::Select if self.view == View::Jobs => self.open_job_record(),
+            KeyAction::NextAccount => return vec![Command::NextAccount],
             KeyAction::Select => match self.list.as_ref().map(|l| l.model.kind) {
+                Some(ListKind::Profiles) => return self.switch_to_selected_profile(),
                 Some(ListKind::Findings) => self.jump_to_finding(),
                 Some(ListKind::Alarms | ListKind::Events) => self.open_linked_resource(),
                 _ => self.open_describe(),
@@ -1559,6 +1624,10 @@ pub fn update(state: &mut State, action: Action) -> Vec<Command> {
             // haven's actions (here and from `haven act` elsewhere) for `:events`.
             commands.extend(state.read_action_log());
             commands
+        }
+        Action::Profiles(profiles) => {
+            state.profiles_changed(profiles);
+            Vec::new()
         }
         Action::CacheWritten(result) => {
             if let Err(e) = result {

@@ -51,7 +51,7 @@ impl ListKind {
             ListKind::Errors | ListKind::Findings | ListKind::AzLoss | ListKind::Dr => {
                 &Part::REGIONAL
             }
-            ListKind::Deploy | ListKind::Events => &[],
+            ListKind::Deploy | ListKind::Events | ListKind::Profiles => &[],
         }
     }
 }
@@ -81,7 +81,7 @@ impl State {
         self.refresh
             .loading
             .iter()
-            .filter(|(_, p)| parts.iter().any(|w| w.answers(*p) || *w == *p))
+            .filter(|(_, p)| parts.iter().any(|w| w.answers(*p)))
             .filter_map(|(r, p)| match r {
                 Some(region) if shown.as_ref().is_none_or(|s| s == region) => {
                     Some((region.clone(), *p))
