@@ -25,6 +25,8 @@ struct LogLine {
     time: DateTime<Utc>,
     event: String,
     #[serde(default)]
+    account: Option<String>,
+    #[serde(default)]
     region: Option<String>,
     #[serde(default)]
     action: Option<String>,
@@ -57,18 +59,20 @@ struct Outcome {
 impl LogLine {
     /// Lines of one run share these (the run's region, action, target and sentence).
     fn same_run(&self, other: &LogLine) -> bool {
-        self.region == other.region
+        self.account == other.account
+            && self.region == other.region
             && self.action == other.action
             && self.target == other.target
             && self.sentence == other.sentence
     }
 }
 
-/// The events of the last [`TAIL_LINES`] lines of the log at `path`, oldest first; nothing when
-/// the file is missing or unreadable.
-pub fn read(path: &Path) -> Vec<Event> {
+/// The events of the last [`TAIL_LINES`] lines of the log at `path` that are `account`'s
+/// (all when `None`), oldest first; nothing when the file is missing or unreadable. Every
+/// account haven runs in writes to the one log: each dashboard shows its own account's actions.
+pub fn read(path: &Path, account: Option<&str>) -> Vec<Event> {
     match tail(path) {
-        Ok(text) => events(&text),
+        Ok(text) => events(&text, account),
         Err(e) => {
             if e.kind() != std::io::ErrorKind::NotFound {
                 tracing::warn!(path = %path.display(), error = %e, "cannot read the action log");
@@ -99,8 +103,9 @@ fn tail(path: &Path) -> std::io::Result<String> {
 /// One event per action of the log's text, oldest first: the `ended` line when there is one
 /// (with the `sent` lines before it of the same run), else the `sent` line ("sent, not
 /// followed"). Only the last [`TAIL_LINES`] lines count; lines that are not a log line (garbage,
-/// a line still being written) are skipped.
-pub fn events(text: &str) -> Vec<Event> {
+/// a line still being written) are skipped, and so are those of another account than `account`
+/// when one is given.
+pub fn events(text: &str, account: Option<&str>) -> Vec<Event> {
     let lines: Vec<&str> = text.lines().collect();
     let from = lines.len().saturating_sub(TAIL_LINES);
     let mut open: Vec<LogLine> = Vec::new();
@@ -109,6 +114,9 @@ pub fn events(text: &str) -> Vec<Event> {
         let Ok(line) = serde_json::from_str::<LogLine>(raw) else {
             continue;
         };
+        if account.is_some_and(|a| line.account.as_deref().is_some_and(|l| l != a)) {
+            continue;
+        }
         match line.event.as_str() {
             "sent" if !open.iter().any(|o| o.same_run(&line)) => open.push(line),
             "ended" => {
@@ -215,7 +223,7 @@ mod tests {
 
     #[test]
     fn a_sent_and_its_ended_line_are_one_event_at_the_end() {
-        let events = events(&format!("{SENT}\n{ENDED}\n"));
+        let events = events(&format!("{SENT}\n{ENDED}\n"), None);
         assert_eq!(events.len(), 1, "{events:?}");
         let e = &events[0];
         assert_eq!(
@@ -233,7 +241,7 @@ mod tests {
 
     #[test]
     fn a_sent_line_without_its_end_says_it_was_not_followed() {
-        let events = events(&format!("{SENT}\n"));
+        let events = events(&format!("{SENT}\n"), None);
         assert_eq!(events.len(), 1);
         assert_eq!(
             events[0].text,
@@ -247,7 +255,7 @@ mod tests {
     fn garbage_and_a_half_written_last_line_are_skipped() {
         let half = &ENDED[..ENDED.len() / 2];
         let text = format!("not json at all\n{SENT}\n{{\"time\": 3}}\n{half}");
-        let events = events(&text);
+        let events = events(&text, None);
         assert_eq!(events.len(), 1, "{events:?}");
         assert!(events[0].text.contains("sent, not followed"));
     }
@@ -258,7 +266,7 @@ mod tests {
             r#""result":{"status":"ok","message":"4 in service","resulting_ids":[]}"#,
             r#""result":{"status":"error","code":"ValidationError","message":"desired above max"}"#,
         );
-        let events = events(&format!("{SENT}\n{failed}\n"));
+        let events = events(&format!("{SENT}\n{failed}\n"), None);
         assert_eq!(events.len(), 1);
         assert!(events[0].bad);
         assert!(
@@ -275,7 +283,7 @@ mod tests {
         let other_sent = SENT.replace("lab-asg", "web-asg");
         let other_ended = ENDED.replace("lab-asg", "web-asg");
         let text = format!("{SENT}\n{other_sent}\n{other_ended}\n");
-        let events = events(&text);
+        let events = events(&text, None);
         assert_eq!(events.len(), 2, "{events:?}");
         assert!(
             events[0]
@@ -288,8 +296,8 @@ mod tests {
     #[test]
     fn only_the_last_lines_count_and_a_missing_file_is_no_event() {
         let many: Vec<String> = (0..TAIL_LINES + 10).map(|_| ENDED.to_string()).collect();
-        assert_eq!(events(&many.join("\n")).len(), TAIL_LINES);
-        assert!(read(Path::new("/nonexistent/haven/actions.jsonl")).is_empty());
+        assert_eq!(events(&many.join("\n"), None).len(), TAIL_LINES);
+        assert!(read(Path::new("/nonexistent/haven/actions.jsonl"), None).is_empty());
     }
 
     #[test]
@@ -298,9 +306,27 @@ mod tests {
         std::fs::create_dir_all(&dir).unwrap();
         let path = dir.join("actions.jsonl");
         std::fs::write(&path, format!("{SENT}\n{ENDED}\n")).unwrap();
-        let events = read(&path);
+        let events = read(&path, None);
         std::fs::remove_dir_all(&dir).ok();
         assert_eq!(events.len(), 1);
         assert!(events[0].text.contains(": ok — "));
+    }
+
+    #[test]
+    fn each_account_sees_its_own_actions_in_the_shared_log() {
+        let other_sent = SENT.replace("123456789012", "222222222222");
+        let other_ended = ENDED.replace("123456789012", "222222222222");
+        let text = format!("{SENT}\n{other_sent}\n{ENDED}\n{other_ended}\n");
+        assert_eq!(
+            events(&text, None).len(),
+            2,
+            "every account without a filter"
+        );
+        let mine = events(&text, Some("123456789012"));
+        assert_eq!(mine.len(), 1, "{mine:?}");
+        assert!(mine[0].text.contains(": ok"), "its own run ended: {mine:?}");
+        let theirs = events(&text, Some("222222222222"));
+        assert_eq!(theirs.len(), 1, "{theirs:?}");
+        assert!(events(&text, Some("333333333333")).is_empty());
     }
 }

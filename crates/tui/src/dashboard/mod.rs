@@ -505,9 +505,10 @@ impl Loop {
                     report(Action::Fetched { job });
                 }));
             }
-            Command::ReadActionLog { path } => {
+            Command::ReadActionLog { path, account } => {
                 tokio::task::spawn_blocking(move || {
-                    report(Action::ActionLogRead(action_log::read(&path)));
+                    let events = action_log::read(&path, account.as_deref());
+                    report(Action::ActionLogRead(events));
                 });
             }
             Command::FetchSignals { job, topology } => {

@@ -126,6 +126,8 @@ pub enum Command {
     ReadActionLog {
         /// The log.
         path: PathBuf,
+        /// The account whose actions to keep (every account writes to the one log).
+        account: Option<String>,
     },
     /// Show this profile (or `[[accounts]]` entry) in the active account's place, or move the
     /// keys to it when it is shown already.
@@ -601,7 +603,8 @@ impl State {
     /// A read of the action log, when there is one to read.
     fn read_action_log(&self) -> Option<Command> {
         let path = self.settings.action_log.clone()?;
-        Some(Command::ReadActionLog { path })
+        let account = self.topology.as_ref().and_then(|t| t.account_id.clone());
+        Some(Command::ReadActionLog { path, account })
     }
 
     /// Rebuilds the open list from the current topology, keeping filter, sort and selection.

@@ -936,6 +936,7 @@ async fn the_newest_topology_is_written_to_the_cache_file() {
     assert_eq!(cached.iam, topology.iam);
 }
 
+mod accounts;
 mod actions;
 mod classic;
 mod deploys;

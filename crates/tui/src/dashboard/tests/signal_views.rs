@@ -219,7 +219,7 @@ fn read_log(text: &str) -> Vec<Event> {
     std::fs::create_dir_all(&dir).unwrap();
     let path = dir.join("actions.jsonl");
     std::fs::write(&path, text).unwrap();
-    let events = action_log::read(&path);
+    let events = action_log::read(&path, None);
     std::fs::remove_dir_all(&dir).ok();
     events
 }
@@ -232,7 +232,9 @@ fn every_refresh_reads_the_action_log_off_the_draw_path() {
     let commands = deliver(&mut state, 0, topology.clone());
     assert!(
         commands.contains(&Command::ReadActionLog {
-            path: "/home/me/.local/share/haven/actions.jsonl".into()
+            path: "/home/me/.local/share/haven/actions.jsonl".into(),
+            // Only this account's actions: every account writes to the one log.
+            account: topology.account_id.clone(),
         }),
         "{commands:?}"
     );
