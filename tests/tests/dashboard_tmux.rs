@@ -310,7 +310,7 @@ fn a_missing_dr_copy_is_made_from_the_dr_view() {
     tmux.keys(&["Enter"]);
     tmux.wait_for(&[
         &format!("SourceImageId={ami}"),
-        "in us-east-1, this call will be sent:",
+        "acct 123456789012 · us-east-1, this call will be sent:",
         "ec2 CopyImage ",
     ]);
     tmux.keys(&["Enter"]);

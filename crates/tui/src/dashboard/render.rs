@@ -64,7 +64,15 @@ pub fn draw_around(frame: &mut Frame, state: &State, body: impl FnOnce(&mut Fram
         draw_menu(frame, body, menu, &state.keymap);
     }
     if let Some(dialog) = &state.dialog {
-        draw_dialog(frame, body, dialog, &state.keymap);
+        // Whose resources the calls change, named with the Region they go to.
+        let account = account_words(
+            state
+                .topology
+                .as_ref()
+                .and_then(|t| t.account_id.as_deref()),
+            &state.settings,
+        );
+        draw_dialog(frame, body, dialog, &state.keymap, &account);
     }
     draw_footer(frame, footer, state);
 }
@@ -155,7 +163,7 @@ fn draw_menu(frame: &mut Frame, area: Rect, menu: &Menu, keymap: &KeyMap) {
     );
 }
 
-fn draw_dialog(frame: &mut Frame, area: Rect, dialog: &Dialog, keymap: &KeyMap) {
+fn draw_dialog(frame: &mut Frame, area: Rect, dialog: &Dialog, keymap: &KeyMap, account: &str) {
     let hint = |select: &str, back: &str| {
         key_hint(
             keymap,
@@ -192,7 +200,7 @@ fn draw_dialog(frame: &mut Frame, area: Rect, dialog: &Dialog, keymap: &KeyMap) 
                 format!("these {} calls", calls.len())
             };
             lines.push(Line::from(Span::styled(
-                format!("in {}, {these} will be sent:", work.region()),
+                format!("in {account} · {}, {these} will be sent:", work.region()),
                 dim(),
             )));
             if calls.len() == 1 {

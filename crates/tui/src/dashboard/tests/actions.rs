@@ -197,7 +197,7 @@ fn dr_actions_copy_a_missing_copy_and_promote_a_dr_replica() {
     press(&mut state, "\n");
     let text = screen(&state);
     assert!(
-        text.contains("in us-east-1, this call will be sent:")
+        text.contains("in acct 123456789012 · us-east-1, this call will be sent:")
             && text.contains("ec2 CopyImage ")
             && text.contains("SourceRegion=ap-northeast-2"),
         "{text}"
