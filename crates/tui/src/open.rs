@@ -393,8 +393,11 @@ pub async fn dashboard(cli: &Global, config: Config) -> Result<(), Fatal> {
             identity.account, identity.arn
         );
         let alias = ctx.account_alias().await;
+        // What `:profile` calls it: the profile the SDK used, or the environment's keys.
+        let env = |name: &str| std::env::var(name).ok().filter(|v| !v.is_empty());
         let name = (cli.profile.clone())
-            .or_else(|| std::env::var("AWS_PROFILE").ok())
+            .or_else(|| env("AWS_ACCESS_KEY_ID").map(|_| "environment".into()))
+            .or_else(|| env("AWS_PROFILE"))
             .unwrap_or_else(|| "default".into());
         let view = base.view(name, ctx, identity, regions, alias, cli.profile.clone());
         vec![Opening::Ready(Box::new(view))]
