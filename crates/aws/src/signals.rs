@@ -7,8 +7,10 @@ use aws_sdk_cloudwatch::types as cw;
 use aws_smithy_types::DateTime as SdkTime;
 use chrono::{DateTime, Duration, Utc};
 use haven_model::findings::{ResourceKind, ResourceRef};
-use haven_model::signals::{self, Event, EventSource, Point, Query, Signals, Unavailable};
-use haven_model::{RegionTopology, Service, Topology};
+use haven_model::signals::{
+    self, Event, EventSource, Point, Query, RegionAsk, Signals, Unavailable,
+};
+use haven_model::{Service, Topology};
 
 use crate::context::AwsContext;
 use crate::error::AwsError;
@@ -19,9 +21,10 @@ const ACTIVITIES: i32 = 50;
 /// RDS events read per Region and refresh (AWS: 20–100).
 const RDS_EVENTS: i32 = 100;
 
-/// The metrics and events of every Region of `topology`, read at `now`, Regions in parallel.
-pub async fn read_signals(ctx: &AwsContext, topology: &Topology, now: DateTime<Utc>) -> Signals {
-    let reads = topology.regions.iter().map(|r| region(ctx, r, now));
+/// The metrics and events each Region's ask names (`signals::asks` of a topology), read at
+/// `now`, Regions in parallel.
+pub async fn read_signals(ctx: &AwsContext, asks: &[RegionAsk], now: DateTime<Utc>) -> Signals {
+    let reads = asks.iter().map(|ask| region(ctx, ask, now));
     let mut out = Signals {
         taken_at: Some(now),
         ..Signals::default()
@@ -84,13 +87,12 @@ struct RegionRead {
     metrics_failed: bool,
 }
 
-async fn region(ctx: &AwsContext, region: &RegionTopology, now: DateTime<Utc>) -> RegionRead {
-    let name = region.region.as_str();
-    let queries = signals::queries(region);
+async fn region(ctx: &AwsContext, ask: &RegionAsk, now: DateTime<Utc>) -> RegionRead {
+    let name = ask.region.as_str();
     let (metrics, activities, rds_events) = tokio::join!(
-        metrics(ctx, name, &queries, now),
-        scaling_activities(ctx, region),
-        rds_events(ctx, region, now),
+        metrics(ctx, name, &ask.queries, now),
+        scaling_activities(ctx, ask),
+        rds_events(ctx, ask, now),
     );
     let mut out = Signals::default();
     let mut unavailable = |e: AwsError| {
@@ -205,11 +207,8 @@ async fn metrics(
 }
 
 /// The newest Auto Scaling activities of the Region's groups (one call for all groups).
-async fn scaling_activities(
-    ctx: &AwsContext,
-    region: &RegionTopology,
-) -> Result<Vec<Event>, AwsError> {
-    if region.auto_scaling_groups.is_empty() {
+async fn scaling_activities(ctx: &AwsContext, region: &RegionAsk) -> Result<Vec<Event>, AwsError> {
+    if !region.scaling_events {
         return Ok(Vec::new());
     }
     let out = ctx
@@ -255,10 +254,10 @@ async fn scaling_activities(
 /// The RDS events of the last hour in the Region (instances and clusters).
 async fn rds_events(
     ctx: &AwsContext,
-    region: &RegionTopology,
+    region: &RegionAsk,
     now: DateTime<Utc>,
 ) -> Result<Vec<Event>, AwsError> {
-    if region.db_instances.is_empty() && region.db_clusters.is_empty() {
+    if !region.rds_events {
         return Ok(Vec::new());
     }
     let out = ctx

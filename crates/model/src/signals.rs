@@ -18,7 +18,7 @@ pub mod query;
 pub mod thresholds;
 
 pub use events::{Event, EventSource};
-pub use query::{Query, queries};
+pub use query::{Query, RegionAsk, asks, queries};
 pub use thresholds::{Level, Thresholds};
 
 /// A metric haven shows.

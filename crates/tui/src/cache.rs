@@ -23,12 +23,18 @@ pub fn read_cached_topology(path: &Path) -> Option<Topology> {
     }
 }
 
-/// Writes the topology to the cache file atomically (a temporary file renamed over it).
+/// Writes the topology to the cache file atomically (a temporary file renamed over it),
+/// streamed and compact: the dashboard writes it after every read, and a document of 10,000
+/// instances made whole in memory first would cost its size again (~30 MB) each time.
 pub fn write_cached_topology(path: &Path, topology: &Topology) -> std::io::Result<()> {
+    use std::io::Write;
     if let Some(dir) = path.parent() {
         std::fs::create_dir_all(dir)?;
     }
     let temporary = path.with_extension("json.tmp");
-    std::fs::write(&temporary, topology.to_json())?;
+    let mut file = std::io::BufWriter::new(std::fs::File::create(&temporary)?);
+    serde_json::to_writer(&mut file, topology)?;
+    file.flush()?;
+    drop(file);
     std::fs::rename(&temporary, path)
 }

@@ -14,7 +14,7 @@ use haven_model::accounts::{AccountSpec, ProfileInfo, RoleSource, SignIn, sso_lo
 use haven_model::action::Progress;
 use haven_model::findings::Policy;
 use haven_model::refresh::ReadPlan;
-use haven_model::signals::Signals;
+use haven_model::signals::{RegionAsk, Signals};
 
 use crate::cli::{self, Fatal, Global, connect};
 use crate::commands::act::execute_logged;
@@ -69,9 +69,9 @@ impl TopologySource for AwsSource {
         Box::pin(async move { haven_aws::discover_plan(&ctx, &plan, &options, &*sink).await })
     }
 
-    fn signals(&self, topology: Arc<Topology>) -> futures::future::BoxFuture<'static, Signals> {
+    fn signals(&self, asks: Vec<RegionAsk>) -> futures::future::BoxFuture<'static, Signals> {
         let ctx = self.ctx.clone();
-        Box::pin(async move { haven_aws::read_signals(&ctx, &topology, Utc::now()).await })
+        Box::pin(async move { haven_aws::read_signals(&ctx, &asks, Utc::now()).await })
     }
 }
 

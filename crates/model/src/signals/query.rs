@@ -9,7 +9,7 @@
 use chrono::{DateTime, Duration, DurationRound, Utc};
 
 use super::{Metric, SeriesKey};
-use crate::{InstanceState, RegionTopology};
+use crate::{InstanceState, RegionTopology, Topology};
 
 /// The most queries one `GetMetricData` call takes (AWS's limit).
 pub const MAX_QUERIES_PER_CALL: usize = 500;
@@ -41,6 +41,35 @@ pub struct Query {
     pub dimensions: Vec<(&'static str, String)>,
     /// `Sum`, `Average`, `Minimum` or `Maximum`.
     pub stat: &'static str,
+}
+
+/// What one Region's signals read asks: its series, and whether its Auto Scaling activities and
+/// RDS events are worth a call (it has groups, databases). Built when the read starts, so that
+/// the read holds no copy of the topology while pieces of the next refresh change it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RegionAsk {
+    /// The Region code.
+    pub region: String,
+    /// Its series.
+    pub queries: Vec<Query>,
+    /// It has Auto Scaling groups: read their activities.
+    pub scaling_events: bool,
+    /// It has DB instances or clusters: read their events.
+    pub rds_events: bool,
+}
+
+/// The signals read of every Region of `topology`.
+pub fn asks(topology: &Topology) -> Vec<RegionAsk> {
+    topology
+        .regions
+        .iter()
+        .map(|region| RegionAsk {
+            region: region.region.clone(),
+            queries: queries(region),
+            scaling_events: !region.auto_scaling_groups.is_empty(),
+            rds_events: !region.db_instances.is_empty() || !region.db_clusters.is_empty(),
+        })
+        .collect()
 }
 
 /// The time range read: the last [`WINDOW_MINUTES`] whole minutes before `now` (aligned to the

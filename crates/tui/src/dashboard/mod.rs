@@ -47,7 +47,7 @@ use futures::future::BoxFuture;
 use futures::{Stream, StreamExt};
 use haven_model::findings::Policy;
 use haven_model::refresh::ReadPlan;
-use haven_model::signals::Signals;
+use haven_model::signals::{RegionAsk, Signals};
 use haven_model::{Part, Piece, Topology};
 use ratatui::Terminal;
 use ratatui::backend::Backend;
@@ -88,11 +88,11 @@ pub trait TopologySource: Send + Sync + 'static {
         })
     }
 
-    /// Reads the live signals (metrics, scaling and RDS events) of what `topology` holds. Never
+    /// Reads the live signals (metrics, scaling and RDS events) each Region's ask names. Never
     /// fails as a whole: failures go into `Signals::unavailable`. The default reads nothing (a
     /// test source without signals); the AWS source reads CloudWatch.
-    fn signals(&self, topology: Arc<Topology>) -> BoxFuture<'static, Signals> {
-        let _ = topology;
+    fn signals(&self, asks: Vec<RegionAsk>) -> BoxFuture<'static, Signals> {
+        let _ = asks;
         Box::pin(async { Signals::default() })
     }
 }
@@ -511,14 +511,14 @@ impl Loop {
                     report(Action::ActionLogRead(events));
                 });
             }
-            Command::FetchSignals { job, topology } => {
+            Command::FetchSignals { job, asks } => {
                 let Some(work) = self.work.get_mut(&id) else {
                     return;
                 };
                 let Some(source) = work.source.clone() else {
                     return;
                 };
-                let read = source.signals(topology);
+                let read = source.signals(asks);
                 tracing::info!(job, "signals read started");
                 // The state never asks for a second signals read while one runs, so one handle
                 // is enough; it is only kept to stop the read on quit.

@@ -101,12 +101,12 @@ pub enum Command {
         /// What to read.
         plan: ReadPlan,
     },
-    /// Read the live signals of what this topology holds.
+    /// Read the live signals of what the topology shown holds.
     FetchSignals {
         /// Tag of the result.
         job: JobId,
-        /// The resources whose metrics and events to read.
-        topology: Arc<Topology>,
+        /// What each Region's read asks (the read holds no copy of the topology).
+        asks: Vec<signals::RegionAsk>,
     },
     /// Write the topology to the cache file.
     WriteCache {
@@ -819,8 +819,9 @@ impl State {
     /// more often pays for the same points again).
     fn signals_due(&mut self) -> Option<Command> {
         // Not before the first read has ended: what it has only half brought would ask for the
-        // metrics of half the stack, and a read holding the topology while pieces arrive would
-        // make each of them copy it whole (a cached topology of 10,000 resources is ~30 MB).
+        // metrics of half the stack. The read takes its asks, not the topology: one holding it
+        // while the pieces of a live read arrive would make each of them copy it whole (a
+        // topology of 10,000 resources is ~30 MB).
         self.refresh.finished_at?;
         let topology = self.topology.as_ref()?;
         let read = &mut self.signals_refresh;
@@ -837,7 +838,7 @@ impl State {
         read.started_at = Some(self.now);
         Some(Command::FetchSignals {
             job,
-            topology: Arc::clone(topology),
+            asks: signals::asks(topology),
         })
     }
 

@@ -178,7 +178,7 @@ impl TopologySource for CountingSource {
         async move { topology }.boxed()
     }
 
-    fn signals(&self, _topology: Arc<Topology>) -> BoxFuture<'static, Signals> {
+    fn signals(&self, _asks: Vec<haven_model::signals::RegionAsk>) -> BoxFuture<'static, Signals> {
         self.reads.fetch_add(1, Ordering::SeqCst);
         let delay = self.delay;
         async move {
