@@ -687,6 +687,7 @@ fn iam() -> Iam {
             root_mfa_enabled: Some(true),
             root_access_keys_present: Some(false),
             root_virtual_mfa: Some(false),
+            alias: None,
         },
         customer_policies: Some(Vec::new()),
     }

@@ -193,19 +193,6 @@ impl AwsContext {
         })
     }
 
-    /// The account's alias (IAM `ListAccountAliases`; an account has at most one), for the
-    /// header. `None` when it has none or it cannot be read: a name to recognise the account
-    /// by, not worth an error (a role without `iam:ListAccountAliases` is common).
-    pub async fn account_alias(&self) -> Option<String> {
-        match self.iam().list_account_aliases().send().await {
-            Ok(output) => output.account_aliases().first().cloned(),
-            Err(e) => {
-                tracing::info!(error = %e, "cannot read the account alias");
-                None
-            }
-        }
-    }
-
     pub(crate) fn ec2(&self, region: &str) -> aws_sdk_ec2::Client {
         aws_sdk_ec2::Client::from_conf(
             aws_sdk_ec2::config::Builder::from(&self.sdk)

@@ -1426,6 +1426,17 @@ pub struct AccountSummary {
     /// The root user's MFA is a virtual device (`ListVirtualMFADevices`); `None` when not read.
     #[serde(default)]
     pub root_virtual_mfa: Option<bool>,
+    /// The account's alias (`ListAccountAliases`; an account has at most one), a name people
+    /// know it by; `None` when it has none or it could not be read.
+    #[serde(default)]
+    pub alias: Option<String>,
+}
+
+impl Topology {
+    /// The account's alias, once IAM has been read.
+    pub fn account_alias(&self) -> Option<&str> {
+        self.iam.as_ref().and_then(|i| i.account.alias.as_deref())
+    }
 }
 
 /// An IAM user.

@@ -178,7 +178,6 @@ impl Base {
         ctx: AwsContext,
         identity: CallerIdentity,
         regions: Vec<String>,
-        alias: Option<String>,
         profile: Option<String>,
     ) -> AccountView {
         let config = &self.config;
@@ -205,7 +204,6 @@ impl Base {
                 action_log: config.paths.action_log_file(),
             })),
             profile,
-            alias,
             ..DashboardOptions::default()
         };
         AccountView {
@@ -259,13 +257,11 @@ impl Base {
         }
         ctx.check_credentials().await.map_err(|e| e.to_string())?;
         let identity = ctx.caller_identity().await.map_err(|e| e.to_string())?;
-        let alias = ctx.account_alias().await;
         Ok(self.view(
             spec.name.clone(),
             ctx,
             identity,
             regions,
-            alias,
             Some(spec.name.clone()),
         ))
     }
@@ -392,14 +388,13 @@ pub async fn dashboard(cli: &Global, config: Config) -> Result<(), Fatal> {
             "haven: signed in to account {} as {}; opening the dashboard…",
             identity.account, identity.arn
         );
-        let alias = ctx.account_alias().await;
         // What `:profile` calls it: the profile the SDK used, or the environment's keys.
         let env = |name: &str| std::env::var(name).ok().filter(|v| !v.is_empty());
         let name = (cli.profile.clone())
             .or_else(|| env("AWS_ACCESS_KEY_ID").map(|_| "environment".into()))
             .or_else(|| env("AWS_PROFILE"))
             .unwrap_or_else(|| "default".into());
-        let view = base.view(name, ctx, identity, regions, alias, cli.profile.clone());
+        let view = base.view(name, ctx, identity, regions, cli.profile.clone());
         vec![Opening::Ready(Box::new(view))]
     } else {
         let names: Vec<&str> = accounts.iter().map(|a| a.name.as_str()).collect();

@@ -17,7 +17,7 @@ type Result<T> = std::result::Result<T, AwsError>;
 pub(super) async fn discover(scope: &Scope<'_>) -> (model::Iam, Vec<AwsError>) {
     let client = scope.ctx.iam();
     let c = &client;
-    let (users, groups, roles, profiles, policy, summary, customer, virtual_mfa) = tokio::join!(
+    let (users, groups, roles, profiles, policy, summary, customer, virtual_mfa, alias) = tokio::join!(
         users(c, scope),
         groups(c, scope),
         roles(c, scope),
@@ -26,6 +26,7 @@ pub(super) async fn discover(scope: &Scope<'_>) -> (model::Iam, Vec<AwsError>) {
         c.get_account_summary().send(),
         customer_policies(c, scope),
         root_virtual_mfa(c, scope),
+        account_alias(c),
     );
     let mut errors = Vec::new();
     let (users, unread_key_uses) = keep(users, &mut errors);
@@ -45,6 +46,7 @@ pub(super) async fn discover(scope: &Scope<'_>) -> (model::Iam, Vec<AwsError>) {
                     root_mfa_enabled: flag(sdk::SummaryKeyType::AccountMfaEnabled),
                     root_access_keys_present: flag(sdk::SummaryKeyType::AccountAccessKeysPresent),
                     root_virtual_mfa,
+                    alias,
                 }
             })
             .map_err(|e| errors.push(scope.err("GetAccountSummary", e)))
@@ -52,6 +54,18 @@ pub(super) async fn discover(scope: &Scope<'_>) -> (model::Iam, Vec<AwsError>) {
         customer_policies: customer.map_err(|e| errors.push(e)).ok(),
     };
     (iam, errors)
+}
+
+/// The account's alias, for people to recognise it by. Not worth an error when it cannot be read
+/// (a role without `iam:ListAccountAliases` is common): the header then shows the id alone.
+async fn account_alias(c: &Client) -> Option<String> {
+    match c.list_account_aliases().send().await {
+        Ok(output) => output.account_aliases().first().cloned(),
+        Err(e) => {
+            tracing::info!(error = %e, "cannot read the account alias");
+            None
+        }
+    }
 }
 
 /// The users, and the first failure to read an access key's last use (those keys are then not

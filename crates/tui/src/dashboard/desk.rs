@@ -168,7 +168,9 @@ impl Desk {
             };
             row.status = status;
             row.account_id = account_id.or(row.account_id.take());
-            row.alias.clone_from(&seat.state.settings.alias);
+            row.alias = (seat.state.topology.as_deref())
+                .and_then(|t| t.account_alias())
+                .map(str::to_string);
         }
         for row in &mut rows {
             if row.status.shown() || matches!(row.status, ProfileStatus::Failed(_)) {
@@ -222,13 +224,9 @@ pub fn draw_desk(frame: &mut Frame, desk: &Desk) {
 fn draw_seat(frame: &mut Frame, area: Rect, seat: &Seat, active: bool) {
     let [heading, map] = Layout::vertical([Constraint::Length(1), Constraint::Fill(1)]).areas(area);
     let state = &seat.state;
-    let account = state
-        .topology
-        .as_ref()
-        .and_then(|t| t.account_id.as_deref());
     let mut words = format!(" {} {} ", if active { "▶" } else { " " }, seat.name);
     if seat.problem.is_none() {
-        let account = account_words(account, &state.settings);
+        let account = account_words(state.topology.as_deref(), &state.settings);
         words.push_str(&format!("│ {account} "));
     }
     let style = if active {

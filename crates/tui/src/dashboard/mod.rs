@@ -216,8 +216,6 @@ pub struct DashboardOptions {
     pub action_log: Option<PathBuf>,
     /// The profile (or `[[accounts]]` entry) shown, when one was named (the header says it).
     pub profile: Option<String>,
-    /// The account's alias, when it has one (the header says it).
-    pub alias: Option<String>,
 }
 
 impl Default for DashboardOptions {
@@ -240,7 +238,6 @@ impl Default for DashboardOptions {
             notice: None,
             action_log: None,
             profile: None,
-            alias: None,
         }
     }
 }
@@ -285,7 +282,6 @@ impl DashboardOptions {
                 policy: self.policy.clone(),
                 action_log: self.action_log.clone(),
                 profile: self.profile.clone(),
-                alias: self.alias.clone(),
             },
             self.keymap.clone(),
             cached,

@@ -65,13 +65,7 @@ pub fn draw_around(frame: &mut Frame, state: &State, body: impl FnOnce(&mut Fram
     }
     if let Some(dialog) = &state.dialog {
         // Whose resources the calls change, named with the Region they go to.
-        let account = account_words(
-            state
-                .topology
-                .as_ref()
-                .and_then(|t| t.account_id.as_deref()),
-            &state.settings,
-        );
+        let account = account_words(state.topology.as_deref(), &state.settings);
         draw_dialog(frame, body, dialog, &state.keymap, &account);
     }
     draw_footer(frame, footer, state);
@@ -407,10 +401,7 @@ fn draw_header(frame: &mut Frame, area: Rect, state: &State) {
     let sep = || Span::styled(" │ ", dim());
     if let Some(t) = &state.topology {
         spans.push(Span::raw(" "));
-        spans.push(Span::raw(account_words(
-            t.account_id.as_deref(),
-            &state.settings,
-        )));
+        spans.push(Span::raw(account_words(Some(t), &state.settings)));
         spans.push(sep());
         let when = age(state.now, t.taken_at);
         if state.from_cache {
@@ -524,10 +515,15 @@ fn draw_header(frame: &mut Frame, area: Rect, state: &State) {
     );
 }
 
-/// `acct 111122223333 (alias) · profile`: whose resources these are.
-pub fn account_words(account_id: Option<&str>, settings: &super::Settings) -> String {
+/// `acct 111122223333 (alias) · profile`: whose resources these are (the alias once IAM is
+/// read).
+pub fn account_words(
+    topology: Option<&haven_model::Topology>,
+    settings: &super::Settings,
+) -> String {
+    let account_id = topology.and_then(|t| t.account_id.as_deref());
     let mut words = format!("acct {}", account_id.unwrap_or("?"));
-    if let Some(alias) = &settings.alias {
+    if let Some(alias) = topology.and_then(|t| t.account_alias()) {
         words.push_str(&format!(" ({alias})"));
     }
     if let Some(profile) = &settings.profile {

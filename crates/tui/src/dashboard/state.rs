@@ -166,8 +166,6 @@ pub struct Settings {
     pub action_log: Option<PathBuf>,
     /// The profile (or `[[accounts]]` entry) this dashboard shows, when one was named.
     pub profile: Option<String>,
-    /// The account's alias (IAM `ListAccountAliases`), when it has one.
-    pub alias: Option<String>,
 }
 
 /// The views.

@@ -9,6 +9,11 @@ use crate::dashboard::profiles::{ProfileRow, ProfileStatus};
 fn account(id: &str) -> Topology {
     let mut topology = fixture("lab-healthy.json");
     topology.account_id = Some(id.into());
+    if let Some(iam) = &mut topology.iam
+        && id == "222222222222"
+    {
+        iam.account.alias = Some("acme-dr".into());
+    }
     topology
 }
 
@@ -21,7 +26,6 @@ fn view(name: &str, id: &str) -> AccountView {
         options: DashboardOptions {
             cached: Some(topology.clone()),
             profile: Some(name.into()),
-            alias: (name == "dr").then(|| "acme-dr".to_string()),
             ..options(&topology)
         },
     }
