@@ -230,7 +230,7 @@ fn first_rows(
     let started = Instant::now();
     let from = recorder.at(started);
     open_fresh(haven, home, &recorder.endpoint, session)?;
-    let deadline = started + Duration::from_secs(30);
+    let deadline = started + Duration::from_secs(60);
     let mut typed = false;
     let rows = loop {
         let screen = tmux(&["capture-pane", "-p", "-t", session]).unwrap_or_default();
@@ -247,10 +247,21 @@ fn first_rows(
             break millis(started.elapsed());
         }
         if Instant::now() > deadline {
-            return Err(format!("no {REGION} EC2 row within 30 s:\n{screen}"));
+            return Err(format!("no {REGION} EC2 row within 60 s:\n{screen}"));
         }
         sleep(Duration::from_millis(2));
     };
+    // The read goes on to its end before the next start: a haven killed mid-read leaves moto
+    // answering its calls, and the next start would measure that backlog.
+    loop {
+        let screen = tmux(&["capture-pane", "-p", "-t", session]).unwrap_or_default();
+        let header = screen.lines().next().unwrap_or_default();
+        if (header.contains("updated") && !header.contains("to read")) || Instant::now() > deadline
+        {
+            break;
+        }
+        sleep(Duration::from_millis(50));
+    }
     let first_page = recorder
         .since(from)
         .into_iter()
