@@ -76,11 +76,13 @@ async fn two_accounts_side_by_side_a_broken_profile_says_why_and_profile_switche
             .lines()
             .any(|l| l.matches("VPC lab-vpc vpc-").count() == 2)
     };
-    let screen = if both(&screen) {
-        screen
-    } else {
-        tmux.wait_for(&["ALB lab-alb"])
-    };
+    // Each account's pieces arrive on their own: wait until both maps have their network.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+    let mut screen = screen;
+    while !both(&screen) && std::time::Instant::now() < deadline {
+        std::thread::sleep(std::time::Duration::from_millis(200));
+        screen = tmux.screen();
+    }
     assert!(both(&screen), "both accounts' maps on one line:\n{screen}");
     // The broken profile did not stop the others: they have read and show no sign-in error.
     let header = tmux.wait_read();

@@ -162,20 +162,7 @@ pub async fn connect(
         check_endpoint(url)?;
     }
     let cli = &single_account(cli, config)?;
-    let mut requested: Vec<String> = cli.regions.clone();
-    if requested.is_empty() {
-        requested.extend(cli.region.clone());
-    }
-    // Regions from config.toml were checked, and warned about, when it was read.
-    if requested.is_empty() {
-        requested.extend(config.regions.iter().cloned());
-    }
-    let given = (cli.regions.iter().map(|r| ("--regions", r)))
-        .chain(cli.region.iter().map(|r| ("--region", r)));
-    for (flag, region) in given {
-        check_region_syntax(region)?;
-        check_region(flag, region)?;
-    }
+    let mut requested = asked_regions(cli, config)?;
     let options = ConnectOptions {
         profile: cli.profile.clone(),
         region: cli.region.clone().or_else(|| requested.first().cloned()),
@@ -198,6 +185,25 @@ pub async fn connect(
     ctx.check_credentials().await?;
     let identity = ctx.caller_identity().await?;
     Ok((ctx, requested, identity))
+}
+
+/// The Regions asked for, checked before any call: `--regions`, else `--region`, else
+/// config.toml's (checked, and warned about, when it was read); empty when none was named.
+pub fn asked_regions(cli: &Global, config: &Config) -> Result<Vec<String>, Fatal> {
+    let given = (cli.regions.iter().map(|r| ("--regions", r)))
+        .chain(cli.region.iter().map(|r| ("--region", r)));
+    for (flag, region) in given {
+        check_region_syntax(region)?;
+        check_region(flag, region)?;
+    }
+    let mut requested: Vec<String> = cli.regions.clone();
+    if requested.is_empty() {
+        requested.extend(cli.region.clone());
+    }
+    if requested.is_empty() {
+        requested.extend(config.regions.iter().cloned());
+    }
+    Ok(requested)
 }
 
 /// `--profiles` is checked before any call: an unknown profile is named with the valid ones.

@@ -167,6 +167,9 @@ struct Base {
     config: Config,
     policy: Policy,
     profiles: Vec<ProfileInfo>,
+    /// The Regions the command line or config.toml asked for, checked (an account's own
+    /// `regions` win).
+    regions: Vec<String>,
 }
 
 impl Base {
@@ -236,14 +239,8 @@ impl Base {
         };
         let ctx = AwsContext::for_account(spec, &base).await;
         let mut regions = spec.regions.clone();
-        for fallback in [
-            &cli.regions,
-            &cli.region.iter().cloned().collect(),
-            &self.config.regions,
-        ] {
-            if regions.is_empty() {
-                regions.clone_from(fallback);
-            }
+        if regions.is_empty() {
+            regions.clone_from(&self.regions);
         }
         if regions.is_empty() {
             regions.extend(ctx.default_region());
@@ -371,11 +368,12 @@ pub async fn dashboard(cli: &Global, config: Config) -> Result<(), Fatal> {
     let policy = cli::policy(cli, &config)?;
     let profiles = haven_aws::shared_profiles()?;
     let accounts = cli::accounts(cli, &config, &profiles)?;
-    let base = Base {
+    let mut base = Base {
         cli: cli.clone(),
         config,
         policy,
         profiles,
+        regions: Vec::new(),
     };
     let openings = if accounts.is_empty() {
         // Until the dashboard takes the terminal, say what is being waited for.
@@ -384,6 +382,7 @@ pub async fn dashboard(cli: &Global, config: Config) -> Result<(), Fatal> {
             .unwrap_or_else(|| "AWS".to_string());
         eprintln!("haven: connecting to {endpoint}: credentials, then STS GetCallerIdentity…");
         let (ctx, regions, identity) = connect(cli, &base.config).await?;
+        base.regions.clone_from(&regions);
         eprintln!(
             "haven: signed in to account {} as {}; opening the dashboard…",
             identity.account, identity.arn
@@ -397,6 +396,8 @@ pub async fn dashboard(cli: &Global, config: Config) -> Result<(), Fatal> {
         let view = base.view(name, ctx, identity, regions, cli.profile.clone());
         vec![Opening::Ready(Box::new(view))]
     } else {
+        // Checked once, before any account signs in.
+        base.regions = cli::asked_regions(cli, &base.config)?;
         let names: Vec<&str> = accounts.iter().map(|a| a.name.as_str()).collect();
         eprintln!("haven: signing in to {}…", names.join(", "));
         let results =
