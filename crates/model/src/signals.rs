@@ -16,10 +16,12 @@ use crate::{Alarm, RegionTopology, ReplicaLag, Topology};
 pub mod events;
 pub mod query;
 pub mod thresholds;
+pub mod watch;
 
 pub use events::{Event, EventSource};
 pub use query::{Query, RegionAsk, asks, queries};
 pub use thresholds::{Level, Thresholds};
+pub use watch::EventsWatch;
 
 /// A metric haven shows.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]

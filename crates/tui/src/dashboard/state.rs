@@ -268,7 +268,7 @@ pub struct Refresh {
 }
 
 /// The signals read in flight and the last one started.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct SignalsRefresh {
     /// The read awaited.
     pub job: Option<JobId>,
@@ -278,6 +278,8 @@ pub struct SignalsRefresh {
     pub started_at: Option<DateTime<Utc>>,
     /// When the last awaited read finished.
     pub finished_at: Option<DateTime<Utc>>,
+    /// When each Region's events are worth a call, and what the read in flight asks.
+    pub events: signals::EventsWatch,
 }
 
 /// The most changes seen between discoveries that the dashboard keeps (oldest dropped).
@@ -836,18 +838,21 @@ impl State {
         read.started_at = Some(self.now);
         Some(Command::FetchSignals {
             job,
-            asks: signals::asks(topology),
+            asks: read.events.asks(topology, self.now),
         })
     }
 
     /// Keeps a signals read's result and writes the replicas' lag into the topology shown.
-    fn signals_read(&mut self, job: JobId, signals: Signals) {
+    fn signals_read(&mut self, job: JobId, mut signals: Signals) {
         if self.signals_refresh.job != Some(job) {
             tracing::debug!(job, "dropping a signals read nobody waits for");
             return;
         }
         self.signals_refresh.job = None;
         self.signals_refresh.finished_at = Some(self.now);
+        self.signals_refresh
+            .events
+            .settle(&self.signals, &mut signals);
         self.signals = signals;
         if let Some(shown) = self.topology.take() {
             let mut topology = Arc::unwrap_or_clone(shown);

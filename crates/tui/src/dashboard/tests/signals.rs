@@ -429,3 +429,75 @@ fn the_map_with_metrics_draws_at_tiny_and_huge_sizes() {
         }
     }
 }
+
+/// The asks of a batch's signals read: (Region, scaling activities, RDS events).
+fn events_asked(commands: &[Command]) -> Vec<(String, bool, bool)> {
+    commands
+        .iter()
+        .filter_map(|c| match c {
+            Command::FetchSignals { asks, .. } => Some(asks),
+            _ => None,
+        })
+        .flatten()
+        .map(|a| (a.region.clone(), a.scaling_events, a.rds_events))
+        .collect()
+}
+
+#[test]
+fn a_steady_stack_reads_its_events_every_few_minutes_and_keeps_them_in_between() {
+    let healthy = fixture("lab-healthy.json");
+    let mut state = options(&healthy).initial_state();
+    update(&mut state, Action::Start);
+    let fetched = deliver(&mut state, 0, healthy.clone());
+    let home = healthy.regions[0].region.clone();
+    assert_eq!(
+        events_asked(&fetched)[0],
+        (home.clone(), true, true),
+        "the first read asks the events"
+    );
+    let [first] = signal_reads(&fetched)[..] else {
+        panic!("one read: {fetched:?}");
+    };
+    let launched = haven_model::signals::Event {
+        at: state.now,
+        region: Some(home.clone()),
+        source: haven_model::signals::EventSource::Scaling,
+        resource: None,
+        text: "lab-asg: Launching a new EC2 instance".into(),
+        bad: false,
+    };
+    answer(
+        &mut state,
+        first,
+        Signals {
+            events: vec![launched.clone()],
+            ..Signals::default()
+        },
+    );
+    let t0 = state.now;
+    let commands = update(&mut state, Action::Tick(t0 + chrono::Duration::seconds(61)));
+    assert_eq!(
+        events_asked(&commands)[0],
+        (home.clone(), false, false),
+        "nothing moved: metrics only"
+    );
+    let [second] = signal_reads(&commands)[..] else {
+        panic!("a second read: {commands:?}");
+    };
+    answer(&mut state, second, Signals::default());
+    assert_eq!(
+        state.signals.events,
+        [launched],
+        "the activity is still shown"
+    );
+
+    // The group scaled out (seen by a live read): its activities are read at the next read.
+    let mut scaled = healthy.clone();
+    scaled.regions[0].auto_scaling_groups[0].desired_capacity += 1;
+    deliver(&mut state, 1, scaled);
+    let commands = update(
+        &mut state,
+        Action::Tick(t0 + chrono::Duration::seconds(125)),
+    );
+    assert_eq!(events_asked(&commands)[0], (home, true, false));
+}
