@@ -18,7 +18,7 @@ pub mod query;
 pub mod thresholds;
 pub mod watch;
 
-pub use events::{Event, EventSource};
+pub use events::{Event, EventSource, Glance};
 pub use query::{Query, RegionAsk, asks, queries};
 pub use thresholds::{Level, Thresholds};
 pub use watch::EventsWatch;

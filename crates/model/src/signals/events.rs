@@ -5,9 +5,12 @@
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
+use std::collections::HashMap;
+
 use super::alarm_rank;
-use crate::Topology;
 use crate::resource::{ResourceKind, ResourceRef};
+use crate::topology::Part;
+use crate::{InstanceState, RegionTopology, TargetHealthState, Topology};
 
 /// Where an event comes from.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
@@ -68,12 +71,102 @@ pub fn timeline<'a>(events: impl IntoIterator<Item = &'a Event>) -> Vec<&'a Even
 /// target health, instance states, groups' desired capacity, DB statuses and alarm states.
 /// Regions only one of them has are skipped (nothing was seen changing there).
 pub fn changes(previous: &Topology, next: &Topology) -> Vec<Event> {
-    let at = next.taken_at;
-    let mut out = Vec::new();
-    for region in &next.regions {
-        let Some(before) = previous.regions.iter().find(|r| r.region == region.region) else {
-            continue;
-        };
+    next.regions
+        .iter()
+        .filter_map(|region| {
+            let before = previous
+                .regions
+                .iter()
+                .find(|r| r.region == region.region)?;
+            Some(Glance::of(before, None).changes(region, next.taken_at))
+        })
+        .flatten()
+        .collect()
+}
+
+/// What the change events compare of a Region, and only that: the states AWS moves on its own,
+/// by id. Taken before a piece is applied, it costs a few bytes a resource where a copy of the
+/// Region's part would cost its every field (a thousand instances with their tags).
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Glance {
+    /// Per target group ARN, each target's health.
+    targets: HashMap<String, HashMap<String, TargetHealthState>>,
+    instances: HashMap<String, InstanceState>,
+    /// Each group's desired capacity.
+    groups: HashMap<String, i32>,
+    /// Each DB instance's status and AZ.
+    databases: HashMap<String, (String, Option<String>)>,
+    alarms: HashMap<String, String>,
+}
+
+impl Glance {
+    /// The states of a Region's `part` (every part with `None`) that [`Glance::changes`]
+    /// compares.
+    pub fn of(region: &RegionTopology, part: Option<Part>) -> Self {
+        let wanted = |parts: &[Part]| part.is_none_or(|p| parts.contains(&p));
+        let mut glance = Self::default();
+        if wanted(&[Part::TargetHealth, Part::LoadBalancers]) {
+            glance.targets = region
+                .target_groups
+                .iter()
+                .map(|tg| {
+                    let health = tg.targets.iter().map(|t| (t.id.clone(), t.health));
+                    (tg.arn.clone(), health.collect())
+                })
+                .collect();
+        }
+        if wanted(&[Part::Instances]) {
+            glance.instances = region
+                .instances
+                .iter()
+                .map(|i| (i.id.clone(), i.state))
+                .collect();
+        }
+        if wanted(&[Part::AsgCapacity, Part::AutoScaling]) {
+            glance.groups = region
+                .auto_scaling_groups
+                .iter()
+                .map(|g| (g.name.clone(), g.desired_capacity))
+                .collect();
+        }
+        if wanted(&[Part::Databases]) {
+            glance.databases = region
+                .db_instances
+                .iter()
+                .map(|d| {
+                    let seen = (d.status.clone(), d.availability_zone.clone());
+                    (d.identifier.clone(), seen)
+                })
+                .collect();
+        }
+        if wanted(&[Part::Alarms]) {
+            glance.alarms = region
+                .alarms
+                .iter()
+                .map(|a| (a.name.clone(), a.state.clone()))
+                .collect();
+        }
+        glance
+    }
+
+    /// Whether a piece of `part` can change what a glance compares.
+    pub fn watches(part: Part) -> bool {
+        matches!(
+            part,
+            Part::Instances
+                | Part::TargetHealth
+                | Part::LoadBalancers
+                | Part::AsgCapacity
+                | Part::AutoScaling
+                | Part::Databases
+                | Part::Alarms
+        )
+    }
+
+    /// What changed from this glance to `region` now, as events at `at`; resources the glance
+    /// did not see are new, not changed (a target newly registered excepted).
+    pub fn changes(&self, region: &RegionTopology, at: DateTime<Utc>) -> Vec<Event> {
+        let mut out = Vec::new();
         let mut seen = |resource: ResourceRef, text: String, bad: bool| {
             out.push(Event {
                 at,
@@ -85,21 +178,20 @@ pub fn changes(previous: &Topology, next: &Topology) -> Vec<Event> {
             });
         };
         for tg in &region.target_groups {
-            let Some(old) = before.target_groups.iter().find(|t| t.arn == tg.arn) else {
+            let Some(old) = self.targets.get(&tg.arn) else {
                 continue;
             };
             let group =
                 || ResourceRef::new(ResourceKind::TargetGroup, &tg.name).with_arn(Some(&tg.arn));
             for target in &tg.targets {
-                let was = old.targets.iter().find(|t| t.id == target.id);
-                match was {
-                    Some(was) if was.health != target.health => seen(
+                match old.get(&target.id) {
+                    Some(was) if *was != target.health => seen(
                         group(),
                         format!(
                             "{} in {}: {} → {}{}",
                             target.id,
                             tg.name,
-                            was.health.as_str(),
+                            was.as_str(),
                             target.health.as_str(),
                             target
                                 .reason
@@ -107,7 +199,7 @@ pub fn changes(previous: &Topology, next: &Topology) -> Vec<Event> {
                                 .map(|r| format!(" ({r})"))
                                 .unwrap_or_default()
                         ),
-                        target.health == crate::TargetHealthState::Unhealthy,
+                        target.health == TargetHealthState::Unhealthy,
                     ),
                     None => seen(
                         group(),
@@ -122,69 +214,66 @@ pub fn changes(previous: &Topology, next: &Topology) -> Vec<Event> {
                     _ => {}
                 }
             }
-            for was in &old.targets {
-                if !tg.targets.iter().any(|t| t.id == was.id) {
-                    seen(group(), format!("{} left {}", was.id, tg.name), false);
-                }
+            let mut left: Vec<&String> = old
+                .keys()
+                .filter(|id| !tg.targets.iter().any(|t| &t.id == *id))
+                .collect();
+            left.sort();
+            for id in left {
+                seen(group(), format!("{id} left {}", tg.name), false);
             }
         }
         for instance in &region.instances {
-            if let Some(old) = before.instances.iter().find(|i| i.id == instance.id)
-                && old.state != instance.state
+            if let Some(old) = self.instances.get(&instance.id)
+                && *old != instance.state
             {
                 seen(
                     ResourceRef::new(ResourceKind::Instance, &instance.id),
                     format!(
                         "{}: {} → {}",
                         instance.id,
-                        old.state.as_str(),
+                        old.as_str(),
                         instance.state.as_str()
                     ),
                     matches!(
                         instance.state,
-                        crate::InstanceState::Stopped | crate::InstanceState::Terminated
+                        InstanceState::Stopped | InstanceState::Terminated
                     ),
                 );
             }
         }
         for group in &region.auto_scaling_groups {
-            if let Some(old) = before
-                .auto_scaling_groups
-                .iter()
-                .find(|g| g.name == group.name)
-                && old.desired_capacity != group.desired_capacity
+            if let Some(&old) = self.groups.get(&group.name)
+                && old != group.desired_capacity
             {
                 seen(
                     ResourceRef::new(ResourceKind::AutoScalingGroup, &group.name),
                     format!(
-                        "{}: desired capacity {} → {}",
-                        group.name, old.desired_capacity, group.desired_capacity
+                        "{}: desired capacity {old} → {}",
+                        group.name, group.desired_capacity
                     ),
                     false,
                 );
             }
         }
         for db in &region.db_instances {
-            if let Some(old) = before
-                .db_instances
-                .iter()
-                .find(|d| d.identifier == db.identifier)
-                && (old.status != db.status || old.availability_zone != db.availability_zone)
+            if let Some((status, zone)) = self.databases.get(&db.identifier)
+                && (*status != db.status || *zone != db.availability_zone)
             {
-                let az = match (&old.availability_zone, &db.availability_zone) {
+                let az = match (zone, &db.availability_zone) {
                     (Some(a), Some(b)) if a != b => format!(" (primary AZ {a} → {b})"),
                     _ => String::new(),
                 };
                 seen(
                     ResourceRef::new(ResourceKind::DbInstance, &db.identifier),
-                    format!("{}: {} → {}{az}", db.identifier, old.status, db.status),
+                    format!("{}: {status} → {}{az}", db.identifier, db.status),
                     db.status == "failed" || db.status == "storage-full",
                 );
             }
         }
         for alarm in &region.alarms {
-            if let Some(old) = before.alarms.iter().find(|a| a.name == alarm.name)
-                && old.state != alarm.state
+            if let Some(old) = self.alarms.get(&alarm.name)
+                && *old != alarm.state
             {
                 let resource = super::alarm_resources(region, alarm).into_iter().next();
                 out.push(Event {
@@ -193,9 +282,8 @@ pub fn changes(previous: &Topology, next: &Topology) -> Vec<Event> {
                     source: EventSource::Change,
                     resource,
                     text: format!(
-                        "alarm {}: {} → {}{}",
+                        "alarm {}: {old} → {}{}",
                         alarm.name,
-                        old.state,
                         alarm.state,
                         alarm
                             .reason
@@ -207,6 +295,6 @@ pub fn changes(previous: &Topology, next: &Topology) -> Vec<Event> {
                 });
             }
         }
+        out
     }
-    out
 }

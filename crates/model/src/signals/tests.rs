@@ -278,3 +278,38 @@ fn changes_between_discoveries_become_events_newest_first() {
     assert_eq!(line[0].at, after.taken_at);
     assert_eq!(line[1], &older);
 }
+
+#[test]
+fn a_glance_at_one_part_sees_that_parts_changes_only() {
+    let before = lab();
+    let mut after = before.regions[0].clone();
+    after.target_groups[0].targets[0].health = TargetHealthState::Unhealthy;
+    let gone = after.target_groups[0].targets.remove(1).id;
+    after.instances[0].state = crate::InstanceState::Stopping;
+    after.db_instances[0].availability_zone = Some("ap-northeast-2c".into());
+    let at = before.taken_at + chrono::Duration::seconds(30);
+
+    let instances = Glance::of(&before.regions[0], Some(crate::Part::Instances));
+    let texts =
+        |events: Vec<Event>| -> Vec<String> { events.into_iter().map(|e| e.text).collect() };
+    let seen = texts(instances.changes(&after, at));
+    assert_eq!(seen.len(), 1, "{seen:?}");
+    assert!(seen[0].ends_with("running → stopping"), "{seen:?}");
+
+    let health =
+        texts(Glance::of(&before.regions[0], Some(crate::Part::TargetHealth)).changes(&after, at));
+    assert_eq!(health.len(), 2, "{health:?}");
+    assert!(
+        health.contains(&format!("{gone} left lab-web-tg")),
+        "{health:?}"
+    );
+
+    let databases =
+        texts(Glance::of(&before.regions[0], Some(crate::Part::Databases)).changes(&after, at));
+    assert_eq!(databases.len(), 1, "{databases:?}");
+    assert!(
+        databases[0].contains("(primary AZ ap-northeast-2a → ap-northeast-2c)"),
+        "{databases:?}"
+    );
+    assert!(!Glance::watches(crate::Part::Network));
+}

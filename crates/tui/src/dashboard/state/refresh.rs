@@ -7,8 +7,8 @@ use std::sync::Arc;
 
 use chrono::{DateTime, Utc};
 use haven_model::refresh::{ReadPlan, live_plan};
-use haven_model::signals::events;
-use haven_model::{Part, Piece, Topology, fragment_of};
+use haven_model::signals::Glance;
+use haven_model::{Part, Piece, Topology};
 
 use super::{Command, State, View};
 use crate::dashboard::rows::ListKind;
@@ -221,36 +221,25 @@ impl State {
             Arc::new(empty)
         });
         let topology = Arc::make_mut(shown);
-        let watched = !piece.partial
-            && matches!(
-                piece.part,
-                Part::Instances
-                    | Part::TargetHealth
-                    | Part::LoadBalancers
-                    | Part::AsgCapacity
-                    | Part::AutoScaling
-                    | Part::Databases
-                    | Part::DbClusters
-                    | Part::Alarms
-            );
-        let before = match (&piece.region, watched) {
-            (Some(code), true) => topology
+        // What the change events compare, glanced at before the piece lands (a few bytes a
+        // resource, not a copy of the Region's part).
+        let before = match &piece.region {
+            Some(code) if !piece.partial && Glance::watches(piece.part) => topology
                 .region(code)
-                .map(|r| part_only(fragment_of(r, piece.part), now)),
+                .map(|r| (code.clone(), Glance::of(r, Some(piece.part)))),
             _ => None,
         };
         let (region, part) = (piece.region.clone(), piece.part);
         let applied = topology.apply(piece);
-        let stale = (region.clone(), part.service());
+        let stale = (region, part.service());
         self.stale.retain(|s| *s != stale);
         if applied.kept_stale {
             self.stale.push(stale);
         }
-        if let (Some(before), Some(code)) = (before, &region)
-            && let Some(after) = self.topology.as_deref().and_then(|t| t.region(code))
+        if let Some((code, before)) = before
+            && let Some(after) = self.topology.as_deref().and_then(|t| t.region(&code))
         {
-            let after = part_only(fragment_of(after, part), now);
-            let seen = events::changes(&before, &after);
+            let seen = before.changes(after, now);
             for event in &seen {
                 if let Some(resource) = &event.resource {
                     self.refresh
@@ -300,10 +289,4 @@ impl State {
             self.install(topology);
         }
     }
-}
-
-fn part_only(region: haven_model::RegionTopology, at: DateTime<Utc>) -> Topology {
-    let mut t = Topology::new(at);
-    t.regions.push(region);
-    t
 }
