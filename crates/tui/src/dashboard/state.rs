@@ -444,10 +444,12 @@ impl State {
 
     /// Region codes of the topology shown.
     pub fn region_names(&self) -> Vec<String> {
-        self.topology
-            .as_ref()
-            .map(|t| t.regions.iter().map(|r| r.region.clone()).collect())
-            .unwrap_or_default()
+        match &self.topology {
+            Some(t) => t.regions.iter().map(|r| r.region.clone()).collect(),
+            // Before the first piece: the Regions asked, in the order their pieces will show
+            // them, so that `2` picks the second one while it is still being read.
+            None => self.settings.regions.clone(),
+        }
     }
 
     /// The Region lists are limited to, if not all.

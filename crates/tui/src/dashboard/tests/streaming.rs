@@ -131,3 +131,25 @@ fn a_changed_instance_is_highlighted_for_a_moment_and_remembered_as_an_event() {
     update(&mut state, Action::Tick(t0 + chrono::Duration::seconds(40)));
     assert!(!state.changed_recently(&key), "the highlight fades");
 }
+
+#[test]
+fn a_region_picked_before_anything_arrived_is_the_one_shown_when_it_does() {
+    let lab = fixture("lab-healthy.json");
+    let mut state = opened(&lab);
+    let dr = lab.regions[1].region.clone();
+    press(&mut state, "2");
+    assert!(
+        !screen(&state).contains("no Region 2"),
+        "{}",
+        screen(&state)
+    );
+    send(&mut state, &lab, 0, Part::Network);
+    send(&mut state, &lab, 1, Part::Network);
+    assert_eq!(state.shown_region(), Some(1));
+    press(&mut state, ":ec2\n");
+    let text = screen(&state);
+    assert!(
+        text.contains(&format!("loading ec2 instances in {dr}")),
+        "the list waits for the Region picked:\n{text}"
+    );
+}
