@@ -139,3 +139,39 @@ async fn two_accounts_side_by_side_a_broken_profile_says_why_and_profile_switche
         "{header}"
     );
 }
+
+/// `[[accounts]]` in config.toml, assume-role included: the second entry assumes a role in
+/// another account on top of the first's profile, and shows that account beside it.
+#[tokio::test(flavor = "multi_thread")]
+async fn accounts_of_config_toml_are_shown_side_by_side_and_a_role_is_assumed_in_its_account() {
+    // moto's own account (123456789012): a server started as one account (MOTO_ACCOUNT_ID)
+    // answers every call as that account, assumed roles included.
+    let prod = MotoServer::start().expect("moto prod");
+    lab::build(&prod.endpoint()).await.expect("lab in prod");
+    let home = tempfile::tempdir().expect("temp dir");
+    aws_files(&home, &prod.endpoint(), &prod.endpoint());
+    std::fs::create_dir_all(home.path().join("config")).expect("config dir");
+    std::fs::write(
+        home.path().join("config/config.toml"),
+        "[[accounts]]\nname = \"prod\"\nprofile = \"prod\"\n\n\
+         [[accounts]]\nname = \"audit\"\nprofile = \"prod\"\n\
+         role_arn = \"arn:aws:iam::333333333333:role/haven-audit\"\n\
+         external_id = \"haven-audit\"\n",
+    )
+    .expect("config.toml");
+    let tmux = Tmux::start_sized(&command(&home, ""), 200, 50);
+    let screen = tmux.wait_for(&[
+        "▶ prod │ acct 123456789012 · prod",
+        "audit │ acct 333333333333",
+        "VPC lab-vpc vpc-",
+    ]);
+    assert!(
+        !screen.contains("cannot sign in"),
+        "both accounts signed in:\n{screen}"
+    );
+    // The keys go to the assumed role's account: its header names it.
+    tmux.keys(&[">"]);
+    let screen = tmux.wait_for(&["▶ audit │"]);
+    let header = screen.lines().next().unwrap_or_default();
+    assert!(header.contains("acct 333333333333"), "{header}");
+}
