@@ -29,11 +29,28 @@ fn aws_files(home: &tempfile::TempDir, first: &str, second: &str) {
     .expect("credentials");
 }
 
-/// `haven --profiles …` in a clean environment that has only the shared files.
+/// A stand-in for the AWS CLI's `aws sso login`: prints the device page and code, waits for
+/// the person, then fails as the CLI does when the authorization expires.
+const AWS_CLI: &str = "#!/bin/sh\n\
+    echo 'If the browser does not open, open the following URL:'; echo\n\
+    echo 'https://device.sso.us-east-1.amazonaws.com/'; echo\n\
+    echo 'Then enter the code:'; echo; echo 'WDDD-HRQV'\n\
+    sleep 3\n\
+    echo 'Error when retrieving token from sso: Token has expired and refresh failed' >&2\n\
+    exit 255\n";
+
+/// `haven --profiles …` in a clean environment that has only the shared files, and the
+/// stand-in AWS CLI first on PATH.
 fn command(home: &tempfile::TempDir, args: &str) -> String {
+    use std::os::unix::fs::PermissionsExt;
+    let bin = home.path().join("bin");
+    std::fs::create_dir_all(&bin).expect("bin");
+    std::fs::write(bin.join("aws"), AWS_CLI).expect("aws");
+    std::fs::set_permissions(bin.join("aws"), std::fs::Permissions::from_mode(0o755))
+        .expect("chmod");
     let h = home.path().display();
     format!(
-        "env -i PATH=\"$PATH\" HOME={h} TERM=xterm-256color AWS_CONFIG_FILE={h}/aws-config \
+        "env -i PATH=\"{h}/bin:$PATH\" HOME={h} TERM=xterm-256color AWS_CONFIG_FILE={h}/aws-config \
          AWS_SHARED_CREDENTIALS_FILE={h}/aws-credentials AWS_MAX_ATTEMPTS=1 \
          AWS_EC2_METADATA_DISABLED=true HAVEN_CONFIG_DIR={h}/config HAVEN_CACHE_DIR={h}/cache \
          HAVEN_DATA_DIR={h}/data {bin} --regions ap-northeast-2 {args}; \
@@ -107,15 +124,21 @@ async fn two_accounts_side_by_side_a_broken_profile_says_why_and_profile_switche
         "{screen}"
     );
     assert!(
-        row("sso")
-            .contains("SSO session expired or not started: run `aws sso login --profile sso`"),
+        row("sso").contains(
+            "SSO session expired or not started: Enter runs `aws sso login --profile sso`"
+        ),
         "{screen}"
     );
     assert!(!row("staging").contains("shown"), "{screen}");
 
-    // Switching to an expired SSO profile explains how to sign in; nothing else changes.
+    // Switching to an expired SSO profile runs `aws sso login` (here a stand-in for the AWS
+    // CLI): the page and code it prints are said; its failure is said; nothing else changes.
     tmux.keys(&["Escape", ":profile sso", "Enter"]);
-    let screen = tmux.wait_for(&["run `aws sso login --profile sso` in another terminal"]);
+    let screen = tmux.wait_for(&[
+        "open https://device.sso.us-east-1.amazonaws.com/ and enter the code WDDD-HRQV",
+    ]);
+    assert!(screen.contains("▶ prod"), "{screen}");
+    let screen = tmux.wait_for(&["failed: Error when retrieving token from sso"]);
     assert!(screen.contains("▶ prod"), "{screen}");
 
     // Switching to a profile not shown signs in to it in the active account's place.

@@ -9,4 +9,4 @@ pub mod sso;
 
 pub use shared_config::{ProfileInfo, RoleSource, SignIn, parse_shared_config};
 pub use spec::{AccountError, AccountField, AccountSpec, validate_accounts};
-pub use sso::{SsoToken, sso_login_command};
+pub use sso::{SsoPrompt, SsoToken, sso_login_command};

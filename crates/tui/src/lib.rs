@@ -11,3 +11,4 @@ pub mod dr_table;
 pub mod fatal;
 pub mod open;
 pub mod report;
+pub mod sso_login;

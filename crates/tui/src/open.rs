@@ -23,7 +23,7 @@ use crate::config::Config;
 use crate::dashboard::profiles::{ProfileRow, ProfileStatus};
 use crate::dashboard::{
     self, AccountView, Connector, DashboardOptions, Executor, JobError, Opening, PieceSink,
-    ProgressFn, TopologySource, Work,
+    ProgressFn, Say, TopologySource, Work,
 };
 
 /// Instances on the first DescribeInstances page of a Region in the dashboard: a screenful (the
@@ -229,16 +229,12 @@ impl Base {
     /// Signs in to one account: its SSO session first (said, with the command that renews
     /// it, when it has expired), then its credentials and identity; the error is one sentence.
     async fn sign_in(&self, spec: &AccountSpec) -> Result<AccountView, String> {
-        if let Some(profile) = spec
-            .profile
-            .as_deref()
-            .and_then(|name| self.profiles.iter().find(|p| p.name == name))
-            && let Some(command) = sso_renewal(profile)
-        {
+        if let Some(profile) = self.sso_expired(spec) {
             return Err(format!(
-                "its IAM Identity Center (SSO) session has expired or was not started: run \
-                 `{command}` in another terminal, then :profile {}",
-                spec.name
+                "its IAM Identity Center (SSO) session has expired or was not started: \
+                 :profile {} signs in from here (or run `{}`)",
+                spec.name,
+                sso_login_command(&profile)
             ));
         }
         let cli = &self.cli;
@@ -271,6 +267,16 @@ impl Base {
             regions,
             Some(spec.name.clone()),
         ))
+    }
+
+    /// The account's profile, when it signs in with IAM Identity Center and its session has
+    /// expired (or was never started).
+    fn sso_expired(&self, spec: &AccountSpec) -> Option<String> {
+        let profile = spec
+            .profile
+            .as_deref()
+            .and_then(|name| self.profiles.iter().find(|p| p.name == name))?;
+        sso_renewal(profile).map(|_| profile.name.clone())
     }
 
     /// The account a `:profile` name stands for: an `[[accounts]]` entry of that name, else
@@ -354,7 +360,9 @@ impl Connector for AwsConnector {
         rows
     }
 
-    fn connect(&self, name: String) -> BoxFuture<'static, Result<AccountView, String>> {
+    /// An account whose profile's SSO session has expired is signed in with `aws sso login`
+    /// first, its page and code said in the footer.
+    fn connect(&self, name: String, say: Say) -> BoxFuture<'static, Result<AccountView, String>> {
         let base = self.base.clone();
         Box::pin(async move {
             let Some(spec) = base.spec(&name) else {
@@ -365,6 +373,9 @@ impl Connector for AwsConnector {
                     names.join(", ")
                 ));
             };
+            if let Some(profile) = base.sso_expired(&spec) {
+                crate::sso_login::run(&profile, say).await?;
+            }
             base.sign_in(&spec).await
         })
     }

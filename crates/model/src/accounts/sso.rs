@@ -56,6 +56,64 @@ pub fn sso_login_command(profile: &str) -> String {
     format!("aws sso login --profile {profile}")
 }
 
+/// What `aws sso login` asks the person to do, read from its output line by line: the page to
+/// open (the device page, or with the AWS CLI's newer PKCE flow the authorize URL) and, in the
+/// device flow, the code to enter there.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct SsoPrompt {
+    /// The page to open.
+    pub url: Option<String>,
+    /// The code to enter on it (`ABCD-EFGH`).
+    pub code: Option<String>,
+}
+
+impl SsoPrompt {
+    /// Reads one line of the CLI's output; true when it told something new.
+    pub fn read(&mut self, line: &str) -> bool {
+        let line = line.trim();
+        if self.url.is_none()
+            && let Some(url) = line.split_whitespace().find(|w| w.starts_with("https://"))
+        {
+            self.url = Some(url.to_string());
+            return true;
+        }
+        if self.code.is_none() && is_user_code(line) {
+            self.code = Some(line.to_string());
+            return true;
+        }
+        false
+    }
+
+    /// The sentence the dashboard shows while the login waits.
+    pub fn words(&self, profile: &str) -> String {
+        match (&self.url, &self.code) {
+            (Some(url), Some(code)) => format!(
+                "{profile}: signing in with IAM Identity Center: open {url} and enter the code {code} (`aws sso login` is waiting)"
+            ),
+            (Some(url), None) => format!(
+                "{profile}: signing in with IAM Identity Center: open {url} (`aws sso login` is waiting)"
+            ),
+            _ => format!(
+                "{profile}: signing in with IAM Identity Center (`{}`)…",
+                sso_login_command(profile)
+            ),
+        }
+    }
+}
+
+/// A device flow's user code: two groups of four capitals or digits (`WDDD-HRQV`).
+fn is_user_code(line: &str) -> bool {
+    let mut groups = line.split('-');
+    let four = |g: Option<&str>| {
+        g.is_some_and(|g| {
+            g.len() == 4
+                && g.chars()
+                    .all(|c| c.is_ascii_uppercase() || c.is_ascii_digit())
+        })
+    };
+    four(groups.next()) && four(groups.next()) && groups.next().is_none()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -64,6 +122,37 @@ mod tests {
         DateTime::parse_from_rfc3339(text)
             .expect("time")
             .with_timezone(&Utc)
+    }
+
+    #[test]
+    fn the_login_prompt_is_read_from_the_clis_output() {
+        let device = "Attempting to automatically open the SSO authorization page in your \
+            default browser.\nIf the browser does not open or you wish to use a different device \
+            to authorize this request, open the following URL:\n\n\
+            https://device.sso.us-east-1.amazonaws.com/\n\nThen enter the code:\n\nWDDD-HRQV\n\
+            Successfully logged into Start URL: https://corp.awsapps.com/start";
+        let mut prompt = SsoPrompt::default();
+        let told: Vec<bool> = device.lines().map(|l| prompt.read(l)).collect();
+        assert_eq!(
+            told.iter().filter(|t| **t).count(),
+            2,
+            "the URL, then the code"
+        );
+        assert_eq!(
+            prompt.words("prod"),
+            "prod: signing in with IAM Identity Center: open \
+             https://device.sso.us-east-1.amazonaws.com/ and enter the code WDDD-HRQV \
+             (`aws sso login` is waiting)"
+        );
+        // The PKCE flow gives one URL and no code; the start URL said at the end is not it.
+        let mut pkce = SsoPrompt::default();
+        pkce.read("https://oidc.us-east-1.amazonaws.com/authorize?response_type=code&client_id=x");
+        assert!(
+            pkce.words("prod")
+                .contains("open https://oidc.us-east-1.amazonaws.com/authorize")
+        );
+        assert!(!pkce.read("Successfully logged into Start URL: https://corp.awsapps.com/start"));
+        assert!(!is_user_code("HTTP-2026-X"));
     }
 
     #[test]

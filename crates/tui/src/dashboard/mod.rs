@@ -319,14 +319,18 @@ pub enum Opening {
     },
 }
 
+/// Says a sentence to the person, in the active account's footer.
+pub type Say = Arc<dyn Fn(String) + Send + Sync>;
+
 /// Signs in to profiles from inside the dashboard (`:profile`).
 pub trait Connector: Send + Sync + 'static {
     /// Every profile of the shared files and `[[accounts]]` entry, with what stands in the way
     /// of each now (an expired SSO session).
     fn choices(&self) -> Vec<profiles::ProfileRow>;
 
-    /// Signs in to one; the error says why not and what would fix it.
-    fn connect(&self, name: String) -> BoxFuture<'static, Result<AccountView, String>>;
+    /// Signs in to one, telling the person with `say` what it needs of them meanwhile (an SSO
+    /// login's page and code); the error says why not and what would fix it.
+    fn connect(&self, name: String, say: Say) -> BoxFuture<'static, Result<AccountView, String>>;
 }
 
 /// Runs the dashboard on any backend with any event stream until the user quits or the stream
@@ -395,6 +399,8 @@ enum Report {
         /// The account, or why not.
         result: Result<Box<AccountView>, String>,
     },
+    /// A `:profile` sign-in asks something of the person (an SSO login's page and code).
+    Said(String),
 }
 
 /// The run loop's side of the desk: the accounts' background work and the way back.
@@ -568,7 +574,11 @@ impl Loop {
             .state
             .say(format!("signing in to {name}…"), Tone::Dim);
         let tx = self.tx.clone();
-        let connect = connector.connect(name.clone());
+        let said = self.tx.clone();
+        let say: Say = Arc::new(move |text| {
+            let _ = said.send(Report::Said(text));
+        });
+        let connect = connector.connect(name.clone(), say);
         tokio::spawn(async move {
             let result = connect.await.map(Box::new);
             let _ = tx.send(Report::Connected {
@@ -696,6 +706,7 @@ where
                 name,
                 result,
             } => lp.connected(desk, replacing, name, result),
+            Report::Said(text) => desk.active_mut().state.say(text, Tone::Warn),
         };
         tokio::select! {
             event = events.next() => match event {

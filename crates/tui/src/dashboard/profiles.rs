@@ -48,7 +48,7 @@ impl ProfileStatus {
             ProfileStatus::Connecting => ("signing in…".into(), Tone::Warn),
             ProfileStatus::Failed(why) => (format!("failed: {why}"), Tone::Bad),
             ProfileStatus::SignInNeeded(command) => (
-                format!("SSO session expired or not started: run `{command}`"),
+                format!("SSO session expired or not started: Enter runs `{command}`"),
                 Tone::Warn,
             ),
             ProfileStatus::Available => ("-".into(), Tone::Dim),
@@ -154,7 +154,7 @@ mod tests {
         };
         assert_eq!(status(0), "shown (keys go here)");
         assert_eq!(status(2), "failed: no credentials");
-        assert!(status(3).contains("run `aws sso login --profile sso`"));
+        assert!(status(3).contains("Enter runs `aws sso login --profile sso`"));
         assert!(
             model.rows[0].haystack.contains("prod"),
             "the filter finds it"

@@ -36,7 +36,7 @@ struct Connect;
 
 impl Connector for Connect {
     fn choices(&self) -> Vec<ProfileRow> {
-        ["broken", "dr", "prod", "staging"]
+        ["broken", "dr", "prod", "sso", "staging"]
             .iter()
             .map(|name| ProfileRow {
                 name: (*name).into(),
@@ -49,12 +49,19 @@ impl Connector for Connect {
             .collect()
     }
 
-    fn connect(&self, name: String) -> BoxFuture<'static, Result<AccountView, String>> {
+    fn connect(&self, name: String, say: Say) -> BoxFuture<'static, Result<AccountView, String>> {
         async move {
-            if name == "staging" {
-                Ok(view("staging", "333333333333"))
-            } else {
-                Err("no AWS credentials found".to_string())
+            match name.as_str() {
+                "staging" => Ok(view("staging", "333333333333")),
+                // An SSO login waiting for the person: what it asks is said meanwhile.
+                "sso" => {
+                    say("sso: signing in with IAM Identity Center: open \
+                         https://device.sso.us-east-1.amazonaws.com/ and enter the code WDDD-HRQV"
+                        .into());
+                    tokio::time::sleep(Duration::from_secs(30)).await;
+                    Err("the login was not finished".to_string())
+                }
+                _ => Err("no AWS credentials found".to_string()),
             }
         }
         .boxed()
@@ -171,5 +178,22 @@ async fn profile_signs_in_to_another_account_in_the_active_place() {
     assert!(
         footer.contains("prod2: no AWS credentials found"),
         "{footer}"
+    );
+}
+
+#[tokio::test]
+async fn an_sso_login_started_by_profile_says_what_it_asks_of_the_person() {
+    let (desk, text) = open_desk(keys(":profile sso\n")).await;
+    let footer = text.lines().last().unwrap();
+    assert!(
+        footer.contains(
+            "open https://device.sso.us-east-1.amazonaws.com/ and enter the code WDDD-HRQV"
+        ),
+        "{footer}"
+    );
+    assert_eq!(
+        desk.active().name,
+        "prod",
+        "nothing moved while the login waits"
     );
 }
