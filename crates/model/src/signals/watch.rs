@@ -115,7 +115,9 @@ fn scaling_state(region: &RegionTopology) -> (u64, bool) {
                 &member.health_status,
             )
                 .hash(&mut hasher);
-            moving |= member.lifecycle_state != "InService" || member.health_status != "Healthy";
+            // In service or in standby (put there by a person, it stays): steady.
+            let steady = matches!(member.lifecycle_state.as_str(), "InService" | "Standby");
+            moving |= !steady || member.health_status != "Healthy";
         }
         moving |= group.instances.len() != usize::try_from(group.desired_capacity).unwrap_or(0)
             || group.status.is_some();
@@ -124,7 +126,7 @@ fn scaling_state(region: &RegionTopology) -> (u64, bool) {
 }
 
 /// A digest of the Region's databases (status, AZs, class, replication) and whether one is in
-/// motion (any status but `available`).
+/// motion (any status but `available` or `stopped`).
 fn rds_state(region: &RegionTopology) -> (u64, bool) {
     let mut hasher = DefaultHasher::new();
     let mut moving = false;
@@ -132,13 +134,18 @@ fn rds_state(region: &RegionTopology) -> (u64, bool) {
         (&db.identifier, &db.status, &db.class, db.multi_az).hash(&mut hasher);
         (&db.availability_zone, &db.secondary_availability_zone).hash(&mut hasher);
         (&db.read_replica_source, &db.read_replica_identifiers).hash(&mut hasher);
-        moving |= db.status != "available";
+        moving |= !steady_db(&db.status);
     }
     for cluster in &region.db_clusters {
         (&cluster.identifier, &cluster.status, cluster.multi_az).hash(&mut hasher);
-        moving |= cluster.status != "available";
+        moving |= !steady_db(&cluster.status);
     }
     (hasher.finish(), moving)
+}
+
+/// A DB status that stays until somebody changes it.
+fn steady_db(status: &str) -> bool {
+    matches!(status, "available" | "stopped")
 }
 
 #[cfg(test)]
