@@ -287,6 +287,7 @@ fn instance(spec: InstanceSpec<'_>) -> Instance {
             http_endpoint: Some("enabled".into()),
         }),
         volume_ids: vec![id("vol", spec.id)],
+        detailed_monitoring: false,
         tags: t,
     }
 }

@@ -1852,6 +1852,7 @@ mod tests {
             launch_template: None,
             metadata_options: None,
             volume_ids: vec![],
+            detailed_monitoring: false,
             tags: Tags::new(),
         }
     }

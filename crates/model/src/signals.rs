@@ -21,7 +21,7 @@ pub mod watch;
 pub use events::{Event, EventSource, Glance};
 pub use query::{Query, RegionAsk, asks, queries};
 pub use thresholds::{Level, Thresholds};
-pub use watch::EventsWatch;
+pub use watch::SignalsWatch;
 
 /// A metric haven shows.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]

@@ -743,6 +743,10 @@ pub struct Instance {
     pub metadata_options: Option<MetadataOptions>,
     /// Attached EBS volume ids.
     pub volume_ids: Vec<String>,
+    /// Detailed monitoring: its CloudWatch metrics come every minute. Off (EC2's default,
+    /// basic monitoring), they come every five minutes.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub detailed_monitoring: bool,
     /// Tags.
     pub tags: Tags,
 }

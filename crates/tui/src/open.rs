@@ -38,8 +38,9 @@ fn first_page() -> i32 {
 struct AwsSource {
     ctx: AwsContext,
     identity: CallerIdentity,
-    /// Instances on a Region's first page ([`first_page`]).
-    first_page: i32,
+    /// Instances on a Region's first page ([`first_page`]) in the first read; the reads after
+    /// it redraw rows already shown, and one page of 1,000 is fewer calls.
+    first_page: std::sync::atomic::AtomicI32,
 }
 
 impl TopologySource for AwsSource {
@@ -61,15 +62,18 @@ impl TopologySource for AwsSource {
     /// and the first page of instances before the rest.
     fn read(&self, plan: ReadPlan, sink: PieceSink) -> futures::future::BoxFuture<'static, ()> {
         let ctx = self.ctx.clone();
-        // A small first page only where the network is read too (a full read, or a Region never
-        // read): a live read redraws rows already shown, and one call is cheaper than two.
+        // A small first page only in the first read (the first that reads the network): the
+        // reads after it redraw rows already shown, and one call is cheaper than two.
         let whole = plan
             .regions
             .iter()
             .any(|r| r.parts.contains(&haven_model::Part::Network));
+        let first_page = whole
+            .then(|| self.first_page.swap(0, std::sync::atomic::Ordering::Relaxed))
+            .filter(|&size| size > 0);
         let options = DiscoverOptions {
             identity: Some(self.identity.clone()),
-            first_page: whole.then_some(self.first_page),
+            first_page,
             ..DiscoverOptions::default()
         };
         Box::pin(async move { haven_aws::discover_plan(&ctx, &plan, &options, &*sink).await })
@@ -220,7 +224,7 @@ impl Base {
             source: Arc::new(AwsSource {
                 ctx,
                 identity,
-                first_page: first_page(),
+                first_page: first_page().into(),
             }),
             options,
         }

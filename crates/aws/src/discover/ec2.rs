@@ -484,6 +484,10 @@ fn instance(i: &sdk::Instance) -> model::Instance {
             .iter()
             .filter_map(|b| b.ebs()?.volume_id().map(str::to_string))
             .collect(),
+        detailed_monitoring: matches!(
+            i.monitoring().and_then(|m| m.state()),
+            Some(sdk::MonitoringState::Enabled)
+        ),
         tags,
     }
 }

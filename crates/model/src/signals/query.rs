@@ -41,6 +41,9 @@ pub struct Query {
     pub dimensions: Vec<(&'static str, String)>,
     /// `Sum`, `Average`, `Minimum` or `Maximum`.
     pub stat: &'static str,
+    /// CloudWatch has a point of it every five minutes only (an instance with basic
+    /// monitoring): reading it every minute would bring the same points again.
+    pub five_minute: bool,
 }
 
 /// What one Region's signals read asks: its series, and whether its Auto Scaling activities and
@@ -126,6 +129,7 @@ impl Builder<'_> {
             metric_name,
             dimensions,
             stat,
+            five_minute: false,
         });
     }
 }
@@ -218,20 +222,23 @@ fn instances(region: &RegionTopology, out: &mut Builder<'_>) {
                 .iter()
                 .any(|tg| tg.targets.iter().any(|t| t.id == id))
     };
-    let mut running: Vec<(bool, &str)> = region
+    let mut running: Vec<(bool, &str, bool)> = region
         .instances
         .iter()
         .filter(|i| i.state == InstanceState::Running)
-        .map(|i| (!member(&i.id), i.id.as_str()))
+        .map(|i| (!member(&i.id), i.id.as_str(), i.detailed_monitoring))
         .collect();
     running.sort();
-    for (_, id) in running.into_iter().take(INSTANCE_SERIES_LIMIT) {
+    for (_, id, detailed) in running.into_iter().take(INSTANCE_SERIES_LIMIT) {
         let key = SeriesKey::new(out.region, id, Metric::Cpu);
         out.push(
             key,
             ("AWS/EC2", "CPUUtilization", "Average"),
             vec![("InstanceId", id.to_string())],
         );
+        if let Some(query) = out.queries.last_mut() {
+            query.five_minute = !detailed;
+        }
     }
 }
 

@@ -1,22 +1,30 @@
-//! When a Region's events are worth a call.
+//! What a signals read asks, beyond the minute's series: a Region's events when they are worth a
+//! call, its five-minute series when CloudWatch has a new point of them.
 //!
 //! Auto Scaling activities and RDS events come with changes: a group launching or terminating
 //! changes its members or capacity, a failover or a reboot changes a database's status or AZ.
 //! The live read already sees those. So while a Region is steady (nothing in motion and nothing
 //! changed since its events were last read), its events are read every
-//! [`QUIET_EVENTS_SECONDS`]; as soon as something moves or changed, at every signals read. The
-//! events not read again are kept from the read before.
+//! [`QUIET_EVENTS_SECONDS`]; as soon as something moves or changed, at every signals read.
+//!
+//! An instance with basic monitoring (EC2's default) has a CPU point every five minutes: its
+//! series is read every [`BASIC_MONITORING_SECONDS`], and a Region that has only such series
+//! (instances outside any load balancer or database) makes one `GetMetricData` call in five
+//! minutes instead of five. What a read does not ask again is kept from the read before.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::hash::{DefaultHasher, Hash, Hasher};
 
 use chrono::{DateTime, Utc};
 
-use super::{EventSource, RegionAsk, Signals, asks};
+use super::{EventSource, RegionAsk, SeriesKey, Signals, asks};
 use crate::{RegionTopology, Topology};
 
 /// How often a steady Region's events are read, in seconds.
 pub const QUIET_EVENTS_SECONDS: i64 = 300;
+
+/// The period of basic monitoring's points, in seconds: how often its series are read.
+pub const BASIC_MONITORING_SECONDS: i64 = 300;
 
 /// What was seen when a Region's events of one source were last read.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -27,25 +35,45 @@ struct Look {
     at: DateTime<Utc>,
 }
 
-/// The events reads of a dashboard: what each Region looked like when its events were read,
-/// and what the read in flight asks.
+/// The signals reads of a dashboard: what each Region looked like when its events were read,
+/// when its five-minute series were, and what the read in flight leaves out.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct EventsWatch {
+pub struct SignalsWatch {
     looks: BTreeMap<(String, EventSource), Look>,
+    /// Per Region, when its five-minute series were last read.
+    slow_read_at: BTreeMap<String, DateTime<Utc>>,
+    /// The five-minute series the read in flight does not ask again.
+    skipped: BTreeSet<SeriesKey>,
     /// The (Region, source) pairs the read in flight follows (the Region has groups, databases).
     followed: BTreeSet<(String, EventSource)>,
     /// Those it reads.
     asked: BTreeSet<(String, EventSource)>,
 }
 
-impl EventsWatch {
-    /// The asks of a signals read at `now`: every Region's series, and its events where they
-    /// are due. Remembers what it asked, for [`EventsWatch::settle`].
+impl SignalsWatch {
+    /// The asks of a signals read at `now`: every Region's minute series, its five-minute
+    /// series and its events where they are due. Remembers what it left out, for
+    /// [`SignalsWatch::settle`].
     pub fn asks(&mut self, topology: &Topology, now: DateTime<Utc>) -> Vec<RegionAsk> {
         self.asked.clear();
         self.followed.clear();
+        self.skipped.clear();
         let mut out = asks(topology);
         for (ask, region) in out.iter_mut().zip(&topology.regions) {
+            let slow_due = self
+                .slow_read_at
+                .get(&region.region)
+                .is_none_or(|at| (now - *at).num_seconds() >= BASIC_MONITORING_SECONDS);
+            if slow_due {
+                if ask.queries.iter().any(|q| q.five_minute) {
+                    self.slow_read_at.insert(region.region.clone(), now);
+                }
+            } else {
+                let (slow, minute): (Vec<_>, Vec<_>) =
+                    ask.queries.drain(..).partition(|q| q.five_minute);
+                self.skipped.extend(slow.into_iter().map(|q| q.key));
+                ask.queries = minute;
+            }
             let scaling = scaling_state(region);
             ask.scaling_events =
                 ask.scaling_events && self.due(&region.region, EventSource::Scaling, scaling, now);
@@ -76,11 +104,18 @@ impl EventsWatch {
         due
     }
 
-    /// Completes a read's signals: the events it did not ask again are carried over from the
-    /// `previous` read; a Region it could not read is asked again at the next read.
+    /// Completes a read's signals: the series and events it did not ask again are carried over
+    /// from the `previous` read; a Region it could not read is asked again in whole at the next
+    /// read.
     pub fn settle(&mut self, previous: &Signals, next: &mut Signals) {
         for failed in next.unavailable.iter().filter_map(|u| u.region.as_deref()) {
             self.looks.retain(|(region, _), _| region != failed);
+            self.slow_read_at.remove(failed);
+        }
+        for key in &self.skipped {
+            if let Some(points) = previous.series.get(key) {
+                next.series.insert(key.clone(), points.clone());
+            }
         }
         let kept = previous.events.iter().filter(|event| {
             matches!(event.source, EventSource::Scaling | EventSource::Rds)
@@ -153,7 +188,7 @@ mod tests {
     use chrono::{Duration, TimeZone};
 
     use super::*;
-    use crate::signals::Event;
+    use crate::signals::{Event, Query};
 
     fn lab() -> Topology {
         Topology::from_json(include_str!("../../../../assets/fixtures/two-regions.json"))
@@ -185,7 +220,7 @@ mod tests {
     #[test]
     fn a_steady_region_reads_its_events_every_few_minutes_one_in_motion_at_every_read() {
         let lab = lab();
-        let mut watch = EventsWatch::default();
+        let mut watch = SignalsWatch::default();
         let first = watch.asks(&lab, start());
         assert_eq!(
             events_asked(&first),
@@ -197,9 +232,11 @@ mod tests {
             events_asked(&next),
             [("ap-northeast-2", false, false), ("us-east-1", false, true)]
         );
+        let minute: Vec<&Query> = first[0].queries.iter().filter(|q| !q.five_minute).collect();
         assert_eq!(
-            next[0].queries, first[0].queries,
-            "the metrics are read every time"
+            next[0].queries.iter().collect::<Vec<_>>(),
+            minute,
+            "the minute's series are read every time"
         );
         let later = watch.asks(&lab, start() + Duration::seconds(QUIET_EVENTS_SECONDS));
         assert_eq!(events_asked(&later)[0], ("ap-northeast-2", true, true));
@@ -208,7 +245,7 @@ mod tests {
     #[test]
     fn a_change_the_live_read_saw_reads_the_events_at_once() {
         let mut lab = lab();
-        let mut watch = EventsWatch::default();
+        let mut watch = SignalsWatch::default();
         watch.asks(&lab, start());
         lab.regions[0].auto_scaling_groups[0].desired_capacity = 3;
         let asks = watch.asks(&lab, start() + Duration::seconds(60));
@@ -226,7 +263,7 @@ mod tests {
     #[test]
     fn events_not_read_again_are_kept_and_a_region_that_failed_is_read_again() {
         let lab = lab();
-        let mut watch = EventsWatch::default();
+        let mut watch = SignalsWatch::default();
         watch.asks(&lab, start());
         let previous = Signals {
             events: vec![
@@ -259,5 +296,71 @@ mod tests {
         );
         let asks = watch.asks(&lab, start() + Duration::seconds(120));
         assert_eq!(events_asked(&asks)[0], ("ap-northeast-2", true, true));
+    }
+
+    #[test]
+    fn five_minute_series_are_read_every_five_minutes_and_kept_in_between() {
+        let mut lab = lab();
+        // us-east-1 holds only two instances outside any group or load balancer.
+        let mut loose = lab.regions[0].instances.clone();
+        for instance in &mut loose {
+            instance.id.push_str("-dr");
+        }
+        lab.regions[1].instances = loose;
+        lab.regions[1].db_instances.clear();
+        lab.regions[0].instances[1].detailed_monitoring = true;
+        let mut watch = SignalsWatch::default();
+        let first = watch.asks(&lab, start());
+        let cpu = |ask: &RegionAsk| -> Vec<String> {
+            ask.queries
+                .iter()
+                .filter(|q| {
+                    q.key.metric == crate::signals::Metric::Cpu
+                        && q.metric_name == "CPUUtilization"
+                        && q.namespace == "AWS/EC2"
+                        && q.dimensions[0].0 == "InstanceId"
+                })
+                .map(|q| q.key.resource.clone())
+                .collect()
+        };
+        assert_eq!(cpu(&first[0]).len(), 2);
+        assert_eq!(cpu(&first[1]).len(), 2);
+
+        let next = watch.asks(&lab, start() + Duration::seconds(60));
+        let detailed = lab.regions[0].instances[1].id.clone();
+        assert_eq!(
+            cpu(&next[0]),
+            [detailed],
+            "only the detailed one every minute"
+        );
+        assert!(
+            next[1].queries.is_empty(),
+            "nothing new in CloudWatch: no call"
+        );
+        assert_eq!(
+            next[0].queries.len(),
+            first[0].queries.len() - 1,
+            "the load balancer, group and database series every minute"
+        );
+        // What was not read again is kept.
+        let basic = SeriesKey::new(
+            "us-east-1",
+            &lab.regions[1].instances[0].id,
+            crate::signals::Metric::Cpu,
+        );
+        let point = crate::signals::Point {
+            at: start(),
+            value: 42.0,
+        };
+        let previous = Signals {
+            series: [(basic.clone(), vec![point])].into(),
+            ..Signals::default()
+        };
+        let mut read = Signals::default();
+        watch.settle(&previous, &mut read);
+        assert_eq!(read.latest(&basic), Some(42.0));
+
+        let later = watch.asks(&lab, start() + Duration::seconds(BASIC_MONITORING_SECONDS));
+        assert_eq!(cpu(&later[1]).len(), 2, "five minutes on: read again");
     }
 }

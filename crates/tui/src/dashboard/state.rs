@@ -278,8 +278,8 @@ pub struct SignalsRefresh {
     pub started_at: Option<DateTime<Utc>>,
     /// When the last awaited read finished.
     pub finished_at: Option<DateTime<Utc>>,
-    /// When each Region's events are worth a call, and what the read in flight asks.
-    pub events: signals::EventsWatch,
+    /// What each read asks beyond the minute's series (events, five-minute series).
+    pub watch: signals::SignalsWatch,
 }
 
 /// The most changes seen between discoveries that the dashboard keeps (oldest dropped).
@@ -840,7 +840,7 @@ impl State {
         read.started_at = Some(self.now);
         Some(Command::FetchSignals {
             job,
-            asks: read.events.asks(topology, self.now),
+            asks: read.watch.asks(topology, self.now),
         })
     }
 
@@ -853,7 +853,7 @@ impl State {
         self.signals_refresh.job = None;
         self.signals_refresh.finished_at = Some(self.now);
         self.signals_refresh
-            .events
+            .watch
             .settle(&self.signals, &mut signals);
         self.signals = signals;
         if let Some(shown) = self.topology.take() {
