@@ -23,7 +23,7 @@ commands:
              `haven up` and `haven replicate` (ap-northeast-2, DR in us-east-1) + the dashboard
   lab        the same without the dashboard, then wait (use haven from another shell)
   bench      release build; discovery, dashboard and apply benchmarks against moto, each a
-             ratio with its target; writes docs/benchmarks.md (about 10 minutes)
+             ratio with its target; writes docs/benchmarks.md (about 15 minutes)
   fixtures   regenerate the topology fixtures in assets/fixtures/
   acceptance the scenario suite (up, up again, drift, act, down, up after down, down
              interrupted and resumed) against moto with realism; with --profile NAME
