@@ -3,6 +3,7 @@
 
 use std::path::PathBuf;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicI32, Ordering};
 
 use chrono::Utc;
 use futures::future::BoxFuture;
@@ -40,7 +41,7 @@ struct AwsSource {
     identity: CallerIdentity,
     /// Instances on a Region's first page ([`first_page`]) in the first read; the reads after
     /// it redraw rows already shown, and one page of 1,000 is fewer calls.
-    first_page: std::sync::atomic::AtomicI32,
+    first_page: AtomicI32,
 }
 
 impl TopologySource for AwsSource {
@@ -69,7 +70,7 @@ impl TopologySource for AwsSource {
             .iter()
             .any(|r| r.parts.contains(&haven_model::Part::Network));
         let first_page = whole
-            .then(|| self.first_page.swap(0, std::sync::atomic::Ordering::Relaxed))
+            .then(|| self.first_page.swap(0, Ordering::Relaxed))
             .filter(|&size| size > 0);
         let options = DiscoverOptions {
             identity: Some(self.identity.clone()),
