@@ -86,17 +86,13 @@ impl SsoPrompt {
 
     /// The sentence the dashboard shows while the login waits.
     pub fn words(&self, profile: &str) -> String {
+        let signing_in = format!("{profile}: signing in with IAM Identity Center");
         match (&self.url, &self.code) {
             (Some(url), Some(code)) => format!(
-                "{profile}: signing in with IAM Identity Center: open {url} and enter the code {code} (`aws sso login` is waiting)"
+                "{signing_in}: open {url} and enter the code {code} (`aws sso login` is waiting)"
             ),
-            (Some(url), None) => format!(
-                "{profile}: signing in with IAM Identity Center: open {url} (`aws sso login` is waiting)"
-            ),
-            _ => format!(
-                "{profile}: signing in with IAM Identity Center (`{}`)…",
-                sso_login_command(profile)
-            ),
+            (Some(url), None) => format!("{signing_in}: open {url} (`aws sso login` is waiting)"),
+            _ => format!("{signing_in} (`{}`)…", sso_login_command(profile)),
         }
     }
 }
