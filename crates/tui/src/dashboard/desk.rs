@@ -42,6 +42,8 @@ pub struct Desk {
     pub active: usize,
     /// Profiles being signed in to (`:profile`), by name.
     pub connecting: Vec<String>,
+    /// What a sign-in in progress asks of the person (an SSO login's page and code), by name.
+    pub asks: Vec<(String, String)>,
     /// Profiles whose last sign-in failed, with why.
     pub failed: Vec<(String, String)>,
     next_id: SeatId,
@@ -54,6 +56,7 @@ impl Desk {
             seats: Vec::new(),
             active: 0,
             connecting: Vec::new(),
+            asks: Vec::new(),
             failed: Vec::new(),
             next_id: 1,
         }
@@ -177,7 +180,8 @@ impl Desk {
                 continue;
             }
             if self.connecting.contains(&row.name) {
-                row.status = ProfileStatus::Connecting;
+                let ask = self.asks.iter().find(|(n, _)| *n == row.name);
+                row.status = ProfileStatus::Connecting(ask.map(|(_, text)| text.clone()));
             } else if let Some((_, why)) = self.failed.iter().find(|(n, _)| *n == row.name) {
                 row.status = ProfileStatus::Failed(why.clone());
             }

@@ -400,7 +400,12 @@ enum Report {
         result: Result<Box<AccountView>, String>,
     },
     /// A `:profile` sign-in asks something of the person (an SSO login's page and code).
-    Said(String),
+    Said {
+        /// The profile.
+        name: String,
+        /// What it asks.
+        text: String,
+    },
 }
 
 /// The run loop's side of the desk: the accounts' background work and the way back.
@@ -574,9 +579,13 @@ impl Loop {
             .state
             .say(format!("signing in to {name}…"), Tone::Dim);
         let tx = self.tx.clone();
-        let said = self.tx.clone();
+        let said = (self.tx.clone(), name.clone());
         let say: Say = Arc::new(move |text| {
-            let _ = said.send(Report::Said(text));
+            let (tx, name) = &said;
+            let _ = tx.send(Report::Said {
+                name: name.clone(),
+                text,
+            });
         });
         let connect = connector.connect(name.clone(), say);
         tokio::spawn(async move {
@@ -598,6 +607,7 @@ impl Loop {
         result: Result<Box<AccountView>, String>,
     ) {
         desk.connecting.retain(|n| *n != name);
+        desk.asks.retain(|(n, _)| *n != name);
         desk.failed.retain(|(n, _)| *n != name);
         match result {
             Ok(view) => {
@@ -706,7 +716,11 @@ where
                 name,
                 result,
             } => lp.connected(desk, replacing, name, result),
-            Report::Said(text) => desk.active_mut().state.say(text, Tone::Warn),
+            Report::Said { name, text } => {
+                desk.asks.retain(|(n, _)| *n != name);
+                desk.asks.push((name, text.clone()));
+                desk.active_mut().state.say(text, Tone::Warn);
+            }
         };
         tokio::select! {
             event = events.next() => match event {

@@ -28,8 +28,8 @@ pub enum ProfileStatus {
     Active,
     /// Shown beside the active one.
     Shown,
-    /// Signing in.
-    Connecting,
+    /// Signing in, with what it asks of the person meanwhile (an SSO login's page and code).
+    Connecting(Option<String>),
     /// Signing in failed: why.
     Failed(String),
     /// Its IAM Identity Center session has expired or was never started: the command that
@@ -45,7 +45,8 @@ impl ProfileStatus {
         match self {
             ProfileStatus::Active => ("shown (keys go here)".into(), Tone::Good),
             ProfileStatus::Shown => ("shown".into(), Tone::Good),
-            ProfileStatus::Connecting => ("signing in…".into(), Tone::Warn),
+            ProfileStatus::Connecting(None) => ("signing in…".into(), Tone::Warn),
+            ProfileStatus::Connecting(Some(ask)) => (ask.clone(), Tone::Warn),
             ProfileStatus::Failed(why) => (format!("failed: {why}"), Tone::Bad),
             ProfileStatus::SignInNeeded(command) => (
                 format!("SSO session expired or not started: Enter runs `{command}`"),

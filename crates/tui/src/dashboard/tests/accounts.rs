@@ -196,4 +196,15 @@ async fn an_sso_login_started_by_profile_says_what_it_asks_of_the_person() {
         "prod",
         "nothing moved while the login waits"
     );
+
+    // `:profile` keeps what the login asks on the profile's row while it waits.
+    let (_, text) = open_desk(keys(":profile sso\n:profile\n")).await;
+    let row = text
+        .lines()
+        .find(|l| l.starts_with("│sso "))
+        .unwrap_or_else(|| panic!("no sso row:\n{text}"));
+    assert!(
+        row.contains("signing in with IAM Identity Center: open"),
+        "{row}"
+    );
 }
