@@ -6,7 +6,9 @@ use std::time::Duration;
 use aws_config::retry::RetryConfig;
 use aws_config::timeout::TimeoutConfig;
 use aws_config::{BehaviorVersion, Region, SdkConfig};
-use aws_sdk_ec2::config::ProvideCredentials;
+use aws_sdk_ec2::config::{ProvideCredentials, SharedHttpClient};
+use aws_smithy_http_client::proxy::ProxyConfig;
+use aws_smithy_http_client::{Builder, ConnectorBuilder, tls};
 use haven_model::Service;
 
 use crate::error::{AwsError, Endpoint};
@@ -290,8 +292,9 @@ impl AwsContext {
 /// The SDK's loader as the AWS CLI would set it up (credential chain, profiles, SSO, Region,
 /// endpoint URL), with haven's timeouts and retries.
 pub(crate) fn loader(options: &ConnectOptions, timeouts: &Timeouts) -> aws_config::ConfigLoader {
-    let mut loader =
-        aws_config::defaults(BehaviorVersion::latest()).timeout_config(timeouts.config());
+    let mut loader = aws_config::defaults(BehaviorVersion::latest())
+        .timeout_config(timeouts.config())
+        .http_client(shared_http_client());
     // Throttling and 5xx are retried with jittered backoff; more attempts than the SDK's 3
     // because one discovery makes hundreds of calls. AWS_MAX_ATTEMPTS still decides.
     //
@@ -317,6 +320,26 @@ pub(crate) fn loader(options: &ConnectOptions, timeouts: &Timeouts) -> aws_confi
         loader = loader.endpoint_url(url);
     }
     loader
+}
+
+/// One HTTP client (one connection pool, one TLS configuration) for every SDK client made from
+/// a configuration. Without it the SDK builds a new one for each client, and haven makes a
+/// client per Region and service for each read: on AWS nearly every call opened its own
+/// connection and TLS handshake, and each client copied the root certificates (2 MB at the
+/// dashboard's first read). It is the client the SDK would have built: rustls with aws-lc, the
+/// proxy named by `HTTPS_PROXY`/`HTTP_PROXY`/`NO_PROXY`, the timeouts of each call's config.
+fn shared_http_client() -> SharedHttpClient {
+    Builder::new().build_with_connector_fn(|settings, components| {
+        let mut connector = ConnectorBuilder::default().tls_provider(tls::Provider::Rustls(
+            tls::rustls_provider::CryptoMode::AwsLc,
+        ));
+        connector.set_connector_settings(settings.cloned());
+        if let Some(components) = components {
+            connector.set_sleep_impl(components.sleep_impl());
+        }
+        connector.set_proxy_config(Some(ProxyConfig::from_env()));
+        connector.build()
+    })
 }
 
 fn source_chain(error: &(dyn std::error::Error + 'static)) -> String {
@@ -355,6 +378,79 @@ mod tests {
         let config = t.config();
         assert_eq!(config.operation_timeout(), Some(t.operation));
         assert_eq!(config.operation_attempt_timeout(), Some(t.attempt));
+    }
+
+    /// A keep-alive HTTP server answering every request with an empty `DescribeVpcs`, counting
+    /// the connections it accepts.
+    fn keep_alive_server() -> (String, std::sync::Arc<std::sync::atomic::AtomicUsize>) {
+        use std::io::{BufRead, BufReader, Read, Write};
+        use std::sync::atomic::{AtomicUsize, Ordering};
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+        let endpoint = format!("http://{}", listener.local_addr().expect("address"));
+        let accepted = std::sync::Arc::new(AtomicUsize::new(0));
+        let count = std::sync::Arc::clone(&accepted);
+        std::thread::spawn(move || {
+            for stream in listener.incoming().map_while(Result::ok) {
+                count.fetch_add(1, Ordering::SeqCst);
+                std::thread::spawn(move || {
+                    let mut writer = stream.try_clone().expect("clone");
+                    let mut reader = BufReader::new(stream);
+                    loop {
+                        let mut length = 0;
+                        let mut line = String::new();
+                        loop {
+                            line.clear();
+                            if reader.read_line(&mut line).unwrap_or(0) == 0 {
+                                return;
+                            }
+                            if line == "\r\n" {
+                                break;
+                            }
+                            let lower = line.to_ascii_lowercase();
+                            if let Some(v) = lower.strip_prefix("content-length:") {
+                                length = v.trim().parse().unwrap_or(0);
+                            }
+                        }
+                        let mut body = vec![0; length];
+                        if reader.read_exact(&mut body).is_err() {
+                            return;
+                        }
+                        let xml = "<DescribeVpcsResponse><requestId>r</requestId><vpcSet/>\
+                                   </DescribeVpcsResponse>";
+                        let answer = format!(
+                            "HTTP/1.1 200 OK\r\ncontent-type: text/xml\r\ncontent-length: {}\r\n\r\n{xml}",
+                            xml.len()
+                        );
+                        if writer.write_all(answer.as_bytes()).is_err() {
+                            return;
+                        }
+                    }
+                });
+            }
+        });
+        (endpoint, accepted)
+    }
+
+    /// On AWS a new connection is a TCP and TLS handshake: the clients haven makes per Region
+    /// and per read share one pool.
+    #[tokio::test]
+    async fn clients_made_from_one_configuration_share_their_connections() {
+        let (endpoint, accepted) = keep_alive_server();
+        let options = ConnectOptions {
+            region: Some("us-east-1".into()),
+            endpoint_url: Some(endpoint),
+            ..ConnectOptions::default()
+        };
+        let sdk = loader(&options, &Timeouts::STANDARD)
+            .credentials_provider(Credentials::new("test", "test", None, None, "test"))
+            .load()
+            .await;
+        let ctx = AwsContext::from_sdk_config(sdk);
+        for region in ["us-east-1", "us-east-1", "eu-west-1", "ap-northeast-2"] {
+            let answer = ctx.ec2(region).describe_vpcs().send().await;
+            assert!(answer.is_ok(), "{answer:?}");
+        }
+        assert_eq!(accepted.load(std::sync::atomic::Ordering::SeqCst), 1);
     }
 
     /// A server that accepts connections and never answers: a hung call.
