@@ -9,6 +9,7 @@
 
 mod cold;
 mod dashboard;
+pub mod layout;
 mod machine;
 mod report;
 mod scripts;
@@ -51,25 +52,8 @@ pub fn run() -> Result<(), String> {
     let fresh = !Bins::new().haven.exists();
     ensure_moto()?;
     ensure_aws_cli()?;
-    // The two binaries and the criterion benches in one build over one package set: cargo
-    // resolves the features of one invocation together (dev-dependencies included), so `cargo
-    // bench` below reuses this build instead of compiling the AWS SDK a second time with other
-    // features. Named targets only: `--benches` would also build every library's unit tests.
     let build_started = Instant::now();
-    let mut build = vec!["build", "--release", "--locked"];
-    build.extend([
-        "--bin",
-        "haven",
-        "--bin",
-        "haven-bench",
-        "--bin",
-        "haven-proxy",
-    ]);
-    for bench in CRITERION {
-        build.extend(["--bench", bench]);
-    }
-    build.extend(PACKAGES);
-    cargo(&build)?;
+    build()?;
     let build_took = build_started.elapsed();
     let bins = Bins::new();
     let work = std::env::temp_dir().join(format!("haven-bench-{}", std::process::id()));
@@ -99,6 +83,28 @@ pub fn run() -> Result<(), String> {
     );
     let _ = std::fs::remove_dir_all(&work);
     Ok(())
+}
+
+/// The release build every benchmark runs: the binaries and the criterion benches in one
+/// build over one package set. cargo resolves the features of one invocation together
+/// (dev-dependencies included), so `cargo bench` reuses this build instead of compiling the AWS
+/// SDK a second time with other features. Named targets only: `--benches` would also build every
+/// library's unit tests.
+fn build() -> Result<(), String> {
+    let mut build = vec!["build", "--release", "--locked"];
+    build.extend([
+        "--bin",
+        "haven",
+        "--bin",
+        "haven-bench",
+        "--bin",
+        "haven-proxy",
+    ]);
+    for bench in CRITERION {
+        build.extend(["--bench", bench]);
+    }
+    build.extend(PACKAGES);
+    cargo(&build)
 }
 
 /// The whole run against the 15 minutes a fresh machine may take.

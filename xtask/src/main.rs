@@ -24,6 +24,8 @@ commands:
   lab        the same without the dashboard, then wait (use haven from another shell)
   bench      release build; discovery, dashboard and apply benchmarks against moto, each a
              ratio with its target; writes docs/benchmarks.md (about 15 minutes)
+  layout     record the functions the release dashboard runs to its first list (valgrind)
+             and write crates/tui/link/haven.order, the linker's order for them
   fixtures   regenerate the topology fixtures in assets/fixtures/
   acceptance the scenario suite (up, up again, drift, act, down, up after down, down
              interrupted and resumed) against moto with realism; with --profile NAME
@@ -37,6 +39,7 @@ fn main() -> ExitCode {
         Some("demo") => demo(true),
         Some("lab") => demo(false),
         Some("bench") => bench::run(),
+        Some("layout") => bench::layout::run(),
         Some("acceptance") => acceptance::run(&args[1..]),
         Some("fixtures") => fixtures::write_all(&root().join("assets/fixtures"))
             .map(|written| {

@@ -40,15 +40,15 @@ struct Call {
 }
 
 /// The proxy process and the requests it printed.
-struct Recorder {
+pub(super) struct Recorder {
     child: Child,
-    endpoint: String,
+    pub(super) endpoint: String,
     epoch: Instant,
     calls: Arc<Mutex<Vec<Call>>>,
 }
 
 impl Recorder {
-    fn start(proxy: &Path, upstream: &str) -> Result<Self, String> {
+    pub(super) fn start(proxy: &Path, upstream: &str) -> Result<Self, String> {
         let mut child = Command::new(proxy)
             .args([upstream, "--log"])
             .stdin(Stdio::piped())
@@ -203,9 +203,20 @@ pub fn measure(
 
 /// Starts the dashboard in a new tmux session, 200×60, with `home` emptied (nothing cached).
 fn open_fresh(haven: &Path, home: &Path, endpoint: &str, session: &str) -> Result<(), String> {
+    open_fresh_under(&[], haven, home, endpoint, session)
+}
+
+/// [`open_fresh`] with haven run by `wrapper` (a profiler and its arguments).
+pub(super) fn open_fresh_under(
+    wrapper: &[&str],
+    haven: &Path,
+    home: &Path,
+    endpoint: &str,
+    session: &str,
+) -> Result<(), String> {
     let _ = std::fs::remove_dir_all(home);
     std::fs::create_dir_all(home).map_err(|e| e.to_string())?;
-    let line = pane_line(haven, home, endpoint);
+    let line = pane_line_under(wrapper, haven, home, endpoint);
     tmux(&[
         "new-session",
         "-d",
@@ -355,4 +366,4 @@ fn idle(haven: &Path, recorder: &Recorder, home: &Path, session: &str) -> Result
     })
 }
 
-use super::dashboard::{pane_line, peak_kb, tmux};
+use super::dashboard::{pane_line_under, peak_kb, tmux};

@@ -40,7 +40,7 @@ pub fn measure(haven: &Path, moto: &Moto, work: &Path, table: &mut Table) -> Res
             .map_err(|e| format!("{}: {e}", cache.display()))
     };
 
-    let line = pane_line(haven, &home, endpoint);
+    let line = pane_line_under(&[], haven, &home, endpoint);
 
     // tmux's own part: the same pane showing the same text printed by `echo`. Each figure is
     // the median of `STARTS` starts.
@@ -190,15 +190,23 @@ fn measure_session(
     Ok(())
 }
 
-/// The pane's command: `exec env -i VAR=… haven --regions …`, the same environment as the
-/// other benchmarks.
-pub(super) fn pane_line(haven: &Path, home: &Path, endpoint: &str) -> String {
+/// The pane's command: `exec env -i VAR=… [wrapper…] haven --regions …`, the same environment
+/// as the other benchmarks; `wrapper` is a profiler and its arguments, or nothing.
+pub(super) fn pane_line_under(
+    wrapper: &[&str],
+    haven: &Path,
+    home: &Path,
+    endpoint: &str,
+) -> String {
     let template = isolated(haven, home, endpoint);
     let mut line = String::from("exec env -i");
     for (key, value) in template.get_envs() {
         if let (Some(key), Some(value)) = (key.to_str(), value.and_then(|v| v.to_str())) {
             line.push_str(&format!(" {key}='{value}'"));
         }
+    }
+    for word in wrapper {
+        line.push_str(&format!(" '{word}'"));
     }
     line.push_str(&format!(" '{}' --regions {REGIONS}", haven.display()));
     line
