@@ -2,6 +2,7 @@
 #![warn(missing_docs)]
 
 pub mod act_line;
+pub mod allocator;
 pub mod cache;
 pub mod cli;
 pub mod commands;

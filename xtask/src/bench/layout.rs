@@ -87,7 +87,17 @@ fn record(
     let out = format!("--callgrind-out-file={}", profile.display());
     // valgrind's own messages go to a file, not over the dashboard in the pane.
     let log = format!("--log-file={}", work.join("valgrind.log").display());
-    let valgrind = ["valgrind", "--tool=callgrind", "--demangle=no", &out, &log];
+    // The allocator's settings already given, so that haven does not execute itself again
+    // (haven_tui::allocator): valgrind would not follow it.
+    let valgrind = [
+        "MALLOC_ARENA_MAX=2",
+        "MALLOC_MMAP_THRESHOLD_=131072",
+        "valgrind",
+        "--tool=callgrind",
+        "--demangle=no",
+        &out,
+        &log,
+    ];
     open_fresh_under(&valgrind, haven, &work.join("home"), endpoint, session)?;
     println!("the dashboard under callgrind, to the EC2 list (a minute or two)");
     let deadline = Instant::now() + Duration::from_secs(300);
