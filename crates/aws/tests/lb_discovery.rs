@@ -125,7 +125,7 @@ async fn classic_load_balancers_web_acls_and_launch_configurations_are_read_and_
         findings
             .iter()
             .filter(|f| f.resource.id == resource || f.resource.name.as_deref() == Some(resource))
-            .map(|f| f.id.as_str())
+            .map(|f| f.id.as_ref())
             .collect()
     };
     let classic = on(CLB);

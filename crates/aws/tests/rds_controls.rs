@@ -58,7 +58,7 @@ fn ids(topology: &Topology) -> Vec<(String, String)> {
     assess(topology, &Policy::default())
         .into_iter()
         .filter(|f| f.id.starts_with("RDS."))
-        .map(|f| (f.id, f.resource.id))
+        .map(|f| (f.id.into_owned(), f.resource.id))
         .collect()
 }
 

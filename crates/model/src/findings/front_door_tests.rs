@@ -36,7 +36,7 @@ fn ids_on<'a>(findings: &'a [Finding], resource: &str) -> Vec<&'a str> {
     findings
         .iter()
         .filter(|f| f.resource.id == resource)
-        .map(|f| f.id.as_str())
+        .map(|f| f.id.as_ref())
         .collect()
 }
 

@@ -13,7 +13,7 @@ fn ids_on(t: &Topology, resource: &str) -> Vec<String> {
     assess(t, &Policy::default())
         .into_iter()
         .filter(|f| f.resource.id == resource)
-        .map(|f| f.id)
+        .map(|f| f.id.into_owned())
         .collect()
 }
 

@@ -44,7 +44,7 @@ fn run(t: &Topology) -> Vec<Finding> {
 fn pairs(findings: &[Finding]) -> BTreeSet<(String, String)> {
     findings
         .iter()
-        .map(|f| (f.id.clone(), f.resource.id.clone()))
+        .map(|f| (f.id.to_string(), f.resource.id.clone()))
         .collect()
 }
 
@@ -230,7 +230,7 @@ fn every_finding_comes_from_the_catalogue() {
     }
     for name in ["healthy", "degraded", "two", "large"] {
         for f in run(&fixture(name)) {
-            assert!(ids.contains(f.id.as_str()), "{} not in the catalogue", f.id);
+            assert!(ids.contains(f.id.as_ref()), "{} not in the catalogue", f.id);
             assert!(!f.why.is_empty() && !f.evidence.is_empty());
         }
     }
@@ -768,7 +768,7 @@ fn password_policy_checks() {
         let ids: BTreeSet<String> = run(&t)
             .into_iter()
             .filter(|f| f.id.starts_with("IAM."))
-            .map(|f| f.id)
+            .map(|f| f.id.into_owned())
             .collect();
         let class = matches!(id, "IAM.11" | "IAM.12" | "IAM.13" | "IAM.14");
         let mut expected: BTreeSet<String> = [id.to_string()].into();

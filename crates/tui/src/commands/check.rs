@@ -259,10 +259,10 @@ pub fn table(found: &[Finding], report: &ResilienceReport) -> String {
         .map(|f| {
             [
                 f.severity.as_str().to_uppercase(),
-                f.id.clone(),
+                f.id.to_string(),
                 f.region.clone().unwrap_or_else(|| "global".into()),
                 format!("{} {}", f.resource.kind.as_str(), f.resource.label()),
-                f.title.clone(),
+                f.title.to_string(),
             ]
         })
         .collect();

@@ -38,13 +38,13 @@ pub fn findings(topology: &Topology, policy: &Policy) -> ListModel {
             cells: vec![
                 Cell::text(f.region.as_deref().unwrap_or("global")),
                 Cell::toned(f.severity.as_str(), severity_tone(f.severity)),
-                Cell::text(&f.id),
+                Cell::text(f.id.as_ref()),
                 Cell::text(match (&f.resource.kind, &f.resource.name) {
                     // An ASG's instances share a name: the id tells them apart.
                     (ResourceKind::Instance, Some(name)) => format!("{name} {}", f.resource.id),
                     _ => f.resource.label().to_string(),
                 }),
-                Cell::text(&f.title),
+                Cell::text(f.title.as_ref()),
             ],
             target: RowRef {
                 region: region_index(topology, f.region.as_deref()),
