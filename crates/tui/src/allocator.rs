@@ -3,7 +3,7 @@
 //! glibc gives each thread that allocates an arena of its own (up to eight per core) and keeps
 //! what is freed in it, and after each large free it raises the size from which buffers are
 //! mapped on their own, so that later large buffers (AWS's response bodies) come from those
-//! arenas and stay there. Two arenas and a fixed threshold take about 8 MiB off the dashboard's
+//! arenas and stay there. One arena and a fixed threshold take about 10 MiB off the dashboard's
 //! peak at its first list on two cores (docs/benchmarks.md), more on a machine with more
 //! cores (more tokio workers, more arenas).
 //!
@@ -36,7 +36,7 @@ pub fn tune() {
         }
         let _failed = again
             .args(args)
-            .env(ARENAS, "2")
+            .env(ARENAS, "1")
             .env(MMAP_THRESHOLD, "131072")
             .exec();
     }

@@ -90,7 +90,7 @@ fn record(
     // The allocator's settings already given, so that haven does not execute itself again
     // (haven_tui::allocator): valgrind would not follow it.
     let valgrind = [
-        "MALLOC_ARENA_MAX=2",
+        "MALLOC_ARENA_MAX=1",
         "MALLOC_MMAP_THRESHOLD_=131072",
         "valgrind",
         "--tool=callgrind",
