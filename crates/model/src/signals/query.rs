@@ -120,9 +120,9 @@ impl Builder<'_> {
         key: SeriesKey,
         (namespace, metric_name, stat): (&'static str, &'static str, &'static str),
         dimensions: Vec<(&'static str, String)>,
-    ) {
+    ) -> &mut Query {
         let id = format!("m{}", self.queries.len());
-        self.queries.push(Query {
+        let query = Query {
             id,
             key,
             namespace,
@@ -130,7 +130,10 @@ impl Builder<'_> {
             dimensions,
             stat,
             five_minute: false,
-        });
+        };
+        self.queries.push(query);
+        let last = self.queries.len() - 1;
+        &mut self.queries[last]
     }
 }
 
@@ -235,10 +238,8 @@ fn instances(region: &RegionTopology, out: &mut Builder<'_>) {
             key,
             ("AWS/EC2", "CPUUtilization", "Average"),
             vec![("InstanceId", id.to_string())],
-        );
-        if let Some(query) = out.queries.last_mut() {
-            query.five_minute = !detailed;
-        }
+        )
+        .five_minute = !detailed;
     }
 }
 
