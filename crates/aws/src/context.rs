@@ -6,9 +6,7 @@ use std::time::Duration;
 use aws_config::retry::RetryConfig;
 use aws_config::timeout::TimeoutConfig;
 use aws_config::{BehaviorVersion, Region, SdkConfig};
-use aws_sdk_ec2::config::{ProvideCredentials, SharedHttpClient};
-use aws_smithy_http_client::proxy::ProxyConfig;
-use aws_smithy_http_client::{Builder, ConnectorBuilder, tls};
+use aws_sdk_ec2::config::ProvideCredentials;
 use haven_model::Service;
 
 use crate::error::{AwsError, Endpoint};
@@ -294,7 +292,7 @@ impl AwsContext {
 pub(crate) fn loader(options: &ConnectOptions, timeouts: &Timeouts) -> aws_config::ConfigLoader {
     let mut loader = aws_config::defaults(BehaviorVersion::latest())
         .timeout_config(timeouts.config())
-        .http_client(shared_http_client());
+        .http_client(crate::http_client::shared_http_client());
     // Throttling and 5xx are retried with jittered backoff; more attempts than the SDK's 3
     // because one discovery makes hundreds of calls. AWS_MAX_ATTEMPTS still decides.
     //
@@ -304,9 +302,9 @@ pub(crate) fn loader(options: &ConnectOptions, timeouts: &Timeouts) -> aws_confi
     // cases, says it may delay even first attempts, and assumes one client per resource that
     // the service throttles on its own: haven sends many unrelated describes (EC2 throttles per
     // API action, "Request throttling for the Amazon EC2 API") through the same clients, so
-    // one throttled action would slow every other one. The dashboard's bursts are bounded
-    // instead: at most `discover::CONCURRENCY` detail calls per list, and IAM, the largest
-    // burst, is no longer read on every auto-refresh.
+    // one throttled action would slow every other one. The bursts are bounded instead: at most
+    // `http_client::CALLS_IN_FLIGHT` calls of a configuration in flight, `discover::CONCURRENCY`
+    // detail calls per list, and IAM, the largest burst, is not read on every auto-refresh.
     if std::env::var_os("AWS_MAX_ATTEMPTS").is_none() {
         loader = loader.retry_config(RetryConfig::standard().with_max_attempts(MAX_ATTEMPTS));
     }
@@ -320,26 +318,6 @@ pub(crate) fn loader(options: &ConnectOptions, timeouts: &Timeouts) -> aws_confi
         loader = loader.endpoint_url(url);
     }
     loader
-}
-
-/// One HTTP client (one connection pool, one TLS configuration) for every SDK client made from
-/// a configuration. Without it the SDK builds a new one for each client, and haven makes a
-/// client per Region and service for each read: on AWS nearly every call opened its own
-/// connection and TLS handshake, and each client copied the root certificates (2 MB at the
-/// dashboard's first read). It is the client the SDK would have built: rustls with aws-lc, the
-/// proxy named by `HTTPS_PROXY`/`HTTP_PROXY`/`NO_PROXY`, the timeouts of each call's config.
-fn shared_http_client() -> SharedHttpClient {
-    Builder::new().build_with_connector_fn(|settings, components| {
-        let mut connector = ConnectorBuilder::default().tls_provider(tls::Provider::Rustls(
-            tls::rustls_provider::CryptoMode::AwsLc,
-        ));
-        connector.set_connector_settings(settings.cloned());
-        if let Some(components) = components {
-            connector.set_sleep_impl(components.sleep_impl());
-        }
-        connector.set_proxy_config(Some(ProxyConfig::from_env()));
-        connector.build()
-    })
 }
 
 fn source_chain(error: &(dyn std::error::Error + 'static)) -> String {
@@ -380,77 +358,104 @@ mod tests {
         assert_eq!(config.operation_attempt_timeout(), Some(t.attempt));
     }
 
-    /// A keep-alive HTTP server answering every request with an empty `DescribeVpcs`, counting
-    /// the connections it accepts.
-    fn keep_alive_server() -> (String, std::sync::Arc<std::sync::atomic::AtomicUsize>) {
-        use std::io::{BufRead, BufReader, Read, Write};
-        use std::sync::atomic::{AtomicUsize, Ordering};
-        let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
-        let endpoint = format!("http://{}", listener.local_addr().expect("address"));
-        let accepted = std::sync::Arc::new(AtomicUsize::new(0));
-        let count = std::sync::Arc::clone(&accepted);
-        std::thread::spawn(move || {
-            for stream in listener.incoming().map_while(Result::ok) {
-                count.fetch_add(1, Ordering::SeqCst);
-                std::thread::spawn(move || {
-                    let mut writer = stream.try_clone().expect("clone");
-                    let mut reader = BufReader::new(stream);
-                    loop {
-                        let mut length = 0;
-                        let mut line = String::new();
-                        loop {
-                            line.clear();
-                            if reader.read_line(&mut line).unwrap_or(0) == 0 {
-                                return;
-                            }
-                            if line == "\r\n" {
-                                break;
-                            }
-                            let lower = line.to_ascii_lowercase();
-                            if let Some(v) = lower.strip_prefix("content-length:") {
-                                length = v.trim().parse().unwrap_or(0);
-                            }
-                        }
-                        let mut body = vec![0; length];
-                        if reader.read_exact(&mut body).is_err() {
-                            return;
-                        }
-                        let xml = "<DescribeVpcsResponse><requestId>r</requestId><vpcSet/>\
-                                   </DescribeVpcsResponse>";
-                        let answer = format!(
-                            "HTTP/1.1 200 OK\r\ncontent-type: text/xml\r\ncontent-length: {}\r\n\r\n{xml}",
-                            xml.len()
-                        );
-                        if writer.write_all(answer.as_bytes()).is_err() {
-                            return;
-                        }
-                    }
-                });
-            }
-        });
-        (endpoint, accepted)
-    }
-
     /// On AWS a new connection is a TCP and TLS handshake: the clients haven makes per Region
     /// and per read share one pool.
     #[tokio::test]
     async fn clients_made_from_one_configuration_share_their_connections() {
-        let (endpoint, accepted) = keep_alive_server();
-        let options = ConnectOptions {
-            region: Some("us-east-1".into()),
-            endpoint_url: Some(endpoint),
-            ..ConnectOptions::default()
-        };
-        let sdk = loader(&options, &Timeouts::STANDARD)
-            .credentials_provider(Credentials::new("test", "test", None, None, "test"))
-            .load()
-            .await;
-        let ctx = AwsContext::from_sdk_config(sdk);
+        let endpoint = haven_testkit::scripted::ScriptedEndpoint::serve(|_| empty_vpcs());
+        let ctx = AwsContext::from_sdk_config(sdk_config(endpoint.url()).await);
         for region in ["us-east-1", "us-east-1", "eu-west-1", "ap-northeast-2"] {
             let answer = ctx.ec2(region).describe_vpcs().send().await;
             assert!(answer.is_ok(), "{answer:?}");
         }
-        assert_eq!(accepted.load(std::sync::atomic::Ordering::SeqCst), 1);
+        assert_eq!(endpoint.connections(), 1);
+    }
+
+    /// A dashboard read sends a hundred calls at once: each would open a connection and hold
+    /// its answer at the same time, and AWS throttles the burst.
+    #[tokio::test]
+    async fn calls_in_flight_are_bounded_and_all_answered() {
+        let endpoint = haven_testkit::scripted::ScriptedEndpoint::serve(|_| {
+            std::thread::sleep(Duration::from_millis(50));
+            empty_vpcs()
+        });
+        let ctx = AwsContext::from_sdk_config(sdk_config(endpoint.url()).await);
+        let calls = (0..3 * crate::http_client::CALLS_IN_FLIGHT).map(|i| {
+            ctx.ec2(["us-east-1", "eu-west-1"][i % 2])
+                .describe_vpcs()
+                .send()
+        });
+        let answers = futures::future::join_all(calls).await;
+        assert!(answers.iter().all(Result::is_ok), "{answers:?}");
+        assert_eq!(endpoint.requests().len(), answers.len());
+        assert!(
+            endpoint.most_in_flight() <= crate::http_client::CALLS_IN_FLIGHT,
+            "{} calls in flight at once",
+            endpoint.most_in_flight()
+        );
+        assert!(endpoint.connections() <= crate::http_client::CALLS_IN_FLIGHT + 2);
+    }
+
+    /// Turns are per endpoint: a Region whose endpoint hangs (an outage) keeps every turn of
+    /// its own, and the other Regions' calls go on.
+    #[tokio::test(flavor = "multi_thread")]
+    async fn an_endpoint_that_hangs_does_not_hold_up_another() {
+        use std::sync::Arc;
+        use std::sync::atomic::{AtomicUsize, Ordering};
+        let hanging = haven_testkit::scripted::ScriptedEndpoint::serve(|_| {
+            std::thread::sleep(Duration::from_secs(2));
+            empty_vpcs()
+        });
+        let healthy = haven_testkit::scripted::ScriptedEndpoint::serve(|_| empty_vpcs());
+        let sdk = sdk_config(hanging.url()).await;
+        let slow = aws_sdk_ec2::Client::new(&sdk);
+        let other = aws_sdk_ec2::Client::from_conf(
+            aws_sdk_ec2::config::Builder::from(&sdk)
+                .endpoint_url(healthy.url())
+                .build(),
+        );
+        let answered = Arc::new(AtomicUsize::new(0));
+        let calls: Vec<_> = (0..crate::http_client::CALLS_IN_FLIGHT + 4)
+            .map(|_| {
+                let (slow, answered) = (slow.clone(), Arc::clone(&answered));
+                tokio::spawn(async move {
+                    let answer = slow.describe_vpcs().send().await;
+                    answered.fetch_add(1, Ordering::SeqCst);
+                    answer.is_ok()
+                })
+            })
+            .collect();
+        while hanging.most_in_flight() < crate::http_client::CALLS_IN_FLIGHT {
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+        let answer = other.describe_vpcs().send().await;
+        assert!(answer.is_ok(), "{answer:?}");
+        assert_eq!(
+            answered.load(Ordering::SeqCst),
+            0,
+            "the healthy endpoint's call waited for the hanging one's"
+        );
+        for call in calls {
+            assert!(call.await.expect("call"));
+        }
+    }
+
+    fn empty_vpcs() -> (u16, String) {
+        let xml = "<DescribeVpcsResponse><requestId>r</requestId><vpcSet/></DescribeVpcsResponse>";
+        (200, xml.to_string())
+    }
+
+    /// The configuration `load` builds, pointed at `url`, with static credentials.
+    async fn sdk_config(url: &str) -> SdkConfig {
+        let options = ConnectOptions {
+            region: Some("us-east-1".into()),
+            endpoint_url: Some(url.to_string()),
+            ..ConnectOptions::default()
+        };
+        loader(&options, &Timeouts::STANDARD)
+            .credentials_provider(Credentials::new("test", "test", None, None, "test"))
+            .load()
+            .await
     }
 
     /// A server that accepts connections and never answers: a hung call.

@@ -10,6 +10,7 @@ pub mod discover;
 pub mod error;
 pub mod execute;
 pub mod failback;
+mod http_client;
 mod options;
 mod poll;
 mod reach;

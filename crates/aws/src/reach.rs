@@ -107,7 +107,7 @@ fn classify(address: &str, error: &std::io::Error) -> Unreachable {
 }
 
 /// `http://host:port/path` → (`host`, port), with the scheme's default port; IPv6 in brackets.
-fn host_and_port(url: &str) -> Option<(String, u16)> {
+pub(crate) fn host_and_port(url: &str) -> Option<(String, u16)> {
     let (scheme, rest) = url.split_once("://")?;
     let authority = rest.split(['/', '?', '#']).next()?;
     let authority = authority.rsplit('@').next()?;

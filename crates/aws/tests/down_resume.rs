@@ -5,14 +5,13 @@
 //! reporting a failure in its `Unsuccessful` list. A small scripted endpoint answers in AWS's
 //! Query/XML protocols, so the real SDK code paths run.
 
-use std::io::{BufRead, BufReader, Read, Write};
-use std::net::TcpListener;
-use std::sync::{Arc, Mutex};
+use std::sync::Mutex;
 use std::time::Duration;
 
 use haven_aws::{AwsContext, ExecuteOptions, StepEvent, StepStatus, destroy};
 use haven_model::plan::{Op, Plan, ResourceKind, ResourceRef, Retain, Step};
 use haven_model::topology::Topology;
+use haven_testkit::scripted::ScriptedEndpoint;
 
 const REGION: &str = "ap-northeast-2";
 const NS: &str = "http://rds.amazonaws.com/doc/2014-10-31/";
@@ -60,73 +59,17 @@ fn deleted() -> (u16, String) {
     )
 }
 
-/// The requests the endpoint saw: (action, form body).
-type Seen = Arc<Mutex<Vec<(String, String)>>>;
-
-/// Serves `script` on 127.0.0.1; returns its URL and the requests seen.
-fn serve(script: Script) -> (String, Seen) {
-    let listener = TcpListener::bind("127.0.0.1:0").expect("bind");
-    let url = format!("http://{}", listener.local_addr().expect("address"));
-    let seen = Arc::new(Mutex::new(Vec::new()));
-    let log = Arc::clone(&seen);
-    let script = Arc::new(Mutex::new(script));
-    std::thread::spawn(move || {
-        for stream in listener.incoming().flatten() {
-            let log = Arc::clone(&log);
-            let script = Arc::clone(&script);
-            std::thread::spawn(move || {
-                let mut reader = BufReader::new(stream.try_clone().expect("clone"));
-                let mut stream = stream;
-                loop {
-                    let mut length = 0usize;
-                    let mut line = String::new();
-                    if reader.read_line(&mut line).unwrap_or(0) == 0 {
-                        return;
-                    }
-                    loop {
-                        line.clear();
-                        if reader.read_line(&mut line).unwrap_or(0) == 0 {
-                            return;
-                        }
-                        let header = line.trim_end().to_ascii_lowercase();
-                        if header.is_empty() {
-                            break;
-                        }
-                        if let Some(value) = header.strip_prefix("content-length:") {
-                            length = value.trim().parse().unwrap_or(0);
-                        }
-                    }
-                    let mut body = vec![0; length];
-                    if reader.read_exact(&mut body).is_err() {
-                        return;
-                    }
-                    let body = String::from_utf8_lossy(&body).into_owned();
-                    let action = body
-                        .split('&')
-                        .find_map(|p| p.strip_prefix("Action="))
-                        .unwrap_or_default()
-                        .to_string();
-                    log.lock().expect("log").push((action.clone(), body));
-                    let (status, xml) = {
-                        let mut script = script.lock().expect("script");
-                        match script.iter_mut().find(|(a, _)| *a == action) {
-                            Some((_, answers)) if answers.len() > 1 => answers.remove(0),
-                            Some((_, answers)) => answers[0].clone(),
-                            None => error(400, "InvalidAction"),
-                        }
-                    };
-                    let response = format!(
-                        "HTTP/1.1 {status} X\r\nContent-Type: text/xml\r\nContent-Length: {}\r\n\r\n{xml}",
-                        xml.len()
-                    );
-                    if stream.write_all(response.as_bytes()).is_err() {
-                        return;
-                    }
-                }
-            });
+/// Serves `script` on 127.0.0.1: each action's answers in order, the last one repeating.
+fn serve(script: Script) -> ScriptedEndpoint {
+    let script = Mutex::new(script);
+    ScriptedEndpoint::serve(move |request| {
+        let mut script = script.lock().expect("script");
+        match script.iter_mut().find(|(a, _)| *a == request.action) {
+            Some((_, answers)) if answers.len() > 1 => answers.remove(0),
+            Some((_, answers)) => answers[0].clone(),
+            None => error(400, "InvalidAction"),
         }
-    });
-    (url, seen)
+    })
 }
 
 /// A one-step teardown plan: delete `id`, a `kind`.
@@ -236,12 +179,12 @@ async fn down_with(
     (waits.into_inner().expect("waits"), result)
 }
 
-fn actions(seen: &Mutex<Vec<(String, String)>>) -> Vec<String> {
+fn actions(endpoint: &ScriptedEndpoint) -> Vec<String> {
     let mut out: Vec<String> = Vec::new();
-    for (action, _) in seen.lock().expect("seen").iter() {
+    for request in endpoint.requests() {
         // Consecutive polls count once.
-        if out.last() != Some(action) || !action.starts_with("Describe") {
-            out.push(action.clone());
+        if out.last() != Some(&request.action) || !request.action.starts_with("Describe") {
+            out.push(request.action);
         }
     }
     out
@@ -249,14 +192,14 @@ fn actions(seen: &Mutex<Vec<(String, String)>>) -> Vec<String> {
 
 #[tokio::test]
 async fn b5_down_run_again_while_rds_is_deleting_only_waits_until_it_is_gone() {
-    let (url, seen) = serve(vec![(
+    let endpoint = serve(vec![(
         "DescribeDBInstances",
         vec![described("deleting"), described("deleting"), gone()],
     )]);
-    let (waits, result) = down(&url).await;
+    let (waits, result) = down(endpoint.url()).await;
     result.expect("down completes");
     assert_eq!(
-        actions(&seen),
+        actions(&endpoint),
         ["DescribeDBInstances"],
         "no delete is sent again"
     );
@@ -268,7 +211,7 @@ async fn b5_down_run_again_while_rds_is_deleting_only_waits_until_it_is_gone() {
 
 #[tokio::test]
 async fn b5_down_waits_for_a_modifying_instance_then_follows_an_invalid_state_answer() {
-    let (url, seen) = serve(vec![
+    let endpoint = serve(vec![
         (
             "DescribeDBInstances",
             vec![
@@ -289,10 +232,10 @@ async fn b5_down_waits_for_a_modifying_instance_then_follows_an_invalid_state_an
             vec![error(400, "InvalidDBInstanceState"), deleted()],
         ),
     ]);
-    let (waits, result) = down(&url).await;
+    let (waits, result) = down(endpoint.url()).await;
     result.expect("down completes");
     assert_eq!(
-        actions(&seen),
+        actions(&endpoint),
         [
             "DescribeDBInstances",
             "DeleteDBInstance",
@@ -308,13 +251,13 @@ async fn b5_down_waits_for_a_modifying_instance_then_follows_an_invalid_state_an
         "{waits:?}"
     );
     // B4: the delete that went through keeps a final snapshot and the automated backups.
-    let seen = seen.lock().expect("seen");
-    let delete = &seen
+    let requests = endpoint.requests();
+    let delete = &requests
         .iter()
         .rev()
-        .find(|(a, _)| a == "DeleteDBInstance")
+        .find(|r| r.action == "DeleteDBInstance")
         .expect("delete")
-        .1;
+        .body;
     for part in [
         "FinalDBSnapshotIdentifier=lab-db-final-20261130-070000",
         "SkipFinalSnapshot=false",
@@ -326,19 +269,23 @@ async fn b5_down_waits_for_a_modifying_instance_then_follows_an_invalid_state_an
 
 #[tokio::test]
 async fn b5_a_failed_instance_cannot_be_snapshotted_and_down_says_what_to_do() {
-    let (url, seen) = serve(vec![("DescribeDBInstances", vec![described("failed")])]);
-    let (_, result) = down(&url).await;
+    let endpoint = serve(vec![("DescribeDBInstances", vec![described("failed")])]);
+    let (_, result) = down(endpoint.url()).await;
     let error = result.expect_err("refused").error.to_string();
     assert!(
         error.contains("failed") && error.contains("--no-final-snapshot"),
         "{error}"
     );
-    assert_eq!(actions(&seen), ["DescribeDBInstances"], "no delete is sent");
+    assert_eq!(
+        actions(&endpoint),
+        ["DescribeDBInstances"],
+        "no delete is sent"
+    );
 }
 
 #[tokio::test]
 async fn b8_terminate_answering_not_found_is_not_taken_as_terminated() {
-    let (url, seen) = serve(vec![
+    let endpoint = serve(vec![
         (
             "TerminateInstances",
             vec![ec2_error("InvalidInstanceID.NotFound"), terminating()],
@@ -354,10 +301,10 @@ async fn b8_terminate_answering_not_found_is_not_taken_as_terminated() {
         ),
     ]);
     let plan = delete_plan(ResourceKind::Instance, "i-1", None);
-    let (waits, result) = down_with(&url, &plan).await;
+    let (waits, result) = down_with(endpoint.url(), &plan).await;
     result.expect("down completes");
     assert_eq!(
-        actions(&seen),
+        actions(&endpoint),
         [
             "TerminateInstances",
             "DescribeInstances",
@@ -374,7 +321,7 @@ async fn b8_terminate_answering_not_found_is_not_taken_as_terminated() {
 
 #[tokio::test]
 async fn b8_an_endpoint_delete_reported_unsuccessful_is_an_error_naming_why() {
-    let (url, _) = serve(vec![(
+    let endpoint = serve(vec![(
         "DeleteVpcEndpoints",
         vec![(
             200,
@@ -387,7 +334,7 @@ async fn b8_an_endpoint_delete_reported_unsuccessful_is_an_error_naming_why() {
         )],
     )]);
     let plan = delete_plan(ResourceKind::VpcEndpoint, "vpce-1", None);
-    let (_, result) = down_with(&url, &plan).await;
+    let (_, result) = down_with(endpoint.url(), &plan).await;
     let error = result.expect_err("not deleted").error.to_string();
     assert!(
         error.contains("vpce-1: InvalidVpcEndpoint.InUse: in use by a route"),

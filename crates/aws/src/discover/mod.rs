@@ -1,4 +1,4 @@
-//! Discovery: every Region and every service at once, every list paginated, mapped into
+//! Discovery: every Region and every service, several at a time, every list paginated, mapped into
 //! [`haven_model::Topology`]. A Region or service that fails is recorded in the topology's errors;
 //! the rest still comes back.
 //!
@@ -34,6 +34,15 @@ use crate::error::AwsError;
 
 /// Detail calls (listeners, target health, IAM users…) in flight at once per list.
 pub(crate) const CONCURRENCY: usize = 8;
+
+/// Parts of a Region (its instances, its load balancers, its databases…) being read at once;
+/// the others wait for a turn, in the plan's order. A part holds its operations, their
+/// paginators and its answers while it runs: the dashboard's first read started all 50 parts
+/// of three Regions at once and held them all, a third of its memory at the first list
+/// (docs/benchmarks.md). Each Region has its own turns, so a Region whose endpoints hang (an
+/// outage) delays none of the others. On AWS a part is one to three round trips: four at once
+/// keep a Region's read within a second or two.
+const PARTS_AT_ONCE: usize = 4;
 
 /// What a discovery run covers.
 #[derive(Debug, Clone)]
@@ -108,8 +117,8 @@ pub type PieceSink<'a> = &'a (dyn Fn(Piece) + Send + Sync);
 const FIRST_ROWS_WAIT: std::time::Duration = std::time::Duration::from_millis(1500);
 
 /// Lets the first `DescribeInstances` page of every Region go before the rest of a read, when
-/// the first rows matter (`first_page` set: the dashboard). A read sends a hundred calls at
-/// once; the endpoint answers the one a person waits for sooner when it is asked first. The
+/// the first rows matter (`first_page` set: the dashboard). A read sends about a hundred
+/// calls; the endpoint answers the one a person waits for sooner when it is asked first. The
 /// other calls start as soon as every Region's first page is in, or after
 /// [`FIRST_ROWS_WAIT`], whichever comes first.
 struct FirstRows {
@@ -197,7 +206,8 @@ pub async fn discover(ctx: &AwsContext, regions: &[String], options: &DiscoverOp
 
 /// Reads what `plan` asks, handing each piece to `sink` as soon as it is read: the caller
 /// first ([`Part::Identity`], from `options.identity` when known), then every Region's parts
-/// and the account-wide ones at once. Returns when every piece has been handed over.
+/// ([`PARTS_AT_ONCE`] at a time in each) and the account-wide ones. Returns when every piece
+/// has been handed over.
 pub async fn discover_plan(
     ctx: &AwsContext,
     plan: &ReadPlan,
@@ -311,10 +321,12 @@ async fn region(
         }
         return;
     }
+    let turns = &tokio::sync::Semaphore::new(PARTS_AT_ONCE);
     futures::future::join_all(read.parts.iter().map(|&part| async move {
         if part != Part::Instances {
             first.wait().await;
         }
+        let _turn = turns.acquire().await;
         regional_part(ctx, read, part, account, options, first, sink).await;
     }))
     .await;
