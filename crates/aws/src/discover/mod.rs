@@ -206,8 +206,8 @@ pub async fn discover(ctx: &AwsContext, regions: &[String], options: &DiscoverOp
 
 /// Reads what `plan` asks, handing each piece to `sink` as soon as it is read: the caller
 /// first ([`Part::Identity`], from `options.identity` when known), then every Region's parts
-/// ([`PARTS_AT_ONCE`] at a time in each) and the account-wide ones. Returns when every piece
-/// has been handed over.
+/// (four at a time in each) and the account-wide ones. Returns when every piece has been
+/// handed over.
 pub async fn discover_plan(
     ctx: &AwsContext,
     plan: &ReadPlan,
