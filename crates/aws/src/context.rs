@@ -303,8 +303,9 @@ pub(crate) fn loader(options: &ConnectOptions, timeouts: &Timeouts) -> aws_confi
     // the service throttles on its own: haven sends many unrelated describes (EC2 throttles per
     // API action, "Request throttling for the Amazon EC2 API") through the same clients, so
     // one throttled action would slow every other one. The bursts are bounded instead: at most
-    // `http_client::CALLS_IN_FLIGHT` calls of a configuration in flight, `discover::CONCURRENCY`
-    // detail calls per list, and IAM, the largest burst, is not read on every auto-refresh.
+    // `http_client::CALLS_IN_FLIGHT` calls per endpoint in flight, four parts of a Region and
+    // `discover::CONCURRENCY` detail calls per list at a time, and IAM, the largest burst, is
+    // not read on every auto-refresh.
     if std::env::var_os("AWS_MAX_ATTEMPTS").is_none() {
         loader = loader.retry_config(RetryConfig::standard().with_max_attempts(MAX_ATTEMPTS));
     }
@@ -356,106 +357,6 @@ mod tests {
         let config = t.config();
         assert_eq!(config.operation_timeout(), Some(t.operation));
         assert_eq!(config.operation_attempt_timeout(), Some(t.attempt));
-    }
-
-    /// On AWS a new connection is a TCP and TLS handshake: the clients haven makes per Region
-    /// and per read share one pool.
-    #[tokio::test]
-    async fn clients_made_from_one_configuration_share_their_connections() {
-        let endpoint = haven_testkit::scripted::ScriptedEndpoint::serve(|_| empty_vpcs());
-        let ctx = AwsContext::from_sdk_config(sdk_config(endpoint.url()).await);
-        for region in ["us-east-1", "us-east-1", "eu-west-1", "ap-northeast-2"] {
-            let answer = ctx.ec2(region).describe_vpcs().send().await;
-            assert!(answer.is_ok(), "{answer:?}");
-        }
-        assert_eq!(endpoint.connections(), 1);
-    }
-
-    /// A dashboard read sends a hundred calls at once: each would open a connection and hold
-    /// its answer at the same time, and AWS throttles the burst.
-    #[tokio::test]
-    async fn calls_in_flight_are_bounded_and_all_answered() {
-        let endpoint = haven_testkit::scripted::ScriptedEndpoint::serve(|_| {
-            std::thread::sleep(Duration::from_millis(50));
-            empty_vpcs()
-        });
-        let ctx = AwsContext::from_sdk_config(sdk_config(endpoint.url()).await);
-        let calls = (0..3 * crate::http_client::CALLS_IN_FLIGHT).map(|i| {
-            ctx.ec2(["us-east-1", "eu-west-1"][i % 2])
-                .describe_vpcs()
-                .send()
-        });
-        let answers = futures::future::join_all(calls).await;
-        assert!(answers.iter().all(Result::is_ok), "{answers:?}");
-        assert_eq!(endpoint.requests().len(), answers.len());
-        assert!(
-            endpoint.most_in_flight() <= crate::http_client::CALLS_IN_FLIGHT,
-            "{} calls in flight at once",
-            endpoint.most_in_flight()
-        );
-        assert!(endpoint.connections() <= crate::http_client::CALLS_IN_FLIGHT + 2);
-    }
-
-    /// Turns are per endpoint: a Region whose endpoint hangs (an outage) keeps every turn of
-    /// its own, and the other Regions' calls go on.
-    #[tokio::test(flavor = "multi_thread")]
-    async fn an_endpoint_that_hangs_does_not_hold_up_another() {
-        use std::sync::Arc;
-        use std::sync::atomic::{AtomicUsize, Ordering};
-        let hanging = haven_testkit::scripted::ScriptedEndpoint::serve(|_| {
-            std::thread::sleep(Duration::from_secs(2));
-            empty_vpcs()
-        });
-        let healthy = haven_testkit::scripted::ScriptedEndpoint::serve(|_| empty_vpcs());
-        let sdk = sdk_config(hanging.url()).await;
-        let slow = aws_sdk_ec2::Client::new(&sdk);
-        let other = aws_sdk_ec2::Client::from_conf(
-            aws_sdk_ec2::config::Builder::from(&sdk)
-                .endpoint_url(healthy.url())
-                .build(),
-        );
-        let answered = Arc::new(AtomicUsize::new(0));
-        let calls: Vec<_> = (0..crate::http_client::CALLS_IN_FLIGHT + 4)
-            .map(|_| {
-                let (slow, answered) = (slow.clone(), Arc::clone(&answered));
-                tokio::spawn(async move {
-                    let answer = slow.describe_vpcs().send().await;
-                    answered.fetch_add(1, Ordering::SeqCst);
-                    answer.is_ok()
-                })
-            })
-            .collect();
-        while hanging.most_in_flight() < crate::http_client::CALLS_IN_FLIGHT {
-            tokio::time::sleep(Duration::from_millis(10)).await;
-        }
-        let answer = other.describe_vpcs().send().await;
-        assert!(answer.is_ok(), "{answer:?}");
-        assert_eq!(
-            answered.load(Ordering::SeqCst),
-            0,
-            "the healthy endpoint's call waited for the hanging one's"
-        );
-        for call in calls {
-            assert!(call.await.expect("call"));
-        }
-    }
-
-    fn empty_vpcs() -> (u16, String) {
-        let xml = "<DescribeVpcsResponse><requestId>r</requestId><vpcSet/></DescribeVpcsResponse>";
-        (200, xml.to_string())
-    }
-
-    /// The configuration `load` builds, pointed at `url`, with static credentials.
-    async fn sdk_config(url: &str) -> SdkConfig {
-        let options = ConnectOptions {
-            region: Some("us-east-1".into()),
-            endpoint_url: Some(url.to_string()),
-            ..ConnectOptions::default()
-        };
-        loader(&options, &Timeouts::STANDARD)
-            .credentials_provider(Credentials::new("test", "test", None, None, "test"))
-            .load()
-            .await
     }
 
     /// A server that accepts connections and never answers: a hung call.

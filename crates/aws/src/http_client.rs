@@ -96,3 +96,114 @@ impl HttpConnector for BoundedConnector {
         })
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use std::time::Duration;
+
+    use aws_config::SdkConfig;
+    use aws_sdk_ec2::config::Credentials;
+
+    use super::CALLS_IN_FLIGHT;
+    use crate::context::{AwsContext, ConnectOptions, Timeouts, loader};
+
+    /// On AWS a new connection is a TCP and TLS handshake: the clients haven makes per Region
+    /// and per read share one pool.
+    #[tokio::test]
+    async fn clients_made_from_one_configuration_share_their_connections() {
+        let endpoint = haven_testkit::scripted::ScriptedEndpoint::serve(|_| empty_vpcs());
+        let ctx = AwsContext::from_sdk_config(sdk_config(endpoint.url()).await);
+        for region in ["us-east-1", "us-east-1", "eu-west-1", "ap-northeast-2"] {
+            let answer = ctx.ec2(region).describe_vpcs().send().await;
+            assert!(answer.is_ok(), "{answer:?}");
+        }
+        assert_eq!(endpoint.connections(), 1);
+    }
+
+    /// A dashboard read sends a hundred calls at once: each would open a connection and hold
+    /// its answer at the same time, and AWS throttles the burst.
+    #[tokio::test]
+    async fn calls_in_flight_are_bounded_and_all_answered() {
+        let endpoint = haven_testkit::scripted::ScriptedEndpoint::serve(|_| {
+            std::thread::sleep(Duration::from_millis(50));
+            empty_vpcs()
+        });
+        let ctx = AwsContext::from_sdk_config(sdk_config(endpoint.url()).await);
+        let calls = (0..3 * CALLS_IN_FLIGHT).map(|i| {
+            ctx.ec2(["us-east-1", "eu-west-1"][i % 2])
+                .describe_vpcs()
+                .send()
+        });
+        let answers = futures::future::join_all(calls).await;
+        assert!(answers.iter().all(Result::is_ok), "{answers:?}");
+        assert_eq!(endpoint.requests().len(), answers.len());
+        assert!(
+            endpoint.most_in_flight() <= CALLS_IN_FLIGHT,
+            "{} calls in flight at once",
+            endpoint.most_in_flight()
+        );
+        assert!(endpoint.connections() <= CALLS_IN_FLIGHT + 2);
+    }
+
+    /// Turns are per endpoint: a Region whose endpoint hangs (an outage) keeps every turn of
+    /// its own, and the other Regions' calls go on.
+    #[tokio::test(flavor = "multi_thread")]
+    async fn an_endpoint_that_hangs_does_not_hold_up_another() {
+        use std::sync::Arc;
+        use std::sync::atomic::{AtomicUsize, Ordering};
+        let hanging = haven_testkit::scripted::ScriptedEndpoint::serve(|_| {
+            std::thread::sleep(Duration::from_secs(2));
+            empty_vpcs()
+        });
+        let healthy = haven_testkit::scripted::ScriptedEndpoint::serve(|_| empty_vpcs());
+        let sdk = sdk_config(hanging.url()).await;
+        let slow = aws_sdk_ec2::Client::new(&sdk);
+        let other = aws_sdk_ec2::Client::from_conf(
+            aws_sdk_ec2::config::Builder::from(&sdk)
+                .endpoint_url(healthy.url())
+                .build(),
+        );
+        let answered = Arc::new(AtomicUsize::new(0));
+        let calls: Vec<_> = (0..CALLS_IN_FLIGHT + 4)
+            .map(|_| {
+                let (slow, answered) = (slow.clone(), Arc::clone(&answered));
+                tokio::spawn(async move {
+                    let answer = slow.describe_vpcs().send().await;
+                    answered.fetch_add(1, Ordering::SeqCst);
+                    answer.is_ok()
+                })
+            })
+            .collect();
+        while hanging.most_in_flight() < CALLS_IN_FLIGHT {
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+        let answer = other.describe_vpcs().send().await;
+        assert!(answer.is_ok(), "{answer:?}");
+        assert_eq!(
+            answered.load(Ordering::SeqCst),
+            0,
+            "the healthy endpoint's call waited for the hanging one's"
+        );
+        for call in calls {
+            assert!(call.await.expect("call"));
+        }
+    }
+
+    fn empty_vpcs() -> (u16, String) {
+        let xml = "<DescribeVpcsResponse><requestId>r</requestId><vpcSet/></DescribeVpcsResponse>";
+        (200, xml.to_string())
+    }
+
+    /// The configuration `load` builds, pointed at `url`, with static credentials.
+    async fn sdk_config(url: &str) -> SdkConfig {
+        let options = ConnectOptions {
+            region: Some("us-east-1".into()),
+            endpoint_url: Some(url.to_string()),
+            ..ConnectOptions::default()
+        };
+        loader(&options, &Timeouts::STANDARD)
+            .credentials_provider(Credentials::new("test", "test", None, None, "test"))
+            .load()
+            .await
+    }
+}

@@ -265,6 +265,9 @@ pub struct Refresh {
     pub changed: Vec<(String, DateTime<Utc>)>,
     /// Pieces changed the topology since it was last drawn from.
     pub dirty: bool,
+    /// An action ended while a read was running, which may have read before its effect: the
+    /// view's parts are read again as soon as that read ends.
+    pub view_after: bool,
 }
 
 /// The signals read in flight and the last one started.
@@ -1557,8 +1560,9 @@ impl State {
         }
         self.rebuild_map();
         // Show the effect: read what the action touches (the live parts and the view's) now,
-        // unless a read is running.
+        // or, when a read is running, right after it: it may have read before the effect.
         if self.refreshing() {
+            self.refresh.view_after = true;
             Vec::new()
         } else {
             vec![self.start_view_refresh()]
@@ -1623,7 +1627,8 @@ pub fn update(state: &mut State, action: Action) -> Vec<Command> {
                     Tone::Bad,
                 );
             }
-            let mut commands: Vec<Command> = state.signals_due().into_iter().collect();
+            let mut commands: Vec<Command> = state.read_after_action().into_iter().collect();
+            commands.extend(state.signals_due());
             if let (Some(path), Some(topology)) = (&state.settings.cache_path, &state.topology) {
                 commands.push(Command::WriteCache {
                     path: path.clone(),

@@ -137,6 +137,11 @@ impl State {
         (finished >= self.settings.refresh).then(|| self.start_live_refresh())
     }
 
+    /// The view's read an action asked for while another read was running, if it did.
+    pub(super) fn read_after_action(&mut self) -> Option<Command> {
+        self.refresh.view_after.then(|| self.start_view_refresh())
+    }
+
     fn iam_due(&self) -> bool {
         self.refresh.iam_at.is_none_or(|read| {
             (self.now - read).to_std().unwrap_or_default() >= self.settings.iam_refresh
@@ -195,6 +200,10 @@ impl State {
         self.refresh.kind = kind;
         self.refresh.with_iam = plan.global.contains(&Part::Iam);
         self.refresh.loading = plan.pending();
+        if kind != ReadKind::Live {
+            // The view's parts are read (or everything is): an action's effect with them.
+            self.refresh.view_after = false;
+        }
         Command::Fetch { job, plan }
     }
 

@@ -410,6 +410,46 @@ fn jobs_show_progress_then_the_result_and_the_map_marks_the_resource() {
 }
 
 #[test]
+fn a_job_ending_during_a_read_has_its_effect_read_when_that_read_ends() {
+    let mut state = lab(160, 48);
+    let job = start_scale(&mut state);
+    // A read starts while the job runs (the refresh interval, or `r`): it may read before the
+    // job's effect exists.
+    press(&mut state, "r");
+    let read = state.refresh.job.expect("a read in flight");
+    let done = update(
+        &mut state,
+        Action::JobDone {
+            job,
+            result: Ok("lab-asg has 3 instances in service".into()),
+        },
+    );
+    assert!(
+        !done.iter().any(|c| matches!(c, Command::Fetch { .. })),
+        "the read in flight is not cut short: {done:?}"
+    );
+    let after = deliver(&mut state, read, fixture("lab-healthy.json"));
+    let Some(Command::Fetch { plan, .. }) =
+        after.iter().find(|c| matches!(c, Command::Fetch { .. }))
+    else {
+        panic!("the job's effect is read once the read in flight ends: {after:?}");
+    };
+    assert!(
+        plan.regions
+            .iter()
+            .all(|r| r.parts.contains(&Part::AutoScaling)),
+        "the view's parts (the groups) are read: {plan:?}"
+    );
+    // Once only: the next read's end starts nothing more.
+    let next = state.refresh.job.expect("the effect's read in flight");
+    let later = deliver(&mut state, next, fixture("lab-healthy.json"));
+    assert!(
+        !later.iter().any(|c| matches!(c, Command::Fetch { .. })),
+        "{later:?}"
+    );
+}
+
+#[test]
 fn d_in_jobs_shows_the_whole_job_with_request_ids_errors_and_the_action_log() {
     let mut state = lab(160, 48);
     let job = start_scale(&mut state);
