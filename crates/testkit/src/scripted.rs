@@ -4,7 +4,8 @@
 //!
 //! It speaks HTTP/1.1 with keep-alive, a thread per connection, and takes the action from the
 //! form body of the AWS Query protocol (`Action=DescribeInstances&…`), which EC2, RDS, IAM, Auto
-//! Scaling and Elastic Load Balancing use.
+//! Scaling and Elastic Load Balancing use; a REST call (the IAM Identity Center portal's
+//! `GET /federation/credentials`) is told by its request line and headers.
 
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{TcpListener, TcpStream};
@@ -14,13 +15,28 @@ use std::sync::{Arc, Mutex};
 /// A request the endpoint received.
 #[derive(Debug, Clone)]
 pub struct Request {
+    /// The request line's method and target (`GET /federation/credentials?role_name=…`).
+    pub target: String,
+    /// The headers, names in lower case.
+    pub headers: Vec<(String, String)>,
     /// The `Action` of the form body (empty when there is none).
     pub action: String,
     /// The whole form body.
     pub body: String,
 }
 
-/// An answer: the HTTP status and the XML body.
+impl Request {
+    /// The value of the header `name` (lower case), if it came.
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers
+            .iter()
+            .find(|(n, _)| n == name)
+            .map(|(_, v)| v.as_str())
+    }
+}
+
+/// An answer: the HTTP status and the body, sent as JSON when it is a JSON object (`{…}`),
+/// else as XML.
 pub type Answer = (u16, String);
 
 type Script = dyn Fn(&Request) -> Answer + Send + Sync;
@@ -86,7 +102,7 @@ fn connection(stream: TcpStream, seen: &Seen, script: &Script) {
         return;
     };
     let mut reader = BufReader::new(stream);
-    while let Some(body) = read_request(&mut reader) {
+    while let Some((target, headers, body)) = read_request(&mut reader) {
         let now = seen.in_flight.fetch_add(1, Ordering::SeqCst) + 1;
         seen.most_in_flight.fetch_max(now, Ordering::SeqCst);
         let action = body
@@ -94,15 +110,25 @@ fn connection(stream: TcpStream, seen: &Seen, script: &Script) {
             .find_map(|p| p.strip_prefix("Action="))
             .unwrap_or_default()
             .to_string();
-        let request = Request { action, body };
+        let request = Request {
+            target,
+            headers,
+            action,
+            body,
+        };
         seen.requests
             .lock()
             .expect("requests")
             .push(request.clone());
-        let (status, xml) = script(&request);
+        let (status, body) = script(&request);
+        let kind = if body.starts_with('{') {
+            "application/json"
+        } else {
+            "text/xml"
+        };
         let response = format!(
-            "HTTP/1.1 {status} X\r\ncontent-type: text/xml\r\ncontent-length: {}\r\n\r\n{xml}",
-            xml.len()
+            "HTTP/1.1 {status} X\r\ncontent-type: {kind}\r\ncontent-length: {}\r\n\r\n{body}",
+            body.len()
         );
         seen.in_flight.fetch_sub(1, Ordering::SeqCst);
         if writer.write_all(response.as_bytes()).is_err() {
@@ -111,27 +137,40 @@ fn connection(stream: TcpStream, seen: &Seen, script: &Script) {
     }
 }
 
-/// The body of the next request, or `None` when the connection has ended.
-fn read_request(reader: &mut BufReader<TcpStream>) -> Option<String> {
+/// A request's method and target, headers and body.
+type Received = (String, Vec<(String, String)>, String);
+
+/// The next request, or `None` when the connection has ended.
+fn read_request(reader: &mut BufReader<TcpStream>) -> Option<Received> {
     let mut length = 0usize;
     let mut line = String::new();
     if reader.read_line(&mut line).ok()? == 0 {
         return None;
     }
+    let target = line
+        .trim_end()
+        .rsplit_once(' ')
+        .map_or(line.trim_end(), |(target, _version)| target)
+        .to_string();
+    let mut headers = Vec::new();
     loop {
         line.clear();
         if reader.read_line(&mut line).ok()? == 0 {
             return None;
         }
-        let header = line.trim_end().to_ascii_lowercase();
+        let header = line.trim_end();
         if header.is_empty() {
             break;
         }
-        if let Some(value) = header.strip_prefix("content-length:") {
-            length = value.trim().parse().unwrap_or(0);
+        if let Some((name, value)) = header.split_once(':') {
+            let (name, value) = (name.trim().to_ascii_lowercase(), value.trim().to_string());
+            if name == "content-length" {
+                length = value.parse().unwrap_or(0);
+            }
+            headers.push((name, value));
         }
     }
     let mut body = vec![0; length];
     reader.read_exact(&mut body).ok()?;
-    Some(String::from_utf8_lossy(&body).into_owned())
+    Some((target, headers, String::from_utf8_lossy(&body).into_owned()))
 }

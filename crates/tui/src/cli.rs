@@ -3,7 +3,9 @@
 
 use clap::Args;
 use haven_aws::{AwsContext, AwsError, CallerIdentity, ConnectOptions};
-use haven_model::accounts::{AccountSpec, ProfileInfo, validate_accounts};
+use haven_model::accounts::{
+    AccountSpec, ProfileInfo, SignIn, sso_login_command, validate_accounts,
+};
 use haven_model::findings::Policy;
 use haven_model::regions;
 
@@ -182,9 +184,37 @@ pub async fn connect(
         return Err(usage(AwsError::NoRegion.to_string()));
     }
     requested.dedup();
-    ctx.check_credentials().await?;
+    if let Err(error) = ctx.check_credentials().await {
+        return Err(sso_login_needed(cli).unwrap_or_else(|| error.into()));
+    }
     let identity = ctx.caller_identity().await?;
     Ok((ctx, requested, identity))
+}
+
+/// When the credentials cannot be had and the profile used signs in with IAM Identity Center
+/// with no valid session: the command that renews it, in place of the credential chain's words.
+fn sso_login_needed(cli: &Global) -> Option<Fatal> {
+    let name = (cli.profile.clone())
+        .or_else(|| std::env::var("AWS_PROFILE").ok().filter(|v| !v.is_empty()))
+        .unwrap_or_else(|| "default".into());
+    let profiles = haven_aws::shared_profiles().ok()?;
+    let command = sso_renewal(profiles.iter().find(|p| p.name == name)?)?;
+    Some(Fatal {
+        message: format!(
+            "profile `{name}` signs in with IAM Identity Center (SSO), and its session has \
+             expired or was never started: run `{command}`, then run haven again"
+        ),
+        code: 1,
+    })
+}
+
+/// The command that renews a profile's SSO session, when it signs in with SSO and its session
+/// is not valid now.
+pub fn sso_renewal(profile: &ProfileInfo) -> Option<String> {
+    if !matches!(profile.sign_in, SignIn::Sso { .. }) {
+        return None;
+    }
+    (!haven_aws::sso_login_state(profile).is_valid()).then(|| sso_login_command(&profile.name))
 }
 
 /// The Regions asked for, checked before any call: `--regions`, else `--region`, else

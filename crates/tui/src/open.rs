@@ -17,7 +17,7 @@ use haven_model::findings::Policy;
 use haven_model::refresh::ReadPlan;
 use haven_model::signals::{RegionAsk, Signals};
 
-use crate::cli::{self, Fatal, Global, connect};
+use crate::cli::{self, Fatal, Global, connect, sso_renewal};
 use crate::commands::act::execute_logged;
 use crate::commands::deploy::run_calls_logged;
 use crate::config::Config;
@@ -298,15 +298,6 @@ impl Base {
                     .then(|| AccountSpec::for_profile(name))
             })
     }
-}
-
-/// The command that renews a profile's SSO session, when it signs in with SSO and its session
-/// is not valid now.
-fn sso_renewal(profile: &ProfileInfo) -> Option<String> {
-    if !matches!(profile.sign_in, SignIn::Sso { .. }) {
-        return None;
-    }
-    (!haven_aws::sso_login_state(profile).is_valid()).then(|| sso_login_command(&profile.name))
 }
 
 /// How a profile signs in, in a few words.
