@@ -15,7 +15,9 @@ use aws_smithy_runtime_api::client::runtime_components::RuntimeComponents;
 use tokio::sync::Semaphore;
 
 /// Calls to one endpoint (a service in a Region: `ec2.us-east-1.amazonaws.com`) waiting for
-/// their answer at once, per configuration (account).
+/// their answer at once, per configuration (account). Behind an endpoint override (moto,
+/// LocalStack, a proxy), where every service of every Region has one address, each service in
+/// each Region still has its own count: the signature's credential scope names them.
 pub(crate) const CALLS_IN_FLIGHT: usize = 16;
 
 /// One HTTP client for every SDK client made from a configuration. Without it the SDK builds
@@ -49,8 +51,22 @@ pub(crate) fn shared_http_client() -> SharedHttpClient {
     })
 }
 
-/// Each endpoint's turns, by host and port.
-type Turns = Arc<Mutex<HashMap<Option<(String, u16)>, Arc<Semaphore>>>>;
+/// Each endpoint's turns, by host and port and the Region and service signed for.
+type Turns = Arc<Mutex<HashMap<Endpoint, Arc<Semaphore>>>>;
+
+/// Where a call goes: host and port, and the `region/service` of its SigV4 credential scope
+/// (`None` for calls not signed so, e.g. the IAM Identity Center portal's bearer token).
+type Endpoint = (Option<(String, u16)>, Option<String>);
+
+/// The `region/service` a request is signed for: `Credential=AKID/DATE/REGION/SERVICE/aws4_request`
+/// in its `Authorization` header.
+fn credential_scope(request: &HttpRequest) -> Option<String> {
+    let authorization = request.headers().get("authorization")?;
+    let credential = authorization.split("Credential=").nth(1)?;
+    let mut scope = credential.split(['/', ',']).skip(2);
+    let (region, service) = (scope.next()?, scope.next()?);
+    Some(format!("{region}/{service}"))
+}
 
 /// An HTTP client whose calls take a turn from their endpoint's count.
 #[derive(Debug)]
@@ -81,7 +97,10 @@ struct BoundedConnector {
 impl HttpConnector for BoundedConnector {
     fn call(&self, request: HttpRequest) -> HttpConnectorFuture {
         let inner = self.inner.clone();
-        let endpoint = crate::reach::host_and_port(request.uri());
+        let endpoint = (
+            crate::reach::host_and_port(request.uri()),
+            credential_scope(&request),
+        );
         let turns = {
             let mut all = self.turns.lock().unwrap_or_else(PoisonError::into_inner);
             let turns = all
@@ -129,11 +148,7 @@ mod tests {
             empty_vpcs()
         });
         let ctx = AwsContext::from_sdk_config(sdk_config(endpoint.url()).await);
-        let calls = (0..3 * CALLS_IN_FLIGHT).map(|i| {
-            ctx.ec2(["us-east-1", "eu-west-1"][i % 2])
-                .describe_vpcs()
-                .send()
-        });
+        let calls = (0..3 * CALLS_IN_FLIGHT).map(|_| ctx.ec2("us-east-1").describe_vpcs().send());
         let answers = futures::future::join_all(calls).await;
         assert!(answers.iter().all(Result::is_ok), "{answers:?}");
         assert_eq!(endpoint.requests().len(), answers.len());
@@ -149,20 +164,46 @@ mod tests {
     /// its own, and the other Regions' calls go on.
     #[tokio::test(flavor = "multi_thread")]
     async fn an_endpoint_that_hangs_does_not_hold_up_another() {
-        use std::sync::Arc;
-        use std::sync::atomic::{AtomicUsize, Ordering};
         let hanging = haven_testkit::scripted::ScriptedEndpoint::serve(|_| {
             std::thread::sleep(Duration::from_secs(2));
             empty_vpcs()
         });
         let healthy = haven_testkit::scripted::ScriptedEndpoint::serve(|_| empty_vpcs());
         let sdk = sdk_config(hanging.url()).await;
-        let slow = aws_sdk_ec2::Client::new(&sdk);
         let other = aws_sdk_ec2::Client::from_conf(
             aws_sdk_ec2::config::Builder::from(&sdk)
                 .endpoint_url(healthy.url())
                 .build(),
         );
+        one_hangs_the_other_answers(&hanging, aws_sdk_ec2::Client::new(&sdk), other).await;
+    }
+
+    /// Behind one address (moto, LocalStack, a proxy) the Regions still have turns of their
+    /// own, as they have on AWS: one whose calls hang does not hold up another's.
+    #[tokio::test(flavor = "multi_thread")]
+    async fn behind_one_endpoint_a_region_that_hangs_does_not_hold_up_another() {
+        let endpoint = haven_testkit::scripted::ScriptedEndpoint::serve(|request| {
+            let signed_for_down = request
+                .header("authorization")
+                .is_some_and(|a| a.contains("/eu-west-1/ec2/"));
+            if signed_for_down {
+                std::thread::sleep(Duration::from_secs(2));
+            }
+            empty_vpcs()
+        });
+        let ctx = AwsContext::from_sdk_config(sdk_config(endpoint.url()).await);
+        one_hangs_the_other_answers(&endpoint, ctx.ec2("eu-west-1"), ctx.ec2("us-east-1")).await;
+    }
+
+    /// With `slow`'s calls holding every turn of theirs at `hanging`, a call of `other` is
+    /// answered before any of them.
+    async fn one_hangs_the_other_answers(
+        hanging: &haven_testkit::scripted::ScriptedEndpoint,
+        slow: aws_sdk_ec2::Client,
+        other: aws_sdk_ec2::Client,
+    ) {
+        use std::sync::Arc;
+        use std::sync::atomic::{AtomicUsize, Ordering};
         let answered = Arc::new(AtomicUsize::new(0));
         let calls: Vec<_> = (0..CALLS_IN_FLIGHT + 4)
             .map(|_| {

@@ -206,8 +206,9 @@ pub async fn discover(ctx: &AwsContext, regions: &[String], options: &DiscoverOp
 
 /// Reads what `plan` asks, handing each piece to `sink` as soon as it is read: the caller
 /// first ([`Part::Identity`], from `options.identity` when known), then every Region's parts
-/// (four at a time in each) and the account-wide ones. Returns when every piece has been
-/// handed over.
+/// (four at a time in each; once a Region leaves a call unanswered, its parts not yet asked
+/// are handed over with an error saying so) and the account-wide ones. Returns when every
+/// piece has been handed over.
 pub async fn discover_plan(
     ctx: &AwsContext,
     plan: &ReadPlan,
@@ -322,18 +323,55 @@ async fn region(
         return;
     }
     let turns = &tokio::sync::Semaphore::new(PARTS_AT_ONCE);
+    // The first call the Region left unanswered (timed out, unreachable): its parts still
+    // waiting for a turn are not asked in this read. On AWS each would wait out its own
+    // timeouts, four at a time, and the read would end (and the next one start, for the
+    // Regions that answer) only minutes later: the worst day, a Region down, is when the
+    // others must keep refreshing.
+    let unanswered = &std::sync::OnceLock::new();
     futures::future::join_all(read.parts.iter().map(|&part| async move {
         if part != Part::Instances {
             first.wait().await;
         }
         let _turn = turns.acquire().await;
-        regional_part(ctx, read, part, account, options, first, sink).await;
+        if let Some(cause) = unanswered.get() {
+            sink(not_asked(code, part, cause));
+            if part == Part::Instances {
+                first.arrived();
+            }
+            return;
+        }
+        if let Some(cause) = regional_part(ctx, read, part, account, options, first, sink).await {
+            let _ = unanswered.set(cause);
+        }
     }))
     .await;
 }
 
+/// The piece of a part not asked because its Region left a call unanswered: what was shown of
+/// it stays, marked stale, until a read gets an answer.
+fn not_asked(region: &str, part: Part, cause: &AwsError) -> Piece {
+    let error = DiscoveryError {
+        region: Some(region.to_string()),
+        service: part.service(),
+        operation: String::new(),
+        code: None,
+        message: format!(
+            "not asked in this read: {region} left a call unanswered ({cause}); asked again at \
+             the next read"
+        ),
+        part: Some(part),
+    };
+    let empty = RegionTopology {
+        region: region.to_string(),
+        ..RegionTopology::default()
+    };
+    Piece::regional(part, empty, vec![error])
+}
+
 /// Reads one part of one Region and hands its piece over (and, for instances, each page but
-/// the last as it arrives).
+/// the last as it arrives); returns the first of its calls the Region left unanswered, if one
+/// was.
 async fn regional_part(
     ctx: &AwsContext,
     read: &RegionRead,
@@ -342,7 +380,7 @@ async fn regional_part(
     options: &DiscoverOptions,
     first: &FirstRows,
     sink: PieceSink<'_>,
-) {
+) -> Option<AwsError> {
     let code = read.region.as_str();
     let scope = Scope {
         ctx,
@@ -453,11 +491,13 @@ async fn regional_part(
         Part::Settings => data(&mut out, ec2_data::discover(&scope, account).await, e),
         Part::Identity | Part::Iam | Part::Dns => {}
     }
+    let unanswered = errors.iter().find(|x| x.is_unreachable()).cloned();
     let errors = errors
         .iter()
         .map(|x| x.to_discovery_error(Some(code)))
         .collect();
     sink(Piece::regional(part, out, errors));
+    unanswered
 }
 
 /// Region settings, public snapshots, flow logs and VPC endpoints into the Region; what was not
